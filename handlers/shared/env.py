@@ -1,0 +1,30 @@
+"""Names of the environment variables the constructs set and the handlers read.
+
+The construct side mirrors these in ``etl_constructs.naming``; a test keeps both in step.
+"""
+
+from __future__ import annotations
+
+DATA_BUCKET = "ETL_DATA_BUCKET"
+JOB_TABLE = "ETL_JOB_TABLE"
+JOB_INDEX = "ETL_JOB_INDEX"
+STATE_MACHINE_ARN = "ETL_STATE_MACHINE_ARN"
+SCHEMA = "ETL_SCHEMA"
+MAX_REJECT_RATE = "ETL_MAX_REJECT_RATE"
+OUTPUT_FORMAT = "ETL_OUTPUT_FORMAT"
+PIPELINE_VERSION = "ETL_PIPELINE_VERSION"
+STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
+QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
+
+ALL = (
+    DATA_BUCKET,
+    JOB_TABLE,
+    JOB_INDEX,
+    STATE_MACHINE_ARN,
+    SCHEMA,
+    MAX_REJECT_RATE,
+    OUTPUT_FORMAT,
+    PIPELINE_VERSION,
+    STUCK_AFTER_MINUTES,
+    QUALITY_WINDOW_HOURS,
+)
