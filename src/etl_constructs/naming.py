@@ -1,0 +1,140 @@
+"""Every physical name, prefix and environment variable name the constructs use.
+
+One place for naming decisions: constructs ask this module for names instead of formatting
+strings themselves, so a name changes in one line and tests can assert the whole scheme.
+The prefixes and environment variable names mirror ``handlers/shared/keys.py`` and
+``handlers/shared/env.py``; a test keeps the two sides equal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Object key prefixes of the ingestion bucket (mirrors handlers/shared/keys.py).
+RAW_PREFIX = "raw/"
+VALIDATED_PREFIX = "validated/"
+REJECTED_PREFIX = "rejected/"
+PROCESSED_PREFIX = "processed/"
+ENRICHED_PREFIX = "enriched/"
+FAILED_PREFIX = "failed/"
+REPORTS_PREFIX = "reports/"
+
+# Environment variables the constructs set (mirrors handlers/shared/env.py).
+ENV_DATA_BUCKET = "ETL_DATA_BUCKET"
+ENV_JOB_TABLE = "ETL_JOB_TABLE"
+ENV_JOB_INDEX = "ETL_JOB_INDEX"
+ENV_STATE_MACHINE_ARN = "ETL_STATE_MACHINE_ARN"
+ENV_SCHEMA = "ETL_SCHEMA"
+ENV_MAX_REJECT_RATE = "ETL_MAX_REJECT_RATE"
+ENV_OUTPUT_FORMAT = "ETL_OUTPUT_FORMAT"
+ENV_PIPELINE_VERSION = "ETL_PIPELINE_VERSION"
+ENV_STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
+ENV_QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
+
+JOB_INDEX_NAME = "TimestampIndex"
+METRICS_NAMESPACE = "EtlPipeline"
+API_STAGE_NAME = "prod"
+
+# Custom metrics the handlers publish (mirrors handlers/shared/observability.py).
+METRIC_FILES_RECEIVED = "FilesReceived"
+METRIC_FILES_SUCCEEDED = "FilesSucceeded"
+METRIC_FILES_FAILED = "FilesFailed"
+METRIC_ROWS_PROCESSED = "RowsProcessed"
+METRIC_ROWS_REJECTED = "RowsRejected"
+METRIC_FAILED_JOBS = "FailedJobs"
+METRIC_STUCK_JOBS = "StuckJobs"
+METRIC_UNRECONCILED_JOBS = "UnreconciledJobs"
+
+# The five workflow functions, in pipeline order, and the API function.
+WORKFLOW_FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
+API_FUNCTION = "api"
+
+_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+
+
+class InvalidSuffixError(ValueError):
+    """The environment suffix cannot be part of AWS resource names."""
+
+
+def validate_suffix(suffix: str) -> str:
+    """Return ``suffix`` if it is usable in every physical name, else raise.
+
+    Bucket names allow only lower-case letters, digits and hyphens, and the longest name
+    built here (``etl-data-bucket-access-logs-{suffix}``) must stay within 63 characters
+    with room for an account id, hence at most 20 characters.
+    """
+    if not isinstance(suffix, str) or not _SUFFIX.match(suffix):
+        raise InvalidSuffixError(
+            f"environment_suffix {suffix!r} is invalid: use 1-20 lower-case letters, digits "
+            "or hyphens, starting with a letter or digit (for example 'dev' or 'pr-42')"
+        )
+    return suffix
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Physical names for one environment, all derived from ``suffix``."""
+
+    suffix: str
+
+    def __post_init__(self) -> None:
+        validate_suffix(self.suffix)
+
+    @property
+    def data_bucket(self) -> str:
+        return f"etl-data-bucket-{self.suffix}"
+
+    @property
+    def access_log_bucket(self) -> str:
+        return f"etl-access-logs-{self.suffix}"
+
+    @property
+    def metadata_table(self) -> str:
+        return f"etl-metadata-{self.suffix}"
+
+    @property
+    def state_machine(self) -> str:
+        return f"etl-state-machine-{self.suffix}"
+
+    @property
+    def api(self) -> str:
+        return f"etl-api-{self.suffix}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"etl-dashboard-{self.suffix}"
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"etl-alarms-{self.suffix}"
+
+    @property
+    def service(self) -> str:
+        """Powertools service name shared by every function (the metrics dimension)."""
+        return f"etl-pipeline-{self.suffix}"
+
+    @property
+    def quality_check_rule(self) -> str:
+        return f"quality-check-rule-{self.suffix}"
+
+    @property
+    def ingestion_rule(self) -> str:
+        return f"etl-ingestion-rule-{self.suffix}"
+
+    def function(self, base: str) -> str:
+        """``validator`` -> ``validator-dev``."""
+        return f"{base}-{self.suffix}"
+
+    def dead_letter_queue(self, base: str) -> str:
+        return f"{base}-dlq-{self.suffix}"
+
+    def function_errors_alarm(self, base: str) -> str:
+        return f"{base}-errors-{self.suffix}"
+
+    def alarm(self, what: str) -> str:
+        """A pipeline-level alarm, e.g. ``etl-state-machine-failed-dev``."""
+        return f"etl-{what}-{self.suffix}"
+
+    def log_group(self, what: str) -> str:
+        return f"/etl/{self.suffix}/{what}"
