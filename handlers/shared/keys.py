@@ -1,0 +1,188 @@
+"""Object keys of the ingestion bucket and the job id: one home for both.
+
+Every output key is a pure function of the job id and the source key, so a retried step
+overwrites its own output instead of appending a second copy. The prefixes are mirrored in
+``etl_constructs.naming`` (the bucket's lifecycle rules and the event rule use them); a test
+keeps both sides equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from datetime import date, datetime
+from urllib.parse import quote
+
+RAW_PREFIX = "raw/"
+VALIDATED_PREFIX = "validated/"
+REJECTED_PREFIX = "rejected/"
+PROCESSED_PREFIX = "processed/"
+ENRICHED_PREFIX = "enriched/"
+FAILED_PREFIX = "failed/"
+REPORTS_PREFIX = "reports/"
+
+PREFIXES = (
+    RAW_PREFIX,
+    VALIDATED_PREFIX,
+    REJECTED_PREFIX,
+    PROCESSED_PREFIX,
+    ENRICHED_PREFIX,
+    FAILED_PREFIX,
+    REPORTS_PREFIX,
+)
+
+CSV_SUFFIX = ".csv"
+MAX_KEY_BYTES = 1024
+"""S3's limit on the length of an object key, in UTF-8 bytes."""
+
+JOB_ID_LENGTH = 32
+OUTPUT_FORMATS = ("jsonl", "parquet")
+
+__all__ = [
+    "CSV_SUFFIX",
+    "ENRICHED_PREFIX",
+    "FAILED_PREFIX",
+    "JOB_ID_LENGTH",
+    "MAX_KEY_BYTES",
+    "OUTPUT_FORMATS",
+    "PREFIXES",
+    "PROCESSED_PREFIX",
+    "RAW_PREFIX",
+    "REJECTED_PREFIX",
+    "REPORTS_PREFIX",
+    "VALIDATED_PREFIX",
+    "copy_source",
+    "enriched_key",
+    "failed_key",
+    "file_name",
+    "input_problem",
+    "is_job_id",
+    "is_pipeline_input",
+    "job_id",
+    "processed_key",
+    "rejected_key",
+    "report_key",
+    "stem",
+    "validated_key",
+]
+
+
+def job_id(bucket: str, key: str, version: str) -> str:
+    """Return the deterministic id of the job for one version of one object.
+
+    ``version`` is the S3 version id, or the ETag (without quotes) when the bucket is not
+    versioned. The id doubles as the Step Functions execution name, which is what makes a
+    repeated event start nothing new.
+    """
+    digest = hashlib.sha256(f"{bucket}\n{key}\n{version}".encode()).hexdigest()
+    return digest[:JOB_ID_LENGTH]
+
+
+def is_job_id(value: object) -> bool:
+    """Whether ``value`` has the shape of a job id (32 lower-case hex characters)."""
+    return (
+        isinstance(value, str)
+        and len(value) == JOB_ID_LENGTH
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def input_problem(key: object) -> str | None:
+    """Say why ``key`` is not a pipeline input, or return None when it is one.
+
+    A pipeline input is a key under ``raw/`` ending in ``.csv`` (any case) with a non-empty
+    file name, no ``..`` segment (which would let derived keys escape their prefix when a
+    tool normalizes paths), not absolute, and within S3's 1024-byte key limit. The API uses
+    the message as its 400 response; the trigger logs it.
+    """
+    if not isinstance(key, str) or not key:
+        return "key must be a non-empty string"
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "key must be valid UTF-8"
+    if size > MAX_KEY_BYTES:
+        return f"key is longer than {MAX_KEY_BYTES} bytes"
+    if key.startswith("/"):
+        return f"key must be relative to the bucket and start with {RAW_PREFIX!r}"
+    if not key.startswith(RAW_PREFIX):
+        return f"key must start with {RAW_PREFIX!r}"
+    if ".." in key.split("/"):
+        return "key must not contain '..' segments"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        return "key must not contain control characters"
+    if not key.lower().endswith(CSV_SUFFIX):
+        return f"key must end with {CSV_SUFFIX!r}"
+    if not stem(key):
+        return "the file name must not be empty"
+    return None
+
+
+def is_pipeline_input(key: object) -> bool:
+    """Whether ``key`` names a file the pipeline processes (see :func:`input_problem`)."""
+    return input_problem(key) is None
+
+
+def file_name(key: str) -> str:
+    """The last segment of ``key`` (``raw/2024/a.csv`` -> ``a.csv``)."""
+    return posixpath.basename(key)
+
+
+def stem(key: str) -> str:
+    """The file name of ``key`` without its ``.csv`` suffix (matched case-insensitively)."""
+    name = file_name(key)
+    if name.lower().endswith(CSV_SUFFIX):
+        return name[: -len(CSV_SUFFIX)]
+    return name
+
+
+def _format_extension(output_format: str) -> str:
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"output format {output_format!r} is not supported: use one of {OUTPUT_FORMATS}"
+        )
+    return output_format
+
+
+def validated_key(job: str, key: str) -> str:
+    """``validated/{job}/{stem}.csv``: the valid rows, canonical header."""
+    return f"{VALIDATED_PREFIX}{job}/{stem(key)}.csv"
+
+
+def rejected_key(job: str, key: str) -> str:
+    """``rejected/{job}/{stem}.rejected.jsonl``: one JSON line per rejected row."""
+    return f"{REJECTED_PREFIX}{job}/{stem(key)}.rejected.jsonl"
+
+
+def processed_key(job: str, key: str, output_format: str = "jsonl") -> str:
+    """``processed/{job}/{stem}.{jsonl|parquet}``: the transformer's output."""
+    return f"{PROCESSED_PREFIX}{job}/{stem(key)}.{_format_extension(output_format)}"
+
+
+def enriched_key(job: str, key: str, output_format: str = "jsonl") -> str:
+    """``enriched/{job}/{stem}.{jsonl|parquet}``: the enricher's output."""
+    return f"{ENRICHED_PREFIX}{job}/{stem(key)}.{_format_extension(output_format)}"
+
+
+def failed_key(job: str, key: str) -> str:
+    """``failed/{job}/{file name}``: where the failure branch copies the source."""
+    return f"{FAILED_PREFIX}{job}/{file_name(key)}"
+
+
+def report_key(day: date | datetime) -> str:
+    """``reports/YYYY-MM-DD.json``: the quality check's report for ``day``."""
+    if isinstance(day, datetime):
+        day = day.date()
+    return f"{REPORTS_PREFIX}{day.isoformat()}.json"
+
+
+def copy_source(bucket: str, key: str, version_id: str | None = None) -> str:
+    """The URL-encoded ``bucket/key[?versionId=...]`` that S3 CopyObject expects.
+
+    The failure branch passes it to CopyObject as is (Step Functions cannot URL-encode), so
+    the trigger computes it into the execution input.
+    """
+    source = quote(f"{bucket}/{key}", safe="/")
+    if version_id:
+        source += f"?versionId={quote(version_id, safe='')}"
+    return source

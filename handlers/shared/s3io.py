@@ -1,0 +1,342 @@
+"""Streaming S3 reads, all-or-nothing S3 writes, copies and object metadata.
+
+Files can be larger than a Lambda's memory, so nothing here holds a whole object: reads
+are a buffered stream over the GetObject body, writes go out as multipart parts of at
+least 8 MiB. A write becomes visible only when it is committed (the multipart upload is
+completed on a clean exit of the ``with`` block); an exception aborts it, so a failed
+attempt never leaves a partial object behind, and a retried step overwrites the same key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+MiB = 1024 * 1024
+PART_SIZE = 8 * MiB
+"""Minimum size of every multipart part but the last (S3 requires at least 5 MiB)."""
+READ_BUFFER_SIZE = 1 * MiB
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
+
+_client_lock = threading.Lock()
+_default_client: Any = None
+
+__all__ = [
+    "PART_SIZE",
+    "MiB",
+    "MultipartWriter",
+    "ObjectChanged",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "copy_object",
+    "default_client",
+    "head_object",
+    "normalize_etag",
+    "normalize_version_id",
+    "open_object",
+]
+
+
+class ObjectNotFound(LookupError):
+    """The object (or the requested version of it) does not exist."""
+
+
+class ObjectChanged(Exception):
+    """The object no longer has the ETag the caller expected (it was overwritten)."""
+
+
+def default_client() -> Any:
+    """The module's S3 client, created on first use and reused across invocations."""
+    global _default_client
+    with _client_lock:
+        if _default_client is None:
+            _default_client = boto3.client("s3", config=CLIENT_CONFIG)
+        return _default_client
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the pipeline needs to know about one object version.
+
+    ``version_id`` is None for an unversioned bucket (S3 reports the version ``"null"``
+    for objects written while versioning was off or suspended; that is not an identity).
+    ``etag`` is without the surrounding quotes, as S3 event notifications carry it.
+    """
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+
+    @property
+    def version(self) -> str:
+        """The version that identifies the job: the version id, else the ETag."""
+        return self.version_id or self.etag
+
+
+def normalize_version_id(version_id: str | None) -> str | None:
+    """Map S3's ``"null"`` version (unversioned or suspended bucket) and empty to None."""
+    if not version_id or version_id == "null":
+        return None
+    return version_id
+
+
+def normalize_etag(etag: str | None) -> str:
+    """Strip the quotes S3 puts around ETags in API responses."""
+    return (etag or "").strip('"')
+
+
+def head_object(
+    bucket: str, key: str, *, version_id: str | None = None, client: Any = None
+) -> ObjectInfo | None:
+    """Return the object's metadata, or None when it (or that version) does not exist."""
+    client = client or default_client()
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    try:
+        response = client.head_object(**params)
+    except ClientError as exc:
+        # HEAD has no body, so a missing object is a bare 404; a version id S3 cannot
+        # parse comes back as 400.
+        if _error_code(exc) in _NOT_FOUND_CODES | {"400", "InvalidArgument"}:
+            return None
+        raise
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        version_id=normalize_version_id(response.get("VersionId")),
+        etag=normalize_etag(response.get("ETag")),
+        size=int(response.get("ContentLength") or 0),
+    )
+
+
+class _BodyReader(io.RawIOBase):
+    """A raw binary stream over a botocore ``StreamingBody`` (which lacks ``readinto``)."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._body.read(len(view))
+        size = len(data)
+        view[:size] = data
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def open_object(
+    bucket: str,
+    key: str,
+    *,
+    version_id: str | None = None,
+    if_match: str | None = None,
+    client: Any = None,
+    buffer_size: int = READ_BUFFER_SIZE,
+) -> io.BufferedReader:
+    """Open one object (version) as a buffered binary stream; close it when done.
+
+    ``if_match`` pins an unversioned object to the ETag the job was created for, so a file
+    overwritten in the meantime is noticed instead of processed under the wrong job.
+    Raises :class:`ObjectNotFound` or :class:`ObjectChanged`; other errors pass through.
+    """
+    client = client or default_client()
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    if if_match:
+        params["IfMatch"] = f'"{normalize_etag(if_match)}"'
+    try:
+        response = client.get_object(**params)
+    except ClientError as exc:
+        code = _error_code(exc)
+        if code in _NOT_FOUND_CODES:
+            raise ObjectNotFound(f"s3://{bucket}/{key} does not exist") from exc
+        if code in _CHANGED_CODES:
+            raise ObjectChanged(f"s3://{bucket}/{key} changed since the job started") from exc
+        raise
+    return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=buffer_size)
+
+
+class MultipartWriter(io.RawIOBase):
+    """A writable binary stream that becomes one S3 object only when committed.
+
+    Use it as a context manager: a clean exit commits (completes the multipart upload, or
+    puts the object in one request when it stayed below one part), an exception aborts.
+    Call :meth:`abort` inside the block to discard the output without an exception.
+    ``close()`` only stops further writes (a text wrapper closing its buffer must not
+    commit or discard anything); the ``with`` block decides. Memory use is bounded by
+    about one part. Multipart uploads a crashed process could not abort are removed by
+    the bucket's ``AbortIncompleteMultipartUpload`` lifecycle rule.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        client: Any = None,
+        part_size: int = PART_SIZE,
+        content_type: str = "application/octet-stream",
+    ) -> None:
+        super().__init__()
+        if part_size < 5 * MiB:
+            raise ValueError("part_size must be at least 5 MiB (the S3 minimum part size)")
+        self.bucket = bucket
+        self.key = key
+        self._client = client or default_client()
+        self._part_size = part_size
+        self._content_type = content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._state = "open"
+        self.bytes_written = 0
+
+    @property
+    def committed(self) -> bool:
+        """Whether the object exists now (the write was committed)."""
+        return self._state == "committed"
+
+    @property
+    def aborted(self) -> bool:
+        """Whether the write was discarded."""
+        return self._state == "aborted"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed or self._state != "open":
+            raise ValueError(f"write to a {self._state} or closed writer for {self.key}")
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self.bytes_written += len(view)
+        if len(self._buffer) >= self._part_size:
+            self._upload_part()
+        return len(view)
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            response = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self._content_type
+            )
+            self._upload_id = response["UploadId"]
+        number = len(self._parts) + 1
+        response = self._client.upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._buffer = bytearray()
+
+    def commit(self) -> None:
+        """Make the object visible. Idempotent once committed; an aborted writer raises."""
+        if self._state == "committed":
+            return
+        if self._state != "open":
+            raise ValueError(f"cannot commit an aborted write to {self.key}")
+        try:
+            if self._upload_id is None:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    Body=bytes(self._buffer),
+                    ContentType=self._content_type,
+                )
+            else:
+                if self._buffer or not self._parts:
+                    self._upload_part()
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        except BaseException:
+            self.abort()
+            raise
+        self._buffer = bytearray()
+        self._state = "committed"
+        super().close()
+
+    def abort(self) -> None:
+        """Discard everything written; no object appears. Safe to call more than once."""
+        if self._state != "open":
+            return
+        self._state = "aborted"
+        self._buffer = bytearray()
+        upload_id, self._upload_id = self._upload_id, None
+        super().close()
+        if upload_id is not None:
+            # Best effort: the lifecycle rule removes what could not be aborted here, and
+            # the caller's original error matters more than this one.
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self._client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=upload_id
+                )
+
+    def close(self) -> None:
+        """Stop accepting writes; neither commits nor aborts (the ``with`` block does)."""
+        super().close()
+
+    def __enter__(self) -> MultipartWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def copy_object(
+    source_bucket: str,
+    source_key: str,
+    dest_bucket: str,
+    dest_key: str,
+    *,
+    version_id: str | None = None,
+    client: Any = None,
+) -> None:
+    """Copy one object (version) server-side; managed, so objects over 5 GB work too."""
+    client = client or default_client()
+    source: dict[str, str] = {"Bucket": source_bucket, "Key": source_key}
+    if version_id:
+        source["VersionId"] = version_id
+    client.copy(source, dest_bucket, dest_key)
