@@ -1,0 +1,211 @@
+"""Validate a transaction CSV stream against the schema: split valid rows from rejects.
+
+Valid rows go to ``valid_sink`` as CSV with the canonical header (the schema's columns in
+schema order, original values, absent optional columns empty, unknown columns dropped).
+Rejected rows go to ``reject_sink`` as JSON Lines::
+
+    {"row": 7, "code": "INVALID_AMOUNT", "column": "amount", "message": "...",
+     "fields": {"transaction_id": "t-7", ..., "card_number": "************1111"}}
+
+``row`` is the 1-based data row number (blank lines are not rows); ``fields`` holds the
+schema columns the row has, card columns masked and every other value scrubbed of
+card-number-like digit runs. Codes: :mod:`shared.codes`.
+
+Per row the first failing rule wins: the field count, then NUL characters, then the
+columns in schema order. A file rule failure (:class:`~shared.errors.FileRejected`) or a
+reject rate above ``max_reject_rate`` makes the outcome INVALID; counts then cover the rows
+read so far and the sinks hold partial output that the caller must not commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from shared import codes
+from shared.csvio import CsvSource
+from shared.errors import FileRejected
+from shared.masking import mask_pan, scrub
+from shared.refdata import CURRENCY_MINOR_UNITS
+from shared.rules import Failure, compile_checks
+from shared.schema import Schema
+from shared.totals import Totals
+from shared.values import split_amount, to_minor
+
+__all__ = ["DEFAULT_MAX_REJECT_RATE", "INVALID", "VALID", "ValidationResult", "validate_stream"]
+
+VALID = "VALID"
+INVALID = "INVALID"
+DEFAULT_MAX_REJECT_RATE = Decimal("0.05")
+
+
+@dataclass
+class ValidationResult:
+    """What :func:`validate_stream` found. ``error`` is ``(code, message)`` when INVALID."""
+
+    outcome: str
+    rows_input: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    totals: Totals = field(default_factory=Totals)
+    error: tuple[str, str] | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The step result fields of the contract (the handler adds ``outputs``)."""
+        error = None if self.error is None else {"code": self.error[0], "message": self.error[1]}
+        return {
+            "outcome": self.outcome,
+            "rows": {
+                "input": self.rows_input,
+                "valid": self.rows_valid,
+                "rejected": self.rows_rejected,
+            },
+            "totals": self.totals.to_json(),
+            "error": error,
+        }
+
+
+class _RejectWriter:
+    """Writes reject lines, masking card columns and scrubbing everything else."""
+
+    def __init__(self, sink: BinaryIO, schema: Schema, positions: dict[str, int]) -> None:
+        self._sink = sink
+        cards = {column.name for column in schema.columns if column.type == "card_number"}
+        self._fields = [
+            (name, position, name in cards)
+            for name in schema.column_names
+            if (position := positions.get(name)) is not None
+        ]
+
+    def write(self, number: int, failure: Failure, row: list[str]) -> None:
+        code, column, message = failure
+        fields: dict[str, str] = {}
+        width = len(row)
+        for name, position, is_card in self._fields:
+            if position < width:
+                value = row[position]
+                fields[name] = mask_pan(value) if is_card else scrub(value)
+        record = {
+            "row": number,
+            "code": code,
+            "column": column,
+            "message": scrub(message),
+            "fields": fields,
+        }
+        self._sink.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+
+
+def validate_stream(
+    source: BinaryIO,
+    valid_sink: BinaryIO,
+    reject_sink: BinaryIO,
+    *,
+    schema: Schema,
+    max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE,
+) -> ValidationResult:
+    """Stream ``source`` (CSV bytes) through the schema's rules; never raises on bad data.
+
+    Returns VALID, or INVALID with a file code (see :mod:`shared.codes`) and a message.
+    A header-only file is VALID with 0 rows. The sinks are written to but not closed.
+    """
+    result = ValidationResult(outcome=VALID)
+    try:
+        _validate(source, valid_sink, reject_sink, schema, result)
+    except FileRejected as rejected:
+        result.outcome = INVALID
+        result.error = (rejected.code, scrub(rejected.message))
+        return result
+    if result.rows_input and Decimal(result.rows_rejected) > max_reject_rate * result.rows_input:
+        rate = Decimal(result.rows_rejected) / result.rows_input
+        result.outcome = INVALID
+        result.error = (
+            codes.REJECT_RATE_EXCEEDED,
+            f"{result.rows_rejected} of {result.rows_input} rows rejected ({rate:.2%}), "
+            f"above the maximum reject rate of {max_reject_rate:%}",
+        )
+    return result
+
+
+def _validate(
+    source: BinaryIO,
+    valid_sink: BinaryIO,
+    reject_sink: BinaryIO,
+    schema: Schema,
+    result: ValidationResult,
+) -> None:
+    reader = CsvSource(source)
+    header = reader.read_header(schema.required_names)
+    known = set(schema.column_names)
+    result.header = [scrub(name) for name in header]
+    result.extra_columns = [scrub(name) for name in header if name not in known]
+    positions = {name: index for index, name in enumerate(header) if name in known}
+    checks, uniques = compile_checks(schema, positions)
+    rejects = _RejectWriter(reject_sink, schema, positions)
+
+    text_sink = io.TextIOWrapper(valid_sink, encoding="utf-8", newline="", write_through=False)
+    writer = csv.writer(text_sink)
+    writer.writerow(schema.column_names)
+    canonical = list(schema.column_names) == header
+    order = [positions.get(name, -1) for name in schema.column_names]
+
+    spec = schema.totals
+    amount_at = positions[spec.amount]
+    currency_at = positions[spec.currency]
+    direction_at = positions[spec.direction]
+    debit = spec.debit
+    totals = result.totals
+    minor_units = CURRENCY_MINOR_UNITS
+
+    width = len(header)
+    nul_failure: Failure = (codes.NUL_CHARACTER, None, "the row contains a NUL character")
+    count_failure: Failure = (codes.FIELD_COUNT, None, f"the row does not have {width} fields")
+    number = valid = rejected = 0
+    rows = reader.rows
+    try:
+        with reader.errors():
+            for row in rows:
+                if not row:
+                    continue  # a blank line is not a row
+                number += 1
+                failure: Failure | None = None
+                if len(row) != width:
+                    failure = count_failure
+                elif reader.saw_nul and any("\0" in value for value in row):
+                    failure = nul_failure
+                else:
+                    for check in checks:
+                        failure = check(row)
+                        if failure is not None:
+                            break
+                if failure is not None:
+                    rejected += 1
+                    rejects.write(number, failure, row)
+                    continue
+                valid += 1
+                for position, seen in uniques:
+                    value = row[position]
+                    if value:
+                        seen.add(value)
+                currency = row[currency_at].upper()
+                head, fraction = split_amount(row[amount_at])  # type: ignore[misc]
+                totals.add(
+                    currency,
+                    row[direction_at].upper() == debit,
+                    to_minor(head, fraction, minor_units[currency]),
+                )
+                if canonical:
+                    writer.writerow(row)
+                else:
+                    writer.writerow([row[index] if index >= 0 else "" for index in order])
+    finally:
+        result.rows_input = number
+        result.rows_valid = valid
+        result.rows_rejected = rejected
+        text_sink.flush()
+        text_sink.detach()
