@@ -8,13 +8,14 @@ currency's minor units (``{"USD": {"count": 2, "debit": "12.30", "credit": "0.00
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.refdata import CURRENCY_MINOR_UNITS
 from shared.values import format_minor
 
-__all__ = ["Totals", "reconcile"]
+__all__ = ["StepResult", "Totals", "reconcile"]
 
 
 class Totals:
@@ -100,6 +101,14 @@ class Totals:
 
     def __repr__(self) -> str:
         return f"Totals({self.to_json()!r})"
+
+
+@dataclass
+class StepResult:
+    """What transform or enrich wrote: the record count and the control totals."""
+
+    rows: int = 0
+    totals: Totals = field(default_factory=Totals)
 
 
 def _parse_minor(text: Any, minor_units: int, currency: str) -> int:
