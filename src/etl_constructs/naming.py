@@ -53,6 +53,11 @@ API_FUNCTION = "api"
 _SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
+def construct_id(base: str) -> str:
+    """Construct id of a named part: ``quality-check`` -> ``QualityCheck``."""
+    return "".join(part.capitalize() for part in base.replace("_", "-").split("-"))
+
+
 class InvalidSuffixError(ValueError):
     """The environment suffix cannot be part of AWS resource names."""
 
@@ -136,5 +141,17 @@ class Naming:
         """A pipeline-level alarm, e.g. ``etl-state-machine-failed-dev``."""
         return f"etl-{what}-{self.suffix}"
 
+    @property
+    def log_group_prefixes(self) -> tuple[str, str]:
+        """Every pipeline log group lives under one of these (the KMS key policy names them).
+
+        Vended logs (Step Functions) go under ``/aws/vendedlogs/``, which keeps the CloudWatch
+        Logs resource policy small however many state machines an account runs.
+        """
+        return (f"/etl/{self.suffix}/", f"/aws/vendedlogs/etl/{self.suffix}/")
+
     def log_group(self, what: str) -> str:
-        return f"/etl/{self.suffix}/{what}"
+        return f"{self.log_group_prefixes[0]}{what}"
+
+    def vended_log_group(self, what: str) -> str:
+        return f"{self.log_group_prefixes[1]}{what}"

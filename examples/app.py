@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The example app: the four stacks of the pipeline, checked by cdk-nag on synth.
+
+    cdk synth -c environmentSuffix=dev
+    cdk deploy --all -c environmentSuffix=dev
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `cdk synth` runs this file directly from the repo root
+    sys.path.insert(0, str(ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+
+from etl_constructs import compliance  # noqa: E402
+from stacks import ApiStack, ComputeStack, MonitoringStack, StorageStack  # noqa: E402
+from stacks.config import AppSettings  # noqa: E402
+
+
+@dataclass(frozen=True)
+class PipelineStacks:
+    storage: StorageStack
+    compute: ComputeStack
+    api: ApiStack
+    monitoring: MonitoringStack
+
+
+def build(app: cdk.App) -> PipelineStacks:
+    settings = AppSettings.from_context(app)
+    suffix = settings.environment_suffix
+    removal = settings.removal_policy
+    storage = StorageStack(
+        app, f"EtlStorage-{suffix}", environment_suffix=suffix, removal_policy=removal
+    )
+    key = storage.pipeline_key.key
+    compute = ComputeStack(
+        app,
+        f"EtlCompute-{suffix}",
+        environment_suffix=suffix,
+        bucket=storage.ingestion.bucket,
+        table=storage.metadata.table,
+        encryption_key=key,
+        removal_policy=removal,
+    )
+    api = ApiStack(
+        app,
+        f"EtlApi-{suffix}",
+        environment_suffix=suffix,
+        bucket=storage.ingestion.bucket,
+        table=storage.metadata.table,
+        state_machine=compute.workflow.state_machine,
+        encryption_key=key,
+        removal_policy=removal,
+    )
+    monitoring = MonitoringStack(
+        app,
+        f"EtlMonitoring-{suffix}",
+        environment_suffix=suffix,
+        workflow=compute.workflow,
+        control_api=api.control_api,
+        encryption_key=key,
+        alarm_email=settings.alarm_email,
+    )
+    compliance.add_nag_packs(app)
+    return PipelineStacks(storage, compute, api, monitoring)
+
+
+if __name__ == "__main__":
+    application = cdk.App()
+    build(application)
+    application.synth()

@@ -1,0 +1,600 @@
+"""EtlWorkflow: the functions, the state machine and the rules that run the pipeline.
+
+Five functions (trigger, validator, transformer, enricher, quality-check), each with its own
+role scoped to the prefixes and actions it needs, its own encrypted TLS-only dead-letter
+queue, its own log group, X-Ray tracing and the Powertools layer. A Standard state machine
+runs validate -> transform -> enrich; every task retries transient faults with backoff and
+catches everything else into one failure branch that records the error on the job record,
+copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
+``raw/*.csv`` Object Created events to the trigger; a daily rule runs the quality check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from . import compliance, naming, runtime
+from ._version import __version__
+from ._props import raise_if_any
+from .encryption import PipelineKey
+from .naming import Naming
+from .schema import TransactionSchema
+
+OUTPUT_FORMATS = ("jsonl", "parquet")
+#: Errors worth another attempt: Lambda service faults and the handlers' own TransientError.
+TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "TransientError",
+)
+RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSettings:
+    """Memory and timeout of one function."""
+
+    memory_size: int
+    timeout: cdk.Duration
+
+
+DEFAULT_FUNCTION_SETTINGS: Mapping[str, FunctionSettings] = {
+    "trigger": FunctionSettings(memory_size=256, timeout=cdk.Duration.seconds(30)),
+    "validator": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(10)),
+    "transformer": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(10)),
+    "enricher": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(10)),
+    "quality-check": FunctionSettings(memory_size=512, timeout=cdk.Duration.minutes(5)),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRetry:
+    """Retry policy of each state machine task for transient faults."""
+
+    max_attempts: int = 3
+    interval: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(2))
+    backoff_rate: float = 2.0
+    max_delay: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(60))
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One state machine task and what it reads and writes."""
+
+    state: str  # the task's state name, e.g. "Validate"
+    step: str  # the step's name on the job record, e.g. "validate"
+    function: str  # the function's base name, e.g. "validator"
+    result_path: str  # where the task's result lands in the state
+
+
+_STEPS = (
+    _Step("Validate", "validate", "validator", "$.validation"),
+    _Step("Transform", "transform", "transformer", "$.transform"),
+    _Step("Enrich", "enrich", "enricher", "$.enrich"),
+)
+# Which prefixes each function reads and writes (objects only, never the whole bucket).
+_PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "trigger": ((), ()),
+    "validator": ((naming.RAW_PREFIX,), (naming.VALIDATED_PREFIX, naming.REJECTED_PREFIX)),
+    "transformer": ((naming.VALIDATED_PREFIX,), (naming.PROCESSED_PREFIX,)),
+    "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
+    "quality-check": ((), (naming.REPORTS_PREFIX,)),
+}
+_TABLE_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    "trigger": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "validator": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "transformer": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "enricher": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "quality-check": ("dynamodb:Query",),
+}
+
+
+class EtlWorkflow(Construct):
+    """The processing pipeline over an ingestion bucket and a job table.
+
+    Args:
+        environment_suffix: appended to every physical name.
+        bucket: the ingestion bucket (it must send events to EventBridge).
+        table: the job table (keys and GSI as :class:`MetadataStore` creates them).
+        encryption_key: KMS key for log groups; a :class:`PipelineKey` is created when omitted.
+        schema: the CSV schema; financial transactions v1 by default.
+        max_reject_rate: fraction of data rows that may be rejected before the whole file
+            fails (0.05).
+        output_format: ``jsonl`` (default) or ``parquet``.
+        pyarrow_layer: a layer providing pyarrow (e.g. AWS SDK for pandas); required for
+            ``parquet``.
+        function_settings: memory/timeout overrides by function base name.
+        step_retry: retry policy of the state machine tasks.
+        state_machine_timeout: 30 minutes by default.
+        log_retention: retention of every log group (one week).
+        stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
+        quality_window: how far back the daily quality check looks (24 hours).
+        quality_check_schedule: when it runs (02:00 UTC daily).
+        metrics_namespace: CloudWatch namespace of the custom metrics.
+        removal_policy: of log groups, queues and the created key.
+
+    Attributes:
+        functions: the five functions by base name.
+        dead_letter_queues: each function's DLQ by base name.
+        state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
+        encryption_key, schema.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        bucket: s3.IBucket,
+        table: dynamodb.ITable,
+        encryption_key: kms.IKey | None = None,
+        schema: TransactionSchema | None = None,
+        max_reject_rate: float = 0.05,
+        output_format: str = "jsonl",
+        pyarrow_layer: lambda_.ILayerVersion | None = None,
+        function_settings: Mapping[str, FunctionSettings] | None = None,
+        step_retry: StepRetry | None = None,
+        state_machine_timeout: cdk.Duration | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_WEEK,
+        stuck_after: cdk.Duration | None = None,
+        quality_window: cdk.Duration | None = None,
+        quality_check_schedule: events.Schedule | None = None,
+        metrics_namespace: str = naming.METRICS_NAMESPACE,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.naming = names = Naming(environment_suffix)
+        self.schema = schema or TransactionSchema.default()
+        step_retry = step_retry or StepRetry()
+        stuck_after = stuck_after or cdk.Duration.minutes(60)
+        quality_window = quality_window or cdk.Duration.hours(24)
+        state_machine_timeout = state_machine_timeout or cdk.Duration.minutes(30)
+        settings = dict(DEFAULT_FUNCTION_SETTINGS)
+        raise_if_any(
+            "EtlWorkflow",
+            _problems(
+                max_reject_rate=max_reject_rate,
+                output_format=output_format,
+                pyarrow_layer=pyarrow_layer,
+                function_settings=function_settings or {},
+                step_retry=step_retry,
+            ),
+        )
+        settings.update(function_settings or {})
+
+        self.bucket = bucket
+        self.table = table
+        if encryption_key is None:
+            encryption_key = PipelineKey(
+                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
+            ).key
+        self.encryption_key = encryption_key
+        self._log_retention = log_retention
+        self._removal_policy = removal_policy
+        self._layers = [runtime.powertools_layer(self)]
+        if output_format == "parquet" and pyarrow_layer is not None:
+            self._layers.append(pyarrow_layer)
+
+        common_env = {
+            naming.ENV_DATA_BUCKET: bucket.bucket_name,
+            naming.ENV_JOB_TABLE: table.table_name,
+            naming.ENV_JOB_INDEX: naming.JOB_INDEX_NAME,
+            "POWERTOOLS_SERVICE_NAME": names.service,
+            "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        step_env = {
+            naming.ENV_SCHEMA: self.schema.to_json(),
+            naming.ENV_OUTPUT_FORMAT: output_format,
+        }
+        specific_env: Mapping[str, Mapping[str, str]] = {
+            "trigger": {},
+            "validator": {**step_env, naming.ENV_MAX_REJECT_RATE: str(max_reject_rate)},
+            "transformer": step_env,
+            "enricher": {**step_env, naming.ENV_PIPELINE_VERSION: __version__},
+            "quality-check": {
+                naming.ENV_STUCK_AFTER_MINUTES: str(int(stuck_after.to_minutes())),
+                naming.ENV_QUALITY_WINDOW_HOURS: str(int(quality_window.to_hours())),
+            },
+        }
+        self.functions: dict[str, lambda_.Function] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for base in naming.WORKFLOW_FUNCTIONS:
+            fn = self._function(base, settings[base], {**common_env, **specific_env[base]})
+            self._grant_data_access(fn, base)
+            self.functions[base] = fn
+
+        self.state_machine_log_group = self._log_group(
+            "StateMachineLogs", names.vended_log_group("state-machine")
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=names.state_machine,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self._definition(step_retry, settings)
+            ),
+            timeout=state_machine_timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.state_machine_log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+        )
+        compliance.acknowledge_state_machine_role(
+            self.state_machine.role,
+            bucket_arn=bucket.bucket_arn,
+            prefixes=(naming.RAW_PREFIX, naming.FAILED_PREFIX),
+            function_arns=[self.functions[s.function].function_arn for s in _STEPS],
+        )
+        trigger = self.functions["trigger"]
+        trigger.add_environment(naming.ENV_STATE_MACHINE_ARN, self.state_machine.state_machine_arn)
+        self.state_machine.grant_start_execution(trigger)
+
+        self.ingestion_rule = events.Rule(
+            self,
+            "IngestionRule",
+            rule_name=names.ingestion_rule,
+            description="raw/*.csv object created in the ingestion bucket -> trigger",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [bucket.bucket_name]},
+                    "object": {
+                        "key": [
+                            {"wildcard": f"{naming.RAW_PREFIX}*.csv"},
+                            {"wildcard": f"{naming.RAW_PREFIX}*.CSV"},
+                        ]
+                    },
+                },
+            ),
+            targets=[self._rule_target("trigger")],
+        )
+        self.quality_check_rule = events.Rule(
+            self,
+            "QualityCheckRule",
+            rule_name=names.quality_check_rule,
+            description="daily data quality check of the last day's jobs",
+            schedule=quality_check_schedule or events.Schedule.cron(minute="0", hour="2"),
+            targets=[self._rule_target("quality-check")],
+        )
+
+    # -- functions ---------------------------------------------------------------------
+
+    def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
+        return logs.LogGroup(
+            self,
+            construct_id,
+            log_group_name=name,
+            retention=self._log_retention,
+            encryption_key=self.encryption_key,
+            removal_policy=self._removal_policy,
+        )
+
+    def _function(
+        self, base: str, settings: FunctionSettings, environment: Mapping[str, str]
+    ) -> lambda_.Function:
+        names = self.naming
+        module = base.replace("-", "_")
+        log_group = self._log_group(f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}"))
+        dlq = dead_letter_queue(self, f"{naming.construct_id(base)}Dlq", names.dead_letter_queue(base))
+        self.dead_letter_queues[base] = dlq
+        compliance.acknowledge_dead_letter_queue(dlq)
+        role = iam.Role(
+            self,
+            f"{naming.construct_id(base)}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{names.function(base)}: least privilege for the {base} step",
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            naming.construct_id(base),
+            function_name=names.function(base),
+            runtime=runtime.PYTHON_RUNTIME,
+            architecture=runtime.ARCHITECTURE,
+            code=runtime.handler_code(),
+            handler=f"{module}.handler.lambda_handler",
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            role=role,
+            layers=self._layers,
+            environment=dict(environment),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            dead_letter_queue=dlq,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+
+    def _grant_data_access(self, fn: lambda_.Function, base: str) -> None:
+        role = fn.role
+        assert role is not None
+        reads, writes = _PREFIX_ACCESS[base]
+        if reads:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in reads],
+                )
+            )
+        if writes:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in writes],
+                )
+            )
+        bucket_key = self.bucket.encryption_key if reads or writes else None
+        if bucket_key is not None:
+            bucket_key.grant_encrypt_decrypt(role)
+        grant_table(self.table, role, _TABLE_ACTIONS[base])
+        compliance.acknowledge_function_role(
+            role,
+            bucket_arn=self.bucket.bucket_arn,
+            prefixes=reads + writes,
+            kms=bucket_key is not None or self.table.encryption_key is not None,
+        )
+
+    def _rule_target(self, base: str) -> targets.LambdaFunction:
+        return targets.LambdaFunction(
+            self.functions[base],
+            dead_letter_queue=self.dead_letter_queues[base],
+            retry_attempts=2,
+            max_event_age=cdk.Duration.hours(2),
+        )
+
+    # -- state machine -----------------------------------------------------------------
+
+    def _definition(
+        self, retry: StepRetry, settings: Mapping[str, FunctionSettings]
+    ) -> sfn.IChainable:
+        failure = self._failure_branch()
+        succeeded = sfn.Succeed(self, "JobSucceeded")
+        states = []
+        for step in _STEPS:
+            fn = self.functions[step.function]
+            task = tasks.LambdaInvoke(
+                self,
+                step.state,
+                lambda_function=fn,
+                payload_response_only=True,
+                retry_on_service_exceptions=False,
+                result_path=step.result_path,
+                task_timeout=sfn.Timeout.duration(
+                    settings[step.function].timeout.plus(cdk.Duration.seconds(30))
+                ),
+            )
+            task.add_retry(
+                errors=list(TRANSIENT_ERRORS),
+                interval=retry.interval,
+                max_attempts=retry.max_attempts,
+                backoff_rate=retry.backoff_rate,
+                max_delay=retry.max_delay,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            errored = sfn.Pass(
+                self,
+                f"{step.state}Errored",
+                comment=f"a fault in {step.step}: record its name, not the raw cause",
+                parameters={
+                    "step": step.step,
+                    "code": sfn.JsonPath.string_at("$.error.Error"),
+                    "message": sfn.JsonPath.format(
+                        f"The {step.step} step failed with {{}}; the execution history of {{}} "
+                        "holds the details.",
+                        sfn.JsonPath.string_at("$.error.Error"),
+                        sfn.JsonPath.execution_id,
+                    ),
+                },
+                result_path="$.failure",
+            )
+            task.add_catch(errored.next(failure), errors=["States.ALL"], result_path="$.error")
+            rejected = sfn.Pass(
+                self,
+                f"{step.state}Rejected",
+                comment=f"the data failed {step.step}: keep the handler's message",
+                parameters={
+                    "step": step.step,
+                    "code": sfn.JsonPath.string_at(f"{step.result_path}.error.code"),
+                    "message": sfn.JsonPath.string_at(f"{step.result_path}.error.message"),
+                },
+                result_path="$.failure",
+            )
+            outcome = sfn.Choice(self, f"{step.state}Outcome").when(
+                sfn.Condition.string_equals(f"{step.result_path}.outcome", "INVALID"),
+                rejected.next(failure),
+            )
+            states.append((task, outcome))
+
+        chain: sfn.IChainable | None = None
+        for index in range(len(states) - 1, -1, -1):
+            task, outcome = states[index]
+            after = chain if chain is not None else succeeded
+            outcome.otherwise(after)
+            chain = task.next(outcome)
+        assert chain is not None
+        return chain
+
+    def _failure_branch(self) -> sfn.IChainable:
+        """Copy the source to ``failed/``, record the error, end in Fail."""
+        bucket = self.bucket
+        copy = tasks.CallAwsService(
+            self,
+            "CopyToFailed",
+            service="s3",
+            action="copyObject",
+            parameters={
+                "Bucket": sfn.JsonPath.string_at("$.bucket"),
+                "CopySource": sfn.JsonPath.string_at("$.copySource"),
+                "Key": sfn.JsonPath.string_at("$.failedKey"),
+            },
+            iam_action="s3:PutObject",
+            iam_resources=[bucket.arn_for_objects(f"{naming.FAILED_PREFIX}*")],
+            additional_iam_statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{naming.RAW_PREFIX}*")],
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        copy.add_retry(
+            errors=["States.ALL"], interval=cdk.Duration.seconds(1), max_attempts=3, backoff_rate=2
+        )
+        record = tasks.DynamoUpdateItem(
+            self,
+            "RecordFailure",
+            table=self.table,
+            key={
+                "jobId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.jobId")),
+                "fileName": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$.fileName")
+                ),
+            },
+            update_expression=(
+                "SET #status = :failed, #error = :error, failedAt = :at, updatedAt = :at, "
+                "outputs.#failed = :failedKey"
+            ),
+            condition_expression="#status IN (" + ", ".join(
+                f":s{i}" for i in range(len(RUNNING_STATUSES))
+            ) + ")",
+            expression_attribute_names={
+                "#status": "status",
+                "#error": "error",
+                "#failed": "failed",
+            },
+            expression_attribute_values={
+                ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
+                ":error": tasks.DynamoAttributeValue.from_map(
+                    {
+                        "step": tasks.DynamoAttributeValue.from_string(
+                            sfn.JsonPath.string_at("$.failure.step")
+                        ),
+                        "code": tasks.DynamoAttributeValue.from_string(
+                            sfn.JsonPath.string_at("$.failure.code")
+                        ),
+                        "message": tasks.DynamoAttributeValue.from_string(
+                            sfn.JsonPath.string_at("$.failure.message")
+                        ),
+                    }
+                ),
+                ":at": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$$.State.EnteredTime")
+                ),
+                ":failedKey": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$.failedKey")
+                ),
+                **{
+                    f":s{i}": tasks.DynamoAttributeValue.from_string(status)
+                    for i, status in enumerate(RUNNING_STATUSES)
+                },
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record.add_retry(
+            errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+                    "DynamoDB.InternalServerErrorException"],
+            interval=cdk.Duration.seconds(1),
+            max_attempts=5,
+            backoff_rate=2,
+        )
+        failed = sfn.Fail(
+            self, "JobFailed", error="JobFailed", cause_path=sfn.JsonPath.string_at("$.failure.message")
+        )
+        # A job already final (a late or repeated failure) keeps its record as it is.
+        record.add_catch(
+            failed, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.recordError"
+        )
+        copy.add_catch(record, errors=["States.ALL"], result_path="$.copyError")
+        return copy.next(record).next(failed)
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, queue_name: str) -> sqs.Queue:
+    """An SQS queue for failed events: SSE, TLS-only, 14 days of retention."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+    )
+
+
+def grant_table(table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...]) -> None:
+    """Allow ``actions`` on the job table and its index, nothing wider."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(actions),
+            resources=[table.table_arn, f"{table.table_arn}/index/{naming.JOB_INDEX_NAME}"],
+        )
+    )
+    if table.encryption_key is not None:
+        table.encryption_key.grant_encrypt_decrypt(role)
+
+
+def _problems(
+    *,
+    max_reject_rate: float,
+    output_format: str,
+    pyarrow_layer: lambda_.ILayerVersion | None,
+    function_settings: Mapping[str, FunctionSettings],
+    step_retry: StepRetry,
+) -> list[str]:
+    found = []
+    if not 0 <= max_reject_rate <= 1:
+        found.append(f"max_reject_rate must be between 0 and 1, got {max_reject_rate}")
+    if output_format not in OUTPUT_FORMATS:
+        found.append(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+    if output_format == "parquet" and pyarrow_layer is None:
+        found.append("output_format='parquet' needs pyarrow_layer (a layer that provides pyarrow)")
+    for base, setting in function_settings.items():
+        if base not in DEFAULT_FUNCTION_SETTINGS:
+            found.append(
+                f"function_settings has unknown function {base!r}; known: "
+                + ", ".join(DEFAULT_FUNCTION_SETTINGS)
+            )
+            continue
+        if not 128 <= setting.memory_size <= 10240:
+            found.append(f"function_settings[{base!r}].memory_size must be 128-10240 MB")
+        if not 1 <= setting.timeout.to_seconds() <= 900:
+            found.append(f"function_settings[{base!r}].timeout must be 1-900 seconds")
+    if step_retry.max_attempts < 0:
+        found.append("step_retry.max_attempts must be 0 or more")
+    if step_retry.backoff_rate < 1:
+        found.append("step_retry.backoff_rate must be at least 1")
+    return found
+
+
+
+__all__ = [
+    "DEFAULT_FUNCTION_SETTINGS",
+    "EtlWorkflow",
+    "FunctionSettings",
+    "StepRetry",
+    "TRANSIENT_ERRORS",
+    "dead_letter_queue",
+    "grant_table",
+]

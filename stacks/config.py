@@ -1,0 +1,53 @@
+"""Settings of the example app, read from CDK context and the environment.
+
+The environment suffix comes from context ``environmentSuffix``, else the environment
+variable ``ENVIRONMENT_SUFFIX``, else ``dev``. Environments other than ``prod`` are
+ephemeral by default: their bucket, table and logs are destroyed with the stacks (context
+``removalPolicy`` = ``retain`` or ``destroy`` overrides that).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from etl_constructs.naming import validate_suffix
+
+_REMOVAL = {"retain": cdk.RemovalPolicy.RETAIN, "destroy": cdk.RemovalPolicy.DESTROY}
+
+
+class SettingsError(ValueError):
+    """A context value of the example app is not usable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    environment_suffix: str
+    removal_policy: cdk.RemovalPolicy
+    alarm_email: str | None = None
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> AppSettings:
+        node = scope.node
+        suffix = node.try_get_context("environmentSuffix") or os.environ.get(
+            "ENVIRONMENT_SUFFIX", "dev"
+        )
+        try:
+            validate_suffix(suffix)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        removal = node.try_get_context("removalPolicy") or (
+            "retain" if suffix == "prod" else "destroy"
+        )
+        if removal not in _REMOVAL:
+            raise SettingsError(
+                f"context removalPolicy {removal!r} is invalid: use 'retain' or 'destroy'"
+            )
+        return cls(
+            environment_suffix=suffix,
+            removal_policy=_REMOVAL[removal],
+            alarm_email=node.try_get_context("alarmEmail") or None,
+        )
