@@ -152,6 +152,68 @@ class _BodyReader(io.RawIOBase):
         super().close()
 
 
+class _RangeReader(io.RawIOBase):
+    """A seekable raw stream over one object version, one ranged GET per read.
+
+    For formats that need random access (Parquet keeps its metadata in a footer); every
+    read is pinned to the version or ETag found on open, so the bytes cannot change
+    underneath the reader.
+    """
+
+    def __init__(self, client: Any, params: dict[str, Any], size: int) -> None:
+        self._client = client
+        self._params = params
+        self._size = size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        elif whence == io.SEEK_END:
+            position = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if position < 0:
+            raise ValueError("negative seek position")
+        self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if not len(view) or self._position >= self._size:
+            return 0
+        end = min(self._position + len(view), self._size) - 1
+        response = _get(self._client, {**self._params, "Range": f"bytes={self._position}-{end}"})
+        data = response["Body"].read()
+        view[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+def _get(client: Any, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return client.get_object(**params)  # type: ignore[no-any-return]
+    except ClientError as exc:
+        where = f"s3://{params['Bucket']}/{params['Key']}"
+        code = _error_code(exc)
+        if code in _NOT_FOUND_CODES:
+            raise ObjectNotFound(f"{where} does not exist") from exc
+        if code in _CHANGED_CODES:
+            raise ObjectChanged(f"{where} changed since the job started") from exc
+        raise
+
+
 def open_object(
     bucket: str,
     key: str,
@@ -160,12 +222,15 @@ def open_object(
     if_match: str | None = None,
     client: Any = None,
     buffer_size: int = READ_BUFFER_SIZE,
+    seekable: bool = False,
 ) -> io.BufferedReader:
     """Open one object (version) as a buffered binary stream; close it when done.
 
     ``if_match`` pins an unversioned object to the ETag the job was created for, so a file
     overwritten in the meantime is noticed instead of processed under the wrong job.
-    Raises :class:`ObjectNotFound` or :class:`ObjectChanged`; other errors pass through.
+    ``seekable`` gives random access through ranged GETs (for Parquet input) instead of one
+    sequential stream. Raises :class:`ObjectNotFound` or :class:`ObjectChanged`; other
+    errors pass through.
     """
     client = client or default_client()
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -173,16 +238,17 @@ def open_object(
         params["VersionId"] = version_id
     if if_match:
         params["IfMatch"] = f'"{normalize_etag(if_match)}"'
-    try:
-        response = client.get_object(**params)
-    except ClientError as exc:
-        code = _error_code(exc)
-        if code in _NOT_FOUND_CODES:
-            raise ObjectNotFound(f"s3://{bucket}/{key} does not exist") from exc
-        if code in _CHANGED_CODES:
-            raise ObjectChanged(f"s3://{bucket}/{key} changed since the job started") from exc
-        raise
-    return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=buffer_size)
+    if not seekable:
+        response = _get(client, params)
+        return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=buffer_size)
+    info = head_object(bucket, key, version_id=version_id, client=client)
+    if info is None:
+        raise ObjectNotFound(f"s3://{bucket}/{key} does not exist")
+    if if_match and info.etag != normalize_etag(if_match):
+        raise ObjectChanged(f"s3://{bucket}/{key} changed since the job started")
+    if not version_id:
+        params["IfMatch"] = f'"{info.etag}"'
+    return io.BufferedReader(_RangeReader(client, params, info.size), buffer_size=buffer_size)
 
 
 class MultipartWriter(io.RawIOBase):
@@ -232,6 +298,13 @@ class MultipartWriter(io.RawIOBase):
 
     def writable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        """Bytes written so far (writers such as Parquet's ask for the position)."""
+        return self.bytes_written
 
     def write(self, data: Any) -> int:
         if self.closed or self._state != "open":

@@ -12,8 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
-from handlers_testkit import BUCKET, INDEX, REGION, TABLE, Clock, create_table
 from moto import mock_aws
+
+from .handlers_testkit import BUCKET, INDEX, REGION, TABLE, Clock, create_table
 
 # Read by Powertools when the handler modules are imported (at collection time).
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")

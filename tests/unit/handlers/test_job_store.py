@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from handlers_testkit import TABLE
 from shared import jobs
 from shared.jobs import (
     ENRICHING,
@@ -24,6 +23,8 @@ from shared.jobs import (
     TransitionRefused,
     can_transition,
 )
+
+from .handlers_testkit import TABLE
 
 FILE = "raw/2026/tx.csv"
 PATH = {  # how to walk a fresh job into each status

@@ -1,0 +1,1 @@
+"""The state machine's Enrich task: metadata, reconciliation, and the job's success."""

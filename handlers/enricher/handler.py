@@ -1,0 +1,40 @@
+"""Lambda entry point of the state machine's ``Enrich`` task (thin Powertools shell)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from shared import env, observability, s3io
+from shared.jobs import JobStore
+from shared.steps import output_format_from_env, schema_from_env
+
+from enricher.logic import enrich
+
+logger = observability.build_logger()
+tracer = observability.build_tracer()
+metrics = observability.build_metrics()
+
+UNKNOWN_VERSION = "unknown"
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId", clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``event`` is the execution state; returns the Enrich result (VALID: job SUCCEEDED)."""
+    result = enrich(
+        event,
+        store=JobStore(),
+        s3=s3io.default_client(),
+        schema=schema_from_env(),
+        output_format=output_format_from_env(),
+        pipeline_version=os.environ.get(env.PIPELINE_VERSION) or UNKNOWN_VERSION,
+        metrics=metrics,
+        log=logger.info,
+    )
+    logger.info(
+        "enrich finished", outcome=result["outcome"], rows=result["rows"], error=result["error"]
+    )
+    return result

@@ -1,0 +1,1 @@
+"""The state machine's Transform task: normalized records to ``processed/``."""

@@ -1,0 +1,82 @@
+"""Transform one job's validated rows into normalized records under ``processed/``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shared import keys
+from shared.jobs import JobStore
+from shared.observability import METRIC_FILES_FAILED, add_count
+from shared.s3io import PART_SIZE
+from shared.schema import Schema
+from shared.steps import (
+    INVALID,
+    VALID,
+    StepContext,
+    StepOutcome,
+    content_type,
+    run_step,
+)
+from shared.transform import transform_stream
+
+STEP = "transform"
+
+__all__ = ["STEP", "empty_result", "transform"]
+
+
+def empty_result() -> StepOutcome:
+    """The result's shape when nothing was written."""
+    return StepOutcome(
+        outcome=INVALID, rows={}, result_rows=0, totals=None, outputs={"processed": None}
+    )
+
+
+def transform(
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    schema: Schema,
+    output_format: str,
+    metrics: Any = None,
+    log: Callable[..., None] | None = None,
+    part_size: int = PART_SIZE,
+) -> dict[str, Any]:
+    """Run the Transform step for the job in ``event``.
+
+    Reads ``validated/{job}/{stem}.csv`` (as recorded on the job), writes
+    ``processed/{job}/{stem}.{output_format}``. Returns ``{"outcome", "rows": n, "totals",
+    "outputs": {"processed"}, "error"}``; records ``rows.transformed`` and
+    ``totals.transform`` on the job.
+    """
+
+    def body(ctx: StepContext) -> StepOutcome:
+        job_id, key = ctx.event.job_id, ctx.event.key
+        _, source = ctx.open_output_of("validated", keys.validated_key(job_id, key))
+        out_key = keys.processed_key(job_id, key, output_format)
+        with source, ctx.writer(out_key, content_type(output_format)) as sink:
+            result = transform_stream(source, sink, schema=schema, output_format=output_format)
+        return StepOutcome(
+            outcome=VALID,
+            rows={"transformed": result.rows},
+            result_rows=result.rows,
+            totals=result.totals,
+            outputs={"processed": out_key},
+        )
+
+    def emit(outcome: StepOutcome) -> None:
+        if metrics is not None and outcome.outcome == INVALID:
+            add_count(metrics, METRIC_FILES_FAILED)
+
+    return run_step(
+        STEP,
+        event,
+        body,
+        store=store,
+        s3=s3,
+        empty_result=empty_result,
+        part_size=part_size,
+        log=log,
+        on_recorded=emit,
+    )
