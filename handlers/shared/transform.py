@@ -29,7 +29,13 @@ from shared.masking import mask_pan, scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.schema import Column, Schema
 from shared.totals import StepResult, Totals
-from shared.values import format_minor, split_amount, timestamp_to_utc, to_minor
+from shared.values import (
+    amount_to_minor,
+    format_minor,
+    split_amount,
+    timestamp_to_utc,
+    to_minor,
+)
 
 __all__ = ["transform_stream"]
 
@@ -61,6 +67,7 @@ def transform_stream(
     direction_index = names.index(schema.totals.direction)
     debit = schema.totals.debit
     required = _required_getter(schema)
+    minor_units = CURRENCY_MINOR_UNITS
     width = len(reader.header)
     totals = Totals()
     writer = open_writer(sink, names, output_format)
@@ -75,14 +82,11 @@ def transform_stream(
                 values = [normalize(row) for normalize in normalizers]
                 if None in required(values):
                     raise _Invalid("a required column is empty")
-                currency = values[currency_index]
-                amount = values[amount_index]
-                head, fraction = split_amount(amount)  # type: ignore[arg-type,misc]
-                minor = CURRENCY_MINOR_UNITS[currency]  # type: ignore[index]
+                currency: str = values[currency_index]  # type: ignore[assignment]
                 totals.add(
-                    currency,  # type: ignore[arg-type]
+                    currency,
                     values[direction_index] == debit,
-                    to_minor(head, fraction, minor),
+                    amount_to_minor(values[amount_index], minor_units[currency]),  # type: ignore[arg-type]
                 )
                 writer.write(values)
                 written += 1

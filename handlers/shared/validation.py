@@ -34,7 +34,7 @@ from shared.refdata import CURRENCY_MINOR_UNITS
 from shared.rules import Failure, compile_checks
 from shared.schema import Schema
 from shared.totals import Totals
-from shared.values import split_amount, to_minor
+from shared.values import amount_to_minor
 
 __all__ = ["DEFAULT_MAX_REJECT_RATE", "INVALID", "VALID", "ValidationResult", "validate_stream"]
 
@@ -193,11 +193,10 @@ def _validate(
                     if value:
                         seen.add(value)
                 currency = row[currency_at].upper()
-                head, fraction = split_amount(row[amount_at])  # type: ignore[misc]
                 totals.add(
                     currency,
                     row[direction_at].upper() == debit,
-                    to_minor(head, fraction, minor_units[currency]),
+                    amount_to_minor(row[amount_at], minor_units[currency]),
                 )
                 if canonical:
                     writer.writerow(row)

@@ -7,10 +7,12 @@ the hot path tests a result, it does not catch exceptions.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, timedelta
+from functools import lru_cache
 
 __all__ = [
     "MAX_AMOUNT_DIGITS",
+    "amount_to_minor",
     "format_minor",
     "split_amount",
     "timestamp_to_utc",
@@ -25,6 +27,16 @@ _ASCII_DIGITS = frozenset("0123456789")
 _MAX_EAST = 14 * 60  # +14:00 (Line Islands)
 _MAX_WEST = 12 * 60  # -12:00 (Baker Island)
 _MAX_FRACTION = 9  # nanoseconds
+_DAY = 24 * 60
+# Lookup tables: a dict hit is cheaper than parsing digits with int() on the hot path.
+_HHMM = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(_DAY)]
+_CLOCK = {text: minute for minute, text in enumerate(_HHMM)}  # "HH:MM" -> minute of day
+_SECONDS = frozenset(f"{second:02d}" for second in range(60))
+_OFFSETS = {  # "+HH:MM" / "-HH:MM" -> minutes east of UTC
+    f"{sign}{minutes // 60:02d}:{minutes % 60:02d}": factor * minutes
+    for sign, factor, limit in (("+", 1, _MAX_EAST), ("-", -1, _MAX_WEST))
+    for minutes in range(limit + 1)
+}
 
 
 def split_amount(value: str) -> tuple[str, str] | None:
@@ -52,6 +64,16 @@ def to_minor(head: str, fraction: str, minor_units: int) -> int:
     return int(head + fraction.ljust(minor_units, "0") or "0")
 
 
+def amount_to_minor(value: str, minor_units: int) -> int:
+    """Minor units of an amount that already passed the amount rule for its currency.
+
+    The fast path of the totals: no checks beyond what ``int`` does. Digits past
+    ``minor_units`` can only be trailing zeros there, so they are cut.
+    """
+    head, _, tail = value.partition(".")
+    return int(head.lstrip("0") + tail[:minor_units].ljust(minor_units, "0") or "0")
+
+
 def format_minor(amount: int, minor_units: int) -> str:
     """Exact decimal string with exactly ``minor_units`` decimals: (1230, 2) -> ``"12.30"``."""
     sign = "-" if amount < 0 else ""
@@ -71,18 +93,11 @@ def timestamp_to_utc(value: str) -> str | None:
     The result is ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``; the fraction is kept as written,
     since offsets are whole minutes and never touch it.
     """
-    if (
-        len(value) < 20
-        or value[4] != "-"
-        or value[7] != "-"
-        or value[10] not in "Tt"
-        or value[13] != ":"
-        or value[16] != ":"
-    ):
+    if len(value) < 20 or value[10] not in "Tt" or value[16] != ":":
         return None
-    fields = (value[0:4], value[5:7], value[8:10], value[11:13], value[14:16], value[17:19])
-    joined = "".join(fields)
-    if not joined.isdigit() or not joined.isascii():
+    clock = _CLOCK.get(value[11:16])
+    second = value[17:19]
+    if clock is None or second not in _SECONDS or not _valid_date(value[:10]):
         return None
     rest = value[19:]
     fraction = ""
@@ -93,30 +108,40 @@ def timestamp_to_utc(value: str) -> str | None:
         if end == 1 or end - 1 > _MAX_FRACTION:
             return None
         fraction, rest = rest[:end], rest[end:]
-    if rest in ("Z", "z"):
-        offset = 0
-    elif (
-        len(rest) == 6
-        and rest[0] in "+-"
-        and rest[3] == ":"
-        and rest[1:3].isdigit()
-        and rest[4:6].isdigit()
-        and rest.isascii()
-    ):
-        hours, minutes = int(rest[1:3]), int(rest[4:6])
-        offset = hours * 60 + minutes
-        if minutes > 59 or offset > (_MAX_EAST if rest[0] == "+" else _MAX_WEST):
-            return None
-        if rest[0] == "-":
-            offset = -offset
-    else:
-        return None
-    try:
-        moment = datetime(*map(int, fields))  # type: ignore[arg-type]
-        if offset:
-            moment -= timedelta(minutes=offset)
-    except (ValueError, OverflowError):
-        return None
-    if not offset:
+    if rest == "Z" or rest == "z":
         return f"{value[:10]}T{value[11:19]}{fraction}Z"
-    return f"{moment.isoformat()}{fraction}Z"
+    offset = _OFFSETS.get(rest)
+    if offset is None:
+        return None
+    minutes = clock - offset
+    day: str | None = value[:10]
+    if minutes < 0 or minutes >= _DAY:
+        day = _shift_day(value[:10], -1 if minutes < 0 else 1)
+        if day is None:
+            return None
+        minutes %= _DAY
+    return f"{day}T{_HHMM[minutes]}:{second}{fraction}Z"
+
+
+@lru_cache(maxsize=4096)
+def _valid_date(text: str) -> bool:
+    """True for an existing ``YYYY-MM-DD`` date (ASCII digits); cached, dates repeat."""
+    if text[4] != "-" or text[7] != "-":
+        return False
+    digits = text[:4] + text[5:7] + text[8:10]
+    if not digits.isdigit() or not digits.isascii():
+        return False
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1024)
+def _shift_day(text: str, days: int) -> str | None:
+    """The ISO date ``days`` away from ``text`` (valid), or None past year 1..9999."""
+    try:
+        return (date.fromisoformat(text) + timedelta(days=days)).isoformat()
+    except OverflowError:
+        return None
