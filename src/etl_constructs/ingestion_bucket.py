@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -119,8 +120,6 @@ class IngestionBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_log_bucket,
-            server_access_logs_prefix="data-bucket/",
             lifecycle_rules=_rules(
                 _rule("raw-expiration", prefix=RAW_PREFIX, expiration=lifecycle.raw_expiration),
                 _rule(
@@ -137,6 +136,7 @@ class IngestionBucket(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=auto_delete_objects,
         )
+        self._deliver_access_logs(self.s3_bucket, self.access_log_bucket)
         # Native S3 -> EventBridge delivery. `event_bridge_enabled=True` would add the
         # notifications custom resource (a Lambda); the property override does not.
         cfn_bucket: s3.CfnBucket = self.s3_bucket.node.default_child  # type: ignore[assignment]
@@ -144,6 +144,31 @@ class IngestionBucket(Construct):
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         self.bucket = self.s3_bucket
+
+    @staticmethod
+    def _deliver_access_logs(bucket: s3.Bucket, log_bucket: s3.Bucket) -> None:
+        """Server access logs through a bucket policy, never through ACLs.
+
+        Done here rather than with ``server_access_logs_bucket`` so the result does not
+        depend on the app's ``serverAccessLogsUseBucketPolicy`` feature flag.
+        """
+        prefix = "data-bucket/"
+        cfn_bucket: s3.CfnBucket = bucket.node.default_child  # type: ignore[assignment]
+        cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=log_bucket.bucket_name, log_file_prefix=prefix
+        )
+        log_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ServerAccessLogsPolicy",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[log_bucket.arn_for_objects(f"{prefix}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": cdk.Stack.of(bucket).account},
+                },
+            )
+        )
 
 
 def _rule(

@@ -1,0 +1,22 @@
+"""Helpers for construct tests: a fresh app with the project's feature flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.conftest import cdk_json_context
+
+
+@pytest.fixture
+def stack() -> cdk.Stack:
+    app = cdk.App(context=cdk_json_context())
+    return cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+
+
+@pytest.fixture
+def template_of() -> Callable[[cdk.Stack], Template]:
+    return Template.from_stack

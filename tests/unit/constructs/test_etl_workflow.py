@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+import json
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+
+from etl_constructs import (
+    EtlWorkflow,
+    FunctionSettings,
+    IngestionBucket,
+    MetadataStore,
+    PropsError,
+    StepRetry,
+    TransactionSchema,
+)
+from etl_constructs import naming, runtime
+from shared import env as handler_env
+from tests.conftest import cdk_json_context
+
+FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
+
+
+def _workflow_stack(**workflow_props):
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    workflow = EtlWorkflow(
+        stack,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        **workflow_props,
+    )
+    return stack, workflow
+
+
+@pytest.fixture(scope="module")
+def built():
+    stack, workflow = _workflow_stack()
+    return stack, workflow, Template.from_stack(stack)
+
+
+def _functions(template):
+    return {
+        f["Properties"]["FunctionName"]: f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+    }
+
+
+def _definition(template) -> dict:
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    # The definition is a Fn::Join of literal JSON and ARNs; ARNs become placeholders.
+    parts = body["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "ARN" for p in parts)
+    return json.loads(text)
+
+
+def test_five_functions_with_suffix_runtime_layer_tracing(built):
+    stack, workflow, template = built
+    functions = _functions(template)
+    assert set(functions) == {f"{base}-dev" for base in FUNCTIONS}
+    assert set(workflow.functions) == set(FUNCTIONS)
+    for base in FUNCTIONS:
+        props = functions[f"{base}-dev"]
+        assert props["Runtime"] == "python3.14"
+        assert props["Handler"] == f"{base.replace('-', '_')}.handler.lambda_handler"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["MemorySize"] >= 256 and props["Timeout"] <= 900
+        (layer,) = props["Layers"]
+        rendered = json.dumps(stack.resolve(layer)) if not isinstance(layer, str) else layer
+        assert "AWSLambdaPowertoolsPythonV3-python314-arm64:36" in rendered
+        assert props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][1] == "Arn"
+
+
+def test_every_handler_module_exists_in_the_asset(built):
+    _, _, template = built
+    for props in _functions(template).values():
+        module = props["Handler"].rsplit(".", 1)[0].replace(".", "/")
+        assert (runtime.handlers_path() / f"{module}.py").is_file(), module
+
+
+def test_each_function_has_an_encrypted_tls_only_dlq(built):
+    _, workflow, template = built
+    queues = template.find_resources("AWS::SQS::Queue")
+    names = {q["Properties"]["QueueName"] for q in queues.values()}
+    assert names == {f"{base}-dlq-dev" for base in FUNCTIONS}
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+    policies = template.find_resources("AWS::SQS::QueuePolicy")
+    denies = [
+        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denies) == len(FUNCTIONS)
+
+
+def test_log_groups_keep_seven_days_and_are_kms_encrypted(built):
+    _, _, template = built
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS) + 1  # + the state machine's
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 7
+        assert "KmsKeyId" in group["Properties"]
+        assert group["Properties"]["LogGroupName"].startswith(("/etl/dev/", "/aws/vendedlogs/etl/dev/"))
+
+
+def test_environment_variables_match_the_handlers(built):
+    _, workflow, template = built
+    functions = _functions(template)
+    used = {name for props in functions.values() for name in props["Environment"]["Variables"]}
+    etl_vars = {name for name in used if name.startswith("ETL_")}
+    assert etl_vars <= set(handler_env.ALL)
+    # every handler-side name has its construct-side twin
+    construct_side = {getattr(naming, n) for n in dir(naming) if n.startswith("ENV_")}
+    assert construct_side == set(handler_env.ALL)
+    validator = functions["validator-dev"]["Environment"]["Variables"]
+    assert json.loads(validator["ETL_SCHEMA"]) == TransactionSchema.default().to_document()
+    assert validator["ETL_MAX_REJECT_RATE"] == "0.05"
+    trigger = functions["trigger-dev"]["Environment"]["Variables"]
+    assert "ETL_STATE_MACHINE_ARN" in trigger
+
+
+def _policy_statements(template, role_logical_prefix):
+    policies = template.find_resources("AWS::IAM::Policy")
+    return [
+        s
+        for lid, p in policies.items()
+        if lid.startswith(role_logical_prefix)
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _s3_resources(statement):
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    found = []
+    for r in resources:
+        if isinstance(r, dict) and "Fn::Join" in r:
+            found.append(r["Fn::Join"][1][-1])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("role", "reads", "writes"),
+    [
+        ("WorkflowValidatorRole", ["/raw/*"], ["/validated/*", "/rejected/*"]),
+        ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*"]),
+        ("WorkflowEnricherRole", ["/processed/*"], ["/enriched/*"]),
+        ("WorkflowQualityCheckRole", [], ["/reports/*"]),
+        ("WorkflowTriggerRole", [], []),
+    ],
+)
+def test_roles_reach_only_their_prefixes(built, role, reads, writes):
+    _, _, template = built
+    statements = _policy_statements(template, role)
+    assert statements, role
+    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert not any(a in ("s3:*", "dynamodb:*", "*") for a in actions)
+    got_reads = [r for s in statements if "s3:GetObject" in s["Action"] for r in _s3_resources(s)]
+    got_writes = [r for s in statements if "s3:PutObject" in s["Action"] for r in _s3_resources(s)]
+    assert sorted(got_reads) == sorted(reads)
+    assert sorted(got_writes) == sorted(writes)
+    for statement in statements:
+        if statement["Resource"] == "*":
+            assert all(a.startswith("xray:") for a in statement["Action"]), statement
+
+
+def test_state_machine_settings(built):
+    _, _, template = built
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineName"] == "etl-state-machine-dev"
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert _definition(template)["TimeoutSeconds"] == 1800
+
+
+def test_definition_runs_validate_transform_enrich_with_retries_and_catches(built):
+    _, _, template = built
+    definition = _definition(template)
+    states = definition["States"]
+    assert definition["StartAt"] == "Validate"
+    order = []
+    state = "Validate"
+    while states[state]["Type"] != "Succeed":
+        if states[state]["Type"] == "Task":
+            order.append(state)
+            state = states[state]["Next"]
+        else:  # the outcome Choice: INVALID -> failure, else onwards
+            choice = states[state]
+            (rule,) = choice["Choices"]
+            assert rule["StringEquals"] == "INVALID"
+            assert rule["Next"].endswith("Rejected")
+            state = choice["Default"]
+    assert order == ["Validate", "Transform", "Enrich"]
+    for name in order:
+        task = states[name]
+        (retry,) = task["Retry"]
+        assert "TransientError" in retry["ErrorEquals"]
+        assert "Lambda.ServiceException" in retry["ErrorEquals"]
+        assert retry["BackoffRate"] == 2 and retry["MaxAttempts"] == 3 and retry["IntervalSeconds"] == 2
+        (catch,) = task["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert catch["Next"] == f"{name}Errored"
+        assert states[f"{name}Errored"]["Next"] == "CopyToFailed"
+        assert states[f"{name}Rejected"]["Next"] == "CopyToFailed"
+        assert "TimeoutSeconds" in task
+
+
+def test_failure_branch_copies_records_and_fails(built):
+    _, _, template = built
+    states = _definition(template)["States"]
+    copy = states["CopyToFailed"]
+    assert copy["Resource"].endswith("aws-sdk:s3:copyObject")
+    assert copy["Parameters"]["Key.$"] == "$.failedKey"
+    assert copy["Next"] == "RecordFailure"
+    assert copy["Catch"][0]["Next"] == "RecordFailure"  # a failed copy still records the error
+    record = states["RecordFailure"]
+    assert record["Resource"].endswith("dynamodb:updateItem")
+    assert "#status IN (" in record["Parameters"]["ConditionExpression"]
+    statuses = {v["S"] for k, v in record["Parameters"]["ExpressionAttributeValues"].items() if k.startswith(":s")}
+    assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
+    assert record["Next"] == "JobFailed"
+    assert record["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    assert states["JobFailed"]["Type"] == "Fail"
+    # A fault's message names the error and the execution, never the raw cause.
+    errored = states["ValidateErrored"]["Parameters"]
+    assert "$.error.Cause" not in json.dumps(errored)
+
+
+def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
+    stack, workflow, template = built
+    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"Name": "etl-ingestion-rule-dev"}})
+    (rule,) = rules.values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"wildcard": "raw/*.csv"}, {"wildcard": "raw/*.CSV"}]
+    (target,) = rule["Properties"]["Targets"]
+    trigger_lid = stack.get_logical_id(workflow.functions["trigger"].node.default_child)
+    assert target["Arn"] == {"Fn::GetAtt": [trigger_lid, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    dlq_lid = stack.get_logical_id(workflow.dead_letter_queues["trigger"].node.default_child)
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_lid, "Arn"]}
+
+
+def test_quality_check_runs_daily_at_two_utc(built):
+    _, _, template = built
+    (rule,) = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": "quality-check-rule-dev"}}
+    ).values()
+    assert rule["Properties"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    assert "DeadLetterConfig" in target
+
+
+def test_overrides_reach_the_template():
+    stack, workflow = _workflow_stack(
+        function_settings={"validator": FunctionSettings(memory_size=3008, timeout=cdk.Duration.minutes(15))},
+        step_retry=StepRetry(max_attempts=5, backoff_rate=3.0),
+        max_reject_rate=0.1,
+        state_machine_timeout=cdk.Duration.minutes(45),
+    )
+    template = Template.from_stack(stack)
+    validator = _functions(template)["validator-dev"]
+    assert validator["MemorySize"] == 3008 and validator["Timeout"] == 900
+    assert validator["Environment"]["Variables"]["ETL_MAX_REJECT_RATE"] == "0.1"
+    definition = _definition(template)
+    assert definition["TimeoutSeconds"] == 2700
+    assert definition["States"]["Validate"]["Retry"][0]["MaxAttempts"] == 5
+    assert definition["States"]["Validate"]["Retry"][0]["BackoffRate"] == 3
+
+
+def test_bad_props_are_reported_together():
+    with pytest.raises(PropsError) as raised:
+        _workflow_stack(
+            max_reject_rate=1.5,
+            output_format="xml",
+            function_settings={
+                "validatr": FunctionSettings(memory_size=512, timeout=cdk.Duration.seconds(30)),
+                "enricher": FunctionSettings(memory_size=64, timeout=cdk.Duration.minutes(20)),
+            },
+        )
+    message = str(raised.value)
+    assert "max_reject_rate must be between 0 and 1" in message
+    assert "output_format must be one of jsonl, parquet" in message
+    assert "unknown function 'validatr'" in message
+    assert "memory_size must be 128-10240" in message
+    assert "timeout must be 1-900 seconds" in message
+
+
+def test_parquet_needs_a_pyarrow_layer():
+    with pytest.raises(PropsError, match="needs pyarrow_layer"):
+        _workflow_stack(output_format="parquet")
+
+
+def test_parquet_with_layer_adds_it_to_the_step_functions():
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Arrow", "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python314-Arm64:1"
+    )
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    EtlWorkflow(
+        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table,
+        output_format="parquet", pyarrow_layer=layer,
+    )
+    functions = _functions(Template.from_stack(stack))
+    assert len(functions["transformer-dev"]["Layers"]) == 2
+    assert functions["transformer-dev"]["Environment"]["Variables"]["ETL_OUTPUT_FORMAT"] == "parquet"
+
+
+def test_names_follow_the_suffix_rule():
+    names = naming.Naming("pr-42")
+    assert names.function("quality-check") == "quality-check-pr-42"
+    assert names.function_errors_alarm("validator") == "validator-errors-pr-42"
+    assert re.fullmatch(r"[a-z0-9-]{3,63}", names.access_log_bucket)
