@@ -1,0 +1,1 @@
+"""The daily quality check: failed, stuck and unreconciled jobs, as metrics and a report."""

@@ -1,0 +1,1 @@
+"""S3 ``Object Created`` (EventBridge) -> job record + state machine execution."""

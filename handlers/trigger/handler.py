@@ -1,0 +1,35 @@
+"""Lambda entry point of the EventBridge rule on S3 ``Object Created`` under ``raw/``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from shared import env, observability, s3io
+from shared.ingest import default_sfn_client
+from shared.jobs import JobStore
+
+from trigger.logic import handle_event
+
+logger = observability.build_logger()
+tracer = observability.build_tracer()
+metrics = observability.build_metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``event``: an EventBridge S3 event. Returns what was done (see ``handle_event``)."""
+    return handle_event(
+        event,
+        store=JobStore(),
+        sfn=default_sfn_client(),
+        s3=s3io.default_client(),
+        state_machine_arn=os.environ[env.STATE_MACHINE_ARN],
+        data_bucket=os.environ.get(env.DATA_BUCKET),
+        metrics=metrics,
+        log=logger.info,
+    )
