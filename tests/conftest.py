@@ -23,3 +23,24 @@ def cdk_json_context() -> dict:
 @pytest.fixture(scope="session")
 def cdk_context() -> dict:
     return cdk_json_context()
+
+
+def build_example_app(outdir: Path, **context: str):
+    """Build the example app (nag packs included) with cdk.json's flags plus ``context``."""
+    import aws_cdk as cdk
+
+    from examples.app import build
+
+    app = cdk.App(context={**cdk_json_context(), **context}, outdir=str(outdir))
+    stacks = build(app)
+    return app, stacks
+
+
+@pytest.fixture(scope="session")
+def example_app(tmp_path_factory):
+    """The example app for suffix ``ci``, synthesized once per test session."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, stacks = build_example_app(outdir, environmentSuffix="ci")
+    assembly = app.synth()
+    templates = {s.stack_name: s.template for s in assembly.stacks}
+    return app, stacks, assembly, templates

@@ -156,7 +156,10 @@ class ControlApi(Construct):
             description="etl-constructs control API: job status, trigger, job listing",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=create_cloud_watch_role,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            # The account-level role serves every API of the account: keep it on destroy.
+            cloud_watch_role_removal_policy=(
+                cdk.RemovalPolicy.RETAIN if create_cloud_watch_role else None
+            ),
             deploy_options=apigw.StageOptions(
                 stage_name=naming.API_STAGE_NAME,
                 throttling_rate_limit=throttling_rate_limit,

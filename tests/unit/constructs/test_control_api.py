@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Template
+
+from etl_constructs import ControlApi, IngestionBucket, MetadataStore, PropsError
+from tests.conftest import cdk_json_context
+
+
+def _api_stack(**props):
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Api", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    machine = sfn.StateMachine.from_state_machine_name(stack, "Machine", "etl-state-machine-dev")
+    api = ControlApi(
+        stack,
+        "ControlApi",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        state_machine=machine,
+        **props,
+    )
+    return stack, api
+
+
+@pytest.fixture(scope="module")
+def template():
+    stack, _ = _api_stack()
+    return Template.from_stack(stack)
+
+
+def test_rest_api_name_stage_and_stage_settings(template):
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"Name": "etl-api-dev"})
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "prod"
+    assert props["TracingEnabled"] is True
+    (settings,) = props["MethodSettings"]
+    assert settings["LoggingLevel"] == "INFO"
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] == 50
+    assert settings["ThrottlingBurstLimit"] == 100
+    fmt = props["AccessLogSetting"]["Format"]
+    for field in ('"requestId"', '"status"', '"httpMethod"', '"user"', '"caller"'):
+        assert field in fmt
+    assert fmt.startswith("{")
+
+
+def test_every_method_uses_iam_and_the_validator(template):
+    methods = [
+        m["Properties"]
+        for m in template.find_resources("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] != "OPTIONS"
+    ]
+    assert len(methods) == 3
+    assert {m["AuthorizationType"] for m in methods} == {"AWS_IAM"}
+    assert all("RequestValidatorId" in m for m in methods)
+    (validator,) = template.find_resources("AWS::ApiGateway::RequestValidator").values()
+    assert validator["Properties"]["ValidateRequestBody"] is True
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    by_verb = {m["HttpMethod"]: m for m in methods}
+    assert by_verb["POST"]["RequestModels"] == {"application/json": {"Ref": next(iter(template.find_resources("AWS::ApiGateway::Model")))}}
+    assert set(by_verb["GET"]["RequestParameters"]) <= {
+        "method.request.path.jobId",
+        "method.request.querystring.status",
+        "method.request.querystring.since",
+        "method.request.querystring.limit",
+        "method.request.querystring.cursor",
+    }
+
+
+def test_routes(template):
+    paths = {r["Properties"]["PathPart"] for r in template.find_resources("AWS::ApiGateway::Resource").values()}
+    assert paths == {"status", "{jobId}", "trigger", "jobs"}
+
+
+def test_trigger_model_requires_a_raw_key(template):
+    (model,) = template.find_resources("AWS::ApiGateway::Model").values()
+    schema = model["Properties"]["Schema"]
+    assert schema["required"] == ["key"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["key"]["pattern"] == "^raw/"
+    assert schema["properties"]["key"]["maxLength"] == 1024
+
+
+def test_api_function_may_read_raw_only_and_start_the_machine(template):
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for lid, p in template.find_resources("AWS::IAM::Policy").items()
+        if lid.startswith("ControlApiRole")
+    ]
+    actions = {a for s in policy for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "s3:PutObject" not in actions
+    assert "states:StartExecution" in actions
+    s3_statement = next(s for s in policy if "s3:GetObject" in s["Action"])
+    assert s3_statement["Resource"]["Fn::Join"][1][-1] == "/raw/*"
+
+
+def test_bad_throttling_is_refused():
+    with pytest.raises(PropsError) as raised:
+        _api_stack(throttling_rate_limit=0, throttling_burst_limit=0)
+    assert "throttling_rate_limit" in str(raised.value)
+    assert "throttling_burst_limit" in str(raised.value)
+
+
+def test_account_role_can_be_left_out():
+    stack, _ = _api_stack(create_cloud_watch_role=False)
+    Template.from_stack(stack).resource_count_is("AWS::ApiGateway::Account", 0)
