@@ -81,7 +81,7 @@ def test_every_acknowledgement_carries_a_reason(example_app):
     ]
     # metadata entries map "Annotation::<finding id>" to the reason given
     reasons = {finding: reason for data in acknowledged for finding, reason in data.items()}
-    assert len(reasons) > 20
+    assert len(reasons) >= 10
     for finding, reason in reasons.items():
         assert len(reason) > 40, finding
 
