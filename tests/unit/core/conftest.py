@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from shared.schema import Schema, load_schema
 from shared.validation import ValidationResult, validate_stream
 
@@ -41,6 +40,15 @@ GOOD = {
 }
 
 SCHEMA = load_schema(None)
+
+
+def digits_of(zero: int, text: str) -> str:
+    """``text`` with its ASCII digits written in another script (``zero``: its code point)."""
+    return "".join(chr(zero + int(char)) if char.isdigit() else char for char in text)
+
+
+ARABIC_INDIC = 0x0660
+FULL_WIDTH = 0xFF10
 
 
 @pytest.fixture
@@ -75,7 +83,9 @@ class Run:
 
     @property
     def rejects(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.rejects_raw.decode("utf-8").splitlines()]
+        # JSON Lines split on "\n" only (str.splitlines would also split on U+0085 etc.).
+        text = self.rejects_raw.decode("utf-8")
+        return [json.loads(line) for line in text.split("\n") if line]
 
     @property
     def codes(self) -> list[str]:
@@ -88,9 +98,7 @@ class Run:
         return list(csv.reader(io.StringIO(self.valid.decode("utf-8"), newline="")))
 
 
-def validate(
-    data: bytes, schema: Schema = SCHEMA, max_reject_rate: Decimal = Decimal("1")
-) -> Run:
+def validate(data: bytes, schema: Schema = SCHEMA, max_reject_rate: Decimal = Decimal("1")) -> Run:
     """Validate ``data``; the reject rate limit is off unless given."""
     valid, rejects = io.BytesIO(), io.BytesIO()
     result = validate_stream(

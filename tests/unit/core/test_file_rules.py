@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from shared import codes, csvio
 from shared.csvio import CsvSource, open_csv
 from shared.errors import FileRejected

@@ -7,7 +7,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from shared import refdata
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from shared.errors import ConfigurationError, EtlError
 from shared.schema import COLUMN_TYPES, load_schema
 

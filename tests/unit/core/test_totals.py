@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from shared.totals import StepResult, Totals, reconcile
 
 
@@ -96,16 +95,12 @@ def test_reconcile_clean() -> None:
 def test_reconcile_row_counts() -> None:
     problems = reconcile(**good(rows_input=4))
     assert problems == ["rows in (4) != valid (2) + rejected (1)"]
-    assert reconcile(**good(rows_transformed=1)) == [
-        "rows written by transform (1) != valid (2)"
-    ]
+    assert reconcile(**good(rows_transformed=1)) == ["rows written by transform (1) != valid (2)"]
     assert reconcile(**good(rows_enriched=3)) == ["rows written by enrich (3) != valid (2)"]
 
 
 def test_reconcile_validate_totals_must_count_the_valid_rows() -> None:
-    problems = reconcile(
-        **good(rows_valid=3, rows_input=4, rows_transformed=3, rows_enriched=3)
-    )
+    problems = reconcile(**good(rows_valid=3, rows_input=4, rows_transformed=3, rows_enriched=3))
     assert problems == ["validate totals count 2 rows, not valid (3)"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shared.values import (
     amount_to_minor,
     format_minor,
