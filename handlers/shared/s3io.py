@@ -392,10 +392,10 @@ class MultipartWriter(io.RawIOBase):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.abort()
+        elif self._state == "open":
+            self.commit()
 
 
 def copy_object(

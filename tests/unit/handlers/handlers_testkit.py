@@ -59,8 +59,15 @@ HEADER = (
 )
 
 
-def row(n: int, *, amount: str = "10.00", currency: str = "EUR", kind: str = "DEBIT",
-        card: str = "4111111111111111", merchant: str = "Shop") -> str:
+def row(
+    n: int,
+    *,
+    amount: str = "10.00",
+    currency: str = "EUR",
+    kind: str = "DEBIT",
+    card: str = "4111111111111111",
+    merchant: str = "Shop",
+) -> str:
     """One valid transaction line of the default schema."""
     return (
         f"t-{n},ACC{n},2026-11-19T10:00:00+01:00,{amount},{currency},{kind},{merchant},"

@@ -187,9 +187,10 @@ def test_output_of_exactly_one_part(s3: Any) -> None:
 
 
 def test_an_exception_leaves_no_object_and_no_upload(s3: Any) -> None:
-    with pytest.raises(RuntimeError), MultipartWriter(
-        BUCKET, "out/big", client=s3, part_size=5 * MiB
-    ) as writer:
+    with (
+        pytest.raises(RuntimeError),
+        MultipartWriter(BUCKET, "out/big", client=s3, part_size=5 * MiB) as writer,
+    ):
         writer.write(b"x" * (6 * MiB))
         assert len(pending_uploads(s3)) == 1
         raise RuntimeError("step failed")
@@ -248,9 +249,10 @@ def test_abort_failures_do_not_hide_the_original_error(s3: Any) -> None:
 
             raise ClientError({"Error": {"Code": "InternalError"}}, "AbortMultipartUpload")
 
-    with pytest.raises(KeyError), MultipartWriter(
-        BUCKET, "out/b", client=FailingAbort(s3), part_size=5 * MiB
-    ) as writer:
+    with (
+        pytest.raises(KeyError),
+        MultipartWriter(BUCKET, "out/b", client=FailingAbort(s3), part_size=5 * MiB) as writer,
+    ):
         writer.write(b"x" * (5 * MiB))
         raise KeyError("original")
 
@@ -263,8 +265,9 @@ def test_part_size_below_the_s3_minimum_is_refused(s3: Any) -> None:
 def test_copy_object(versioned_s3: Any) -> None:
     first = versioned_s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=b"v1")["VersionId"]
     versioned_s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=b"v2")
-    s3io.copy_object(BUCKET, "raw/a.csv", BUCKET, "failed/j/a.csv", version_id=first,
-                     client=versioned_s3)
+    s3io.copy_object(
+        BUCKET, "raw/a.csv", BUCKET, "failed/j/a.csv", version_id=first, client=versioned_s3
+    )
     s3io.copy_object(BUCKET, "raw/a.csv", BUCKET, "failed/j/latest.csv", client=versioned_s3)
     assert read(versioned_s3, "failed/j/a.csv") == b"v1"
     assert read(versioned_s3, "failed/j/latest.csv") == b"v2"
