@@ -125,12 +125,12 @@ def _null(row: list[str]) -> str | None:
 
 
 def _required_getter(schema: Schema) -> Callable[[list[str | None]], tuple[str | None, ...]]:
-    """Return a function picking the required columns' values out of a record."""
-    indexes = [i for i, column in enumerate(schema.columns) if column.required]
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda values: (values[only],)
-    return itemgetter(*indexes)  # type: ignore[return-value]
+    """Return a function picking the required columns' values out of a record.
+
+    There are always at least three (the totals columns must be required), so
+    ``itemgetter`` returns a tuple.
+    """
+    return itemgetter(*(i for i, column in enumerate(schema.columns) if column.required))
 
 
 def _plain(position: int) -> Normalizer:

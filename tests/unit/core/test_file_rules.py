@@ -293,6 +293,17 @@ def test_csv_source_reports_missing_required() -> None:
     assert str(caught.value) == f"{codes.MISSING_COLUMN}: {caught.value.message}"
 
 
+def test_a_source_with_nothing_ready_reads_as_the_end() -> None:
+    class NonBlocking(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes | None:  # type: ignore[override]
+            return None
+
+    reader = CsvSource(NonBlocking(b"a,b\n"))  # type: ignore[arg-type]
+    with pytest.raises(FileRejected) as caught:
+        reader.read_header()
+    assert caught.value.code == codes.EMPTY_FILE
+
+
 def test_reading_never_takes_the_whole_stream() -> None:
     class Source(io.BytesIO):
         reads: list[int] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shared.masking import luhn_valid, mask_pan, scrub
 
-from .conftest import ARABIC_INDIC, VISA, digits_of
+from .conftest import ARABIC_INDIC, FULL_WIDTH, VISA, digits_of
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,7 @@ from .conftest import ARABIC_INDIC, VISA, digits_of
 )
 def test_luhn_valid(digits: str) -> None:
     assert luhn_valid(digits)
+    assert luhn_valid(digits_of(FULL_WIDTH, digits))
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,7 @@ def test_luhn_valid(digits: str) -> None:
 )
 def test_luhn_invalid(digits: str) -> None:
     assert not luhn_valid(digits)
+    assert not luhn_valid(digits_of(FULL_WIDTH, digits))
 
 
 def test_luhn_against_a_plain_implementation() -> None:

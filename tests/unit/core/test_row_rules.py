@@ -110,6 +110,7 @@ def test_timestamp_valid(value: str) -> None:
         "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
         "9999-12-31T23:30:00-01:00",  # after year 9999 in UTC
         "2024-01-01T10:00:00Z ",
+        "2024/01/01T10:00:00Z",
     ],
 )
 def test_timestamp_invalid(value: str) -> None:

@@ -313,3 +313,10 @@ def test_parquet_writer_takes_no_raw_lines() -> None:
     with pytest.raises(NotImplementedError):
         writer.write_raw("{}\n")
     writer.close()
+
+
+def test_transform_skips_blank_lines() -> None:
+    data, _ = validated()
+    sink = io.BytesIO()
+    result = transform_stream(io.BytesIO(data.replace(b"\r\n", b"\r\n\r\n")), sink, schema=SCHEMA)
+    assert result.rows == 3
