@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 ENVIRONMENT_SUFFIX ?= dev
 
-.PHONY: install demo test synth lint bench deploy destroy outputs refdata clean
+.PHONY: install demo test synth lint bench deploy destroy docs refdata clean
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/python -m etl_constructs.local.demo
+	$(BIN)/python examples/demo.py
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS)
@@ -52,3 +52,6 @@ refdata: install
 
 clean:
 	rm -rf cdk.out build dist .pytest_cache .coverage .coverage.* etl-out
+
+docs: install
+	$(BIN)/python scripts/docs.py
