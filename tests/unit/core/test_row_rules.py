@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shared import codes
-from shared.rules import SeenIds
+from shared.rules import SeenIds, _matcher
 
 from .conftest import (
     ARABIC_INDIC,
@@ -287,3 +291,28 @@ def test_seen_ids() -> None:
     seen.add("a")
     assert "a" in seen
     assert len(seen) == 1
+
+
+PATTERNS = [
+    "^[A-Za-z0-9_-]+$",
+    "^[A-Za-z0-9]+$",
+    "^[-a-f0-9]+$",
+    "^[Z-a]+$",
+    "^[a-z-9]+$",  # ambiguous dash: falls back to re
+    "^[_-a]+$",  # a range from a non-alphanumeric: re
+    "^[a-z]{2,4}$",  # not a simple class: re
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.sampled_from(PATTERNS),
+    value=st.text(alphabet="aAzZ09_-.[]`\n é\u0660", min_size=1, max_size=8),
+)
+def test_fast_pattern_matches_like_the_regex(pattern: str, value: str) -> None:
+    assert bool(_matcher(pattern)(value)) == bool(re.fullmatch(pattern, value))
+
+
+def test_simple_patterns_skip_the_regex() -> None:
+    assert _matcher("^[A-Za-z0-9_-]+$") != re.compile("^[A-Za-z0-9_-]+$").fullmatch
+    assert _matcher("^[a-z-9]+$") == re.compile("^[a-z-9]+$").fullmatch
