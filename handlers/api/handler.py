@@ -57,7 +57,7 @@ def post_trigger() -> Response[str]:
         stuck_after=logic.stuck_after_from_env(),
         metrics=metrics,
     )
-    logger.info("trigger", job_id=body["job"]["jobId"], created=created)
+    logger.info("trigger", job_id=body["job"]["jobId"], new_job=created)
     return _json(HTTPStatus.ACCEPTED if created else HTTPStatus.OK, body)
 
 

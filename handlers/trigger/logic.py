@@ -133,7 +133,7 @@ def _report(started: StartedJob, say: Callable[..., None], metrics: Any) -> dict
         "job started" if status == "started" else "job exists; nothing new started",
         job_id=started.job_id,
         key=started.job["fileName"],
-        created=started.created,
+        new_job=started.created,
     )
     return {
         "status": status,

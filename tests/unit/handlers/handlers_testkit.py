@@ -123,3 +123,82 @@ def exists(s3: Any, key: str) -> bool:
 
 def all_keys(s3: Any) -> list[str]:
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+class FakeContext:
+    """The parts of a Lambda context Powertools reads."""
+
+    function_name = "etl-test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:etl-test-function"
+    aws_request_id = "11111111-2222-3333-4444-555555555555"
+    log_group_name = "/etl/test/function"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def s3_event(
+    key: str,
+    *,
+    bucket: str = BUCKET,
+    version_id: str | None = None,
+    etag: str = "0123456789abcdef0123456789abcdef",
+    size: int | None = 100,
+    detail_type: str = "Object Created",
+) -> dict[str, Any]:
+    """An EventBridge S3 event as the bucket sends it (``key`` as given, not re-encoded)."""
+    obj: dict[str, Any] = {"key": key, "etag": etag, "sequencer": "00617F08299329D189"}
+    if size is not None:
+        obj["size"] = size
+    if version_id is not None:
+        obj["version-id"] = version_id
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": detail_type,
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-20T12:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": obj,
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "source-ip-address": "1.2.3.4",
+            "reason": "PutObject",
+        },
+    }
+
+
+def event_for_upload(response: dict[str, Any], key: str, size: int, **kw: Any) -> dict[str, Any]:
+    """The event S3 sends for a put_object ``response``."""
+    return s3_event(
+        key,
+        version_id=response.get("VersionId"),
+        etag=response["ETag"].strip('"'),
+        size=size,
+        **kw,
+    )
+
+
+def emf_metrics(output: str) -> dict[str, float]:
+    """Metric name -> summed value from the EMF blobs Powertools printed."""
+    import json
+
+    found: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                values = values if isinstance(values, list) else [values]
+                found[metric["Name"]] = found.get(metric["Name"], 0) + sum(values)
+    return found
