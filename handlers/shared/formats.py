@@ -162,14 +162,18 @@ def read_records(source: BinaryIO, input_format: str) -> Iterator[tuple[dict[str
 
 
 def _read_parquet(source: BinaryIO) -> Iterator[tuple[dict[str, Any], str]]:
-    import pyarrow.parquet as pq  # lazy: only the Parquet option needs it
+    """Records of a Parquet stream. Only pyarrow's verdict on the data (``ArrowInvalid``)
+    becomes INVALID_INPUT: an exception raised by ``source`` itself (a TransientError from
+    a ranged GET, say) reaches pyarrow's caller unchanged and must stay a fault."""
+    import pyarrow as pa  # lazy: only the Parquet option needs it
+    import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(source)
-    except Exception as error:  # pyarrow raises ArrowInvalid and friends
+        for batch in parquet.iter_batches(batch_size=ROW_GROUP_ROWS):
+            for record in batch.to_pylist():
+                yield record, ""
+    except pa.ArrowInvalid as error:
         raise FileRejected(
-            codes.INVALID_INPUT, f"the input is not a Parquet file ({type(error).__name__})"
+            codes.INVALID_INPUT, f"the input is not a readable Parquet file ({error})"
         ) from None
-    for batch in parquet.iter_batches(batch_size=ROW_GROUP_ROWS):
-        for record in batch.to_pylist():
-            yield record, ""

@@ -320,3 +320,16 @@ def test_transform_skips_blank_lines() -> None:
     sink = io.BytesIO()
     result = transform_stream(io.BytesIO(data.replace(b"\r\n", b"\r\n\r\n")), sink, schema=SCHEMA)
     assert result.rows == 3
+
+
+def test_enrich_lets_source_faults_through() -> None:
+    from shared.errors import TransientError
+
+    data, _ = transformed("parquet")
+
+    class Flaky(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise TransientError("S3 read timed out")
+
+    with pytest.raises(TransientError):
+        enrich_stream(Flaky(data), io.BytesIO(), metadata=META, input_format="parquet")
