@@ -49,3 +49,46 @@ def test_an_unacknowledged_finding_fails_synth_and_an_acknowledged_one_does_not(
 def test_unknown_profile_is_refused():
     with pytest.raises(ValueError, match="compliance profile 'lax' is unknown"):
         compliance.add_nag_packs(cdk.App(), "lax")
+
+
+def _pipeline(app, *, kms_everywhere: bool, split: bool):
+    from aws_cdk import aws_kms as kms
+
+    from etl_constructs import (
+        ControlApi,
+        EtlWorkflow,
+        IngestionBucket,
+        MetadataStore,
+        ObservabilityPack,
+        PipelineKey,
+    )
+
+    storage = cdk.Stack(app, "Storage")
+    compute = cdk.Stack(app, "Compute") if split else storage
+    key = PipelineKey(storage, "Key", environment_suffix="t").key
+    data_key = kms.Key(storage, "DataKey", enable_key_rotation=True) if kms_everywhere else None
+    bucket = IngestionBucket(storage, "Bucket", environment_suffix="t", encryption_key=data_key).bucket
+    table = MetadataStore(storage, "Table", environment_suffix="t", encryption_key=data_key).table
+    flow = EtlWorkflow(compute, "Flow", environment_suffix="t", bucket=bucket, table=table, encryption_key=key)
+    api = ControlApi(compute, "Api", environment_suffix="t", bucket=bucket, table=table,
+                     state_machine=flow.state_machine, encryption_key=key)
+    ObservabilityPack(compute, "Ops", environment_suffix="t", encryption_key=key).monitor_workflow(
+        flow
+    ).monitor_api(api).monitor_pipeline_metrics()
+
+
+@pytest.mark.parametrize(("kms_everywhere", "split"), [(True, True), (True, False), (False, False)])
+def test_constructs_used_directly_are_nag_clean(tmp_path, kms_everywhere, split):
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    _pipeline(app, kms_everywhere=kms_everywhere, split=split)
+    compliance.add_nag_packs(app)
+    app.synth()  # raises on any unacknowledged finding, as `cdk synth` does
+
+
+def test_rendering_refuses_what_it_cannot_express():
+    app = cdk.App()
+    stack = cdk.Stack(app, "S")
+    with pytest.raises(ValueError, match="cannot render"):
+        compliance.finding_resource(stack, cdk.Fn.base64(cdk.Aws.REGION))
+    assert compliance.finding_resource(stack, cdk.Aws.ACCOUNT_ID) == "<AWS::AccountId>"
+    assert compliance.finding_resource(stack, cdk.Fn.import_value("Other:Export")) == "Other:Export"

@@ -287,6 +287,7 @@ def test_bad_props_are_reported_together():
                 "validatr": FunctionSettings(memory_size=512, timeout=cdk.Duration.seconds(30)),
                 "enricher": FunctionSettings(memory_size=64, timeout=cdk.Duration.minutes(20)),
             },
+            step_retry=StepRetry(max_attempts=-1, backoff_rate=0.5),
         )
     message = str(raised.value)
     assert "max_reject_rate must be between 0 and 1" in message
@@ -294,6 +295,8 @@ def test_bad_props_are_reported_together():
     assert "unknown function 'validatr'" in message
     assert "memory_size must be 128-10240" in message
     assert "timeout must be 1-900 seconds" in message
+    assert "step_retry.max_attempts must be 0 or more" in message
+    assert "step_retry.backoff_rate must be at least 1" in message
 
 
 def test_parquet_needs_a_pyarrow_layer():
