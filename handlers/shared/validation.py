@@ -153,6 +153,12 @@ def _validate(
     writer.writerow(schema.column_names)
     canonical = list(schema.column_names) == header
     order = [positions.get(name, -1) for name in schema.column_names]
+    # validated/ is an output object too: no full card number may reach it.
+    sanitizers = [
+        (positions[column.name], mask_pan if column.type == "card_number" else scrub)
+        for column in schema.columns
+        if column.name in positions and column.type in ("card_number", "text")
+    ]
 
     spec = schema.totals
     amount_at = positions[spec.amount]
@@ -198,6 +204,9 @@ def _validate(
                     row[direction_at].upper() == debit,
                     amount_to_minor(row[amount_at], minor_units[currency]),
                 )
+                for position, sanitize in sanitizers:
+                    if row[position]:
+                        row[position] = sanitize(row[position])
                 if canonical:
                     writer.writerow(row)
                 else:

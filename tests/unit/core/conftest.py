@@ -112,3 +112,10 @@ def one_code(**changes: str) -> str | None:
     run = validate(csv_bytes([row(**changes)]))
     assert run.result.rows_input == 1
     return run.codes[0] if run.codes else None
+
+
+def as_validated(values: dict[str, str]) -> dict[str, str]:
+    """A row as validated/ holds it: card numbers masked to their last four digits."""
+    from shared.masking import mask_pan
+
+    return {k: mask_pan(v) if k == "card_number" and v else v for k, v in values.items()}

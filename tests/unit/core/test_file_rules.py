@@ -11,7 +11,7 @@ from shared import codes, csvio
 from shared.csvio import CsvSource, open_csv
 from shared.errors import FileRejected
 
-from .conftest import GOOD, HEADER, VISA, csv_bytes, row, validate
+from .conftest import GOOD, HEADER, VISA, as_validated, csv_bytes, row, validate
 
 LINE = ",".join(GOOD[name] for name in HEADER)
 HEAD = ",".join(HEADER)
@@ -190,14 +190,14 @@ def test_header_is_normalized_any_order_and_extras_listed() -> None:
     assert result.outcome == "VALID"
     assert result.extra_columns == ["note", "extra"]
     assert result.header == [*names, "note", "extra"]
-    assert run.valid_rows == [list(HEADER), [GOOD[name] for name in HEADER]]
+    assert run.valid_rows == [list(HEADER), [as_validated(GOOD)[name] for name in HEADER]]
 
 
 def test_missing_optional_columns_are_empty_in_the_output() -> None:
     header = [name for name in HEADER if name not in ("merchant", "country")]
     run = validate(csv_bytes([GOOD], header=header))
     assert run.result.rows_valid == 1
-    expected = [GOOD[name] if name in header else "" for name in HEADER]
+    expected = [as_validated(GOOD)[name] if name in header else "" for name in HEADER]
     assert run.valid_rows[1] == expected
 
 
