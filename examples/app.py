@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The example app: the four stacks of the pipeline, checked by cdk-nag on synth.
 
-    cdk synth -c environmentSuffix=dev
-    cdk deploy --all -c environmentSuffix=dev
+cdk synth -c environmentSuffix=dev
+cdk deploy --all -c environmentSuffix=dev
 """
 
 from __future__ import annotations

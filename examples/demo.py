@@ -13,9 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import etl_constructs  # noqa: E402,F401  (puts the virtualenv's Node first for jsii)
 import aws_cdk as cdk  # noqa: E402
 
+import etl_constructs  # noqa: E402,F401  (puts the virtualenv's Node first for jsii)
 from examples.app import build  # noqa: E402
 
 
@@ -37,12 +37,15 @@ def main() -> int:
             for kind, count in sorted(resources.items()):
                 print(f"  {count:3d}  {kind}")
             outputs = ", ".join(
-                name for name in stack.template.get("Outputs", {})
+                name
+                for name in stack.template.get("Outputs", {})
                 if not name.startswith("ExportsOutput")  # cross-stack plumbing
             )
             print(f"  outputs: {outputs}")
-    print(f"\n4 stacks synthesized in {elapsed:.1f}s; cdk-nag AwsSolutions + Serverless: "
-          "0 unacknowledged findings")
+    print(
+        f"\n4 stacks synthesized in {elapsed:.1f}s; cdk-nag AwsSolutions + Serverless: "
+        "0 unacknowledged findings"
+    )
     return 0
 
 

@@ -52,7 +52,9 @@ def props_table(cls: type) -> str:
         if param.kind is not inspect.Parameter.KEYWORD_ONLY:
             continue
         kind = str(param.annotation).replace("|", "\\|")
-        default = "required" if param.default is inspect.Parameter.empty else _default(param.default)
+        default = (
+            "required" if param.default is inspect.Parameter.empty else _default(param.default)
+        )
         rows.append(f"| `{name}` | `{kind}` | {default} | {descriptions.get(name, '')} |")
     return "\n".join(rows)
 
@@ -70,7 +72,9 @@ def render(readme: str) -> str:
         pattern = re.compile(rf"(<!-- props:{name} -->\n)(?:.*?\n)?(<!-- /props:{name} -->)", re.S)
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no <!-- props:{name} --> section")
-        readme = pattern.sub(lambda m, c=cls: m.group(1) + props_table(c) + "\n" + m.group(2), readme)
+        readme = pattern.sub(
+            lambda m, c=cls: m.group(1) + props_table(c) + "\n" + m.group(2), readme
+        )
     return readme
 
 

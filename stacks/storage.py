@@ -20,7 +20,10 @@ class StorageStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.pipeline_key = PipelineKey(
-            self, "PipelineKey", environment_suffix=environment_suffix, removal_policy=removal_policy
+            self,
+            "PipelineKey",
+            environment_suffix=environment_suffix,
+            removal_policy=removal_policy,
         )
         self.ingestion = IngestionBucket(
             self,

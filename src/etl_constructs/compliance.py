@@ -156,7 +156,7 @@ def _render(node: Any, consumer: cdk.Stack) -> str:
     if isinstance(node, (int, float)):
         return str(node)
     if isinstance(node, dict) and len(node) == 1:
-        (function, args), = node.items()
+        ((function, args),) = node.items()
         if function == "Fn::Join":
             separator, parts = args
             return separator.join(_render(part, consumer) for part in parts)
@@ -181,7 +181,9 @@ def _owner(consumer: cdk.Stack, logical_id: str) -> cdk.Stack | None:
     if logical_id.startswith("AWS::"):
         return None
     stacks = [consumer] + [
-        s for s in cdk.Stage.of(consumer).node.find_all() if isinstance(s, cdk.Stack) and s is not consumer
+        s
+        for s in cdk.Stage.of(consumer).node.find_all()
+        if isinstance(s, cdk.Stack) and s is not consumer
     ]
     for stack in stacks:
         for element in stack.node.find_all():

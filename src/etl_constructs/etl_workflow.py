@@ -29,8 +29,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from . import compliance, naming, runtime
-from ._version import __version__
 from ._props import raise_if_any
+from ._version import __version__
 from .encryption import PipelineKey
 from .naming import Naming
 from .schema import TransactionSchema
@@ -298,8 +298,12 @@ class EtlWorkflow(Construct):
     ) -> lambda_.Function:
         names = self.naming
         module = base.replace("-", "_")
-        log_group = self._log_group(f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}"))
-        dlq = dead_letter_queue(self, f"{naming.construct_id(base)}Dlq", names.dead_letter_queue(base))
+        log_group = self._log_group(
+            f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}")
+        )
+        dlq = dead_letter_queue(
+            self, f"{naming.construct_id(base)}Dlq", names.dead_letter_queue(base)
+        )
         self.dead_letter_queues[base] = dlq
         compliance.acknowledge_dead_letter_queue(dlq)
         role = iam.Role(
@@ -477,9 +481,9 @@ class EtlWorkflow(Construct):
                 "SET #status = :failed, #error = :error, failedAt = :at, updatedAt = :at, "
                 "outputs.#failed = :failedKey"
             ),
-            condition_expression="#status IN (" + ", ".join(
-                f":s{i}" for i in range(len(RUNNING_STATUSES))
-            ) + ")",
+            condition_expression="#status IN ("
+            + ", ".join(f":s{i}" for i in range(len(RUNNING_STATUSES)))
+            + ")",
             expression_attribute_names={
                 "#status": "status",
                 "#error": "error",
@@ -514,14 +518,20 @@ class EtlWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         record.add_retry(
-            errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
-                    "DynamoDB.InternalServerErrorException"],
+            errors=[
+                "DynamoDB.ProvisionedThroughputExceededException",
+                "DynamoDB.ThrottlingException",
+                "DynamoDB.InternalServerErrorException",
+            ],
             interval=cdk.Duration.seconds(1),
             max_attempts=5,
             backoff_rate=2,
         )
         failed = sfn.Fail(
-            self, "JobFailed", error="JobFailed", cause_path=sfn.JsonPath.string_at("$.failure.message")
+            self,
+            "JobFailed",
+            error="JobFailed",
+            cause_path=sfn.JsonPath.string_at("$.failure.message"),
         )
         # A job already final (a late or repeated failure) keeps its record as it is.
         record.add_catch(
@@ -567,7 +577,9 @@ def _problems(
     if not 0 <= max_reject_rate <= 1:
         found.append(f"max_reject_rate must be between 0 and 1, got {max_reject_rate}")
     if output_format not in OUTPUT_FORMATS:
-        found.append(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+        found.append(
+            f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
+        )
     if output_format == "parquet" and pyarrow_layer is None:
         found.append("output_format='parquet' needs pyarrow_layer (a layer that provides pyarrow)")
     for base, setting in function_settings.items():
@@ -588,13 +600,12 @@ def _problems(
     return found
 
 
-
 __all__ = [
     "DEFAULT_FUNCTION_SETTINGS",
+    "TRANSIENT_ERRORS",
     "EtlWorkflow",
     "FunctionSettings",
     "StepRetry",
-    "TRANSIENT_ERRORS",
     "dead_letter_queue",
     "grant_table",
 ]

@@ -113,7 +113,9 @@ class IngestionBucket(Construct):
             "Bucket",
             bucket_name=bucket_name or naming.data_bucket,
             versioned=True,
-            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.KMS
+            if encryption_key
+            else s3.BucketEncryption.S3_MANAGED,
             encryption_key=encryption_key,
             bucket_key_enabled=encryption_key is not None,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -123,7 +125,9 @@ class IngestionBucket(Construct):
             lifecycle_rules=_rules(
                 _rule("raw-expiration", prefix=RAW_PREFIX, expiration=lifecycle.raw_expiration),
                 _rule(
-                    "failed-expiration", prefix=FAILED_PREFIX, expiration=lifecycle.failed_expiration
+                    "failed-expiration",
+                    prefix=FAILED_PREFIX,
+                    expiration=lifecycle.failed_expiration,
                 ),
                 _rule(
                     "validated-expiration",

@@ -55,7 +55,10 @@ class MetadataStore(Construct):
                 "MetadataStore",
                 [
                     f"{prop} cannot be combined with existing_table_obj"
-                    for prop, value in (("encryption_key", encryption_key), ("table_name", table_name))
+                    for prop, value in (
+                        ("encryption_key", encryption_key),
+                        ("table_name", table_name),
+                    )
                     if value is not None
                 ],
             )

@@ -70,8 +70,13 @@ class ObservabilityPack(Construct):
         problems = []
         if alarm_email is not None and "@" not in alarm_email:
             problems.append(f"alarm_email {alarm_email!r} is not an e-mail address")
-        for name in ("function_errors", "state_machine_failures", "dead_letter_messages",
-                     "api_5xx_errors", "quality_findings"):
+        for name in (
+            "function_errors",
+            "state_machine_failures",
+            "dead_letter_messages",
+            "api_5xx_errors",
+            "quality_findings",
+        ):
             if getattr(thresholds, name) < 1:
                 problems.append(f"thresholds.{name} must be at least 1")
         raise_if_any("ObservabilityPack", problems)
@@ -112,8 +117,10 @@ class ObservabilityPack(Construct):
             ),
             cw.GraphWidget(
                 title="State machine duration",
-                left=[sm.metric_time(period=period, statistic="p50", label="p50"),
-                      sm.metric_time(period=period, statistic="Maximum", label="max")],
+                left=[
+                    sm.metric_time(period=period, statistic="p50", label="p50"),
+                    sm.metric_time(period=period, statistic="Maximum", label="max"),
+                ],
                 width=12,
             ),
         )
@@ -155,8 +162,10 @@ class ObservabilityPack(Construct):
             ),
             cw.GraphWidget(
                 title="API latency",
-                left=[rest.metric_latency(period=period, statistic="p50", label="p50"),
-                      rest.metric_latency(period=period, statistic="p99", label="p99")],
+                left=[
+                    rest.metric_latency(period=period, statistic="p50", label="p50"),
+                    rest.metric_latency(period=period, statistic="p99", label="p99"),
+                ],
                 width=12,
             ),
         )
@@ -177,9 +186,11 @@ class ObservabilityPack(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Files",
-                left=[self._custom(naming.METRIC_FILES_RECEIVED, period),
-                      self._custom(naming.METRIC_FILES_SUCCEEDED, period),
-                      self._custom(naming.METRIC_FILES_FAILED, period)],
+                left=[
+                    self._custom(naming.METRIC_FILES_RECEIVED, period),
+                    self._custom(naming.METRIC_FILES_SUCCEEDED, period),
+                    self._custom(naming.METRIC_FILES_FAILED, period),
+                ],
                 width=12,
             ),
             cw.GraphWidget(
@@ -190,9 +201,14 @@ class ObservabilityPack(Construct):
             ),
             cw.GraphWidget(
                 title="Daily quality check",
-                left=[self._custom(m, cdk.Duration.days(1)) for m in (
-                    naming.METRIC_FAILED_JOBS, naming.METRIC_STUCK_JOBS,
-                    naming.METRIC_UNRECONCILED_JOBS)],
+                left=[
+                    self._custom(m, cdk.Duration.days(1))
+                    for m in (
+                        naming.METRIC_FAILED_JOBS,
+                        naming.METRIC_STUCK_JOBS,
+                        naming.METRIC_UNRECONCILED_JOBS,
+                    )
+                ],
                 width=24,
             ),
         )
@@ -231,15 +247,19 @@ class ObservabilityPack(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title=f"{base}: invocations, errors, throttles",
-                left=[fn.metric_invocations(period=period, label="invocations"),
-                      fn.metric_errors(period=period, label="errors"),
-                      fn.metric_throttles(period=period, label="throttles")],
+                left=[
+                    fn.metric_invocations(period=period, label="invocations"),
+                    fn.metric_errors(period=period, label="errors"),
+                    fn.metric_throttles(period=period, label="throttles"),
+                ],
                 width=12,
             ),
             cw.GraphWidget(
                 title=f"{base}: duration",
-                left=[fn.metric_duration(period=period, statistic="p50", label="p50"),
-                      fn.metric_duration(period=period, statistic="Maximum", label="max")],
+                left=[
+                    fn.metric_duration(period=period, statistic="p50", label="p50"),
+                    fn.metric_duration(period=period, statistic="Maximum", label="max"),
+                ],
                 width=12,
             ),
         )

@@ -35,8 +35,10 @@ def flatten(outputs: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m etl_constructs.outputs DEPLOY_OUTPUTS.json FLAT_OUTPUTS.json",
-              file=sys.stderr)
+        print(
+            "usage: python -m etl_constructs.outputs DEPLOY_OUTPUTS.json FLAT_OUTPUTS.json",
+            file=sys.stderr,
+        )
         return 2
     source, target = map(Path, args)
     try:

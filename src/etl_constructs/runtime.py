@@ -58,5 +58,7 @@ def powertools_layer_arn(architecture: lambda_.Architecture = ARCHITECTURE) -> s
     )
 
 
-def powertools_layer(scope: Construct, construct_id: str = "PowertoolsLayer") -> lambda_.ILayerVersion:
+def powertools_layer(
+    scope: Construct, construct_id: str = "PowertoolsLayer"
+) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, powertools_layer_arn())

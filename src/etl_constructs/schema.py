@@ -115,9 +115,7 @@ class TransactionSchema:
     def __post_init__(self) -> None:
         problems = self.problems()
         if problems:
-            raise SchemaError(
-                f"schema {self.name!r} is invalid: " + "; ".join(problems)
-            )
+            raise SchemaError(f"schema {self.name!r} is invalid: " + "; ".join(problems))
 
     @classmethod
     def default(cls) -> TransactionSchema:
@@ -230,4 +228,3 @@ def _column_problems(column: ColumnSpec) -> list[str]:
     if column.unique and not column.required:
         found.append(f"{where}: a unique column must be required")
     return found
-

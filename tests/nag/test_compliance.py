@@ -41,7 +41,9 @@ def test_an_unacknowledged_finding_fails_synth_and_an_acknowledged_one_does_not(
     stack = cdk.Stack(app, "Queues")
     queue = sqs.Queue(stack, "Dlq", enforce_ssl=True, encryption=sqs.QueueEncryption.SQS_MANAGED)
     compliance.acknowledge_dead_letter_queue(queue)
-    compliance.acknowledge(queue, [("AwsSolutions-SQS3", "a queue kept as a test dead-letter queue only")])
+    compliance.acknowledge(
+        queue, [("AwsSolutions-SQS3", "a queue kept as a test dead-letter queue only")]
+    )
     compliance.add_nag_packs(app)
     app.synth()
 
@@ -67,11 +69,22 @@ def _pipeline(app, *, kms_everywhere: bool, split: bool):
     compute = cdk.Stack(app, "Compute") if split else storage
     key = PipelineKey(storage, "Key", environment_suffix="t").key
     data_key = kms.Key(storage, "DataKey", enable_key_rotation=True) if kms_everywhere else None
-    bucket = IngestionBucket(storage, "Bucket", environment_suffix="t", encryption_key=data_key).bucket
+    bucket = IngestionBucket(
+        storage, "Bucket", environment_suffix="t", encryption_key=data_key
+    ).bucket
     table = MetadataStore(storage, "Table", environment_suffix="t", encryption_key=data_key).table
-    flow = EtlWorkflow(compute, "Flow", environment_suffix="t", bucket=bucket, table=table, encryption_key=key)
-    api = ControlApi(compute, "Api", environment_suffix="t", bucket=bucket, table=table,
-                     state_machine=flow.state_machine, encryption_key=key)
+    flow = EtlWorkflow(
+        compute, "Flow", environment_suffix="t", bucket=bucket, table=table, encryption_key=key
+    )
+    api = ControlApi(
+        compute,
+        "Api",
+        environment_suffix="t",
+        bucket=bucket,
+        table=table,
+        state_machine=flow.state_machine,
+        encryption_key=key,
+    )
     ObservabilityPack(compute, "Ops", environment_suffix="t", encryption_key=key).monitor_workflow(
         flow
     ).monitor_api(api).monitor_pipeline_metrics()

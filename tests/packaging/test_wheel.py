@@ -28,7 +28,9 @@ CONSUMER_APP = textwrap.dedent(
     stack = cdk.Stack(app, "Consumer")
     bucket = IngestionBucket(stack, "Landing", environment_suffix="team1")
     jobs = MetadataStore(stack, "Jobs", environment_suffix="team1")
-    flow = EtlWorkflow(stack, "Flow", environment_suffix="team1", bucket=bucket.bucket, table=jobs.table)
+    flow = EtlWorkflow(
+        stack, "Flow", environment_suffix="team1", bucket=bucket.bucket, table=jobs.table
+    )
     ControlApi(stack, "Api", environment_suffix="team1", bucket=bucket.bucket, table=jobs.table,
                state_machine=flow.state_machine)
     assembly = app.synth()
@@ -49,8 +51,18 @@ CONSUMER_APP = textwrap.dedent(
 def wheel(tmp_path_factory) -> Path:
     outdir = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(outdir), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(outdir),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     (built,) = outdir.glob("etl_constructs-*.whl")
     return built
@@ -71,7 +83,9 @@ def test_wheel_contains_constructs_and_every_handler(wheel):
         "etl_constructs/_handlers/api/handler.py",
     ):
         assert required in names, required
-    assert not any("__pycache__" in n or n.startswith(("tests/", "stacks/", "examples/")) for n in names)
+    assert not any(
+        "__pycache__" in n or n.startswith(("tests/", "stacks/", "examples/")) for n in names
+    )
 
 
 def test_consumer_app_in_a_fresh_venv_synthesizes_working_functions(wheel, tmp_path):
@@ -79,20 +93,36 @@ def test_consumer_app_in_a_fresh_venv_synthesizes_working_functions(wheel, tmp_p
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
     )
     # Dependencies (aws-cdk-lib, cdk-nag, ...) come from the dev venv; the package itself does not:
     # a .pth line adds that site-packages without processing the editable install hook in it.
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     Path(purelib, "dev-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     workdir = tmp_path / "consumer"
     workdir.mkdir()
     (workdir / "app.py").write_text(CONSUMER_APP)
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
     env.pop("PYTHONPATH", None)
     result = subprocess.run(
         [str(python), "app.py"], cwd=workdir, env=env, capture_output=True, text=True, check=False
@@ -110,11 +140,28 @@ def test_cdk_cli_synthesizes_the_example_app(tmp_path):
     cdk_cli = Path(sys.executable).parent / "cdk"
     if not cdk_cli.exists():
         pytest.fail("the CDK CLI is missing from .venv/bin: run `make install`")
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
     result = subprocess.run(
-        [str(cdk_cli), "synth", "--quiet", "-c", "environmentSuffix=cli", "-o", str(tmp_path / "out")],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        [
+            str(cdk_cli),
+            "synth",
+            "--quiet",
+            "-c",
+            "environmentSuffix=cli",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     produced = sorted(p.name for p in (tmp_path / "out").glob("*.template.json"))
-    assert produced == [f"Etl{s}-cli.template.json" for s in ("Api", "Compute", "Monitoring", "Storage")]
+    assert produced == [
+        f"Etl{s}-cli.template.json" for s in ("Api", "Compute", "Monitoring", "Storage")
+    ]

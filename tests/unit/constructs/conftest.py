@@ -14,7 +14,9 @@ from tests.conftest import cdk_json_context
 @pytest.fixture
 def stack() -> cdk.Stack:
     app = cdk.App(context=cdk_json_context())
-    return cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    return cdk.Stack(
+        app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
 
 
 @pytest.fixture

@@ -63,7 +63,9 @@ def test_every_method_uses_iam_and_the_validator(template):
     assert validator["Properties"]["ValidateRequestBody"] is True
     assert validator["Properties"]["ValidateRequestParameters"] is True
     by_verb = {m["HttpMethod"]: m for m in methods}
-    assert by_verb["POST"]["RequestModels"] == {"application/json": {"Ref": next(iter(template.find_resources("AWS::ApiGateway::Model")))}}
+    assert by_verb["POST"]["RequestModels"] == {
+        "application/json": {"Ref": next(iter(template.find_resources("AWS::ApiGateway::Model")))}
+    }
     assert set(by_verb["GET"]["RequestParameters"]) <= {
         "method.request.path.jobId",
         "method.request.querystring.status",
@@ -74,7 +76,10 @@ def test_every_method_uses_iam_and_the_validator(template):
 
 
 def test_routes(template):
-    paths = {r["Properties"]["PathPart"] for r in template.find_resources("AWS::ApiGateway::Resource").values()}
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in template.find_resources("AWS::ApiGateway::Resource").values()
+    }
     assert paths == {"status", "{jobId}", "trigger", "jobs"}
 
 
@@ -93,7 +98,9 @@ def test_api_function_may_read_raw_only_and_start_the_machine(template):
         for lid, p in template.find_resources("AWS::IAM::Policy").items()
         if lid.startswith("ControlApiRole")
     ]
-    actions = {a for s in policy for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {
+        a for s in policy for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert "s3:PutObject" not in actions
     assert "states:StartExecution" in actions
     s3_statement = next(s for s in policy if "s3:GetObject" in s["Action"])

@@ -7,6 +7,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
+from shared import env as handler_env
 
 from etl_constructs import (
     EtlWorkflow,
@@ -16,9 +17,9 @@ from etl_constructs import (
     PropsError,
     StepRetry,
     TransactionSchema,
+    naming,
+    runtime,
 )
-from etl_constructs import naming, runtime
-from shared import env as handler_env
 from tests.conftest import cdk_json_context
 
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
@@ -26,7 +27,9 @@ FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
 
 def _workflow_stack(**workflow_props):
     app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    stack = cdk.Stack(
+        app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
     ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
     store = MetadataStore(stack, "Metadata", environment_suffix="dev")
     workflow = EtlWorkflow(
@@ -87,14 +90,16 @@ def test_every_handler_module_exists_in_the_asset(built):
 
 
 def test_each_function_has_an_encrypted_tls_only_dlq(built):
-    _, workflow, template = built
+    _, _, template = built
     queues = template.find_resources("AWS::SQS::Queue")
     names = {q["Properties"]["QueueName"] for q in queues.values()}
     assert names == {f"{base}-dlq-dev" for base in FUNCTIONS}
     assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
     policies = template.find_resources("AWS::SQS::QueuePolicy")
     denies = [
-        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+        s
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     ]
     assert len(denies) == len(FUNCTIONS)
@@ -107,11 +112,13 @@ def test_log_groups_keep_seven_days_and_are_kms_encrypted(built):
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 7
         assert "KmsKeyId" in group["Properties"]
-        assert group["Properties"]["LogGroupName"].startswith(("/etl/dev/", "/aws/vendedlogs/etl/dev/"))
+        assert group["Properties"]["LogGroupName"].startswith(
+            ("/etl/dev/", "/aws/vendedlogs/etl/dev/")
+        )
 
 
 def test_environment_variables_match_the_handlers(built):
-    _, workflow, template = built
+    _, _, template = built
     functions = _functions(template)
     used = {name for props in functions.values() for name in props["Environment"]["Variables"]}
     etl_vars = {name for name in used if name.startswith("ETL_")}
@@ -137,7 +144,11 @@ def _policy_statements(template, role_logical_prefix):
 
 
 def _s3_resources(statement):
-    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    resources = (
+        statement["Resource"]
+        if isinstance(statement["Resource"], list)
+        else [statement["Resource"]]
+    )
     found = []
     for r in resources:
         if isinstance(r, dict) and "Fn::Join" in r:
@@ -159,7 +170,11 @@ def test_roles_reach_only_their_prefixes(built, role, reads, writes):
     _, _, template = built
     statements = _policy_statements(template, role)
     assert statements, role
-    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    actions = [
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
     assert not any(a in ("s3:*", "dynamodb:*", "*") for a in actions)
     got_reads = [r for s in statements if "s3:GetObject" in s["Action"] for r in _s3_resources(s)]
     got_writes = [r for s in statements if "s3:PutObject" in s["Action"] for r in _s3_resources(s)]
@@ -204,7 +219,11 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
         (retry,) = task["Retry"]
         assert "TransientError" in retry["ErrorEquals"]
         assert "Lambda.ServiceException" in retry["ErrorEquals"]
-        assert retry["BackoffRate"] == 2 and retry["MaxAttempts"] == 3 and retry["IntervalSeconds"] == 2
+        assert (
+            retry["BackoffRate"] == 2
+            and retry["MaxAttempts"] == 3
+            and retry["IntervalSeconds"] == 2
+        )
         (catch,) = task["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["Next"] == f"{name}Errored"
@@ -224,7 +243,11 @@ def test_failure_branch_copies_records_and_fails(built):
     record = states["RecordFailure"]
     assert record["Resource"].endswith("dynamodb:updateItem")
     assert "#status IN (" in record["Parameters"]["ConditionExpression"]
-    statuses = {v["S"] for k, v in record["Parameters"]["ExpressionAttributeValues"].items() if k.startswith(":s")}
+    statuses = {
+        v["S"]
+        for k, v in record["Parameters"]["ExpressionAttributeValues"].items()
+        if k.startswith(":s")
+    }
     assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
     assert record["Next"] == "JobFailed"
     assert record["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
@@ -236,12 +259,17 @@ def test_failure_branch_copies_records_and_fails(built):
 
 def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
     stack, workflow, template = built
-    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"Name": "etl-ingestion-rule-dev"}})
+    rules = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": "etl-ingestion-rule-dev"}}
+    )
     (rule,) = rules.values()
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail-type"] == ["Object Created"]
-    assert pattern["detail"]["object"]["key"] == [{"wildcard": "raw/*.csv"}, {"wildcard": "raw/*.CSV"}]
+    assert pattern["detail"]["object"]["key"] == [
+        {"wildcard": "raw/*.csv"},
+        {"wildcard": "raw/*.CSV"},
+    ]
     (target,) = rule["Properties"]["Targets"]
     trigger_lid = stack.get_logical_id(workflow.functions["trigger"].node.default_child)
     assert target["Arn"] == {"Fn::GetAtt": [trigger_lid, "Arn"]}
@@ -262,8 +290,10 @@ def test_quality_check_runs_daily_at_two_utc(built):
 
 
 def test_overrides_reach_the_template():
-    stack, workflow = _workflow_stack(
-        function_settings={"validator": FunctionSettings(memory_size=3008, timeout=cdk.Duration.minutes(15))},
+    stack, _ = _workflow_stack(
+        function_settings={
+            "validator": FunctionSettings(memory_size=3008, timeout=cdk.Duration.minutes(15))
+        },
         step_retry=StepRetry(max_attempts=5, backoff_rate=3.0),
         max_reject_rate=0.1,
         state_machine_timeout=cdk.Duration.minutes(45),
@@ -306,19 +336,28 @@ def test_parquet_needs_a_pyarrow_layer():
 
 def test_parquet_with_layer_adds_it_to_the_step_functions():
     app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    stack = cdk.Stack(
+        app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
     layer = lambda_.LayerVersion.from_layer_version_arn(
         stack, "Arrow", "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python314-Arm64:1"
     )
     ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
     store = MetadataStore(stack, "Metadata", environment_suffix="dev")
     EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table,
-        output_format="parquet", pyarrow_layer=layer,
+        stack,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        output_format="parquet",
+        pyarrow_layer=layer,
     )
     functions = _functions(Template.from_stack(stack))
     assert len(functions["transformer-dev"]["Layers"]) == 2
-    assert functions["transformer-dev"]["Environment"]["Variables"]["ETL_OUTPUT_FORMAT"] == "parquet"
+    assert (
+        functions["transformer-dev"]["Environment"]["Variables"]["ETL_OUTPUT_FORMAT"] == "parquet"
+    )
 
 
 def test_names_follow_the_suffix_rule():

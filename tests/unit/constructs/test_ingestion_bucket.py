@@ -44,7 +44,9 @@ def test_defaults_are_secure(stack, template_of):
 
 def test_lifecycle_expires_raw_failed_and_noncurrent_versions(stack, template_of):
     IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    rules = {r["Id"]: r for r in _data_bucket(template_of(stack))["LifecycleConfiguration"]["Rules"]}
+    rules = {
+        r["Id"]: r for r in _data_bucket(template_of(stack))["LifecycleConfiguration"]["Rules"]
+    }
     assert rules["raw-expiration"]["Prefix"] == "raw/"
     assert rules["raw-expiration"]["ExpirationInDays"] == 30
     assert rules["failed-expiration"]["Prefix"] == "failed/"
@@ -105,14 +107,19 @@ def test_retained_by_default_destroyable_on_request(stack, template_of):
         auto_delete_objects=True,
     )
     ephemeral = template_of(other)
-    assert all(b["DeletionPolicy"] == "Delete" for b in ephemeral.find_resources("AWS::S3::Bucket").values())
+    assert all(
+        b["DeletionPolicy"] == "Delete"
+        for b in ephemeral.find_resources("AWS::S3::Bucket").values()
+    )
     ephemeral.resource_count_is("Custom::S3AutoDeleteObjects", 2)
 
 
 def test_kms_key_switches_to_sse_kms(stack, template_of):
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", encryption_key=key)
-    sse = _data_bucket(template_of(stack))["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    sse = _data_bucket(template_of(stack))["BucketEncryption"]["ServerSideEncryptionConfiguration"][
+        0
+    ]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert sse["BucketKeyEnabled"] is True
     assert ingestion.encryption_key is key
@@ -120,7 +127,9 @@ def test_kms_key_switches_to_sse_kms(stack, template_of):
 
 def test_bring_your_own_bucket(stack, template_of):
     mine = s3.Bucket.from_bucket_name(stack, "Mine", "team-landing-zone")
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", existing_bucket_obj=mine)
+    ingestion = IngestionBucket(
+        stack, "Ingestion", environment_suffix="dev", existing_bucket_obj=mine
+    )
     assert ingestion.bucket is mine
     assert ingestion.s3_bucket is None
     assert ingestion.access_log_bucket is None
@@ -145,7 +154,7 @@ def test_conflicting_props_are_all_reported(stack):
 
 
 def test_auto_delete_needs_destroy(stack):
-    with pytest.raises(PropsError, match="removal_policy=RemovalPolicy.DESTROY"):
+    with pytest.raises(PropsError, match=r"removal_policy=RemovalPolicy\.DESTROY"):
         IngestionBucket(stack, "Ingestion", environment_suffix="dev", auto_delete_objects=True)
 
 

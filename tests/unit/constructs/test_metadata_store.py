@@ -48,7 +48,9 @@ def test_customer_managed_key(stack, template_of):
     MetadataStore(stack, "Metadata", environment_suffix="dev", encryption_key=key)
     sse = _table(template_of(stack))["Properties"]["SSESpecification"]
     assert sse["SSEType"] == "KMS"
-    assert sse["KMSMasterKeyId"] == {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    assert sse["KMSMasterKeyId"] == {
+        "Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]
+    }
 
 
 def test_bring_your_own_table(stack, template_of):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
 from etl_constructs import (
@@ -23,9 +22,15 @@ def template():
     stack = cdk.Stack(app, "Mon", env=cdk.Environment(account="123456789012", region="eu-west-1"))
     ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
     store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table)
+    workflow = EtlWorkflow(
+        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
+    )
     api = ControlApi(
-        stack, "Api", environment_suffix="dev", bucket=ingestion.bucket, table=store.table,
+        stack,
+        "Api",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
         state_machine=workflow.state_machine,
     )
     pack = (
@@ -46,7 +51,10 @@ def _metric_name(alarm):
 
 
 def _alarms(template):
-    return {a["Properties"]["AlarmName"]: a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()}
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
 
 
 def test_function_error_alarms_fire_at_five(template):
@@ -71,7 +79,7 @@ def test_pipeline_alarms(template):
 
 
 def test_every_alarm_notifies_the_encrypted_topic(template):
-    (topic_lid, topic), = template.find_resources("AWS::SNS::Topic").items()
+    ((topic_lid, topic),) = template.find_resources("AWS::SNS::Topic").items()
     assert topic["Properties"]["TopicName"] == "etl-alarms-dev"
     assert "KmsMasterKeyId" in topic["Properties"]
     for alarm in _alarms(template).values():
@@ -86,9 +94,21 @@ def test_dashboard_covers_the_pipeline(template):
     (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == "etl-dashboard-dev"
     body = str(dashboard["Properties"]["DashboardBody"])
-    for metric in ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionTime", "Invocations",
-                   "Throttles", "Duration", "ApproximateNumberOfMessagesVisible", "4XXError",
-                   "5XXError", "Latency", "FilesReceived", "RowsProcessed", "RowsRejected"):
+    for metric in (
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionTime",
+        "Invocations",
+        "Throttles",
+        "Duration",
+        "ApproximateNumberOfMessagesVisible",
+        "4XXError",
+        "5XXError",
+        "Latency",
+        "FilesReceived",
+        "RowsProcessed",
+        "RowsRejected",
+    ):
         assert metric in body, metric
 
 
@@ -97,7 +117,10 @@ def test_bad_props_raise():
     stack = cdk.Stack(app, "Mon")
     with pytest.raises(PropsError) as raised:
         ObservabilityPack(
-            stack, "Obs", environment_suffix="dev", alarm_email="not-an-address",
+            stack,
+            "Obs",
+            environment_suffix="dev",
+            alarm_email="not-an-address",
             thresholds=AlarmThresholds(function_errors=0),
         )
     assert "alarm_email" in str(raised.value)

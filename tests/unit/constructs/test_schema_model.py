@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
+from shared.schema import load_schema
 
 from etl_constructs import ColumnSpec, SchemaError, TotalsSpec, TransactionSchema
 from etl_constructs.runtime import handlers_path
-from shared.schema import load_schema
 
 
 def _columns(*extra: ColumnSpec) -> tuple[ColumnSpec, ...]:
     return (
-        ColumnSpec(name="id", type="identifier", required=True, max_length=10, pattern="^[0-9]+$", unique=True),
+        ColumnSpec(
+            name="id",
+            type="identifier",
+            required=True,
+            max_length=10,
+            pattern="^[0-9]+$",
+            unique=True,
+        ),
         ColumnSpec(name="amount", type="amount", required=True),
         ColumnSpec(name="currency", type="currency", required=True),
         ColumnSpec(name="transaction_type", type="enum", required=True, values=("DEBIT", "CREDIT")),
@@ -33,11 +40,18 @@ def test_default_is_the_handlers_document_and_round_trips():
 
 def test_a_custom_schema_reaches_the_handlers():
     schema = TransactionSchema(
-        name="card-settlements", version=2,
+        name="card-settlements",
+        version=2,
         columns=_columns(ColumnSpec(name="note", type="text", max_length=20)),
     )
     runtime_schema = load_schema(schema.to_json())
-    assert [c.name for c in runtime_schema.columns] == ["id", "amount", "currency", "transaction_type", "note"]
+    assert [c.name for c in runtime_schema.columns] == [
+        "id",
+        "amount",
+        "currency",
+        "transaction_type",
+        "note",
+    ]
 
 
 def test_every_problem_is_listed_at_once():
@@ -80,7 +94,9 @@ def test_totals_values_and_required_roles():
     columns = list(_columns())
     columns[1] = ColumnSpec(name="amount", type="amount")  # not required
     with pytest.raises(SchemaError) as raised:
-        TransactionSchema(name="x", version=1, columns=tuple(columns), totals=TotalsSpec(debit="OUT"))
+        TransactionSchema(
+            name="x", version=1, columns=tuple(columns), totals=TotalsSpec(debit="OUT")
+        )
     assert "totals.amount column 'amount' must be required" in str(raised.value)
     assert "totals.debit value 'OUT' is not one of the values" in str(raised.value)
 

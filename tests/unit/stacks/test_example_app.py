@@ -37,7 +37,7 @@ def _imports(template) -> set[str]:
 
 
 def test_four_stacks_with_their_outputs(example_app):
-    _, _, assembly, templates = example_app
+    _, _, _, templates = example_app
     assert set(templates) == set(STACKS)
     outputs = {name: set(t.get("Outputs", {})) for name, t in templates.items()}
     assert {"DataBucketName", "MetadataTableName"} <= outputs["EtlStorage-ci"]
@@ -52,7 +52,11 @@ def test_references_go_one_way(example_app):
     assert _imports(templates["EtlCompute-ci"]) == {"EtlStorage-ci"}
     assert _imports(templates["EtlApi-ci"]) <= {"EtlStorage-ci", "EtlCompute-ci"}
     assert "EtlCompute-ci" in _imports(templates["EtlApi-ci"])
-    assert _imports(templates["EtlMonitoring-ci"]) <= {"EtlStorage-ci", "EtlCompute-ci", "EtlApi-ci"}
+    assert _imports(templates["EtlMonitoring-ci"]) <= {
+        "EtlStorage-ci",
+        "EtlCompute-ci",
+        "EtlApi-ci",
+    }
 
 
 def test_the_bucket_points_at_no_consumer(example_app):
@@ -67,7 +71,9 @@ def test_nag_packs_find_nothing_unacknowledged(example_app):
     app, _, _, _ = example_app
     for pack in (AwsSolutionsChecks(app), ServerlessChecks(app)):
         violations = pack.validate_scope(app).violations
-        assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in violations] == []
+        assert [
+            (v.rule_name, [r.construct_path for r in v.violating_resources]) for v in violations
+        ] == []
 
 
 def test_every_acknowledgement_carries_a_reason(example_app):
@@ -91,7 +97,9 @@ def test_cfn_lint_reports_no_errors(example_app):
     files = [str(Path(assembly.directory) / f"{name}.template.json") for name in STACKS]
     result = subprocess.run(
         [sys.executable, "-m", "cfnlint", "--format", "json", *files],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     findings = json.loads(result.stdout or "[]")
     errors = [f for f in findings if f["Level"] == "Error"]
@@ -109,9 +117,11 @@ def test_ephemeral_and_prod_removal_policies(tmp_path):
 
 @pytest.mark.parametrize(
     ("context", "env", "expected"),
-    [({"environmentSuffix": "qa"}, {"ENVIRONMENT_SUFFIX": "ignored"}, "qa"),
-     ({}, {"ENVIRONMENT_SUFFIX": "from-env"}, "from-env"),
-     ({}, {}, "dev")],
+    [
+        ({"environmentSuffix": "qa"}, {"ENVIRONMENT_SUFFIX": "ignored"}, "qa"),
+        ({}, {"ENVIRONMENT_SUFFIX": "from-env"}, "from-env"),
+        ({}, {}, "dev"),
+    ],
 )
 def test_suffix_comes_from_context_then_env_then_dev(monkeypatch, context, env, expected):
     monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
