@@ -31,7 +31,7 @@ app = APIGatewayRestResolver()
 
 def _json(status: int, body: Any) -> Response[str]:
     return Response(
-        status_code=status,
+        status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(body, separators=(",", ":")),
     )

@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from api import handler, logic
 from shared import keys
 from shared.jobs import FAILED, PENDING, SUCCEEDED, VALIDATING, JobStore
 
-from api import handler, logic
-
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, event_for_upload, s3_event
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
 
 def request(
@@ -35,9 +36,7 @@ def request(
         "headers": {"Content-Type": "application/json"},
         "multiValueHeaders": {"Content-Type": ["application/json"]},
         "queryStringParameters": query,
-        "multiValueQueryStringParameters": (
-            {k: [v] for k, v in query.items()} if query else None
-        ),
+        "multiValueQueryStringParameters": ({k: [v] for k, v in query.items()} if query else None),
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
@@ -68,8 +67,15 @@ def api(versioned_s3: Any, ddb: Any, sfn: Any) -> Any:
 
 def new_job(store: JobStore, n: int, **kw: Any) -> str:
     job_id = f"{n:032x}"
-    store.create(job_id=job_id, file_name=f"raw/{n}.csv", bucket=BUCKET, version_id=f"v{n}",
-                 etag="e", size_bytes=1, **kw)
+    store.create(
+        job_id=job_id,
+        file_name=f"raw/{n}.csv",
+        bucket=BUCKET,
+        version_id=f"v{n}",
+        etag="e",
+        size_bytes=1,
+        **kw,
+    )
     return job_id
 
 
@@ -114,8 +120,9 @@ def test_status_of_an_unknown_job_is_404(api: Any, job_id: str) -> None:
 # -- POST /trigger ----------------------------------------------------------------------------
 
 
-def test_trigger_starts_the_same_job_as_the_s3_event(api: Any, store: JobStore, sfn: Any,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_trigger_starts_the_same_job_as_the_s3_event(
+    api: Any, store: JobStore, sfn: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     response = api.put_object(Bucket=BUCKET, Key="raw/manual.csv", Body=b"a,b\n")
     status, body = call(request("POST", "/trigger", body={"key": "raw/manual.csv"}))
     assert status == 202
@@ -133,20 +140,30 @@ def test_trigger_starts_the_same_job_as_the_s3_event(api: Any, store: JobStore, 
     # The S3 event for the same upload finds the job the API created.
     from trigger.logic import handle_event
 
-    result = handle_event(event_for_upload(response, "raw/manual.csv", 4), store=store, sfn=sfn,
-                          s3=api, state_machine_arn=sfn.state_machine_arn)
+    result = handle_event(
+        event_for_upload(response, "raw/manual.csv", 4),
+        store=store,
+        sfn=sfn,
+        s3=api,
+        state_machine_arn=sfn.state_machine_arn,
+    )
     assert result["jobId"] == job["jobId"] and result["status"] == "existing"
     assert len(sfn.list_executions(stateMachineArn=sfn.state_machine_arn)["executions"]) == 1
 
 
-def test_trigger_unversioned_matches_the_event_job_id(s3: Any, ddb: Any, sfn: Any,
-                                                      store: JobStore) -> None:
+def test_trigger_unversioned_matches_the_event_job_id(
+    s3: Any, ddb: Any, sfn: Any, store: JobStore
+) -> None:
     from trigger.logic import handle_event
 
     response = s3.put_object(Bucket=BUCKET, Key="raw/u.csv", Body=b"a,b\n")
     event_result = handle_event(
-        s3_event("raw/u.csv", etag=response["ETag"].strip('"'), size=4), store=store, sfn=sfn,
-        s3=s3, state_machine_arn=sfn.state_machine_arn)
+        s3_event("raw/u.csv", etag=response["ETag"].strip('"'), size=4),
+        store=store,
+        sfn=sfn,
+        s3=s3,
+        state_machine_arn=sfn.state_machine_arn,
+    )
     status, body = call(request("POST", "/trigger", body={"key": "raw/u.csv"}))
     assert status == 200 and body["job"]["jobId"] == event_result["jobId"]
 
@@ -173,8 +190,9 @@ def test_trigger_accepts_a_base64_body(api: Any) -> None:
         (request("POST", "/trigger", body={"key": "raw/" + "x" * 1100 + ".csv"}), "1024 bytes"),
     ],
 )
-def test_trigger_bad_requests_are_400(api: Any, sfn: Any, event: dict[str, Any],
-                                      fragment: str) -> None:
+def test_trigger_bad_requests_are_400(
+    api: Any, sfn: Any, event: dict[str, Any], fragment: str
+) -> None:
     status, body = call(event)
     assert status == 400
     assert set(body) == {"message"} and fragment in body["message"]
@@ -215,8 +233,11 @@ def test_jobs_lists_newest_first_with_pagination(api_store: JobStore, clock: Any
     assert [j["jobId"] for j in body["items"]] == ids[:2:-1]
     seen = [j["jobId"] for j in body["items"]]
     while body["cursor"]:
-        status, body = call(request("GET", "/jobs", query={
-            "status": "FAILED", "limit": "2", "cursor": body["cursor"]}))
+        status, body = call(
+            request(
+                "GET", "/jobs", query={"status": "FAILED", "limit": "2", "cursor": body["cursor"]}
+            )
+        )
         assert status == 200
         seen += [j["jobId"] for j in body["items"]]
     assert seen == ids[::-1]

@@ -372,3 +372,27 @@ def test_table_name_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ETL_JOB_TABLE")
     with pytest.raises(ValueError, match="ETL_JOB_TABLE"):
         JobStore()
+
+
+def test_storable_values() -> None:
+    assert jobs._storable(True) is True
+    assert jobs._storable(None) is None
+    assert jobs._storable(Decimal("1.5")) == Decimal("1.5")
+    assert jobs._storable({"a": [1, "x"]}) == {"a": [Decimal(1), "x"]}
+
+
+def test_create_errors_other_than_exists_propagate(ddb: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError):
+        JobStore("no-such-table", client=ddb).create(
+            job_id="a" * 32, file_name=FILE, bucket="b", version_id=None, etag="e", size_bytes=1
+        )
+
+
+def test_iteration_follows_every_page(
+    store: JobStore, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = make_jobs(store, clock, 5)
+    monkeypatch.setattr(jobs, "MAX_PAGE_SIZE", 2)
+    assert [j["jobId"] for j in store.iter_by_status(FAILED)] == ids[::-1]

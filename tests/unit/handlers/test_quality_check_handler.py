@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from shared.errors import ConfigurationError
-from shared.jobs import ENRICHING, PENDING, SUCCEEDED, TRANSFORMING, VALIDATING, JobStore
-
 from quality_check import handler
 from quality_check.logic import QualitySettings, run_quality_check, settings_from
+from shared.errors import ConfigurationError
+from shared.jobs import ENRICHING, PENDING, SUCCEEDED, TRANSFORMING, VALIDATING, JobStore
 
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, read
 
@@ -23,21 +22,35 @@ DAY = QualitySettings(window=timedelta(hours=24), stuck_after=timedelta(minutes=
 
 def job(store: JobStore, n: int) -> str:
     job_id = f"{n:032x}"
-    store.create(job_id=job_id, file_name=f"raw/{n}.csv", bucket=BUCKET, version_id=None,
-                 etag="e", size_bytes=1)
+    store.create(
+        job_id=job_id,
+        file_name=f"raw/{n}.csv",
+        bucket=BUCKET,
+        version_id=None,
+        etag="e",
+        size_bytes=1,
+    )
     return job_id
 
 
-def succeed(store: JobStore, job_id: str, *, enrich_totals: Any = TOTALS,
-            rows: dict[str, int] | None = None) -> None:
+def succeed(
+    store: JobStore, job_id: str, *, enrich_totals: Any = TOTALS, rows: dict[str, int] | None = None
+) -> None:
     name = store.require(job_id)["fileName"]
     for step in ("validate", "transform", "enrich"):
         store.start_step(job_id, name, step)
         totals = enrich_totals if step == "enrich" else TOTALS
         store.finish_step(
-            job_id, name, step, started_at=store.now(), totals=totals,
-            rows={"validate": {"input": 3, "valid": 2, "rejected": 1},
-                  "transform": {"transformed": 2}, "enrich": {"enriched": 2}}[step]
+            job_id,
+            name,
+            step,
+            started_at=store.now(),
+            totals=totals,
+            rows={
+                "validate": {"input": 3, "valid": 2, "rejected": 1},
+                "transform": {"transformed": 2},
+                "enrich": {"enriched": 2},
+            }[step]
             | (rows or {}),
             succeed=step == "enrich",
         )
@@ -54,13 +67,21 @@ def scene(s3: Any, store: JobStore, clock: Any) -> dict[str, str]:
     clock.advance(days=2)
     ids["failed"] = job(store, 3)
     store.transition(ids["failed"], "raw/3.csv", VALIDATING)
-    store.fail(ids["failed"], "raw/3.csv", step="validate", code="MISSING_COLUMN",
-               message="amount missing near 4111111111111111")
+    store.fail(
+        ids["failed"],
+        "raw/3.csv",
+        step="validate",
+        code="MISSING_COLUMN",
+        message="amount missing near 4111111111111111",
+    )
     ids["ok"] = job(store, 4)
     succeed(store, ids["ok"])
     ids["unreconciled"] = job(store, 5)
-    succeed(store, ids["unreconciled"],
-            enrich_totals={"EUR": {"count": 2, "debit": "10.01", "credit": "5.00"}})
+    succeed(
+        store,
+        ids["unreconciled"],
+        enrich_totals={"EUR": {"count": 2, "debit": "10.01", "credit": "5.00"}},
+    )
     ids["stuck_pending"] = job(store, 6)
     ids["stuck_transforming"] = job(store, 7)
     for status in (VALIDATING, TRANSFORMING):
@@ -73,8 +94,9 @@ def scene(s3: Any, store: JobStore, clock: Any) -> dict[str, str]:
     return ids
 
 
-def test_the_report_lists_what_needs_a_human(s3: Any, store: JobStore, clock: Any,
-                                            scene: dict[str, str]) -> None:
+def test_the_report_lists_what_needs_a_human(
+    s3: Any, store: JobStore, clock: Any, scene: dict[str, str]
+) -> None:
     metrics = Recorder()
     summary = run_quality_check(store=store, s3=s3, bucket=BUCKET, settings=DAY, metrics=metrics)
     assert summary["reportKey"] == "reports/2026-11-22.json"
@@ -108,8 +130,9 @@ def test_a_wider_window_from_the_event_finds_older_failures(
     assert json.loads(read(s3, summary["reportKey"]))["windowHours"] == 72
 
 
-def test_a_rerun_overwrites_the_days_report(s3: Any, store: JobStore,
-                                            scene: dict[str, str]) -> None:
+def test_a_rerun_overwrites_the_days_report(
+    s3: Any, store: JobStore, scene: dict[str, str]
+) -> None:
     first = run_quality_check(store=store, s3=s3, bucket=BUCKET, settings=DAY)
     store.fail(scene["stuck_pending"], "raw/6.csv", step=None, code="Y", message="z")
     second = run_quality_check(store=store, s3=s3, bucket=BUCKET, settings=DAY)
@@ -134,8 +157,13 @@ def test_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ETL_STUCK_AFTER_MINUTES", "30")
     assert settings_from({}) == QualitySettings(timedelta(hours=48), timedelta(minutes=30))
     assert settings_from({"windowHours": "12"}).window == timedelta(hours=12)
-    for bad in ({"windowHours": 0}, {"windowHours": "x"}, {"windowHours": True},
-                {"stuckAfterMinutes": -1}, {"windowHours": float("inf")}):
+    for bad in (
+        {"windowHours": 0},
+        {"windowHours": "x"},
+        {"windowHours": True},
+        {"stuckAfterMinutes": -1},
+        {"windowHours": float("inf")},
+    ):
         with pytest.raises(ConfigurationError):
             settings_from(bad)
     monkeypatch.setenv("ETL_QUALITY_WINDOW_HOURS", "soon")
@@ -146,12 +174,21 @@ def test_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_lambda_handler_publishes_metrics_and_returns_the_summary(
     s3: Any, ddb: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scheduled = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event",
-                 "source": "aws.events", "time": "2026-11-20T02:00:00Z", "detail": {}}
+    scheduled = {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": "2026-11-20T02:00:00Z",
+        "detail": {},
+    }
     summary = handler.lambda_handler(scheduled, FakeContext())
     assert summary["reportKey"].startswith("reports/")
     assert emf_metrics(capsys.readouterr().out) == {
-        "FailedJobs": 0, "StuckJobs": 0, "UnreconciledJobs": 0}
+        "FailedJobs": 0,
+        "StuckJobs": 0,
+        "UnreconciledJobs": 0,
+    }
     assert json.loads(read(s3, summary["reportKey"]))["counts"]["failed"] == 0
 
 

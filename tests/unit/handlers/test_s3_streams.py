@@ -105,6 +105,9 @@ def test_seekable_reader_rejects_a_bad_whence(s3: Any) -> None:
     stream = s3io.open_object(BUCKET, "a", client=s3, seekable=True)
     with pytest.raises(ValueError, match="whence"):
         stream.raw.seek(0, 7)
+    assert stream.raw.seek(1) == 1
+    assert stream.raw.seek(1, io.SEEK_CUR) == 2
+    assert stream.raw.read(5) == b"c"
 
 
 def test_seekable_reader_pins_the_version(versioned_s3: Any) -> None:

@@ -15,6 +15,8 @@ from trigger.logic import candidate_keys, handle_event, parse_event
 
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, event_for_upload, s3_event
 
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
+
 
 def run(event: dict[str, Any], store: JobStore, s3: Any, sfn: Any) -> dict[str, Any]:
     return handle_event(
@@ -232,6 +234,7 @@ def test_candidate_keys() -> None:
         ("raw/a+b.csv", "raw/a+b.csv"),  # a literal plus, sent unencoded
         ("raw/100%.csv", "raw/100%.csv"),  # unencoded, not valid percent-encoding
         ("raw/50%25.csv", "raw/50%25.csv"),  # unencoded, but looks encoded
+        ("raw/x%0A.csv", "raw/x%0A.csv"),  # decoded, it would not be a pipeline input
     ],
 )
 def test_encoded_keys_resolve_to_the_object_that_exists(

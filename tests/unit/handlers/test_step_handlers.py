@@ -1,0 +1,80 @@
+"""The three state machine tasks through their Lambda handlers: settings from the
+environment, results, and the contract's metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from enricher import handler as enricher
+from shared.errors import ConfigurationError
+from shared.jobs import SUCCEEDED, JobStore
+from transformer import handler as transformer
+from validator import handler as validator
+
+from .handlers_testkit import FakeContext, csv_bytes, emf_metrics, good_csv, put_source, read, row
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
+
+
+def test_the_three_tasks_in_a_row(
+    s3: Any,
+    store: JobStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ETL_MAX_REJECT_RATE", "0.5")
+    monkeypatch.setenv("ETL_OUTPUT_FORMAT", "jsonl")
+    monkeypatch.setenv("ETL_PIPELINE_VERSION", "9.9.9")
+    state = put_source(
+        s3, store, "raw/tx.csv", good_csv(3) + (row(7, currency="ZZZ") + "\n").encode()
+    )
+
+    state["validation"] = validator.lambda_handler(dict(state), FakeContext())
+    assert state["validation"]["outcome"] == "VALID"
+    assert emf_metrics(capsys.readouterr().out) == {"RowsRejected": 1}
+
+    state["transform"] = transformer.lambda_handler(dict(state), FakeContext())
+    assert state["transform"]["outcome"] == "VALID"
+    assert emf_metrics(capsys.readouterr().out) == {}
+
+    state["enrich"] = enricher.lambda_handler(dict(state), FakeContext())
+    assert state["enrich"]["outcome"] == "VALID"
+    assert emf_metrics(capsys.readouterr().out) == {"FilesSucceeded": 1, "RowsProcessed": 3}
+    assert store.require(state["jobId"])["status"] == SUCCEEDED
+    first = json.loads(read(s3, state["enrich"]["outputs"]["enriched"]).splitlines()[0])
+    assert first["pipeline_version"] == "9.9.9"
+    json.dumps(state)  # every result is plain JSON for the state machine
+
+
+def test_a_data_failure_counts_the_file_as_failed(
+    s3: Any, store: JobStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = put_source(s3, store, "raw/tx.csv", csv_bytes(row(1, amount="x"), row(2, amount="y")))
+    result = validator.lambda_handler(state, FakeContext())
+    assert result["outcome"] == "INVALID"
+    assert emf_metrics(capsys.readouterr().out) == {"RowsRejected": 2, "FilesFailed": 1}
+
+
+def test_the_enricher_without_a_version_setting(s3: Any, store: JobStore) -> None:
+    state = put_source(s3, store, "raw/tx.csv", good_csv(1))
+    validator.lambda_handler(state, FakeContext())
+    transformer.lambda_handler(state, FakeContext())
+    result = enricher.lambda_handler(state, FakeContext())
+    line = json.loads(read(s3, result["outputs"]["enriched"]))
+    assert line["pipeline_version"] == enricher.UNKNOWN_VERSION
+
+
+def test_a_bad_setting_is_a_fault_not_a_data_problem(
+    s3: Any, store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = put_source(s3, store, "raw/tx.csv", good_csv(1))
+    monkeypatch.setenv("ETL_MAX_REJECT_RATE", "lots")
+    with pytest.raises(ConfigurationError):
+        validator.lambda_handler(state, FakeContext())
+    monkeypatch.setenv("ETL_OUTPUT_FORMAT", "xml")
+    with pytest.raises(ConfigurationError):
+        transformer.lambda_handler(state, FakeContext())
+    with pytest.raises(ConfigurationError):
+        enricher.lambda_handler(state, FakeContext())
