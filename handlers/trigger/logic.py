@@ -7,8 +7,10 @@ EventBridge delivers some keys unencoded (and so do emulators such as moto). A k
 the wrong way would name another object, or one that does not exist. So: a key without
 ``+`` or ``%`` is the same either way and is used as is; otherwise both readings are
 candidates, the decoded one first, and the first that exists in the bucket with the
-event's version id (or ETag) wins; when neither does (the object is already gone), the
-decoded reading is used and the job fails cleanly with ``SOURCE_MISSING``.
+event's version id (or ETag) wins; when neither does (the object is already gone) or the
+function may not read the bucket, the decoded reading is used (a wrong guess fails the job
+cleanly with ``SOURCE_MISSING``). The HEAD requests need ``s3:GetObject`` (and
+``s3:GetObjectVersion``) on ``raw/*``.
 
 Versions: ``version-id`` absent or ``"null"`` (unversioned or suspended bucket) means the
 job is identified by the ETag, as the contract says.
@@ -21,12 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
 from shared import keys, s3io
 from shared.ingest import StartedJob, start_job
 from shared.jobs import JobStore
 from shared.observability import METRIC_FILES_RECEIVED, add_count, transient_aws_errors
 
 OBJECT_CREATED = "Object Created"
+_DENIED = frozenset({"403", "AccessDenied", "Forbidden"})
 S3_SOURCE = "aws.s3"
 
 __all__ = ["ObjectEvent", "candidate_keys", "handle_event", "parse_event", "resolve_key"]
@@ -78,8 +82,13 @@ def resolve_key(obj: ObjectEvent, *, s3: Any) -> tuple[str, s3io.ObjectInfo | No
     for key in candidates:
         if not keys.is_pipeline_input(key):
             continue
-        with transient_aws_errors("head object"):
-            info = s3io.head_object(obj.bucket, key, version_id=obj.version_id, client=s3)
+        try:
+            with transient_aws_errors("head object"):
+                info = s3io.head_object(obj.bucket, key, version_id=obj.version_id, client=s3)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _DENIED:
+                raise
+            break  # no read access to the bucket: fall back to the documented encoding
         if info is not None and (obj.version_id or not obj.etag or info.etag == obj.etag):
             return key, info
     return candidates[0], None

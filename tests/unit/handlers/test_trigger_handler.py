@@ -335,3 +335,45 @@ def test_ignored_events_are_logged_with_the_reason(s3: Any, store: JobStore, sfn
             {"reason": "not a pipeline input: key must end with '.csv'", "key": "raw/notes.txt"},
         )
     ]
+
+
+def test_without_read_access_an_ambiguous_key_uses_the_decoded_reading(
+    s3: Any, store: JobStore, sfn: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def head_object(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    result = handle_event(
+        s3_event("raw/a+b.csv"),
+        store=store,
+        sfn=sfn,
+        s3=Denied(),
+        state_machine_arn=sfn.state_machine_arn,
+    )
+    assert store.require(result["jobId"])["fileName"] == "raw/a b.csv"
+
+
+def test_other_head_errors_propagate(s3: Any, store: JobStore, sfn: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    class Broken:
+        def head_object(self, **kwargs: Any) -> Any:
+            raise ClientError(
+                {
+                    "Error": {"Code": "409", "Message": "Conflict"},
+                    "ResponseMetadata": {"HTTPStatusCode": 409},
+                },
+                "HeadObject",
+            )
+
+    with pytest.raises(ClientError):
+        handle_event(
+            s3_event("raw/a%ZZ+b.csv"),
+            store=store,
+            sfn=sfn,
+            s3=Broken(),
+            state_machine_arn=sfn.state_machine_arn,
+        )
