@@ -1,0 +1,499 @@
+"""LocalPipeline: the synthesized pipeline, stood up in moto and driven in-process.
+
+Everything comes from the templates: buckets (versioning, EventBridge delivery), tables
+with their indexes, queues, EventBridge rules with their patterns and targets, the state
+machine's definition, and every function's handler, environment and timeout. Nothing here
+is a second copy of the pipeline: change a construct and the local run changes with it.
+
+Resource types the local run does not need (IAM, KMS, logs, alarms, API Gateway, networking)
+are listed with the reason; a type that is in neither list is reported as unsupported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from . import moto_compat
+from .assembly import CloudAssembly, Resource
+from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction
+from .resolve import ACCOUNT, REGION, Resolver
+
+FINAL_STATUSES = ("SUCCEEDED", "FAILED")
+EXPORTED_PREFIXES = ("enriched/", "processed/", "rejected/", "failed/", "reports/")
+
+#: Resource types a local run does without, and why (see the README's "what local runs
+#: cannot prove").
+NOT_NEEDED_LOCALLY: Mapping[str, str] = {
+    "AWS::IAM::": "permissions are not enforced locally",
+    "AWS::KMS::": "encryption at rest is not emulated",
+    "AWS::Logs::": "handler logs go to the local log file",
+    "AWS::CloudWatch::": "alarms and dashboards have nothing to watch locally",
+    "AWS::SNS::": "alarm notifications are not sent locally",
+    "AWS::ApiGateway::": "the API function is invoked directly with API Gateway events",
+    "AWS::Lambda::Permission": "invoke permissions are not enforced locally",
+    "AWS::Lambda::LayerVersion": "layers come from the local environment",
+    "AWS::S3::BucketPolicy": "bucket policies are not enforced locally",
+    "AWS::SQS::QueuePolicy": "queue policies are not enforced locally",
+    "AWS::EC2::": "networking does not exist locally",
+    "AWS::WAFv2::": "there is no HTTP front door locally",
+    "AWS::Backup::": "backups are not taken locally",
+    "AWS::CDK::Metadata": "CDK bookkeeping",
+    "Custom::S3AutoDeleteObjects": "local buckets vanish with the process",
+}
+EMULATED = (
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::Lambda::Function",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::Events::Rule",
+)
+
+
+class LocalRuntimeError(RuntimeError):
+    """The local pipeline cannot run what was synthesized."""
+
+
+@dataclass
+class JobOutcome:
+    """What happened to one file."""
+
+    file: str
+    key: str
+    job_id: str | None
+    status: str
+    error: str | None
+    rows: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "job_id": self.job_id,
+            "status": self.status,
+            "error": self.error,
+            "rows": self.rows,
+            "totals": self.totals,
+            "outputs": self.outputs,
+        }
+
+
+@dataclass
+class _Rule:
+    name: str
+    pattern: dict[str, Any] | None
+    schedule: str | None
+    targets: list[dict[str, Any]]  # {"function": LocalFunction, "retries": n, "dlq": url}
+    tap: moto_compat.EventTap | None = None
+
+
+class LocalPipeline:
+    """Stand up ``assembly`` in moto; use as a context manager."""
+
+    def __init__(
+        self, assembly: CloudAssembly, *, log_path: Path | None = None, time_scale: float = 1.0
+    ) -> None:
+        self.assembly = assembly
+        self.resolver = Resolver(assembly)
+        self.functions = FunctionRegistry(time_scale=time_scale)
+        self.rules: list[_Rule] = []
+        self.unsupported: list[str] = []
+        self.skipped: dict[str, str] = {}
+        self._log_path = log_path
+        self._log_file: Any = None
+        self._mock: Any = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> LocalPipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._log_path is not None:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = self._log_path.open("a", encoding="utf-8")
+        LOG_SINK.target = self._log_file
+        # moto reports each failed execution as an error log line; it belongs in the log file.
+        self._moto_logger = logging.getLogger("moto")
+        self._moto_handler = logging.StreamHandler(LOG_SINK)
+        self._moto_logger.addHandler(self._moto_handler)
+        self._moto_logger.propagate = False
+        self._mock = moto_compat.start_mock()
+        moto_compat.LambdaDispatch.install(self.functions.invoke_raw)
+        session = boto3.session.Session(region_name=REGION)
+        self.s3 = session.client("s3")
+        self.dynamodb = session.client("dynamodb")
+        self.sqs = session.client("sqs")
+        self.events = session.client("events")
+        self.sfn = session.client("stepfunctions")
+        self._provision()
+
+    def close(self) -> None:
+        self._moto_logger.removeHandler(self._moto_handler)
+        self._moto_logger.propagate = True
+        moto_compat.LambdaDispatch.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        LOG_SINK.target = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    # -- provisioning from the templates -------------------------------------------------
+
+    def _provision(self) -> None:
+        resources = list(self.assembly.resources())
+        by_type: dict[str, list[Resource]] = {}
+        for resource in resources:
+            if resource.type in EMULATED:
+                by_type.setdefault(resource.type, []).append(resource)
+                continue
+            reason = next(
+                (
+                    why
+                    for prefix, why in NOT_NEEDED_LOCALLY.items()
+                    if resource.type.startswith(prefix)
+                ),
+                None,
+            )
+            if reason is not None:
+                self.skipped.setdefault(resource.type, reason)
+            else:
+                self.unsupported.append(f"{resource.stack}/{resource.logical_id} ({resource.type})")
+        for resource in by_type.get("AWS::S3::Bucket", []):
+            self._bucket(resource)
+        for resource in by_type.get("AWS::DynamoDB::Table", []):
+            self._table(resource)
+        for resource in by_type.get("AWS::SQS::Queue", []):
+            self.sqs.create_queue(QueueName=self.resolver.names(resource).name)
+        for resource in by_type.get("AWS::Lambda::Function", []):
+            self._function(resource)
+        for resource in by_type.get("AWS::StepFunctions::StateMachine", []):
+            self._state_machine(resource)
+        for resource in by_type.get("AWS::Events::Rule", []):
+            self._rule(resource)
+
+    def _bucket(self, resource: Resource) -> None:
+        props = resource.properties
+        name = self.resolver.names(resource).name
+        self.s3.create_bucket(Bucket=name)
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            self.s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+            )
+        notification = props.get("NotificationConfiguration", {})
+        if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            self.s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
+    def _table(self, resource: Resource) -> None:
+        props = self.resolver.resolve(dict(resource.properties), resource.stack)
+        request: dict[str, Any] = {
+            "TableName": self.resolver.names(resource).name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for index in props["GlobalSecondaryIndexes"]
+            ]
+        self.dynamodb.create_table(**request)
+
+    def _function(self, resource: Resource) -> None:
+        props = resource.properties
+        names = self.resolver.names(resource)
+        runtime = str(props.get("Runtime", ""))
+        if not runtime.startswith("python"):
+            self.skipped.setdefault(
+                f"AWS::Lambda::Function ({runtime or 'no runtime'})",
+                "only the pipeline's Python functions run locally",
+            )
+            return
+        dlq = props.get("DeadLetterConfig", {}).get("TargetArn")
+        self.functions.add(
+            LocalFunction(
+                name=names.name,
+                arn=names.arn,
+                handler=props["Handler"],
+                environment=self.resolver.environment(resource),
+                timeout_seconds=int(props.get("Timeout", 3)),
+                memory_mb=int(props.get("MemorySize", 128)),
+                asset=self.assembly.asset_path(props["Code"]),
+                dead_letter_queue=self._queue_url(self.resolver.resolve(dlq, resource.stack))
+                if dlq
+                else None,
+            )
+        )
+
+    def _state_machine(self, resource: Resource) -> None:
+        props = resource.properties
+        definition = self.resolver.resolve(props["DefinitionString"], resource.stack)
+        self.sfn.create_state_machine(
+            name=self.resolver.names(resource).name,
+            definition=definition if isinstance(definition, str) else json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/local-state-machine",
+            type=props.get("StateMachineType", "STANDARD"),
+        )
+
+    def _rule(self, resource: Resource) -> None:
+        props = self.resolver.resolve(dict(resource.properties), resource.stack)
+        name = self.resolver.names(resource).name
+        targets = []
+        for target in props.get("Targets", []):
+            arn = target["Arn"]
+            if ":function:" not in arn:
+                self.unsupported.append(f"{resource.stack}/{resource.logical_id}: target {arn}")
+                continue
+            targets.append(
+                {
+                    "function": self.functions.get(arn),
+                    "retries": target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185),
+                    "dlq": self._queue_url(target["DeadLetterConfig"]["Arn"])
+                    if "DeadLetterConfig" in target
+                    else None,
+                }
+            )
+        rule = _Rule(
+            name=name,
+            pattern=props.get("EventPattern"),
+            schedule=props.get("ScheduleExpression"),
+            targets=targets,
+        )
+        if rule.pattern is not None:
+            self.events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern))
+            rule.tap = moto_compat.EventTap.attach(events=self.events, sqs=self.sqs, rule=name)
+        self.rules.append(rule)
+
+    def _queue_url(self, arn: str) -> str:
+        return self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    # -- what the pipeline declares ------------------------------------------------------
+
+    def function_by_handler(self, module: str) -> LocalFunction:
+        """The function whose handler lives in ``module`` (``trigger``, ``api``, ...)."""
+        for function in self.functions:
+            if function.handler.split(".", 1)[0] == module:
+                return function
+        raise LocalRuntimeError(f"the synthesized app has no {module} function")
+
+    @property
+    def bucket(self) -> str:
+        return self.function_by_handler("trigger").environment["ETL_DATA_BUCKET"]
+
+    @property
+    def table(self) -> str:
+        return self.function_by_handler("trigger").environment["ETL_JOB_TABLE"]
+
+    # -- driving it ----------------------------------------------------------------------
+
+    def upload(self, path: Path, key: str | None = None) -> tuple[str, str | None]:
+        """Put ``path`` under ``raw/``; returns (key, version id)."""
+        key = key or f"raw/{path.name}"
+        with path.open("rb") as body:
+            response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return key, response.get("VersionId")
+
+    def deliver_events(self) -> int:
+        """Deliver what each rule's pattern matched to its Lambda targets; returns the count.
+
+        Lambda targets get events asynchronously: a failing invocation is retried up to
+        the target's retry attempts, then the event goes to the target's dead-letter queue.
+        """
+        delivered = 0
+        for rule in self.rules:
+            if rule.tap is None:
+                continue
+            for event in rule.tap.drain(self.sqs):
+                for target in rule.targets:
+                    self._deliver(target, event)
+                    delivered += 1
+        return delivered
+
+    def run_schedule(
+        self, module: str = "quality_check", event: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Fire the scheduled rule whose target is ``module`` now; returns the result."""
+        for rule in self.rules:
+            for target in rule.targets:
+                function = target["function"]
+                if rule.schedule and function.handler.startswith(f"{module}."):
+                    return self.functions.invoke(function, dict(event or _scheduled_event(rule)))
+        raise LocalRuntimeError(f"no scheduled rule targets a {module} function")
+
+    def _deliver(self, target: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        attempts = 1 + int(target["retries"])
+        for _ in range(attempts):
+            try:
+                self.functions.invoke(target["function"], dict(event))
+                return
+            except FunctionFailed:
+                continue
+        if target["dlq"]:
+            self.sqs.send_message(QueueUrl=target["dlq"], MessageBody=json.dumps(event))
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        items = self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="jobId = :id",
+            ExpressionAttributeValues={":id": {"S": job_id}},
+        )["Items"]
+        return _plain(items[0]) if items else None
+
+    def jobs(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        while True:
+            page = self.dynamodb.scan(**kwargs)
+            items += [_plain(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def load_jobs(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Put saved job records back (commands that follow a ``run``)."""
+        table = boto3.resource("dynamodb", region_name=REGION).Table(self.table)
+        with table.batch_writer() as batch:
+            for record in records:
+                batch.put_item(Item=json.loads(json.dumps(record), parse_float=_decimal))
+
+    def wait(
+        self, objects: Iterable[tuple[str, str | None]], *, timeout: float
+    ) -> dict[tuple[str, str | None], dict[str, Any] | None]:
+        """Wait until the job of each (key, version) is final and its execution stopped."""
+        deadline = time.monotonic() + timeout
+        pending = set(objects)
+        found: dict[tuple[str, str | None], dict[str, Any] | None] = dict.fromkeys(pending)
+        while pending and time.monotonic() < deadline:
+            self.deliver_events()
+            jobs = {(j.get("fileName"), j.get("versionId")): j for j in self.jobs()}
+            for obj in list(pending):
+                job = found[obj] = jobs.get(obj)
+                if job and job.get("status") in FINAL_STATUSES and not self._running(job):
+                    pending.discard(obj)
+            if pending:
+                time.sleep(0.05)
+        return found
+
+    def _running(self, job: Mapping[str, Any]) -> bool:
+        arn = job.get("executionArn")
+        if not arn:
+            return False
+        return self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        path_parameters: Mapping[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """Call the API function with the event API Gateway would send."""
+        function = self.function_by_handler("api")
+        resource = path
+        for name, value in (path_parameters or {}).items():
+            resource = resource.replace(value, "{" + name + "}")
+        event = {
+            "resource": resource,
+            "path": path,
+            "httpMethod": method,
+            "headers": {"content-type": "application/json"},
+            "multiValueHeaders": {},
+            "queryStringParameters": dict(query) if query else None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+            "pathParameters": dict(path_parameters) if path_parameters else None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": resource,
+                "httpMethod": method,
+                "stage": "prod",
+                "requestId": "local",
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "body": body if isinstance(body, str) or body is None else json.dumps(body),
+            "isBase64Encoded": False,
+        }
+        response = self.functions.invoke(function, event)
+        return response["statusCode"], json.loads(response["body"]) if response.get(
+            "body"
+        ) else None
+
+    def export(self, out_dir: Path, prefixes: Iterable[str] = EXPORTED_PREFIXES) -> list[Path]:
+        """Copy the bucket's output objects into ``out_dir``, mirroring their keys."""
+        written = []
+        for prefix in prefixes:
+            for key in self._keys(prefix):
+                target = out_dir / key
+                target.parent.mkdir(parents=True, exist_ok=True)
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+                with target.open("wb") as sink:
+                    for chunk in iter(lambda: body.read(1 << 20), b""):
+                        sink.write(chunk)
+                written.append(target)
+        return written
+
+    def _keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+
+def _scheduled_event(rule: _Rule) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "local-schedule",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule.name}"],
+        "detail": {},
+    }
+
+
+def _decimal(text: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(text)
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (typed JSON) as plain JSON values."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return json.loads(
+        json.dumps({k: deserializer.deserialize(v) for k, v in item.items()}, default=_number)
+    )
+
+
+def _number(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
