@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -447,8 +448,7 @@ class LocalPipeline:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
                 with target.open("wb") as sink:
-                    for chunk in iter(lambda: body.read(1 << 20), b""):
-                        sink.write(chunk)
+                    shutil.copyfileobj(body, sink, 1 << 20)
                 written.append(target)
         return written
 
