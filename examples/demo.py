@@ -1,53 +1,46 @@
 #!/usr/bin/env python3
-"""`make demo`: synthesize the example app with its cdk-nag packs and summarize the stacks."""
+"""`make demo`: the example app, synthesized and run offline on the example data.
+
+Runs ``etl-pipeline run examples/data/*.csv --out etl-out`` (the example app of cdk.json,
+cdk-nag packs included, stood up in moto), then checks each file got the outcome
+``examples/data/expected.json`` gives it: a clean file, one with a few rejected rows, and one
+that fails as a whole. Exits 0 when all three match (the failing file failing is expected).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
-import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+DATA = ROOT / "examples" / "data"
+OUT = ROOT / "etl-out"
 
-import aws_cdk as cdk  # noqa: E402
-
-import etl_constructs  # noqa: E402,F401  (puts the virtualenv's Node first for jsii)
-from examples.app import build  # noqa: E402
+from etl_constructs.local import cli  # noqa: E402
 
 
 def main() -> int:
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as outdir:
-        app = cdk.App(context={**context, "environmentSuffix": "demo"}, outdir=outdir)
-        build(app)
-        try:
-            assembly = app.synth()
-        except Exception as exc:  # the nag packs report unacknowledged findings this way
-            print(f"synth failed: {exc}", file=sys.stderr)
-            return 1
-        elapsed = time.perf_counter() - started
-        for stack in assembly.stacks:
-            resources = Counter(r["Type"] for r in stack.template["Resources"].values())
-            print(f"\n{stack.stack_name}: {sum(resources.values())} resources")
-            for kind, count in sorted(resources.items()):
-                print(f"  {count:3d}  {kind}")
-            outputs = ", ".join(
-                name
-                for name in stack.template.get("Outputs", {})
-                if not name.startswith("ExportsOutput")  # cross-stack plumbing
-            )
-            print(f"  outputs: {outputs}")
-    print(
-        f"\n4 stacks synthesized in {elapsed:.1f}s; cdk-nag AwsSolutions + Serverless: "
-        "0 unacknowledged findings"
-    )
-    return 0
+    expected = json.loads((DATA / "expected.json").read_text())
+    files = [str(DATA / name) for name in expected]
+    code = cli.main(["run", *files, "--out", str(OUT), "--project", str(ROOT)])
+    if code == cli.EXIT_USAGE:
+        return code
+    jobs = {Path(j["fileName"]).name: j for j in json.loads((OUT / cli.JOBS_FILE).read_text())}
+    print("\nexpected outcomes:")
+    mismatches = 0
+    for name, want in expected.items():
+        job = jobs.get(name, {})
+        got_rows = {k: job.get("rows", {}).get(k) for k in want.get("rows", {})}
+        got_error = (job.get("error") or {}).get("code")
+        ok = job.get("status") == want["status"] and got_rows == want.get("rows", {}) and (
+            "error" not in want or got_error == want["error"]
+        )
+        mismatches += not ok
+        detail = want["status"] + (f" ({want['error']})" if "error" in want else "")
+        print(f"  {'ok  ' if ok else 'MISS'} {name}: expected {detail}, got {job.get('status')}")
+    return 0 if mismatches == 0 else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -259,10 +259,11 @@ def _print_table(outcomes: list[JobOutcome], stream: TextIO) -> None:
 
 
 class _Progress:
-    """A one-line progress bar over files, on stderr."""
+    """Progress over files on stderr: a redrawn bar on a terminal, a line per file elsewhere."""
 
     def __init__(self, total: int, *, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
+        self.tty = sys.stderr.isatty()
         self._draw("")
 
     def advance(self, name: str, status: str) -> None:
@@ -270,21 +271,19 @@ class _Progress:
         self._draw(f"{name}: {status}")
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.tty:
             print(file=sys.stderr)
 
     def _draw(self, last: str) -> None:
-        if not self.enabled:
+        if not self.enabled or not (self.tty or last):
             return
         width = 30
         filled = width * self.done // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        print(
-            f"\r[{bar}] {self.done}/{self.total} files  {last}"[:120].ljust(80),
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+        line = f"[{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total} files  {last}"
+        if self.tty:
+            print(f"\r{line[:120]:<80}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
