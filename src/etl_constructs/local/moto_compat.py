@@ -15,6 +15,10 @@ changes one fails a test instead of the pipeline:
    Lambda targets. Each such rule gets an extra SQS target (a tap); the runtime drains the
    tap and delivers to the rule's Lambda targets itself (see :class:`EventTap`).
 4. Scheduled rules never fire in moto: the runtime invokes their targets on request.
+5. S3 CopyObject from the state machine: AWS takes ``CopySource`` URL-encoded, as the
+   failure branch passes it; moto's interpreter calls S3 through botocore, which encodes a
+   string ``CopySource`` once more. While installed, :class:`CopySourceDecoding` decodes it
+   first, so the copy reaches the same key it does on AWS.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import boto3
 import botocore.handlers
@@ -61,11 +65,8 @@ class LambdaDispatch:
     def install(cls, handler: InvokeHandler) -> None:
         cls._current = handler
         if not cls._installed:
-            botocore.handlers.BUILTIN_HANDLERS.append((_INVOKE_EVENT, cls._before_call))
+            _register_everywhere(_INVOKE_EVENT, cls._before_call)
             cls._installed = True
-        session = boto3._get_default_session()
-        session.events.unregister(_INVOKE_EVENT, cls._before_call)
-        session.events.register(_INVOKE_EVENT, cls._before_call)
 
     @classmethod
     def uninstall(cls) -> None:
@@ -97,6 +98,47 @@ class LambdaDispatch:
             response_headers["X-Amz-Function-Error"] = error
         http = AWSResponse(params.get("url", ""), status, response_headers, None)
         return http, parsed
+
+
+class CopySourceDecoding:
+    """Undo the URL-encoding of a string ``CopySource`` before botocore encodes it again."""
+
+    active = False
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        cls.active = True
+        if not cls._installed:
+            _register_everywhere(_COPY_EVENT, cls._before_parameter_build, first=True)
+            cls._installed = True
+
+    @classmethod
+    def uninstall(cls) -> None:
+        cls.active = False
+
+    @classmethod
+    def _before_parameter_build(cls, params: dict[str, Any], **_: Any) -> None:
+        source = params.get("CopySource")
+        if cls.active and isinstance(source, str):
+            path, _, query = source.partition("?")
+            params["CopySource"] = unquote_plus(path) + (f"?{query}" if query else "")
+
+
+_COPY_EVENT = "before-parameter-build.s3.CopyObject"
+
+
+def _register_everywhere(event: str, handler: Callable[..., Any], *, first: bool = False) -> None:
+    """Register on sessions to come (botocore's built-in list) and on boto3's default one."""
+    if first:
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, (event, handler, botocore.handlers.REGISTER_FIRST))
+    else:
+        botocore.handlers.BUILTIN_HANDLERS.append((event, handler))
+    session = boto3._get_default_session()
+    if first:
+        session.events.register_first(event, handler)
+    else:
+        session.events.register(event, handler)
 
 
 @dataclass

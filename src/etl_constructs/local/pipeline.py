@@ -136,6 +136,7 @@ class LocalPipeline:
         self._moto_logger.propagate = False
         self._mock = moto_compat.start_mock()
         moto_compat.LambdaDispatch.install(self.functions.invoke_raw)
+        moto_compat.CopySourceDecoding.install()
         session = boto3.session.Session(region_name=REGION)
         self.s3 = session.client("s3")
         self.dynamodb = session.client("dynamodb")
@@ -148,6 +149,7 @@ class LocalPipeline:
         self._moto_logger.removeHandler(self._moto_handler)
         self._moto_logger.propagate = True
         moto_compat.LambdaDispatch.uninstall()
+        moto_compat.CopySourceDecoding.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
