@@ -41,8 +41,10 @@ def test_s3_sends_object_created_to_eventbridge_and_a_tap_sees_it(mock):
     pattern = {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": ["tap-bucket"]},
-                   "object": {"key": [{"wildcard": "raw/*.csv"}]}},
+        "detail": {
+            "bucket": {"name": ["tap-bucket"]},
+            "object": {"key": [{"wildcard": "raw/*.csv"}]},
+        },
     }
     events.put_rule(Name="ingest", EventPattern=json.dumps(pattern))
     tap = moto_compat.EventTap.attach(events=events, sqs=sqs, rule="ingest")
@@ -58,7 +60,8 @@ def test_s3_sends_object_created_to_eventbridge_and_a_tap_sees_it(mock):
 
 def _machine(sfn, definition):
     arn = sfn.create_state_machine(
-        name="m", definition=json.dumps(definition),
+        name="m",
+        definition=json.dumps(definition),
         roleArn="arn:aws:iam::123456789012:role/r",
     )["stateMachineArn"]
     return arn
@@ -82,7 +85,9 @@ def test_lambda_tasks_reach_the_dispatch_and_error_types_drive_retry_and_catch(m
     def handler(function, payload, invocation_type):
         calls.append(function)
         if len(calls) < 3:
-            return json.dumps({"errorType": "TransientError", "errorMessage": "try again"}).encode(), "Unhandled"
+            return json.dumps(
+                {"errorType": "TransientError", "errorMessage": "try again"}
+            ).encode(), "Unhandled"
         if len(calls) == 3:
             return json.dumps({"ok": True}).encode(), None
         return json.dumps({"errorType": "ValueError", "errorMessage": "bad"}).encode(), "Unhandled"
@@ -90,17 +95,37 @@ def test_lambda_tasks_reach_the_dispatch_and_error_types_drive_retry_and_catch(m
     moto_compat.LambdaDispatch.install(handler)
     sfn = boto3.client("stepfunctions", region_name=REGION)
     fn = "arn:aws:lambda:us-east-1:123456789012:function:step"
-    arn = _machine(sfn, {
-        "StartAt": "A",
-        "States": {
-            "A": {"Type": "Task", "Resource": fn, "ResultPath": "$.a", "Next": "B",
-                  "Retry": [{"ErrorEquals": ["TransientError"], "IntervalSeconds": 1,
-                             "MaxAttempts": 3, "BackoffRate": 1}]},
-            "B": {"Type": "Task", "Resource": fn, "End": True,
-                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "C"}]},
-            "C": {"Type": "Pass", "End": True},
+    arn = _machine(
+        sfn,
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {
+                    "Type": "Task",
+                    "Resource": fn,
+                    "ResultPath": "$.a",
+                    "Next": "B",
+                    "Retry": [
+                        {
+                            "ErrorEquals": ["TransientError"],
+                            "IntervalSeconds": 1,
+                            "MaxAttempts": 3,
+                            "BackoffRate": 1,
+                        }
+                    ],
+                },
+                "B": {
+                    "Type": "Task",
+                    "Resource": fn,
+                    "End": True,
+                    "Catch": [
+                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "C"}
+                    ],
+                },
+                "C": {"Type": "Pass", "End": True},
+            },
         },
-    })
+    )
     described = _run(sfn, arn)
     assert described["status"] == "SUCCEEDED"
     assert calls == [fn] * 4  # two retried attempts, one success, then B's error
@@ -125,36 +150,64 @@ def test_sdk_integrations_of_the_failure_branch(mock):
     s3.create_bucket(Bucket="fail-bucket")
     s3.put_object(Bucket="fail-bucket", Key="raw/x y.csv", Body=b"data")
     ddb.create_table(
-        TableName="jobs", BillingMode="PAY_PER_REQUEST",
+        TableName="jobs",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
     )
     ddb.put_item(TableName="jobs", Item={"jobId": {"S": "j"}, "status": {"S": "SUCCEEDED"}})
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = _machine(sfn, {
-        "StartAt": "Copy",
-        "States": {
-            "Copy": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:copyObject",
-                     "Parameters": {"Bucket": "fail-bucket", "CopySource": "fail-bucket/raw/x%20y.csv",
-                                    "Key": "failed/j/x y.csv"},
-                     "ResultPath": None, "Next": "Record"},
-            "Record": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
-                       "Parameters": {"TableName": "jobs", "Key": {"jobId": {"S": "j"}},
-                                      "UpdateExpression": "SET #s = :f",
-                                      "ConditionExpression": "#s IN (:p)",
-                                      "ExpressionAttributeNames": {"#s": "status"},
-                                      "ExpressionAttributeValues": {":f": {"S": "FAILED"}, ":p": {"S": "PENDING"}}},
-                       "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
-                                  "ResultPath": "$.caught", "Next": "Caught"}],
-                       "End": True},
-            "Caught": {"Type": "Fail", "Error": "JobFailed", "Cause": "already final"},
+    arn = _machine(
+        sfn,
+        {
+            "StartAt": "Copy",
+            "States": {
+                "Copy": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:copyObject",
+                    "Parameters": {
+                        "Bucket": "fail-bucket",
+                        "CopySource": "fail-bucket/raw/x%20y.csv",
+                        "Key": "failed/j/x y.csv",
+                    },
+                    "ResultPath": None,
+                    "Next": "Record",
+                },
+                "Record": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": "jobs",
+                        "Key": {"jobId": {"S": "j"}},
+                        "UpdateExpression": "SET #s = :f",
+                        "ConditionExpression": "#s IN (:p)",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":f": {"S": "FAILED"},
+                            ":p": {"S": "PENDING"},
+                        },
+                    },
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+                            "ResultPath": "$.caught",
+                            "Next": "Caught",
+                        }
+                    ],
+                    "End": True,
+                },
+                "Caught": {"Type": "Fail", "Error": "JobFailed", "Cause": "already final"},
+            },
         },
-    })
+    )
     described = _run(sfn, arn)
     assert s3.get_object(Bucket="fail-bucket", Key="failed/j/x y.csv")["Body"].read() == b"data"
     assert described["status"] == "FAILED"
     assert described["error"] == "JobFailed"  # the conditional write was refused and caught
-    assert ddb.get_item(TableName="jobs", Key={"jobId": {"S": "j"}})["Item"]["status"]["S"] == "SUCCEEDED"
+    assert (
+        ddb.get_item(TableName="jobs", Key={"jobId": {"S": "j"}})["Item"]["status"]["S"]
+        == "SUCCEEDED"
+    )
     moto_compat.CopySourceDecoding.uninstall()
 
 

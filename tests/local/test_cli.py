@@ -1,0 +1,112 @@
+"""etl-pipeline as a user runs it: files in, table or JSON lines out, exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from etl_constructs.local import cli
+
+pytestmark = pytest.mark.xdist_group("moto-runtime")
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "examples" / "data"
+FILES = [
+    DATA / "transactions-clean.csv",
+    DATA / "transactions-with-rejects.csv",
+    DATA / "transactions-missing-column.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One `etl-pipeline run --json` over the example data, shared by the tests below."""
+    out = tmp_path_factory.mktemp("etl-out")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = cli.main(
+            ["run", *map(str, FILES), "--out", str(out), "--json", "--project", str(ROOT)]
+        )
+    lines = stdout.getvalue().splitlines()
+    return code, [json.loads(line) for line in lines], out
+
+
+def test_run_reports_each_file_as_json_and_exits_1_when_one_failed(run):
+    code, results, out = run
+    assert code == cli.EXIT_FAILED
+    by_file = {Path(r["file"]).name: r for r in results}
+    assert [Path(r["file"]).name for r in results] == [f.name for f in FILES]
+    clean = by_file["transactions-clean.csv"]
+    assert clean["status"] == "SUCCEEDED" and clean["error"] is None
+    assert clean["rows"] == {"input": 6, "valid": 6, "rejected": 0}
+    assert clean["totals"]["EUR"] == {"count": 1, "debit": "0.00", "credit": "2300.00"}
+    (enriched,) = clean["outputs"]["enriched"]
+    assert Path(enriched).is_file() and Path(enriched).is_relative_to(out)
+    rejects = by_file["transactions-with-rejects.csv"]
+    assert rejects["rows"]["rejected"] == 3 and len(rejects["outputs"]["rejected"]) == 1
+    failed = by_file["transactions-missing-column.csv"]
+    assert failed["status"] == "FAILED"
+    assert failed["error"].startswith("MISSING_COLUMN:")
+    (copy,) = failed["outputs"]["failed"]
+    assert Path(copy).read_bytes() == FILES[2].read_bytes()
+    assert set(json.dumps(r["totals"]) for r in results)  # amounts are strings, never floats
+    for result in results:
+        for figures in result["totals"].values():
+            assert all(isinstance(figures[k], str) for k in ("debit", "credit"))
+
+
+def test_no_card_number_reaches_any_exported_file(run):
+    _, _, out = run
+    pans = ("4111111111111111", "5500005555555559", "378282246310005")
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".jsonl", ".json", ".log"):
+            text = path.read_text(errors="replace")
+            assert not any(pan in text for pan in pans), path
+
+
+def test_status_jobs_and_quality_check_answer_from_the_run(run, capsys):
+    _, results, out = run
+    failed = next(r for r in results if r["status"] == "FAILED")
+    capsys.readouterr()
+    assert cli.main(["status", failed["job_id"], "--out", str(out)]) == cli.EXIT_OK
+    status = json.loads(capsys.readouterr().out)
+    assert status["jobId"] == failed["job_id"] and status["error"]["code"] == "MISSING_COLUMN"
+
+    assert cli.main(["jobs", "--status", "SUCCEEDED", "--out", str(out)]) == cli.EXIT_OK
+    listed = json.loads(capsys.readouterr().out)
+    assert {j["status"] for j in listed["items"]} == {"SUCCEEDED"} and len(listed["items"]) == 2
+
+    assert cli.main(["status", "not-a-job", "--out", str(out)]) == cli.EXIT_FAILED
+    assert "message" in json.loads(capsys.readouterr().out)
+
+    assert cli.main(["quality-check", "--out", str(out)]) == cli.EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["failedJobs"] == 1
+    assert (out / report["reportKey"]).is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "does-not-exist.csv"], "does-not-exist.csv: no such file"),
+        (["run", str(DATA)], "not a file"),
+        (["run", str(FILES[0]), str(FILES[0])], "share a name"),
+        (["status", "abc", "--out", "/nonexistent-dir"], "run `etl-pipeline run"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, message, capsys):
+    assert cli.main(argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_broken_app_is_reported_not_raised(tmp_path, capsys):
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": "python3 -c 'raise SystemExit(3)'"}))
+    code = cli.main(
+        ["run", str(FILES[0]), "--out", str(tmp_path / "out"), "--project", str(tmp_path)]
+    )
+    assert code == cli.EXIT_FAILED
+    assert "synthesizing" in capsys.readouterr().err
