@@ -2,6 +2,7 @@
 """The example app: the four stacks of the pipeline, checked by cdk-nag on synth.
 
 cdk synth -c environmentSuffix=dev
+cdk synth -c environmentSuffix=dev -c compliance=strict     # + PCI DSS 3.2.1, NIST 800-53 r5
 cdk deploy --all -c environmentSuffix=dev
 """
 
@@ -34,10 +35,16 @@ def build(app: cdk.App) -> PipelineStacks:
     settings = AppSettings.from_context(app)
     suffix = settings.environment_suffix
     removal = settings.removal_policy
+    profile = settings.compliance
     storage = StorageStack(
-        app, f"EtlStorage-{suffix}", environment_suffix=suffix, removal_policy=removal
+        app,
+        f"EtlStorage-{suffix}",
+        environment_suffix=suffix,
+        removal_policy=removal,
+        compliance=profile,
     )
     key = storage.pipeline_key.key
+    vpc = storage.network.vpc if storage.network else None
     compute = ComputeStack(
         app,
         f"EtlCompute-{suffix}",
@@ -46,6 +53,8 @@ def build(app: cdk.App) -> PipelineStacks:
         table=storage.metadata.table,
         encryption_key=key,
         removal_policy=removal,
+        compliance=profile,
+        vpc=vpc,
     )
     api = ApiStack(
         app,
@@ -56,6 +65,8 @@ def build(app: cdk.App) -> PipelineStacks:
         state_machine=compute.workflow.state_machine,
         encryption_key=key,
         removal_policy=removal,
+        compliance=profile,
+        vpc=vpc,
     )
     monitoring = MonitoringStack(
         app,
@@ -66,7 +77,7 @@ def build(app: cdk.App) -> PipelineStacks:
         encryption_key=key,
         alarm_email=settings.alarm_email,
     )
-    compliance.add_nag_packs(app)
+    compliance.add_nag_packs(app, profile)
     return PipelineStacks(storage, compute, api, monitoring)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from etl_constructs import ControlApi
+from etl_constructs import Compliance, ControlApi
 
 
 class ApiStack(cdk.Stack):
@@ -24,6 +25,8 @@ class ApiStack(cdk.Stack):
         state_machine: sfn.IStateMachine,
         encryption_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        compliance: Compliance | str = Compliance.STANDARD,
+        vpc: ec2.IVpc | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -36,6 +39,8 @@ class ApiStack(cdk.Stack):
             state_machine=state_machine,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
+            compliance=compliance,
+            vpc=vpc,
         )
         cdk.CfnOutput(self, "ApiEndpoint", value=self.control_api.url)
         cdk.CfnOutput(self, "ApiFunctionName", value=self.control_api.function.function_name)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from etl_constructs import EtlWorkflow
+from etl_constructs import Compliance, EtlWorkflow
 
 
 class ComputeStack(cdk.Stack):
@@ -22,6 +23,8 @@ class ComputeStack(cdk.Stack):
         table: dynamodb.ITable,
         encryption_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        compliance: Compliance | str = Compliance.STANDARD,
+        vpc: ec2.IVpc | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -33,6 +36,8 @@ class ComputeStack(cdk.Stack):
             table=table,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
+            compliance=compliance,
+            vpc=vpc,
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

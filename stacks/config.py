@@ -3,7 +3,8 @@
 The environment suffix comes from context ``environmentSuffix``, else the environment
 variable ``ENVIRONMENT_SUFFIX``, else ``dev``. Environments other than ``prod`` are
 ephemeral by default: their bucket, table and logs are destroyed with the stacks (context
-``removalPolicy`` = ``retain`` or ``destroy`` overrides that).
+``removalPolicy`` = ``retain`` or ``destroy`` overrides that). Context ``compliance`` picks the
+compliance profile: ``standard`` (default) or ``strict`` (PCI DSS 3.2.1 + NIST 800-53 rev 5).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import Construct
 
+from etl_constructs.compliance import PROFILES, Compliance
 from etl_constructs.naming import validate_suffix
 
 _REMOVAL = {"retain": cdk.RemovalPolicy.RETAIN, "destroy": cdk.RemovalPolicy.DESTROY}
@@ -28,6 +30,7 @@ class AppSettings:
     environment_suffix: str
     removal_policy: cdk.RemovalPolicy
     alarm_email: str | None = None
+    compliance: Compliance = Compliance.STANDARD
 
     @classmethod
     def from_context(cls, scope: Construct) -> AppSettings:
@@ -46,8 +49,18 @@ class AppSettings:
             raise SettingsError(
                 f"context removalPolicy {removal!r} is invalid: use 'retain' or 'destroy'"
             )
+        profile = node.try_get_context("compliance") or Compliance.STANDARD.value
+        try:
+            compliance = Compliance.of(profile)
+        except ValueError:
+            allowed = " or ".join(repr(p) for p in PROFILES)
+            raise SettingsError(
+                f"context compliance {profile!r} is invalid: use {allowed} "
+                "(cdk synth -c compliance=strict)"
+            ) from None
         return cls(
             environment_suffix=suffix,
             removal_policy=_REMOVAL[removal],
             alarm_email=node.try_get_context("alarmEmail") or None,
+            compliance=compliance,
         )

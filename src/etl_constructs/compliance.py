@@ -4,6 +4,11 @@ The constructs call the ``acknowledge_*`` functions below for findings their des
 unavoidable, attached to the narrowest construct, so an app that uses the constructs directly
 synthesizes clean too. :func:`add_nag_packs` adds the packs of a compliance profile.
 
+Two profiles (:class:`Compliance`), one decision each construct takes from its ``compliance``
+prop: ``standard`` (AwsSolutions + Serverless packs, nothing that costs money at idle) and
+``strict`` (also PCI DSS 3.2.1 and NIST 800-53 rev 5: customer-managed keys everywhere,
+functions in a VPC behind endpoints, reserved concurrency, WAF, backups, managed policies).
+
 cdk-nag matches acknowledgements per exact finding id, and a wildcard finding's id embeds the
 resource as CloudFormation renders it: ``<Logical.Arn>/raw/*`` inside one stack,
 ``Producer:ExportsOutput...`` across stacks. :func:`finding_resource` renders a value the same
@@ -12,6 +17,7 @@ way, so the acknowledgements follow the resources wherever an app puts them.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import re
@@ -20,10 +26,35 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 from constructs import IConstruct
 
-PROFILES = ("standard",)
+
+class Compliance(enum.Enum):
+    """The compliance profile: what the constructs build and which cdk-nag packs check it."""
+
+    STANDARD = "standard"
+    """AwsSolutions + Serverless clean; nothing that costs money while the pipeline is idle."""
+    STRICT = "strict"
+    """Also PCI DSS 3.2.1 + NIST 800-53 rev 5 clean, for card-holder data environments."""
+
+    @classmethod
+    def of(cls, value: Compliance | str) -> Compliance:
+        """``value`` as a profile; a string is its name (``"strict"``), case-insensitive."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            for profile in cls:
+                if profile.value == value.strip().lower():
+                    return profile
+        raise ValueError(f"compliance profile {value!r} is unknown; use one of {PROFILES}")
+
+    @property
+    def strict(self) -> bool:
+        return self is Compliance.STRICT
+
+
+PROFILES = tuple(profile.value for profile in Compliance)
 
 # Reasons, written once. Each says why the finding cannot be met, or why it is acceptable.
 XRAY_REASON = (
@@ -50,6 +81,49 @@ WAF_REASON = (
     "Standard profile: the API is IAM-authorized, regional and throttled per stage; the "
     "strict compliance profile attaches a WAF web ACL."
 )
+# -- strict profile (PCI DSS 3.2.1, NIST 800-53 rev 5) --------------------------------------
+ACCESS_LOG_ENCRYPTION_REASON = (
+    "S3 server access logging delivers only to target buckets whose default encryption is "
+    "SSE-S3 (AES-256, AWS-managed keys); SSE-KMS targets are not supported by the service. The "
+    "log bucket holds request metadata, never object content, blocks all public access, "
+    "denies non-TLS requests and is versioned."
+)
+DATA_REPLICATION_REASON = (
+    "Not replicated on purpose: every copy of card-holder data widens the cardholder data "
+    "environment (PCI DSS scope). The bucket is a processing area, not the system of record: "
+    "versioning keeps prior object versions (30 days by default), raw/ inputs are "
+    "re-deliverable by their senders and every output is derived from them; S3 stores objects "
+    "across at least three Availability Zones. Cross-region disaster recovery, where "
+    "required, is an organisation decision taken with its own key and scope."
+)
+LOG_REPLICATION_REASON = (
+    "Central, tamper-resistant log archiving (PCI DSS 10.5.3) is an organisation-level "
+    "control: a log-archive account (e.g. AWS Control Tower) collects it with its own "
+    "replication. A replica inside this account, under the same administrators, would add "
+    "no separation of duties."
+)
+API_CACHE_REASON = (
+    "No stage cache, so no API data at rest to encrypt: the API serves live job status and "
+    "starts jobs; cached answers would show stale statuses (a FAILED job as still running), "
+    "POST /trigger must never be cached, and IAM-authorized responses are per caller."
+)
+API_CLIENT_CERT_REASON = (
+    "Every integration is an AWS_PROXY call to Lambda, made by API Gateway with IAM "
+    "credentials over TLS and allowed only by the function's resource policy for this API; "
+    "API Gateway presents client certificates only to HTTP backends, so one would "
+    "authenticate nothing here."
+)
+LAMBDA_VPC_ACCESS_REASON = (
+    "Lambda needs these EC2 actions to attach its functions to the VPC; "
+    "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level "
+    "permissions, so '*' is the only valid resource. The policy is the EC2 part of the "
+    "AWS-managed AWSLambdaVPCAccessExecutionRole, without its logs:* on '*'."
+)
+BACKUP_ROLE_REASON = (
+    "AWS Backup's selection role uses AWSBackupServiceRolePolicyForBackup, the policy AWS "
+    "maintains for backup jobs of every supported service (DynamoDB's API set changes with "
+    "AWS Backup features); the role can be assumed by backup.amazonaws.com only."
+)
 APIGW_LOGS_ROLE_REASON = (
     "API Gateway's account-level CloudWatch role must write execution and access logs of every "
     "API in the account and region; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS "
@@ -61,11 +135,18 @@ KMS_WILDCARD_REASON = (
 )
 
 
-def add_nag_packs(scope: IConstruct, profile: str = "standard") -> None:
+def nag_packs(scope: IConstruct, profile: Compliance | str = Compliance.STANDARD) -> list:
+    """The cdk-nag packs of ``profile``: AwsSolutions and Serverless, plus PCI DSS 3.2.1 and
+    NIST 800-53 rev 5 when strict."""
+    packs = [AwsSolutionsChecks(scope), ServerlessChecks(scope)]
+    if Compliance.of(profile).strict:
+        packs += [PCIDSS321Checks(scope), NIST80053R5Checks(scope)]
+    return packs
+
+
+def add_nag_packs(scope: IConstruct, profile: Compliance | str = Compliance.STANDARD) -> None:
     """Add the profile's packs to ``scope``: ``app.synth()`` then fails on any finding."""
-    if profile not in PROFILES:
-        raise ValueError(f"compliance profile {profile!r} is unknown; use one of {PROFILES}")
-    cdk.Validations.of(scope).add_plugins(AwsSolutionsChecks(scope), ServerlessChecks(scope))
+    cdk.Validations.of(scope).add_plugins(*nag_packs(scope, profile))
 
 
 def acknowledge(scope: IConstruct, findings: Iterable[tuple[str, str]]) -> None:
@@ -102,10 +183,21 @@ def acknowledge_function_role(
 
 
 def acknowledge_state_machine_role(
-    role: iam.IRole, *, bucket_arn: str, prefixes: Sequence[str], function_arns: Sequence[str]
+    role: iam.IRole,
+    *,
+    bucket_arn: str,
+    prefixes: Sequence[str],
+    function_arns: Sequence[str],
+    kms: bool = False,
 ) -> None:
-    """The state machine role: function versions, log delivery and X-Ray, failure copy."""
+    """The state machine role: function versions, log delivery and X-Ray, failure copy, and
+    the KMS action wildcards of the job table's key grant."""
     findings = [("AwsSolutions-IAM5[Resource::*]", XRAY_REASON)]
+    if kms:
+        findings += [
+            ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", KMS_WILDCARD_REASON),
+            ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", KMS_WILDCARD_REASON),
+        ]
     findings += [
         (f"AwsSolutions-IAM5[Resource::{finding_resource(role, arn)}:*]", FUNCTION_VERSION_REASON)
         for arn in function_arns
@@ -124,8 +216,16 @@ def acknowledge_dead_letter_queue(queue: IConstruct) -> None:
     acknowledge(queue, [("Serverless-SQSRedrivePolicy", DLQ_REASON)])
 
 
-def acknowledge_rest_api(api: IConstruct, *, cloud_watch_role: IConstruct | None) -> None:
-    acknowledge(api, [("AwsSolutions-COG4", COGNITO_REASON), ("AwsSolutions-APIG3", WAF_REASON)])
+def acknowledge_rest_api(
+    api: IConstruct,
+    *,
+    cloud_watch_role: IConstruct | None,
+    profile: Compliance = Compliance.STANDARD,
+) -> None:
+    findings = [("AwsSolutions-COG4", COGNITO_REASON)]
+    if not profile.strict:  # strict attaches a web ACL: APIG3 is met, not acknowledged
+        findings.append(("AwsSolutions-APIG3", WAF_REASON))
+    acknowledge(api, findings)
     if cloud_watch_role is not None:
         acknowledge(
             cloud_watch_role,
@@ -137,6 +237,60 @@ def acknowledge_rest_api(api: IConstruct, *, cloud_watch_role: IConstruct | None
                 )
             ],
         )
+
+
+# -- strict profile ------------------------------------------------------------------------
+
+STRICT_PACKS = ("PCI.DSS.321", "NIST.800.53.R5")
+
+
+def strict_findings(rule: str, reason: str) -> list[tuple[str, str]]:
+    """``rule`` as both strict packs name it (``PCI.DSS.321-<rule>``, ``NIST.800.53.R5-<rule>``)."""
+    return [(f"{pack}-{rule}", reason) for pack in STRICT_PACKS]
+
+
+def acknowledge_access_log_bucket(bucket: IConstruct) -> None:
+    """The server access log bucket: SSE-S3 by necessity, archived by the organisation."""
+    acknowledge(
+        bucket,
+        strict_findings("S3DefaultEncryptionKMS", ACCESS_LOG_ENCRYPTION_REASON)
+        + strict_findings("S3BucketReplicationEnabled", LOG_REPLICATION_REASON),
+    )
+
+
+def acknowledge_data_bucket(bucket: IConstruct) -> None:
+    """The data bucket is not replicated: a second copy of card-holder data widens scope."""
+    acknowledge(bucket, strict_findings("S3BucketReplicationEnabled", DATA_REPLICATION_REASON))
+
+
+def acknowledge_api_stage(stage: IConstruct) -> None:
+    """The API stage: no cache (nothing at rest), no client certificate (Lambda proxy only)."""
+    acknowledge(
+        stage,
+        strict_findings("APIGWCacheEnabledAndEncrypted", API_CACHE_REASON)
+        + strict_findings("APIGWSSLEnabled", API_CLIENT_CERT_REASON),
+    )
+
+
+def acknowledge_lambda_vpc_access(policy: IConstruct) -> None:
+    """The managed policy that lets Lambda attach functions to the VPC."""
+    acknowledge(policy, [("AwsSolutions-IAM5[Resource::*]", LAMBDA_VPC_ACCESS_REASON)])
+
+
+def acknowledge_backup_role(role: IConstruct) -> None:
+    """The backup selection's role: AWS Backup's managed policy and the data key's grant."""
+    acknowledge(
+        role,
+        [
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSBackupServiceRolePolicyForBackup]",
+                BACKUP_ROLE_REASON,
+            ),
+            ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", KMS_WILDCARD_REASON),
+            ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", KMS_WILDCARD_REASON),
+        ],
+    )
 
 
 # -- rendering values the way finding ids show them -----------------------------------------

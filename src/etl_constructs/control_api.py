@@ -4,6 +4,10 @@
 authorization, with body and parameter validation, stage throttling, JSON access logs,
 X-Ray and INFO execution logging. Data trace stays OFF: it would copy whole request and
 response bodies, job details of financial files included, into CloudWatch Logs.
+
+The strict compliance profile adds a WAF web ACL on the stage (AWS managed rule groups, logs
+to an encrypted log group), puts the function in a VPC with reserved concurrency, encrypts its
+dead-letter queue with the customer-managed key and keeps logs a year.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -18,16 +23,35 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from . import compliance, naming, runtime
+from . import compliance as nag
+from . import naming, network, runtime
+from ._iam import service_role
 from ._props import raise_if_any
+from .compliance import Compliance
 from .encryption import PipelineKey
-from .etl_workflow import dead_letter_queue, grant_table
+from .etl_workflow import (
+    dead_letter_queue,
+    grant_dead_letter_key,
+    grant_table,
+    log_retention_of,
+    profile_of,
+)
 from .naming import Naming
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
 MAX_KEY_LENGTH = 1024
+#: Reserved concurrency of the API function under the strict profile.
+STRICT_RESERVED_CONCURRENCY = 10
+#: AWS managed rule groups of the strict profile's web ACL, in evaluation order. None of them
+#: carries a subscription fee; each is billed as one rule.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
 
 
 class ControlApi(Construct):
@@ -36,17 +60,24 @@ class ControlApi(Construct):
     Args:
         environment_suffix: appended to physical names.
         bucket, table, state_machine: what the API reads and starts.
-        encryption_key: KMS key for the log groups; a :class:`PipelineKey` when omitted.
+        encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); a
+            :class:`PipelineKey` when omitted.
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
-        log_retention: access and function logs (one week).
+        log_retention: access, function and WAF logs (one week; one year when strict).
         create_cloud_watch_role: create the account-level role API Gateway needs to write
             execution logs (True). Set False when the account already has one.
         metrics_namespace: CloudWatch namespace of the custom metrics.
         removal_policy: of log groups, queue and the created key.
+        compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, KMS queue,
+            managed policy).
+        vpc: strict only: the VPC for the function, with endpoints for S3, DynamoDB, Step
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+        reserved_concurrency: reserved executions of the function; none (standard) or 10
+            (strict) when omitted.
 
     Attributes:
         api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
-        url: the stage URL.
+        url: the stage URL. web_acl, waf_log_group: strict only, else ``None``.
     """
 
     def __init__(
@@ -61,45 +92,73 @@ class ControlApi(Construct):
         encryption_key: kms.IKey | None = None,
         throttling_rate_limit: int = 50,
         throttling_burst_limit: int = 100,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_WEEK,
+        log_retention: logs.RetentionDays | None = None,
         create_cloud_watch_role: bool = True,
         metrics_namespace: str = naming.METRICS_NAMESPACE,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        compliance: Compliance | str = Compliance.STANDARD,
+        vpc: ec2.IVpc | None = None,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        names = Naming(environment_suffix)
+        self.naming = names = Naming(environment_suffix)
         problems = []
         if throttling_rate_limit < 1:
             problems.append("throttling_rate_limit must be at least 1")
         if throttling_burst_limit < 1:
             problems.append("throttling_burst_limit must be at least 1")
-        raise_if_any("ControlApi", problems)
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            problems.append("reserved_concurrency must be at least 1 (0 would stop the API)")
+        profile, profile_problems = profile_of(compliance, vpc=vpc)
+        raise_if_any("ControlApi", problems + profile_problems)
+        self.compliance = profile
+        strict = profile.strict
+        if reserved_concurrency is None and strict:
+            reserved_concurrency = STRICT_RESERVED_CONCURRENCY
+        log_retention = log_retention_of(profile, log_retention)
         if encryption_key is None:
             encryption_key = PipelineKey(
                 self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
             ).key
 
-        def log_group(construct_id: str, what: str) -> logs.LogGroup:
+        def log_group(construct_id: str, name: str) -> logs.LogGroup:
             return logs.LogGroup(
                 self,
                 construct_id,
-                log_group_name=names.log_group(what),
+                log_group_name=name,
                 retention=log_retention,
                 encryption_key=encryption_key,
                 removal_policy=removal_policy,
             )
 
-        function_logs = log_group("FunctionLogs", "lambda/api")
+        function_logs = log_group("FunctionLogs", names.log_group("lambda/api"))
         self.dead_letter_queue: sqs.Queue = dead_letter_queue(
-            self, "Dlq", names.dead_letter_queue(naming.API_FUNCTION)
+            self,
+            "Dlq",
+            names.dead_letter_queue(naming.API_FUNCTION),
+            encryption_key=encryption_key if strict else None,
         )
-        role = iam.Role(
+        role = service_role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            service="lambda.amazonaws.com",
             description=f"{names.function('api')}: read jobs, start jobs for raw/ objects",
+            profile=profile,
         )
         function_logs.grant_write(role)
+        grant_dead_letter_key(self.dead_letter_queue, role)
+        security_groups = None
+        if strict:
+            if vpc is None:
+                vpc = network.PipelineNetwork(
+                    self,
+                    "Network",
+                    environment_suffix=environment_suffix,
+                    encryption_key=encryption_key,
+                    removal_policy=removal_policy,
+                ).vpc
+            security_groups = [network.function_security_group(self, "SecurityGroup", vpc)]
+            role.add_managed_policy(network.lambda_vpc_access_policy(self, "LambdaVpcAccess"))
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 # HeadObject on a version needs GetObjectVersion; no object body is read.
@@ -113,13 +172,13 @@ class ControlApi(Construct):
             ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
         )
         state_machine.grant_start_execution(role)
-        compliance.acknowledge_function_role(
+        nag.acknowledge_function_role(
             role,
             bucket_arn=bucket.bucket_arn,
             prefixes=(naming.RAW_PREFIX,),
             kms=bucket.encryption_key is not None or table.encryption_key is not None,
         )
-        compliance.acknowledge_dead_letter_queue(self.dead_letter_queue)
+        nag.acknowledge_dead_letter_queue(self.dead_letter_queue)
 
         self.function = lambda_.Function(
             self,
@@ -146,9 +205,12 @@ class ControlApi(Construct):
             log_group=function_logs,
             dead_letter_queue=self.dead_letter_queue,
             logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=reserved_concurrency,
+            vpc=vpc,
+            security_groups=security_groups,
         )
 
-        self.access_log_group = log_group("AccessLogs", "api/access")
+        self.access_log_group = log_group("AccessLogs", names.log_group("api/access"))
         self.api = apigw.RestApi(
             self,
             "Api",
@@ -236,6 +298,74 @@ class ControlApi(Construct):
             },
         )
         self.url = self.api.url
-        compliance.acknowledge_rest_api(
-            self.api, cloud_watch_role=self.api.node.try_find_child("CloudWatchRole")
+        nag.acknowledge_rest_api(
+            self.api,
+            cloud_watch_role=self.api.node.try_find_child("CloudWatchRole"),
+            profile=profile,
         )
+        self.web_acl: wafv2.CfnWebACL | None = None
+        self.waf_log_group: logs.LogGroup | None = None
+        if strict:
+            self.waf_log_group = log_group("WafLogs", names.waf_log_group)
+            self.web_acl = self._web_acl(self.waf_log_group)
+            nag.acknowledge_api_stage(self.api.deployment_stage)
+
+    def _web_acl(self, log_group: logs.LogGroup) -> wafv2.CfnWebACL:
+        """A regional web ACL with AWS managed rule groups on the stage, logging to
+        ``log_group`` with the SigV4 ``Authorization`` header redacted."""
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=metric,
+                sampled_requests_enabled=True,
+            )
+
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=self.naming.web_acl,
+            description="etl-constructs control API: AWS managed rule groups",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(self.naming.web_acl),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name=group,
+                    priority=priority,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name=group
+                        )
+                    ),
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    visibility_config=visibility(group),
+                )
+                for priority, group in enumerate(MANAGED_RULE_GROUPS)
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
+        )
+        # WAF wants the log group's ARN without the ":*" that its Arn attribute carries.
+        log_group_arn = cdk.Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=log_group.log_group_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WebAclLogging",
+            resource_arn=acl.attr_arn,
+            log_destination_configs=[log_group_arn],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(
+                    single_header={"Name": "authorization"}
+                )
+            ],
+        )
+        return acl

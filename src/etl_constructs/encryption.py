@@ -1,9 +1,14 @@
-"""PipelineKey: the customer-managed KMS key for log groups and the alarm topic.
+"""PipelineKey (logs, alarm topic, dead-letter queues) and DataKey (card-holder data).
 
-CloudWatch Logs and CloudWatch alarms (publishing to an encrypted SNS topic) can use a key
-only when its key policy names their service principals; CDK does not add those statements.
-They are added here, in the key's own construct, with conditions on name patterns rather
-than on the consumers' ARNs, so consumers in later stacks add no dependency cycle.
+CloudWatch Logs, CloudWatch alarms (publishing to an encrypted SNS topic) and EventBridge
+(sending failed events to an encrypted dead-letter queue) can use a key only when its key
+policy names their service principals; CDK does not add those statements. They are added
+here, in the key's own construct, with conditions on name patterns rather than on the
+consumers' ARNs, so consumers in later stacks add no dependency cycle.
+
+The strict compliance profile keeps card-holder data under its own key (:class:`DataKey`),
+apart from the operational one: PCI DSS 3.5/3.6 key separation, and a key policy with no
+service statements at all.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from .naming import Naming
 
 
 class PipelineKey(Construct):
-    """A KMS key with rotation, usable by the pipeline's log groups and its alarm topic.
+    """A KMS key with rotation for the pipeline's log groups, alarm topic and dead-letter queues.
 
     Attributes:
         key: the KMS key.
@@ -36,7 +41,10 @@ class PipelineKey(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description=f"etl-constructs pipeline key ({environment_suffix}): logs and alarms",
+            description=(
+                f"etl-constructs pipeline key ({environment_suffix}): logs, alarms, "
+                "dead-letter queues"
+            ),
             enable_key_rotation=True,
             removal_policy=removal_policy,
             pending_window=cdk.Duration.days(7),
@@ -46,10 +54,10 @@ class PipelineKey(Construct):
             stack.format_arn(
                 service="logs",
                 resource="log-group",
-                resource_name=f"{prefix}*",
+                resource_name=pattern,
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             )
-            for prefix in naming.log_group_prefixes
+            for pattern in naming.log_group_patterns
         ]
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -74,4 +82,52 @@ class PipelineKey(Construct):
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
+        )
+        # EventBridge sends events its rules could not deliver to SQS dead-letter queues; with
+        # a KMS-encrypted queue (strict profile) it needs the key, for this pipeline's queues.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeToUseEncryptedDeadLetterQueues",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:sqs:arn": stack.format_arn(
+                            service="sqs", resource=naming.dead_letter_queue_pattern
+                        )
+                    },
+                },
+            )
+        )
+
+
+class DataKey(Construct):
+    """A KMS key with rotation for card-holder data: the data bucket, the job table, backups.
+
+    Its key policy is CDK's default (the account, through IAM policies); principals get it
+    only through grants of the constructs that use it.
+
+    Attributes:
+        key: the KMS key.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        Naming(environment_suffix)  # validates the suffix
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"etl-constructs data key ({environment_suffix}): bucket, table, backups",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=cdk.Duration.days(7),
         )

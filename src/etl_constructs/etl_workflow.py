@@ -7,6 +7,10 @@ runs validate -> transform -> enrich; every task retries transient faults with b
 catches everything else into one failure branch that records the error on the job record,
 copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
 ``raw/*.csv`` Object Created events to the trigger; a daily rule runs the quality check.
+
+The strict compliance profile puts the functions in a VPC (isolated subnets, endpoints only),
+reserves their concurrency, encrypts the dead-letter queues with the customer-managed key,
+keeps logs a year and gives every role a customer-managed policy instead of an inline one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -28,9 +33,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from . import compliance, naming, runtime
+from . import compliance as nag
+from . import naming, network, runtime
+from ._iam import service_role
 from ._props import raise_if_any
 from ._version import __version__
+from .compliance import Compliance
 from .encryption import PipelineKey
 from .naming import Naming
 from .schema import TransactionSchema
@@ -46,14 +54,30 @@ TRANSIENT_ERRORS = (
     "TransientError",
 )
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
+#: A step whose function has reserved concurrency waits out throttling longer than other faults:
+#: a burst of files queues behind the reserved executions instead of failing its jobs.
+THROTTLING_ERROR = "Lambda.TooManyRequestsException"
+
+
+def log_retention_of(
+    profile: Compliance, log_retention: logs.RetentionDays | None
+) -> logs.RetentionDays:
+    """One week (standard) or one year, the PCI DSS 10.7 audit-trail minimum (strict)."""
+    if log_retention is not None:
+        return log_retention
+    return logs.RetentionDays.ONE_YEAR if profile.strict else logs.RetentionDays.ONE_WEEK
 
 
 @dataclass(frozen=True, kw_only=True)
 class FunctionSettings:
-    """Memory and timeout of one function."""
+    """Memory, timeout and reserved concurrency of one function.
+
+    ``reserved_concurrency`` ``None`` means none (standard) or the profile's default (strict).
+    """
 
     memory_size: int
     timeout: cdk.Duration
+    reserved_concurrency: int | None = None
 
 
 DEFAULT_FUNCTION_SETTINGS: Mapping[str, FunctionSettings] = {
@@ -62,6 +86,15 @@ DEFAULT_FUNCTION_SETTINGS: Mapping[str, FunctionSettings] = {
     "transformer": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(10)),
     "enricher": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(10)),
     "quality-check": FunctionSettings(memory_size=512, timeout=cdk.Duration.minutes(5)),
+}
+#: Reserved concurrency of each function under the strict profile (NIST 800-53 SC-5, SI-17):
+#: ten files in flight per step, one quality check at a time; 41 of the account's executions.
+STRICT_RESERVED_CONCURRENCY: Mapping[str, int] = {
+    "trigger": 10,
+    "validator": 10,
+    "transformer": 10,
+    "enricher": 10,
+    "quality-check": 1,
 }
 
 
@@ -114,28 +147,35 @@ class EtlWorkflow(Construct):
         environment_suffix: appended to every physical name.
         bucket: the ingestion bucket (it must send events to EventBridge).
         table: the job table (keys and GSI as :class:`MetadataStore` creates them).
-        encryption_key: KMS key for log groups; a :class:`PipelineKey` is created when omitted.
+        encryption_key: KMS key for log groups (and, strict, the dead-letter queues); a
+            :class:`PipelineKey` is created when omitted.
         schema: the CSV schema; financial transactions v1 by default.
         max_reject_rate: fraction of data rows that may be rejected before the whole file
             fails (0.05).
         output_format: ``jsonl`` (default) or ``parquet``.
         pyarrow_layer: a layer providing pyarrow (e.g. AWS SDK for pandas); required for
             ``parquet``.
-        function_settings: memory/timeout overrides by function base name.
+        function_settings: memory/timeout/reserved concurrency overrides by function base
+            name.
         step_retry: retry policy of the state machine tasks.
         state_machine_timeout: 30 minutes by default.
-        log_retention: retention of every log group (one week).
+        log_retention: retention of every log group (one week; one year when strict).
         stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
         quality_window: how far back the daily quality check looks (24 hours).
         quality_check_schedule: when it runs (02:00 UTC daily).
         metrics_namespace: CloudWatch namespace of the custom metrics.
         removal_policy: of log groups, queues and the created key.
+        compliance: ``standard`` or ``strict`` (VPC, reserved concurrency, KMS queues,
+            managed policies).
+        vpc: strict only: the VPC for the functions, with endpoints for S3, DynamoDB, Step
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
 
     Attributes:
         functions: the five functions by base name.
         dead_letter_queues: each function's DLQ by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
-        encryption_key, schema.
+        encryption_key, schema, compliance.
+        vpc, security_group: strict only, else ``None``.
     """
 
     def __init__(
@@ -154,12 +194,14 @@ class EtlWorkflow(Construct):
         function_settings: Mapping[str, FunctionSettings] | None = None,
         step_retry: StepRetry | None = None,
         state_machine_timeout: cdk.Duration | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_WEEK,
+        log_retention: logs.RetentionDays | None = None,
         stuck_after: cdk.Duration | None = None,
         quality_window: cdk.Duration | None = None,
         quality_check_schedule: events.Schedule | None = None,
         metrics_namespace: str = naming.METRICS_NAMESPACE,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        compliance: Compliance | str = Compliance.STANDARD,
+        vpc: ec2.IVpc | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.naming = names = Naming(environment_suffix)
@@ -169,17 +211,17 @@ class EtlWorkflow(Construct):
         quality_window = quality_window or cdk.Duration.hours(24)
         state_machine_timeout = state_machine_timeout or cdk.Duration.minutes(30)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
-        raise_if_any(
-            "EtlWorkflow",
-            _problems(
-                max_reject_rate=max_reject_rate,
-                output_format=output_format,
-                pyarrow_layer=pyarrow_layer,
-                function_settings=function_settings or {},
-                step_retry=step_retry,
-            ),
+        problems = _problems(
+            max_reject_rate=max_reject_rate,
+            output_format=output_format,
+            pyarrow_layer=pyarrow_layer,
+            function_settings=function_settings or {},
+            step_retry=step_retry,
         )
+        profile, profile_problems = profile_of(compliance, vpc=vpc)
+        raise_if_any("EtlWorkflow", problems + profile_problems)
         settings.update(function_settings or {})
+        self.compliance = profile
 
         self.bucket = bucket
         self.table = table
@@ -188,8 +230,25 @@ class EtlWorkflow(Construct):
                 self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
             ).key
         self.encryption_key = encryption_key
-        self._log_retention = log_retention
+        self._log_retention = log_retention_of(profile, log_retention)
         self._removal_policy = removal_policy
+        self.vpc: ec2.IVpc | None = None
+        self.security_group: ec2.SecurityGroup | None = None
+        self._vpc_access: iam.IManagedPolicy | None = None
+        if profile.strict:
+            if vpc is None:
+                vpc = network.PipelineNetwork(
+                    self,
+                    "Network",
+                    environment_suffix=environment_suffix,
+                    encryption_key=encryption_key,
+                    removal_policy=removal_policy,
+                ).vpc
+            self.vpc = vpc
+            self.security_group = network.function_security_group(
+                self, "FunctionSecurityGroup", self.vpc
+            )
+            self._vpc_access = network.lambda_vpc_access_policy(self, "LambdaVpcAccess")
         self._layers = [runtime.powertools_layer(self)]
         if output_format == "parquet" and pyarrow_layer is not None:
             self._layers.append(pyarrow_layer)
@@ -226,9 +285,21 @@ class EtlWorkflow(Construct):
         self.state_machine_log_group = self._log_group(
             "StateMachineLogs", names.vended_log_group("state-machine")
         )
+        state_machine_role = (
+            service_role(
+                self,
+                "StateMachineRole",
+                service="states.amazonaws.com",
+                description=f"{names.state_machine}: invoke the steps, record failures",
+                profile=profile,
+            )
+            if profile.strict
+            else None  # standard: the state machine's own role, as CDK makes it
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            role=state_machine_role,
             state_machine_name=names.state_machine,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(
@@ -242,11 +313,20 @@ class EtlWorkflow(Construct):
                 include_execution_data=True,
             ),
         )
-        compliance.acknowledge_state_machine_role(
+        # The failure branch copies raw/ -> failed/ and updates the job: with customer keys
+        # that needs the bucket's key (read the source, write the copy) and the table's.
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(
+                self.state_machine.role, "kms:Decrypt", "kms:GenerateDataKey"
+            )
+        if table.encryption_key is not None:
+            table.encryption_key.grant_encrypt_decrypt(self.state_machine.role)
+        nag.acknowledge_state_machine_role(
             self.state_machine.role,
             bucket_arn=bucket.bucket_arn,
             prefixes=(naming.RAW_PREFIX, naming.FAILED_PREFIX),
             function_arns=[self.functions[s.function].function_arn for s in _STEPS],
+            kms=table.encryption_key is not None,
         )
         trigger = self.functions["trigger"]
         trigger.add_environment(naming.ENV_STATE_MACHINE_ARN, self.state_machine.state_machine_arn)
@@ -301,18 +381,26 @@ class EtlWorkflow(Construct):
         log_group = self._log_group(
             f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}")
         )
+        strict = self.compliance.strict
         dlq = dead_letter_queue(
-            self, f"{naming.construct_id(base)}Dlq", names.dead_letter_queue(base)
+            self,
+            f"{naming.construct_id(base)}Dlq",
+            names.dead_letter_queue(base),
+            encryption_key=self.encryption_key if strict else None,
         )
         self.dead_letter_queues[base] = dlq
-        compliance.acknowledge_dead_letter_queue(dlq)
-        role = iam.Role(
+        nag.acknowledge_dead_letter_queue(dlq)
+        role = service_role(
             self,
             f"{naming.construct_id(base)}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            service="lambda.amazonaws.com",
             description=f"{names.function(base)}: least privilege for the {base} step",
+            profile=self.compliance,
         )
         log_group.grant_write(role)
+        grant_dead_letter_key(dlq, role)
+        if self._vpc_access is not None:
+            role.add_managed_policy(self._vpc_access)
         return lambda_.Function(
             self,
             naming.construct_id(base),
@@ -330,7 +418,15 @@ class EtlWorkflow(Construct):
             log_group=log_group,
             dead_letter_queue=dlq,
             logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=self._reserved_concurrency(base, settings),
+            vpc=self.vpc,
+            security_groups=[self.security_group] if self.security_group else None,
         )
+
+    def _reserved_concurrency(self, base: str, settings: FunctionSettings) -> int | None:
+        if settings.reserved_concurrency is not None:
+            return settings.reserved_concurrency
+        return STRICT_RESERVED_CONCURRENCY[base] if self.compliance.strict else None
 
     def _grant_data_access(self, fn: lambda_.Function, base: str) -> None:
         role = fn.role
@@ -354,7 +450,7 @@ class EtlWorkflow(Construct):
         if bucket_key is not None:
             bucket_key.grant_encrypt_decrypt(role)
         grant_table(self.table, role, _TABLE_ACTIONS[base])
-        compliance.acknowledge_function_role(
+        nag.acknowledge_function_role(
             role,
             bucket_arn=self.bucket.bucket_arn,
             prefixes=reads + writes,
@@ -379,6 +475,7 @@ class EtlWorkflow(Construct):
         states = []
         for step in _STEPS:
             fn = self.functions[step.function]
+            reserved = self._reserved_concurrency(step.function, settings[step.function])
             task = tasks.LambdaInvoke(
                 self,
                 step.state,
@@ -390,6 +487,17 @@ class EtlWorkflow(Construct):
                     settings[step.function].timeout.plus(cdk.Duration.seconds(30))
                 ),
             )
+            if reserved is not None:
+                # Throttled by its reserved concurrency: wait for a free execution (up to
+                # about 7 minutes, jittered) rather than fail the job after a few seconds.
+                task.add_retry(
+                    errors=[THROTTLING_ERROR],
+                    interval=cdk.Duration.seconds(10),
+                    max_attempts=8,
+                    backoff_rate=1.5,
+                    max_delay=cdk.Duration.minutes(2),
+                    jitter_strategy=sfn.JitterType.FULL,
+                )
             task.add_retry(
                 errors=list(TRANSIENT_ERRORS),
                 interval=retry.interval,
@@ -541,16 +649,46 @@ class EtlWorkflow(Construct):
         return copy.next(record).next(failed)
 
 
-def dead_letter_queue(scope: Construct, construct_id: str, queue_name: str) -> sqs.Queue:
-    """An SQS queue for failed events: SSE, TLS-only, 14 days of retention."""
+def dead_letter_queue(
+    scope: Construct,
+    construct_id: str,
+    queue_name: str,
+    *,
+    encryption_key: kms.IKey | None = None,
+) -> sqs.Queue:
+    """An SQS queue for failed events: TLS-only, 14 days of retention, SSE with SQS-managed
+    keys or, given ``encryption_key``, with that customer-managed key (its policy must let
+    EventBridge use it, as :class:`PipelineKey`'s does)."""
     return sqs.Queue(
         scope,
         construct_id,
         queue_name=queue_name,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=encryption_key,
+        data_key_reuse=cdk.Duration.hours(1) if encryption_key else None,
         enforce_ssl=True,
         retention_period=cdk.Duration.days(14),
     )
+
+
+def grant_dead_letter_key(queue: sqs.IQueue, role: iam.IRole) -> None:
+    """Lambda sends a function's failed events to its DLQ with the function's role: with a
+    KMS-encrypted queue the role needs the key too (CDK grants only ``sqs:SendMessage``)."""
+    if queue.encryption_master_key is not None:
+        queue.encryption_master_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+
+
+def profile_of(
+    compliance: Compliance | str, *, vpc: ec2.IVpc | None
+) -> tuple[Compliance, list[str]]:
+    """The profile named by the ``compliance`` prop and the problems of the props it governs."""
+    try:
+        profile = Compliance.of(compliance)
+    except ValueError as exc:
+        return Compliance.STANDARD, [str(exc)]
+    if vpc is not None and not profile.strict:
+        return profile, ["vpc is used by compliance='strict' only; pass compliance='strict'"]
+    return profile, []
 
 
 def grant_table(table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...]) -> None:
@@ -593,6 +731,11 @@ def _problems(
             found.append(f"function_settings[{base!r}].memory_size must be 128-10240 MB")
         if not 1 <= setting.timeout.to_seconds() <= 900:
             found.append(f"function_settings[{base!r}].timeout must be 1-900 seconds")
+        if setting.reserved_concurrency is not None and setting.reserved_concurrency < 1:
+            found.append(
+                f"function_settings[{base!r}].reserved_concurrency must be at least 1 "
+                "(0 would stop the function)"
+            )
     if step_retry.max_attempts < 0:
         found.append("step_retry.max_attempts must be 0 or more")
     if step_retry.backoff_rate < 1:
@@ -602,10 +745,14 @@ def _problems(
 
 __all__ = [
     "DEFAULT_FUNCTION_SETTINGS",
+    "STRICT_RESERVED_CONCURRENCY",
     "TRANSIENT_ERRORS",
     "EtlWorkflow",
     "FunctionSettings",
     "StepRetry",
     "dead_letter_queue",
+    "grant_dead_letter_key",
     "grant_table",
+    "log_retention_of",
+    "profile_of",
 ]

@@ -4,6 +4,8 @@ Secure defaults: versioning, all public access blocked, TLS-only with TLS 1.2 at
 server-side encryption (S3-managed unless a KMS key is given), server access logs to a
 separate bucket, lifecycle rules per prefix, and S3 -> EventBridge delivery switched on
 natively (no notification custom resource, so consumers in other stacks create no cycle).
+The strict compliance profile encrypts the data bucket with a customer-managed KMS key
+(a :class:`DataKey` is created when none is given).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import compliance as nag
 from ._props import PropsError, raise_if_any
+from .compliance import Compliance
+from .encryption import DataKey
 from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX, Naming
 
 
@@ -38,11 +43,13 @@ class IngestionBucket(Construct):
         environment_suffix: appended to physical names (``dev``, ``pr-42``).
         existing_bucket_obj: bring your own bucket instead; it must send events to
             EventBridge (the construct cannot switch that on for a bucket it did not create).
-        encryption_key: a KMS key for SSE-KMS; S3-managed keys (SSE-S3) when omitted.
+        encryption_key: a KMS key for SSE-KMS; S3-managed keys (SSE-S3) when omitted
+            (standard) or a DataKey created for the bucket (strict).
         lifecycle: expiration per prefix.
         removal_policy: RETAIN by default; DESTROY suits ephemeral environments.
         auto_delete_objects: empty the bucket on delete (only with DESTROY).
         bucket_name: override the physical name.
+        compliance: ``standard`` or ``strict`` (customer-managed key required).
 
     Attributes:
         bucket: the data bucket (yours or the one created).
@@ -63,10 +70,16 @@ class IngestionBucket(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         auto_delete_objects: bool = False,
         bucket_name: str | None = None,
+        compliance: Compliance | str = Compliance.STANDARD,
     ) -> None:
         super().__init__(scope, construct_id)
         naming = Naming(environment_suffix)
         problems = []
+        try:
+            profile = Compliance.of(compliance)
+        except ValueError as exc:
+            profile = Compliance.STANDARD
+            problems.append(str(exc))
         if existing_bucket_obj is not None:
             for prop, value in (
                 ("encryption_key", encryption_key),
@@ -77,6 +90,11 @@ class IngestionBucket(Construct):
                     problems.append(f"{prop} cannot be combined with existing_bucket_obj")
             if auto_delete_objects:
                 problems.append("auto_delete_objects cannot be combined with existing_bucket_obj")
+            if profile.strict and existing_bucket_obj.encryption_key is None:
+                problems.append(
+                    "compliance='strict' needs existing_bucket_obj with its encryption_key (a "
+                    "customer-managed KMS key); import it with Bucket.from_bucket_attributes"
+                )
         if auto_delete_objects and removal_policy != cdk.RemovalPolicy.DESTROY:
             problems.append("auto_delete_objects=True needs removal_policy=RemovalPolicy.DESTROY")
         raise_if_any("IngestionBucket", problems)
@@ -90,6 +108,11 @@ class IngestionBucket(Construct):
             return
 
         lifecycle = lifecycle or Lifecycle()
+        if profile.strict and encryption_key is None:
+            encryption_key = DataKey(
+                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
+            ).key
+            self.encryption_key = encryption_key
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -141,6 +164,9 @@ class IngestionBucket(Construct):
             auto_delete_objects=auto_delete_objects,
         )
         self._deliver_access_logs(self.s3_bucket, self.access_log_bucket)
+        if profile.strict:
+            nag.acknowledge_access_log_bucket(self.access_log_bucket)
+            nag.acknowledge_data_bucket(self.s3_bucket)
         # Native S3 -> EventBridge delivery. `event_bridge_enabled=True` would add the
         # notifications custom resource (a Lambda); the property override does not.
         cfn_bucket: s3.CfnBucket = self.s3_bucket.node.default_child  # type: ignore[assignment]

@@ -5,17 +5,31 @@ Partition key ``jobId``, sort key ``fileName``; GSI ``TimestampIndex`` on ``stat
 one query. On-demand billing, encryption at rest (AWS-managed KMS key unless one is given)
 and point-in-time recovery ON: the job table is the pipeline's audit trail of control
 totals, and 35 days of restorable history costs little next to losing it.
+
+The strict compliance profile adds a customer-managed KMS key (a :class:`DataKey` when none is
+given) and an AWS Backup plan: daily backups kept 35 days in a vault under the same key,
+independent of the table's own point-in-time recovery.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import compliance as nag
+from ._iam import ManagedPolicyRole
 from ._props import raise_if_any
+from .compliance import Compliance
+from .encryption import DataKey
 from .naming import JOB_INDEX_NAME, Naming
+
+#: How long the strict profile's daily backups are kept.
+BACKUP_RETENTION = cdk.Duration.days(35)
 
 
 class MetadataStore(Construct):
@@ -25,15 +39,18 @@ class MetadataStore(Construct):
         environment_suffix: appended to the table name.
         existing_table_obj: bring your own table; it must have the same keys and a GSI
             named ``TimestampIndex`` on ``status`` (S) + ``timestamp`` (N).
-        encryption_key: customer-managed KMS key; AWS-managed when omitted.
+        encryption_key: customer-managed KMS key; AWS-managed when omitted (standard) or
+            a DataKey created for the table (strict).
         point_in_time_recovery: ON by default.
         removal_policy: RETAIN by default.
         table_name: override the physical name.
+        compliance: ``standard`` or ``strict`` (customer-managed key, daily AWS Backup).
 
     Attributes:
         table: the job table (yours or the one created).
         dynamodb_table: the concrete table when the construct created it, else ``None``.
         index_name: the GSI name.
+        backup_plan, backup_vault: the strict profile's backups, else ``None``.
     """
 
     def __init__(
@@ -47,26 +64,42 @@ class MetadataStore(Construct):
         point_in_time_recovery: bool = True,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         table_name: str | None = None,
+        compliance: Compliance | str = Compliance.STANDARD,
     ) -> None:
         super().__init__(scope, construct_id)
         naming = Naming(environment_suffix)
+        problems = []
+        try:
+            profile = Compliance.of(compliance)
+        except ValueError as exc:
+            profile = Compliance.STANDARD
+            problems.append(str(exc))
         if existing_table_obj is not None:
-            raise_if_any(
-                "MetadataStore",
-                [
-                    f"{prop} cannot be combined with existing_table_obj"
-                    for prop, value in (
-                        ("encryption_key", encryption_key),
-                        ("table_name", table_name),
-                    )
-                    if value is not None
-                ],
-            )
+            problems += [
+                f"{prop} cannot be combined with existing_table_obj"
+                for prop, value in (
+                    ("encryption_key", encryption_key),
+                    ("table_name", table_name),
+                )
+                if value is not None
+            ]
+            if profile.strict and existing_table_obj.encryption_key is None:
+                problems.append(
+                    "compliance='strict' needs existing_table_obj with its encryption_key (a "
+                    "customer-managed KMS key); its backups stay with its owner"
+                )
+        raise_if_any("MetadataStore", problems)
         self.index_name = JOB_INDEX_NAME
         self.dynamodb_table: dynamodb.Table | None = None
+        self.backup_plan: backup.BackupPlan | None = None
+        self.backup_vault: backup.BackupVault | None = None
         if existing_table_obj is not None:
             self.table: dynamodb.ITable = existing_table_obj
             return
+        if profile.strict and encryption_key is None:
+            encryption_key = DataKey(
+                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
+            ).key
 
         self.dynamodb_table = dynamodb.Table(
             self,
@@ -93,3 +126,51 @@ class MetadataStore(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.table = self.dynamodb_table
+        if profile.strict:
+            assert encryption_key is not None
+            self._backup(naming, encryption_key)
+
+    def _backup(self, naming: Naming, key: kms.IKey) -> None:
+        """Daily backups kept 35 days, in a vault that outlives the stack.
+
+        The vault is RETAINed: recovery points of the audit trail must survive a deleted
+        stack (they expire by the plan's lifecycle). Its name ends in part of the stack's id,
+        so a re-created environment never collides with the vault its predecessor left.
+        """
+        stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
+        self.backup_vault = backup.BackupVault(
+            self,
+            "BackupVault",
+            backup_vault_name=naming.backup_vault_prefix
+            + cdk.Fn.select(4, cdk.Fn.split("-", stack_guid)),
+            encryption_key=key,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.backup_plan = backup.BackupPlan(
+            self,
+            "BackupPlan",
+            backup_plan_name=naming.backup_plan,
+            backup_vault=self.backup_vault,
+            backup_plan_rules=[
+                backup.BackupPlanRule(
+                    rule_name="daily",
+                    schedule_expression=events.Schedule.cron(minute="0", hour="3"),
+                    delete_after=BACKUP_RETENTION,
+                )
+            ],
+        )
+        # The selection's role: AWS Backup's managed policy, plus the data key, which encrypts
+        # both the table it reads and the vault it writes.
+        role = ManagedPolicyRole(
+            self,
+            "BackupRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description=f"{naming.backup_plan}: back up the job table into its vault",
+        )
+        key.grant_encrypt_decrypt(role)
+        self.backup_plan.add_selection(
+            "JobTable",
+            resources=[backup.BackupResource.from_dynamo_db_table(self.table)],
+            role=role,
+        )
+        nag.acknowledge_backup_role(role)

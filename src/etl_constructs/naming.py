@@ -115,6 +115,28 @@ class Naming:
         return f"etl-alarms-{self.suffix}"
 
     @property
+    def vpc(self) -> str:
+        return f"etl-vpc-{self.suffix}"
+
+    @property
+    def web_acl(self) -> str:
+        return f"etl-api-acl-{self.suffix}"
+
+    @property
+    def backup_plan(self) -> str:
+        return f"etl-metadata-backup-{self.suffix}"
+
+    @property
+    def backup_vault_prefix(self) -> str:
+        """The backup vault's name up to the stack-unique part CloudFormation appends."""
+        return f"etl-backup-{self.suffix}-"
+
+    @property
+    def dead_letter_queue_pattern(self) -> str:
+        """Matches every dead-letter queue name of this environment (the key policy uses it)."""
+        return f"*-dlq-{self.suffix}"
+
+    @property
     def service(self) -> str:
         """Powertools service name shared by every function (the metrics dimension)."""
         return f"etl-pipeline-{self.suffix}"
@@ -149,6 +171,18 @@ class Naming:
         Logs resource policy small however many state machines an account runs.
         """
         return (f"/etl/{self.suffix}/", f"/aws/vendedlogs/etl/{self.suffix}/")
+
+    @property
+    def waf_log_group(self) -> str:
+        """The web ACL's log group (strict profile): WAF accepts only names that start with
+        ``aws-waf-logs-``, so it cannot live under the prefixes above."""
+        return f"aws-waf-logs-etl-{self.suffix}"
+
+    @property
+    def log_group_patterns(self) -> tuple[str, ...]:
+        """Log group names the pipeline key serves: everything under the prefixes, plus the
+        WAF log group by its exact name (a prefix would also match other suffixes)."""
+        return (*(f"{prefix}*" for prefix in self.log_group_prefixes), self.waf_log_group)
 
     def log_group(self, what: str) -> str:
         return f"{self.log_group_prefixes[0]}{what}"

@@ -1,0 +1,64 @@
+"""Roles whose permissions live in customer-managed policies (the strict profile).
+
+PCI DSS 3.2.1 and NIST 800-53 rev 5 (cdk-nag ``IAMNoInlinePolicy``) object to inline policies:
+a managed policy is versioned, can be reviewed on its own and is visible to IAM Access
+Analyzer as a policy. CDK puts every grant into a role's inline ``DefaultPolicy``;
+:class:`ManagedPolicyRole` routes them into one customer-managed policy of the role instead,
+so grants made by CDK (log groups, keys, queues, tasks) and by the constructs land in the same
+place. The policy is a child of the role, so whatever depends on the role (a function, a state
+machine) also waits for its permissions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .compliance import Compliance
+
+
+class ManagedPolicyRole(iam.Role):
+    """An IAM role whose own statements go into one customer-managed policy, never inline.
+
+    Attributes:
+        managed_policy: the policy, once the first statement was added, else ``None``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.managed_policy: iam.ManagedPolicy | None = None
+
+    def add_to_principal_policy(
+        self, statement: iam.PolicyStatement
+    ) -> iam.AddToPrincipalPolicyResult:
+        policy = getattr(self, "managed_policy", None)
+        if policy is None:
+            policy = iam.ManagedPolicy(
+                self,
+                "Policy",
+                description=f"Permissions of {self.node.path}",
+                roles=[self],
+            )
+            self.managed_policy = policy
+        policy.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=policy)
+
+
+def service_role(
+    scope: Construct,
+    construct_id: str,
+    *,
+    service: str,
+    description: str,
+    profile: Compliance,
+) -> iam.Role:
+    """A role ``service`` can assume: inline policy (standard) or managed policy (strict)."""
+    cls = ManagedPolicyRole if profile.strict else iam.Role
+    return cls(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal(service),
+        description=description,
+    )

@@ -1,0 +1,204 @@
+"""PipelineNetwork: the VPC the strict profile puts the pipeline's functions in.
+
+Isolated subnets only (no internet gateway, no NAT gateway): the functions reach AWS through
+VPC endpoints and nothing else. S3 and DynamoDB through gateway endpoints (free); every other
+service the functions call through interface endpoints (billed per AZ-hour, see the README's
+cost table). VPC flow logs go to an encrypted log group; the default security group is
+stripped of its rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from . import compliance
+from ._iam import ManagedPolicyRole
+from ._props import raise_if_any
+from .encryption import PipelineKey
+from .naming import Naming
+
+#: Interface endpoints created by default, by the service name in ``com.amazonaws.<region>.<x>``.
+#: The handlers call Step Functions (trigger, api) and send traces through X-Ray; Logs,
+#: CloudWatch (monitoring) and KMS keep SDK calls to those services inside the VPC too
+#: (Powertools metrics and logs go out through the Lambda service today, as EMF on stdout).
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("states", "monitoring", "logs", "xray", "kms")
+_GATEWAY_ENDPOINTS = {
+    "S3": ec2.GatewayVpcEndpointAwsService.S3,
+    "DynamoDb": ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+}
+_CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-2])$")
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+#: EC2 actions Lambda needs to attach a function to a VPC (the EC2 part of the AWS-managed
+#: AWSLambdaVPCAccessExecutionRole).
+LAMBDA_VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+class PipelineNetwork(Construct):
+    """VPC ``etl-vpc-{suffix}``: isolated subnets in two AZs, endpoints, flow logs.
+
+    Args:
+        environment_suffix: appended to physical names.
+        encryption_key: KMS key of the flow-log group; a PipelineKey is created when omitted.
+        cidr: the VPC's IPv4 range; one /24 isolated subnet per AZ is carved from it.
+        max_azs: Availability Zones (2). Interface endpoints are billed per AZ.
+        interface_endpoints: services reached through interface endpoints, by their short
+            name in ``com.amazonaws.<region>.<name>``.
+        flow_log_retention: how long VPC flow logs are kept (one year, PCI DSS 10.7).
+        removal_policy: of the flow-log group and the created key.
+
+    Attributes:
+        vpc: the VPC. endpoint_security_group: of the interface endpoints (443 from the VPC).
+        endpoints: every endpoint by service name. flow_log_group.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        encryption_key: kms.IKey | None = None,
+        cidr: str = "10.0.0.0/16",
+        max_azs: int = 2,
+        interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        names = Naming(environment_suffix)
+        problems = []
+        if not _CIDR.match(cidr):
+            problems.append(f"cidr must be an IPv4 range from /16 to /22, got {cidr!r}")
+        if not 1 <= max_azs <= 6:
+            problems.append(f"max_azs must be 1-6, got {max_azs}")
+        unknown = [s for s in interface_endpoints if not _SERVICE.match(s)]
+        if unknown:
+            problems.append(f"interface_endpoints has invalid service names: {unknown}")
+        raise_if_any("PipelineNetwork", problems)
+        if encryption_key is None:
+            encryption_key = PipelineKey(
+                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
+            ).key
+
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            vpc_name=names.vpc,
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=max_azs,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+                )
+            ],
+            restrict_default_security_group=True,
+            gateway_endpoints={
+                name: ec2.GatewayVpcEndpointOptions(service=service)
+                for name, service in _GATEWAY_ENDPOINTS.items()
+            },
+        )
+        self.endpoints: dict[str, ec2.IVpcEndpoint] = {
+            name: self.vpc.node.find_child(name) for name in _GATEWAY_ENDPOINTS
+        }
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description=f"{names.vpc}: HTTPS from inside the VPC to the interface endpoints",
+            allow_all_outbound=False,
+        )
+        # The literal range, not the VPC's CidrBlock attribute: rules and reviewers can read it.
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+        )
+        for service in interface_endpoints:
+            self.endpoints[service] = self.vpc.add_interface_endpoint(
+                f"{_construct_id(service)}Endpoint",
+                service=ec2.InterfaceVpcEndpointAwsService(service),
+                private_dns_enabled=True,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+            )
+
+        self.flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            log_group_name=names.log_group("vpc/flow-logs"),
+            retention=flow_log_retention,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        flow_log_role = ManagedPolicyRole(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            description=f"{names.vpc}: deliver VPC flow logs to their log group",
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                self.flow_log_group, flow_log_role
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+
+def function_security_group(
+    scope: Construct, construct_id: str, vpc: ec2.IVpc
+) -> ec2.SecurityGroup:
+    """Security group of the pipeline's functions: no inbound, HTTPS outbound only.
+
+    Outbound 443 goes to any address: in isolated subnets the route tables reach only the VPC
+    (the interface endpoints) and the S3 / DynamoDB gateway endpoints, whose prefix lists a
+    region-agnostic template cannot name.
+    """
+    group = ec2.SecurityGroup(
+        scope,
+        construct_id,
+        vpc=vpc,
+        description="etl-constructs functions: HTTPS to AWS endpoints only, no inbound",
+        allow_all_outbound=False,
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints")
+    return group
+
+
+def lambda_vpc_access_policy(scope: Construct, construct_id: str) -> iam.ManagedPolicy:
+    """A customer-managed policy with the EC2 actions Lambda needs to put functions in a VPC."""
+    policy = iam.ManagedPolicy(
+        scope,
+        construct_id,
+        description="Lambda: create and remove the network interfaces of functions in the VPC",
+        statements=[iam.PolicyStatement(actions=list(LAMBDA_VPC_ACTIONS), resources=["*"])],
+    )
+    compliance.acknowledge_lambda_vpc_access(policy)
+    return policy
+
+
+def _construct_id(service: str) -> str:
+    return "".join(part.capitalize() for part in service.replace(".", "-").split("-"))
+
+
+__all__ = [
+    "DEFAULT_INTERFACE_ENDPOINTS",
+    "LAMBDA_VPC_ACTIONS",
+    "PipelineNetwork",
+    "function_security_group",
+    "lambda_vpc_access_policy",
+]
