@@ -125,7 +125,8 @@ _STEPS = (
 )
 # Which prefixes each function reads and writes (objects only, never the whole bucket).
 _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "trigger": ((), ()),
+    # HeadObject on raw/ resolves URL-encoded keys and fills in a missing size or ETag.
+    "trigger": ((naming.RAW_PREFIX,), ()),
     "validator": ((naming.RAW_PREFIX,), (naming.VALIDATED_PREFIX, naming.REJECTED_PREFIX)),
     "transformer": ((naming.VALIDATED_PREFIX,), (naming.PROCESSED_PREFIX,)),
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),

@@ -163,7 +163,7 @@ def _s3_resources(statement):
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*"]),
         ("WorkflowEnricherRole", ["/processed/*"], ["/enriched/*"]),
         ("WorkflowQualityCheckRole", [], ["/reports/*"]),
-        ("WorkflowTriggerRole", [], []),
+        ("WorkflowTriggerRole", ["/raw/*"], []),
     ],
 )
 def test_roles_reach_only_their_prefixes(built, role, reads, writes):
