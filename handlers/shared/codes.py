@@ -90,3 +90,15 @@ ROW_CODES = (
     INVALID_COUNTRY,
     DUPLICATE_ID,
 )
+
+# -- step codes -----------------------------------------------------------------------------
+JOB_NOT_RUNNABLE = "JOB_NOT_RUNNABLE"
+"""The job is missing, final (FAILED/SUCCEEDED) or past this step: nothing was done."""
+SOURCE_MISSING = "SOURCE_MISSING"
+"""The source object (or its version) was deleted before the step could read it."""
+SOURCE_CHANGED = "SOURCE_CHANGED"
+"""The unversioned source object was overwritten after the job was created."""
+RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
+"""Rows or amounts do not add up across the steps; the message lists the differences."""
+
+STEP_CODES = (JOB_NOT_RUNNABLE, SOURCE_MISSING, SOURCE_CHANGED, RECONCILIATION_FAILED)

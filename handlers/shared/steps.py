@@ -28,6 +28,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
 from shared import env, keys, s3io
+from shared.codes import (  # step codes live with every other code; re-exported here
+    JOB_NOT_RUNNABLE,
+    RECONCILIATION_FAILED,
+    SOURCE_CHANGED,
+    SOURCE_MISSING,
+    STEP_CODES,
+)
 from shared.errors import ConfigurationError, FileRejected
 from shared.jobs import FINAL_STATUSES, SUCCEEDED, JobNotFound, JobStore, TransitionRefused
 from shared.masking import scrub
@@ -38,16 +45,6 @@ from shared.totals import Totals, reconcile
 VALID = "VALID"
 INVALID = "INVALID"
 
-JOB_NOT_RUNNABLE = "JOB_NOT_RUNNABLE"
-"""The job is missing, final (FAILED/SUCCEEDED) or past this step: nothing was done."""
-SOURCE_MISSING = "SOURCE_MISSING"
-"""The source object (or its version) was deleted before the step could read it."""
-SOURCE_CHANGED = "SOURCE_CHANGED"
-"""The unversioned source object was overwritten after the job was created."""
-RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
-"""Rows or amounts do not add up across the steps; the message lists the differences."""
-
-STEP_CODES = (JOB_NOT_RUNNABLE, SOURCE_MISSING, SOURCE_CHANGED, RECONCILIATION_FAILED)
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
