@@ -77,7 +77,7 @@ class ControlApi(Construct):
 
     Attributes:
         api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
-        url: the stage URL. web_acl, waf_log_group: strict only, else ``None``.
+        url: the stage URL. vpc, web_acl, waf_log_group: strict only, else ``None``.
     """
 
     def __init__(
@@ -148,15 +148,18 @@ class ControlApi(Construct):
         function_logs.grant_write(role)
         grant_dead_letter_key(self.dead_letter_queue, role)
         security_groups = None
+        self.vpc: ec2.IVpc | None = None
         if strict:
             if vpc is None:
                 vpc = network.PipelineNetwork(
                     self,
                     "Network",
                     environment_suffix=environment_suffix,
+                    name="api",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
                 ).vpc
+            self.vpc = vpc
             security_groups = [network.function_security_group(self, "SecurityGroup", vpc)]
             role.add_managed_policy(network.lambda_vpc_access_policy(self, "LambdaVpcAccess"))
         role.add_to_principal_policy(

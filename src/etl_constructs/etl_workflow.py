@@ -242,6 +242,7 @@ class EtlWorkflow(Construct):
                     self,
                     "Network",
                     environment_suffix=environment_suffix,
+                    name="workflow",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
                 ).vpc

@@ -114,9 +114,14 @@ class Naming:
     def alarm_topic(self) -> str:
         return f"etl-alarms-{self.suffix}"
 
-    @property
-    def vpc(self) -> str:
-        return f"etl-vpc-{self.suffix}"
+    def vpc(self, network: str = "pipeline") -> str:
+        """``etl-vpc-{suffix}`` for the environment's network, ``etl-{network}-vpc-{suffix}``
+        for a construct's own."""
+        return (
+            f"etl-vpc-{self.suffix}"
+            if network == "pipeline"
+            else f"etl-{network}-vpc-{self.suffix}"
+        )
 
     @property
     def web_acl(self) -> str:

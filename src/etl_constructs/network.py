@@ -34,6 +34,7 @@ _GATEWAY_ENDPOINTS = {
     "S3": ec2.GatewayVpcEndpointAwsService.S3,
     "DynamoDb": ec2.GatewayVpcEndpointAwsService.DYNAMODB,
 }
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 _CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-2])$")
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 #: EC2 actions Lambda needs to attach a function to a VPC (the EC2 part of the AWS-managed
@@ -53,6 +54,8 @@ class PipelineNetwork(Construct):
 
     Args:
         environment_suffix: appended to physical names.
+        name: tells several networks of one environment apart (``pipeline``); it names the
+            VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs``.
         encryption_key: KMS key of the flow-log group; a PipelineKey is created when omitted.
         cidr: the VPC's IPv4 range; one /24 isolated subnet per AZ is carved from it.
         max_azs: Availability Zones (2). Interface endpoints are billed per AZ.
@@ -72,6 +75,7 @@ class PipelineNetwork(Construct):
         construct_id: str,
         *,
         environment_suffix: str,
+        name: str = "pipeline",
         encryption_key: kms.IKey | None = None,
         cidr: str = "10.0.0.0/16",
         max_azs: int = 2,
@@ -82,6 +86,8 @@ class PipelineNetwork(Construct):
         super().__init__(scope, construct_id)
         names = Naming(environment_suffix)
         problems = []
+        if not _NAME.match(name):
+            problems.append(f"name must be lower-case letters, digits or hyphens, got {name!r}")
         if not _CIDR.match(cidr):
             problems.append(f"cidr must be an IPv4 range from /16 to /22, got {cidr!r}")
         if not 1 <= max_azs <= 6:
@@ -98,7 +104,7 @@ class PipelineNetwork(Construct):
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            vpc_name=names.vpc,
+            vpc_name=names.vpc(name),
             ip_addresses=ec2.IpAddresses.cidr(cidr),
             max_azs=max_azs,
             nat_gateways=0,
@@ -120,7 +126,7 @@ class PipelineNetwork(Construct):
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
-            description=f"{names.vpc}: HTTPS from inside the VPC to the interface endpoints",
+            description=f"{names.vpc(name)}: HTTPS from inside the VPC to the interface endpoints",
             allow_all_outbound=False,
         )
         # The literal range, not the VPC's CidrBlock attribute: rules and reviewers can read it.
@@ -139,7 +145,7 @@ class PipelineNetwork(Construct):
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",
-            log_group_name=names.log_group("vpc/flow-logs"),
+            log_group_name=names.log_group(f"vpc/{name}/flow-logs"),
             retention=flow_log_retention,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
@@ -148,7 +154,7 @@ class PipelineNetwork(Construct):
             self,
             "FlowLogRole",
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
-            description=f"{names.vpc}: deliver VPC flow logs to their log group",
+            description=f"{names.vpc(name)}: deliver VPC flow logs to their log group",
         )
         self.vpc.add_flow_log(
             "FlowLog",

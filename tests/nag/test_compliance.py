@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
@@ -53,7 +55,7 @@ def test_unknown_profile_is_refused():
         compliance.add_nag_packs(cdk.App(), "lax")
 
 
-def _pipeline(app, *, kms_everywhere: bool, split: bool):
+def _pipeline(app, *, kms_everywhere: bool, split: bool, profile: str = "standard"):
     from aws_cdk import aws_kms as kms
 
     from etl_constructs import (
@@ -70,11 +72,19 @@ def _pipeline(app, *, kms_everywhere: bool, split: bool):
     key = PipelineKey(storage, "Key", environment_suffix="t").key
     data_key = kms.Key(storage, "DataKey", enable_key_rotation=True) if kms_everywhere else None
     bucket = IngestionBucket(
-        storage, "Bucket", environment_suffix="t", encryption_key=data_key
+        storage, "Bucket", environment_suffix="t", encryption_key=data_key, compliance=profile
     ).bucket
-    table = MetadataStore(storage, "Table", environment_suffix="t", encryption_key=data_key).table
+    table = MetadataStore(
+        storage, "Table", environment_suffix="t", encryption_key=data_key, compliance=profile
+    ).table
     flow = EtlWorkflow(
-        compute, "Flow", environment_suffix="t", bucket=bucket, table=table, encryption_key=key
+        compute,
+        "Flow",
+        environment_suffix="t",
+        bucket=bucket,
+        table=table,
+        encryption_key=key,
+        compliance=profile,
     )
     api = ControlApi(
         compute,
@@ -84,6 +94,7 @@ def _pipeline(app, *, kms_everywhere: bool, split: bool):
         table=table,
         state_machine=flow.state_machine,
         encryption_key=key,
+        compliance=profile,
     )
     ObservabilityPack(compute, "Ops", environment_suffix="t", encryption_key=key).monitor_workflow(
         flow
@@ -105,3 +116,49 @@ def test_rendering_refuses_what_it_cannot_express():
         compliance.finding_resource(stack, cdk.Fn.base64(cdk.Aws.REGION))
     assert compliance.finding_resource(stack, cdk.Aws.ACCOUNT_ID) == "<AWS::AccountId>"
     assert compliance.finding_resource(stack, cdk.Fn.import_value("Other:Export")) == "Other:Export"
+
+
+@pytest.mark.parametrize(("kms_everywhere", "split"), [(True, True), (False, False)])
+def test_strict_constructs_used_directly_pass_all_four_packs(tmp_path, kms_everywhere, split):
+    """Without the example app's stacks: the constructs create their own data keys (when none is
+    given) and their own networks (no vpc given), in one stack or across two."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    _pipeline(app, kms_everywhere=kms_everywhere, split=split, profile="strict")
+    compliance.add_nag_packs(app, "strict")
+    app.synth()
+
+
+def test_strict_packs_refuse_what_standard_accepts(tmp_path):
+    from aws_cdk import aws_lambda as lambda_
+
+    def app_with_a_plain_function(outdir, profile):
+        app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+        stack = cdk.Stack(app, "Fn")
+        fn = lambda_.Function(
+            stack,
+            "Fn",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context): pass"),
+        )
+        # what the standard packs ask of any function, met or acknowledged
+        compliance.acknowledge(
+            fn,
+            [
+                (
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]",
+                    "a test function with the basic execution role",
+                ),
+                ("Serverless-LambdaDLQ", "a test function that is never invoked asynchronously"),
+                ("Serverless-LambdaDefaultMemorySize", "a test function that is never invoked"),
+                ("Serverless-LambdaDefaultTimeout", "a test function that is never invoked"),
+                ("Serverless-LambdaTracing", "a test function that is never invoked at all"),
+            ],
+        )
+        compliance.add_nag_packs(app, profile)
+        return app
+
+    app_with_a_plain_function(tmp_path / "standard", "standard").synth()
+    with pytest.raises(Exception, match=re.escape("NIST.800.53.R5-LambdaConcurrency")):
+        app_with_a_plain_function(tmp_path / "strict", "strict").synth()

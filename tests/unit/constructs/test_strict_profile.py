@@ -1,0 +1,603 @@
+"""What the strict compliance profile adds to each construct, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from etl_constructs import (
+    Compliance,
+    ControlApi,
+    EtlWorkflow,
+    FunctionSettings,
+    IngestionBucket,
+    MetadataStore,
+    PipelineKey,
+    PipelineNetwork,
+    PropsError,
+    compliance,
+)
+from etl_constructs._iam import ManagedPolicyRole
+from etl_constructs.control_api import MANAGED_RULE_GROUPS
+from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY, THROTTLING_ERROR
+from etl_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, LAMBDA_VPC_ACTIONS
+from tests.conftest import cdk_json_context
+
+FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+def _stack(name: str = "Strict") -> cdk.Stack:
+    return cdk.Stack(cdk.App(context=cdk_json_context()), name, env=ENV)
+
+
+def _pipeline(stack: cdk.Stack, *, shared_network: bool = True, **workflow_props):
+    """Strict constructs as an app would compose them: one pipeline key, one network."""
+    key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
+    network = (
+        PipelineNetwork(stack, "Network", environment_suffix="dev", encryption_key=key)
+        if shared_network
+        else None
+    )
+    vpc = network.vpc if network else None
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
+    workflow = EtlWorkflow(
+        stack,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        compliance=Compliance.STRICT,
+        vpc=vpc,
+        encryption_key=key,
+        **workflow_props,
+    )
+    api = ControlApi(
+        stack,
+        "ControlApi",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        state_machine=workflow.state_machine,
+        compliance=Compliance.STRICT,
+        vpc=vpc,
+        encryption_key=key,
+    )
+    return network, ingestion, store, workflow, api
+
+
+@pytest.fixture(scope="module")
+def strict():
+    stack = _stack()
+    network, ingestion, store, workflow, api = _pipeline(stack)
+    return stack, network, ingestion, store, workflow, api, Template.from_stack(stack)
+
+
+def _functions(template: Template) -> dict[str, dict]:
+    return {
+        f["Properties"]["FunctionName"]: f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if "FunctionName" in f["Properties"]
+    }
+
+
+def _lid(stack: cdk.Stack, construct) -> str:
+    element = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+    return stack.get_logical_id(element)
+
+
+# -- the profile itself -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["strict", "STRICT", " Strict ", Compliance.STRICT])
+def test_profile_names_parse(value):
+    assert Compliance.of(value) is Compliance.STRICT
+    assert Compliance.of(value).strict
+
+
+def test_unknown_profile_names_the_allowed_ones():
+    with pytest.raises(
+        ValueError, match=r"'paranoid' is unknown; use one of \('standard', 'strict'\)"
+    ):
+        Compliance.of("paranoid")
+
+
+def test_strict_adds_the_pci_and_nist_packs():
+    app = cdk.App()
+    assert [type(p).__name__ for p in compliance.nag_packs(app)] == [
+        "AwsSolutionsChecks",
+        "ServerlessChecks",
+    ]
+    assert [type(p).__name__ for p in compliance.nag_packs(app, "strict")] == [
+        "AwsSolutionsChecks",
+        "ServerlessChecks",
+        "PCIDSS321Checks",
+        "NIST80053R5Checks",
+    ]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda s: IngestionBucket(s, "B", environment_suffix="dev", compliance="lax"),
+        lambda s: MetadataStore(s, "T", environment_suffix="dev", compliance="lax"),
+    ],
+    ids=["IngestionBucket", "MetadataStore"],
+)
+def test_a_bad_profile_is_a_props_error(build):
+    with pytest.raises(PropsError, match="compliance profile 'lax' is unknown"):
+        build(_stack())
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def test_bucket_and_table_use_a_rotated_customer_key(strict):
+    stack, _, ingestion, store, _, _, template = strict
+    bucket_key = _lid(stack, ingestion.encryption_key)
+    (data,) = template.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"BucketName": "etl-data-bucket-dev"}}
+    ).values()
+    sse = data["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": [bucket_key, "Arn"]},
+    }
+    assert sse["BucketKeyEnabled"] is True
+    (table,) = template.find_resources("AWS::DynamoDB::Table").values()
+    table_key = table["Properties"]["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0]
+    assert table["Properties"]["SSESpecification"]["SSEType"] == "KMS"
+    keys = template.find_resources("AWS::KMS::Key")
+    for lid in (bucket_key, table_key):
+        assert keys[lid]["Properties"]["EnableKeyRotation"] is True
+    assert store.table.encryption_key is not None
+
+
+def test_queues_and_log_groups_use_the_pipeline_key_and_keep_a_year(strict):
+    stack, _, _, _, workflow, _, template = strict
+    key = _lid(stack, workflow.encryption_key)
+    queues = template.find_resources("AWS::SQS::Queue")
+    assert len(queues) == len(FUNCTIONS) + 1
+    for queue in queues.values():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+        assert "SqsManagedSseEnabled" not in queue["Properties"]
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    for group in groups.values():
+        assert "KmsKeyId" in group["Properties"]
+        assert group["Properties"]["RetentionInDays"] == 365
+    names = {g["Properties"]["LogGroupName"] for g in groups.values()}
+    assert "aws-waf-logs-etl-dev" in names
+    assert "/etl/dev/vpc/pipeline/flow-logs" in names
+
+
+def test_function_roles_may_use_the_queue_key_to_dead_letter(strict):
+    stack, _, _, _, workflow, _, template = strict
+    key = {"Fn::GetAtt": [_lid(stack, workflow.encryption_key), "Arn"]}
+    role = workflow.functions["validator"].role
+    (policy,) = template.find_resources(
+        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
+    ).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Effect": "Allow",
+        "Resource": key,
+    } in (statements)
+
+
+def test_the_pipeline_key_lets_eventbridge_and_waf_logging_use_it(stack, template_of):
+    PipelineKey(stack, "Key", environment_suffix="dev")
+    (key,) = template_of(stack).find_resources("AWS::KMS::Key").values()
+    statements = {s.get("Sid"): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    events = statements["AllowEventBridgeToUseEncryptedDeadLetterQueues"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert events["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    (queues,) = events["Condition"]["ArnLike"].values()
+    assert queues == "arn:aws:sqs:eu-west-1:123456789012:*-dlq-dev"
+    logs_statement = statements["AllowCloudWatchLogsForPipelineLogGroups"]
+    (groups,) = logs_statement["Condition"]["ArnLike"].values()
+    assert json.dumps(groups).count("log-group:") == 3
+    assert "log-group:aws-waf-logs-etl-dev" in json.dumps(groups)
+
+
+# -- network ----------------------------------------------------------------------------------
+
+
+def test_network_is_isolated_with_endpoints_and_flow_logs(strict):
+    stack, network, *_, template = strict
+    template.resource_count_is("AWS::EC2::VPC", 1)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    subnets = template.find_resources("AWS::EC2::Subnet")
+    assert len(subnets) == 2
+    assert all(not s["Properties"]["MapPublicIpOnLaunch"] for s in subnets.values())
+    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
+    services = {
+        json.dumps(e["Properties"]["ServiceName"]).split(".")[-1].rstrip('"]}'): e["Properties"]
+        for e in endpoints.values()
+    }
+    assert {s for s, p in services.items() if p["VpcEndpointType"] == "Gateway"} == {
+        "s3",
+        "dynamodb",
+    }
+    interface = {s for s, p in services.items() if p["VpcEndpointType"] == "Interface"}
+    assert interface == set(DEFAULT_INTERFACE_ENDPOINTS) >= {"states", "xray", "logs", "kms"}
+    sg = {"Fn::GetAtt": [_lid(stack, network.endpoint_security_group), "GroupId"]}
+    for service in interface:
+        assert services[service]["PrivateDnsEnabled"] is True
+        assert services[service]["SecurityGroupIds"] == [sg]
+    # endpoint group: HTTPS in from the VPC's own range, nothing out
+    group = template.find_resources("AWS::EC2::SecurityGroup")[sg["Fn::GetAtt"][0]]["Properties"]
+    (ingress,) = group["SecurityGroupIngress"]
+    assert (ingress["CidrIp"], ingress["FromPort"], ingress["ToPort"]) == ("10.0.0.0/16", 443, 443)
+    assert group["SecurityGroupEgress"][0]["CidrIp"] == "255.255.255.255/32"  # CDK's "no egress"
+    (flow_log,) = template.find_resources("AWS::EC2::FlowLog").values()
+    assert flow_log["Properties"]["ResourceType"] == "VPC"
+    assert flow_log["Properties"]["TrafficType"] == "ALL"
+    assert flow_log["Properties"]["ResourceId"] == {"Ref": _lid(stack, network.vpc)}
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+
+
+def test_network_props_are_checked_together():
+    with pytest.raises(PropsError) as raised:
+        PipelineNetwork(
+            _stack(),
+            "Network",
+            environment_suffix="dev",
+            cidr="10.0.0.0/8",
+            name="Pipeline!",
+            max_azs=0,
+            interface_endpoints=("states", "Not A Service"),
+        )
+    message = str(raised.value)
+    assert "cidr must be an IPv4 range from /16 to /22" in message
+    assert "max_azs must be 1-6" in message
+    assert "name must be lower-case letters" in message
+    assert "'Not A Service'" in message
+
+
+def test_interface_endpoints_and_range_can_be_chosen(stack, template_of):
+    PipelineNetwork(
+        stack,
+        "Network",
+        environment_suffix="dev",
+        cidr="10.42.0.0/20",
+        interface_endpoints=("states", "xray"),
+    )
+    template = template_of(stack)
+    endpoints = template.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}
+    )
+    assert len(endpoints) == 2
+    template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.42.0.0/20"})
+
+
+# -- functions --------------------------------------------------------------------------------
+
+
+def test_every_function_runs_in_the_vpc_with_reserved_concurrency(strict):
+    stack, network, _, _, workflow, api, template = strict
+    functions = _functions(template)
+    assert api.vpc is network.vpc
+    assert set(functions) == {f"{base}-dev" for base in FUNCTIONS} | {"api-dev"}
+    expected = {f"{base}-dev": n for base, n in STRICT_RESERVED_CONCURRENCY.items()}
+    expected["api-dev"] = 10
+    subnets = [
+        {"Ref": _lid(stack, s.node.find_child("Subnet"))} for s in network.vpc.isolated_subnets
+    ]
+    for name, props in functions.items():
+        assert props["ReservedConcurrentExecutions"] == expected[name], name
+        assert props["VpcConfig"]["SubnetIds"] == subnets, name
+        (group,) = props["VpcConfig"]["SecurityGroupIds"]
+        assert group["Fn::GetAtt"][1] == "GroupId"
+    assert workflow.vpc is network.vpc
+
+
+def test_function_security_groups_allow_https_out_and_nothing_in(strict):
+    stack, _, _, _, workflow, api, template = strict
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    for construct in (workflow.security_group, api.function.connections.security_groups[0]):
+        props = groups[_lid(stack, construct)]["Properties"]
+        assert "SecurityGroupIngress" not in props
+        assert props["SecurityGroupEgress"] == [
+            {
+                "CidrIp": "0.0.0.0/0",
+                "Description": "HTTPS to AWS endpoints",
+                "FromPort": 443,
+                "IpProtocol": "tcp",
+                "ToPort": 443,
+            }
+        ]
+
+
+def test_no_inline_policies_and_one_managed_policy_per_role(strict):
+    stack, _, _, _, workflow, api, template = strict
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    roles = [fn.role for fn in workflow.functions.values()] + [
+        api.function.role,
+        workflow.state_machine.role,
+    ]
+    for role in roles:
+        assert isinstance(role, ManagedPolicyRole)
+        owned = template.find_resources(
+            "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
+        )
+        assert len(owned) == 1, role.node.path
+        assert role.managed_policy is not None
+
+
+def test_functions_get_ec2_interface_actions_from_a_managed_policy(strict):
+    stack, _, _, _, workflow, api, template = strict
+    access = template.find_resources(
+        "AWS::IAM::ManagedPolicy",
+        {"Properties": {"PolicyDocument": {"Statement": [Match.object_like({"Resource": "*"})]}}},
+    )
+    assert len(access) == 2  # one per construct: the workflow's and the API's
+    for policy in access.values():
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert sorted(statement["Action"]) == sorted(LAMBDA_VPC_ACTIONS)
+        assert not any(a.startswith("logs:") for a in statement["Action"])
+    roles = template.find_resources("AWS::IAM::Role")
+    for fn in [*workflow.functions.values(), api.function]:
+        arns = roles[_lid(stack, fn.role)]["Properties"]["ManagedPolicyArns"]
+        assert len(arns) == 1 and arns[0]["Ref"] in access
+
+
+def test_each_function_depends_on_its_managed_policy(strict):
+    stack, _, _, _, workflow, _, template = strict
+    functions = template.find_resources("AWS::Lambda::Function")
+    for fn in workflow.functions.values():
+        depends = functions[_lid(stack, fn)]["DependsOn"]
+        assert _lid(stack, fn.role.managed_policy) in depends
+
+
+def test_throttled_steps_wait_for_their_reserved_executions(strict):
+    _, _, _, _, _, _, template = strict
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    states = json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))["States"]
+    for name in ("Validate", "Transform", "Enrich"):
+        throttled, transient = states[name]["Retry"]
+        assert throttled["ErrorEquals"] == [THROTTLING_ERROR]
+        assert throttled["MaxAttempts"] == 8 and throttled["JitterStrategy"] == "FULL"
+        assert "TransientError" in transient["ErrorEquals"]
+
+
+def test_state_machine_role_may_use_the_data_key_for_the_failure_copy(strict):
+    stack, _, ingestion, _, workflow, _, template = strict
+    role = workflow.state_machine.role
+    (policy,) = template.find_resources(
+        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
+    ).values()
+    key = {"Fn::GetAtt": [_lid(stack, ingestion.encryption_key), "Arn"]}
+    kms_actions = {
+        a
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Resource"] == key
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= kms_actions
+
+
+def test_reserved_concurrency_can_be_overridden_and_zero_is_refused():
+    stack = _stack()
+    _pipeline(
+        stack,
+        function_settings={
+            "validator": FunctionSettings(
+                memory_size=2048, timeout=cdk.Duration.minutes(10), reserved_concurrency=25
+            )
+        },
+    )
+    functions = _functions(Template.from_stack(stack))
+    assert functions["validator-dev"]["ReservedConcurrentExecutions"] == 25
+    assert functions["transformer-dev"]["ReservedConcurrentExecutions"] == 10
+    with pytest.raises(PropsError, match=r"\['enricher'\].reserved_concurrency must be at least 1"):
+        _pipeline(
+            _stack(),
+            function_settings={
+                "enricher": FunctionSettings(
+                    memory_size=1024, timeout=cdk.Duration.minutes(1), reserved_concurrency=0
+                )
+            },
+        )
+
+
+def test_without_a_vpc_each_construct_builds_its_own_network():
+    stack = _stack()
+    _, _, _, workflow, api = _pipeline(stack, shared_network=False)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::VPC", 2)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    assert workflow.vpc.node.path.startswith(workflow.node.path)
+    assert api.vpc.node.path.startswith(api.node.path)
+    flow_logs = {
+        g["Properties"]["LogGroupName"]
+        for g in template.find_resources("AWS::Logs::LogGroup").values()
+        if "flow-logs" in g["Properties"]["LogGroupName"]
+    }
+    assert flow_logs == {"/etl/dev/vpc/workflow/flow-logs", "/etl/dev/vpc/api/flow-logs"}
+    vpcs = template.find_resources("AWS::EC2::VPC").values()
+    names = {t["Value"] for v in vpcs for t in v["Properties"]["Tags"] if t["Key"] == "Name"}
+    assert names == {"etl-workflow-vpc-dev", "etl-api-vpc-dev"}
+
+
+def test_vpc_is_refused_outside_the_strict_profile():
+    stack = _stack()
+    network = PipelineNetwork(stack, "Network", environment_suffix="dev")
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    with pytest.raises(PropsError, match="vpc is used by compliance='strict' only"):
+        EtlWorkflow(
+            stack,
+            "Workflow",
+            environment_suffix="dev",
+            bucket=ingestion.bucket,
+            table=store.table,
+            vpc=network.vpc,
+        )
+
+
+# -- storage ----------------------------------------------------------------------------------
+
+
+def test_table_has_a_daily_backup_plan_in_a_retained_encrypted_vault(strict):
+    stack, _, _, store, _, _, template = strict
+    (plan,) = template.find_resources("AWS::Backup::BackupPlan").values()
+    (rule,) = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    assert plan["Properties"]["BackupPlan"]["BackupPlanName"] == "etl-metadata-backup-dev"
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"] == {"DeleteAfterDays": 35}
+    (selection,) = template.find_resources("AWS::Backup::BackupSelection").values()
+    assert selection["Properties"]["BackupSelection"]["Resources"] == [
+        {"Fn::GetAtt": [_lid(stack, store.dynamodb_table), "Arn"]}
+    ]
+    (vault,) = template.find_resources("AWS::Backup::BackupVault").values()
+    assert vault["DeletionPolicy"] == "Retain"
+    assert vault["Properties"]["EncryptionKeyArn"] == {
+        "Fn::GetAtt": [_lid(stack, store.table.encryption_key), "Arn"]
+    }
+    # a re-created environment never collides with the vault its predecessor kept
+    assert "AWS::StackId" in json.dumps(vault["Properties"]["BackupVaultName"])
+    assert store.backup_plan is not None and store.backup_vault is not None
+
+
+def test_standard_table_has_no_backup_plan_and_no_customer_key(stack, template_of):
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    template = template_of(stack)
+    template.resource_count_is("AWS::Backup::BackupPlan", 0)
+    template.resource_count_is("AWS::KMS::Key", 0)
+    assert store.backup_plan is None
+
+
+def test_strict_needs_a_customer_key_on_what_you_bring(stack):
+    plain_bucket = s3.Bucket.from_bucket_name(stack, "Plain", "landing")
+    with pytest.raises(PropsError, match="needs existing_bucket_obj with its encryption_key"):
+        IngestionBucket(
+            stack,
+            "Ingestion",
+            environment_suffix="dev",
+            existing_bucket_obj=plain_bucket,
+            compliance="strict",
+        )
+    plain_table = dynamodb.Table.from_table_name(stack, "PlainTable", "jobs")
+    with pytest.raises(PropsError, match="needs existing_table_obj with its encryption_key"):
+        MetadataStore(
+            stack,
+            "Metadata",
+            environment_suffix="dev",
+            existing_table_obj=plain_table,
+            compliance="strict",
+        )
+
+
+# -- API --------------------------------------------------------------------------------------
+
+
+def test_waf_web_acl_with_managed_rule_groups_on_the_stage(strict):
+    stack, _, _, _, _, api, template = strict
+    (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Name"] == "etl-api-acl-dev"
+    assert props["Scope"] == "REGIONAL"
+    assert props["DefaultAction"] == {"Allow": {}}
+    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in props["Rules"]]
+    assert [g["Name"] for g in groups] == list(MANAGED_RULE_GROUPS)
+    assert {g["VendorName"] for g in groups} == {"AWS"}
+    assert all(r["OverrideAction"] == {"None": {}} for r in props["Rules"])
+    (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+    arn = json.dumps(association["Properties"]["ResourceArn"])
+    assert _lid(stack, api.api) in arn
+    assert _lid(stack, api.api.deployment_stage) in arn
+    assert association["Properties"]["WebACLArn"] == {
+        "Fn::GetAtt": [_lid(stack, api.web_acl), "Arn"]
+    }
+
+
+def test_waf_logs_go_to_their_log_group_without_the_signature(strict):
+    stack, _, _, _, _, api, template = strict
+    (logging,) = template.find_resources("AWS::WAFv2::LoggingConfiguration").values()
+    props = logging["Properties"]
+    (destination,) = props["LogDestinationConfigs"]
+    rendered = json.dumps(destination)
+    assert ":log-group:" in rendered and _lid(stack, api.waf_log_group) in rendered
+    assert not rendered.endswith(':*"]]}')  # WAF refuses the ":*" form of the ARN
+    assert props["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+
+
+def test_standard_api_has_no_waf_and_keeps_the_apig3_acknowledgement(template_of):
+    stack = _stack("Standard")
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    workflow = EtlWorkflow(
+        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
+    )
+    api = ControlApi(
+        stack,
+        "Api",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        state_machine=workflow.state_machine,
+    )
+    template = template_of(stack)
+    for kind in ("AWS::WAFv2::WebACL", "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint"):
+        template.resource_count_is(kind, 0)
+    assert api.web_acl is None and workflow.vpc is None
+    assert "AwsSolutions-APIG3" in _acknowledged(api.api)
+
+
+def test_strict_api_does_not_acknowledge_waf(strict):
+    *_, api, _ = strict
+    acknowledged = _acknowledged(api.api)
+    assert "AwsSolutions-APIG3" not in acknowledged
+    assert "AwsSolutions-COG4" in acknowledged
+
+
+def _acknowledged(construct) -> set[str]:
+    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    return {
+        finding.split("::", 1)[-1]
+        for entry in construct.node.metadata
+        if entry.type == key
+        for finding in entry.data
+    }
+
+
+# -- ManagedPolicyRole ------------------------------------------------------------------------
+
+
+def test_managed_policy_role_collects_cdk_grants_in_its_own_policy(stack, template_of):
+    role = ManagedPolicyRole(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    group = logs.LogGroup(stack, "Logs")
+    group.grant_write(role)
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:x"]))
+    lambda_.Function(
+        stack,
+        "Fn",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): pass"),
+        role=role,
+        tracing=lambda_.Tracing.ACTIVE,
+    )
+    template = template_of(stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    actions = {
+        a
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert {"logs:PutLogEvents", "s3:GetObject", "xray:PutTraceSegments"} <= actions
+    assert policy["Properties"]["Roles"] == [{"Ref": stack.get_logical_id(role.node.default_child)}]
