@@ -23,9 +23,17 @@ from etl_constructs import (  # noqa: E402
     IngestionBucket,
     MetadataStore,
     ObservabilityPack,
+    PipelineNetwork,
 )
 
-DOCUMENTED = (IngestionBucket, MetadataStore, EtlWorkflow, ControlApi, ObservabilityPack)
+DOCUMENTED = (
+    IngestionBucket,
+    MetadataStore,
+    EtlWorkflow,
+    ControlApi,
+    ObservabilityPack,
+    PipelineNetwork,
+)
 README = ROOT / "README.md"
 
 

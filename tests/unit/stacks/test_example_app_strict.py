@@ -16,6 +16,9 @@ from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 
 from etl_constructs import Compliance
+from etl_constructs.control_api import MANAGED_RULE_GROUPS
+from etl_constructs.control_api import STRICT_RESERVED_CONCURRENCY as API_RESERVED_CONCURRENCY
+from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY
 from etl_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from stacks.config import AppSettings, SettingsError
 from tests.conftest import build_example_app, cdk_json_context
@@ -229,3 +232,59 @@ def test_bad_compliance_context_names_the_allowed_values():
         SettingsError, match=r"context compliance 'pci' is invalid: use 'standard' or 'strict'"
     ):
         AppSettings.from_context(app)
+
+
+# -- the README's cost table follows the code -------------------------------------------------
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def _cost_rows() -> dict[str, list[str]]:
+    text = README.read_text()
+    table = text[text.index("| item | standard | strict | arithmetic |") :].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0].strip("*")] = cells[1:]
+    return rows
+
+
+def _dollars(cell: str) -> float:
+    cell = cell.strip("*")
+    return 0.0 if cell == "-" else float(cell.lstrip("$"))
+
+
+def test_readme_cost_table_follows_the_code(strict_app, example_app):
+    rows = _cost_rows()
+    endpoints = len(DEFAULT_INTERFACE_ENDPOINTS)
+    _, strict_cost, arithmetic = rows["Interface VPC endpoints"]
+    assert arithmetic.startswith(
+        f"{endpoints} endpoints ({', '.join(DEFAULT_INTERFACE_ENDPOINTS)}) x 2 AZs x 730 h x $0.01"
+    )
+    assert _dollars(strict_cost) == round(endpoints * 2 * 730 * 0.01, 2)
+    _, waf, arithmetic = rows["WAF"]
+    assert f"{len(MANAGED_RULE_GROUPS)} managed rule groups x $1.00" in arithmetic
+    assert _dollars(waf) == 5 + len(MANAGED_RULE_GROUPS)
+    standard_keys = len(_resources(example_app[3], "AWS::KMS::Key"))
+    strict_keys = len(_resources(strict_app[3], "AWS::KMS::Key"))
+    assert [_dollars(c) for c in rows["KMS keys"][:2]] == [standard_keys, strict_keys]
+    alarms = _resources(example_app[3], "AWS::CloudWatch::Alarm").values()
+    metrics = sum(
+        len([m for m in a["Properties"]["Metrics"] if "MetricStat" in m])
+        if "Metrics" in a["Properties"]
+        else 1
+        for a in alarms
+    )
+    assert rows["CloudWatch alarms"][2].startswith(f"{len(alarms)} alarms watching {metrics} ")
+    assert _dollars(rows["CloudWatch alarms"][0]) == round(metrics * 0.10, 2)
+    (plan,) = _resources(strict_app[3], "AWS::Backup::BackupPlan").values()
+    (rule,) = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    assert rows["Backup storage"][2].startswith(f"{rule['Lifecycle']['DeleteAfterDays']} daily")
+    for column in (0, 1):
+        items = [_dollars(cells[column]) for name, cells in rows.items() if name != "Total"]
+        assert round(sum(items), 2) == _dollars(rows["Total"][column])
+
+
+def test_readme_states_the_reserved_concurrency_the_code_reserves():
+    reserved = sum(STRICT_RESERVED_CONCURRENCY.values()) + API_RESERVED_CONCURRENCY
+    assert f"reserves {reserved} concurrent executions" in README.read_text()
