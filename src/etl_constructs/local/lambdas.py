@@ -122,6 +122,13 @@ class FunctionRegistry:
     def __iter__(self) -> Iterator[LocalFunction]:
         return iter({id(f): f for f in self._functions.values()}.values())
 
+    @contextlib.contextmanager
+    def handler_path(self, function: LocalFunction) -> Iterator[None]:
+        """Import from ``function``'s asset (its modules, e.g. ``shared.keys``)."""
+        with self._lock:
+            _on_path(function.asset)
+            yield
+
     def invoke_raw(
         self, name_or_arn: str, payload: bytes, invocation_type: str
     ) -> tuple[bytes, str | None]:
@@ -197,11 +204,15 @@ class FunctionFailed(Exception):
 
 def _load_handler(function: LocalFunction) -> Any:
     module_name, _, attribute = function.handler.rpartition(".")
-    asset = str(function.asset)
-    if asset not in sys.path:
-        sys.path.insert(0, asset)
+    _on_path(function.asset)
     module = importlib.import_module(module_name)
     return getattr(module, attribute)
+
+
+def _on_path(asset: Path) -> None:
+    """Make the function's asset importable, as /var/task is on Lambda."""
+    if str(asset) not in sys.path:
+        sys.path.insert(0, str(asset))
 
 
 @contextlib.contextmanager

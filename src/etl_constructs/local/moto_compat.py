@@ -131,7 +131,9 @@ _COPY_EVENT = "before-parameter-build.s3.CopyObject"
 def _register_everywhere(event: str, handler: Callable[..., Any], *, first: bool = False) -> None:
     """Register on sessions to come (botocore's built-in list) and on boto3's default one."""
     if first:
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, (event, handler, botocore.handlers.REGISTER_FIRST))
+        botocore.handlers.BUILTIN_HANDLERS.insert(
+            0, (event, handler, botocore.handlers.REGISTER_FIRST)
+        )
     else:
         botocore.handlers.BUILTIN_HANDLERS.append((event, handler))
     session = boto3._get_default_session()

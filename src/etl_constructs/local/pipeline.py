@@ -11,6 +11,7 @@ are listed with the reason; a type that is in neither list is reported as unsupp
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import shutil
@@ -378,25 +379,38 @@ class LocalPipeline:
             for record in records:
                 batch.put_item(Item=json.loads(json.dumps(record), parse_float=_decimal))
 
+    def job_id(self, key: str, version: str | None) -> str:
+        """The id the trigger gives the job of (key, version): the handlers' own rule."""
+        if version is None:
+            version = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
+        trigger = self.function_by_handler("trigger")
+        with self.functions.handler_path(trigger):
+            keys = importlib.import_module("shared.keys")
+        return keys.job_id(self.bucket, key, version)
+
     def wait(
         self, objects: Iterable[tuple[str, str | None]], *, timeout: float
     ) -> dict[tuple[str, str | None], dict[str, Any] | None]:
-        """Wait until the job of each (key, version) is final and its execution stopped."""
+        """Wait until the job of each (key, version) is final and its execution stopped.
+
+        Jobs are read by id (a query): a scan would race moto's own threads, which create
+        items while the scan iterates.
+        """
         deadline = time.monotonic() + timeout
-        pending = set(objects)
-        found: dict[tuple[str, str | None], dict[str, Any] | None] = dict.fromkeys(pending)
+        ids = {obj: self.job_id(*obj) for obj in objects}
+        found: dict[tuple[str, str | None], dict[str, Any] | None] = dict.fromkeys(ids)
+        pending = set(ids)
         while pending and time.monotonic() < deadline:
             self.deliver_events()
-            jobs = {(j.get("fileName"), j.get("versionId")): j for j in self.jobs()}
             for obj in list(pending):
-                job = found[obj] = jobs.get(obj)
-                if job and job.get("status") in FINAL_STATUSES and not self._running(job):
+                job = found[obj] = self.job(ids[obj])
+                if job and job.get("status") in FINAL_STATUSES and not self.is_running(job):
                     pending.discard(obj)
             if pending:
                 time.sleep(0.05)
         return found
 
-    def _running(self, job: Mapping[str, Any]) -> bool:
+    def is_running(self, job: Mapping[str, Any]) -> bool:
         arn = job.get("executionArn")
         if not arn:
             return False

@@ -1,0 +1,119 @@
+"""The local runtime's parts: reading assemblies, resolving intrinsics, reporting gaps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from etl_constructs.local import AssemblyError, CloudAssembly, LocalPipeline, LocalRuntimeError
+from etl_constructs.local.assembly import synthesize
+from etl_constructs.local.resolve import ResolveError, Resolver
+
+pytestmark = pytest.mark.xdist_group("moto-runtime")
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+
+
+def _assembly(tmp_path: Path, stacks: dict[str, dict]) -> CloudAssembly:
+    artifacts = {}
+    for name, template in stacks.items():
+        (tmp_path / f"{name}.template.json").write_text(json.dumps(template))
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "properties": {"templateFile": f"{name}.template.json"},
+        }
+    artifacts["Tree"] = {"type": "cdk:tree"}
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
+    return CloudAssembly.load(tmp_path)
+
+
+PRODUCER = {
+    "Parameters": {"Stage": {"Type": "String", "Default": "blue"}},
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "jobs-dlq"}},
+        "Unnamed": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {}},
+    },
+    "Outputs": {
+        "ExportsOutputQueue": {
+            "Value": {"Fn::GetAtt": ["Queue", "Arn"]},
+            "Export": {"Name": "Producer:QueueArn"},
+        },
+        "QueueUrl": {"Value": {"Ref": "Queue"}},
+    },
+}
+CONSUMER = {
+    "Resources": {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"BucketName": {"Fn::Join": ["-", ["data", {"Ref": "AWS::AccountId"}]]}},
+        }
+    }
+}
+
+
+def test_resolver_evaluates_what_the_templates_use(tmp_path):
+    assembly = _assembly(tmp_path, {"Producer": PRODUCER, "Consumer": CONSUMER})
+    resolver = Resolver(assembly)
+    resolve = resolver.resolve
+    assert resolve({"Fn::ImportValue": "Producer:QueueArn"}, "Consumer") == (
+        "arn:aws:sqs:us-east-1:123456789012:jobs-dlq"
+    )
+    assert resolve({"Ref": "Queue"}, "Producer").endswith("/123456789012/jobs-dlq")
+    assert resolve({"Fn::GetAtt": "Queue.QueueName"}, "Producer") == "jobs-dlq"
+    assert resolve({"Fn::Sub": "${Queue.Arn}/${AWS::Region}/${Stage}"}, "Producer") == (
+        "arn:aws:sqs:us-east-1:123456789012:jobs-dlq/us-east-1/blue"
+    )
+    assert resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}, "Producer") == "b"
+    assert resolve({"Ref": "Unnamed"}, "Producer").endswith("/producer-unnamed")
+    assert resolve({"Ref": "Bucket"}, "Consumer") == "data-123456789012"
+    assert resolve({"Nested": [{"Ref": "AWS::Partition"}]}, "Consumer") == {"Nested": ["aws"]}
+    assert assembly.outputs() == {"QueueUrl": ("Producer", {"Ref": "Queue"})}
+    for bad, message in (
+        ({"Fn::ImportValue": "Nope"}, "no stack exports 'Nope'"),
+        ({"Fn::GetAtt": ["Queue", "Colour"]}, "AWS::SQS::Queue.Colour is not supported"),
+        ({"Fn::Base64": "x"}, "Fn::Base64 is not supported"),
+        ({"Ref": "Missing"}, "Producer has no resource Missing"),
+    ):
+        with pytest.raises(ResolveError, match=message):
+            resolve(bad, "Producer")
+
+
+def test_unsupported_resources_are_reported_and_ignored_ones_explained(tmp_path):
+    assembly = _assembly(tmp_path, {"Producer": PRODUCER})
+    with LocalPipeline(assembly) as pipeline:
+        assert pipeline.unsupported == ["Producer/Stream (AWS::Kinesis::Stream)"]
+        with pytest.raises(LocalRuntimeError, match="no trigger function"):
+            pipeline.function_by_handler("trigger")
+        with pytest.raises(LocalRuntimeError, match="no scheduled rule"):
+            pipeline.run_schedule("quality_check")
+
+
+def test_broken_assemblies_are_clear_errors(tmp_path):
+    with pytest.raises(AssemblyError, match="not a cloud assembly"):
+        CloudAssembly.load(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {}}))
+    with pytest.raises(AssemblyError, match="holds no stacks"):
+        CloudAssembly.load(tmp_path)
+    assembly = _assembly(
+        tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, {"Producer": PRODUCER}
+    )
+    with pytest.raises(AssemblyError, match="not a staged asset"):
+        assembly.asset_path({"ZipFile": "print(1)"})
+    with pytest.raises(AssemblyError, match="missing from the cloud assembly"):
+        assembly.asset_path({"S3Key": "abc123.zip"})
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {}}))
+    with pytest.raises(AssemblyError, match='has no "app" command'):
+        synthesize(tmp_path / "out", project_dir=tmp_path)
+
+
+def test_without_cdk_json_the_library_default_pipeline_runs(tmp_path):
+    assembly = synthesize(tmp_path / "out", project_dir=tmp_path)
+    assert list(assembly.templates) == ["EtlPipeline-local"]
+    with LocalPipeline(assembly, time_scale=0.05) as pipeline:
+        assert pipeline.unsupported == []
+        assert pipeline.bucket == "etl-data-bucket-local"
+        key, version = pipeline.upload(DATA / "transactions-clean.csv")
+        job = pipeline.wait([(key, version)], timeout=60)[(key, version)]
+        assert job["status"] == "SUCCEEDED" and job["rows"]["enriched"] == 6
