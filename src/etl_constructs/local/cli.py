@@ -166,7 +166,11 @@ def _process(
         done = pipeline.wait(waiting.values(), timeout=0.2)
         for path, obj in list(waiting.items()):
             job = done.get(obj)
-            if job and job.get("status") in ("SUCCEEDED", "FAILED") and not pipeline.is_running(job):
+            if (
+                job
+                and job.get("status") in ("SUCCEEDED", "FAILED")
+                and not pipeline.is_running(job)
+            ):
                 outcomes[path] = _outcome(path, obj[0], job, time.monotonic() - begin)
                 del waiting[path]
                 progress.advance(path.name, job["status"])
