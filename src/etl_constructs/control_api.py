@@ -60,8 +60,9 @@ class ControlApi(Construct):
     Args:
         environment_suffix: appended to physical names.
         bucket, table, state_machine: what the API reads and starts.
-        encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); a
-            :class:`PipelineKey` when omitted.
+        encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); its
+            policy must let CloudWatch Logs use it, as :class:`PipelineKey`'s does; one is
+            created when omitted.
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
         log_retention: access, function and WAF logs (one week; one year when strict).
         create_cloud_watch_role: create the account-level role API Gateway needs to write

@@ -148,8 +148,9 @@ class EtlWorkflow(Construct):
         environment_suffix: appended to every physical name.
         bucket: the ingestion bucket (it must send events to EventBridge).
         table: the job table (keys and GSI as :class:`MetadataStore` creates them).
-        encryption_key: KMS key for log groups (and, strict, the dead-letter queues); a
-            :class:`PipelineKey` is created when omitted.
+        encryption_key: KMS key for log groups (and, strict, the dead-letter queues); its
+            policy must let CloudWatch Logs and EventBridge use it, as :class:`PipelineKey`'s
+            does; one is created when omitted.
         schema: the CSV schema; financial transactions v1 by default.
         max_reject_rate: fraction of data rows that may be rejected before the whole file
             fails (0.05).
