@@ -1,0 +1,87 @@
+"""The human side of etl-pipeline: the summary table, progress, and jobs that never end."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+from etl_constructs.local import JobOutcome, cli
+
+
+def test_summary_table_aligns_figures_and_shows_errors():
+    stream = io.StringIO()
+    cli._print_table(
+        [
+            JobOutcome(
+                file="/x/a.csv",
+                key="raw/a.csv",
+                job_id="j1",
+                status="SUCCEEDED",
+                error=None,
+                rows={"input": 1200, "valid": 1199, "rejected": 1},
+                duration_seconds=1.234,
+            ),
+            JobOutcome(
+                file="b.csv",
+                key="raw/b.csv",
+                job_id="j2",
+                status="FAILED",
+                error="EMPTY_FILE: the file is empty",
+                rows={},
+                duration_seconds=0.1,
+            ),
+        ],
+        stream,
+    )
+    header, rule, first, second = stream.getvalue().splitlines()
+    assert header.split() == ["file", "status", "input", "valid", "rejected", "duration", "error"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert first.split()[:6] == ["a.csv", "SUCCEEDED", "1200", "1199", "1", "1.23s"]
+    assert header.index("rejected") + len("rejected") == first.index("1 ") + 1  # right-aligned
+    assert second.endswith("EMPTY_FILE: the file is empty")
+
+
+def test_progress_prints_a_line_per_file_when_not_a_terminal(capsys):
+    progress = cli._Progress(2, enabled=True)
+    progress.advance("a.csv", "SUCCEEDED")
+    progress.advance("b.csv", "FAILED")
+    progress.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "[###############---------------] 1/2 files  a.csv: SUCCEEDED",
+        "[##############################] 2/2 files  b.csv: FAILED",
+    ]
+
+
+class _NeverEnding:
+    """A pipeline whose jobs stay RUNNING."""
+
+    def upload(self, path: Path):
+        return f"raw/{path.name}", "v1"
+
+    def wait(self, objects, *, timeout):
+        return {obj: {"status": "VALIDATING"} for obj in objects}
+
+    def is_running(self, job):
+        return True
+
+
+def test_jobs_without_a_final_status_are_reported_failed(tmp_path):
+    path = tmp_path / "slow.csv"
+    path.write_text("x\n")
+    args = argparse.Namespace(json=True, timeout=0.3)
+    (outcome,) = cli._process(_NeverEnding(), [path], args)
+    assert outcome.status == "FAILED"
+    assert outcome.error == "no final status within 0s"
+    assert outcome.job_id is None
+
+
+def test_duration_falls_back_to_the_wall_clock_without_timestamps():
+    assert (
+        cli._duration(
+            {"createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:02.5Z"}, 9.0
+        )
+        == 2.5
+    )
+    assert cli._duration({}, 9.0) == 9.0
