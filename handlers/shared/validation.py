@@ -217,3 +217,5 @@ def _validate(
         result.rows_rejected = rejected
         text_sink.flush()
         text_sink.detach()
+        for _, seen in uniques:
+            seen.close()

@@ -1,0 +1,126 @@
+"""SeenIds / IdSet: exact membership in compact memory, scalar and batch APIs agree."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shared import idset
+from shared.idset import IdSet, fingerprint
+from shared.rules import SeenIds
+
+np = pytest.importorskip("numpy")
+pa = pytest.importorskip("pyarrow")
+
+
+def layout(values: list[str]) -> tuple[object, object]:
+    array = pa.array(values, type=pa.string())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[: len(values) + 1]
+    data = np.frombuffer(array.buffers()[2] or b"", dtype=np.uint8)
+    return data, offsets
+
+
+def test_scalar_add_and_contains() -> None:
+    seen = SeenIds()
+    assert "a" not in seen
+    seen.add("a")
+    seen.add("a")  # idempotent
+    assert "a" in seen
+    assert "b" not in seen
+    assert len(seen) == 1
+    seen.close()
+    assert len(seen) == 0
+    assert "a" not in seen
+
+
+def test_grows_past_the_initial_table() -> None:
+    with IdSet() as seen:
+        values = [f"id-{number}" for number in range(5000)]
+        for value in values:
+            seen.add(value)
+        assert all(value in seen for value in values)
+        assert not any(f"other-{number}" in seen for number in range(2000))
+        assert len(seen) == 5000
+
+
+def test_pure_python_growth_without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_numpy(name: str, *args: object, **kwargs: object) -> object:
+        if name == "numpy":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_numpy)
+    seen = IdSet()
+    for number in range(3000):
+        seen.add(str(number))
+    assert all(str(number) in seen for number in range(3000))
+    assert "3000" not in seen
+
+
+def test_fingerprint_collisions_are_never_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every id gets the same fingerprint: only the byte comparison can tell them apart."""
+    monkeypatch.setattr(idset, "fingerprint", lambda data: 0xDEADBEEF00000000)
+    seen = IdSet()
+    for value in ("a", "b", "c"):
+        assert value not in seen
+        seen.add(value)
+    assert all(value in seen for value in ("a", "b", "c"))
+    assert "d" not in seen
+    hashes = np.full(2, 0xDEADBEEF00000000, dtype=np.uint64)
+    found = seen.contains_many(hashes, lambda row: [b"b", b"zz"][row])
+    assert found.tolist() == [True, False]
+
+
+def test_batch_fingerprints_match_scalar() -> None:
+    values = ["", "a", "tx-0000000001", "x" * 8, "y" * 9, "é" * 30, "z" * 100]
+    data, offsets = layout(values)
+    hashes = idset.fingerprints(data, offsets)
+    assert [int(h) for h in hashes] == [fingerprint(v.encode()) for v in values]
+    empty = idset.fingerprints(np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int32))
+    assert len(empty) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(min_size=1, max_size=20), max_size=300, unique=True),
+    st.lists(st.text(min_size=1, max_size=20), max_size=100),
+)
+def test_batch_and_scalar_agree(added: list[str], probes: list[str]) -> None:
+    batch = IdSet()
+    scalar = IdSet()
+    half = len(added) // 2
+    data, offsets = layout(added[:half])
+    batch.add_many(idset.fingerprints(data, offsets), data, offsets)
+    for value in added[half:]:
+        batch.add(value)
+    for value in added:
+        scalar.add(value)
+    candidates = added + probes
+    data, offsets = layout(candidates)
+    found = batch.contains_many(
+        idset.fingerprints(data, offsets), lambda row: candidates[row].encode()
+    )
+    for value, hit in zip(candidates, found.tolist(), strict=True):
+        assert hit == (value in set(added)) == (value in scalar) == (value in batch)
+    assert len(batch) == len(scalar) == len(added)
+
+
+def test_batch_add_grows_and_spills(tmp_path: object) -> None:
+    seen = IdSet(directory=str(tmp_path))
+    values = [f"tx-{number:010d}" for number in range(200_000)]
+    data, offsets = layout(values)
+    hashes = idset.fingerprints(data, offsets)
+    seen.add_many(hashes[:100_000], data, offsets[:100_001])
+    seen.add_many(hashes[100_000:], data, offsets[100_000:])
+    probe = values[::997] + ["tx-x", "tx-0000200000"]
+    data, offsets = layout(probe)
+    found = seen.contains_many(idset.fingerprints(data, offsets), lambda row: probe[row].encode())
+    assert found.tolist() == [True] * (len(probe) - 2) + [False, False]
+    assert seen.contains_many(hashes[:0], lambda row: b"").tolist() == []
+    seen.add_many(hashes[:0], data, offsets[:1])
+    assert len(seen) == 200_000
+    seen.close()
