@@ -260,8 +260,8 @@ class IdSet:
 
     def _flush(self) -> None:
         if self._ids is None:
-            self._ids = tempfile.TemporaryFile(prefix="seen-ids-", dir=self._directory)
-            self._ends = tempfile.TemporaryFile(prefix="seen-ends-", dir=self._directory)
+            self._ids = tempfile.TemporaryFile(prefix="seen-ids-", dir=self._directory)  # noqa: SIM115 - lives as long as the set
+            self._ends = tempfile.TemporaryFile(prefix="seen-ends-", dir=self._directory)  # noqa: SIM115
         if self._buffer:
             self._ids.write(self._buffer)
             self._ids.flush()

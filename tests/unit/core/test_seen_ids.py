@@ -116,7 +116,7 @@ def test_batch_add_grows_and_spills(tmp_path: object) -> None:
     hashes = idset.fingerprints(data, offsets)
     seen.add_many(hashes[:100_000], data, offsets[:100_001])
     seen.add_many(hashes[100_000:], data, offsets[100_000:])
-    probe = values[::997] + ["tx-x", "tx-0000200000"]
+    probe = [*values[::997], "tx-x", "tx-0000200000"]
     data, offsets = layout(probe)
     found = seen.contains_many(idset.fingerprints(data, offsets), lambda row: probe[row].encode())
     assert found.tolist() == [True] * (len(probe) - 2) + [False, False]
