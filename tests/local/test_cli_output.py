@@ -85,3 +85,11 @@ def test_duration_falls_back_to_the_wall_clock_without_timestamps():
         == 2.5
     )
     assert cli._duration({}, 9.0) == 9.0
+
+
+def test_context_pairs_reach_the_synth_and_bad_ones_are_usage_errors(tmp_path, capsys):
+    assert cli._context(["compliance=strict", "a=b=c"]) == {"compliance": "strict", "a": "b=c"}
+    data = Path(__file__).resolve().parents[2] / "examples" / "data" / "transactions-clean.csv"
+    code = cli.main(["run", str(data), "-c", "compliance", "--out", str(tmp_path)])
+    assert code == cli.EXIT_USAGE
+    assert "--context 'compliance': use KEY=VALUE" in capsys.readouterr().err

@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
         help="folder with the cdk.json of the app to run (default: current folder)",
     )
     run.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK context for the synth, as with `cdk synth -c` (e.g. compliance=strict)",
+    )
+    run.add_argument(
         "--timeout",
         type=float,
         default=900.0,
@@ -113,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     assembly_dir = out / ASSEMBLY_DIR
     shutil.rmtree(assembly_dir, ignore_errors=True)
     _say(args, "synthesizing the app ...")
-    assembly = synthesize(assembly_dir, project_dir=args.project)
+    assembly = synthesize(assembly_dir, project_dir=args.project, context=_context(args.context))
     synth_seconds = time.perf_counter() - started
     with LocalPipeline(assembly, log_path=out / LOG_FILE) as pipeline:
         for item in pipeline.unsupported:
@@ -135,6 +143,16 @@ def _run(args: argparse.Namespace) -> int:
             f"outputs in {out}/, job records in {out / JOBS_FILE}, logs in {out / LOG_FILE}"
         )
     return EXIT_OK if all(o.status == "SUCCEEDED" for o in outcomes) else EXIT_FAILED
+
+
+def _context(pairs: Sequence[str]) -> dict[str, str]:
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--context {pair!r}: use KEY=VALUE")
+        context[key] = value
+    return context
 
 
 def _readable_files(paths: Sequence[Path]) -> list[Path]:
