@@ -1,0 +1,1 @@
+"""Reproducible throughput and memory benchmarks of the processing core (``python -m bench``)."""
