@@ -118,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             ours = next((r for r in table if r["engine"] == "ours"), None)
             print(f"\n{size} rows ({megabytes:.0f} MB CSV)")
-            print(
-                "| engine | rows/s | MB/s | peak RSS MB | same rejects + totals | ours vs it |"
-            )
+            print("| engine | rows/s | MB/s | peak RSS MB | same rejects + totals | ours vs it |")
             print("|---|---:|---:|---:|---|---:|")
             for row in table:
                 ratio = (
