@@ -36,7 +36,8 @@ synth: install
 	$(BIN)/cdk synth --quiet -c environmentSuffix=$(ENVIRONMENT_SUFFIX)
 
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Real-account targets. `cdk bootstrap` once per account and region first.
 deploy: install

@@ -1,5 +1,5 @@
+# ruff: noqa: E501 - SQL text reads better unwrapped
 """The benchmark job in SQL, for the DuckDB baseline: the same rules as ``shared.rules``.
-# ruff: noqa: E501  (SQL text reads better unwrapped)
 
 Kept readable rather than clever: what an engineer who knows DuckDB would write in one pass
 (one scan of the CSV into a table, the checks as one CASE chain, duplicate ids through a

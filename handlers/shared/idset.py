@@ -20,6 +20,7 @@ columnar fast path; both compute the same fingerprint (:func:`fingerprint`,
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from array import array
 from typing import Any
@@ -83,6 +84,19 @@ def fingerprints(data: Any, offsets: Any) -> Any:
     return h
 
 
+def _encode(value: str) -> bytes:
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _portable_hash(value: str) -> int:
+    return fingerprint(_encode(value))
+
+
+def _python_hash(value: str) -> int:
+    h = (hash(value) * _K2) & _MASK  # spread the bits: the tag is the top half
+    return h ^ (h >> 29)
+
+
 class IdSet:
     """An exact, append-only set of strings; see the module docstring for the layout.
 
@@ -90,7 +104,11 @@ class IdSet:
     Call :meth:`close` (or use ``with``) to drop the spill file early.
     """
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, *, portable: bool = False) -> None:
+        # The scalar API hashes with Python's own (salted, per-process) string hash, cached
+        # on the str object: several times cheaper than :func:`fingerprint` in Python. A set
+        # that the batch API also serves must use the portable fingerprint everywhere.
+        self._hash = _portable_hash if portable else _python_hash
         self._bits = _INITIAL_BITS
         self._table = array("Q", bytes(8 << self._bits))
         self._count = 0
@@ -101,39 +119,48 @@ class IdSet:
         self._buffer = bytearray()  # ids not yet flushed
         self._ends_buffer = array("Q")
         self._flushed_count = 0
+        self._miss: tuple[str, int, int] | None = None
 
     # -- scalar API (pure Python) -------------------------------------------------------
 
     def __contains__(self, value: str) -> bool:
-        data = value.encode("utf-8", "surrogatepass")
-        h = fingerprint(data)
-        tag = h >> 32
-        mask = (1 << self._bits) - 1
-        slot = tag >> (32 - self._bits)
+        tag = self._hash(value) >> 32
+        bits = self._bits
+        mask = (1 << bits) - 1
+        slot = tag >> (32 - bits)
         table = self._table
-        while True:
-            entry = table[slot]
-            if not entry:
-                return False
-            if entry >> 32 == tag and self._read(entry & 0xFFFFFFFF) == data:
+        entry = table[slot]
+        while entry:
+            if entry >> 32 == tag and self._read(entry & 0xFFFFFFFF) == _encode(value):
                 return True
             slot = (slot + 1) & mask
+            entry = table[slot]
+        self._miss = (value, slot, tag)  # where add() puts it, if it comes next
+        return False
 
     def add(self, value: str) -> None:
         """Add ``value`` (a no-op when it is already there)."""
-        if value in self:
-            return
-        data = value.encode("utf-8", "surrogatepass")
-        self._grow(1)
-        tag = fingerprint(data) >> 32
-        self._append(data)
-        mask = (1 << self._bits) - 1
-        slot = tag >> (32 - self._bits)
+        miss = self._miss
+        if miss is None or miss[0] is not value:
+            if value in self:
+                return
+            miss = self._miss
+        self._miss = None
+        _, slot, tag = miss  # type: ignore[misc]
         table = self._table
-        while table[slot]:
-            slot = (slot + 1) & mask
+        if self._count + 1 > _MAX_LOAD * len(table):
+            self._grow(1)
+            table = self._table
+            mask = (1 << self._bits) - 1
+            slot = tag >> (32 - self._bits)
+            while table[slot]:
+                slot = (slot + 1) & mask
         table[slot] = (tag << 32) | self._count
         self._count += 1
+        self._buffer += _encode(value)
+        self._ends_buffer.append(self._written + len(self._buffer))
+        if len(self._buffer) >= _FLUSH_BYTES:
+            self._flush()
 
     def __len__(self) -> int:
         return self._count
@@ -145,6 +172,7 @@ class IdSet:
         ``values(i)`` returns the i-th string as ``bytes`` (called for fingerprint hits only)."""
         import numpy as np
 
+        self._require_portable()
         n = len(hashes)
         found = np.zeros(n, dtype=bool)
         if not self._count or not n:
@@ -173,9 +201,11 @@ class IdSet:
         """
         import numpy as np
 
+        self._require_portable()
         n = len(hashes)
         if not n:
             return
+        self._miss = None
         self._grow(n)
         start, end = int(offsets[0]), int(offsets[-1])
         base = self._pending_base()
@@ -208,6 +238,10 @@ class IdSet:
         if len(self._buffer) >= _FLUSH_BYTES:
             self._flush()
 
+    def _require_portable(self) -> None:
+        if self._hash is not _portable_hash:
+            raise ValueError("the batch API needs IdSet(portable=True)")
+
     # -- storage ------------------------------------------------------------------------
 
     def _grow(self, extra: int) -> None:
@@ -219,9 +253,8 @@ class IdSet:
         old = self._table
         self._table = array("Q", bytes(8 << bits))
         self._bits = bits
-        try:
-            import numpy as np
-        except ImportError:  # pure Python: reinsert one by one
+        np = sys.modules.get("numpy")  # used when loaded already (the batch API's users)
+        if np is None:  # pure Python: reinsert one by one
             mask = (1 << bits) - 1
             table = self._table
             for entry in old:
@@ -251,12 +284,6 @@ class IdSet:
 
     def _pending_base(self) -> int:
         return self._written + len(self._buffer)
-
-    def _append(self, data: bytes) -> None:
-        self._buffer += data
-        self._ends_buffer.append(self._pending_base())
-        if len(self._buffer) >= _FLUSH_BYTES:
-            self._flush()
 
     def _flush(self) -> None:
         if self._ids is None:
@@ -295,6 +322,7 @@ class IdSet:
         self._count = self._written = self._flushed_count = 0
         self._buffer = bytearray()
         self._ends_buffer = array("Q")
+        self._miss = None
 
     def __enter__(self) -> IdSet:
         return self

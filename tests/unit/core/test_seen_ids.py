@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,6 +56,7 @@ def test_pure_python_growth_without_numpy(monkeypatch: pytest.MonkeyPatch) -> No
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(builtins, "__import__", no_numpy)
+    monkeypatch.delitem(sys.modules, "numpy")
     seen = IdSet()
     for number in range(3000):
         seen.add(str(number))
@@ -64,7 +67,7 @@ def test_pure_python_growth_without_numpy(monkeypatch: pytest.MonkeyPatch) -> No
 def test_fingerprint_collisions_are_never_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every id gets the same fingerprint: only the byte comparison can tell them apart."""
     monkeypatch.setattr(idset, "fingerprint", lambda data: 0xDEADBEEF00000000)
-    seen = IdSet()
+    seen = IdSet(portable=True)
     for value in ("a", "b", "c"):
         assert value not in seen
         seen.add(value)
@@ -90,7 +93,7 @@ def test_batch_fingerprints_match_scalar() -> None:
     st.lists(st.text(min_size=1, max_size=20), max_size=100),
 )
 def test_batch_and_scalar_agree(added: list[str], probes: list[str]) -> None:
-    batch = IdSet()
+    batch = IdSet(portable=True)
     scalar = IdSet()
     half = len(added) // 2
     data, offsets = layout(added[:half])
@@ -110,7 +113,7 @@ def test_batch_and_scalar_agree(added: list[str], probes: list[str]) -> None:
 
 
 def test_batch_add_grows_and_spills(tmp_path: object) -> None:
-    seen = IdSet(directory=str(tmp_path))
+    seen = IdSet(directory=str(tmp_path), portable=True)
     values = [f"tx-{number:010d}" for number in range(200_000)]
     data, offsets = layout(values)
     hashes = idset.fingerprints(data, offsets)
@@ -124,3 +127,17 @@ def test_batch_add_grows_and_spills(tmp_path: object) -> None:
     seen.add_many(hashes[:0], data, offsets[:1])
     assert len(seen) == 200_000
     seen.close()
+
+
+def test_python_hash_collisions_are_never_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(idset, "_python_hash", lambda value: 0xDEADBEEF00000000)
+    seen = IdSet()
+    seen._hash = idset._python_hash
+    for value in ("a", "b"):
+        seen.add(value)
+    assert "a" in seen and "b" in seen and "c" not in seen
+
+
+def test_batch_api_needs_the_portable_fingerprint() -> None:
+    with pytest.raises(ValueError, match="portable"):
+        IdSet().contains_many(np.zeros(1, dtype=np.uint64), lambda row: b"")
