@@ -20,6 +20,7 @@ from .control_api import ControlApi  # noqa: E402
 from .encryption import DataKey, PipelineKey  # noqa: E402
 from .etl_workflow import EtlWorkflow, FunctionSettings, StepRetry  # noqa: E402
 from .ingestion_bucket import IngestionBucket, Lifecycle  # noqa: E402
+from .large_files import LargeFiles  # noqa: E402
 from .metadata_store import MetadataStore  # noqa: E402
 from .naming import Naming  # noqa: E402
 from .network import PipelineNetwork  # noqa: E402
@@ -35,6 +36,7 @@ __all__ = [
     "EtlWorkflow",
     "FunctionSettings",
     "IngestionBucket",
+    "LargeFiles",
     "Lifecycle",
     "MetadataStore",
     "Naming",

@@ -62,3 +62,22 @@ def service_role(
         assumed_by=iam.ServicePrincipal(service),
         description=description,
     )
+
+
+def managed_instead_of_inline(owner: Construct, child_id: str, role: iam.IRole) -> None:
+    """Replace an inline policy CDK made (``owner/child_id``) with a customer-managed policy
+    holding the same document, attached to the same role (e.g. a Distributed Map's rights on
+    its child executions). The new policy stays a child of ``owner``: folding it into the
+    role's own policy would make the state machine depend on a policy that names it."""
+    inline = owner.node.try_find_child(child_id)
+    if not isinstance(inline, iam.Policy):
+        return
+    document = inline.document
+    owner.node.try_remove_child(child_id)
+    iam.ManagedPolicy(
+        owner,
+        child_id,
+        description=f"{child_id} of {owner.node.path}",
+        document=document,
+        roles=[role],
+    )

@@ -212,6 +212,26 @@ def acknowledge_state_machine_role(
     acknowledge(role, findings)
 
 
+DISTRIBUTED_MAP_REASON = (
+    "A Distributed Map runs child executions of this state machine; describing, stopping and "
+    "redriving them needs their execution ARNs, which exist only at run time: the wildcard "
+    "covers executions of this one state machine only."
+)
+
+
+def acknowledge_distributed_map(state_machine: IConstruct, state_machine_arn: str) -> None:
+    """The execution wildcards CDK grants a state machine that runs a Distributed Map."""
+    name = cdk.Fn.select(6, cdk.Fn.split(":", state_machine_arn))
+    executions = (
+        f"arn:{cdk.Aws.PARTITION}:states:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:execution:{name}"
+    )
+    findings = []
+    for suffix in (":*", "/*:*"):
+        resource = finding_resource(state_machine, f"{executions}{suffix}")
+        findings.append((f"AwsSolutions-IAM5[Resource::{resource}]", DISTRIBUTED_MAP_REASON))
+    acknowledge(state_machine, findings)
+
+
 def acknowledge_dead_letter_queue(queue: IConstruct) -> None:
     acknowledge(queue, [("Serverless-SQSRedrivePolicy", DLQ_REASON)])
 
@@ -327,7 +347,8 @@ def _render(node: Any, consumer: cdk.Stack) -> str:
             return _export_name(producer, {"Fn::GetAtt": [logical_id, attribute]})
         if function == "Fn::ImportValue":
             return _render(args, consumer)
-    raise ValueError(f"cannot render {json.dumps(node)} for a cdk-nag finding id")
+    # Any other intrinsic (Fn::Select, Fn::Split, ...) appears as its compact JSON.
+    return json.dumps(node, separators=(",", ":"))
 
 
 def _owner(consumer: cdk.Stack, logical_id: str) -> cdk.Stack | None:

@@ -15,8 +15,10 @@ keeps logs a year and gives every role a customer-managed policy instead of an i
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -34,12 +36,13 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from . import compliance as nag
-from . import naming, network, runtime
-from ._iam import service_role
+from . import large_files, naming, network, runtime
+from ._iam import managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
 from .compliance import Compliance
 from .encryption import PipelineKey
+from .large_files import LargeFiles
 from .naming import Naming
 from .schema import TransactionSchema
 
@@ -57,6 +60,7 @@ RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
+_DEFAULT_LARGE_FILES = LargeFiles()
 
 
 def log_retention_of(
@@ -132,6 +136,15 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
     "quality-check": ((), (naming.REPORTS_PREFIX,)),
 }
+# What the large-file path adds: (reads, writes, lists) per function.
+_LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # batches write parts and id indexes; the reduce reads and lists them
+    "validator": ((naming.VALIDATED_PREFIX,), (), (naming.VALIDATED_PREFIX,)),
+    # a part's transform rejects the rows the reduce found duplicated
+    "transformer": ((), (naming.REJECTED_PREFIX,), ()),
+    # the reduce reads and lists the parts' summaries
+    "enricher": ((naming.ENRICHED_PREFIX,), (), (naming.ENRICHED_PREFIX,)),
+}
 _TABLE_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "trigger": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     "validator": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
@@ -171,6 +184,9 @@ class EtlWorkflow(Construct):
             managed policies).
         vpc: strict only: the VPC for the functions, with endpoints for S3, DynamoDB, Step
             Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+        large_files: when files take the Distributed Map path (above 1 GiB, batches of 1000
+            rows, no failed batch tolerated); ``None`` keeps every file on the single-function
+            path.
 
     Attributes:
         functions: the five functions by base name.
@@ -204,6 +220,7 @@ class EtlWorkflow(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
+        large_files: LargeFiles | None = _DEFAULT_LARGE_FILES,
     ) -> None:
         super().__init__(scope, construct_id)
         self.naming = names = Naming(environment_suffix)
@@ -220,8 +237,11 @@ class EtlWorkflow(Construct):
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
+        if large_files is not None:
+            problems += large_files.problems()
         profile, profile_problems = profile_of(compliance, vpc=vpc)
         raise_if_any("EtlWorkflow", problems + profile_problems)
+        self.large_files = large_files
         settings.update(function_settings or {})
         self.compliance = profile
 
@@ -324,6 +344,14 @@ class EtlWorkflow(Construct):
             )
         if table.encryption_key is not None:
             table.encryption_key.grant_encrypt_decrypt(self.state_machine.role)
+        if self.large_files is not None:
+            nag.acknowledge_distributed_map(
+                self.state_machine, self.state_machine.state_machine_arn
+            )
+            if profile.strict:
+                managed_instead_of_inline(
+                    self.state_machine, "DistributedMapPolicy", self.state_machine.role
+                )
         nag.acknowledge_state_machine_role(
             self.state_machine.role,
             bucket_arn=bucket.bucket_arn,
@@ -435,6 +463,11 @@ class EtlWorkflow(Construct):
         role = fn.role
         assert role is not None
         reads, writes = _PREFIX_ACCESS[base]
+        lists: tuple[str, ...] = ()
+        if self.large_files is not None and base in _LARGE_FILE_ACCESS:
+            more_reads, more_writes, lists = _LARGE_FILE_ACCESS[base]
+            reads = tuple(dict.fromkeys(reads + more_reads))
+            writes = tuple(dict.fromkeys(writes + more_writes))
         if reads:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -449,6 +482,14 @@ class EtlWorkflow(Construct):
                     resources=[self.bucket.arn_for_objects(f"{p}*") for p in writes],
                 )
             )
+        if lists:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in lists]}},
+                )
+            )
         bucket_key = self.bucket.encryption_key if reads or writes else None
         if bucket_key is not None:
             bucket_key.grant_encrypt_decrypt(role)
@@ -456,7 +497,7 @@ class EtlWorkflow(Construct):
         nag.acknowledge_function_role(
             role,
             bucket_arn=self.bucket.bucket_arn,
-            prefixes=reads + writes,
+            prefixes=tuple(dict.fromkeys(reads + writes)),
             kms=bucket_key is not None or self.table.encryption_key is not None,
         )
 
@@ -473,84 +514,142 @@ class EtlWorkflow(Construct):
     def _definition(
         self, retry: StepRetry, settings: Mapping[str, FunctionSettings]
     ) -> sfn.IChainable:
-        failure = self._failure_branch()
+        self._retry, self._settings = retry, settings
+        self._failure = failure = self._failure_branch()
         succeeded = sfn.Succeed(self, "JobSucceeded")
-        states = []
-        for step in _STEPS:
-            fn = self.functions[step.function]
-            reserved = self._reserved_concurrency(step.function, settings[step.function])
-            task = tasks.LambdaInvoke(
-                self,
-                step.state,
-                lambda_function=fn,
-                payload_response_only=True,
-                retry_on_service_exceptions=False,
-                result_path=step.result_path,
-                task_timeout=sfn.Timeout.duration(
-                    settings[step.function].timeout.plus(cdk.Duration.seconds(30))
+        steps = [
+            self.step_task(step.state, step.step, step.function, step.result_path)
+            for step in _STEPS
+        ]
+        for (_, outcome), (next_task, _) in itertools.pairwise(steps):
+            outcome.otherwise(next_task)
+        steps[-1][1].otherwise(succeeded)
+        whole_file = steps[0][0]
+        if self.large_files is None:
+            return whole_file
+        big_file = large_files.build(
+            self, settings=self.large_files, failure=failure, succeeded=succeeded
+        )
+        # Unversioned buckets stay on the single-function path: the item reader pins the
+        # version that triggered the job, and such objects have none.
+        return (
+            sfn.Choice(self, "FileSize", comment="big files take the Distributed Map path")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.versionId"),
+                    sfn.Condition.is_not_null("$.versionId"),
+                    sfn.Condition.number_greater_than(
+                        "$.sizeBytes", self.large_files.threshold_bytes
+                    ),
                 ),
+                big_file,
             )
-            if reserved is not None:
-                # Throttled by its reserved concurrency: wait for a free execution (up to
-                # about 7 minutes, jittered) rather than fail the job after a few seconds.
-                task.add_retry(
-                    errors=[THROTTLING_ERROR],
-                    interval=cdk.Duration.seconds(10),
-                    max_attempts=8,
-                    backoff_rate=1.5,
-                    max_delay=cdk.Duration.minutes(2),
-                    jitter_strategy=sfn.JitterType.FULL,
-                )
+            .otherwise(whole_file)
+        )
+
+    def step_task(
+        self,
+        state: str,
+        step: str,
+        function: str,
+        result_path: str,
+        *,
+        payload: Mapping[str, Any] | None = None,
+    ) -> tuple[tasks.LambdaInvoke, sfn.Choice]:
+        """A step's task: retries, a catch into the failure branch, and an outcome Choice
+        whose INVALID branch is wired to the failure branch (the caller wires ``otherwise``).
+        """
+        task = self._invoke(state, function, result_path, payload)
+        task.add_catch(
+            self._errored(state, step).next(self._failure),
+            errors=["States.ALL"],
+            result_path="$.error",
+        )
+        rejected = sfn.Pass(
+            self,
+            f"{state}Rejected",
+            comment=f"the data failed {step}: keep the handler's message",
+            parameters={
+                "step": step,
+                "code": sfn.JsonPath.string_at(f"{result_path}.error.code"),
+                "message": sfn.JsonPath.string_at(f"{result_path}.error.message"),
+            },
+            result_path="$.failure",
+        )
+        outcome = sfn.Choice(self, f"{state}Outcome").when(
+            sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
+            rejected.next(self._failure),
+        )
+        task.next(outcome)
+        return task, outcome
+
+    def inner_task(
+        self, state: str, function: str, *, result_path: str | None = None
+    ) -> tasks.LambdaInvoke:
+        """A task inside a Distributed Map: retries; a failure fails its batch."""
+        return self._invoke(state, function, result_path or sfn.JsonPath.DISCARD, None)
+
+    def catch_into_failure(
+        self, state: sfn.DistributedMap, step: str, failure: sfn.IChainable
+    ) -> None:
+        state.add_catch(
+            self._errored(state.node.id, step).next(failure),
+            errors=["States.ALL"],
+            result_path="$.error",
+        )
+
+    def _invoke(
+        self, state: str, function: str, result_path: str, payload: Mapping[str, Any] | None
+    ) -> tasks.LambdaInvoke:
+        settings, retry = self._settings[function], self._retry
+        task = tasks.LambdaInvoke(
+            self,
+            state,
+            lambda_function=self.functions[function],
+            payload=sfn.TaskInput.from_object(dict(payload)) if payload is not None else None,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            result_path=result_path,
+            task_timeout=sfn.Timeout.duration(settings.timeout.plus(cdk.Duration.seconds(30))),
+        )
+        if self._reserved_concurrency(function, settings) is not None:
+            # Throttled by its reserved concurrency: wait for a free execution (up to
+            # about 7 minutes, jittered) rather than fail the job after a few seconds.
             task.add_retry(
-                errors=list(TRANSIENT_ERRORS),
-                interval=retry.interval,
-                max_attempts=retry.max_attempts,
-                backoff_rate=retry.backoff_rate,
-                max_delay=retry.max_delay,
+                errors=[THROTTLING_ERROR],
+                interval=cdk.Duration.seconds(10),
+                max_attempts=8,
+                backoff_rate=1.5,
+                max_delay=cdk.Duration.minutes(2),
                 jitter_strategy=sfn.JitterType.FULL,
             )
-            errored = sfn.Pass(
-                self,
-                f"{step.state}Errored",
-                comment=f"a fault in {step.step}: record its name, not the raw cause",
-                parameters={
-                    "step": step.step,
-                    "code": sfn.JsonPath.string_at("$.error.Error"),
-                    "message": sfn.JsonPath.format(
-                        f"The {step.step} step failed with {{}}; the execution history of {{}} "
-                        "holds the details.",
-                        sfn.JsonPath.string_at("$.error.Error"),
-                        sfn.JsonPath.execution_id,
-                    ),
-                },
-                result_path="$.failure",
-            )
-            task.add_catch(errored.next(failure), errors=["States.ALL"], result_path="$.error")
-            rejected = sfn.Pass(
-                self,
-                f"{step.state}Rejected",
-                comment=f"the data failed {step.step}: keep the handler's message",
-                parameters={
-                    "step": step.step,
-                    "code": sfn.JsonPath.string_at(f"{step.result_path}.error.code"),
-                    "message": sfn.JsonPath.string_at(f"{step.result_path}.error.message"),
-                },
-                result_path="$.failure",
-            )
-            outcome = sfn.Choice(self, f"{step.state}Outcome").when(
-                sfn.Condition.string_equals(f"{step.result_path}.outcome", "INVALID"),
-                rejected.next(failure),
-            )
-            states.append((task, outcome))
+        task.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=retry.interval,
+            max_attempts=retry.max_attempts,
+            backoff_rate=retry.backoff_rate,
+            max_delay=retry.max_delay,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return task
 
-        chain: sfn.IChainable | None = None
-        for index in range(len(states) - 1, -1, -1):
-            task, outcome = states[index]
-            after = chain if chain is not None else succeeded
-            outcome.otherwise(after)
-            chain = task.next(outcome)
-        assert chain is not None
-        return chain
+    def _errored(self, state: str, step: str) -> sfn.Pass:
+        return sfn.Pass(
+            self,
+            f"{state}Errored",
+            comment=f"a fault in {step}: record its name, not the raw cause",
+            parameters={
+                "step": step,
+                "code": sfn.JsonPath.string_at("$.error.Error"),
+                "message": sfn.JsonPath.format(
+                    f"The {step} step failed with {{}}; the execution history of {{}} "
+                    "holds the details.",
+                    sfn.JsonPath.string_at("$.error.Error"),
+                    sfn.JsonPath.execution_id,
+                ),
+            },
+            result_path="$.failure",
+        )
 
     def _failure_branch(self) -> sfn.IChainable:
         """Copy the source to ``failed/``, record the error, end in Fail."""

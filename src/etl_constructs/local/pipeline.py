@@ -144,7 +144,28 @@ class LocalPipeline:
         self.sqs = session.client("sqs")
         self.events = session.client("events")
         self.sfn = session.client("stepfunctions")
+        self._batcher = moto_compat.ItemBatcherEmulation(self.s3)
+        for name, target in (
+            (moto_compat.ItemBatcherEmulation.BATCHER, self._batcher.batch),
+            (moto_compat.ItemBatcherEmulation.LOADER, self._batcher.load),
+        ):
+            self.functions.add(
+                LocalFunction(
+                    name=name,
+                    arn=self._helper_arn(name),
+                    handler=name,
+                    environment={},
+                    timeout_seconds=900,
+                    memory_mb=1024,
+                    asset=Path("."),
+                    target=target,
+                )
+            )
         self._provision()
+        self.unsupported += self._batcher.warnings
+
+    def _helper_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
     def close(self) -> None:
         self._moto_logger.removeHandler(self._moto_handler)
@@ -251,9 +272,12 @@ class LocalPipeline:
     def _state_machine(self, resource: Resource) -> None:
         props = resource.properties
         definition = self.resolver.resolve(props["DefinitionString"], resource.stack)
+        if isinstance(definition, str):
+            definition = json.loads(definition)
+        definition = self._batcher.rewrite(definition, function_arn=self._helper_arn)
         self.sfn.create_state_machine(
             name=self.resolver.names(resource).name,
-            definition=definition if isinstance(definition, str) else json.dumps(definition),
+            definition=json.dumps(definition),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/local-state-machine",
             type=props.get("StateMachineType", "STANDARD"),
         )

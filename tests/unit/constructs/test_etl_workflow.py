@@ -159,9 +159,11 @@ def _s3_resources(statement):
 @pytest.mark.parametrize(
     ("role", "reads", "writes"),
     [
-        ("WorkflowValidatorRole", ["/raw/*"], ["/validated/*", "/rejected/*"]),
-        ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*"]),
-        ("WorkflowEnricherRole", ["/processed/*"], ["/enriched/*"]),
+        # raw/ in; validated/ parts and id indexes of big files are read back by the reduce
+        ("WorkflowValidatorRole", ["/raw/*", "/validated/*"], ["/validated/*", "/rejected/*"]),
+        # a big file's parts reject the rows found duplicated across batches
+        ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
+        ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
         ("WorkflowQualityCheckRole", [], ["/reports/*"]),
         ("WorkflowTriggerRole", ["/raw/*"], []),
     ],
@@ -200,7 +202,8 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
     _, _, template = built
     definition = _definition(template)
     states = definition["States"]
-    assert definition["StartAt"] == "Validate"
+    assert definition["StartAt"] == "FileSize"
+    assert states["FileSize"]["Default"] == "Validate"
     order = []
     state = "Validate"
     while states[state]["Type"] != "Succeed":
@@ -365,3 +368,85 @@ def test_names_follow_the_suffix_rule():
     assert names.function("quality-check") == "quality-check-pr-42"
     assert names.function_errors_alarm("validator") == "validator-errors-pr-42"
     assert re.fullmatch(r"[a-z0-9-]{3,63}", names.access_log_bucket)
+
+
+def test_big_files_take_the_distributed_map_path(built):
+    _, _, template = built
+    states = _definition(template)["States"]
+    (route,) = states["FileSize"]["Choices"]
+    conditions = route["And"]
+    assert {"Variable": "$.sizeBytes", "NumericGreaterThan": 1 << 30} in conditions
+    assert {"Variable": "$.versionId", "IsNull": False} in conditions
+    assert route["Next"] == "Preflight"
+    assert states["Preflight"]["Parameters"]["mode"] == "preflight"
+    assert states["PreflightOutcome"]["Default"] == "ValidateBatches"
+
+    batches = states["ValidateBatches"]
+    reader = batches["ItemReader"]
+    assert reader["Resource"].endswith(":states:::s3:getObject")
+    assert reader["ReaderConfig"] == {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
+    assert reader["Parameters"]["VersionId.$"] == "$.versionId"  # the version that triggered
+    assert batches["ItemSelector"] == {
+        "row.$": "$$.Map.Item.Index",
+        "values.$": "$$.Map.Item.Value",
+    }
+    assert batches["ItemBatcher"]["MaxItemsPerBatch"] == 1000
+    assert batches["ItemBatcher"]["BatchInput"]["mode"] == "batch"
+    # CDK leaves a zero tolerance out of the ASL; absent means 0: any failed batch fails
+    assert batches.get("ToleratedFailurePercentage", 0) == 0
+    assert "ToleratedFailureCount" not in batches
+    assert batches["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert batches["Catch"][0]["Next"] == "ValidateBatchesErrored"
+    assert states["ValidateBatchesErrored"]["Parameters"]["step"] == "validate"
+    assert batches["Next"] == "ReduceValidation"
+    assert states["ReduceValidationOutcome"]["Default"] == "ProcessParts"
+
+    parts = states["ProcessParts"]
+    assert parts["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert "validated/{}/parts/" in parts["ItemReader"]["Parameters"]["Prefix.$"]
+    inner = parts["ItemProcessor"]["States"]
+    assert parts["ItemProcessor"]["StartAt"] == "TransformPart"
+    assert inner["TransformPart"]["Next"] == "EnrichPart"
+    assert "TransientError" in inner["TransformPart"]["Retry"][0]["ErrorEquals"]
+    assert parts["Next"] == "ReduceEnrich"
+    assert states["ReduceEnrichOutcome"]["Default"] == "JobSucceeded"
+
+
+def test_the_state_machine_reads_raw_objects_only_for_the_item_reader(built):
+    _, _, template = built
+    statements = _policy_statements(template, "WorkflowStateMachineRole")
+    reads = [r for s in statements if "s3:GetObject" in s["Action"] for r in _s3_resources(s)]
+    assert set(reads) == {"/raw/*"}
+    listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
+    assert listing["Resource"]["Fn::GetAtt"][1] == "Arn"
+
+
+def test_large_files_can_be_tuned_or_switched_off():
+    from etl_constructs import LargeFiles
+
+    stack, _ = _workflow_stack(large_files=None)
+    definition = _definition(Template.from_stack(stack))
+    assert definition["StartAt"] == "Validate"
+    assert "ValidateBatches" not in definition["States"]
+    stack, _ = _workflow_stack(
+        large_files=LargeFiles(
+            threshold_bytes=5_000_000, batch_rows=250, tolerated_failure_percentage=1.5
+        )
+    )
+    states = _definition(Template.from_stack(stack))["States"]
+    assert states["ValidateBatches"]["ItemBatcher"]["MaxItemsPerBatch"] == 250
+    assert states["ValidateBatches"]["ToleratedFailurePercentage"] == 1.5
+    assert states["FileSize"]["Choices"][0]["And"][2]["NumericGreaterThan"] == 5_000_000
+    with pytest.raises(PropsError) as raised:
+        _workflow_stack(
+            large_files=LargeFiles(
+                threshold_bytes=0, batch_rows=0, max_concurrency=0, tolerated_failure_percentage=101
+            )
+        )
+    for prop in (
+        "threshold_bytes",
+        "batch_rows",
+        "max_concurrency",
+        "tolerated_failure_percentage",
+    ):
+        assert f"large_files.{prop}" in str(raised.value)
