@@ -11,6 +11,10 @@ Per column type:
   not reach the outputs either); ``identifier`` -> as is;
 * an empty value -> null.
 
+Text, identifier and enum cells that validation quoted against spreadsheet formula
+injection (:func:`shared.validation.neutralize_formula`) get their one quote back off
+first, so the JSON outputs hold the values as sent.
+
 The input is the validator's CSV (canonical header). A value that no longer passes its rule
 means the object is corrupt or from another schema: FileRejected ``INVALID_INPUT``.
 """
@@ -29,6 +33,7 @@ from shared.masking import mask_pan, scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.schema import Column, Schema
 from shared.totals import StepResult, Totals
+from shared.validation import formula_columns, restore_formula
 from shared.values import (
     amount_to_minor,
     format_minor,
@@ -60,7 +65,10 @@ def transform_stream(
     """
     reader = open_csv(source, required=schema.required_names)
     positions = {name: index for index, name in enumerate(reader.header)}
-    normalizers = [_normalizer(column, positions, schema) for column in schema.columns]
+    formulas = set(formula_columns(schema))
+    normalizers = [
+        _normalizer(column, positions, schema, column.name in formulas) for column in schema.columns
+    ]
     names = schema.column_names
     amount_index = names.index(schema.totals.amount)
     currency_index = names.index(schema.totals.currency)
@@ -97,10 +105,14 @@ def transform_stream(
     return StepResult(rows=written, totals=totals)
 
 
-def _normalizer(column: Column, positions: dict[str, int], schema: Schema) -> Normalizer:
+def _normalizer(
+    column: Column, positions: dict[str, int], schema: Schema, formula: bool = False
+) -> Normalizer:
     position = positions.get(column.name)
     if position is None:
         return _null
+    if formula:
+        return _restored(_normalizer(column, positions, schema), position)
     name = column.name
     kind = column.type
     if kind == "timestamp":
@@ -118,6 +130,19 @@ def _normalizer(column: Column, positions: dict[str, int], schema: Schema) -> No
     if kind == "currency":
         return _coded(name, position, CURRENCY_MINOR_UNITS.keys())
     return _coded(name, position, COUNTRIES)
+
+
+def _restored(normalize: Normalizer, position: int) -> Normalizer:
+    """``normalize`` after taking off the quote validation put before a formula."""
+
+    def restore(row: list[str]) -> str | None:
+        value = row[position]
+        if value[:1] == "'":
+            row = row.copy()
+            row[position] = restore_formula(value)
+        return normalize(row)
+
+    return restore
 
 
 def _null(row: list[str]) -> str | None:

@@ -11,6 +11,12 @@ Rejected rows go to ``reject_sink`` as JSON Lines::
 schema columns the row has, card columns masked and every other value scrubbed of
 card-number-like digit runs. Codes: :mod:`shared.codes`.
 
+Spreadsheet formulas: ``valid_sink`` is a CSV that people open in spreadsheets, so a cell
+that could start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (OWASP's CSV
+injection list) is written with a leading single quote, and so is a cell that starts with
+a quote already, which makes the rule exactly reversible: :func:`restore_formula` (the
+transformer) takes one quote off. The JSON outputs hold the values as sent.
+
 Per row the first failing rule wins: the field count, then NUL characters, then the
 columns in schema order. A file rule failure (:class:`~shared.errors.FileRejected`) or a
 reject rate above ``max_reject_rate`` makes the outcome INVALID; counts then cover the rows
@@ -22,6 +28,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -36,11 +44,56 @@ from shared.schema import Schema
 from shared.totals import Totals
 from shared.values import amount_to_minor
 
-__all__ = ["DEFAULT_MAX_REJECT_RATE", "INVALID", "VALID", "ValidationResult", "validate_stream"]
+__all__ = [
+    "DEFAULT_MAX_REJECT_RATE",
+    "FORMULA_FIRST",
+    "INVALID",
+    "VALID",
+    "ValidationResult",
+    "formula_columns",
+    "neutralize_formula",
+    "restore_formula",
+    "validate_stream",
+]
 
 VALID = "VALID"
 INVALID = "INVALID"
 DEFAULT_MAX_REJECT_RATE = Decimal("0.05")
+FORMULA_FIRST = frozenset("=+-@\t\r'")
+"""First characters that get a quote in front in ``validated/``: what makes a spreadsheet
+read a cell as a formula, and the quote itself."""
+_SIMPLE_CLASS = re.compile(r"\^\[[^\]\\]+\][+*]\$")
+
+
+def neutralize_formula(value: str) -> str:
+    """``value`` as written to a CSV output: a quote in front when it starts with one of
+    :data:`FORMULA_FIRST`."""
+    return "'" + value if value[:1] in FORMULA_FIRST else value
+
+
+def restore_formula(value: str) -> str:
+    """The value :func:`neutralize_formula` was given."""
+    return value[1:] if value[:1] == "'" else value
+
+
+def formula_columns(schema: Schema) -> list[str]:
+    """The columns whose valid values may start with one of :data:`FORMULA_FIRST`: text,
+    identifiers (unless a ``^[...]+$`` pattern excludes them) and enums with such a value.
+    Timestamps, amounts, codes and masked card numbers never do."""
+    names = []
+    for column in schema.columns:
+        if column.type == "identifier" and column.pattern:
+            pattern = re.compile(column.pattern)
+            may = not _SIMPLE_CLASS.fullmatch(column.pattern) or any(
+                pattern.fullmatch(char) for char in FORMULA_FIRST
+            )
+        elif column.type == "enum":
+            may = any(value[:1] in FORMULA_FIRST for value in column.values)
+        else:
+            may = column.type in ("text", "identifier")
+        if may:
+            names.append(column.name)
+    return names
 
 
 @dataclass
@@ -101,6 +154,21 @@ class _RejectWriter:
         self._sink.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
 
 
+def _sanitizer(kind: str, formula: bool) -> Callable[[str], str]:
+    """What a valid value of a column of type ``kind`` goes through on its way to
+    ``validated/``: card numbers masked, text scrubbed, formulas neutralized."""
+    if kind == "card_number":
+        return mask_pan
+    if kind == "text":
+        return _text_cell
+    return neutralize_formula if formula else str
+
+
+def _text_cell(value: str) -> str:
+    value = scrub(value)
+    return "'" + value if value[:1] in FORMULA_FIRST else value
+
+
 def validate_stream(
     source: BinaryIO,
     valid_sink: BinaryIO,
@@ -154,10 +222,12 @@ def _validate(
     canonical = list(schema.column_names) == header
     order = [positions.get(name, -1) for name in schema.column_names]
     # validated/ is an output object too: no full card number may reach it.
+    formulas = set(formula_columns(schema))
     sanitizers = [
-        (positions[column.name], mask_pan if column.type == "card_number" else scrub)
+        (positions[column.name], _sanitizer(column.type, column.name in formulas))
         for column in schema.columns
-        if column.name in positions and column.type in ("card_number", "text")
+        if column.name in positions
+        and (column.type in ("card_number", "text") or column.name in formulas)
     ]
 
     spec = schema.totals
