@@ -55,6 +55,7 @@ def build(app: cdk.App) -> PipelineStacks:
         removal_policy=removal,
         compliance=profile,
         vpc=vpc,
+        large_files=settings.large_files,
     )
     api = ApiStack(
         app,

@@ -33,8 +33,10 @@ def main() -> int:
         job = jobs.get(name, {})
         got_rows = {k: job.get("rows", {}).get(k) for k in want.get("rows", {})}
         got_error = (job.get("error") or {}).get("code")
-        ok = job.get("status") == want["status"] and got_rows == want.get("rows", {}) and (
-            "error" not in want or got_error == want["error"]
+        ok = (
+            job.get("status") == want["status"]
+            and got_rows == want.get("rows", {})
+            and ("error" not in want or got_error == want["error"])
         )
         mismatches += not ok
         detail = want["status"] + (f" ({want['error']})" if "error" in want else "")

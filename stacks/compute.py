@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from etl_constructs import Compliance, EtlWorkflow
+from etl_constructs import Compliance, EtlWorkflow, LargeFiles
 
 
 class ComputeStack(cdk.Stack):
@@ -25,6 +25,7 @@ class ComputeStack(cdk.Stack):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
+        large_files: LargeFiles | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -38,6 +39,7 @@ class ComputeStack(cdk.Stack):
             removal_policy=removal_policy,
             compliance=compliance,
             vpc=vpc,
+            large_files=large_files or LargeFiles(),
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

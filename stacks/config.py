@@ -5,17 +5,21 @@ variable ``ENVIRONMENT_SUFFIX``, else ``dev``. Environments other than ``prod`` 
 ephemeral by default: their bucket, table and logs are destroyed with the stacks (context
 ``removalPolicy`` = ``retain`` or ``destroy`` overrides that). Context ``compliance`` picks the
 compliance profile: ``standard`` (default) or ``strict`` (PCI DSS 3.2.1 + NIST 800-53 rev 5).
+Context ``largeFileThresholdBytes`` (default 1 GiB) and ``largeFileBatchRows`` (1000) tune the
+Distributed Map path of big files.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
 from etl_constructs.compliance import PROFILES, Compliance
+from etl_constructs.large_files import LargeFiles
 from etl_constructs.naming import validate_suffix
 
 _REMOVAL = {"retain": cdk.RemovalPolicy.RETAIN, "destroy": cdk.RemovalPolicy.DESTROY}
@@ -31,6 +35,7 @@ class AppSettings:
     removal_policy: cdk.RemovalPolicy
     alarm_email: str | None = None
     compliance: Compliance = Compliance.STANDARD
+    large_files: LargeFiles = field(default_factory=LargeFiles)
 
     @classmethod
     def from_context(cls, scope: Construct) -> AppSettings:
@@ -63,4 +68,28 @@ class AppSettings:
             removal_policy=_REMOVAL[removal],
             alarm_email=node.try_get_context("alarmEmail") or None,
             compliance=compliance,
+            large_files=_large_files(node),
         )
+
+
+def _large_files(node: Any) -> LargeFiles:
+    """Context ``largeFileThresholdBytes`` / ``largeFileBatchRows`` tune the big-file path."""
+    values = {}
+    for context, prop in (
+        ("largeFileThresholdBytes", "threshold_bytes"),
+        ("largeFileBatchRows", "batch_rows"),
+    ):
+        raw = node.try_get_context(context)
+        if raw is None:
+            continue
+        try:
+            values[prop] = int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(
+                f"context {context} {raw!r} is invalid: use a whole number"
+            ) from None
+    settings = LargeFiles(**values)
+    problems = settings.problems()
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return settings

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared import env, observability, s3io
+from shared import env, large_steps, observability, s3io
 from shared.jobs import JobStore
 from shared.steps import output_format_from_env, schema_from_env
 
@@ -23,14 +23,34 @@ UNKNOWN_VERSION = "unknown"
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``event`` is the execution state; returns the Enrich result (VALID: job SUCCEEDED)."""
+    """``event`` is the execution state; returns the Enrich result (VALID: job SUCCEEDED).
+
+    A big file's parts come with ``mode: part``, its last step with ``mode: reduce``.
+    """
+    mode = large_steps.mode_of(event)
+    version = os.environ.get(env.PIPELINE_VERSION) or UNKNOWN_VERSION
+    if mode == large_steps.PART:
+        return large_steps.enrich_part(
+            event,
+            store=JobStore(),
+            s3=s3io.default_client(),
+            schema=schema_from_env(),
+            output_format=output_format_from_env(),
+            pipeline_version=version,
+        )
+    if mode == large_steps.REDUCE:
+        result = large_steps.reduce_enrich(
+            event, store=JobStore(), s3=s3io.default_client(), metrics=metrics, log=logger.info
+        )
+        logger.info("enrich finished", outcome=result["outcome"], error=result["error"])
+        return result
     result = enrich(
         event,
         store=JobStore(),
         s3=s3io.default_client(),
         schema=schema_from_env(),
         output_format=output_format_from_env(),
-        pipeline_version=os.environ.get(env.PIPELINE_VERSION) or UNKNOWN_VERSION,
+        pipeline_version=version,
         metrics=metrics,
         log=logger.info,
     )

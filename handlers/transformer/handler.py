@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared import observability, s3io
+from shared import large_steps, observability, s3io
 from shared.jobs import JobStore
 from shared.steps import output_format_from_env, schema_from_env
 
@@ -20,7 +20,16 @@ metrics = observability.build_metrics()
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``event`` is the execution state; returns the Transform result."""
+    """``event`` is the execution state; returns the Transform result (or, for a big file's
+    part, what the part's enrich needs)."""
+    if large_steps.mode_of(event) == large_steps.PART:
+        return large_steps.transform_part(
+            event,
+            store=JobStore(),
+            s3=s3io.default_client(),
+            schema=schema_from_env(),
+            output_format=output_format_from_env(),
+        )
     result = transform(
         event,
         store=JobStore(),

@@ -136,6 +136,7 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
     "quality-check": ((), (naming.REPORTS_PREFIX,)),
 }
+_STEP_FUNCTIONS = ("validator", "transformer", "enricher")
 # What the large-file path adds: (reads, writes, lists) per function.
 _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # batches write parts and id indexes; the reduce reads and lists them
@@ -476,9 +477,11 @@ class EtlWorkflow(Construct):
                 )
             )
         if writes:
+            # The steps delete what a late attempt committed for a job that failed meanwhile.
+            withdraws = ["s3:DeleteObject"] if base in _STEP_FUNCTIONS else []
             role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload", *withdraws],
                     resources=[self.bucket.arn_for_objects(f"{p}*") for p in writes],
                 )
             )

@@ -122,16 +122,12 @@ class RawCsvItemReader:
         return []
 
 
+JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName")
+
+
 def job_fields(**extra: Any) -> dict[str, Any]:
     """The job's identity, as every task of the path passes it on."""
-    return {
-        "jobId": sfn.JsonPath.string_at("$.jobId"),
-        "bucket": sfn.JsonPath.string_at("$.bucket"),
-        "key": sfn.JsonPath.string_at("$.key"),
-        "versionId": sfn.JsonPath.string_at("$.versionId"),
-        "fileName": sfn.JsonPath.string_at("$.fileName"),
-        **extra,
-    }
+    return {name: sfn.JsonPath.string_at(f"$.{name}") for name in JOB_FIELDS} | extra
 
 
 def build(
@@ -162,7 +158,11 @@ def build(
         item_batcher=sfn.ItemBatcher(
             max_items_per_batch=settings.batch_rows,
             max_input_bytes_per_batch=MAX_BATCH_INPUT_BYTES,
-            batch_input=job_fields(mode="batch"),
+            # CDK renders BatchInput verbatim: the ".$" of each path is ours to write
+            batch_input={
+                "mode": "batch",
+                **{f"{name}.$": f"$.{name}" for name in JOB_FIELDS},
+            },
         ),
         max_concurrency=settings.max_concurrency,
         tolerated_failure_percentage=settings.tolerated_failure_percentage,

@@ -392,6 +392,7 @@ def test_big_files_take_the_distributed_map_path(built):
     }
     assert batches["ItemBatcher"]["MaxItemsPerBatch"] == 1000
     assert batches["ItemBatcher"]["BatchInput"]["mode"] == "batch"
+    assert batches["ItemBatcher"]["BatchInput"]["jobId.$"] == "$.jobId"
     # CDK leaves a zero tolerance out of the ASL; absent means 0: any failed batch fails
     assert batches.get("ToleratedFailurePercentage", 0) == 0
     assert "ToleratedFailureCount" not in batches

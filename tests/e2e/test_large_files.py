@@ -1,0 +1,118 @@
+"""Big files through the Distributed Map path, offline.
+
+The example app is synthesized with a tiny threshold and batch size, so the example files
+take the path in batches of 10 rows: duplicates across batches, totals added up across
+batches and parts, and the same outcome as the single-function path on the same bytes.
+The local runtime emulates what moto lacks (the item batcher; see local/moto_compat.py):
+it cannot prove the tolerated-failure percentage, which is always 0 locally.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from shared.schema import load_schema
+from shared.validation import validate_stream
+
+from etl_constructs.local import CloudAssembly, LocalPipeline
+from tests.conftest import build_example_app
+
+pytestmark = pytest.mark.xdist_group("example-app")
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+BATCH_ROWS = 10
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("cdk.out.large")
+    app, _ = build_example_app(
+        outdir,
+        environmentSuffix="big",
+        largeFileThresholdBytes="1000",
+        largeFileBatchRows=str(BATCH_ROWS),
+    )
+    assembly = app.synth()
+    with LocalPipeline(CloudAssembly.load(Path(assembly.directory)), time_scale=0.05) as local:
+        yield local
+
+
+def _run(pipeline, name: str, body: bytes) -> dict:
+    path_key = f"raw/large/{name}"
+    response = pipeline.s3.put_object(Bucket=pipeline.bucket, Key=path_key, Body=body)
+    obj = (path_key, response["VersionId"])
+    job = pipeline.wait([obj], timeout=120)[obj]
+    assert job is not None
+    return job
+
+
+def _read_lines(pipeline, prefix: str) -> list[dict]:
+    lines = []
+    for key in sorted(pipeline._keys(prefix)):
+        body = pipeline.s3.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
+        lines += [json.loads(line) for line in body.splitlines()]
+    return lines
+
+
+def _reference(body: bytes):
+    """What the single-function core finds in the same bytes."""
+    rejects = io.BytesIO()
+    result = validate_stream(io.BytesIO(body), io.BytesIO(), rejects, schema=load_schema(None))
+    codes = sorted(
+        (json.loads(line)["row"], json.loads(line)["code"])
+        for line in rejects.getvalue().splitlines()
+    )
+    return result, codes
+
+
+def test_a_big_file_is_validated_in_batches_with_the_same_outcome(pipeline):
+    body = (DATA / "transactions-with-rejects.csv").read_bytes()
+    assert len(body) > 1000
+    job = _run(pipeline, "rejects.csv", body)
+    reference, reference_rejects = _reference(body)
+    assert job["status"] == "SUCCEEDED", job.get("error")
+    assert job["rows"]["input"] == reference.rows_input == 80
+    assert job["rows"]["valid"] == reference.rows_valid == 77
+    assert job["rows"]["rejected"] == 3
+    assert job["rows"]["transformed"] == job["rows"]["enriched"] == 77
+    assert job["totals"]["validate"] == reference.totals.to_json()
+    assert job["totals"]["validate"] == job["totals"]["transform"] == job["totals"]["enrich"]
+    assert job["outputs"]["enriched"] == f"enriched/{job['jobId']}/parts/"
+    # row 20 repeats row 1's id from another batch: found by the reduce, rejected by its part
+    rejects = _read_lines(pipeline, job["outputs"]["rejected"])
+    assert sorted((r["row"], r["code"]) for r in rejects) == reference_rejects
+    assert (20, "DUPLICATE_ID") in reference_rejects
+    enriched = _read_lines(pipeline, job["outputs"]["enriched"])
+    assert len(enriched) == 77
+    assert len({r["transaction_id"] for r in enriched}) == 77
+    assert {r["job_id"] for r in enriched} == {job["jobId"]}
+    parts = list(pipeline._keys(f"validated/{job['jobId']}/parts/"))
+    assert len(parts) == 8  # 80 rows in batches of 10
+
+
+def test_a_big_file_with_a_broken_header_fails_at_preflight(pipeline):
+    body = (DATA / "transactions-missing-column.csv").read_bytes() * 20
+    job = _run(pipeline, "missing.csv", body)
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "MISSING_COLUMN" and job["error"]["step"] == "validate"
+    assert job["outputs"]["failed"] == f"failed/{job['jobId']}/missing.csv"
+    assert not list(pipeline._keys(f"validated/{job['jobId']}/parts/"))
+
+
+def test_too_many_rejects_across_batches_fail_the_file(pipeline):
+    header, *rows = (DATA / "transactions-clean.csv").read_text().splitlines()
+    lines = [header]
+    for index in range(60):
+        row = rows[index % len(rows)].split(",", 1)[1]
+        # from row 31 on, every fourth row repeats the id of the row 30 before it, three
+        # batches back: 8 duplicates in 60 rows, above the 5% reject rate
+        source = index - 30 if index >= 30 and index % 4 == 3 else index
+        ident = f"TX-{10_000 + source}"
+        lines.append(f"{ident},{row}")
+    job = _run(pipeline, "rate.csv", ("\n".join(lines) + "\n").encode())
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "REJECT_RATE_EXCEEDED"
+    assert job["rows"]["rejected"] == 8
+    assert "8 of 60 rows rejected" in job["error"]["message"]
