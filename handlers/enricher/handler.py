@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared import env, large_steps, observability, s3io
+from shared import env, modes, observability, s3io
 from shared.jobs import JobStore
 from shared.steps import output_format_from_env, schema_from_env
 
@@ -27,9 +27,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     A big file's parts come with ``mode: part``, its last step with ``mode: reduce``.
     """
-    mode = large_steps.mode_of(event)
+    mode = modes.mode_of(event)
+    if mode is not None:
+        from shared import large_steps  # the big-file path only
     version = os.environ.get(env.PIPELINE_VERSION) or UNKNOWN_VERSION
-    if mode == large_steps.PART:
+    if mode == modes.PART:
         return large_steps.enrich_part(
             event,
             store=JobStore(),
@@ -38,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             output_format=output_format_from_env(),
             pipeline_version=version,
         )
-    if mode == large_steps.REDUCE:
+    if mode == modes.REDUCE:
         result = large_steps.reduce_enrich(
             event, store=JobStore(), s3=s3io.default_client(), metrics=metrics, log=logger.info
         )

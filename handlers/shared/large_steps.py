@@ -1,6 +1,7 @@
 """The step shells of the big-file path: S3 and the job record around ``shared.large``.
 
-The state machine calls the validator with ``mode`` ``preflight``, a batch (an
+The state machine calls the validator (see :mod:`shared.modes`) with ``mode`` ``preflight``,
+a batch (an
 ``{"Items", "BatchInput"}`` event from the item batcher) or ``reduce``; the transformer and
 the enricher with ``mode`` ``part`` (one validated part); the enricher with ``reduce``.
 Preflight and the reductions move and record the job like the single-function steps
@@ -41,19 +42,6 @@ from shared.steps import (
     reconcile_job,
     run_step,
 )
-
-PREFLIGHT, BATCH, REDUCE, PART = "preflight", "batch", "reduce", "part"
-
-
-def mode_of(event: Mapping[str, Any]) -> str | None:
-    """Which big-file task an event is for (``None``: the single-function step)."""
-    if isinstance(event, Mapping):
-        if "Items" in event and isinstance(event.get("BatchInput"), Mapping):
-            return BATCH
-        mode = event.get("mode")
-        if mode in (PREFLIGHT, REDUCE, PART):
-            return mode
-    return None
 
 
 def _validate_empty() -> StepOutcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared import large_steps, observability, s3io
+from shared import modes, observability, s3io
 from shared.jobs import JobStore
 from shared.steps import output_format_from_env, schema_from_env
 
@@ -22,7 +22,9 @@ metrics = observability.build_metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``event`` is the execution state; returns the Transform result (or, for a big file's
     part, what the part's enrich needs)."""
-    if large_steps.mode_of(event) == large_steps.PART:
+    if modes.mode_of(event) == modes.PART:
+        from shared import large_steps  # the big-file path only
+
         return large_steps.transform_part(
             event,
             store=JobStore(),

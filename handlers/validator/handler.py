@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared import large_steps, observability, s3io
+from shared import modes, observability, s3io
 from shared.jobs import JobStore
 from shared.steps import max_reject_rate_from_env, schema_from_env
 
@@ -24,28 +24,37 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     Big files come as a ``preflight``, as batches, and as a ``reduce`` (shared/large_steps).
     """
-    mode = large_steps.mode_of(event)
-    if mode == large_steps.BATCH:
-        return large_steps.validate_batch(event, s3=s3io.default_client(), schema=schema_from_env())
-    if mode == large_steps.PREFLIGHT:
-        result = large_steps.preflight(
+    mode = modes.mode_of(event)
+    store, s3, schema = JobStore(), s3io.default_client(), schema_from_env()
+    if mode is None:
+        result = validate(
             event,
-            store=JobStore(),
-            s3=s3io.default_client(),
-            schema=schema_from_env(),
-            log=logger.info,
-        )
-    else:
-        step = large_steps.reduce_validation if mode == large_steps.REDUCE else validate
-        result = step(
-            event,
-            store=JobStore(),
-            s3=s3io.default_client(),
-            schema=schema_from_env(),
+            store=store,
+            s3=s3,
+            schema=schema,
             max_reject_rate=max_reject_rate_from_env(),
             metrics=metrics,
             log=logger.info,
         )
+    else:
+        from shared import large_steps  # the big-file path only
+
+        if mode == modes.BATCH:
+            return large_steps.validate_batch(event, s3=s3, schema=schema)
+        if mode == modes.PREFLIGHT:
+            result = large_steps.preflight(
+                event, store=store, s3=s3, schema=schema, log=logger.info
+            )
+        else:
+            result = large_steps.reduce_validation(
+                event,
+                store=store,
+                s3=s3,
+                schema=schema,
+                max_reject_rate=max_reject_rate_from_env(),
+                metrics=metrics,
+                log=logger.info,
+            )
     logger.info(
         "validate finished", outcome=result["outcome"], rows=result["rows"], error=result["error"]
     )

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from shared import codes, large, large_steps
+from shared import codes, large, large_steps, modes
 from shared.errors import ConfigurationError
 from shared.schema import load_schema
 
@@ -170,10 +170,10 @@ SCHEMA_DOC = json.dumps(
 
 
 def test_events_name_their_big_file_task():
-    assert large_steps.mode_of({"Items": [], "BatchInput": {"jobId": "j"}}) == large_steps.BATCH
-    assert large_steps.mode_of({"mode": "reduce", "jobId": "j"}) == large_steps.REDUCE
-    assert large_steps.mode_of({"jobId": "j"}) is None
-    assert large_steps.mode_of(["not", "an", "event"]) is None
+    assert modes.mode_of({"Items": [], "BatchInput": {"jobId": "j"}}) == modes.BATCH
+    assert modes.mode_of({"mode": "reduce", "jobId": "j"}) == modes.REDUCE
+    assert modes.mode_of({"jobId": "j"}) is None
+    assert modes.mode_of(["not", "an", "event"]) is None
 
 
 def test_the_reduce_merges_in_rounds_when_indexes_exceed_the_fan_in(s3):
