@@ -20,12 +20,15 @@ a :class:`StepContext` that returns a :class:`StepOutcome`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import env, keys, s3io
 from shared.codes import (  # step codes live with every other code; re-exported here
@@ -36,7 +39,14 @@ from shared.codes import (  # step codes live with every other code; re-exported
     STEP_CODES,
 )
 from shared.errors import ConfigurationError, FileRejected
-from shared.jobs import FINAL_STATUSES, SUCCEEDED, JobNotFound, JobStore, TransitionRefused
+from shared.jobs import (
+    FAILED,
+    FINAL_STATUSES,
+    SUCCEEDED,
+    JobNotFound,
+    JobStore,
+    TransitionRefused,
+)
 from shared.masking import scrub
 from shared.observability import transient_aws_errors
 from shared.schema import Schema, load_schema
@@ -256,12 +266,17 @@ def run_step(
             )
         except TransitionRefused as refused:
             # The job was failed (e.g. by a timeout's failure branch) while this attempt
-            # ran. Its outputs may exist, but the job stays as the failure left it.
+            # ran. The job stays as the failure left it, and what this attempt committed is
+            # taken back: a FAILED job has no outputs but failed/ (and those of the steps
+            # it recorded). Another status (a concurrent attempt got further) keeps them:
+            # the keys are the job's own, the content the same.
+            withdrawn = _withdraw_outputs(s3, parsed, outcome) if refused.current == FAILED else []
             say(
                 "job changed while the step ran; result not recorded",
                 job_id=parsed.job_id,
                 step=step,
                 status=refused.current,
+                withdrawn=withdrawn,
             )
             return _not_runnable(
                 empty_result, f"job {parsed.job_id} is {refused.current}; {step} result dropped"
@@ -269,6 +284,18 @@ def run_step(
     if on_recorded is not None:
         on_recorded(outcome)
     return outcome.result()
+
+
+def _withdraw_outputs(s3: Any, parsed: StepEvent, outcome: StepOutcome) -> list[str]:
+    """Delete the objects ``outcome`` committed (best effort); returns their keys."""
+    withdrawn = []
+    for key in outcome.outputs.values():
+        if not key:
+            continue
+        with contextlib.suppress(ClientError, BotoCoreError):
+            s3.delete_object(Bucket=parsed.bucket, Key=key)
+            withdrawn.append(key)
+    return withdrawn
 
 
 def _not_runnable(empty_result: Callable[[], StepOutcome], message: str) -> dict[str, Any]:

@@ -1,0 +1,293 @@
+"""Faults injected into the running pipeline: every row ends up exactly once in the outputs
+or the rejects, every job ends SUCCEEDED or FAILED with a reason, and a late step never
+brings a finished job back.
+
+The file used throughout has valid rows and rejected ones, so a retried validation that
+wrote part of its output (``rejected/`` committed, ``validated/`` not) shows up as
+duplicated reject lines if a retry appended instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from shared import keys
+
+from .conftest import TIME_SCALE, Driver
+
+pytestmark = pytest.mark.xdist_group("example-app")
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "files"
+SOURCE = (CORPUS / "row-duplicate-id.csv").read_bytes()  # 40 rows: 38 valid, 2 rejected
+JOB_FIELDS = ("job_id", "source_key", "processed_at")
+
+
+@pytest.fixture(scope="module")
+def reference(driver: Driver) -> dict[str, object]:
+    """A clean run of SOURCE: the outputs every faulty run must reproduce."""
+    job = driver.run("reference.csv", SOURCE)
+    assert job["status"] == "SUCCEEDED"
+    return {"job": job, "outputs": _outputs(driver, job)}
+
+
+def _outputs(driver: Driver, job: dict) -> dict[str, object]:
+    """The job's outputs, job-specific fields taken out of the enriched records."""
+    keys = driver.job_keys(job["jobId"])
+    assert all(len(found) == 1 for found in keys.values()), keys  # one object per prefix
+    outputs = job["outputs"]
+    enriched = [json.loads(line) for line in driver.read(outputs["enriched"]).splitlines()]
+    return {
+        "validated": driver.read(outputs["validated"]),
+        "rejected": driver.read(outputs["rejected"]),
+        "processed": driver.read(outputs["processed"]),
+        "enriched": [{k: v for k, v in r.items() if k not in JOB_FIELDS} for r in enriched],
+        "prefixes": sorted(keys),
+    }
+
+
+def _every_row_once(driver: Driver, job: dict) -> None:
+    """Rows in = enriched + rejected, no id twice, and the two sets apart."""
+    outputs = job["outputs"]
+    enriched = [json.loads(line) for line in driver.read(outputs["enriched"]).splitlines()]
+    rejected = [json.loads(line) for line in driver.read(outputs["rejected"]).splitlines()]
+    rows = job["rows"]
+    assert rows["input"] == rows["valid"] + rows["rejected"] == len(enriched) + len(rejected)
+    ids = [r["transaction_id"] for r in enriched]
+    assert len(ids) == len(set(ids)) == rows["valid"] == rows["enriched"]
+    assert sorted(r["row"] for r in rejected) == sorted({r["row"] for r in rejected})
+
+
+def _retry_attempts(driver: Driver, state: str, error: str) -> int:
+    retriers = driver.state_machine_definition()["States"][state]["Retry"]
+    return next(r["MaxAttempts"] for r in retriers if error in r["ErrorEquals"])
+
+
+def _lambda_throttled(driver: Driver):
+    """The Lambda service throttles the first Validate invocation."""
+    validator = driver.function("validator")
+    throttled = type("Lambda.TooManyRequestsException", (Exception,), {})
+    state = {"injected": 0}
+
+    def injector(function, event):
+        if function is validator and state["injected"] == 0:
+            state["injected"] += 1
+            raise throttled("Rate Exceeded.")
+
+    return driver.faults(injector), state, "validator"
+
+
+def _dynamodb_throttled(driver: Driver):
+    """DynamoDB throttles the transformer's first job update (the SDK gave up retrying)."""
+    _, dynamodb = driver.handler_clients()
+    fault = driver.sdk_fault(
+        dynamodb,
+        "dynamodb.UpdateItem",
+        code="ProvisionedThroughputExceededException",
+        status=400,
+        when=lambda params: "transform" in params.get("ExpressionAttributeNames", {}).values(),
+    )
+    return fault, None, "transformer"
+
+
+def _partial_write(driver: Driver):
+    """S3 refuses validated/ after the validator committed rejected/: half its output."""
+    s3, _ = driver.handler_clients()
+    fault = driver.sdk_fault(
+        s3,
+        "s3.PutObject",
+        code="SlowDown",
+        status=503,
+        when=lambda params: params["Key"].startswith("validated/"),
+    )
+    return fault, None, "validator"
+
+
+@pytest.mark.parametrize(
+    "make_fault", [_lambda_throttled, _dynamodb_throttled, _partial_write], ids=lambda f: f.__name__
+)
+def test_a_transient_fault_is_retried_and_the_outputs_equal_a_clean_run(
+    driver, reference, make_fault
+):
+    fault, state, module = make_fault(driver)
+    function = driver.function(module)
+    before = function.invocations
+    with fault as injected:
+        job = driver.run("faulty.csv", SOURCE)
+    counter = state or injected
+    assert counter["injected"] == 1
+    assert job["status"] == "SUCCEEDED", job.get("error")
+    assert function.invocations - before == 2  # the fault, then the retry
+    assert _outputs(driver, job) == reference["outputs"]
+    assert job["rows"] == reference["job"]["rows"]
+    assert job["totals"] == reference["job"]["totals"]
+    _every_row_once(driver, job)
+
+
+def test_a_step_that_keeps_failing_ends_failed_with_its_error_and_the_file_in_failed(driver):
+    transformer = driver.function("transformer")
+    attempts = _retry_attempts(driver, "Transform", "TransientError")
+    from shared.errors import TransientError
+
+    def injector(function, event):
+        if function is transformer:
+            raise TransientError("injected: S3 keeps timing out")
+
+    before = transformer.invocations
+    with driver.faults(injector):
+        job = driver.run("always-failing.csv", SOURCE, timeout=90)
+    assert transformer.invocations - before == 1 + attempts
+    assert job["status"] == "FAILED"
+    assert job["error"]["step"] == "transform" and job["error"]["code"] == "TransientError"
+    assert "Traceback" not in job["error"]["message"]
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    assert set(driver.job_keys(job["jobId"])) == {"validated/", "rejected/", "failed/"}
+
+
+def _wait_for_log(driver: Driver, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in driver.log_text():
+        assert time.monotonic() < deadline, f"no log line {text!r}"
+        time.sleep(0.05)
+
+
+def test_a_timed_out_step_fails_the_job_and_its_late_finish_never_resurrects_it(driver, reference):
+    """Enrich hangs in its S3 write past the function timeout: Sandbox.Timedout, FAILED.
+    When the hung attempt then finishes, its conditional job update is refused: the job stays
+    FAILED and the output it had committed is taken back."""
+    transformer = driver.function("transformer")
+    s3, _ = driver.handler_clients()
+    key = driver.key("hangs.csv")
+    gate, hung = threading.Event(), threading.Event()
+
+    def quicker_timeouts(function, event):
+        # Invocations run one at a time: what starts after this job's transform (its
+        # enrich) gets its 10-minute timeout scaled to 3 s.
+        if function is transformer and key in json.dumps(event):
+            driver.functions.time_scale = 0.005
+
+    def hang(params, **_):
+        if params["Key"].startswith("enriched/") and not gate.is_set():
+            hung.set()
+            gate.wait(30)
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", hang)
+    try:
+        with driver.faults(quicker_timeouts):
+            job = driver.wait(*driver.put(key, SOURCE), timeout=60)
+    finally:
+        driver.functions.time_scale = TIME_SCALE
+        gate.set()
+        s3.meta.events.unregister("before-parameter-build.s3.PutObject", hang)
+    assert hung.is_set()
+    assert job["status"] == "FAILED"
+    assert job["error"]["step"] == "enrich" and job["error"]["code"] == "Sandbox.Timedout"
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    _wait_for_log(driver, "job changed while the step ran; result not recorded")
+    after = driver.pipeline.job(job["jobId"])
+    assert after["status"] == "FAILED" and after["error"] == job["error"]
+    assert after["updatedAt"] == job["updatedAt"] and "enriched" not in after["outputs"]
+    assert "enriched/" not in driver.job_keys(job["jobId"])
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED"])
+def test_a_late_or_repeated_step_on_a_final_job_changes_nothing(driver, status):
+    body = SOURCE if status == "SUCCEEDED" else (CORPUS / "missing-columns.csv").read_bytes()
+    job = driver.run(f"final-{status}.csv", body)
+    assert job["status"] == status
+    arn = driver.state_machine_definition and job["executionArn"]
+    history = driver.pipeline.sfn.describe_execution(executionArn=arn)
+    state = json.loads(history["input"])
+    objects = {
+        key: driver.s3.head_object(Bucket=driver.bucket, Key=key)["ETag"]
+        for keys in driver.job_keys(job["jobId"]).values()
+        for key in keys
+    }
+    for module in ("validator", "transformer"):
+        result = driver.functions.invoke(driver.function(module), dict(state))
+        assert result["outcome"] == "INVALID"
+        assert result["error"]["code"] == "JOB_NOT_RUNNABLE"
+        assert status in result["error"]["message"]
+    after = driver.pipeline.job(job["jobId"])
+    assert after == job
+    assert {
+        key: driver.s3.head_object(Bucket=driver.bucket, Key=key)["ETag"]
+        for keys in driver.job_keys(job["jobId"]).values()
+        for key in keys
+    } == objects
+
+
+def test_a_job_left_running_is_reported_stuck(driver):
+    """The execution is stopped while Validate runs (an operator abort, a lost execution):
+    the record stays VALIDATING. An hour later the quality check and the API say so."""
+    s3, _ = driver.handler_clients()
+    key = driver.key("abandoned.csv")
+    reading, gate = threading.Event(), threading.Event()
+
+    def hang(params, **_):
+        if params["Key"] == key and not gate.is_set():
+            reading.set()
+            gate.wait(30)
+            raise ConnectionError("injected: the connection dropped")
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", hang)
+    try:
+        key, version = driver.put(key, SOURCE)
+        driver.pipeline.deliver_events()
+        assert reading.wait(20)
+        # (pipeline.job_id would wait for the registry lock the hung invocation holds)
+        job_id = keys.job_id(driver.bucket, key, version)
+        job = driver.pipeline.job(job_id)
+        assert job["status"] == "VALIDATING"
+        # Stopping waits for the running task: let the hung read fail once the stop is asked.
+        stopper = threading.Thread(
+            target=driver.pipeline.sfn.stop_execution,
+            kwargs={"executionArn": job["executionArn"], "error": "Aborted"},
+        )
+        stopper.start()
+        time.sleep(0.2)
+    finally:
+        gate.set()
+        s3.meta.events.unregister("before-parameter-build.s3.GetObject", hang)
+    stopper.join(20)
+    deadline = time.monotonic() + 20
+    while driver.pipeline.is_running(job):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert driver.pipeline.job(job_id)["status"] == "VALIDATING"
+    hour_ago = int(time.time()) - 3700
+    driver.pipeline.dynamodb.update_item(
+        TableName=driver.pipeline.table,
+        Key={"jobId": {"S": job_id}, "fileName": {"S": key}},
+        UpdateExpression="SET #t = :t",
+        ExpressionAttributeNames={"#t": "timestamp"},
+        ExpressionAttributeValues={":t": {"N": str(hour_ago)}},
+    )
+    result = driver.pipeline.run_schedule("quality_check")
+    assert result["stuckJobs"] >= 1
+    report = json.loads(driver.read(result["reportKey"]))
+    (entry,) = [e for e in report["stuck"] if e["jobId"] == job_id]
+    assert entry["status"] == "VALIDATING" and entry["stuckForMinutes"] >= 60
+    status, body = driver.api("GET", f"/status/{job_id}")
+    assert status == 200 and body["stuck"] is True and body["status"] == "VALIDATING"
+
+
+def test_the_steps_may_take_back_what_they_wrote(example_app):
+    """Withdrawing a late attempt's output needs s3:DeleteObject on the step's own prefixes
+    (and on nothing else) in the deployed roles too."""
+    _, _, _, templates = example_app
+    deletable = set()
+    for template in templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                if "s3:DeleteObject" in (actions if isinstance(actions, list) else [actions]):
+                    arns = statement["Resource"]
+                    for arn in arns if isinstance(arns, list) else [arns]:
+                        deletable.add(json.dumps(arn).rsplit("/", 2)[-2])
+    assert deletable == {"validated", "rejected", "processed", "enriched"}
