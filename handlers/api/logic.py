@@ -15,10 +15,15 @@ from typing import Any
 from shared import env, keys, s3io
 from shared.ingest import start_job
 from shared.jobs import ACTIVE_STATUSES, MAX_PAGE_SIZE, STATUSES, InvalidCursor, JobStore
+from shared.masking import scrub
 from shared.observability import METRIC_FILES_RECEIVED, add_count, transient_aws_errors
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_STUCK_AFTER_MINUTES = 60
+MAX_BODY_BYTES = 16 * 1024
+"""Largest ``POST /trigger`` body read: ``{"key": ...}`` with a key of at most 1024 bytes."""
+TRIGGER_FIELDS = frozenset({"key"})
+"""What a trigger body may hold (the REST API's request model forbids anything else too)."""
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -96,9 +101,11 @@ def parse_body(body: str | None) -> dict[str, Any]:
     """The request body as a JSON object, else 400."""
     if not body:
         raise BadRequest('the request body must be a JSON object like {"key": "raw/file.csv"}')
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest('the request body must be a JSON object like {"key": "raw/file.csv"}')
@@ -125,6 +132,12 @@ def trigger(
     data = parse_body(body)
     if "key" not in data:
         raise BadRequest('the request body needs "key", the object key under raw/')
+    unknown = sorted(scrub(str(name)[:64]) for name in set(data) - TRIGGER_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"unknown fields in the request body: {', '.join(unknown[:5])}; it takes only "
+            '"key" (objects of the pipeline\'s own bucket)'
+        )
     key = data["key"]
     problem = keys.input_problem(key)
     if problem is not None:
