@@ -38,6 +38,14 @@ class Totals:
         entry[0] += 1
         entry[1 if debit else 2] += amount_minor
 
+    def add_many(self, currency: str, debit: bool, count: int, amount_minor: int) -> None:
+        """Count ``count`` rows whose amounts sum to ``amount_minor`` (minor units)."""
+        entry = self._by_currency.get(currency)
+        if entry is None:
+            entry = self._by_currency[currency] = [0, 0, 0]
+        entry[0] += count
+        entry[1 if debit else 2] += amount_minor
+
     @property
     def rows(self) -> int:
         """Rows counted, over all currencies."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from shared import codes
+from shared import codes, fast
 from shared.csvio import CsvSource
 from shared.errors import FileRejected
 from shared.masking import mask_pan, scrub
@@ -183,8 +183,11 @@ def validate_stream(
     A header-only file is VALID with 0 rows. The sinks are written to but not closed.
     """
     result = ValidationResult(outcome=VALID)
+    run = _validate
+    if fast.enabled():  # same outputs, columnar (pyarrow), imported on first use
+        from shared.fast.validate import validate as run
     try:
-        _validate(source, valid_sink, reject_sink, schema, result)
+        run(source, valid_sink, reject_sink, schema, result)
     except FileRejected as rejected:
         result.outcome = INVALID
         result.error = (rejected.code, scrub(rejected.message))

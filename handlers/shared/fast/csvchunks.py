@@ -1,0 +1,305 @@
+"""CSV input in chunks: pyarrow-parsed where that is certain to match the ``csv`` module, and
+the reference reader (:class:`shared.csvio.CsvSource`), resumed mid-file, everywhere else.
+
+:class:`CsvChunks` reads the source in reads that end on the reference reader's 64 KiB
+windows (its ``NOT_UTF8`` check and partial counts depend on them), finds the header, and
+yields :class:`FastChunk` objects (whole lines, safe for pyarrow) until it meets something it
+cannot certify; then it yields one :class:`SlowRows` with a reference reader resumed at that
+byte, which reads the rest of the file exactly as the reference would have.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from shared import csvio
+from shared.csvio import CsvSource, _CheckedBytes
+from shared.fast import kernels
+
+__all__ = ["CHUNK_TARGET", "CsvChunks", "FastChunk", "Resume", "SlowRows", "parse_chunk"]
+
+CHUNK_TARGET = 4 << 20
+"""Bytes buffered per chunk (a multiple of the reference's 64 KiB read window)."""
+_BOM = codecs.BOM_UTF8
+_FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
+"""A line both parsers read the same way: every field unquoted without quotes, or quoted
+whole with doubled inner quotes, on this line (RE2 syntax; the line without its LF)."""
+_SAFE_LINE = re.compile(rf"{_FIELD}(?:,{_FIELD})*")
+
+
+class Resume(io.RawIOBase):
+    """``data`` (bytes starting at absolute offset ``offset``), then the rest of ``source``,
+    in reads that never cross a multiple of :data:`csvio.CHUNK_BYTES`, so a reader resumed here
+    sees the same read windows as one that started at byte 0."""
+
+    def __init__(self, data: bytes, source: BinaryIO, offset: int) -> None:
+        super().__init__()
+        self._data = memoryview(data)
+        self._source = source
+        self._position = offset
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        window = csvio.CHUNK_BYTES - self._position % csvio.CHUNK_BYTES
+        want = window if size is None or size < 0 else min(size, window)
+        parts = []
+        if self._data:
+            part = bytes(self._data[:want])
+            self._data = self._data[len(part) :]
+            parts.append(part)
+            want -= len(part)
+        while want > 0 and not self._eof:
+            part = self._source.read(want)
+            if not part:
+                self._eof = True
+                break
+            parts.append(part)
+            want -= len(part)
+        data = b"".join(parts)
+        self._position += len(data)
+        return data
+
+
+class ResumedSource(CsvSource):
+    """The reference reader over the rest of a file, from a line start at ``offset`` after
+    ``lines`` physical lines: same checks, same messages (byte offsets and line numbers
+    count from the start of the file), header already known."""
+
+    def __init__(self, stream: BinaryIO, offset: int, lines: int, header: list[str]) -> None:
+        self._bytes = _CheckedBytes(stream)
+        self._bytes._offset = offset
+        self._bytes._newlines = lines
+        # Mid-file: a BOM here is data, not a signature.
+        self._text = io.TextIOWrapper(self._bytes, encoding="utf-8", newline="")
+        self._text._CHUNK_SIZE = csvio.CHUNK_BYTES  # type: ignore[attr-defined]
+        self.rows: Iterator[list[str]] = csv.reader(self._text, strict=True)
+        self.header = header
+        self._lines_before = lines
+
+    @property
+    def line_num(self) -> int:
+        return self._lines_before + self.rows.line_num  # type: ignore[attr-defined]
+
+
+@dataclass
+class FastChunk:
+    """Whole lines (each ending in LF), none blank, all safe for pyarrow."""
+
+    data: bytes
+    lines: int
+
+
+@dataclass
+class SlowRows:
+    """The rest of the file, read by the reference reader."""
+
+    reader: ResumedSource
+
+
+@dataclass
+class Header:
+    """The header the reference reader read, and where the data starts."""
+
+    names: list[str]
+    reader: CsvSource
+
+
+class CsvChunks:
+    """Chunks of a CSV stream; see the module docstring. Call :meth:`open` first."""
+
+    def __init__(self, source: BinaryIO, target: int = CHUNK_TARGET) -> None:
+        self._source = source
+        self._target = target
+        self._buffer = b""
+        self._start = 0  # absolute offset of _buffer[0]
+        self._lines = 0  # LFs before _buffer[0]
+        self._eof = False
+        self.header: list[str] = []
+
+    def _fill(self) -> None:
+        """Read until the buffer holds ``target`` bytes and ends on a read window (or EOF),
+        in reads of at most one window, as the reference reads."""
+        window = csvio.CHUNK_BYTES
+        target = max(window, self._target - self._target % window)
+        parts = [self._buffer]
+        size = len(self._buffer)
+        end = self._start + size
+        while not self._eof and (size < target or end % window):
+            data = self._source.read(window - end % window)
+            if not data:
+                self._eof = True
+                break
+            parts.append(data)
+            size += len(data)
+            end += len(data)
+        self._buffer = b"".join(parts)
+
+    def _rest(self) -> Resume:
+        return Resume(self._buffer, self._source, self._start)
+
+    def open(self, required: Iterable[str]) -> BinaryIO | None:
+        """Read and check the header (FileRejected as the reference raises it). Returns None
+        when the fast path may go on; otherwise the whole file again as a stream, for the
+        reference to read instead (the header is not a simple line)."""
+        self._fill()
+        data = self._buffer
+        skip = len(_BOM) if data.startswith(_BOM) else 0
+        end = data.find(b"\n", skip)
+        line = data[skip : end + 1]
+        # The reference reads whole 64 KiB windows: bad UTF-8 in the one that completes the
+        # header fails the file before the header is looked at.
+        window = -(-(end + 1) // csvio.CHUNK_BYTES) * csvio.CHUNK_BYTES
+        head_eof = self._eof and window >= len(data)
+        if end < 0 or not _simple_header(line) or not _utf8_ok(data[:window], b"", head_eof):
+            return self._rest()  # type: ignore[return-value]
+        reader = csvio.open_csv(io.BytesIO(data[: end + 1]), required=required)
+        self.header = reader.header
+        self._buffer = data[end + 1 :]
+        self._start = end + 1
+        self._lines = 1
+        return None
+
+    def __iter__(self) -> Iterator[FastChunk | SlowRows]:
+        while True:
+            self._fill()
+            data = self._buffer
+            if not data:
+                return
+            cut = data.rfind(b"\n") + 1
+            chunk = data[:cut]
+            lines = _safe_lines(chunk, data[cut:], self._eof) if cut else None
+            if lines is None:
+                yield SlowRows(ResumedSource(self._rest(), self._start, self._lines, self.header))
+                return
+            self._buffer = data[cut:]
+            yield FastChunk(chunk, lines)
+            self._start += cut
+            self._lines += lines
+
+
+def _simple_header(line: bytes) -> bool:
+    """The header line (ending in LF) reads the same with pyarrow's rules as with ``csv``."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    body = text[:-1]
+    if body.endswith("\r"):
+        body = body[:-1]
+    return bool(body) and _SAFE_LINE.fullmatch(body) is not None
+
+
+def _utf8_ok(data: bytes, tail: bytes, eof: bool) -> bool:
+    """``data`` is valid UTF-8, and so is the start of ``tail`` (the bytes read past the
+    chunk, up to the read window), bar a sequence cut short at the end of the buffer."""
+    whole = data + tail if tail else data
+    if not eof:
+        # A multi-byte sequence may continue in the next read.
+        cut = len(whole)
+        for back in range(1, min(4, cut) + 1):
+            byte = whole[cut - back]
+            if byte < 0x80:
+                break
+            if byte >= 0xC0:
+                need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+                if need > back:
+                    whole = whole[: cut - back]
+                break
+    try:
+        kernels.binary_of(whole).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> int | None:
+    """The number of lines of ``chunk`` when pyarrow may parse it, else None."""
+    if not _utf8_ok(chunk, tail, eof):
+        return None
+    view = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    lines = len(ends)
+    starts = np.empty(lines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    if lengths.max() >= min(csvio.MAX_FIELD_CHARS, csvio.MAX_LINE_BYTES):
+        return None  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
+    crs = np.count_nonzero(view == 13)
+    if crs:
+        before = ends[ends > 0] - 1
+        if crs != np.count_nonzero(view[before] == 13):
+            return None  # a CR that does not end a line
+        if (lengths == 0).any() or ((lengths == 1) & (view[np.maximum(ends - 1, 0)] == 13)).any():
+            return None
+    elif (lengths == 0).any():
+        return None  # a blank line
+    quotes = np.flatnonzero(view == 34)
+    if len(quotes):
+        quoted = np.unique(np.searchsorted(ends, quotes))
+        offsets = np.empty(lines + 1, dtype=np.int64)
+        offsets[0] = 0
+        offsets[1:] = ends + 1
+        all_lines = pa.LargeStringArray.from_buffers(
+            lines, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(chunk)
+        )
+        subset = pc.utf8_rtrim(all_lines.take(kernels.int_array(quoted)), "\n")
+        if not pc.all(pc.match_substring_regex(subset, SAFE_LINE)).as_py():
+            return None
+    return lines
+
+
+def parse_chunk(
+    chunk: FastChunk, width: int
+) -> tuple[list[pa.Array], np.ndarray, list[tuple[int, str]]]:
+    """Parse a safe chunk: the ``width`` columns (strings) of the rows with ``width`` fields,
+    the 1-based line of each such row in the chunk, and ``(line, text)`` of the others."""
+    names = [f"c{index}" for index in range(width)]
+    ragged: list[tuple[int, str]] = []
+
+    def invalid(row: Any) -> str:
+        ragged.append((row.number, row.text))
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(chunk.data),
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=len(chunk.data) + 1
+        ),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,
+        ),
+    )
+    numbers = np.arange(1, chunk.lines + 1, dtype=np.int64)
+    if ragged:
+        numbers = np.delete(numbers, [line - 1 for line, _ in ragged])
+    if len(numbers) != table.num_rows:  # pragma: no cover - pyarrow broke the contract
+        raise AssertionError("pyarrow read a different number of rows than the chunk has lines")
+    columns = [table.column(index).combine_chunks() for index in range(width)]
+    return columns, numbers, ragged
+
+
+def ragged_fields(text: str) -> list[str]:
+    """The fields of a safe line, as the ``csv`` module reads them."""
+    return next(csv.reader([text], strict=True))

@@ -1,0 +1,457 @@
+"""Vectorized value kernels over pyarrow string arrays (numpy byte matrices, RE2 regexes).
+
+Every ``*_ok`` mask is a certificate: True only where the reference function
+(:func:`shared.values.timestamp_to_utc`, :func:`shared.values.split_amount`,
+:func:`shared.masking.luhn_valid`...) certainly agrees that the value is valid, and the
+derived values (UTC text, minor units, formatted amount, masked card) are then exactly what
+the reference computes. False means "not certain": the caller asks the reference.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "Amounts",
+    "Timestamps",
+    "apply_python",
+    "binary_of",
+    "bool_array",
+    "bools",
+    "csv_quoted",
+    "first_byte_in",
+    "from_matrix",
+    "int_array",
+    "ints",
+    "json_values",
+    "luhn_ok",
+    "mask_cards",
+    "matrix",
+    "member_ok",
+    "pieces",
+    "str_array",
+]
+
+TIMESTAMP_RE = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+AMOUNT_RE = r"^[0-9]+(?:\.[0-9]+)?$"
+CARD_RE = r"^[0-9]{12,19}$"
+JSON_ESCAPE_RE = '[\\x00-\\x1f"\\\\]'
+CSV_QUOTE_RE = '[,"\\r\\n]'
+# A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit.
+SCRUB_RE = r"(?:[0-9]|[^\x00-\x7f])(?:[ -]?(?:[0-9]|[^\x00-\x7f])){11,}"
+MAX_HEAD_DIGITS = 12
+"""Significant integer digits summed in int64 (10**12 * 10**4 per row, 10**6 rows per chunk
+stay far below 2**63); larger amounts are summed in Python."""
+
+
+class _NoPandas:
+    """A meta path finder that refuses to find pandas."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ImportError("pandas is not needed here")
+
+
+def _skip_pandas() -> None:
+    """Make pyarrow's one-time pandas probe fail instead of importing pandas (~0.2-1 s, and
+    it runs on the first conversion of any Python value). pyarrow imports pandas again when
+    a caller really asks for it (``to_pandas``)."""
+    if "pandas" in sys.modules:
+        return
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)  # type: ignore[arg-type]
+    try:
+        pa.scalar(0)
+    finally:
+        sys.meta_path.remove(blocker)  # type: ignore[arg-type]
+
+
+_skip_pandas()
+_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def bool_array(mask: np.ndarray) -> pa.Array:
+    """A pyarrow boolean array from a numpy one (``pa.array`` would import pandas)."""
+    bits = np.packbits(mask.astype(bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def int_array(values: np.ndarray) -> pa.Array:
+    """A pyarrow int64 array from integers (for ``take``)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def str_array(values: list[Any]) -> pa.Array:
+    """A pyarrow string array from Python strings (None for null)."""
+    nulls = [value is None for value in values]
+    encoded = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(value) for value in encoded], out=offsets[1:])
+    validity = None
+    if any(nulls):
+        validity = pa.py_buffer(np.packbits(~np.array(nulls, dtype=bool), bitorder="little"))
+    array = pa.LargeStringArray.from_buffers(
+        len(values), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)), validity
+    )
+    return array.cast(pa.string())
+
+
+def binary_of(data: bytes) -> pa.Array:
+    """A one-value binary array over ``data``."""
+    offsets = np.array([0, len(data)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _bits(buffer: Any, offset: int, length: int) -> np.ndarray:
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[offset : offset + length].astype(bool)
+
+
+def bools(array: Any) -> np.ndarray:
+    """A boolean pyarrow array (nulls as False) as a numpy array (``to_numpy`` would import
+    pandas)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    validity, values = array.buffers()[:2]
+    result = _bits(values, array.offset, len(array))
+    if array.null_count:
+        result &= _bits(validity, array.offset, len(array))
+    return result
+
+
+def ints(array: Any, null: int = -1) -> np.ndarray:
+    """An integer pyarrow array as int64 numpy (nulls as ``null``)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type.to_pandas_dtype()
+    data = np.frombuffer(array.buffers()[1], dtype=kind)[array.offset : array.offset + len(array)]
+    data = data.astype(np.int64)
+    if array.null_count:
+        data[~_bits(array.buffers()[0], array.offset, len(array))] = null
+    return data
+
+
+def pieces(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets as int64, data bytes as uint8) of a string array (offset-aware)."""
+    buffers = array.buffers()
+    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=kind)[array.offset : array.offset + len(array) + 1]
+    data = buffers[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), raw
+
+
+def matrix(array: pa.Array, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of the ``rows`` of ``array`` in an ``(len(rows), width)`` matrix, zero-padded
+    (longer values are cut), and their byte lengths."""
+    offsets, data = pieces(array)
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    padded = np.concatenate([data, np.zeros(width, dtype=np.uint8)])
+    columns = np.arange(width)
+    result = padded[starts[:, None] + columns]
+    result[columns >= lengths[:, None]] = 0
+    return result, lengths
+
+
+def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """A string array whose i-th value is the first ``lengths[i]`` bytes of ``rows[i]``."""
+    keep = np.arange(rows.shape[1]) < lengths[:, None]
+    data = rows[keep]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(
+        len(lengths), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+    ).cast(pa.string())
+
+
+def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], Any]) -> pa.Array:
+    """``array`` with the values under ``mask`` replaced by ``function(value)``."""
+    if not mask.any():
+        return array
+    chosen = array.filter(bool_array(mask)).to_pylist()
+    replaced = str_array([function(value) for value in chosen])
+    return pc.replace_with_mask(array.cast(pa.string()), bool_array(mask), replaced)
+
+
+def first_byte_in(array: pa.Array, chars: Iterable[str]) -> np.ndarray:
+    """True where the value starts with one of ``chars`` (ASCII characters)."""
+    offsets, data = pieces(array)
+    codes = np.zeros(256, dtype=bool)
+    for char in chars:
+        codes[ord(char)] = True
+    nonempty = offsets[1:] > offsets[:-1]
+    first = np.zeros(len(array), dtype=np.uint8)
+    first[nonempty] = data[offsets[:-1][nonempty]]
+    return nonempty & codes[first]
+
+
+def member_ok(array: pa.Array, members: Iterable[str]) -> np.ndarray:
+    """ASCII values whose upper case is one of ``members`` (ASCII upper-case codes)."""
+    allowed = str_array(sorted(members))
+    upper = pc.ascii_upper(array)
+    return bools(pc.is_in(upper, value_set=allowed)) & bools(pc.string_is_ascii(array))
+
+
+def luhn_ok(array: pa.Array) -> np.ndarray:
+    """12-19 ASCII digits passing the Luhn check."""
+    ok = bools(pc.match_substring_regex(array, CARD_RE))
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return ok
+    digits, lengths = matrix(array, rows, 19)
+    digits = digits.astype(np.int64) - 48
+    doubled = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
+    total = np.zeros(len(rows), dtype=np.int64)
+    index = np.arange(len(rows))
+    for k in range(19):  # k-th digit from the right
+        live = k < lengths
+        column = np.where(live, lengths - 1 - k, 0)
+        digit = np.where(live, digits[index, column], 0)
+        total += doubled[digit] if k % 2 else digit
+    ok[rows] = total % 10 == 0
+    return ok
+
+
+def mask_cards(array: pa.Array, rows: np.ndarray) -> pa.Array:
+    """:func:`shared.masking.mask_pan` of the ``rows`` of ``array`` (ASCII values)."""
+    width = 19
+    offsets, _ = pieces(array)
+    lengths = (offsets[rows + 1] - offsets[rows]).astype(np.int64)
+    if len(lengths) and lengths.max() > width:
+        width = int(lengths.max())
+    values, lengths = matrix(array, rows, width)
+    hidden = np.arange(width) < (lengths - 4)[:, None]
+    values[hidden] = ord("*")
+    return from_matrix(values, lengths)
+
+
+def csv_quoted(array: pa.Array) -> pa.Array:
+    """Values as ``csv.writer`` writes them (QUOTE_MINIMAL, the default dialect)."""
+    quote = pc.match_substring_regex(array, CSV_QUOTE_RE)
+    if not pc.any(quote).as_py():
+        return array
+    doubled = pc.binary_join_element_wise('"', pc.replace_substring(array, '"', '""'), '"', "")
+    return pc.if_else(quote, doubled, array)
+
+
+def json_values(array: pa.Array) -> pa.Array:
+    """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
+    writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
+    escape = bools(pc.match_substring_regex(array, JSON_ESCAPE_RE))
+    quoted = pc.binary_join_element_wise('"', array, '"', "")
+    if escape.any():
+        chosen = array.filter(bool_array(escape)).to_pylist()
+        encoded = str_array([encode_basestring(value) for value in chosen])
+        quoted = pc.replace_with_mask(quoted, bool_array(escape), encoded)
+    return pc.fill_null(quoted, "null")
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    year = year - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    year = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + np.where(mp < 10, 3, -9)
+    return year + (month <= 2), month, day
+
+
+def _put(out: np.ndarray, column: int, value: np.ndarray, digits: int) -> None:
+    for k in range(digits):
+        out[:, column + k] = 48 + (value // 10 ** (digits - 1 - k)) % 10
+
+
+class Timestamps:
+    """Timestamps certified valid by :func:`shared.values.timestamp_to_utc`, and their UTC
+    text (``utc``: a string array over all rows, meaningful where ``ok``)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+        self.ok = bools(pc.match_substring_regex(array, TIMESTAMP_RE))
+        self._rows = np.flatnonzero(self.ok)
+        rows = self._rows
+        if not len(rows):
+            return
+        values, lengths = matrix(array, rows, 35)
+        digits = values.astype(np.int16) - 48
+        index = np.arange(len(rows))
+
+        def number(start: int, size: int) -> np.ndarray:
+            result = np.zeros(len(rows), dtype=np.int64)
+            for k in range(size):
+                result = result * 10 + digits[:, start + k]
+            return result
+
+        year, month, day = number(0, 4), number(5, 2), number(8, 2)
+        hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
+        last = values[index, lengths - 1]
+        zulu = (last == ord("Z")) | (last == ord("z"))
+        sign = values[index, np.maximum(lengths - 6, 0)]
+        tail = lambda back: digits[index, np.maximum(lengths - back, 0)]  # noqa: E731
+        offset_hours = tail(5) * 10 + tail(4)
+        offset_minutes = tail(2) * 10 + tail(1)
+        offset = np.where(zulu, 0, offset_hours * 60 + offset_minutes)
+        offset = np.where(sign == ord("-"), -offset, offset)
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+        valid = (
+            (year >= 1)
+            & (month >= 1)
+            & (month <= 12)
+            & (day >= 1)
+            & (day <= month_days)
+            & (hour <= 23)
+            & (minute <= 59)
+            & (second <= 59)
+            & (zulu | ((offset_minutes <= 59) & (offset <= 14 * 60) & (offset >= -12 * 60)))
+        )
+        minutes = hour * 60 + minute - offset
+        shift = np.where(minutes < 0, -1, np.where(minutes >= 24 * 60, 1, 0))
+        minutes = minutes - shift * 24 * 60
+        if shift.any():
+            moved = np.flatnonzero(shift != 0)
+            safe_month = np.clip(month[moved], 1, 12)
+            safe_day = np.clip(day[moved], 1, 31)
+            y, m, d = _civil_from_days(
+                _days_from_civil(year[moved], safe_month, safe_day) + shift[moved]
+            )
+            year[moved], month[moved], day[moved] = y, m, d
+            valid &= (year >= 1) & (year <= 9999)
+        self.ok[rows] = valid
+        fraction = lengths - 19 - np.where(zulu, 1, 6)
+        out = np.zeros((len(rows), 30), dtype=np.uint8)
+        _put(out, 0, year, 4)
+        out[:, 4] = out[:, 7] = ord("-")
+        _put(out, 5, month, 2)
+        _put(out, 8, day, 2)
+        out[:, 10] = ord("T")
+        _put(out, 11, minutes // 60, 2)
+        out[:, 13] = out[:, 16] = ord(":")
+        _put(out, 14, minutes % 60, 2)
+        out[:, 17:19] = values[:, 17:19]
+        out[:, 19:29] = values[:, 19:29]
+        out[index, 19 + np.clip(fraction, 0, 10)] = ord("Z")
+        self._out = out
+        self._lengths = 20 + np.clip(fraction, 0, 10)
+
+    def utc(self) -> pa.Array:
+        """UTC text over all rows (empty where not ``ok``)."""
+        n = len(self.array)
+        lengths = np.zeros(n, dtype=np.int64)
+        out = np.zeros((n, 30), dtype=np.uint8)
+        rows = self._rows
+        if len(rows):
+            keep = self.ok[rows]
+            out[rows[keep]] = self._out[keep]
+            lengths[rows[keep]] = self._lengths[keep]
+        return from_matrix(out, lengths)
+
+
+class Amounts:
+    """Amounts certified valid by :func:`shared.values.split_amount` (positive, at most
+    :data:`MAX_HEAD_DIGITS` significant integer digits, fitting ``minor`` decimals), with
+    their value in minor units and their text with exactly ``minor`` decimals."""
+
+    def __init__(self, array: pa.Array, minor: np.ndarray) -> None:
+        self.array = array
+        n = len(array)
+        self.ok = bools(pc.match_substring_regex(array, AMOUNT_RE)) & (minor >= 0)
+        self.minor_units = np.zeros(n, dtype=np.int64)
+        self.head = np.zeros(n, dtype=np.int64)
+        self.fraction = np.zeros(n, dtype=np.int64)
+        self.minor = minor
+        rows = np.flatnonzero(self.ok)
+        self._rows = rows
+        if not len(rows):
+            return
+        offsets, _ = pieces(array)
+        width = int(min(40, (offsets[rows + 1] - offsets[rows]).max())) + 1
+        values, lengths = matrix(array, rows, width)
+        keep = lengths < width
+        columns = np.arange(width)
+        is_dot = values == ord(".")
+        has_dot = is_dot.any(axis=1)
+        dot = np.where(has_dot, is_dot.argmax(axis=1), lengths)
+        nonzero_or_end = (values != ord("0")) | (columns >= dot[:, None])
+        lead = nonzero_or_end.argmax(axis=1)
+        head_digits = dot - lead
+        in_fraction = (columns > dot[:, None]) & (columns < lengths[:, None])
+        last = np.where(in_fraction & (values != ord("0")), columns, -1).max(axis=1)
+        fraction_digits = np.where(last >= 0, last - dot, 0)
+        row_minor = minor[rows]
+        valid = (
+            keep
+            & (head_digits <= MAX_HEAD_DIGITS)
+            & ((head_digits > 0) | (fraction_digits > 0))
+            & (fraction_digits <= row_minor)
+        )
+        digits = values.astype(np.int64) - 48
+        index = np.arange(len(rows))
+        head = np.zeros(len(rows), dtype=np.int64)
+        for k in range(MAX_HEAD_DIGITS):
+            live = k < head_digits
+            digit = digits[index, np.where(live, lead + k, 0)]
+            head = np.where(live, head * 10 + digit, head)
+        fraction = np.zeros(len(rows), dtype=np.int64)
+        for k in range(4):
+            column = dot + 1 + k
+            live = column < lengths
+            digit = digits[index, np.where(live, column, 0)]
+            fraction = fraction * 10 + np.where(live, digit, 0)
+        scale = np.clip(row_minor, 0, 4)
+        fraction_minor = fraction // _POW10[4 - scale]
+        self.ok[rows] = valid
+        self.head[rows] = head
+        self.fraction[rows] = fraction_minor
+        self.minor_units[rows] = head * _POW10[scale] + fraction_minor
+        # Text: significant integer digits (or 0), then "." and exactly minor decimals.
+        shown = np.maximum(head_digits, 1)
+        out = np.full((len(rows), MAX_HEAD_DIGITS + 6), ord("0"), dtype=np.uint8)
+        for k in range(MAX_HEAD_DIGITS):
+            live = k < head_digits
+            out[:, k] = np.where(live, values[index, np.where(live, lead + k, 0)], out[:, k])
+        out[index, np.minimum(shown, MAX_HEAD_DIGITS + 5)] = ord(".")
+        for k in range(4):
+            column = dot + 1 + k
+            live = column < lengths
+            target = np.minimum(shown + 1 + k, MAX_HEAD_DIGITS + 5)
+            out[index, target] = np.where(live, values[index, np.where(live, column, 0)], 48)
+        self._out = out
+        self._lengths = shown + np.where(scale > 0, 1 + scale, 0)
+
+    def text(self) -> pa.Array:
+        """The amount with exactly ``minor`` decimals over all rows (empty where not ``ok``)."""
+        n = len(self.array)
+        lengths = np.zeros(n, dtype=np.int64)
+        out = np.zeros((n, MAX_HEAD_DIGITS + 6), dtype=np.uint8)
+        rows = self._rows
+        if len(rows):
+            keep = self.ok[rows]
+            out[rows[keep]] = self._out[keep]
+            lengths[rows[keep]] = self._lengths[keep]
+        return from_matrix(out, lengths)

@@ -1,0 +1,469 @@
+"""Columnar :func:`shared.validation.validate_stream`: same outputs, counts, totals and errors.
+
+Rows come in batches (a pyarrow-parsed chunk, or rows of the reference reader). Per batch:
+vectorized checks certify rows valid; every other row runs the reference rule functions in
+rule order; duplicate ids are decided for the whole batch at once (an id is a duplicate when
+the set holds it or an earlier row of the batch that passes every other rule has it, which
+is exactly when the reference, row by row, would find it in its set); valid rows are
+sanitized and written as CSV with vectorized string kernels; rejects are written by the
+reference's own writer, in row order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared import codes
+from shared.csvio import CsvSource
+from shared.fast import kernels as k
+from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk, ragged_fields
+from shared.idset import IdSet, fingerprints
+from shared.masking import scrub
+from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+from shared.rules import _CHAR_CLASS, _expand_class, _matcher, compile_checks
+from shared.schema import Schema
+from shared.validation import (
+    FORMULA_FIRST,
+    ValidationResult,
+    _RejectWriter,
+    _validate,
+    formula_columns,
+)
+from shared.values import amount_to_minor
+
+__all__ = ["SLOW_BATCH_ROWS", "supported", "validate"]
+
+SLOW_BATCH_ROWS = 20_000
+"""Rows of the reference reader gathered into one batch."""
+_CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
+_CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
+_MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
+
+
+def supported(schema: Schema) -> bool:
+    """The fast path handles schemas with at most one unique column, formula characters that
+    are ASCII, and minor units up to 4."""
+    return (
+        sum(column.unique for column in schema.columns) <= 1
+        and all(char.isascii() for char in FORMULA_FIRST)
+        and max(CURRENCY_MINOR_UNITS.values()) <= 4
+    )
+
+
+def validate(
+    source: BinaryIO,
+    valid_sink: BinaryIO,
+    reject_sink: BinaryIO,
+    schema: Schema,
+    result: ValidationResult,
+) -> None:
+    """Drop-in for the reference ``shared.validation._validate`` (raises FileRejected)."""
+    if not supported(schema):
+        _validate(source, valid_sink, reject_sink, schema, result)
+        return
+    chunks = CsvChunks(source)
+    whole = chunks.open(schema.required_names)
+    if whole is not None:
+        _validate(whole, valid_sink, reject_sink, schema, result)
+        return
+    header = chunks.header
+    known = set(schema.column_names)
+    result.header = [scrub(name) for name in header]
+    result.extra_columns = [scrub(name) for name in header if name not in known]
+    positions = {name: index for index, name in enumerate(header) if name in known}
+    state = _Validator(schema, header, positions, valid_sink, reject_sink, result)
+    try:
+        for piece in chunks:
+            if isinstance(piece, FastChunk):
+                columns, lines, ragged = parse_chunk(piece, len(header))
+                base = state.number
+                specials = [
+                    (base + line, state.count_failure, ragged_fields(text)) for line, text in ragged
+                ]
+                state.batch(columns, lines + base, specials, b"\0" in piece.data)
+                state.number = base + piece.lines
+            else:
+                state.slow(piece.reader)
+    finally:
+        state.close()
+
+
+class _Validator:
+    def __init__(
+        self,
+        schema: Schema,
+        header: list[str],
+        positions: dict[str, int],
+        valid_sink: BinaryIO,
+        reject_sink: BinaryIO,
+        result: ValidationResult,
+    ) -> None:
+        self.schema = schema
+        self.width = len(header)
+        self.positions = positions
+        self.result = result
+        self.valid_sink = valid_sink
+        self.rejects = _RejectWriter(reject_sink, schema, positions)
+        self.present = [column for column in schema.columns if column.name in positions]
+        plain = replace(
+            schema, columns=tuple(replace(column, unique=False) for column in schema.columns)
+        )
+        self.checks, _ = compile_checks(plain, positions)
+        self.unique = next(
+            (index for index, column in enumerate(self.present) if column.unique), None
+        )
+        self.ids = IdSet(portable=True) if self.unique is not None else None
+        self.duplicate = None
+        if self.unique is not None:
+            name = self.present[self.unique].name
+            self.duplicate = (
+                codes.DUPLICATE_ID,
+                name,
+                f"{name} was already used by an earlier row",
+            )
+        self.nul_failure = (codes.NUL_CHARACTER, None, "the row contains a NUL character")
+        self.count_failure = (
+            codes.FIELD_COUNT,
+            None,
+            f"the row does not have {self.width} fields",
+        )
+        self.formulas = set(formula_columns(schema))
+        # Valid values of the other columns never hold a comma, quote or line end.
+        self.quotable = {
+            column.name
+            for column in schema.columns
+            if column.type == "text"
+            or (column.type == "identifier" and not _simple(column.pattern))
+            or (column.type == "enum" and any(re.search(r'[,"\r\n]', v) for v in column.values))
+        }
+        self.patterns = {
+            column.name: _pattern(column.pattern)
+            for column in self.present
+            if column.type == "identifier" and column.pattern
+        }
+        spec = schema.totals
+        self.amount_at = positions[spec.amount]
+        self.currency_at = positions[spec.currency]
+        self.direction_at = positions[spec.direction]
+        self.debit = spec.debit
+        self.number = self.valid = self.rejected = 0
+        out = io.StringIO()
+        csv.writer(out).writerow(schema.column_names)
+        valid_sink.write(out.getvalue().encode("utf-8"))
+        self.head_sums: dict[tuple[int, bool], list[int]] = {}
+
+    # -- per batch -------------------------------------------------------------------------
+
+    def batch(
+        self,
+        columns: list[pa.Array],
+        numbers: np.ndarray,
+        specials: list[tuple[int, Any, list[str]]],
+        nul_possible: bool,
+    ) -> None:
+        n = len(numbers)
+        if not n and not specials:
+            return
+        nul = np.zeros(n, dtype=bool)
+        if nul_possible and n:
+            for column in columns:
+                nul |= k.bools(pc.match_substring(column, "\0"))
+        certain = ~nul
+        minor = self._minor(columns[self.currency_at])
+        amounts = None
+        for column in self.present:
+            array = columns[self.positions[column.name]]
+            ok, extra = self._certain(column, array, minor)
+            if column.name == self.schema.totals.amount:
+                amounts = extra
+            certain &= ok
+        uncertain = np.flatnonzero(~certain & ~nul)
+        slow_rows: dict[int, list[str]] = {}
+        failures: dict[int, tuple[int, Any]] = {}
+        if len(uncertain):
+            for index, row in zip(uncertain.tolist(), _rows(columns, uncertain), strict=True):
+                slow_rows[index] = row
+                for position, check in enumerate(self.checks):
+                    failure = check(row)
+                    if failure is not None:
+                        failures[index] = (position, failure)
+                        break
+        passes = ~nul
+        if failures:
+            passes[list(failures)] = False
+        duplicate = np.zeros(n, dtype=bool)
+        if self.unique is not None and n:
+            duplicate = self._duplicates(columns, certain, uncertain, failures, passes)
+        valid = passes & ~duplicate
+        # rejects, in row order (merged with the rows of a wrong width)
+        bad = np.flatnonzero(~valid)
+        need = [index for index in bad.tolist() if index not in slow_rows]
+        if need:
+            for index, row in zip(need, _rows(columns, np.array(need)), strict=True):
+                slow_rows[index] = row
+        entries = list(specials)
+        for index in bad.tolist():
+            if nul[index]:
+                failure = self.nul_failure
+            elif duplicate[index]:  # only rows whose rules passed up to the unique column
+                failure = self.duplicate
+            else:
+                failure = failures[index][1]
+            entries.append((int(numbers[index]), failure, slow_rows[index]))
+        entries.sort(key=lambda entry: entry[0])
+        for number, failure, row in entries:
+            self.rejects.write(number, failure, row)
+        self.rejected += len(entries)
+        rows = np.flatnonzero(valid)
+        self.valid += len(rows)
+        if not len(rows):
+            return
+        fast = certain[rows]
+        self._totals(columns, rows[fast], minor, amounts)
+        for index in rows[~fast].tolist():
+            row = slow_rows[index]
+            currency = row[self.currency_at].upper()
+            self.result.totals.add(
+                currency,
+                row[self.direction_at].upper() == self.debit,
+                amount_to_minor(row[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
+            )
+        self._write(columns, rows)
+
+    def _minor(self, currency: pa.Array) -> np.ndarray:
+        found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
+        index = k.ints(found, len(_CURRENCIES))
+        return _MINOR_TABLE[index]
+
+    def _certain(self, column: Any, array: pa.Array, minor: np.ndarray) -> tuple[np.ndarray, Any]:
+        offsets, _ = k.pieces(array)
+        lengths = offsets[1:] - offsets[:-1]
+        empty = lengths == 0
+        kind = column.type
+        extra = None
+        if kind == "identifier":
+            ok = ~empty
+            if column.max_length is not None:
+                ok &= lengths <= column.max_length
+            if column.pattern:
+                ok &= self.patterns[column.name](array)
+        elif kind == "text":
+            ok = ~empty
+            if column.max_length is not None:
+                ok &= lengths <= column.max_length
+        elif kind == "timestamp":
+            ok = k.Timestamps(array).ok
+        elif kind == "amount":
+            extra = k.Amounts(array, minor)
+            ok = extra.ok.copy()
+        elif kind == "currency":
+            ok = k.member_ok(array, CURRENCY_MINOR_UNITS.keys())
+        elif kind == "enum":
+            ok = k.member_ok(array, column.values)
+        elif kind == "card_number":
+            ok = k.luhn_ok(array)
+        else:
+            ok = k.member_ok(array, COUNTRIES)
+        if not column.required:
+            ok = ok | empty
+        return ok & ~(empty & column.required), extra
+
+    def _duplicates(
+        self,
+        columns: list[pa.Array],
+        certain: np.ndarray,
+        uncertain: np.ndarray,
+        failures: dict[int, tuple[int, Any]],
+        passes: np.ndarray,
+    ) -> np.ndarray:
+        unique = self.unique
+        assert unique is not None and self.ids is not None
+        values = columns[self.positions[self.present[unique].name]]
+        offsets, _ = k.pieces(values)
+        nonempty = offsets[1:] > offsets[:-1]
+        reached = certain.copy()  # the unique column's own rule (and all before it) passed
+        for index in uncertain.tolist():
+            failure = failures.get(index)
+            reached[index] = failure is None or failure[0] > unique
+        reached &= nonempty
+        duplicate = np.zeros(len(values), dtype=bool)
+        rows = np.flatnonzero(reached)
+        if not len(rows):
+            return duplicate
+        subset = values.take(k.int_array(rows))
+        sub_offsets, sub_data = k.pieces(subset)
+        hashes = fingerprints(sub_data, sub_offsets)
+
+        def value(index: int) -> bytes:
+            return bytes(sub_data[sub_offsets[index] : sub_offsets[index + 1]])
+
+        seen = self.ids.contains_many(hashes, value)
+        encoded = pc.dictionary_encode(subset)
+        ids = k.ints(encoded.indices)
+        candidates = passes[rows]
+        first = np.full(len(encoded.dictionary), len(rows), dtype=np.int64)
+        order = np.arange(len(rows))
+        np.minimum.at(first, ids[candidates], order[candidates])
+        duplicate[rows] = seen | (first[ids] < order)
+        accepted = candidates & ~duplicate[rows]
+        if accepted.any():
+            keep = values.take(k.int_array(rows[accepted]))
+            keep_offsets, keep_data = k.pieces(keep)
+            self.ids.add_many(hashes[accepted], keep_data, keep_offsets)
+        return duplicate
+
+    def _totals(
+        self, columns: list[pa.Array], rows: np.ndarray, minor: np.ndarray, amounts: Any
+    ) -> None:
+        if not len(rows):
+            return
+        currency = pc.index_in(
+            pc.ascii_upper(columns[self.currency_at].take(k.int_array(rows))),
+            value_set=_CURRENCY_ARRAY(),
+        )
+        currency = k.ints(currency)
+        direction = pc.ascii_upper(columns[self.direction_at].take(k.int_array(rows)))
+        debit = k.bools(pc.equal(direction, self.debit))
+        add_totals(self.result.totals, currency, debit, amounts.head[rows], amounts.fraction[rows])
+
+    def _write(self, columns: list[pa.Array], rows: np.ndarray) -> None:
+        taken = k.int_array(rows)
+        cells: list[Any] = []
+        for column in self.schema.columns:
+            position = self.positions.get(column.name)
+            if position is None:
+                cells.append("")
+                continue
+            array = columns[position].take(taken)
+            if column.type == "card_number":
+                array = _mask(array)
+            elif column.type == "text":
+                array = _scrubbed(array)
+                array = _neutralized(array)
+            elif column.name in self.formulas:
+                array = _neutralized(array)
+            if column.name in self.quotable:
+                array = k.csv_quoted(array)
+            cells.append(array)
+        last = cells[-1]
+        cells[-1] = pc.binary_join_element_wise(last, "\r\n", "")
+        lines = pc.binary_join_element_wise(*cells, ",")
+        offsets, data = k.pieces(lines)
+        self.valid_sink.write(data[offsets[0] : offsets[-1]].tobytes())
+
+    # -- the reference reader --------------------------------------------------------------
+
+    def slow(self, reader: CsvSource) -> None:
+        """Validate the rest of the file with the reference reader, in batches."""
+        width = self.width
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        specials: list[tuple[int, Any, list[str]]] = []
+
+        def flush() -> None:
+            columns = [k.str_array([row[index] for row in rows]) for index in range(width)]
+            self.batch(columns, np.array(numbers, dtype=np.int64), list(specials), reader.saw_nul)
+            numbers.clear()
+            rows.clear()
+            specials.clear()
+
+        try:
+            with reader.errors():
+                for row in reader.rows:
+                    if not row:
+                        continue
+                    self.number += 1
+                    if len(row) != width:
+                        specials.append((self.number, self.count_failure, row))
+                    else:
+                        numbers.append(self.number)
+                        rows.append(row)
+                    if len(rows) + len(specials) >= SLOW_BATCH_ROWS:
+                        flush()
+        finally:
+            flush()
+
+    def close(self) -> None:
+        self.result.rows_input = self.number
+        self.result.rows_valid = self.valid
+        self.result.rows_rejected = self.rejected
+        if self.ids is not None:
+            self.ids.close()
+
+
+def add_totals(
+    totals: Any, currency: np.ndarray, debit: np.ndarray, head: np.ndarray, fraction: np.ndarray
+) -> None:
+    """Add rows to ``totals`` by currency index (into the sorted codes) and direction; amounts
+    are ``head * 10**minor + fraction`` (both int64, summed per group exactly)."""
+    key = currency.astype(np.int64) * 2 + debit
+    groups, inverse = np.unique(key, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(groups))
+    heads = np.zeros(len(groups), dtype=np.int64)
+    fractions = np.zeros(len(groups), dtype=np.int64)
+    np.add.at(heads, inverse, head)
+    np.add.at(fractions, inverse, fraction)
+    for group, count, head_sum, fraction_sum in zip(
+        groups.tolist(), counts.tolist(), heads.tolist(), fractions.tolist(), strict=True
+    ):
+        code = _CURRENCIES[group // 2]
+        minor = CURRENCY_MINOR_UNITS[code]
+        totals.add_many(code, bool(group % 2), count, head_sum * 10**minor + fraction_sum)
+
+
+def _rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
+    taken = k.int_array(rows)
+    values = [column.take(taken).to_pylist() for column in columns]
+    return [list(row) for row in zip(*values, strict=True)]
+
+
+def _simple(pattern: str | None) -> bool:
+    """A ``^[...]+$`` class of letters, digits, ``_`` and ``-`` (see ``shared.rules``)."""
+    simple = _CHAR_CLASS.fullmatch(pattern) if pattern else None
+    return simple is not None and _expand_class(simple.group(1)) is not None
+
+
+def _pattern(pattern: str) -> Callable[[pa.Array], np.ndarray]:
+    """Where ``pattern`` full-matches (as ``shared.rules`` decides), certainly."""
+    simple = _CHAR_CLASS.fullmatch(pattern)
+    allowed = _expand_class(simple.group(1)) if simple else None
+    if allowed is not None:
+        body = "".join(re.escape(char) for char in allowed)
+        expression = f"^[{body}]+$"
+        return lambda array: k.bools(pc.match_substring_regex(array, expression))
+    matcher = _matcher(pattern)
+    return lambda array: np.array(
+        [bool(value) and bool(matcher(value)) for value in array.to_pylist()], dtype=bool
+    )
+
+
+def _mask(array: pa.Array) -> pa.Array:
+    """:func:`shared.masking.mask_pan` of valid card numbers (ASCII digits)."""
+    offsets, _ = k.pieces(array)
+    long = (offsets[1:] - offsets[:-1]) > 4
+    if not long.any():
+        return array
+    return pc.replace_with_mask(
+        array, k.bool_array(long), k.mask_cards(array, np.flatnonzero(long))
+    )
+
+
+def _scrubbed(array: pa.Array) -> pa.Array:
+    return k.apply_python(array, k.bools(pc.match_substring_regex(array, k.SCRUB_RE)), scrub)
+
+
+def _neutralized(array: pa.Array) -> pa.Array:
+    formula = k.first_byte_in(array, FORMULA_FIRST)
+    if not formula.any():
+        return array
+    return pc.if_else(k.bool_array(formula), pc.binary_join_element_wise("'", array, ""), array)
