@@ -66,6 +66,8 @@ STEP_STATUS = {"validate": VALIDATING, "transform": TRANSFORMING, "enrich": ENRI
 DEFAULT_INDEX = "TimestampIndex"
 MAX_PAGE_SIZE = 100
 MAX_ERROR_MESSAGE = 1000
+MAX_EXTRA_COLUMNS = 100
+MAX_COLUMN_NAME = 64
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
@@ -94,6 +96,7 @@ __all__ = [
     "JobPage",
     "JobStore",
     "TransitionRefused",
+    "bounded_columns",
     "can_transition",
     "iso",
 ]
@@ -396,7 +399,7 @@ class JobStore:
             if key:
                 update.set("outputs", name, value=key)
         if extra_columns is not None:
-            update.set("extraColumns", value=list(extra_columns))
+            update.set("extraColumns", value=bounded_columns(extra_columns))
         if error is not None:
             update.set("error", value=_clean_error(step, error))
         if succeed:
@@ -548,6 +551,19 @@ def _step_status(step: str) -> str:
         return STEP_STATUS[step]
     except KeyError:
         raise ValueError(f"unknown step {step!r}: use one of {STEPS}") from None
+
+
+def bounded_columns(names: list[str]) -> list[str]:
+    """Header names as recorded on the job: at most :data:`MAX_EXTRA_COLUMNS` names of at
+    most :data:`MAX_COLUMN_NAME` characters, then ``"... N more"``. A header of 10,000
+    columns or of 1 MB names must not push the record past DynamoDB's 400 KB item limit."""
+    kept = [
+        name if len(name) <= MAX_COLUMN_NAME else name[: MAX_COLUMN_NAME - 3] + "..."
+        for name in names[:MAX_EXTRA_COLUMNS]
+    ]
+    if len(names) > MAX_EXTRA_COLUMNS:
+        kept.append(f"... {len(names) - MAX_EXTRA_COLUMNS} more")
+    return kept
 
 
 def _clean_error(step: str | None, error: Mapping[str, str]) -> dict[str, str]:
