@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, BinaryIO
 
-from shared import codes
+from shared import codes, fast
 from shared.errors import ConfigurationError, FileRejected
 from shared.formats import JSONL, open_writer, read_records
 from shared.refdata import CURRENCY_MINOR_UNITS
@@ -59,6 +59,10 @@ def enrich_stream(
         raise ConfigurationError(
             f"schema columns {', '.join(clash)} clash with fields the enricher adds"
         )
+    if input_format == JSONL and output_format == JSONL and fast.enabled():
+        from shared.fast.enrich import enrich_jsonl  # same output, columnar, loaded on first use
+
+        return enrich_jsonl(source, sink, metadata=metadata, schema=schema)
     timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
     timestamp = timestamps[0] if timestamps else None
     spec = schema.totals

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import BinaryIO
 
-from shared import codes
+from shared import codes, fast
 from shared.csvio import open_csv
 from shared.errors import FileRejected
 from shared.formats import JSONL, open_writer
@@ -63,6 +63,17 @@ def transform_stream(
     Returns the number of records written and their control totals. Raises FileRejected
     (``INVALID_INPUT`` or a CSV file code) when the input is not what validation wrote.
     """
+    if output_format == JSONL and fast.enabled():  # same output, columnar, imported on first use
+        from shared.fast.transform import transform_jsonl
+
+        return transform_jsonl(source, sink, schema=schema)
+    return _transform(source, sink, schema=schema, output_format=output_format)
+
+
+def _transform(
+    source: BinaryIO, sink: BinaryIO, *, schema: Schema, output_format: str
+) -> StepResult:
+    """The reference: one row at a time."""
     reader = open_csv(source, required=schema.required_names)
     positions = {name: index for index, name in enumerate(reader.header)}
     formulas = set(formula_columns(schema))

@@ -129,6 +129,7 @@ class CsvChunks:
         self._start = 0  # absolute offset of _buffer[0]
         self._lines = 0  # LFs before _buffer[0]
         self._eof = False
+        self._initial = b""
         self.header: list[str] = []
 
     def _fill(self) -> None:
@@ -157,7 +158,7 @@ class CsvChunks:
         when the fast path may go on; otherwise the whole file again as a stream, for the
         reference to read instead (the header is not a simple line)."""
         self._fill()
-        data = self._buffer
+        data = self._initial = self._buffer
         skip = len(_BOM) if data.startswith(_BOM) else 0
         end = data.find(b"\n", skip)
         line = data[skip : end + 1]
@@ -173,6 +174,10 @@ class CsvChunks:
         self._start = end + 1
         self._lines = 1
         return None
+
+    def restart(self) -> BinaryIO:
+        """The whole file again as a stream (only right after :meth:`open`)."""
+        return Resume(self._initial, self._source, 0)  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[FastChunk | SlowRows]:
         while True:

@@ -146,7 +146,8 @@ def ints(array: Any, null: int = -1) -> np.ndarray:
 def pieces(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets as int64, data bytes as uint8) of a string array (offset-aware)."""
     buffers = array.buffers()
-    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    kind = np.int64 if large else np.int32
     offsets = np.frombuffer(buffers[1], dtype=kind)[array.offset : array.offset + len(array) + 1]
     data = buffers[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)

@@ -41,7 +41,7 @@ from shared.validation import (
 )
 from shared.values import amount_to_minor
 
-__all__ = ["SLOW_BATCH_ROWS", "supported", "validate"]
+__all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_minor", "supported", "validate"]
 
 SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
@@ -179,7 +179,7 @@ class _Validator:
             for column in columns:
                 nul |= k.bools(pc.match_substring(column, "\0"))
         certain = ~nul
-        minor = self._minor(columns[self.currency_at])
+        minor = currency_minor(columns[self.currency_at])
         amounts = None
         for column in self.present:
             array = columns[self.positions[column.name]]
@@ -239,11 +239,6 @@ class _Validator:
                 amount_to_minor(row[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
             )
         self._write(columns, rows)
-
-    def _minor(self, currency: pa.Array) -> np.ndarray:
-        found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
-        index = k.ints(found, len(_CURRENCIES))
-        return _MINOR_TABLE[index]
 
     def _certain(self, column: Any, array: pa.Array, minor: np.ndarray) -> tuple[np.ndarray, Any]:
         offsets, _ = k.pieces(array)
@@ -399,6 +394,12 @@ class _Validator:
         self.result.rows_rejected = self.rejected
         if self.ids is not None:
             self.ids.close()
+
+
+def currency_minor(currency: pa.Array) -> np.ndarray:
+    """Minor units of each row's currency (ASCII, any case), -1 when it is not one."""
+    found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
+    return _MINOR_TABLE[k.ints(found, len(_CURRENCIES))]
 
 
 def add_totals(

@@ -1,0 +1,257 @@
+"""Columnar :func:`shared.enrich.enrich_stream` for JSON Lines in and out: same bytes, rows,
+totals and errors.
+
+Lines are never parsed one by one: one RE2 pattern certifies that a line is exactly a JSON
+object with the schema's keys in schema order (what transform writes: string or null
+values, JSON escapes allowed) and captures the four values enrich reads; the timestamp,
+amount, currency and direction are checked with the vectorized kernels. Such a line is copied
+with the new fields inserted before its closing brace. A chunk with any other line (a line
+the pattern does not certify, or a value that fails a check) is enriched line by line with
+the reference's own record functions, which raise the reference's ``INVALID_INPUT``.
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared import codes
+from shared.enrich import ENRICH_FIELDS, EnrichMetadata, _count, _transaction_date
+from shared.errors import FileRejected
+from shared.fast import kernels as k
+from shared.fast.validate import _MINOR_TABLE, add_totals, supported
+from shared.refdata import CURRENCY_MINOR_UNITS
+from shared.schema import Schema
+from shared.totals import StepResult, Totals
+
+__all__ = ["CHUNK_BYTES", "TEXT_WINDOW", "enrich_jsonl"]
+
+CHUNK_BYTES = 4 << 20
+"""Bytes read per chunk."""
+TEXT_WINDOW = 8192
+"""Read size of the reference's text layer: a bad UTF-8 byte stops it at this window."""
+_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+_PLAIN = r'"[^"\\\x00-\x1f]*"'
+
+
+def _escape(text: str) -> str:
+    """``text`` as a literal in an RE2 pattern."""
+    return "".join("\\" + char if char in "\\.+*?()|[]{}^$" else char for char in text)
+
+
+def enrich_jsonl(
+    source: BinaryIO, sink: BinaryIO, *, metadata: EnrichMetadata, schema: Schema
+) -> StepResult:
+    """Drop-in for ``enrich_stream`` with JSON Lines in and out (schema already checked)."""
+    state = _Enricher(schema, metadata, sink)
+    buffer = b""
+    offset = 0  # absolute offset of buffer[0]
+    eof = False
+    while True:
+        while not eof and len(buffer) < CHUNK_BYTES:
+            data = source.read(CHUNK_BYTES - len(buffer))
+            if not data:
+                eof = True
+                break
+            buffer += data
+        if not buffer:
+            break
+        cut = buffer.rfind(b"\n") + 1
+        if eof and cut < len(buffer):
+            cut = len(buffer)  # the last line has no line end
+        if not cut:  # a line longer than a chunk: keep reading
+            data = source.read(CHUNK_BYTES)
+            if data:
+                buffer += data
+                continue
+            eof = True
+            continue
+        chunk, buffer = buffer[:cut], buffer[cut:]
+        state.chunk(chunk, offset)
+        offset += cut
+    return StepResult(rows=state.written, totals=state.totals)
+
+
+class _Enricher:
+    def __init__(self, schema: Schema, metadata: EnrichMetadata, sink: BinaryIO) -> None:
+        self.schema = schema
+        self.sink = sink
+        self.spec = spec = schema.totals
+        names = schema.column_names
+        timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
+        self.timestamp = timestamps[0] if timestamps else None
+        constant = [
+            metadata.job_id,
+            metadata.source_key,
+            metadata.processed_at,
+            metadata.pipeline_version,
+        ]
+        self.suffix = "".join(
+            f",{encode_basestring(name)}:{encode_basestring(value)}"
+            for name, value in zip(ENRICH_FIELDS, constant, strict=False)
+        )
+        self.date_key = "," + encode_basestring("transaction_date") + ":"
+        wanted = {spec.amount: "a", spec.currency: "c", spec.direction: "d"}
+        if self.timestamp is not None:
+            wanted[self.timestamp] = "t"
+        parts = []
+        for index, name in enumerate(names):
+            key = ("\\{" if index == 0 else ",") + _escape(encode_basestring(name)) + ":"
+            group = wanted.get(name)
+            value = f"(?P<{group}>{_PLAIN}|null)" if group else f"(?:{_STRING}|null)"
+            parts.append(key + value)
+        self.pattern = "^" + "".join(parts) + "\\}\\n$"
+        self.fast = supported(schema) and all(len(name) < 200 for name in names)
+        self.lines = 0
+        self.written = 0
+        self.totals = Totals()
+
+    def chunk(self, data: bytes, offset: int) -> None:
+        if self.fast and data.endswith(b"\n") and self._fast(data):
+            return
+        self._slow(data, offset)
+
+    def _fast(self, data: bytes) -> bool:
+        """Enrich a chunk of whole lines if every line is certain; False (nothing written)
+        otherwise."""
+        view = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(view == 10)
+        n = len(ends)
+        try:
+            k.binary_of(data).cast(pa.string())
+        except pa.ArrowInvalid:
+            return False
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        offsets[1:] = ends + 1
+        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+        found = pc.extract_regex(lines, self.pattern)
+        if found.null_count:
+            return False
+        amount = _unquote(found.field("a"))
+        currency = _unquote(found.field("c"))
+        direction = _unquote(found.field("d"))
+        if amount is None or currency is None or direction is None:
+            return False
+        spec = self.spec
+        index = k.ints(pc.index_in(currency, value_set=_CURRENCY_ARRAY()), len(_CURRENCIES))
+        minor = _MINOR_TABLE[index]
+        amounts = k.Amounts(amount, minor)
+        debit = k.bools(pc.equal(direction, spec.debit))
+        credit = k.bools(pc.equal(direction, spec.credit))
+        if not (amounts.ok.all() and (debit | credit).all()):
+            return False
+        dates: Any = "null"
+        if self.timestamp is not None:
+            raw = found.field("t")
+            null = k.bools(pc.equal(raw, "null"))
+            stamps = None
+            if not null.all():
+                stamps = k.Timestamps(_strip(raw))
+                if not (stamps.ok | null).all():
+                    return False
+                utc = pc.utf8_slice_codeunits(stamps.utc(), 0, 10)
+                dates = pc.binary_join_element_wise('"', utc, '"', "")
+                if null.any():
+                    dates = pc.if_else(k.bool_array(null), "null", dates)
+        add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
+        # Each piece: the previous line's "}\n", then this line up to its closing brace.
+        cuts = np.zeros(n + 1, dtype=np.int64)
+        cuts[1:] = ends - 1
+        pieces = pa.Array.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(cuts), pa.py_buffer(data)]
+        )
+        binary = pa.large_binary()
+        head = pa.scalar((self.suffix + self.date_key).encode("utf-8"), binary)
+        dates = pa.scalar(b"null", binary) if isinstance(dates, str) else dates.cast(binary)
+        joined = pc.binary_join_element_wise(pieces, head, dates, pa.scalar(b"", binary))
+        start, stop = k.pieces(joined)[0][[0, -1]]
+        buffer = joined.buffers()[2]
+        self.sink.write(memoryview(buffer)[start:stop])
+        self.sink.write(b"}\n")
+        self.lines += n
+        self.written += n
+        return True
+
+    def _slow(self, data: bytes, offset: int) -> None:
+        """The reference, line by line (including its error for bad UTF-8, raised where its
+        text layer would meet the bad byte)."""
+        try:
+            text = data.decode("utf-8")
+            bad_window = None
+        except UnicodeDecodeError as error:
+            position = offset + error.start
+            window = position - position % TEXT_WINDOW
+            text = data[: max(window - offset, 0)].decode("utf-8", "replace")
+            bad_window = window
+        lines = text.split("\n")
+        if bad_window is not None:
+            complete = lines[:-1]  # lines whose end was read before the bad window
+            lines = [line + "\n" for line in complete]
+        else:
+            last = lines.pop()
+            lines = [line + "\n" for line in lines] + ([last] if last else [])
+        spec = self.spec
+        out = []
+        for line in lines:
+            self.lines += 1
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                self._flush(out)
+                raise FileRejected(
+                    codes.INVALID_INPUT, f"line {self.lines} of the input is not a JSON object"
+                )
+            number = self.written + 1
+            try:
+                date = _transaction_date(record, self.timestamp, number)
+                _count(
+                    self.totals, record, spec.amount, spec.currency, spec.direction, spec, number
+                )
+            except FileRejected:
+                self._flush(out)
+                raise
+            end = line.rindex("}")  # a record that passed _count is not empty
+            out.append(
+                line[:end]
+                + self.suffix
+                + self.date_key
+                + ("null" if date is None else encode_basestring(date))
+                + "}\n"
+            )
+            self.written += 1
+        self._flush(out)
+        if bad_window is not None:
+            raise FileRejected(codes.INVALID_INPUT, "the input is not UTF-8")
+
+    def _flush(self, out: list[str]) -> None:
+        if out:
+            self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
+            out.clear()
+
+
+def _strip(array: pa.Array) -> pa.Array:
+    """``"text"`` -> ``text`` (``null`` stays as it is: the caller masks it)."""
+    return pc.utf8_slice_codeunits(array, 1, -1)
+
+
+def _unquote(array: pa.Array) -> pa.Array | None:
+    """The strings of a captured ``"..."|null`` group; None when one is null."""
+    if k.bools(pc.equal(array, "null")).any():
+        return None
+    return _strip(array)
+
+
+_CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
+
+
+def _CURRENCY_ARRAY() -> pa.Array:
+    from shared.fast.validate import _CURRENCY_ARRAY as build
+
+    return build()
