@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK_CLI_VERSION := 2.1148.1
 STAMP := $(VENV)/.installed
+# checkov pins boto3 1.35 and packaging < 24, far below what the project uses: it gets a
+# virtualenv of its own, linked as .venv/bin/checkov (tests/reliability/test_checkov.py).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(VENV)/.checkov-$(CHECKOV_VERSION)
 export PATH := $(BIN):$(PATH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -13,7 +17,7 @@ ENVIRONMENT_SUFFIX ?= dev
 
 .PHONY: install demo test synth lint bench deploy destroy docs refdata clean
 
-install: $(STAMP)
+install: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +26,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/npm install --silent --no-fund --no-audit --prefix $(VENV)/cdk-cli aws-cdk@$(CDK_CLI_VERSION)
 	ln -sf ../cdk-cli/node_modules/.bin/cdk $(BIN)/cdk
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): | $(STAMP)
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	ln -sf ../checkov/bin/checkov $(BIN)/checkov
+	touch $(CHECKOV_STAMP)
 
 demo: install
 	$(BIN)/python examples/demo.py

@@ -383,3 +383,127 @@ def _export_name(producer: cdk.Stack, reference: dict[str, Any]) -> str:
     digest = hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()
     human = "".join(re.sub(r"[^A-Za-z0-9]", "", c) for c in components)[:240]
     return f"{producer.stack_name}:{human}{digest[:8].upper()}"
+
+
+# -- checkov ------------------------------------------------------------------------------------
+# checkov (PyPI ``checkov``) scans the synthesized templates too; its suppressions cannot
+# live in cdk-nag's acknowledgements, so every finding it still reports on the example app
+# is acknowledged here, once, by check id and construct path (``fnmatch`` patterns relative
+# to the stack), with the profiles it applies to. ``tests/reliability/test_checkov.py`` runs
+# checkov on both profiles and fails on a finding not listed here and on an entry here that
+# no longer matches a finding.
+
+CDK_PROVIDERS = "Custom::*CustomResourceProvider/Handler"
+"""The deployment-time singleton functions CDK adds: the bucket's auto-delete (ephemeral
+environments only, never ``prod``) and the VPC's default-security-group restrictor (strict)."""
+CDK_PROVIDER_REASON = (
+    "A deployment-time function that CDK itself adds (bucket auto-delete in ephemeral "
+    "environments, the VPC default-security-group restrictor under strict): CloudFormation "
+    "invokes it synchronously during deployments only and reports its failures in the stack "
+    "events, so concurrency limits, a dead-letter queue and a VPC protect nothing; it never "
+    "touches object content."
+)
+STANDARD_CONCURRENCY_REASON = (
+    "Standard profile: no reserved concurrency on purpose. Reserving executions removes them "
+    "from the account's pool at idle and caps bursts; throttled steps are retried by the "
+    "state machine. The strict profile reserves 51 executions for the six functions."
+)
+STANDARD_VPC_REASON = (
+    "Standard profile: the functions call only AWS APIs (S3, DynamoDB, Step Functions, "
+    "X-Ray) over TLS with IAM, and a VPC adds interface endpoints at $73 a month. The strict "
+    "profile puts every function in isolated subnets behind VPC endpoints."
+)
+STANDARD_TABLE_KEY_REASON = (
+    "Standard profile: the job table is encrypted at rest with the AWS-managed key and holds "
+    "job metadata (keys, counts, totals, errors), never card data. The strict profile "
+    "encrypts it with the customer-managed DataKey."
+)
+LAMBDA_ENV_KEY_REASON = (
+    "The environment variables hold resource names, ARNs, the schema and numeric settings, "
+    "never a secret; Lambda encrypts them at rest with its AWS-managed key. A customer key "
+    "would protect nothing more and add a KMS call to every cold start."
+)
+ACCESS_LOG_BUCKET_REASON = (
+    "This is the access-log target bucket itself: logging its own access would need one more "
+    "log bucket, and that one another."
+)
+SQS_MANAGED_SSE_REASON = (
+    "Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled: true); the check only "
+    "recognizes KmsMasterKeyId. The strict profile encrypts the queues with PipelineKey."
+)
+
+
+class CheckovAcknowledgement:
+    """One accepted checkov finding: a check id on the constructs ``paths`` match."""
+
+    def __init__(
+        self,
+        check: str,
+        paths: Sequence[str],
+        reason: str,
+        profiles: Sequence[Compliance] = tuple(Compliance),
+    ) -> None:
+        self.check = check
+        self.paths = tuple(paths)
+        self.reason = reason
+        self.profiles = tuple(profiles)
+
+    def covers(self, check: str, path: str, profile: Compliance | str) -> bool:
+        """Whether this acknowledges ``check`` on the construct at ``path`` (inside its
+        stack, e.g. ``Workflow/Validator/Resource``) under ``profile``."""
+        from fnmatch import fnmatchcase
+
+        return (
+            check == self.check
+            and Compliance.of(profile) in self.profiles
+            and any(fnmatchcase(path, pattern) for pattern in self.paths)
+        )
+
+    def __repr__(self) -> str:
+        profiles = ",".join(p.value for p in self.profiles)
+        return f"CheckovAcknowledgement({self.check}, {self.paths}, {profiles})"
+
+
+_STEP_AND_API_FUNCTIONS = (
+    "Workflow/Trigger/Resource",
+    "Workflow/Validator/Resource",
+    "Workflow/Transformer/Resource",
+    "Workflow/Enricher/Resource",
+    "Workflow/QualityCheck/Resource",
+    "ControlApi/Function/Resource",
+)
+CHECKOV_ACKNOWLEDGEMENTS: tuple[CheckovAcknowledgement, ...] = (
+    CheckovAcknowledgement(
+        "CKV_AWS_111", ["*/LambdaVpcAccess/Resource"], LAMBDA_VPC_ACCESS_REASON, [Compliance.STRICT]
+    ),
+    CheckovAcknowledgement(
+        "CKV_AWS_115", _STEP_AND_API_FUNCTIONS, STANDARD_CONCURRENCY_REASON, [Compliance.STANDARD]
+    ),
+    CheckovAcknowledgement("CKV_AWS_115", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
+    CheckovAcknowledgement("CKV_AWS_116", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
+    CheckovAcknowledgement(
+        "CKV_AWS_117", _STEP_AND_API_FUNCTIONS, STANDARD_VPC_REASON, [Compliance.STANDARD]
+    ),
+    CheckovAcknowledgement("CKV_AWS_117", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
+    CheckovAcknowledgement(
+        "CKV_AWS_119", ["Metadata/Table/Resource"], STANDARD_TABLE_KEY_REASON, [Compliance.STANDARD]
+    ),
+    CheckovAcknowledgement("CKV_AWS_120", ["ControlApi/Api/DeploymentStage.*"], API_CACHE_REASON),
+    CheckovAcknowledgement("CKV_AWS_173", _STEP_AND_API_FUNCTIONS, LAMBDA_ENV_KEY_REASON),
+    CheckovAcknowledgement(
+        "CKV_AWS_18", ["Ingestion/AccessLogs/Resource"], ACCESS_LOG_BUCKET_REASON
+    ),
+    CheckovAcknowledgement(
+        "CKV_AWS_27",
+        ["Workflow/*Dlq/Resource", "ControlApi/Dlq/Resource"],
+        SQS_MANAGED_SSE_REASON,
+        [Compliance.STANDARD],
+    ),
+)
+
+
+def checkov_acknowledgement(
+    check: str, path: str, profile: Compliance | str
+) -> CheckovAcknowledgement | None:
+    """The acknowledgement of checkov's ``check`` on ``path`` under ``profile``, if any."""
+    return next((a for a in CHECKOV_ACKNOWLEDGEMENTS if a.covers(check, path, profile)), None)
