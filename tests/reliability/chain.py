@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from shared import codes
 from shared.enrich import EnrichMetadata, enrich_stream
 from shared.errors import FileRejected
 from shared.schema import Schema, load_schema
@@ -108,3 +109,23 @@ def run_chain(
         processed=processed.getvalue(),
         enriched=enriched.getvalue(),
     )
+
+
+def check_invariants(data: bytes, outcome: ChainOutcome) -> None:
+    """What holds for any input: a final status, a stable code, rows that add up."""
+    assert outcome.status in ("SUCCEEDED", "FAILED")
+    if outcome.status == "FAILED":
+        assert outcome.code in (*codes.FILE_CODES, "RECONCILIATION_FAILED"), outcome.code
+        assert outcome.message
+        assert outcome.code != "INVALID_INPUT", "validation wrote what transform cannot read"
+        assert outcome.code != "RECONCILIATION_FAILED", outcome.message
+    rows = outcome.rows
+    assert rows["input"] == rows["valid"] + rows["rejected"] == rows["valid"] + len(outcome.rejects)
+    assert all(r["code"] in codes.ROW_CODES for r in outcome.rejects)
+    numbers = [r["row"] for r in outcome.rejects]
+    assert numbers == sorted(set(numbers))
+    if outcome.status == "SUCCEEDED":
+        records = outcome.records()
+        assert len(records) == rows["valid"]
+        ids = [r["transaction_id"] for r in records]
+        assert len(ids) == len(set(ids))

@@ -118,3 +118,10 @@ def test_an_unacknowledged_finding_is_caught():
     assert not checkov_acknowledgement(
         "CKV_AWS_21", "Ingestion/Bucket/Resource", Compliance.STANDARD
     )
+
+
+def test_the_readme_lists_every_acknowledged_check():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    for acknowledgement in CHECKOV_ACKNOWLEDGEMENTS:
+        assert acknowledgement.check in section, acknowledgement.check
