@@ -238,7 +238,7 @@ class _Enricher:
 
 def _strip(array: pa.Array) -> pa.Array:
     """``"text"`` -> ``text`` (``null`` stays as it is: the caller masks it)."""
-    return pc.utf8_slice_codeunits(array, 1, -1)
+    return pc.utf8_slice_codeunits(array, 1, -1).cast(pa.string())
 
 
 def _unquote(array: pa.Array) -> pa.Array | None:

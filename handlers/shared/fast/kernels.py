@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "Amounts",
@@ -43,7 +44,7 @@ TIMESTAMP_RE = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
-AMOUNT_RE = r"^[0-9]+(?:\.[0-9]+)?$"
+AMOUNT_RE = r"^[0-9]{1,30}(?:\.[0-9]{1,4}0*)?$"
 CARD_RE = r"^[0-9]{12,19}$"
 JSON_ESCAPE_RE = '[\\x00-\\x1f"\\\\]'
 CSV_QUOTE_RE = '[,"\\r\\n]'
@@ -160,10 +161,11 @@ def matrix(array: pa.Array, rows: np.ndarray, width: int) -> tuple[np.ndarray, n
     offsets, data = pieces(array)
     starts = offsets[rows]
     lengths = offsets[rows + 1] - starts
-    padded = np.concatenate([data, np.zeros(width, dtype=np.uint8)])
-    columns = np.arange(width)
-    result = padded[starts[:, None] + columns]
-    result[columns >= lengths[:, None]] = 0
+    end = int(offsets[-1]) if len(offsets) else 0
+    padded = np.zeros(end + width, dtype=np.uint8)
+    padded[:end] = data[:end]
+    result = sliding_window_view(padded, width)[starts]
+    result[np.arange(width) >= lengths[:, None]] = 0
     return result, lengths
 
 
@@ -298,24 +300,29 @@ class Timestamps:
         rows = self._rows
         if not len(rows):
             return
-        values, lengths = matrix(array, rows, 35)
-        digits = values.astype(np.int16) - 48
-        index = np.arange(len(rows))
+        offsets, data = pieces(array)
+        starts = offsets[rows]
+        ends = offsets[rows + 1]
+        lengths = ends - starts
+
+        def byte(at: np.ndarray) -> np.ndarray:
+            return data[at].astype(np.int64)
 
         def number(start: int, size: int) -> np.ndarray:
-            result = np.zeros(len(rows), dtype=np.int64)
-            for k in range(size):
-                result = result * 10 + digits[:, start + k]
+            result = byte(starts + start) - 48
+            for k in range(1, size):
+                result = result * 10 + byte(starts + start + k) - 48
             return result
 
         year, month, day = number(0, 4), number(5, 2), number(8, 2)
         hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
-        last = values[index, lengths - 1]
+        last = byte(ends - 1)
         zulu = (last == ord("Z")) | (last == ord("z"))
-        sign = values[index, np.maximum(lengths - 6, 0)]
-        tail = lambda back: digits[index, np.maximum(lengths - back, 0)]  # noqa: E731
-        offset_hours = tail(5) * 10 + tail(4)
-        offset_minutes = tail(2) * 10 + tail(1)
+        back = np.where(zulu, starts, ends - 6)  # Z rows: any bytes of the row, unused
+        sign = byte(back)
+        offset_hours = (byte(back + 1) - 48) * 10 + byte(back + 2) - 48
+        offset_minutes = (byte(back + 4) - 48) * 10 + byte(back + 5) - 48
+        t_upper = byte(starts + 10) == ord("T")
         offset = np.where(zulu, 0, offset_hours * 60 + offset_minutes)
         offset = np.where(sign == ord("-"), -offset, offset)
         leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
@@ -344,115 +351,77 @@ class Timestamps:
             year[moved], month[moved], day[moved] = y, m, d
             valid &= (year >= 1) & (year <= 9999)
         self.ok[rows] = valid
-        fraction = lengths - 19 - np.where(zulu, 1, 6)
-        out = np.zeros((len(rows), 30), dtype=np.uint8)
-        _put(out, 0, year, 4)
-        out[:, 4] = out[:, 7] = ord("-")
-        _put(out, 5, month, 2)
-        _put(out, 8, day, 2)
-        out[:, 10] = ord("T")
-        _put(out, 11, minutes // 60, 2)
-        out[:, 13] = out[:, 16] = ord(":")
-        _put(out, 14, minutes % 60, 2)
-        out[:, 17:19] = values[:, 17:19]
-        out[:, 19:29] = values[:, 19:29]
-        out[index, 19 + np.clip(fraction, 0, 10)] = ord("Z")
-        self._out = out
-        self._lengths = 20 + np.clip(fraction, 0, 10)
+        # Already in the output form: upper-case T and Z, no offset.
+        self._same = valid & zulu & t_upper & (last == ord("Z"))
+        self._parts = (starts, lengths, zulu, year, month, day, minutes)
 
     def utc(self) -> pa.Array:
         """UTC text over all rows (empty where not ``ok``)."""
-        n = len(self.array)
-        lengths = np.zeros(n, dtype=np.int64)
-        out = np.zeros((n, 30), dtype=np.uint8)
         rows = self._rows
-        if len(rows):
-            keep = self.ok[rows]
-            out[rows[keep]] = self._out[keep]
-            lengths[rows[keep]] = self._lengths[keep]
-        return from_matrix(out, lengths)
+        if not len(rows):
+            return self.array
+        _, lengths, zulu, year, month, day, minutes = self._parts
+        redo = np.flatnonzero(self.ok[rows] & ~self._same)
+        if not len(redo):
+            return self.array
+        fraction = lengths[redo] - 19 - np.where(zulu[redo], 1, 6)
+        out = np.zeros((len(redo), 30), dtype=np.uint8)
+        _put(out, 0, year[redo], 4)
+        out[:, 4] = out[:, 7] = ord("-")
+        _put(out, 5, month[redo], 2)
+        _put(out, 8, day[redo], 2)
+        out[:, 10] = ord("T")
+        _put(out, 11, minutes[redo] // 60, 2)
+        out[:, 13] = out[:, 16] = ord(":")
+        _put(out, 14, minutes[redo] % 60, 2)
+        values, _ = matrix(self.array, rows[redo], 29)
+        out[:, 17:29] = values[:, 17:29]
+        out[np.arange(len(redo)), 19 + fraction] = ord("Z")
+        mask = np.zeros(len(self.array), dtype=bool)
+        mask[rows[redo]] = True
+        return pc.replace_with_mask(self.array, bool_array(mask), from_matrix(out, 20 + fraction))
 
 
 class Amounts:
     """Amounts certified valid by :func:`shared.values.split_amount` (positive, at most
     :data:`MAX_HEAD_DIGITS` significant integer digits, fitting ``minor`` decimals), with
-    their value in minor units and their text with exactly ``minor`` decimals."""
+    their integer part (``head``), their fraction in minor units (``fraction``) and, with
+    ``text=True``, their text with exactly ``minor`` decimals (``text()``)."""
 
-    def __init__(self, array: pa.Array, minor: np.ndarray) -> None:
+    def __init__(self, array: pa.Array, minor: np.ndarray, text: bool = False) -> None:
         self.array = array
         n = len(array)
         self.ok = bools(pc.match_substring_regex(array, AMOUNT_RE)) & (minor >= 0)
-        self.minor_units = np.zeros(n, dtype=np.int64)
-        self.head = np.zeros(n, dtype=np.int64)
-        self.fraction = np.zeros(n, dtype=np.int64)
-        self.minor = minor
-        rows = np.flatnonzero(self.ok)
-        self._rows = rows
-        if not len(rows):
-            return
-        offsets, _ = pieces(array)
-        width = int(min(40, (offsets[rows + 1] - offsets[rows]).max())) + 1
-        values, lengths = matrix(array, rows, width)
-        keep = lengths < width
-        columns = np.arange(width)
-        is_dot = values == ord(".")
-        has_dot = is_dot.any(axis=1)
-        dot = np.where(has_dot, is_dot.argmax(axis=1), lengths)
-        nonzero_or_end = (values != ord("0")) | (columns >= dot[:, None])
-        lead = nonzero_or_end.argmax(axis=1)
-        head_digits = dot - lead
-        in_fraction = (columns > dot[:, None]) & (columns < lengths[:, None])
-        last = np.where(in_fraction & (values != ord("0")), columns, -1).max(axis=1)
-        fraction_digits = np.where(last >= 0, last - dot, 0)
-        row_minor = minor[rows]
-        valid = (
-            keep
-            & (head_digits <= MAX_HEAD_DIGITS)
-            & ((head_digits > 0) | (fraction_digits > 0))
-            & (fraction_digits <= row_minor)
+        # Parsed by pyarrow as decimal(38, 4): value * 10**4 in the low word.
+        safe = pc.if_else(bool_array(self.ok), array, "0") if not self.ok.all() else array
+        words = np.frombuffer(pc.cast(safe, pa.decimal128(38, 4)).buffers()[1], dtype=np.int64)
+        low, high = words[0 : 2 * n : 2], words[1 : 2 * n : 2]
+        scale = np.clip(minor, 0, 4)
+        unit = _POW10[4 - scale]
+        head, rest = np.divmod(low, 10_000)
+        self.ok &= (
+            (high == 0) & (low > 0) & (low < _POW10[MAX_HEAD_DIGITS + 4]) & (rest % unit == 0)
         )
-        digits = values.astype(np.int64) - 48
-        index = np.arange(len(rows))
-        head = np.zeros(len(rows), dtype=np.int64)
-        for k in range(MAX_HEAD_DIGITS):
-            live = k < head_digits
-            digit = digits[index, np.where(live, lead + k, 0)]
-            head = np.where(live, head * 10 + digit, head)
-        fraction = np.zeros(len(rows), dtype=np.int64)
-        for k in range(4):
-            column = dot + 1 + k
-            live = column < lengths
-            digit = digits[index, np.where(live, column, 0)]
-            fraction = fraction * 10 + np.where(live, digit, 0)
-        scale = np.clip(row_minor, 0, 4)
-        fraction_minor = fraction // _POW10[4 - scale]
-        self.ok[rows] = valid
-        self.head[rows] = head
-        self.fraction[rows] = fraction_minor
-        self.minor_units[rows] = head * _POW10[scale] + fraction_minor
-        # Text: significant integer digits (or 0), then "." and exactly minor decimals.
-        shown = np.maximum(head_digits, 1)
-        out = np.full((len(rows), MAX_HEAD_DIGITS + 6), ord("0"), dtype=np.uint8)
-        for k in range(MAX_HEAD_DIGITS):
-            live = k < head_digits
-            out[:, k] = np.where(live, values[index, np.where(live, lead + k, 0)], out[:, k])
-        out[index, np.minimum(shown, MAX_HEAD_DIGITS + 5)] = ord(".")
-        for k in range(4):
-            column = dot + 1 + k
-            live = column < lengths
-            target = np.minimum(shown + 1 + k, MAX_HEAD_DIGITS + 5)
-            out[index, target] = np.where(live, values[index, np.where(live, column, 0)], 48)
-        self._out = out
-        self._lengths = shown + np.where(scale > 0, 1 + scale, 0)
+        self.head = head
+        self.fraction = rest // unit
+        self.minor = scale
+        self._text = text
 
     def text(self) -> pa.Array:
-        """The amount with exactly ``minor`` decimals over all rows (empty where not ``ok``)."""
-        n = len(self.array)
-        lengths = np.zeros(n, dtype=np.int64)
-        out = np.zeros((n, MAX_HEAD_DIGITS + 6), dtype=np.uint8)
-        rows = self._rows
-        if len(rows):
-            keep = self.ok[rows]
-            out[rows[keep]] = self._out[keep]
-            lengths[rows[keep]] = self._lengths[keep]
-        return from_matrix(out, lengths)
+        """The amount with exactly ``minor`` decimals (meaningful where ``ok``)."""
+        head = pc.cast(int_array(self.head), pa.string())
+        choices = []
+        index = np.zeros(len(self.head), dtype=np.int8)
+        for position, scale in enumerate(np.unique(self.minor[self.ok]).tolist() or [0]):
+            index[self.minor == scale] = position
+            if scale == 0:
+                choices.append(head)
+                continue
+            digits = pc.cast(int_array(self.fraction + 10**scale), pa.string())
+            choices.append(
+                pc.binary_join_element_wise(head, ".", pc.utf8_slice_codeunits(digits, 1), "")
+            )
+        if len(choices) == 1:
+            return choices[0]
+        kind = pa.Array.from_buffers(pa.int8(), len(index), [None, pa.py_buffer(index)])
+        return pc.choose(kind, *choices)
