@@ -13,12 +13,14 @@ the reference's own record functions, which raise the reference's ``INVALID_INPU
 from __future__ import annotations
 
 import json
+import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 
 from shared import codes
 from shared.enrich import ENRICH_FIELDS, EnrichMetadata, _count, _transaction_date
@@ -106,6 +108,12 @@ class _Enricher:
             value = f"(?P<{group}>{_PLAIN}|null)" if group else f"(?:{_STRING}|null)"
             parts.append(key + value)
         self.pattern = "^" + "".join(parts) + "\\}\\n$"
+        self.check = re.sub(r"\(\?P<\w>", "(?:", self.pattern)  # the same, without captures
+        order = [spec.amount, spec.currency, spec.direction]
+        if self.timestamp is not None:
+            order.append(self.timestamp)
+        self.wanted_columns = [names.index(name) for name in order]
+        self.last_wanted = max(self.wanted_columns)
         self.fast = supported(schema) and all(len(name) < 200 for name in names)
         self.lines = 0
         self.written = 0
@@ -129,14 +137,12 @@ class _Enricher:
         offsets = np.zeros(n + 1, dtype=np.int64)
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-        found = pc.extract_regex(lines, self.pattern)
-        if found.null_count:
+        if not k.bools(pc.match_substring_regex(lines, self.check)).all():
             return False
-        amount = _unquote(found.field("a"))
-        currency = _unquote(found.field("c"))
-        direction = _unquote(found.field("d"))
-        if amount is None or currency is None or direction is None:
+        fields = self._by_quotes(view, offsets[:-1]) or self._by_regex(lines)
+        if fields is None:
             return False
+        amount, currency, direction, stamp, null = fields
         spec = self.spec
         index = k.ints(pc.index_in(currency, value_set=_CURRENCY_ARRAY()), len(_CURRENCIES))
         minor = _MINOR_TABLE[index]
@@ -146,18 +152,14 @@ class _Enricher:
         if not (amounts.ok.all() and (debit | credit).all()):
             return False
         dates: Any = "null"
-        if self.timestamp is not None:
-            raw = found.field("t")
-            null = k.bools(pc.equal(raw, "null"))
-            stamps = None
-            if not null.all():
-                stamps = k.Timestamps(_strip(raw))
-                if not (stamps.ok | null).all():
-                    return False
-                utc = pc.utf8_slice_codeunits(stamps.utc(), 0, 10)
-                dates = pc.binary_join_element_wise('"', utc, '"', "")
-                if null.any():
-                    dates = pc.if_else(k.bool_array(null), "null", dates)
+        if self.timestamp is not None and not null.all():
+            stamps = k.Timestamps(stamp)
+            if not (stamps.ok | null).all():
+                return False
+            utc = pc.utf8_slice_codeunits(stamps.utc(), 0, 10)
+            dates = pc.binary_join_element_wise('"', utc, '"', "")
+            if null.any():
+                dates = pc.if_else(k.bool_array(null), "null", dates)
         add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
         # Each piece: the previous line's "}\n", then this line up to its closing brace.
         cuts = np.zeros(n + 1, dtype=np.int64)
@@ -176,6 +178,49 @@ class _Enricher:
         self.lines += n
         self.written += n
         return True
+
+    def _by_quotes(self, view: np.ndarray, starts: np.ndarray) -> tuple[Any, ...] | None:
+        """The wanted values of certified lines, located by quote positions: valid when every
+        value up to the last wanted one is a string and no backslash comes before it (then
+        quotes 4j+2 and 4j+3 of a line delimit the value of column j); None otherwise."""
+        quotes = np.flatnonzero(view == ord('"'))
+        first = np.searchsorted(quotes, starts)
+        last = self.last_wanted
+        end = first + 4 * last + 3
+        if not len(starts) or end.max() >= len(quotes):
+            return None
+        for column in range(last + 1):
+            if (quotes[first + 4 * column + 2] != quotes[first + 4 * column + 1] + 2).any():
+                return None  # a null value: the count shifts
+        slashes = np.flatnonzero(view == ord("\\"))
+        if len(slashes):
+            after = np.searchsorted(slashes, starts)
+            found = slashes[np.minimum(after, len(slashes) - 1)]
+            if ((after < len(slashes)) & (found < quotes[end])).any():
+                return None
+        values = []
+        padded = np.zeros(len(view) + 65, dtype=np.uint8)
+        padded[: len(view)] = view
+        windows = sliding_window_view(padded, 65)
+        for column in self.wanted_columns:
+            begin = quotes[first + 4 * column + 2] + 1
+            values.append(_strings(view, windows, begin, quotes[first + 4 * column + 3]))
+        while len(values) < 4:
+            values.append(None)
+        return (*values, np.zeros(len(starts), dtype=bool))
+
+    def _by_regex(self, lines: pa.Array) -> tuple[Any, ...] | None:
+        """The wanted values of certified lines, captured by the pattern."""
+        found = pc.extract_regex(lines, self.pattern)
+        amount = _unquote(found.field("a"))
+        currency = _unquote(found.field("c"))
+        direction = _unquote(found.field("d"))
+        if amount is None or currency is None or direction is None:
+            return None
+        if self.timestamp is None:
+            return amount, currency, direction, None, None
+        raw = found.field("t")
+        return amount, currency, direction, _strip(raw), k.bools(pc.equal(raw, "null"))
 
     def _slow(self, data: bytes, offset: int) -> None:
         """The reference, line by line (including its error for bad UTF-8, raised where its
@@ -234,6 +279,22 @@ class _Enricher:
         if out:
             self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
             out.clear()
+
+
+def _strings(view: np.ndarray, windows: np.ndarray, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array of the byte ranges ``[begin, end)`` of ``view`` (``windows``: its
+    65-byte sliding windows)."""
+    lengths = end - begin
+    width = int(lengths.max()) if len(lengths) else 0
+    if width <= 64:  # short values: one strided gather
+        return k.from_matrix(windows[begin, :width], lengths)
+    offsets = np.zeros(len(begin) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    inside = np.arange(int(offsets[-1])) - np.repeat(offsets[:-1], lengths)
+    data = view[np.repeat(begin, lengths) + inside]
+    return pa.LargeStringArray.from_buffers(
+        len(begin), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+    ).cast(pa.string())
 
 
 def _strip(array: pa.Array) -> pa.Array:

@@ -79,6 +79,7 @@ def _skip_pandas() -> None:
 
 _skip_pandas()
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.uint8)
 _DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
@@ -118,6 +119,41 @@ def binary_of(data: bytes) -> pa.Array:
 def _bits(buffer: Any, offset: int, length: int) -> np.ndarray:
     raw = np.frombuffer(buffer, dtype=np.uint8)
     return np.unpackbits(raw, bitorder="little")[offset : offset + length].astype(bool)
+
+
+def byte_table(chars: Iterable[int]) -> np.ndarray:
+    """A 256-entry lookup table: 1 for the given byte values."""
+    table = np.zeros(256, dtype=np.int32)
+    table[list(chars)] = 1
+    return table
+
+
+DIGIT_BYTES = byte_table(range(48, 58))
+# scrub() looks at runs of 12+ digits; a non-ASCII byte may belong to a Unicode digit.
+DIGIT_LIKE_BYTES = byte_table([*range(48, 58), *range(0x80, 0x100)])
+CSV_QUOTE_BYTES = byte_table(b',"\r\n')
+JSON_ESCAPE_BYTES = byte_table([*range(0x20), ord('"'), ord("\\")])
+
+
+def byte_counts(array: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Per value, how many of its bytes the table marks."""
+    offsets, data = pieces(array)
+    n = len(array)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    marks = np.zeros(last - first + 1, dtype=np.int32)
+    marks[:-1] = table[data[first:last]]
+    starts = offsets[:-1] - first
+    counts = np.add.reduceat(marks, starts).astype(np.int64)
+    counts[offsets[1:] == offsets[:-1]] = 0  # reduceat gives an element for empty segments
+    return counts
+
+
+def bytes_all(array: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Per value: every byte is marked (True for empty values)."""
+    offsets, _ = pieces(array)
+    return byte_counts(array, table) == offsets[1:] - offsets[:-1]
 
 
 def bools(array: Any) -> np.ndarray:
@@ -189,6 +225,16 @@ def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], An
     return pc.replace_with_mask(array.cast(pa.string()), bool_array(mask), replaced)
 
 
+def scrub_candidates(array: pa.Array) -> np.ndarray:
+    """Values that may hold a digit run :func:`shared.masking.scrub` masks (a superset)."""
+    maybe = byte_counts(array, DIGIT_LIKE_BYTES) >= 12
+    if maybe.any():
+        rows = np.flatnonzero(maybe)
+        found = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
+        maybe[rows] = found
+    return maybe
+
+
 def first_byte_in(array: pa.Array, chars: Iterable[str]) -> np.ndarray:
     """True where the value starts with one of ``chars`` (ASCII characters)."""
     offsets, data = pieces(array)
@@ -210,42 +256,38 @@ def member_ok(array: pa.Array, members: Iterable[str]) -> np.ndarray:
 
 def luhn_ok(array: pa.Array) -> np.ndarray:
     """12-19 ASCII digits passing the Luhn check."""
-    ok = bools(pc.match_substring_regex(array, CARD_RE))
-    rows = np.flatnonzero(ok)
-    if not len(rows):
-        return ok
-    digits, lengths = matrix(array, rows, 19)
-    digits = digits.astype(np.int64) - 48
-    doubled = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
-    total = np.zeros(len(rows), dtype=np.int64)
-    index = np.arange(len(rows))
-    for k in range(19):  # k-th digit from the right
-        live = k < lengths
-        column = np.where(live, lengths - 1 - k, 0)
-        digit = np.where(live, digits[index, column], 0)
-        total += doubled[digit] if k % 2 else digit
-    ok[rows] = total % 10 == 0
+    offsets, data = pieces(array)
+    lengths = offsets[1:] - offsets[:-1]
+    ok = (lengths >= 12) & (lengths <= 19) & bytes_all(array, DIGIT_BYTES)
+    padded = np.zeros(len(data) + 19, dtype=np.uint8)
+    padded[: len(data)] = data
+    windows = sliding_window_view(padded, 19)
+    for size in np.unique(lengths[ok]).tolist():  # one digit matrix per length
+        rows = np.flatnonzero(ok & (lengths == size))
+        digits = windows[offsets[rows], :size] - 48
+        doubled = (size - 1 - np.arange(size)) % 2 == 1  # every second digit from the right
+        digits[:, doubled] = _DOUBLED[digits[:, doubled]]
+        ok[rows] = digits.sum(axis=1, dtype=np.int64) % 10 == 0
     return ok
 
 
 def mask_cards(array: pa.Array, rows: np.ndarray) -> pa.Array:
-    """:func:`shared.masking.mask_pan` of the ``rows`` of ``array`` (ASCII values)."""
-    width = 19
-    offsets, _ = pieces(array)
-    lengths = (offsets[rows + 1] - offsets[rows]).astype(np.int64)
-    if len(lengths) and lengths.max() > width:
-        width = int(lengths.max())
-    values, lengths = matrix(array, rows, width)
-    hidden = np.arange(width) < (lengths - 4)[:, None]
-    values[hidden] = ord("*")
-    return from_matrix(values, lengths)
+    """:func:`shared.masking.mask_pan` of the ``rows`` of ``array`` (ASCII values longer than
+    four characters)."""
+    chosen = array.take(int_array(rows))
+    offsets, _ = pieces(chosen)
+    hidden = int_array(offsets[1:] - offsets[:-1] - 4)
+    return pc.binary_join_element_wise(
+        pc.binary_repeat("*", hidden), pc.utf8_slice_codeunits(chosen, -4), ""
+    )
 
 
 def csv_quoted(array: pa.Array) -> pa.Array:
     """Values as ``csv.writer`` writes them (QUOTE_MINIMAL, the default dialect)."""
-    quote = pc.match_substring_regex(array, CSV_QUOTE_RE)
-    if not pc.any(quote).as_py():
+    need = byte_counts(array, CSV_QUOTE_BYTES) > 0
+    if not need.any():
         return array
+    quote = bool_array(need)
     doubled = pc.binary_join_element_wise('"', pc.replace_substring(array, '"', '""'), '"', "")
     return pc.if_else(quote, doubled, array)
 
@@ -253,7 +295,7 @@ def csv_quoted(array: pa.Array) -> pa.Array:
 def json_values(array: pa.Array) -> pa.Array:
     """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
     writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
-    escape = bools(pc.match_substring_regex(array, JSON_ESCAPE_RE))
+    escape = byte_counts(array, JSON_ESCAPE_BYTES) > 0
     quoted = pc.binary_join_element_wise('"', array, '"', "")
     if escape.any():
         chosen = array.filter(bool_array(escape)).to_pylist()

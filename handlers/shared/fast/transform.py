@@ -125,7 +125,7 @@ class _Transformer:
                     masked = k.mask_cards(array, np.flatnonzero(long))
                     out = pc.replace_with_mask(array, k.bool_array(long), masked)
             elif kind == "text":
-                candidates = k.bools(pc.match_substring_regex(array, k.SCRUB_RE))
+                candidates = k.scrub_candidates(array)
                 out = k.apply_python(array, candidates, scrub)
             elif kind == "identifier":
                 out = array
@@ -141,7 +141,9 @@ class _Transformer:
                 out = pc.ascii_upper(array)
             if column.required:
                 certain &= ~empty
-            values.append(pc.if_else(k.bool_array(empty), pa.nulls(n, pa.string()), out))
+            if empty.any():
+                out = pc.if_else(k.bool_array(empty), pa.nulls(n, pa.string()), out)
+            values.append(out)
         first_bad = min(ragged) if ragged else None
         slow = np.flatnonzero(~certain)
         if first_bad is not None:
@@ -204,13 +206,20 @@ class _Transformer:
 
     def _write(self, values: list[pa.Array], certain: np.ndarray) -> None:
         parts: list[Any] = []
+        literal = ""
         for key, array, escapable in zip(self.keys, values, self.escapable, strict=True):
-            parts.append(key)
-            if escapable or not certain.all():
-                parts.append(k.json_values(array))
+            literal += key
+            plain = not array.null_count and (
+                not (escapable or not certain.all())
+                or not (k.byte_counts(array, k.JSON_ESCAPE_BYTES) > 0).any()
+            )
+            if plain:  # the quotes go into the literals around it
+                parts += [literal + '"', array]
+                literal = '"'
             else:
-                parts.append(pc.fill_null(pc.binary_join_element_wise('"', array, '"', ""), "null"))
-        parts.append("}\n")
+                parts += [literal, k.json_values(array)]
+                literal = ""
+        parts.append(literal + "}\n")
         lines = pc.binary_join_element_wise(*parts, "")
         offsets, data = k.pieces(lines)
         self.sink.write(data[offsets[0] : offsets[-1]].tobytes())

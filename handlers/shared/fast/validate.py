@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,7 +29,7 @@ from shared.csvio import CsvSource
 from shared.fast import kernels as k
 from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk, ragged_fields
 from shared.idset import IdSet, fingerprints
-from shared.masking import scrub
+from shared.masking import mask_pan, scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.rules import _CHAR_CLASS, _expand_class, _matcher, compile_checks
 from shared.schema import Schema
@@ -45,6 +46,7 @@ __all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_minor", "supported", "vali
 
 SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
+_NUL = k.byte_table([0])
 _CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
 _CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
 _MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
@@ -90,7 +92,7 @@ def validate(
                 specials = [
                     (base + line, state.count_failure, ragged_fields(text)) for line, text in ragged
                 ]
-                state.batch(columns, lines + base, specials, b"\0" in piece.data)
+                state.batch(columns, lines + base, specials, _nul_lines(piece.data, lines))
                 state.number = base + piece.lines
             else:
                 state.slow(piece.reader)
@@ -114,6 +116,8 @@ class _Validator:
         self.result = result
         self.valid_sink = valid_sink
         self.rejects = _RejectWriter(reject_sink, schema, positions)
+        self.reject_sink = reject_sink
+        self.messages: dict[str, str] = {}
         self.present = [column for column in schema.columns if column.name in positions]
         plain = replace(
             schema, columns=tuple(replace(column, unique=False) for column in schema.columns)
@@ -169,15 +173,18 @@ class _Validator:
         columns: list[pa.Array],
         numbers: np.ndarray,
         specials: list[tuple[int, Any, list[str]]],
-        nul_possible: bool,
+        nul_possible: Any,
     ) -> None:
+        """``nul_possible``: False, True (look), or a mask of the rows with a NUL."""
         n = len(numbers)
         if not n and not specials:
             return
         nul = np.zeros(n, dtype=bool)
-        if nul_possible and n:
+        if isinstance(nul_possible, np.ndarray):
+            nul = nul_possible
+        elif nul_possible and n:
             for column in columns:
-                nul |= k.bools(pc.match_substring(column, "\0"))
+                nul |= k.byte_counts(column, _NUL) > 0
         certain = ~nul
         minor = currency_minor(columns[self.currency_at])
         amounts = None
@@ -207,22 +214,25 @@ class _Validator:
         valid = passes & ~duplicate
         # rejects, in row order (merged with the rows of a wrong width)
         bad = np.flatnonzero(~valid)
-        need = [index for index in bad.tolist() if index not in slow_rows]
-        if need:
-            for index, row in zip(need, _rows(columns, np.array(need)), strict=True):
-                slow_rows[index] = row
-        entries = list(specials)
-        for index in bad.tolist():
+        entries: list[tuple[int, Any, list[str], Any]] = [
+            (number, failure, row, None) for number, failure, row in specials
+        ]
+        clean = self._clean(columns, bad)
+        for slot, index in enumerate(bad.tolist()):
             if nul[index]:
                 failure = self.nul_failure
             elif duplicate[index]:  # only rows whose rules passed up to the unique column
                 failure = self.duplicate
             else:
                 failure = failures[index][1]
-            entries.append((int(numbers[index]), failure, slow_rows[index]))
+            entries.append((int(numbers[index]), failure, [], clean[slot]))
         entries.sort(key=lambda entry: entry[0])
-        for number, failure, row in entries:
-            self.rejects.write(number, failure, row)
+        write = self.rejects.write
+        for number, failure, row, fields in entries:
+            if fields is None:
+                write(number, failure, row)
+            else:
+                self._reject(number, failure, fields)
         self.rejected += len(entries)
         rows = np.flatnonzero(valid)
         self.valid += len(rows)
@@ -239,6 +249,35 @@ class _Validator:
                 amount_to_minor(row[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
             )
         self._write(columns, rows)
+
+    def _clean(self, columns: list[pa.Array], rows: np.ndarray) -> list[dict[str, str]]:
+        """The ``fields`` of the reject lines of ``rows`` (full width), as the reference
+        writes them: card columns masked, every other value scrubbed (scrub() runs only on
+        the values that may hold a digit run it masks)."""
+        if not len(rows):
+            return []
+        taken = k.int_array(rows)
+        fields: list[dict[str, str]] = [{} for _ in range(len(rows))]
+        for name, position, is_card in self.rejects._fields:
+            array = columns[position].take(taken)
+            values = array.to_pylist()
+            if is_card:
+                values = [mask_pan(value) for value in values]
+            else:
+                for slot in np.flatnonzero(k.scrub_candidates(array)).tolist():
+                    values[slot] = scrub(values[slot])
+            for record, value in zip(fields, values, strict=True):
+                record[name] = value
+        return fields
+
+    def _reject(self, number: int, failure: Any, fields: dict[str, str]) -> None:
+        """One reject line, exactly as ``shared.validation._RejectWriter.write`` writes it."""
+        code, column, message = failure
+        text = self.messages.get(message)
+        if text is None:
+            text = self.messages[message] = scrub(message)
+        record = {"row": number, "code": code, "column": column, "message": text, "fields": fields}
+        self.reject_sink.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
 
     def _certain(self, column: Any, array: pa.Array, minor: np.ndarray) -> tuple[np.ndarray, Any]:
         offsets, _ = k.pieces(array)
@@ -396,6 +435,16 @@ class _Validator:
             self.ids.close()
 
 
+def _nul_lines(data: bytes, lines: np.ndarray) -> Any:
+    """Which rows (given by their line in ``data``) contain a NUL byte; False if none."""
+    if b"\0" not in data:
+        return False
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    hit = np.unique(np.searchsorted(ends, np.flatnonzero(view == 0))) + 1  # 1-based lines
+    return np.isin(lines, hit)
+
+
 def currency_minor(currency: pa.Array) -> np.ndarray:
     """Minor units of each row's currency (ASCII, any case), -1 when it is not one."""
     found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
@@ -439,9 +488,13 @@ def _pattern(pattern: str) -> Callable[[pa.Array], np.ndarray]:
     simple = _CHAR_CLASS.fullmatch(pattern)
     allowed = _expand_class(simple.group(1)) if simple else None
     if allowed is not None:
-        body = "".join(re.escape(char) for char in allowed)
-        expression = f"^[{body}]+$"
-        return lambda array: k.bools(pc.match_substring_regex(array, expression))
+        table = k.byte_table(ord(char) for char in allowed)  # ASCII letters, digits, _ and -
+
+        def simple_match(array: pa.Array) -> np.ndarray:
+            offsets, _ = k.pieces(array)
+            return (offsets[1:] > offsets[:-1]) & k.bytes_all(array, table)
+
+        return simple_match
     matcher = _matcher(pattern)
     return lambda array: np.array(
         [bool(value) and bool(matcher(value)) for value in array.to_pylist()], dtype=bool
@@ -460,7 +513,7 @@ def _mask(array: pa.Array) -> pa.Array:
 
 
 def _scrubbed(array: pa.Array) -> pa.Array:
-    return k.apply_python(array, k.bools(pc.match_substring_regex(array, k.SCRUB_RE)), scrub)
+    return k.apply_python(array, k.scrub_candidates(array), scrub)
 
 
 def _neutralized(array: pa.Array) -> pa.Array:
