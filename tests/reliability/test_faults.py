@@ -147,7 +147,7 @@ def test_a_step_that_keeps_failing_ends_failed_with_its_error_and_the_file_in_fa
     assert set(driver.job_keys(job["jobId"])) == {"validated/", "rejected/", "failed/"}
 
 
-def _wait_for_log(driver: Driver, text: str, timeout: float = 20) -> None:
+def _wait_for_log(driver: Driver, text: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while text not in driver.log_text():
         assert time.monotonic() < deadline, f"no log line {text!r}"
