@@ -39,7 +39,10 @@ ENV_SWITCH = "ETL_FAST_PATH"
 
 @lru_cache(maxsize=1)
 def _importable() -> bool:
-    return find_spec("pyarrow") is not None and find_spec("numpy") is not None
+    try:
+        return find_spec("pyarrow") is not None and find_spec("numpy") is not None
+    except (ImportError, ValueError):  # a broken install, or a module blocked in sys.modules
+        return False
 
 
 def enabled() -> bool:

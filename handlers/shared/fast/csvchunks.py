@@ -122,9 +122,9 @@ class Header:
 class CsvChunks:
     """Chunks of a CSV stream; see the module docstring. Call :meth:`open` first."""
 
-    def __init__(self, source: BinaryIO, target: int = CHUNK_TARGET) -> None:
+    def __init__(self, source: BinaryIO, target: int | None = None) -> None:
         self._source = source
-        self._target = target
+        self._target = target or CHUNK_TARGET
         self._buffer = b""
         self._start = 0  # absolute offset of _buffer[0]
         self._lines = 0  # LFs before _buffer[0]

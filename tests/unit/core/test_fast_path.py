@@ -1,0 +1,651 @@
+"""The columnar fast path (shared.fast) against the pure-Python reference: the same bytes in
+every output, the same counts, totals and errors, on generated inputs with every kind of bad
+row, on file-level failures in the middle of a file, and on arbitrary input (hypothesis)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import subprocess
+import sys
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shared import csvio, fast
+from shared.enrich import EnrichMetadata, enrich_stream
+from shared.errors import FileRejected
+from shared.fast import csvchunks, kernels
+from shared.fast import enrich as fast_enrich
+from shared.fast import validate as fast_validate
+from shared.masking import luhn_valid, mask_pan
+from shared.schema import load_schema
+from shared.transform import transform_stream
+from shared.validation import validate_stream
+from shared.values import format_minor, split_amount, timestamp_to_utc, to_minor
+
+from .conftest import GOOD, HEADER, SCHEMA, VISA, csv_bytes, row
+from .test_custom_schema import HEAD as CUSTOM_HEAD
+from .test_custom_schema import custom
+
+ROOT = Path(__file__).resolve().parents[3]
+META = EnrichMetadata(
+    job_id="0123456789abcdef0123456789abcdef",
+    source_key="raw/2024/dé.csv",
+    processed_at="2026-01-02T03:04:05Z",
+    pipeline_version="0.1.0",
+)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture
+def reference(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A context switch: ``with reference(): ...`` runs the pure-Python path."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def switch() -> Any:
+        monkeypatch.setenv(fast.ENV_SWITCH, "0")
+        try:
+            yield
+        finally:
+            monkeypatch.delenv(fast.ENV_SWITCH)
+
+    return switch
+
+
+def run_validate(data: bytes, schema: Any = SCHEMA) -> tuple[Any, ...]:
+    valid, rejects = io.BytesIO(), io.BytesIO()
+    result = validate_stream(
+        io.BytesIO(data), valid, rejects, schema=schema, max_reject_rate=Decimal(1)
+    )
+    return result, valid.getvalue(), rejects.getvalue()
+
+
+def run_transform(data: bytes, schema: Any = SCHEMA) -> tuple[Any, ...]:
+    sink = io.BytesIO()
+    try:
+        result = transform_stream(io.BytesIO(data), sink, schema=schema)
+    except FileRejected as error:
+        return ("error", error.code, error.message)
+    return result.rows, result.totals, sink.getvalue()
+
+
+def run_enrich(data: bytes, schema: Any = SCHEMA) -> tuple[Any, ...]:
+    sink = io.BytesIO()
+    try:
+        result = enrich_stream(io.BytesIO(data), sink, metadata=META, schema=schema)
+    except FileRejected as error:
+        return ("error", error.code, error.message)
+    return result.rows, result.totals, sink.getvalue()
+
+
+def chain(data: bytes, schema: Any = SCHEMA) -> dict[str, Any]:
+    out: dict[str, Any] = {"validate": run_validate(data, schema)}
+    result, valid, _ = out["validate"]
+    if result.outcome == "VALID":
+        out["transform"] = run_transform(valid, schema)
+        if out["transform"][0] != "error":
+            out["enrich"] = run_enrich(out["transform"][2], schema)
+    return out
+
+
+def same_chain(reference: Any, data: bytes, schema: Any = SCHEMA) -> dict[str, Any]:
+    assert fast.enabled()
+    ours = chain(data, schema)
+    with reference():
+        expected = chain(data, schema)
+    assert ours == expected
+    return ours
+
+
+# -- generated files ----------------------------------------------------------------------
+
+
+def generated(rows: int, seed: int, extra: list[list[str]] | None = None) -> bytes:
+    """Rows like the benchmark's (every reject kind), plus ``extra`` rows, quoted as CSV."""
+    from bench.generate import BAD_KINDS, _good, _quote, _spoil
+    from bench.generate import HEADER as BENCH_HEADER
+
+    rng = random.Random(seed)
+    lines = [BENCH_HEADER]
+    for number in range(1, rows + 1):
+        values = _good(rng, number)
+        if rng.random() < 0.05:
+            earlier = f"tx-{rng.randrange(1, number):010d}" if number > 1 else values[0]
+            values = _spoil(rng, values, rng.choice(BAD_KINDS), earlier)
+        lines.append(",".join(_quote(value) for value in values))
+    for values in extra or []:
+        lines.append(",".join(_quote(value) for value in values))
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def tricky(tid: str, stamp: str, amount: str, currency: str, kind: str, *rest: str) -> list[str]:
+    """A row with the given values (the rest: merchant, category, card, country)."""
+    return [tid, "ACC1", stamp, amount, currency, kind, *rest, *[""] * (4 - len(rest))]
+
+
+NOON = "2024-01-01T00:00:00Z"
+TRICKY = [
+    tricky("tx-f1", NOON, "1", "USD", "DEBIT", "=SUM(A1)", "@x", VISA, "US"),
+    tricky("tx-f2", NOON, "1", "USD", "DEBIT", "-2", "+3", "", "us"),
+    tricky("tx-f3", NOON, "1", "USD", "DEBIT", "'quoted", "\tx"),
+    tricky("tx-u1", "2024-12-31T23:30:00-12:00", "0.5", "eur", "credit", 'Zoë, "Ⅻ"'),
+    tricky("tx-u2", "9999-12-31T23:59:59Z", "1.230000", "JPY", "DEBIT", "tab\tin"),
+    tricky("tx-u3", "0001-01-01T00:00:00+14:00", "1", "USD", "DEBIT", "x"),
+    tricky("tx-u4", "2024-02-29t12:00:00.123456789z", "000000000001.5", "CLF", "debit"),
+    tricky("tx-u5", "2023-02-29T12:00:00Z", "1", "USD", "DEBIT"),
+    tricky("tx-u6", NOON, "1" * 13, "USD", "DEBIT", "back\\slash"),
+    tricky("tx-u7", NOON, "1", "USD", "DEBIT", "٤١١١١١١١١١١١١١١١"),
+    tricky("tx-u8", NOON, "1", "US\u017f", "DEBIT"),
+    tricky("tx-u9", NOON, "1", "USD", "DEBIT", "4111 1111 1111 1111"),
+    tricky("tx-ctl", NOON, "1", "USD", "DEBIT", "a\x01b"),
+]
+
+
+def test_generated_file_is_the_same(reference: Any) -> None:
+    data = generated(3000, 1, TRICKY)
+    out = same_chain(reference, data)
+    result = out["validate"][0]
+    assert result.rows_input == 3000 + len(TRICKY)
+    assert 0 < result.rows_rejected < result.rows_input
+    assert out["enrich"][0] == result.rows_valid
+
+
+def test_small_chunks_cross_every_boundary(reference: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 1024)
+    monkeypatch.setattr(fast_enrich, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(fast_validate, "SLOW_BATCH_ROWS", 7)
+    same_chain(reference, generated(400, 2, TRICKY))
+
+
+def test_quoted_line_breaks_hand_over_to_the_reader(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 4096)
+    extra = [
+        ["tx-nl", "ACC1", "2024-01-01T00:00:00Z", "1", "USD", "DEBIT", "two\nlines", "", "", ""]
+    ]
+    data = generated(300, 3) + generated(300, 4, extra).split(b"\r\n", 1)[1]
+    out = same_chain(reference, data)
+    assert b"two\nlines" in out["validate"][1]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\xff\xfe bad bytes,x\r\n",  # NOT_UTF8 in the middle of the file
+        b'tx-q,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"open\r\n',  # unterminated quote
+        b'tx-q,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"a"b,x,,\r\n',  # text after a quote
+        b"tx-cr,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US\rtx-cr2,ACC1,x\r\n",  # bare CR
+        b"\r\n\r\n",  # blank lines
+        b"tx-last,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US",  # no final line end
+        b'tx-s,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,a"b,c,,US\r\n',  # stray quote
+        b"\xef\xbb\xbftx-bom,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US\r\n",  # BOM mid-file
+    ],
+)
+def test_file_problems_mid_file(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, tail: bytes
+) -> None:
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    data = generated(200, 5) + tail + generated(50, 6).split(b"\r\n", 1)[1]
+    same_chain(reference, data)
+
+
+@pytest.mark.parametrize("limit", ["MAX_LINE_BYTES", "MAX_FIELD_CHARS"])
+def test_size_limits_mid_file(reference: Any, monkeypatch: pytest.MonkeyPatch, limit: str) -> None:
+    monkeypatch.setattr(csvio, limit, 300)
+    if limit == "MAX_FIELD_CHARS":  # the csv module's own limit is process-wide
+        previous = csv.field_size_limit(300)
+        monkeypatch.setattr(csvio, "MAX_LINE_BYTES", 1 << 20)
+        request_restore = previous
+    else:
+        request_restore = None
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 1 << 14)
+    long = row(transaction_id="tx-long", merchant="m" * 400)
+    data = generated(200, 7) + csv_bytes([long]).split(b"\n", 1)[1]
+    try:
+        out = same_chain(reference, data)
+    finally:
+        if request_restore is not None:
+            csv.field_size_limit(request_restore)
+    assert out["validate"][0].outcome == "INVALID"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\xef\xbb\xbf" + ",".join(HEADER).encode(),  # BOM
+        ",".join([*HEADER, "extra"]).encode(),  # unknown column
+        ",".join(reversed(HEADER)).encode(),  # another order
+        b'"transaction_id","account_id",timestamp,amount,currency,transaction_type',  # quoted
+        b"\r\n" + ",".join(HEADER).encode(),  # a blank line first
+        b"transaction_id,account_id,timestamp,amount,currency,transaction_type,amount",
+        b"transaction_id,account_id",  # missing required columns
+    ],
+)
+def test_headers(reference: Any, head: bytes) -> None:
+    names = next(csv.reader([head.decode("utf-8-sig").strip()]))
+    rows = [row(transaction_id=f"tx-{i}", amount=f"{i}.5") for i in range(1, 30)]
+    body = csv_bytes(rows, header=[n.strip().lower() for n in names if n.strip()])
+    data = head + b"\r\n" + body.split(b"\n", 1)[1]
+    same_chain(reference, data)
+
+
+def test_header_only_and_empty(reference: Any) -> None:
+    same_chain(reference, ",".join(HEADER).encode() + b"\r\n")
+    same_chain(reference, b"")
+    same_chain(reference, b"\xef\xbb\xbf")
+
+
+def test_bad_utf8_in_the_first_window_fails_before_the_header(reference: Any) -> None:
+    data = ",".join(HEADER).encode() + b"\n" + csv_bytes([GOOD]).split(b"\n", 1)[1] + b"\xe9\n"
+    out = same_chain(reference, data)
+    assert out["validate"][0].header == []
+
+
+def test_custom_schema(reference: Any) -> None:
+    schema = custom()
+    lines = [
+        "a b c,1.00,,EUR,soll,,x,",
+        "2,1.00,0.001,EUR,haben,über,,",
+        "3,1.00,,EUR,haben,KLEIN,,2024-01-01T00:00:00+01:00",
+        "4,1.00,,EUR,haben,mittel,,",
+        "5,2.50,0.10,EUR,HABEN,UBER,,",
+        "6,3,,JPY,Soll,ÜBER,=1+1,",
+        "7,3,,JPY,Soll,über,,2024-13-01T00:00:00Z",
+        "a b c,4,,JPY,Soll,,,",
+    ]
+    same_chain(reference, (CUSTOM_HEAD + "\n".join(lines) + "\n").encode(), schema)
+
+
+def test_two_unique_columns_use_the_reference(reference: Any) -> None:
+    columns = tuple(
+        replace(column, unique=True) if column.name == "account_id" else column
+        for column in SCHEMA.columns
+    )
+    schema = replace(SCHEMA, columns=columns)
+    assert not fast_validate.supported(schema)
+    rows = [row(transaction_id=f"t{i}", account_id=f"A{i % 3}") for i in range(9)]
+    same_chain(reference, csv_bytes(rows), schema)
+
+
+def test_identifier_pattern_that_is_not_a_simple_class(reference: Any) -> None:
+    columns = tuple(
+        replace(column, pattern="^ACC[0-9]{1,3}$") if column.name == "account_id" else column
+        for column in SCHEMA.columns
+    )
+    schema = replace(SCHEMA, columns=columns)
+    rows = [row(transaction_id=f"t{i}", account_id=f"ACC{i * 7}") for i in range(300)]
+    rows.append(row(transaction_id="t-x", account_id=""))
+    same_chain(reference, csv_bytes(rows), schema)
+
+
+# -- transform and enrich on their own (inputs the previous step never writes) -------------
+
+
+def validated_bytes(data: bytes) -> bytes:
+    result, valid, _ = run_validate(data)
+    assert result.outcome == "VALID"
+    return valid
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda line: line.replace(b"2024-", b"2024x", 1),  # invalid timestamp
+        lambda line: line.replace(b",", b",,", 1),  # a field too many
+        lambda line: line.split(b",", 1)[0] + b",," + line.split(b",", 3)[3],  # required empty
+        lambda line: line.replace(b",USD,", b",XXX,", 1),  # a code that is not one
+        lambda line: line + b",extra",  # a field too many at the end
+    ],
+)
+def test_transform_rejects_corrupt_input(reference: Any, change: Any) -> None:
+    valid = validated_bytes(generated(500, 8))
+    lines = valid.split(b"\r\n")
+    target = next(i for i, line in enumerate(lines) if b",USD," in line and i > 300)
+    lines[target] = change(lines[target])
+    corrupt = b"\r\n".join(lines)
+    ours = run_transform(corrupt)
+    with reference():
+        assert ours == run_transform(corrupt)
+    assert ours[0] == "error"
+
+
+def test_transform_other_header_and_parquet(reference: Any) -> None:
+    valid = validated_bytes(generated(50, 9))
+    header, body = valid.split(b"\r\n", 1)
+    swapped = b",".join(reversed(header.split(b","))) + b"\r\n"
+    rows = [line.split(b",") for line in body.split(b"\r\n") if line]
+    reordered = swapped + b"".join(b",".join(reversed(r)) + b"\r\n" for r in rows if len(r) == 10)
+    ours = run_transform(reordered)
+    with reference():
+        assert ours == run_transform(reordered)
+    sink = io.BytesIO()
+    result = transform_stream(io.BytesIO(valid), sink, schema=SCHEMA, output_format="parquet")
+    assert (result.rows, result.totals) == run_transform(valid)[:2]
+
+
+def processed_bytes(rows: int = 300, seed: int = 10) -> bytes:
+    out = run_transform(validated_bytes(generated(rows, seed, TRICKY)))
+    assert out[0] != "error"
+    return out[2]
+
+
+def corrupt_line(processed: bytes, index: int, change: Any) -> bytes:
+    lines = processed.split(b"\n")
+    lines[index] = change(lines[index])
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda line: b"not json",
+        lambda line: b"[1, 2]",
+        lambda line: b"",
+        lambda line: line.replace(b'"amount":"', b'"amount":"-', 1),
+        lambda line: line.replace(b'"currency":"', b'"currency":"x', 1),
+        lambda line: line.replace(b'"transaction_type":"', b'"transaction_type":"x', 1),
+        lambda line: line.replace(b'"timestamp":"2', b'"timestamp":"x', 1),
+        lambda line: line.replace(b'"timestamp":"', b'"timestamp":null,"x":"', 1),
+        lambda line: line + b"  ",  # trailing spaces
+        lambda line: line.replace(b'{"', b'{ "', 1),  # spaces between tokens
+        lambda line: line.replace(b'"account_id":"', b'"account_id":"\\u00e9', 1),  # escape
+        lambda line: line.replace(b'"account_id":"', b'"account_id":1,"y":"', 1),  # a number
+        lambda line: line + b"\r",
+        lambda line: line.replace(b'"transaction_id":"', b'"transaction_id":null,"z":"', 1),
+        lambda line: line[:-1] + b',"timestamp":"2024-01-01T00:00:00Z"}',  # duplicate key
+        lambda line: line.replace(b"Z", b"+14:00", 1),  # an offset (never written by transform)
+        lambda line: line.replace(b'"amount":"', b'"amount":"0000', 1),  # leading zeros
+        lambda line: line.replace(b'"amount":"', b'"amount":"0.0', 1),
+    ],
+)
+def test_enrich_odd_lines(reference: Any, change: Any) -> None:
+    data = corrupt_line(processed_bytes(), 150, change)
+    ours = run_enrich(data)
+    with reference():
+        assert ours == run_enrich(data)
+
+
+def test_enrich_bad_utf8_and_no_final_line_end(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast_enrich, "CHUNK_BYTES", 5000)
+    processed = processed_bytes(600, 11)
+    for data in (processed[:-1], processed[:20000] + b"\xff" + processed[20000:], b"\n", b""):
+        ours = run_enrich(data)
+        with reference():
+            assert ours == run_enrich(data)
+
+
+def test_enrich_a_line_longer_than_a_chunk(reference: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_enrich, "CHUNK_BYTES", 100)
+    processed = processed_bytes(20, 12)
+    ours = run_enrich(processed)
+    with reference():
+        assert ours == run_enrich(processed)
+
+
+def test_enrich_null_timestamps_and_no_timestamp_column(reference: Any) -> None:
+    schema = custom()
+    lines = "\n".join(
+        f"{i},{i}.00,,EUR,{'soll' if i % 2 else 'haben'},,,"
+        + ("2024-01-01T00:00:00Z" if i % 3 else "")
+        for i in range(1, 40)
+    )
+    same_chain(reference, (CUSTOM_HEAD + lines + "\n").encode(), schema)
+    without = replace(schema, columns=tuple(c for c in schema.columns if c.type != "timestamp"))
+    processed = b'{"id":"1","value":"1.00","fee":null,"ccy":"EUR","side":"SOLL","kind":null,'
+    processed += b'"note":null}\n'
+    ours = run_enrich(processed * 3, without)
+    with reference():
+        assert ours == run_enrich(processed * 3, without)
+
+
+# -- hypothesis: arbitrary rows ----------------------------------------------------------
+
+VALUES = {
+    "transaction_id": st.sampled_from(["tx-1", "tx-2", "tx-1", "", "tx 3", "é", "x" * 70]),
+    "account_id": st.sampled_from(["ACC1", "", "AC-1", "A" * 40]),
+    "timestamp": st.sampled_from(
+        [
+            "2024-02-29T10:00:00Z",
+            "2023-02-29T10:00:00Z",
+            "2024-01-01T00:10:00+01:00",
+            "2024-12-31T23:00:00-12:00",
+            "2024-01-01T10:00:00.5z",
+            "0001-01-01T00:00:00+00:30",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01 10:00:00Z",
+            "",
+        ]
+    ),
+    "amount": st.sampled_from(["12.30", "0012.3", "1.234", "100.5", "0", "0.00", "-1", "1e3", ""]),
+    "currency": st.sampled_from(["USD", "jpy", "BHD", "XXX", "", "usd ", "CLF"]),
+    "transaction_type": st.sampled_from(["DEBIT", "credit", "REFUND", ""]),
+    "merchant": st.text(max_size=20),
+    "category": st.sampled_from(["food", "=cmd", "", "x" * 70, "a,b", 'q"q']),
+    "card_number": st.sampled_from([VISA, "4111111111111112", "", "4111-1111", "٤١١١"]),
+    "country": st.sampled_from(["US", "gb", "XX", "", "ß"]),
+}
+
+
+@SETTINGS
+@given(st.lists(st.fixed_dictionaries(VALUES), max_size=25))
+def test_any_rows(rows: list[dict[str, str]]) -> None:
+    data = csv_bytes(rows)
+    ours = chain(data)
+    fast._importable.cache_clear()
+    import os
+
+    os.environ[fast.ENV_SWITCH] = "0"
+    try:
+        expected = chain(data)
+    finally:
+        del os.environ[fast.ENV_SWITCH]
+    assert ours == expected
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_any_bytes_after_a_good_header(data: bytes) -> None:
+    content = ",".join(HEADER).encode() + b"\n" + data
+    ours = run_validate(content)
+    import os
+
+    os.environ[fast.ENV_SWITCH] = "0"
+    try:
+        expected = run_validate(content)
+    finally:
+        del os.environ[fast.ENV_SWITCH]
+    assert ours == expected
+
+
+# -- kernels against the reference functions -----------------------------------------------
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(
+                r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,10})?"
+                r"([Zz]|[+-][0-9]{2}:[0-9]{2})",
+                fullmatch=True,
+            ),
+            st.text(max_size=30),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_timestamps_kernel(values: list[str]) -> None:
+    stamps = kernels.Timestamps(kernels.str_array(values))
+    utc = stamps.utc().to_pylist()
+    for value, ok, text in zip(values, stamps.ok.tolist(), utc, strict=True):
+        if ok:  # a certificate is never wrong
+            assert text == timestamp_to_utc(value)
+
+
+def test_common_timestamps_are_certified() -> None:
+    values = ["2024-02-29T10:00:00Z", "2024-01-01T00:10:00+01:00", "2024-12-31T23:59:59.5-05:00"]
+    stamps = kernels.Timestamps(kernels.str_array(values))
+    assert stamps.ok.all()
+    assert stamps.utc().to_pylist() == [timestamp_to_utc(value) for value in values]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.from_regex(r"0*[0-9]{1,14}(\.[0-9]{1,6})?", fullmatch=True), st.text()),
+            st.sampled_from([0, 2, 3, 4, -1]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_amounts_kernel(pairs: list[tuple[str, int]]) -> None:
+    import numpy as np
+
+    values = [value for value, _ in pairs]
+    minor = np.array([m for _, m in pairs], dtype=np.int64)
+    amounts = kernels.Amounts(kernels.str_array(values), minor, text=True)
+    texts = amounts.text().to_pylist()
+    for index, (value, units) in enumerate(pairs):
+        parts = split_amount(value)
+        certain = bool(amounts.ok[index])
+        if certain:
+            assert parts is not None and (parts[0] or parts[1]) and len(parts[1]) <= units
+            minor_units = to_minor(*parts, units)
+            assert (
+                int(amounts.head[index]) * 10**units + int(amounts.fraction[index]) == minor_units
+            )
+            assert texts[index] == format_minor(minor_units, units)
+
+
+@SETTINGS
+@given(st.lists(st.from_regex(r"[0-9]{10,20}", fullmatch=True) | st.text(max_size=20), max_size=40))
+def test_card_kernels(values: list[str]) -> None:
+    import numpy as np
+
+    array = kernels.str_array(values)
+    ok = kernels.luhn_ok(array)
+    for value, certain in zip(values, ok.tolist(), strict=True):
+        assert certain == (12 <= len(value) <= 19 and value.isascii() and luhn_valid(value))
+    rows = np.array([i for i, v in enumerate(values) if len(v) > 4 and v.isascii()], dtype=np.int64)
+    if len(rows):
+        masked = kernels.mask_cards(array, rows).to_pylist()
+        assert masked == [mask_pan(values[i]) for i in rows.tolist()]
+
+
+def test_value_helpers() -> None:
+    import numpy as np
+
+    array = kernels.str_array(["a", None, "é"])
+    assert array.to_pylist() == ["a", None, "é"]
+    assert kernels.ints(kernels.str_array(["x", None]).is_null().cast("int8"), 7).tolist() == [0, 1]
+    assert kernels.bools(kernels.bool_array(np.array([True, False, True]))).tolist() == [
+        True,
+        False,
+        True,
+    ]
+    quoted = kernels.csv_quoted(kernels.str_array(["plain", 'a"b', "c,d"])).to_pylist()
+    assert quoted == ["plain", '"a""b"', '"c,d"']
+    assert kernels.json_values(kernels.str_array(["x", None, 'q"\\'])).to_pylist() == [
+        '"x"',
+        "null",
+        json.dumps('q"\\'),
+    ]
+    assert kernels.byte_counts(kernels.str_array([]), kernels.DIGIT_BYTES).tolist() == []
+
+
+def test_resume_reads_in_the_reference_windows() -> None:
+    source = io.BytesIO(b"y" * 70000)
+    resumed = csvchunks.Resume(b"x" * 10, source, 65530)
+    assert resumed.readable()
+    assert len(resumed.read(100)) == 6  # up to the next 64 KiB boundary
+    assert len(resumed.read()) == csvio.CHUNK_BYTES
+    rest = b""
+    while data := resumed.read(csvio.CHUNK_BYTES):
+        rest += data
+    assert len(rest) == 70010 - 6 - csvio.CHUNK_BYTES
+
+
+# -- switches, imports, packaging ------------------------------------------------------------
+
+
+def test_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert fast.enabled()
+    monkeypatch.setenv(fast.ENV_SWITCH, "0")
+    assert not fast.enabled()
+
+
+def test_handlers_import_without_pyarrow_and_work_without_it() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['pyarrow'] = None\n"
+        "sys.modules['numpy'] = None\n"
+        "import io\n"
+        "from decimal import Decimal\n"
+        "from shared import fast\n"
+        "from shared.schema import load_schema\n"
+        "from shared.validation import validate_stream\n"
+        "assert not fast.enabled()\n"
+        "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
+        "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
+        "r = validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), "
+        "schema=load_schema(None), max_reject_rate=Decimal(1))\n"
+        "assert r.rows_valid == 1, r\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", check=True)
+
+
+def test_importing_the_step_modules_does_not_load_pyarrow() -> None:
+    code = (
+        "import sys\n"
+        "import shared.validation, shared.transform, shared.enrich, shared.fast\n"
+        "assert 'pyarrow' not in sys.modules and 'numpy' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", check=True)
+
+
+def test_the_fast_path_does_not_import_pandas() -> None:
+    code = (
+        "import io, sys\n"
+        "from decimal import Decimal\n"
+        "from shared.schema import load_schema\n"
+        "from shared.validation import validate_stream\n"
+        "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
+        "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
+        "validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), "
+        "schema=load_schema(None), max_reject_rate=Decimal(1))\n"
+        "assert 'pyarrow' in sys.modules and 'pandas' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", check=True)
+
+
+def test_default_schema_round_trip_unchanged() -> None:
+    assert load_schema(None) == SCHEMA
+
+
+def test_a_broken_pyarrow_install_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str) -> None:
+        raise ValueError(f"{name}.__spec__ is None")
+
+    monkeypatch.setattr(fast, "find_spec", broken)
+    fast._importable.cache_clear()
+    try:
+        assert not fast.enabled()
+    finally:
+        fast._importable.cache_clear()
