@@ -216,3 +216,51 @@ def test_without_the_dispatch_lambda_needs_docker(mock):
     moto_compat.LambdaDispatch.uninstall()
     with pytest.raises(Exception):  # noqa: B017 - any failure: no function, no Docker
         sfn_lambda.invoke(FunctionName="nothing", Payload=b"{}")
+
+
+def test_moto_answers_one_request_at_a_time(mock):
+    """Reads that copy an item while another thread updates it broke moto's backends."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    assert getattr(BotocoreStubber.__call__, "_etl_serialized", False)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(
+        TableName="race",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+    ddb.put_item(TableName="race", Item={"id": {"S": "j"}, "steps": {"M": {}}})
+    errors = []
+
+    def writer():
+        client = boto3.client("dynamodb", region_name=REGION)
+        for n in range(300):
+            client.update_item(
+                TableName="race",
+                Key={"id": {"S": "j"}},
+                UpdateExpression="SET steps.#n = :v",
+                ExpressionAttributeNames={"#n": f"s{n}"},
+                ExpressionAttributeValues={":v": {"M": {"n": {"N": str(n)}}}},
+            )
+
+    def reader():
+        client = boto3.client("dynamodb", region_name=REGION)
+        try:
+            for _ in range(300):
+                client.query(
+                    TableName="race",
+                    KeyConditionExpression="id = :i",
+                    ExpressionAttributeValues={":i": {"S": "j"}},
+                )
+        except RuntimeError as exc:  # pragma: no cover - the race this guards against
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -19,7 +19,10 @@ changes one fails a test instead of the pipeline:
    ``ToleratedFailurePercentage`` (never enforcing it). :class:`ItemBatcherEmulation` rewrites
    each batched Map into a task that reads and batches the items in-process, then an inline
    Map over the batches; a failed batch fails the map, i.e. the tolerance is always 0 locally.
-6. S3 CopyObject from the state machine: AWS takes ``CopySource`` URL-encoded, as the
+6. Threads: moto runs each execution in a thread of its own, and its backends are not safe
+   for a read that copies an item while another thread updates it ("dictionary changed size
+   during iteration"). :func:`serialize_requests` makes moto answer one request at a time.
+7. S3 CopyObject from the state machine: AWS takes ``CopySource`` URL-encoded, as the
    failure branch passes it; moto's interpreter calls S3 through botocore, which encodes a
    string ``CopySource`` once more. While installed, :class:`CopySourceDecoding` decodes it
    first, so the copy reaches the same key it does on AWS.
@@ -31,6 +34,7 @@ import copy
 import csv
 import io
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +46,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 _INVOKE_EVENT = "before-call.lambda.Invoke"
@@ -51,10 +56,33 @@ InvokeHandler = Callable[[str, bytes, str], tuple[bytes, "str | None"]]
 
 
 def start_mock() -> Any:
-    """Start moto with the Step Functions interpreter switched on."""
+    """Start moto with the Step Functions interpreter switched on, one request at a time."""
+    serialize_requests()
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
     return mock
+
+
+_REQUESTS = threading.RLock()
+
+
+def serialize_requests() -> None:
+    """Let moto's request handler (every intercepted AWS call) run in one thread at a time.
+
+    Re-entrant, and held only while moto answers one request: a Lambda task, dispatched
+    before moto sees the call, runs outside it.
+    """
+    stubber = BotocoreStubber
+    if getattr(stubber.__call__, "_etl_serialized", False):
+        return
+    unlocked = stubber.__call__
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _REQUESTS:
+            return unlocked(self, *args, **kwargs)
+
+    locked._etl_serialized = True  # type: ignore[attr-defined]
+    stubber.__call__ = locked  # type: ignore[method-assign]
 
 
 class LambdaDispatch:
