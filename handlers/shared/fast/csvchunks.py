@@ -98,10 +98,13 @@ class ResumedSource(CsvSource):
 
 @dataclass
 class FastChunk:
-    """Whole lines (each ending in LF), none blank, all safe for pyarrow."""
+    """Whole lines (each ending in LF), none blank, all safe for pyarrow. ``ends``: the
+    offset of each line's LF; ``quoted``: which lines hold a quote character."""
 
     data: bytes
     lines: int
+    ends: Any = None
+    quoted: Any = None
 
 
 @dataclass
@@ -187,12 +190,13 @@ class CsvChunks:
                 return
             cut = data.rfind(b"\n") + 1
             chunk = data[:cut]
-            lines = _safe_lines(chunk, data[cut:], self._eof) if cut else None
-            if lines is None:
+            layout = _safe_lines(chunk, data[cut:], self._eof) if cut else None
+            if layout is None:
                 yield SlowRows(ResumedSource(self._rest(), self._start, self._lines, self.header))
                 return
             self._buffer = data[cut:]
-            yield FastChunk(chunk, lines)
+            lines, ends, quoted = layout
+            yield FastChunk(chunk, lines, ends, quoted)
             self._start += cut
             self._lines += lines
 
@@ -232,8 +236,9 @@ def _utf8_ok(data: bytes, tail: bytes, eof: bool) -> bool:
     return True
 
 
-def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> int | None:
-    """The number of lines of ``chunk`` when pyarrow may parse it, else None."""
+def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | None:
+    """``(lines, LF offsets, lines with a quote)`` of ``chunk`` when pyarrow may parse it,
+    else None."""
     if not _utf8_ok(chunk, tail, eof):
         return None
     view = np.frombuffer(chunk, dtype=np.uint8)
@@ -255,8 +260,10 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> int | None:
     elif (lengths == 0).any():
         return None  # a blank line
     quotes = np.flatnonzero(view == 34)
+    has_quote = np.zeros(lines, dtype=bool)
     if len(quotes):
         quoted = np.unique(np.searchsorted(ends, quotes))
+        has_quote[quoted] = True
         offsets = np.empty(lines + 1, dtype=np.int64)
         offsets[0] = 0
         offsets[1:] = ends + 1
@@ -266,7 +273,7 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> int | None:
         subset = pc.utf8_rtrim(all_lines.take(kernels.int_array(quoted)), "\n")
         if not pc.all(pc.match_substring_regex(subset, SAFE_LINE)).as_py():
             return None
-    return lines
+    return lines, ends, has_quote
 
 
 def parse_chunk(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -92,7 +93,9 @@ def validate(
                 specials = [
                     (base + line, state.count_failure, ragged_fields(text)) for line, text in ragged
                 ]
+                state.chunk, state.chunk_base = piece, base
                 state.batch(columns, lines + base, specials, _nul_lines(piece.data, lines))
+                state.chunk = None
                 state.number = base + piece.lines
             else:
                 state.slow(piece.reader)
@@ -164,7 +167,19 @@ class _Validator:
         out = io.StringIO()
         csv.writer(out).writerow(schema.column_names)
         valid_sink.write(out.getvalue().encode("utf-8"))
-        self.head_sums: dict[tuple[int, bool], list[int]] = {}
+        self.chunk: FastChunk | None = None  # the chunk the current batch comes from
+        self.chunk_base = 0  # rows before it
+        self.canonical = list(schema.column_names) == header
+        self.card_at = [
+            positions[column.name]
+            for column in schema.columns
+            if column.type == "card_number" and column.name in positions
+        ]
+        self.checked_at = [  # values that may change on their way to validated/
+            (positions[column.name], column.type == "text")
+            for column in schema.columns
+            if column.name in positions and (column.type == "text" or column.name in self.formulas)
+        ]
 
     # -- per batch -------------------------------------------------------------------------
 
@@ -248,7 +263,7 @@ class _Validator:
                 row[self.direction_at].upper() == self.debit,
                 amount_to_minor(row[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
             )
-        self._write(columns, rows)
+        self._write(columns, rows, numbers)
 
     def _clean(self, columns: list[pa.Array], rows: np.ndarray) -> list[dict[str, str]]:
         """The ``fields`` of the reject lines of ``rows`` (full width), as the reference
@@ -370,7 +385,65 @@ class _Validator:
         debit = k.bools(pc.equal(direction, self.debit))
         add_totals(self.result.totals, currency, debit, amounts.head[rows], amounts.fraction[rows])
 
-    def _write(self, columns: list[pa.Array], rows: np.ndarray) -> None:
+    def _write(self, columns: list[pa.Array], rows: np.ndarray, numbers: np.ndarray) -> None:
+        """Write the valid ``rows``: copied from the input line when the line already reads
+        as ``csv.writer`` writes the row (no quotes, CRLF, canonical header, nothing to
+        scrub or neutralize; card numbers masked in place), built from the columns
+        otherwise."""
+        chunk = self.chunk
+        if chunk is None or not self.canonical:
+            self.valid_sink.write(self._build(columns, rows))
+            return
+        view = np.frombuffer(chunk.data, dtype=np.uint8)
+        line = numbers[rows] - self.chunk_base - 1  # line index in the chunk
+        ends = chunk.ends[line]
+        copy = (view[ends - 1] == 13) & ~chunk.quoted[line]
+        for position, is_text in self.checked_at:
+            array = columns[position].take(k.int_array(rows))
+            copy &= ~k.first_byte_in(array, FORMULA_FIRST)
+            if is_text:
+                copy &= ~k.scrub_candidates(array)
+        starts = np.where(line > 0, chunk.ends[np.maximum(line - 1, 0)] + 1, 0)
+        out = view
+        if self.card_at and copy.any():
+            out = view.copy()
+            lengths = [k.pieces(column)[0] for column in columns]
+            sizes = [offsets[1:] - offsets[:-1] for offsets in lengths]
+            for card in self.card_at:
+                chosen = rows[copy]
+                before = sum(sizes[c][chosen] + 1 for c in range(card)) if card else 0
+                width = sizes[card][chosen]
+                hidden = np.maximum(width - 4, 0)
+                first = starts[copy] + before
+                spots = np.repeat(first, hidden) + (
+                    np.arange(int(hidden.sum())) - np.repeat(np.cumsum(hidden) - hidden, hidden)
+                )
+                out[spots] = ord("*")
+        built = self._build(columns, rows[~copy]) if not copy.all() else b""
+        built_offsets = None
+        if built:
+            built_offsets = self._built_offsets
+        pieces: list[Any] = []
+        data = memoryview(out.data if out is not view else chunk.data)
+        built_view = memoryview(built)
+        # runs of rows copied from consecutive lines, or built one after another
+        breaks = (
+            np.flatnonzero((copy[1:] != copy[:-1]) | (copy[1:] & (line[1:] != line[:-1] + 1))) + 1
+        )
+        bounds = [0, *breaks.tolist(), len(rows)]
+        built_index = np.cumsum(~copy) - ~copy
+        for begin, end in itertools.pairwise(bounds):
+            if copy[begin]:
+                pieces.append(data[int(starts[begin]) : int(ends[end - 1]) + 1])
+            else:
+                assert built_offsets is not None
+                first = int(built_index[begin])
+                last = first + (end - begin)
+                pieces.append(built_view[int(built_offsets[first]) : int(built_offsets[last])])
+        self.valid_sink.write(b"".join(pieces))
+
+    def _build(self, columns: list[pa.Array], rows: np.ndarray) -> bytes:
+        """CSV lines of ``rows`` built from the columns; line offsets in ``_built_offsets``."""
         taken = k.int_array(rows)
         cells: list[Any] = []
         for column in self.schema.columns:
@@ -393,7 +466,8 @@ class _Validator:
         cells[-1] = pc.binary_join_element_wise(last, "\r\n", "")
         lines = pc.binary_join_element_wise(*cells, ",")
         offsets, data = k.pieces(lines)
-        self.valid_sink.write(data[offsets[0] : offsets[-1]].tobytes())
+        self._built_offsets = offsets - offsets[0]
+        return data[offsets[0] : offsets[-1]].tobytes()
 
     # -- the reference reader --------------------------------------------------------------
 
