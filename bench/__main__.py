@@ -2,9 +2,11 @@
 
 Every run is a fresh process pinned to one core (``--cpu``, default the last one), engines
 held to one thread; the figure per engine and size is the median of ``--runs`` runs, all
-measured in the same invocation. Each engine's rejects (row numbers and codes) and totals
-are checked against the reference chain. Sizes: ``100k``, ``1M``, ``5M`` (``--sizes``;
-the default ``100k,1M`` takes a few minutes; CI runs none of this).
+measured in the same invocation. ``reference`` is the chain on its pure-Python path (timed
+``--reference-runs`` times, once by default: it is slow); every engine's rejects (row numbers
+and codes) and totals are checked against it, and ``ours`` (the same chain on its columnar
+fast path) must also write byte-identical outputs. Sizes: ``100k``, ``1M``, ``5M``
+(``--sizes``; the default ``100k,1M`` takes a few minutes; CI runs none of this).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bench.generate import ensure
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"100k": 100_000, "1M": 1_000_000, "5M": 5_000_000}
-ENGINES = ("ours", "duckdb", "polars", "pandas")
+ENGINES = ("reference", "ours", "duckdb", "polars", "pandas")
 STEPS = ("validate", "transform", "enrich")
 
 
@@ -48,6 +50,14 @@ def _run(args: list[str], cpu: int) -> tuple[dict[str, Any], float, float]:
     return json.loads(output.splitlines()[-1]), wall, usage.ru_maxrss / 1024
 
 
+def _exact(row: dict[str, Any]) -> str:
+    if row["engine"] == "reference":
+        return "yes (reference)"
+    if row["engine"] == "ours":
+        return "yes, byte-identical outputs" if row.get("exact") else "NO"
+    return "yes" if row.get("exact") else "NO"
+
+
 def _machine() -> str:
     model = "unknown CPU"
     try:
@@ -67,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100k,1M", help="comma list of 100k, 1M, 5M")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--runs", type=int, default=3, help="runs per engine and size (median)")
+    parser.add_argument(
+        "--reference-runs", type=int, default=1, help="runs of the pure-Python reference"
+    )
     parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1)
     parser.add_argument("--steps", action="store_true", help="also peak RSS per handler step")
     parser.add_argument("--json", type=Path, help="write all figures here")
@@ -84,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             table = []
             for engine in engines:
                 times, rss, result = [], [], {}
-                for run in range(args.runs):
+                runs = args.reference_runs if engine == "reference" else args.runs
+                for run in range(runs):
                     out = Path(scratch) / f"{size}-{engine}-{run}"
                     result, _, peak = _run([engine, str(path), str(out)], args.cpu)
                     times.append(result["seconds"])
                     rss.append(peak)
-                if engine == "ours":
+                if engine == "reference" or (engine == "ours" and reference is None):
                     reference = result
                 seconds = statistics.median(times)
                 row = {
@@ -103,12 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                     "steps": result.get("steps"),
                 }
                 if reference is not None:
-                    same = all(
-                        result[k] == reference[k]
-                        for k in ("rows_in", "by_code", "rejects_digest", "totals")
-                    )
+                    keys = ["rows_in", "by_code", "rejects_digest", "totals"]
+                    if engine == "ours" and "outputs" in reference:
+                        keys.append("outputs")  # byte-identical validated/rejected/... files
+                    same = all(result.get(k) == reference.get(k) for k in keys)
                     row["exact"] = same
-                    if not same and engine == "ours":
+                    if not same and engine in ("ours", "reference"):
                         failures += 1
                 table.append(row)
                 print(
@@ -117,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
             ours = next((r for r in table if r["engine"] == "ours"), None)
+            if ours is None:
+                ours = next((r for r in table if r["engine"] == "reference"), None)
             print(f"\n{size} rows ({megabytes:.0f} MB CSV)")
             print("| engine | rows/s | MB/s | peak RSS MB | same rejects + totals | ours vs it |")
             print("|---|---:|---:|---:|---|---:|")
@@ -128,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(
                     f"| {row['engine']} | {row['rows_per_s']:,.0f} | {row['mb_per_s']:.1f} | "
-                    f"{row['peak_rss_mb']:.0f} | {'yes' if row.get('exact') else 'NO'} | {ratio} |"
+                    f"{row['peak_rss_mb']:.0f} | {_exact(row)} | {ratio} |"
                 )
             if ours and ours.get("steps"):
                 steps = ", ".join(

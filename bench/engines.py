@@ -1,7 +1,10 @@
 """The implementations the benchmark times, each run in a fresh process by ``bench.worker``.
 
 * ``ours``: the handlers' core functions, validate -> transform -> enrich over local files,
-  exactly as the step handlers call them (S3 streams replaced by files).
+  exactly as the step handlers call them (S3 streams replaced by files); with pyarrow
+  installed they take the columnar fast path (``shared.fast``).
+* ``reference``: the same chain with the fast path off (``ETL_FAST_PATH=0``): the pure-Python
+  per-row code, the reference every other engine is checked against.
 * ``duckdb``, ``polars``, ``pandas``: the same job (same rules, same outputs: rejects with
   row numbers and codes, enriched JSON Lines, exact per-currency totals) written the way
   a user of each engine would, engines held to one thread.
@@ -601,7 +604,21 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     return result
 
 
-JOBS = {"ours": ours, "duckdb": duckdb_job, "polars": polars_job, "pandas": pandas_job}
+def reference(path: Path, out: Path) -> dict[str, Any]:
+    """The chain on the pure-Python path (the fast path switched off)."""
+    import os
+
+    os.environ["ETL_FAST_PATH"] = "0"
+    return ours(path, out)
+
+
+JOBS = {
+    "reference": reference,
+    "ours": ours,
+    "duckdb": duckdb_job,
+    "polars": polars_job,
+    "pandas": pandas_job,
+}
 
 
 def run(engine: str, path: Path, out: Path) -> dict[str, Any]:
