@@ -9,6 +9,8 @@ hooks on the clients the handlers use. Nothing of the pipeline's own code is moc
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import threading
 import uuid
@@ -28,11 +30,29 @@ TIME_SCALE = 0.02
 FINAL = ("SUCCEEDED", "FAILED")
 
 
+class _Records(logging.Handler):
+    """Every log record, with its extra fields, as one JSON line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.lines: list[str] = []
+
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = {k: v for k, v in vars(record).items() if k not in self._STANDARD}
+        fields["logger"], fields["message"] = record.name, record.getMessage()
+        if record.exc_info:
+            fields["exception"] = logging.Formatter().formatException(record.exc_info)
+        self.lines.append(json.dumps(fields, default=str))
+
+
 class Driver:
     """The pipeline's public doors (bucket, API, quality check) plus fault injection."""
 
-    def __init__(self, pipeline: LocalPipeline, log_path: Path) -> None:
+    def __init__(self, pipeline: LocalPipeline, log_path: Path, records: _Records) -> None:
         self.pipeline = pipeline
+        self.records = records
         self.s3 = pipeline.s3
         self.bucket = pipeline.bucket
         self.log_path = log_path
@@ -89,17 +109,18 @@ class Driver:
         return self.pipeline.function_by_handler(module)
 
     def state_machine_definition(self) -> dict[str, Any]:
-        import json
-
         arn = self.pipeline.sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
         return json.loads(
             self.pipeline.sfn.describe_state_machine(stateMachineArn=arn)["definition"]
         )
 
     def log_text(self) -> str:
+        """The pipeline's log file and every log record the handlers emitted (a handler
+        module imported before the runtime started, by another test, logs to the stream it
+        found at import, not to the file; its records still pass through ``logging``)."""
         if self.pipeline._log_file is not None:
             self.pipeline._log_file.flush()
-        return self.log_path.read_text(encoding="utf-8")
+        return self.log_path.read_text(encoding="utf-8") + "\n".join(self.records.lines)
 
     # -- faults ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -164,7 +185,12 @@ def driver(example_app, tmp_path_factory) -> Iterator[Driver]:
     """The example app (suffix ``ci``) stood up in moto, one per test module."""
     _, _, assembly, _ = example_app
     log_path = tmp_path_factory.mktemp("reliability") / "pipeline.log"
-    with LocalPipeline(
-        CloudAssembly.load(Path(assembly.directory)), log_path=log_path, time_scale=TIME_SCALE
-    ) as pipeline:
-        yield Driver(pipeline, log_path)
+    records = _Records()
+    logging.getLogger().addHandler(records)
+    try:
+        with LocalPipeline(
+            CloudAssembly.load(Path(assembly.directory)), log_path=log_path, time_scale=TIME_SCALE
+        ) as pipeline:
+            yield Driver(pipeline, log_path, records)
+    finally:
+        logging.getLogger().removeHandler(records)

@@ -161,7 +161,7 @@ def test_a_timed_out_step_fails_the_job_and_its_late_finish_never_resurrects_it(
     transformer = driver.function("transformer")
     s3, _ = driver.handler_clients()
     key = driver.key("hangs.csv")
-    gate, hung = threading.Event(), threading.Event()
+    gate, hung, withdrawn = threading.Event(), threading.Event(), threading.Event()
 
     def quicker_timeouts(function, event):
         # Invocations run one at a time: what starts after this job's transform (its
@@ -174,7 +174,12 @@ def test_a_timed_out_step_fails_the_job_and_its_late_finish_never_resurrects_it(
             hung.set()
             gate.wait(30)
 
+    def deleted(params, **_):
+        if params["Key"].startswith("enriched/") and key.rsplit("/", 1)[1][:-4] in params["Key"]:
+            withdrawn.set()
+
     s3.meta.events.register("before-parameter-build.s3.PutObject", hang)
+    s3.meta.events.register("before-parameter-build.s3.DeleteObject", deleted)
     try:
         with driver.faults(quicker_timeouts):
             job = driver.wait(*driver.put(key, SOURCE), timeout=60)
@@ -186,6 +191,8 @@ def test_a_timed_out_step_fails_the_job_and_its_late_finish_never_resurrects_it(
     assert job["status"] == "FAILED"
     assert job["error"]["step"] == "enrich" and job["error"]["code"] == "Sandbox.Timedout"
     assert driver.read(job["outputs"]["failed"]) == SOURCE
+    assert withdrawn.wait(60), "the late enrich never took its output back"
+    s3.meta.events.unregister("before-parameter-build.s3.DeleteObject", deleted)
     _wait_for_log(driver, "job changed while the step ran; result not recorded")
     after = driver.pipeline.job(job["jobId"])
     assert after["status"] == "FAILED" and after["error"] == job["error"]
