@@ -170,7 +170,7 @@ class _Transformer:
                 for i, array in enumerate(values)
             ]
         self._totals(values, certain, amounts, slow, records)
-        self._write(values, certain)
+        self._write(values)
         self.written += n
 
     def _fail(self, line: int, lines: np.ndarray, problem: str) -> None:
@@ -204,14 +204,15 @@ class _Transformer:
                 amount_to_minor(record[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
             )
 
-    def _write(self, values: list[pa.Array], certain: np.ndarray) -> None:
+    def _write(self, values: list[pa.Array]) -> None:
         parts: list[Any] = []
         literal = ""
         for key, array, escapable in zip(self.keys, values, self.escapable, strict=True):
             literal += key
+            # Timestamps, amounts and codes are certified or normalized by the reference:
+            # never a character to escape. The other columns are looked at.
             plain = not array.null_count and (
-                not (escapable or not certain.all())
-                or not (k.byte_counts(array, k.JSON_ESCAPE_BYTES) > 0).any()
+                not escapable or not (k.byte_counts(array, k.JSON_ESCAPE_BYTES) > 0).any()
             )
             if plain:  # the quotes go into the literals around it
                 parts += [literal + '"', array]

@@ -201,7 +201,8 @@ class _Validator:
             for column in columns:
                 nul |= k.byte_counts(column, _NUL) > 0
         certain = ~nul
-        minor = currency_minor(columns[self.currency_at])
+        self.currency = currency_index(columns[self.currency_at])
+        minor = _MINOR_TABLE[self.currency]
         amounts = None
         for column in self.present:
             array = columns[self.positions[column.name]]
@@ -376,13 +377,9 @@ class _Validator:
     ) -> None:
         if not len(rows):
             return
-        currency = pc.index_in(
-            pc.ascii_upper(columns[self.currency_at].take(k.int_array(rows))),
-            value_set=_CURRENCY_ARRAY(),
-        )
-        currency = k.ints(currency)
-        direction = pc.ascii_upper(columns[self.direction_at].take(k.int_array(rows)))
-        debit = k.bools(pc.equal(direction, self.debit))
+        currency = self.currency[rows]
+        direction = pc.ascii_upper(columns[self.direction_at])
+        debit = k.bools(pc.equal(direction, self.debit))[rows]
         add_totals(self.result.totals, currency, debit, amounts.head[rows], amounts.fraction[rows])
 
     def _write(self, columns: list[pa.Array], rows: np.ndarray, numbers: np.ndarray) -> None:
@@ -399,10 +396,10 @@ class _Validator:
         ends = chunk.ends[line]
         copy = (view[ends - 1] == 13) & ~chunk.quoted[line]
         for position, is_text in self.checked_at:
-            array = columns[position].take(k.int_array(rows))
-            copy &= ~k.first_byte_in(array, FORMULA_FIRST)
+            array = columns[position]
+            copy &= ~k.first_byte_in(array, FORMULA_FIRST)[rows]
             if is_text:
-                copy &= ~k.scrub_candidates(array)
+                copy &= ~k.scrub_candidates(array)[rows]
         starts = np.where(line > 0, chunk.ends[np.maximum(line - 1, 0)] + 1, 0)
         out = view
         if self.card_at and copy.any():
@@ -519,10 +516,16 @@ def _nul_lines(data: bytes, lines: np.ndarray) -> Any:
     return np.isin(lines, hit)
 
 
+def currency_index(currency: pa.Array) -> np.ndarray:
+    """Index of each row's currency (ASCII, any case) in the sorted codes; one past the
+    last when it is not one."""
+    found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
+    return k.ints(found, len(_CURRENCIES))
+
+
 def currency_minor(currency: pa.Array) -> np.ndarray:
     """Minor units of each row's currency (ASCII, any case), -1 when it is not one."""
-    found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
-    return _MINOR_TABLE[k.ints(found, len(_CURRENCIES))]
+    return _MINOR_TABLE[currency_index(currency)]
 
 
 def add_totals(
