@@ -97,6 +97,26 @@ def _python_hash(value: str) -> int:
     return h ^ (h >> 29)
 
 
+def _place(table: Any, slots: Any, entries: Any, mask: int) -> None:
+    """Insert distinct nonzero ``entries`` (numpy) into the linear-probing ``table``, each
+    probing from its home slot in ``slots`` (updated in place). Per round every entry whose
+    slot is free is written there; where several wanted the same slot, the one whose write
+    stuck wins (numpy keeps the last) and the others probe on with the rest."""
+    import numpy as np
+
+    pending = np.arange(len(entries))
+    while pending.size:
+        wanted = slots[pending]
+        free = table[wanted] == 0
+        candidates = pending[free]
+        table[slots[candidates]] = entries[candidates]
+        placed = candidates[table[slots[candidates]] == entries[candidates]]
+        done = np.zeros(len(entries), dtype=bool)
+        done[placed] = True
+        pending = pending[~done[pending]]
+        slots[pending] = (slots[pending] + 1) & mask  # their slot is taken now
+
+
 class IdSet:
     """An exact, append-only set of strings; see the module docstring for the layout.
 
@@ -219,21 +239,7 @@ class IdSet:
             np.arange(self._count, self._count + n, dtype=np.uint64)
         )
         slots = (tags >> np.uint64(32 - self._bits)).astype(np.int64)
-        pending = np.arange(n)
-        while pending.size:
-            wanted = slots[pending]
-            free = table[wanted] == 0
-            # one winner per free slot; everyone else probes on
-            candidates = pending[free]
-            unique_slots, first = np.unique(wanted[free], return_index=True)
-            winners = candidates[first]
-            table[unique_slots] = entries[winners]
-            placed = np.zeros(n, dtype=bool)
-            placed[winners] = True
-            pending = pending[~placed[pending]]
-            occupied = table[slots[pending]] != 0
-            moving = pending[occupied]
-            slots[moving] = (slots[moving] + 1) & mask
+        _place(table, slots, entries, mask)
         self._count += n
         if len(self._buffer) >= _FLUSH_BYTES:
             self._flush()
@@ -269,18 +275,7 @@ class IdSet:
         table = np.frombuffer(self._table, dtype=np.uint64)
         mask = (1 << bits) - 1
         slots = ((entries >> np.uint64(32)) >> np.uint64(32 - bits)).astype(np.int64)
-        pending = np.arange(len(entries))
-        while pending.size:
-            wanted = slots[pending]
-            free = table[wanted] == 0
-            candidates = pending[free]
-            unique_slots, first = np.unique(wanted[free], return_index=True)
-            table[unique_slots] = entries[candidates[first]]
-            placed = np.zeros(len(entries), dtype=bool)
-            placed[candidates[first]] = True
-            pending = pending[~placed[pending]]
-            moving = pending[table[slots[pending]] != 0]
-            slots[moving] = (slots[moving] + 1) & mask
+        _place(table, slots, entries, mask)
 
     def _pending_base(self) -> int:
         return self._written + len(self._buffer)

@@ -48,6 +48,7 @@ __all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_minor", "supported", "vali
 SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
 _NUL = k.byte_table([0])
+_QUOTE = k.byte_table([ord('"')])
 _CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
 _CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
 _MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
@@ -394,21 +395,32 @@ class _Validator:
         view = np.frombuffer(chunk.data, dtype=np.uint8)
         line = numbers[rows] - self.chunk_base - 1  # line index in the chunk
         ends = chunk.ends[line]
-        copy = (view[ends - 1] == 13) & ~chunk.quoted[line]
+        starts = np.where(line > 0, chunk.ends[np.maximum(line - 1, 0)] + 1, 0)
+        sizes = [np.diff(k.pieces(column)[0]) for column in columns]
+        # The line csv.writer would write has this many bytes (CRLF included); the input
+        # line is the same text exactly when it has as many (a field quoted without need
+        # would make it longer; one that needs quotes cannot be unquoted in a safe chunk).
+        raw_sizes = [size[rows] for size in sizes]  # each field's bytes in the line
+        for column in self.schema.columns:
+            if column.name in self.quotable:
+                position = self.positions[column.name]
+                array = columns[position]
+                need = k.byte_counts(array, k.CSV_QUOTE_BYTES)[rows] > 0
+                quotes = k.byte_counts(array, _QUOTE)[rows]
+                raw_sizes[position] = raw_sizes[position] + need * (2 + quotes)
+        expected = sum(raw_sizes) + len(columns) + 1
+        copy = (view[ends - 1] == 13) & (ends - starts + 1 == expected)
         for position, is_text in self.checked_at:
             array = columns[position]
             copy &= ~k.first_byte_in(array, FORMULA_FIRST)[rows]
             if is_text:
                 copy &= ~k.scrub_candidates(array)[rows]
-        starts = np.where(line > 0, chunk.ends[np.maximum(line - 1, 0)] + 1, 0)
         out = view
         if self.card_at and copy.any():
             out = view.copy()
-            lengths = [k.pieces(column)[0] for column in columns]
-            sizes = [offsets[1:] - offsets[:-1] for offsets in lengths]
             for card in self.card_at:
                 chosen = rows[copy]
-                before = sum(sizes[c][chosen] + 1 for c in range(card)) if card else 0
+                before = sum(raw_sizes[c][copy] + 1 for c in range(card)) if card else 0
                 width = sizes[card][chosen]
                 hidden = np.maximum(width - 4, 0)
                 first = starts[copy] + before
