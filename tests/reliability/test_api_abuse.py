@@ -10,7 +10,11 @@ import pytest
 
 from .conftest import Driver
 
-pytestmark = pytest.mark.xdist_group("example-app")
+pytestmark = [
+    pytest.mark.xdist_group("example-app"),
+    # Powertools on a handler that published nothing (a warm-up, a repeated event)
+    pytest.mark.filterwarnings("ignore:No application metrics:UserWarning"),
+]
 
 OVERSIZED = "x" * (6 * 1024 * 1024)
 TRIGGER_BODIES = {

@@ -77,7 +77,11 @@ def test_the_chain_gives_each_file_its_outcome(name):
 
 # -- through the local pipeline ---------------------------------------------------------------
 
-example_app_group = pytest.mark.xdist_group("example-app")
+
+def example_app_group(test):
+    return pytest.mark.xdist_group("example-app")(
+        pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")(test)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,11 @@ from shared import keys
 
 from .conftest import TIME_SCALE, Driver
 
-pytestmark = pytest.mark.xdist_group("example-app")
+pytestmark = [
+    pytest.mark.xdist_group("example-app"),
+    # Powertools on a handler that published nothing (a warm-up, a repeated event)
+    pytest.mark.filterwarnings("ignore:No application metrics:UserWarning"),
+]
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "files"
 SOURCE = (CORPUS / "row-duplicate-id.csv").read_bytes()  # 40 rows: 38 valid, 2 rejected

@@ -11,7 +11,11 @@ import pytest
 
 from .conftest import Driver
 
-pytestmark = pytest.mark.xdist_group("example-app")
+pytestmark = [
+    pytest.mark.xdist_group("example-app"),
+    # Powertools on a handler that published nothing (a warm-up, a repeated event)
+    pytest.mark.filterwarnings("ignore:No application metrics:UserWarning"),
+]
 
 SOURCE = (Path(__file__).resolve().parents[1] / "corpus" / "files" / "clean.csv").read_bytes()
 
