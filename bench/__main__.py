@@ -51,7 +51,7 @@ def _run(args: list[str], cpu: int) -> tuple[dict[str, Any], float, float]:
 
 
 def _exact(row: dict[str, Any]) -> str:
-    if row["engine"] == "reference":
+    if row.get("reference"):
         return "yes (reference)"
     if row["engine"] == "ours":
         return "yes, byte-identical outputs" if row.get("exact") else "NO"
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             path = ensure(rows)
             megabytes = path.stat().st_size / 1e6
             reference: dict[str, Any] | None = None
+            reference_engine = ""
             table = []
             for engine in engines:
                 times, rss, result = [], [], {}
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                     rss.append(peak)
                 if engine == "reference" or (engine == "ours" and reference is None):
                     reference = result
+                    reference_engine = engine
                 seconds = statistics.median(times)
                 row = {
                     "size": size,
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                         keys.append("outputs")  # byte-identical validated/rejected/... files
                     same = all(result.get(k) == reference.get(k) for k in keys)
                     row["exact"] = same
+                    row["reference"] = engine == reference_engine
                     if not same and engine in ("ours", "reference"):
                         failures += 1
                 table.append(row)

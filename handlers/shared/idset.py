@@ -34,6 +34,7 @@ _K3 = 0x94D049BB133111EB
 _MAX_LOAD = 0.7
 _INITIAL_BITS = 10
 _FLUSH_BYTES = 1 << 20
+_GROW_SLICE = 1 << 19
 
 
 def fingerprint(data: bytes) -> int:
@@ -270,12 +271,16 @@ class IdSet:
                         slot = (slot + 1) & mask
                     table[slot] = entry
             return
-        entries = np.frombuffer(old, dtype=np.uint64)
-        entries = entries[entries != 0]
         table = np.frombuffer(self._table, dtype=np.uint64)
         mask = (1 << bits) - 1
-        slots = ((entries >> np.uint64(32)) >> np.uint64(32 - bits)).astype(np.int64)
-        _place(table, slots, entries, mask)
+        slice_ = _GROW_SLICE  # a slice of the old table at a time: bounded temporaries
+        for start in range(0, len(old), slice_):
+            entries = np.frombuffer(
+                old, dtype=np.uint64, count=min(slice_, len(old) - start), offset=8 * start
+            )
+            entries = entries[entries != 0]
+            slots = ((entries >> np.uint64(32)) >> np.uint64(32 - bits)).astype(np.int64)
+            _place(table, slots, entries, mask)
 
     def _pending_base(self) -> int:
         return self._written + len(self._buffer)
