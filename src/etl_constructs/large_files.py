@@ -145,7 +145,9 @@ def build(
         "$.validation",
         payload=job_fields(mode="preflight"),
     )
-    batch = workflow.inner_task("ValidateBatch", "validator")
+    # Every child's last task replaces its state with the handler's empty result: the map
+    # collects one output per child, and a batch's input is its rows.
+    batch = workflow.inner_task("ValidateBatch", "validator", result_path="$")
     validate_batches = sfn.DistributedMap(
         workflow,
         "ValidateBatches",
@@ -180,7 +182,7 @@ def build(
         payload=job_fields(mode="reduce"),
     )
     transform_part = workflow.inner_task("TransformPart", "transformer", result_path="$.part")
-    enrich_part = workflow.inner_task("EnrichPart", "enricher", result_path=sfn.JsonPath.DISCARD)
+    enrich_part = workflow.inner_task("EnrichPart", "enricher", result_path="$")
     process_parts = sfn.DistributedMap(
         workflow,
         "ProcessParts",

@@ -408,6 +408,9 @@ def test_big_files_take_the_distributed_map_path(built):
     inner = parts["ItemProcessor"]["States"]
     assert parts["ItemProcessor"]["StartAt"] == "TransformPart"
     assert inner["TransformPart"]["Next"] == "EnrichPart"
+    # children end with the handlers' empty results: the maps collect one output per child
+    assert inner["EnrichPart"]["ResultPath"] == "$"
+    assert batches["ItemProcessor"]["States"]["ValidateBatch"]["ResultPath"] == "$"
     assert "TransientError" in inner["TransformPart"]["Retry"][0]["ErrorEquals"]
     assert parts["Next"] == "ReduceEnrich"
     assert states["ReduceEnrichOutcome"]["Default"] == "JobSucceeded"
