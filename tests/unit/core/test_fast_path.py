@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import random
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -369,6 +370,8 @@ def corrupt_line(processed: bytes, index: int, change: Any) -> bytes:
         lambda line: line.replace(b"Z", b"+14:00", 1),  # an offset (never written by transform)
         lambda line: line.replace(b'"amount":"', b'"amount":"0000', 1),  # leading zeros
         lambda line: line.replace(b'"amount":"', b'"amount":"0.0', 1),
+        lambda line: re.sub(rb'"amount":"[^"]*"', b'"amount":null', line),  # a null amount
+        lambda line: re.sub(rb'"currency":"[^"]*"', b'"currency":"' + b"X" * 70 + b'"', line),
     ],
 )
 def test_enrich_odd_lines(reference: Any, change: Any) -> None:
