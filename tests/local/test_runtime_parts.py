@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,38 @@ def test_without_cdk_json_the_library_default_pipeline_runs(tmp_path):
         key, version = pipeline.upload(DATA / "transactions-clean.csv")
         job = pipeline.wait([(key, version)], timeout=60)[(key, version)]
         assert job["status"] == "SUCCEEDED" and job["rows"]["enriched"] == 6
+
+
+def test_invocations_never_remove_a_variable_other_threads_may_be_reading(monkeypatch):
+    from etl_constructs.local.lambdas import FunctionRegistry, LocalFunction
+
+    monkeypatch.delenv("ETL_ONLY_A", raising=False)
+    seen = {}
+
+    def capture(name):
+        def target(event, context):
+            seen[name] = os.environ.get("ETL_ONLY_A")
+            return {}
+
+        return target
+
+    registry = FunctionRegistry()
+    for name, env in (("a", {"ETL_ONLY_A": "1"}), ("b", {})):
+        registry.add(
+            LocalFunction(
+                name=name,
+                arn=f"arn:aws:lambda:us-east-1:1:function:{name}",
+                handler=name,
+                environment=env,
+                timeout_seconds=5,
+                memory_mb=128,
+                asset=Path("."),
+                target=capture(name),
+            )
+        )
+    registry.invoke(registry.get("a"), {})
+    registry.invoke(registry.get("b"), {})
+    assert seen == {"a": "1", "b": ""}  # b does not declare it: empty, which reads as unset
+    assert os.environ["ETL_ONLY_A"] == ""  # still there after b: nothing was popped mid-run
+    registry.restore_environment()
+    assert "ETL_ONLY_A" not in os.environ

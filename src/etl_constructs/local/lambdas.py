@@ -105,6 +105,8 @@ class FunctionRegistry:
     def __init__(self, *, time_scale: float = 1.0) -> None:
         self._functions: dict[str, LocalFunction] = {}
         self._lock = threading.RLock()
+        self._env_keys: set[str] = set()
+        self._saved_environment: dict[str, str | None] = {}
         #: Multiplies every timeout (tests shorten them; 1.0 is Lambda's behaviour).
         self.time_scale = time_scale
         #: Called before each invocation; may raise to inject a fault (reliability tests).
@@ -113,6 +115,32 @@ class FunctionRegistry:
     def add(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
         self._functions[function.arn] = function
+        self._env_keys.update(function.environment)
+
+    def _apply_environment(self, function: LocalFunction) -> None:
+        """Give the process ``function``'s environment, without ever removing a variable.
+
+        Other threads (moto's executions, creating clients) iterate ``os.environ`` meanwhile
+        (botocore's proxy lookup does); a key removed under them raises KeyError there. So a
+        variable another function declares but this one does not is set empty, which the
+        handlers read as unset (they default on empty); the original environment comes back
+        with :meth:`restore_environment`.
+        """
+        values = dict.fromkeys(self._env_keys, "")
+        values.update(function.environment)
+        values["AWS_LAMBDA_FUNCTION_NAME"] = function.name
+        for key in values:
+            self._saved_environment.setdefault(key, os.environ.get(key))
+        os.environ.update(values)
+
+    def restore_environment(self) -> None:
+        """Put back what the invocations changed (when no execution runs any more)."""
+        for key, old in self._saved_environment.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self._saved_environment.clear()
 
     def get(self, name_or_arn: str) -> LocalFunction:
         base = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
@@ -147,16 +175,8 @@ class FunctionRegistry:
 
     def invoke(self, function: LocalFunction, event: Any) -> Any:
         """Run one invocation; raise :class:`FunctionFailed` as Lambda reports an error."""
-        with (
-            self._lock,
-            _environment(
-                {
-                    **function.environment,
-                    **LOCAL_ENVIRONMENT,
-                    "AWS_LAMBDA_FUNCTION_NAME": function.name,
-                }
-            ),
-        ):
+        with self._lock:
+            self._apply_environment(function)
             function.invocations += 1
             timeout = function.timeout_seconds * self.time_scale
             context = _Context(function, time.monotonic() + timeout)
@@ -217,6 +237,11 @@ def _on_path(asset: Path) -> None:
     """Make the function's asset importable, as /var/task is on Lambda."""
     if str(asset) not in sys.path:
         sys.path.insert(0, str(asset))
+
+
+def local_environment() -> contextlib.AbstractContextManager[None]:
+    """The environment every function sees, for as long as a local pipeline runs."""
+    return _environment(LOCAL_ENVIRONMENT)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ import boto3
 
 from . import moto_compat
 from .assembly import CloudAssembly, Resource
-from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction
+from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction, local_environment
 from .resolve import ACCOUNT, REGION, Resolver
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED")
@@ -115,6 +115,7 @@ class LocalPipeline:
         self._log_path = log_path
         self._log_file: Any = None
         self._mock: Any = None
+        self._environment: Any = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -135,6 +136,8 @@ class LocalPipeline:
         self._moto_handler = logging.StreamHandler(LOG_SINK)
         self._moto_logger.addHandler(self._moto_handler)
         self._moto_logger.propagate = False
+        self._environment = local_environment()
+        self._environment.__enter__()
         self._mock = moto_compat.start_mock()
         moto_compat.LambdaDispatch.install(self.functions.invoke_raw)
         moto_compat.CopySourceDecoding.install()
@@ -175,6 +178,10 @@ class LocalPipeline:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self.functions.restore_environment()
+        if self._environment is not None:
+            self._environment.__exit__(None, None, None)
+            self._environment = None
         LOG_SINK.target = None
         if self._log_file is not None:
             self._log_file.close()
