@@ -172,7 +172,10 @@ def ints(array: Any, null: int = -1) -> np.ndarray:
     """An integer pyarrow array as int64 numpy (nulls as ``null``)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    kind = array.type.to_pandas_dtype()
+    # the numpy dtype of a fixed-width integer type, without pyarrow's pandas bridge
+    # (to_pandas_dtype imports pandas in pyarrow 24, which the Lambda layer carries)
+    width = array.type.bit_width
+    kind = np.dtype(f"{'i' if pa.types.is_signed_integer(array.type) else 'u'}{width // 8}")
     data = np.frombuffer(array.buffers()[1], dtype=kind)[array.offset : array.offset + len(array)]
     data = data.astype(np.int64)
     if array.null_count:
