@@ -61,6 +61,8 @@ RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
 _DEFAULT_LARGE_FILES = LargeFiles()
+#: The functions that run the processing core (and its fast path).
+DATA_FUNCTIONS = ("validator", "transformer", "enricher")
 
 
 def log_retention_of(
@@ -169,8 +171,11 @@ class EtlWorkflow(Construct):
         max_reject_rate: fraction of data rows that may be rejected before the whole file
             fails (0.05).
         output_format: ``jsonl`` (default) or ``parquet``.
-        pyarrow_layer: a layer providing pyarrow (e.g. AWS SDK for pandas); required for
-            ``parquet``.
+        pyarrow_layer: bring your own layer with pyarrow and numpy, instead of the public
+            AWS SDK for pandas layer.
+        fast_path: the columnar fast path of validate, transform and enrich (True): pyarrow
+            and numpy from the AWS SDK for pandas layer on those three functions; False keeps
+            the pure-Python path (and the layer only for ``parquet`` output).
         function_settings: memory/timeout/reserved concurrency overrides by function base
             name.
         step_retry: retry policy of the state machine tasks.
@@ -210,6 +215,7 @@ class EtlWorkflow(Construct):
         max_reject_rate: float = 0.05,
         output_format: str = "jsonl",
         pyarrow_layer: lambda_.ILayerVersion | None = None,
+        fast_path: bool = True,
         function_settings: Mapping[str, FunctionSettings] | None = None,
         step_retry: StepRetry | None = None,
         state_machine_timeout: cdk.Duration | None = None,
@@ -234,7 +240,6 @@ class EtlWorkflow(Construct):
         problems = _problems(
             max_reject_rate=max_reject_rate,
             output_format=output_format,
-            pyarrow_layer=pyarrow_layer,
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
@@ -274,8 +279,9 @@ class EtlWorkflow(Construct):
             )
             self._vpc_access = network.lambda_vpc_access_policy(self, "LambdaVpcAccess")
         self._layers = [runtime.powertools_layer(self)]
-        if output_format == "parquet" and pyarrow_layer is not None:
-            self._layers.append(pyarrow_layer)
+        self._data_layers = list(self._layers)
+        if fast_path or output_format == "parquet":
+            self._data_layers.append(pyarrow_layer or runtime.sdk_for_pandas_layer(self))
 
         common_env = {
             naming.ENV_DATA_BUCKET: bucket.bucket_name,
@@ -288,6 +294,7 @@ class EtlWorkflow(Construct):
         step_env = {
             naming.ENV_SCHEMA: self.schema.to_json(),
             naming.ENV_OUTPUT_FORMAT: output_format,
+            naming.ENV_FAST_PATH: "1" if fast_path else "0",
         }
         specific_env: Mapping[str, Mapping[str, str]] = {
             "trigger": {},
@@ -444,7 +451,7 @@ class EtlWorkflow(Construct):
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             role=role,
-            layers=self._layers,
+            layers=self._data_layers if base in DATA_FUNCTIONS else self._layers,
             environment=dict(environment),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -812,7 +819,6 @@ def _problems(
     *,
     max_reject_rate: float,
     output_format: str,
-    pyarrow_layer: lambda_.ILayerVersion | None,
     function_settings: Mapping[str, FunctionSettings],
     step_retry: StepRetry,
 ) -> list[str]:
@@ -823,8 +829,6 @@ def _problems(
         found.append(
             f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
         )
-    if output_format == "parquet" and pyarrow_layer is None:
-        found.append("output_format='parquet' needs pyarrow_layer (a layer that provides pyarrow)")
     for base, setting in function_settings.items():
         if base not in DEFAULT_FUNCTION_SETTINGS:
             found.append(

@@ -7,6 +7,7 @@ same release (a test checks it), so local runs and Lambda run the same code.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -56,6 +57,54 @@ def powertools_layer_arn(architecture: lambda_.Architecture = ARCHITECTURE) -> s
         f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{POWERTOOLS_LAYER_VERSION}"
     )
+
+
+_SDK_FOR_PANDAS = json.loads(
+    (Path(__file__).parent / "sdk_for_pandas_layers.json").read_text(encoding="utf-8")
+)
+#: The AWS SDK for pandas release whose public layer brings pyarrow (and numpy) to the data
+#: functions' fast path; the dev dependency pins the same pyarrow (a test checks it).
+SDK_FOR_PANDAS_RELEASE: str = _SDK_FOR_PANDAS["release"]
+SDK_FOR_PANDAS_PYARROW: str = _SDK_FOR_PANDAS["pyarrow"]
+SDK_FOR_PANDAS_REGIONS: tuple[str, ...] = tuple(_SDK_FOR_PANDAS["layers"])
+
+
+class LayerNotPublishedError(ValueError):
+    """The public AWS SDK for pandas layer does not exist in the stack's region."""
+
+
+def sdk_for_pandas_layer(
+    scope: Construct, construct_id: str = "SdkForPandasLayer"
+) -> lambda_.ILayerVersion:
+    """The public AWS SDK for pandas layer (pyarrow, numpy) of the stack's region.
+
+    Account and version differ by region, so a region-agnostic stack looks them up in a
+    CloudFormation mapping at deploy time; a stack with a known region gets the ARN itself,
+    and an error at synth where the layer is not published.
+    """
+    stack = cdk.Stack.of(scope)
+    layers = _SDK_FOR_PANDAS["layers"]
+    name = _SDK_FOR_PANDAS["layer"]
+    if not cdk.Token.is_unresolved(stack.region):
+        if stack.region not in layers:
+            raise LayerNotPublishedError(
+                f"AWS SDK for pandas {SDK_FOR_PANDAS_RELEASE} publishes no {name} layer in "
+                f"{stack.region}: pass pyarrow_layer=, or fast_path=False"
+            )
+        account, version = layers[stack.region]["account"], layers[stack.region]["version"]
+    else:
+        mapping = stack.node.try_find_child("SdkForPandasLayers")
+        if mapping is None:
+            mapping = cdk.CfnMapping(
+                stack,
+                "SdkForPandasLayers",
+                mapping={region: dict(entry) for region, entry in layers.items()},
+                lazy=True,
+            )
+        account = mapping.find_in_map(cdk.Aws.REGION, "account")
+        version = mapping.find_in_map(cdk.Aws.REGION, "version")
+    arn = f"arn:{cdk.Aws.PARTITION}:lambda:{stack.region}:{account}:layer:{name}:{version}"
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
 
 
 def powertools_layer(

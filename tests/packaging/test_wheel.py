@@ -73,6 +73,7 @@ def test_wheel_contains_constructs_and_every_handler(wheel):
     for required in (
         "etl_constructs/__init__.py",
         "etl_constructs/py.typed",
+        "etl_constructs/sdk_for_pandas_layers.json",
         "etl_constructs/_handlers/shared/default_schema.json",
         "etl_constructs/_handlers/shared/refdata.json",
         "etl_constructs/_handlers/trigger/handler.py",

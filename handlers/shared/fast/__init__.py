@@ -31,9 +31,11 @@ import os
 from functools import lru_cache
 from importlib.util import find_spec
 
+from shared import env
+
 __all__ = ["ENV_SWITCH", "enabled"]
 
-ENV_SWITCH = "ETL_FAST_PATH"
+ENV_SWITCH = env.FAST_PATH
 """Environment variable: ``0`` turns the fast path off (the pure-Python reference runs)."""
 
 

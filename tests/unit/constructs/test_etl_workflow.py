@@ -76,9 +76,17 @@ def test_five_functions_with_suffix_runtime_layer_tracing(built):
         assert props["Handler"] == f"{base.replace('-', '_')}.handler.lambda_handler"
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["MemorySize"] >= 256 and props["Timeout"] <= 900
-        (layer,) = props["Layers"]
-        rendered = json.dumps(stack.resolve(layer)) if not isinstance(layer, str) else layer
+        powertools, *data = props["Layers"]
+        rendered = json.dumps(stack.resolve(powertools))
         assert "AWSLambdaPowertoolsPythonV3-python314-arm64:36" in rendered
+        if base in ("validator", "transformer", "enricher"):
+            (layer,) = data  # pyarrow + numpy for the fast path, this region's public layer
+            assert "eu-west-1:336392948345:layer:AWSSDKPandas-Python314-Arm64:9" in json.dumps(
+                stack.resolve(layer)
+            )
+            assert props["Environment"]["Variables"]["ETL_FAST_PATH"] == "1"
+        else:
+            assert data == []
         assert props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][1] == "Arn"
 
 
@@ -332,12 +340,62 @@ def test_bad_props_are_reported_together():
     assert "step_retry.backoff_rate must be at least 1" in message
 
 
-def test_parquet_needs_a_pyarrow_layer():
-    with pytest.raises(PropsError, match="needs pyarrow_layer"):
-        _workflow_stack(output_format="parquet")
+def test_without_the_fast_path_the_data_functions_carry_no_layer():
+    stack, _ = _workflow_stack(fast_path=False)
+    functions = _functions(Template.from_stack(stack))
+    for base in ("validator", "transformer", "enricher"):
+        assert len(functions[f"{base}-dev"]["Layers"]) == 1
+        assert functions[f"{base}-dev"]["Environment"]["Variables"]["ETL_FAST_PATH"] == "0"
+    # Parquet output needs pyarrow even then
+    stack, _ = _workflow_stack(fast_path=False, output_format="parquet")
+    assert len(_functions(Template.from_stack(stack))["transformer-dev"]["Layers"]) == 2
 
 
-def test_parquet_with_layer_adds_it_to_the_step_functions():
+def test_a_region_agnostic_stack_finds_the_layer_in_a_mapping_and_unknown_regions_fail():
+    from etl_constructs.runtime import SDK_FOR_PANDAS_REGIONS, LayerNotPublishedError
+
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Anywhere")
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    EtlWorkflow(
+        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
+    )
+    template = Template.from_stack(stack).to_json()
+    mapping = template["Mappings"]["SdkForPandasLayers"]
+    assert set(mapping) == set(SDK_FOR_PANDAS_REGIONS) and "us-east-1" in mapping
+    assert mapping["ap-east-1"] == {"account": "839552336658", "version": "6"}
+    validator = next(
+        r
+        for r in template["Resources"].values()
+        if r["Properties"].get("FunctionName") == "validator-dev"
+    )
+    assert "Fn::FindInMap" in json.dumps(validator["Properties"]["Layers"][1])
+
+    nowhere = cdk.Stack(
+        cdk.App(context=cdk_json_context()),
+        "Nowhere",
+        env=cdk.Environment(account="123456789012", region="xx-nowhere-1"),
+    )
+    bucket = IngestionBucket(nowhere, "Ingestion", environment_suffix="dev")
+    table = MetadataStore(nowhere, "Metadata", environment_suffix="dev")
+    with pytest.raises(
+        LayerNotPublishedError, match="no AWSSDKPandas-Python314-Arm64 layer in xx-nowhere-1"
+    ):
+        EtlWorkflow(
+            nowhere, "Workflow", environment_suffix="dev", bucket=bucket.bucket, table=table.table
+        )
+
+
+def test_the_dev_pyarrow_is_the_layers():
+    from importlib.metadata import version
+
+    from etl_constructs.runtime import SDK_FOR_PANDAS_PYARROW
+
+    assert version("pyarrow") == SDK_FOR_PANDAS_PYARROW
+
+
+def test_a_layer_of_your_own_replaces_the_public_one():
     app = cdk.App(context=cdk_json_context())
     stack = cdk.Stack(
         app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1")
