@@ -280,18 +280,47 @@ def parse_chunk(
     chunk: FastChunk, width: int
 ) -> tuple[list[pa.Array], np.ndarray, list[tuple[int, str]]]:
     """Parse a safe chunk: the ``width`` columns (strings) of the rows with ``width`` fields,
-    the 1-based line of each such row in the chunk, and ``(line, text)`` of the others."""
-    names = [f"c{index}" for index in range(width)]
-    ragged: list[tuple[int, str]] = []
+    the 1-based line of each such row in the chunk, and ``(line, text)`` of the others.
 
-    def invalid(row: Any) -> str:
-        ragged.append((row.number, row.text))
-        return "skip"
+    The lines with another number of fields are found here and left out before pyarrow
+    parses the rest: pyarrow's own invalid-row callback numbers rows wrongly in some
+    releases (24, the one the Lambda layer carries), and the numbers are what the rejects
+    are reported by.
+    """
+    data, lines = chunk.data, chunk.lines
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = chunk.ends if chunk.ends is not None else np.flatnonzero(view == 10)
+    starts = np.empty(lines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    commas = np.flatnonzero(view == 44)
+    fields = np.bincount(np.searchsorted(ends, commas), minlength=lines)[:lines] + 1
+    quoted = chunk.quoted if chunk.quoted is not None else np.zeros(lines, dtype=bool)
+    for line in np.flatnonzero(quoted):  # a quoted comma is not a separator
+        fields[line] = len(ragged_fields(_line_text(data, starts[line], ends[line])))
+    keep = fields == width
+    ragged = [
+        (int(line) + 1, _line_text(data, starts[line], ends[line]))
+        for line in np.flatnonzero(~keep)
+    ]
+    if ragged:
+        data = view[np.repeat(keep, ends - starts + 1)].tobytes()
+    # pyarrow 24 also splits a field at a NUL byte: it reads a stand-in byte instead
+    stand_in = _stand_in(data) if b"\0" in data else None
+    if stand_in is not None:
+        data = data.replace(b"\0", stand_in)
+    numbers = np.flatnonzero(keep).astype(np.int64) + 1
+    if not len(numbers):  # every line has another width: nothing for pyarrow
+        return [pa.array([], pa.string()) for _ in range(width)], numbers, ragged
+    names = [f"c{index}" for index in range(width)]
+
+    def invalid(row: Any) -> str:  # pragma: no cover - every row was counted above
+        raise AssertionError(f"pyarrow found a row of another width: {row.text!r}")
 
     table = pacsv.read_csv(
-        io.BytesIO(chunk.data),
+        io.BytesIO(data),
         read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=False, block_size=len(chunk.data) + 1
+            column_names=names, use_threads=False, block_size=len(data) + 1
         ),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=invalid
@@ -303,13 +332,29 @@ def parse_chunk(
             check_utf8=False,
         ),
     )
-    numbers = np.arange(1, chunk.lines + 1, dtype=np.int64)
-    if ragged:
-        numbers = np.delete(numbers, [line - 1 for line, _ in ragged])
     if len(numbers) != table.num_rows:  # pragma: no cover - pyarrow broke the contract
         raise AssertionError("pyarrow read a different number of rows than the chunk has lines")
     columns = [table.column(index).combine_chunks() for index in range(width)]
+    if stand_in is not None:
+        columns = [pc.replace_substring(c, stand_in.decode(), "\0") for c in columns]
     return columns, numbers, ragged
+
+
+#: Bytes that may stand in for NUL while pyarrow parses: controls no CSV syntax uses.
+_STAND_INS = [bytes([b]) for b in (*range(1, 9), 11, 12, *range(14, 32))]
+
+
+def _stand_in(data: bytes) -> bytes:
+    for candidate in _STAND_INS:
+        if candidate not in data:
+            return candidate
+    raise AssertionError("every control byte occurs in the chunk")  # pragma: no cover
+
+
+def _line_text(data: bytes, start: int, end: int) -> str:
+    """A line without its line end (LF or CRLF), as the reader reports it."""
+    stop = end - 1 if end > start and data[end - 1] == 13 else end
+    return data[start:stop].decode("utf-8")
 
 
 def ragged_fields(text: str) -> list[str]:
