@@ -294,10 +294,16 @@ def parse_chunk(
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     commas = np.flatnonzero(view == 44)
-    fields = np.bincount(np.searchsorted(ends, commas), minlength=lines)[:lines] + 1
-    quoted = chunk.quoted if chunk.quoted is not None else np.zeros(lines, dtype=bool)
-    for line in np.flatnonzero(quoted):  # a quoted comma is not a separator
-        fields[line] = len(ragged_fields(_line_text(data, starts[line], ends[line])))
+    line_of = np.searchsorted(ends, commas)
+    if chunk.quoted is None or chunk.quoted.any():
+        # In a safe line every quote opens or closes a quoted field (or is doubled inside
+        # one), so a comma separates fields exactly when an even number of quotes of its
+        # line come before it.
+        quotes = np.cumsum(view == 34, dtype=np.int64)
+        before_line = np.where(starts > 0, quotes[np.maximum(starts - 1, 0)], 0)
+        separators = (quotes[commas] - before_line[line_of]) % 2 == 0
+        line_of = line_of[separators]
+    fields = np.bincount(line_of, minlength=lines)[:lines] + 1
     keep = fields == width
     ragged = [
         (int(line) + 1, _line_text(data, starts[line], ends[line]))

@@ -1,0 +1,108 @@
+"""``python -m bench.pipeline``: the marginal cost of a file through the offline pipeline.
+
+One process synthesizes the example app once and stands it up in moto (the fixed costs a
+``etl-pipeline run`` pays once), then times a tiny file and a big one through the whole
+pipeline (S3 upload, EventBridge delivery, trigger, state machine, the three steps, the job
+record). The big file's extra seconds over the tiny one, per extra row, is the pipeline's
+marginal speed; it is printed beside the chain alone (the same core functions over local
+files, same process, same file), so the ratio says what the runtime around the chain adds.
+
+    python -m bench.pipeline --rows 100k      # or 1M; pinned to one core with --cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from bench.generate import ensure
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+TINY_ROWS = 100
+
+
+def _chain_seconds(path: Path) -> float:
+    """The chain alone, as the handlers run it, over a local file (the modules the pipeline
+    imported from its asset)."""
+    from shared.enrich import EnrichMetadata, enrich_stream
+    from shared.schema import load_schema
+    from shared.transform import transform_stream
+    from shared.validation import validate_stream
+
+    schema = load_schema(None)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        valid, processed = Path(scratch, "valid.csv"), Path(scratch, "processed.jsonl")
+        with path.open("rb") as source, valid.open("wb") as sink:
+            validate_stream(source, sink, io.BytesIO(), schema=schema, max_reject_rate=Decimal(1))
+        with valid.open("rb") as source, processed.open("wb") as sink:
+            transform_stream(source, sink, schema=schema)
+        metadata = EnrichMetadata(job_id="bench", source_key="raw/bench.csv",
+                                  processed_at="2026-01-01T00:00:00Z", pipeline_version="bench")
+        with processed.open("rb") as source, open(os.devnull, "wb") as sink:
+            enrich_stream(source, sink, metadata=metadata, schema=schema)
+    return time.perf_counter() - started
+
+
+def _through_pipeline(pipeline, path: Path, key: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    obj = pipeline.upload(path, key)
+    job = pipeline.wait([obj], timeout=3600)[obj]
+    elapsed = time.perf_counter() - started
+    if not job or job.get("status") != "SUCCEEDED":
+        raise SystemExit(f"{path.name}: the job did not succeed: {job and job.get('error')}")
+    return elapsed, job
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="100k", choices=sorted(SIZES))
+    parser.add_argument("--cpu", type=int, default=(os.cpu_count() or 1) - 1)
+    args = parser.parse_args(argv)
+    os.sched_setaffinity(0, {args.cpu})
+    rows = SIZES[args.rows]
+    big = ensure(rows)
+    tiny = ensure(TINY_ROWS)
+
+    from etl_constructs.local import LocalPipeline
+    from etl_constructs.local.assembly import synthesize
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as outdir:
+        assembly = synthesize(Path(outdir), project_dir=ROOT)
+        synth = time.perf_counter() - started
+        with LocalPipeline(assembly, log_path=Path(outdir) / "pipeline.log") as pipeline:
+            setup = time.perf_counter() - started - synth
+            _through_pipeline(pipeline, tiny, "raw/bench/warm-up.csv")  # imports, first calls
+            tiny_seconds, _ = _through_pipeline(pipeline, tiny, "raw/bench/tiny.csv")
+            big_seconds, job = _through_pipeline(pipeline, big, "raw/bench/big.csv")
+        chain = _chain_seconds(big)  # the same modules, while their asset still exists
+    marginal_rows = job["rows"]["input"] - TINY_ROWS
+    marginal = marginal_rows / max(big_seconds - tiny_seconds, 1e-9)
+    chain_rate = job["rows"]["input"] / chain
+    report = {
+        "rows": job["rows"]["input"],
+        "synth_seconds": round(synth, 2),
+        "moto_setup_seconds": round(setup, 2),
+        "tiny_file_seconds": round(tiny_seconds, 2),
+        "big_file_seconds": round(big_seconds, 2),
+        "pipeline_marginal_rows_per_s": round(marginal),
+        "chain_alone_rows_per_s": round(chain_rate),
+        "pipeline_vs_chain": round(marginal / chain_rate, 2),
+    }
+    width = max(map(len, report))
+    for name, value in report.items():
+        print(f"{name:<{width}}  {value}")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
