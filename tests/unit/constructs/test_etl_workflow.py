@@ -512,3 +512,9 @@ def test_large_files_can_be_tuned_or_switched_off():
         "tolerated_failure_percentage",
     ):
         assert f"large_files.{prop}" in str(raised.value)
+
+
+def test_the_dev_powertools_is_the_layers():
+    from importlib.metadata import version
+
+    assert version("aws-lambda-powertools") == runtime.POWERTOOLS_VERSION
