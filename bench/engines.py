@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.job_sql import NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "handlers") not in sys.path:
     sys.path.insert(0, str(ROOT / "handlers"))
@@ -36,18 +38,6 @@ META = {
     "processed_at": "2026-11-26T00:00:00Z",
     "pipeline_version": "bench",
 }
-NAMES = (
-    "transaction_id",
-    "account_id",
-    "timestamp",
-    "amount",
-    "currency",
-    "transaction_type",
-    "merchant",
-    "category",
-    "card_number",
-    "country",
-)
 
 
 def summary(

@@ -44,8 +44,12 @@ def _chain_seconds(path: Path) -> float:
             validate_stream(source, sink, io.BytesIO(), schema=schema, max_reject_rate=Decimal(1))
         with valid.open("rb") as source, processed.open("wb") as sink:
             transform_stream(source, sink, schema=schema)
-        metadata = EnrichMetadata(job_id="bench", source_key="raw/bench.csv",
-                                  processed_at="2026-01-01T00:00:00Z", pipeline_version="bench")
+        metadata = EnrichMetadata(
+            job_id="bench",
+            source_key="raw/bench.csv",
+            processed_at="2026-01-01T00:00:00Z",
+            pipeline_version="bench",
+        )
         with processed.open("rb") as source, open(os.devnull, "wb") as sink:
             enrich_stream(source, sink, metadata=metadata, schema=schema)
     return time.perf_counter() - started

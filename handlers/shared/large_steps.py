@@ -38,21 +38,11 @@ from shared.steps import (
     StepEvent,
     StepOutcome,
     content_type,
+    empty_validation,
     format_of,
     reconcile_job,
     run_step,
 )
-
-
-def _validate_empty() -> StepOutcome:
-    return StepOutcome(
-        outcome=INVALID,
-        rows={},
-        result_rows={"input": 0, "valid": 0, "rejected": 0},
-        totals=None,
-        outputs={"validated": None, "rejected": None},
-    )
-
 
 # -- validator -------------------------------------------------------------------------------
 
@@ -68,14 +58,14 @@ def preflight(
             with reader.errors():
                 header = reader.read_header(schema.required_names)
         known = set(schema.column_names)
-        outcome = _validate_empty()
+        outcome = empty_validation()
         outcome.outcome = VALID
         outcome.outputs = {}
         outcome.extra_columns = [name for name in header if name not in known]
         return outcome
 
     return run_step(
-        "validate", event, body, store=store, s3=s3, empty_result=_validate_empty, log=log
+        "validate", event, body, store=store, s3=s3, empty_result=empty_validation, log=log
     )
 
 
@@ -166,7 +156,7 @@ def reduce_validation(
         body,
         store=store,
         s3=s3,
-        empty_result=_validate_empty,
+        empty_result=empty_validation,
         log=log,
         on_recorded=emit,
     )

@@ -205,6 +205,17 @@ class StepContext:
         )
 
 
+def empty_validation() -> StepOutcome:
+    """The Validate result's shape when nothing was read (single file and big file alike)."""
+    return StepOutcome(
+        outcome=INVALID,
+        rows={},
+        result_rows={"input": 0, "valid": 0, "rejected": 0},
+        totals=None,
+        outputs={"validated": None, "rejected": None},
+    )
+
+
 def run_step(
     step: str,
     event: Mapping[str, Any],

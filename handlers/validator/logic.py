@@ -24,6 +24,7 @@ from shared.steps import (
     StepContext,
     StepOutcome,
     content_type,
+    empty_validation,
     run_step,
 )
 from shared.validation import validate_stream
@@ -33,15 +34,7 @@ STEP = "validate"
 __all__ = ["STEP", "empty_result", "validate"]
 
 
-def empty_result() -> StepOutcome:
-    """The result's shape when nothing was read."""
-    return StepOutcome(
-        outcome=INVALID,
-        rows={},
-        result_rows={"input": 0, "valid": 0, "rejected": 0},
-        totals=None,
-        outputs={"validated": None, "rejected": None},
-    )
+empty_result = empty_validation  # the result's shape when nothing was read
 
 
 def validate(
