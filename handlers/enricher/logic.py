@@ -15,12 +15,6 @@ from typing import Any
 from shared import keys
 from shared.enrich import EnrichMetadata, enrich_stream
 from shared.jobs import JobStore, iso
-from shared.observability import (
-    METRIC_FILES_FAILED,
-    METRIC_FILES_SUCCEEDED,
-    METRIC_ROWS_PROCESSED,
-    add_count,
-)
 from shared.s3io import PART_SIZE
 from shared.schema import Schema
 from shared.steps import (
@@ -29,6 +23,7 @@ from shared.steps import (
     VALID,
     StepContext,
     StepOutcome,
+    completion_metrics,
     content_type,
     format_of,
     reconcile_job,
@@ -114,15 +109,6 @@ def enrich(
             succeed=True,
         )
 
-    def emit(outcome: StepOutcome) -> None:
-        if metrics is None:
-            return
-        if outcome.outcome == VALID:
-            add_count(metrics, METRIC_FILES_SUCCEEDED)
-            add_count(metrics, METRIC_ROWS_PROCESSED, int(outcome.result_rows))  # type: ignore[arg-type]
-        else:
-            add_count(metrics, METRIC_FILES_FAILED)
-
     return run_step(
         STEP,
         event,
@@ -132,5 +118,5 @@ def enrich(
         empty_result=empty_result,
         part_size=part_size,
         log=log,
-        on_recorded=emit,
+        on_recorded=completion_metrics(metrics),
     )

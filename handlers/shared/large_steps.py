@@ -21,14 +21,7 @@ from shared.csvio import CsvSource
 from shared.enrich import EnrichMetadata
 from shared.errors import FileRejected
 from shared.jobs import FAILED, JobStore, iso
-from shared.observability import (
-    METRIC_FILES_FAILED,
-    METRIC_FILES_SUCCEEDED,
-    METRIC_ROWS_PROCESSED,
-    METRIC_ROWS_REJECTED,
-    add_count,
-    transient_aws_errors,
-)
+from shared.observability import transient_aws_errors
 from shared.schema import Schema
 from shared.steps import (
     INVALID,
@@ -37,11 +30,13 @@ from shared.steps import (
     StepContext,
     StepEvent,
     StepOutcome,
+    completion_metrics,
     content_type,
     empty_validation,
     format_of,
     reconcile_job,
     run_step,
+    validation_metrics,
 )
 
 # -- validator -------------------------------------------------------------------------------
@@ -144,12 +139,6 @@ def reduce_validation(
             extra_columns=reduced.extra_columns,
         )
 
-    def emit(outcome: StepOutcome) -> None:
-        if metrics is not None:
-            add_count(metrics, METRIC_ROWS_REJECTED, outcome.rows.get("rejected", 0))
-            if outcome.outcome == INVALID:
-                add_count(metrics, METRIC_FILES_FAILED)
-
     return run_step(
         "validate",
         event,
@@ -158,7 +147,7 @@ def reduce_validation(
         s3=s3,
         empty_result=empty_validation,
         log=log,
-        on_recorded=emit,
+        on_recorded=validation_metrics(metrics),
     )
 
 
@@ -325,15 +314,6 @@ def reduce_enrich(
             outcome.outputs = {"enriched": None}
         return outcome
 
-    def emit(outcome: StepOutcome) -> None:
-        if metrics is None:
-            return
-        if outcome.outcome == VALID:
-            add_count(metrics, METRIC_FILES_SUCCEEDED)
-            add_count(metrics, METRIC_ROWS_PROCESSED, enriched)
-        else:
-            add_count(metrics, METRIC_FILES_FAILED)
-
     return run_step(
         "enrich",
         event,
@@ -342,7 +322,7 @@ def reduce_enrich(
         s3=s3,
         empty_result=empty("enriched"),
         log=log,
-        on_recorded=emit,
+        on_recorded=completion_metrics(metrics),
     )
 
 

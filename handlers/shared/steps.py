@@ -48,7 +48,14 @@ from shared.jobs import (
     TransitionRefused,
 )
 from shared.masking import scrub
-from shared.observability import transient_aws_errors
+from shared.observability import (
+    METRIC_FILES_FAILED,
+    METRIC_FILES_SUCCEEDED,
+    METRIC_ROWS_PROCESSED,
+    METRIC_ROWS_REJECTED,
+    add_count,
+    transient_aws_errors,
+)
 from shared.schema import Schema, load_schema
 from shared.totals import Totals, reconcile
 
@@ -203,6 +210,48 @@ class StepContext:
             part_size=self.part_size,
             content_type=content_type,
         )
+
+
+# -- metrics, once per recorded outcome ---------------------------------------------------------
+
+Recorder = Callable[[StepOutcome], None]
+
+
+def validation_metrics(metrics: Any) -> Recorder:
+    """``RowsRejected``, and ``FilesFailed`` when the file failed validation."""
+
+    def record(outcome: StepOutcome) -> None:
+        if metrics is not None:
+            add_count(metrics, METRIC_ROWS_REJECTED, outcome.rows.get("rejected", 0))
+            if outcome.outcome == INVALID:
+                add_count(metrics, METRIC_FILES_FAILED)
+
+    return record
+
+
+def failure_metrics(metrics: Any) -> Recorder:
+    """``FilesFailed`` when the step found the file's data unusable."""
+
+    def record(outcome: StepOutcome) -> None:
+        if metrics is not None and outcome.outcome == INVALID:
+            add_count(metrics, METRIC_FILES_FAILED)
+
+    return record
+
+
+def completion_metrics(metrics: Any) -> Recorder:
+    """The last step: ``FilesSucceeded`` and ``RowsProcessed``, or ``FilesFailed``."""
+
+    def record(outcome: StepOutcome) -> None:
+        if metrics is None:
+            return
+        if outcome.outcome == VALID:
+            add_count(metrics, METRIC_FILES_SUCCEEDED)
+            add_count(metrics, METRIC_ROWS_PROCESSED, int(outcome.result_rows))  # type: ignore[arg-type]
+        else:
+            add_count(metrics, METRIC_FILES_FAILED)
+
+    return record
 
 
 def empty_validation() -> StepOutcome:

@@ -7,7 +7,6 @@ from typing import Any
 
 from shared import keys
 from shared.jobs import JobStore
-from shared.observability import METRIC_FILES_FAILED, add_count
 from shared.s3io import PART_SIZE
 from shared.schema import Schema
 from shared.steps import (
@@ -16,6 +15,7 @@ from shared.steps import (
     StepContext,
     StepOutcome,
     content_type,
+    failure_metrics,
     run_step,
 )
 from shared.transform import transform_stream
@@ -65,10 +65,6 @@ def transform(
             outputs={"processed": out_key},
         )
 
-    def emit(outcome: StepOutcome) -> None:
-        if metrics is not None and outcome.outcome == INVALID:
-            add_count(metrics, METRIC_FILES_FAILED)
-
     return run_step(
         STEP,
         event,
@@ -78,5 +74,5 @@ def transform(
         empty_result=empty_result,
         part_size=part_size,
         log=log,
-        on_recorded=emit,
+        on_recorded=failure_metrics(metrics),
     )

@@ -15,17 +15,16 @@ from typing import Any
 
 from shared import codes, keys
 from shared.jobs import JobStore
-from shared.observability import METRIC_FILES_FAILED, METRIC_ROWS_REJECTED, add_count
 from shared.s3io import PART_SIZE
 from shared.schema import Schema
 from shared.steps import (
-    INVALID,
     VALID,
     StepContext,
     StepOutcome,
     content_type,
     empty_validation,
     run_step,
+    validation_metrics,
 )
 from shared.validation import validate_stream
 
@@ -99,13 +98,6 @@ def validate(
             extra_columns=list(result.extra_columns),
         )
 
-    def emit(outcome: StepOutcome) -> None:
-        if metrics is None:
-            return
-        add_count(metrics, METRIC_ROWS_REJECTED, outcome.rows.get("rejected", 0))
-        if outcome.outcome == INVALID:
-            add_count(metrics, METRIC_FILES_FAILED)
-
     return run_step(
         STEP,
         event,
@@ -115,5 +107,5 @@ def validate(
         empty_result=empty_result,
         part_size=part_size,
         log=log,
-        on_recorded=emit,
+        on_recorded=validation_metrics(metrics),
     )
