@@ -93,3 +93,23 @@ def test_context_pairs_reach_the_synth_and_bad_ones_are_usage_errors(tmp_path, c
     code = cli.main(["run", str(data), "-c", "compliance", "--out", str(tmp_path)])
     assert code == cli.EXIT_USAGE
     assert "--context 'compliance': use KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries(tmp_path):
+    job = "0123456789abcdef0123456789abcdef"
+    exported = [
+        tmp_path / "enriched" / job / "summaries" / "part-000000000001.json",
+        tmp_path / "enriched" / job / "parts" / "part-000000000011.jsonl",
+        tmp_path / "enriched" / job / "parts" / "part-000000000001.jsonl",
+        tmp_path / "rejected" / job / "parts" / "part-000000000001.rejected.jsonl",
+        tmp_path / "enriched" / "another-job" / "x.jsonl",
+    ]
+    outcome = JobOutcome(
+        file="big.csv", key="raw/big.csv", job_id=job, status="SUCCEEDED", error=None
+    )
+    outputs = cli._local_outputs(outcome, tmp_path, exported)
+    assert outputs == {
+        "enriched": [str(exported[2]), str(exported[1])],
+        "rejected": [str(exported[3])],
+        "failed": [],
+    }

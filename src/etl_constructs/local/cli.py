@@ -241,9 +241,20 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
         return found
     for path in exported:
         parts = path.relative_to(out).parts
-        if len(parts) >= 2 and parts[0] in found and parts[1] == outcome.job_id:
+        # a big file's parts are outputs; the per-part summaries are bookkeeping
+        if (
+            len(parts) >= 2
+            and parts[0] in found
+            and parts[1] == outcome.job_id
+            and "summaries" not in parts
+        ):
             found[parts[0]].append(str(path))
-    return found
+    return sorted_outputs(found)
+
+
+def sorted_outputs(found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each kind's paths in key order (a big file's parts in file order)."""
+    return {kind: sorted(paths) for kind, paths in found.items()}
 
 
 def _clear_outputs(out: Path) -> None:
