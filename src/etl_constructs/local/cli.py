@@ -249,12 +249,7 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
             and "summaries" not in parts
         ):
             found[parts[0]].append(str(path))
-    return sorted_outputs(found)
-
-
-def sorted_outputs(found: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each kind's paths in key order (a big file's parts in file order)."""
-    return {kind: sorted(paths) for kind, paths in found.items()}
+    return {kind: sorted(paths) for kind, paths in found.items()}  # parts in file order
 
 
 def _clear_outputs(out: Path) -> None:
