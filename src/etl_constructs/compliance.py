@@ -507,3 +507,14 @@ def checkov_acknowledgement(
 ) -> CheckovAcknowledgement | None:
     """The acknowledgement of checkov's ``check`` on ``path`` under ``profile``, if any."""
     return next((a for a in CHECKOV_ACKNOWLEDGEMENTS if a.covers(check, path, profile)), None)
+
+
+def profile_of(compliance: Compliance | str, *, vpc: object | None) -> tuple[Compliance, list[str]]:
+    """The profile named by the ``compliance`` prop and the problems of the props it governs."""
+    try:
+        profile = Compliance.of(compliance)
+    except ValueError as exc:
+        return Compliance.STANDARD, [str(exc)]
+    if vpc is not None and not profile.strict:
+        return profile, ["vpc is used by compliance='strict' only; pass compliance='strict'"]
+    return profile, []

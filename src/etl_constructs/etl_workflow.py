@@ -40,7 +40,7 @@ from . import large_files, naming, network, runtime
 from ._iam import managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
-from .compliance import Compliance
+from .compliance import Compliance, profile_of
 from .encryption import PipelineKey
 from .large_files import LargeFiles
 from .naming import Naming
@@ -788,19 +788,6 @@ def grant_dead_letter_key(queue: sqs.IQueue, role: iam.IRole) -> None:
     KMS-encrypted queue the role needs the key too (CDK grants only ``sqs:SendMessage``)."""
     if queue.encryption_master_key is not None:
         queue.encryption_master_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
-
-
-def profile_of(
-    compliance: Compliance | str, *, vpc: ec2.IVpc | None
-) -> tuple[Compliance, list[str]]:
-    """The profile named by the ``compliance`` prop and the problems of the props it governs."""
-    try:
-        profile = Compliance.of(compliance)
-    except ValueError as exc:
-        return Compliance.STANDARD, [str(exc)]
-    if vpc is not None and not profile.strict:
-        return profile, ["vpc is used by compliance='strict' only; pass compliance='strict'"]
-    return profile, []
 
 
 def grant_table(table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...]) -> None:

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from . import compliance as nag
 from ._props import PropsError, raise_if_any
-from .compliance import Compliance
+from .compliance import Compliance, profile_of
 from .encryption import DataKey
 from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX, Naming
 
@@ -74,12 +74,7 @@ class IngestionBucket(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         naming = Naming(environment_suffix)
-        problems = []
-        try:
-            profile = Compliance.of(compliance)
-        except ValueError as exc:
-            profile = Compliance.STANDARD
-            problems.append(str(exc))
+        profile, problems = profile_of(compliance, vpc=None)
         if existing_bucket_obj is not None:
             for prop, value in (
                 ("encryption_key", encryption_key),

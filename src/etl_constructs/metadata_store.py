@@ -24,7 +24,7 @@ from constructs import Construct
 from . import compliance as nag
 from ._iam import ManagedPolicyRole
 from ._props import raise_if_any
-from .compliance import Compliance
+from .compliance import Compliance, profile_of
 from .encryption import DataKey
 from .naming import JOB_INDEX_NAME, Naming
 
@@ -68,12 +68,7 @@ class MetadataStore(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         naming = Naming(environment_suffix)
-        problems = []
-        try:
-            profile = Compliance.of(compliance)
-        except ValueError as exc:
-            profile = Compliance.STANDARD
-            problems.append(str(exc))
+        profile, problems = profile_of(compliance, vpc=None)
         if existing_table_obj is not None:
             problems += [
                 f"{prop} cannot be combined with existing_table_obj"
