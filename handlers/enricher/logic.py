@@ -25,6 +25,7 @@ from shared.steps import (
     StepOutcome,
     completion_metrics,
     content_type,
+    empty_step,
     format_of,
     reconcile_job,
     run_step,
@@ -37,9 +38,7 @@ __all__ = ["STEP", "empty_result", "enrich"]
 
 def empty_result() -> StepOutcome:
     """The result's shape when nothing was written."""
-    return StepOutcome(
-        outcome=INVALID, rows={}, result_rows=0, totals=None, outputs={"enriched": None}
-    )
+    return empty_step("enriched")
 
 
 def enrich(

@@ -12,7 +12,7 @@ deterministic keys, so a retried one overwrites what an earlier attempt wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from shared.steps import (
     StepOutcome,
     completion_metrics,
     content_type,
+    empty_step,
     empty_validation,
     format_of,
     reconcile_job,
@@ -281,18 +282,13 @@ def reduce_enrich(
             outputs={"processed": prefixes.processed()},
         )
 
-    def empty(output: str) -> Callable[[], StepOutcome]:
-        return lambda: StepOutcome(
-            outcome=INVALID, rows={}, result_rows=0, totals=None, outputs={output: None}
-        )
-
     recorded = run_step(
         "transform",
         event,
         transform_body,
         store=store,
         s3=s3,
-        empty_result=empty("processed"),
+        empty_result=lambda: empty_step("processed"),
         log=log,
     )
     if recorded["outcome"] != VALID:
@@ -320,7 +316,7 @@ def reduce_enrich(
         enrich_body,
         store=store,
         s3=s3,
-        empty_result=empty("enriched"),
+        empty_result=lambda: empty_step("enriched"),
         log=log,
         on_recorded=completion_metrics(metrics),
     )

@@ -254,6 +254,11 @@ def completion_metrics(metrics: Any) -> Recorder:
     return record
 
 
+def empty_step(output: str) -> StepOutcome:
+    """A transform or enrich result's shape when nothing was written to ``output``."""
+    return StepOutcome(outcome=INVALID, rows={}, result_rows=0, totals=None, outputs={output: None})
+
+
 def empty_validation() -> StepOutcome:
     """The Validate result's shape when nothing was read (single file and big file alike)."""
     return StepOutcome(

@@ -10,11 +10,11 @@ from shared.jobs import JobStore
 from shared.s3io import PART_SIZE
 from shared.schema import Schema
 from shared.steps import (
-    INVALID,
     VALID,
     StepContext,
     StepOutcome,
     content_type,
+    empty_step,
     failure_metrics,
     run_step,
 )
@@ -27,9 +27,7 @@ __all__ = ["STEP", "empty_result", "transform"]
 
 def empty_result() -> StepOutcome:
     """The result's shape when nothing was written."""
-    return StepOutcome(
-        outcome=INVALID, rows={}, result_rows=0, totals=None, outputs={"processed": None}
-    )
+    return empty_step("processed")
 
 
 def transform(
