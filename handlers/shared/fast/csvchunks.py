@@ -282,46 +282,60 @@ def parse_chunk(
     """Parse a safe chunk: the ``width`` columns (strings) of the rows with ``width`` fields,
     the 1-based line of each such row in the chunk, and ``(line, text)`` of the others.
 
-    The lines with another number of fields are found here and left out before pyarrow
-    parses the rest: pyarrow's own invalid-row callback numbers rows wrongly in some
-    releases (24, the one the Lambda layer carries), and the numbers are what the rejects
-    are reported by.
+    pyarrow parses the whole chunk once and skips the lines of another width. It only
+    reports how many it skipped: its own row numbers are wrong in some releases (24, the one
+    the Lambda layer carries), and the numbers are what the rejects are reported by. So when
+    it skipped any, the fields of every line are counted here to find which.
     """
     data, lines = chunk.data, chunk.lines
     view = np.frombuffer(data, dtype=np.uint8)
     ends = chunk.ends if chunk.ends is not None else np.flatnonzero(view == 10)
-    starts = np.empty(lines, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    commas = np.flatnonzero(view == 44)
-    line_of = np.searchsorted(ends, commas)
-    if chunk.quoted is None or chunk.quoted.any():
-        # In a safe line every quote opens or closes a quoted field (or is doubled inside
-        # one), so a comma separates fields exactly when an even number of quotes of its
-        # line come before it.
-        quotes = np.cumsum(view == 34, dtype=np.int64)
-        before_line = np.where(starts > 0, quotes[np.maximum(starts - 1, 0)], 0)
-        separators = (quotes[commas] - before_line[line_of]) % 2 == 0
-        line_of = line_of[separators]
-    fields = np.bincount(line_of, minlength=lines)[:lines] + 1
-    keep = fields == width
-    ragged = [
-        (int(line) + 1, _line_text(data, starts[line], ends[line]))
-        for line in np.flatnonzero(~keep)
-    ]
-    if ragged:
-        data = view[np.repeat(keep, ends - starts + 1)].tobytes()
     # pyarrow 24 also splits a field at a NUL byte: it reads a stand-in byte instead
     stand_in = _stand_in(data) if b"\0" in data else None
+    parsed = data.replace(b"\0", stand_in) if stand_in is not None else data
+    table, skipped = _read(parsed, width)
+    if skipped:
+        starts = np.empty(lines, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        keep = _field_counts(view, ends, chunk.quoted) == width
+        ragged = [
+            (int(line) + 1, _line_text(data, starts[line], ends[line]))
+            for line in np.flatnonzero(~keep)
+        ]
+        numbers = np.flatnonzero(keep).astype(np.int64) + 1
+    else:
+        ragged = []
+        numbers = np.arange(1, lines + 1, dtype=np.int64)
+    if len(numbers) != table.num_rows:  # pragma: no cover - pyarrow broke the contract
+        raise AssertionError("pyarrow kept another number of rows than have the header's width")
+    columns = [_single(table.column(index)) for index in range(width)]
     if stand_in is not None:
-        data = data.replace(b"\0", stand_in)
-    numbers = np.flatnonzero(keep).astype(np.int64) + 1
-    if not len(numbers):  # every line has another width: nothing for pyarrow
-        return [pa.array([], pa.string()) for _ in range(width)], numbers, ragged
-    names = [f"c{index}" for index in range(width)]
+        columns = [_restore_nul(column, stand_in) for column in columns]
+    return columns, numbers, ragged
 
-    def invalid(row: Any) -> str:  # pragma: no cover - every row was counted above
-        raise AssertionError(f"pyarrow found a row of another width: {row.text!r}")
+
+def _restore_nul(column: pa.Array, stand_in: bytes) -> pa.Array:
+    """``column`` with the stand-in byte read back as NUL (only the values holding it are
+    rewritten: a NUL is rare, a rewrite of the whole column is not cheap)."""
+    hit = kernels.any_byte(column, kernels.byte_table(stand_in))
+    if not hit.any():
+        return column
+    chosen = column.take(kernels.int_array(np.flatnonzero(hit)))
+    restored = pc.replace_substring(chosen, stand_in.decode(), "\0")
+    return pc.replace_with_mask(column, kernels.bool_array(hit), restored)
+
+
+def _read(data: bytes, width: int) -> tuple[pa.Table, int]:
+    """pyarrow's parse of whole safe lines as ``width`` string columns, and how many lines
+    it skipped for having another number of fields."""
+    names = [f"c{index}" for index in range(width)]
+    skipped = 0
+
+    def invalid(row: Any) -> str:
+        nonlocal skipped
+        skipped += 1
+        return "skip"
 
     table = pacsv.read_csv(
         io.BytesIO(data),
@@ -338,12 +352,34 @@ def parse_chunk(
             check_utf8=False,
         ),
     )
-    if len(numbers) != table.num_rows:  # pragma: no cover - pyarrow broke the contract
-        raise AssertionError("pyarrow read a different number of rows than the chunk has lines")
-    columns = [table.column(index).combine_chunks() for index in range(width)]
-    if stand_in is not None:
-        columns = [pc.replace_substring(c, stand_in.decode(), "\0") for c in columns]
-    return columns, numbers, ragged
+    return table, skipped
+
+
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (no copy when pyarrow made one chunk, as it does here)."""
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()  # pragma: no cover - one block, one chunk
+
+
+def _field_counts(view: np.ndarray, ends: np.ndarray, quoted: Any) -> np.ndarray:
+    """Fields per line of a safe chunk: separating commas + 1.
+
+    In a safe line every quote opens or closes a quoted field (or is one of a doubled pair
+    inside one, which leaves the parity unchanged), and every line holds an even number of
+    them; so across the chunk, quotes ``2i`` and ``2i + 1`` bound the inside of quoted text,
+    and a comma separates fields unless it lies in such a span.
+    """
+    commas = np.flatnonzero(view == 44)
+    per_line = np.diff(np.searchsorted(commas, ends), prepend=0)
+    if quoted is None or quoted.any():
+        quotes = np.flatnonzero(view == 34)
+        opens, closes = quotes[0::2], quotes[1::2]
+        inside = np.searchsorted(commas, closes) - np.searchsorted(commas, opens)
+        per_line -= np.bincount(
+            np.searchsorted(ends, opens), weights=inside, minlength=len(ends)
+        ).astype(np.int64)
+    return per_line + 1
 
 
 #: Bytes that may stand in for NUL while pyarrow parses: controls no CSV syntax uses.

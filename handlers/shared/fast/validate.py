@@ -200,7 +200,7 @@ class _Validator:
             nul = nul_possible
         elif nul_possible and n:
             for column in columns:
-                nul |= k.byte_counts(column, _NUL) > 0
+                nul |= k.any_byte(column, _NUL)
         certain = ~nul
         self.currency = currency_index(columns[self.currency_at])
         minor = _MINOR_TABLE[self.currency]
@@ -405,7 +405,7 @@ class _Validator:
             if column.name in self.quotable:
                 position = self.positions[column.name]
                 array = columns[position]
-                need = k.byte_counts(array, k.CSV_QUOTE_BYTES)[rows] > 0
+                need = k.any_byte(array, k.CSV_QUOTE_BYTES)[rows]
                 quotes = k.byte_counts(array, _QUOTE)[rows]
                 raw_sizes[position] = raw_sizes[position] + need * (2 + quotes)
         expected = sum(raw_sizes) + len(columns) + 1
