@@ -26,6 +26,7 @@ __all__ = [
     "Timestamps",
     "any_byte",
     "apply_python",
+    "ascii_upper",
     "binary_of",
     "bool_array",
     "bools",
@@ -37,6 +38,7 @@ __all__ = [
     "json_values",
     "luhn_ok",
     "mask_cards",
+    "masked",
     "matrix",
     "member_ok",
     "pieces",
@@ -331,6 +333,31 @@ def mask_cards(array: pa.Array, rows: np.ndarray) -> pa.Array:
     )
 
 
+STAR_BYTES = byte_table(b"*")
+LOWER_BYTES = byte_table(range(ord("a"), ord("z") + 1))
+
+
+def masked(array: pa.Array) -> np.ndarray:
+    """Values longer than four bytes that already read as :func:`shared.masking.mask_pan`
+    writes them: every byte but the last four is the mask character."""
+    offsets, data = pieces(array)
+    lengths = offsets[1:] - offsets[:-1]
+    stars = byte_counts(array, STAR_BYTES)
+    long = np.flatnonzero(lengths > 4)
+    tail = np.zeros(len(array), dtype=np.int64)
+    ends = offsets[1:][long]
+    for back in range(1, 5):
+        tail[long] += data[ends - back] == ord("*")
+    return (lengths > 4) & (stars - tail == lengths - 4)
+
+
+def ascii_upper(array: pa.Array) -> pa.Array:
+    """``pc.ascii_upper``, without a copy when no value has a lower-case ASCII letter."""
+    if not any_byte(array, LOWER_BYTES).any():
+        return array
+    return pc.ascii_upper(array)
+
+
 def csv_quoted(array: pa.Array) -> pa.Array:
     """Values as ``csv.writer`` writes them (QUOTE_MINIMAL, the default dialect)."""
     need = any_byte(array, CSV_QUOTE_BYTES)
@@ -500,15 +527,40 @@ class Amounts:
 
     def text(self) -> pa.Array:
         """The amount with exactly ``minor`` decimals (meaningful where ``ok``)."""
-        head = pc.cast(int_array(self.head), pa.string())
+        # A certified value already reads that way when its integer part has as many digits
+        # as the head (so no leading zero) and its fraction exactly ``minor`` digits: then
+        # both parts are the canonical digits of the same numbers.
+        offsets, data = pieces(self.array)
+        digits = np.maximum(np.searchsorted(_POW10, self.head, side="right"), 1)
+        decimals = self.minor > 0
+        size = digits + np.where(decimals, self.minor + 1, 0)
+        canonical = self.ok & (offsets[1:] - offsets[:-1] == size)
+        point = np.flatnonzero(canonical & decimals)
+        canonical[point] = data[offsets[point] + digits[point]] == ord(".")
+        redo = np.flatnonzero(self.ok & ~canonical)
+        if not len(redo):
+            return self.array
+        if len(redo) < len(self.head) // 2:
+            return pc.replace_with_mask(
+                self.array, bool_array(self.ok & ~canonical), self._formatted(redo)
+            )
+        return self._formatted(None)
+
+    def _formatted(self, rows: np.ndarray | None) -> pa.Array:
+        """The formatted text of ``rows`` (all rows when None)."""
+        head_values = self.head if rows is None else self.head[rows]
+        fraction_values = self.fraction if rows is None else self.fraction[rows]
+        minor = self.minor if rows is None else self.minor[rows]
+        ok = self.ok if rows is None else self.ok[rows]
+        head = pc.cast(int_array(head_values), pa.string())
         choices = []
-        index = np.zeros(len(self.head), dtype=np.int8)
-        for position, scale in enumerate(np.unique(self.minor[self.ok]).tolist() or [0]):
-            index[self.minor == scale] = position
+        index = np.zeros(len(head_values), dtype=np.int8)
+        for position, scale in enumerate(np.unique(minor[ok]).tolist() or [0]):
+            index[minor == scale] = position
             if scale == 0:
                 choices.append(head)
                 continue
-            digits = pc.cast(int_array(self.fraction + 10**scale), pa.string())
+            digits = pc.cast(int_array(fraction_values + 10**scale), pa.string())
             choices.append(
                 pc.binary_join_element_wise(head, ".", pc.utf8_slice_codeunits(digits, 1), "")
             )

@@ -119,7 +119,7 @@ class _Transformer:
             elif kind == "card_number":
                 ascii_ = k.bools(pc.string_is_ascii(array))
                 certain &= ascii_
-                long = ascii_ & ((offsets[1:] - offsets[:-1]) > 4)
+                long = ascii_ & ((offsets[1:] - offsets[:-1]) > 4) & ~k.masked(array)
                 out = array
                 if long.any():
                     masked = k.mask_cards(array, np.flatnonzero(long))
@@ -138,7 +138,7 @@ class _Transformer:
                     else COUNTRIES
                 )
                 certain &= k.member_ok(array, members) | empty
-                out = pc.ascii_upper(array)
+                out = k.ascii_upper(array)
             if column.required:
                 certain &= ~empty
             if empty.any():

@@ -539,7 +539,14 @@ def test_amounts_kernel(pairs: list[tuple[str, int]]) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.from_regex(r"[0-9]{10,20}", fullmatch=True) | st.text(max_size=20), max_size=40))
+@given(
+    st.lists(
+        st.from_regex(r"[0-9]{10,20}", fullmatch=True)
+        | st.from_regex(r"\*{0,15}[0-9*a]{0,5}", fullmatch=True)
+        | st.text(max_size=20),
+        max_size=40,
+    )
+)
 def test_card_kernels(values: list[str]) -> None:
     import numpy as np
 
@@ -551,6 +558,29 @@ def test_card_kernels(values: list[str]) -> None:
     if len(rows):
         masked = kernels.mask_cards(array, rows).to_pylist()
         assert masked == [mask_pan(values[i]) for i in rows.tolist()]
+    # already masked: transform keeps such values as they are
+    assert kernels.masked(array).tolist() == [
+        len(value.encode()) > 4 and value.isascii() and mask_pan(value) == value for value in values
+    ]
+
+
+@SETTINGS
+@given(st.lists(st.text(max_size=8), max_size=30))
+def test_byte_class_kernels(values: list[str]) -> None:
+    array = kernels.str_array(values)
+    assert kernels.ascii_upper(array).to_pylist() == [
+        "".join(c.upper() if "a" <= c <= "z" else c for c in value) for value in values
+    ]
+    encoded = [value.encode("utf-8", "surrogatepass") for value in values]
+    assert kernels.byte_counts(array, kernels.DIGIT_LIKE_BYTES).tolist() == [
+        sum(b in b"0123456789" or b >= 0x80 for b in value) for value in encoded
+    ]
+    assert kernels.any_byte(array, kernels.JSON_ESCAPE_BYTES).tolist() == [
+        any(b < 0x20 or b in b'"\\' for b in value) for value in encoded
+    ]
+    assert kernels.bytes_all(array, kernels.DIGIT_BYTES).tolist() == [
+        all(b in b"0123456789" for b in value) for value in encoded
+    ]
 
 
 def test_value_helpers() -> None:
