@@ -301,7 +301,7 @@ def first_byte_in(array: pa.Array, chars: Iterable[str]) -> np.ndarray:
 def member_ok(array: pa.Array, members: Iterable[str]) -> np.ndarray:
     """ASCII values whose upper case is one of ``members`` (ASCII upper-case codes)."""
     allowed = str_array(sorted(members))
-    upper = pc.ascii_upper(array)
+    upper = ascii_upper(array)
     return bools(pc.is_in(upper, value_set=allowed)) & bools(pc.string_is_ascii(array))
 
 

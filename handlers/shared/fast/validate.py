@@ -379,7 +379,7 @@ class _Validator:
         if not len(rows):
             return
         currency = self.currency[rows]
-        direction = pc.ascii_upper(columns[self.direction_at])
+        direction = k.ascii_upper(columns[self.direction_at])
         debit = k.bools(pc.equal(direction, self.debit))[rows]
         add_totals(self.result.totals, currency, debit, amounts.head[rows], amounts.fraction[rows])
 
@@ -531,7 +531,7 @@ def _nul_lines(data: bytes, lines: np.ndarray) -> Any:
 def currency_index(currency: pa.Array) -> np.ndarray:
     """Index of each row's currency (ASCII, any case) in the sorted codes; one past the
     last when it is not one."""
-    found = pc.index_in(pc.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
+    found = pc.index_in(k.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
     return k.ints(found, len(_CURRENCIES))
 
 
