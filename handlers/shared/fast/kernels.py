@@ -33,6 +33,7 @@ __all__ = [
     "csv_quoted",
     "first_byte_in",
     "from_matrix",
+    "has_byte",
     "int_array",
     "ints",
     "json_values",
@@ -173,30 +174,29 @@ CSV_QUOTE_BYTES = byte_table(b',"\r\n')
 JSON_ESCAPE_BYTES = byte_table([*range(0x20), ord('"'), ord("\\")])
 
 
-def _marked_rows(array: pa.Array, table: ByteSet) -> tuple[np.ndarray, int]:
-    """The value index of every byte of ``array`` in ``table`` (ascending), and the number of
-    values."""
-    offsets, data = pieces(array)
-    n = len(array)
-    if not n:
-        return np.zeros(0, dtype=np.int64), 0
-    first, last = int(offsets[0]), int(offsets[-1])
-    positions = np.flatnonzero(table.mask(data[first:last])) + first
-    return np.searchsorted(offsets[1:], positions, side="right"), n
-
-
 def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
     """Per value, how many of its bytes are in ``table``."""
-    rows, n = _marked_rows(array, table)
-    return np.bincount(rows, minlength=n).astype(np.int64)
+    offsets, data = pieces(array)
+    if not len(array):
+        return np.zeros(0, dtype=np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    positions = np.flatnonzero(table.mask(data[first:last]))
+    # marked bytes before each value's end minus those before its start: one lookup per
+    # value, however many bytes are marked
+    return np.diff(np.searchsorted(positions, offsets - first))
 
 
 def any_byte(array: pa.Array, table: ByteSet) -> np.ndarray:
     """Per value: whether any of its bytes is in ``table``."""
-    rows, n = _marked_rows(array, table)
-    found = np.zeros(n, dtype=bool)
-    found[rows] = True
-    return found
+    return byte_counts(array, table) > 0
+
+
+def has_byte(array: pa.Array, table: ByteSet) -> bool:
+    """Whether any value has a byte in ``table``."""
+    offsets, data = pieces(array)
+    if not len(array):
+        return False
+    return bool(table.mask(data[int(offsets[0]) : int(offsets[-1])]).any())
 
 
 def bytes_all(array: pa.Array, table: ByteSet) -> np.ndarray:
@@ -333,27 +333,32 @@ def mask_cards(array: pa.Array, rows: np.ndarray) -> pa.Array:
     )
 
 
-STAR_BYTES = byte_table(b"*")
 LOWER_BYTES = byte_table(range(ord("a"), ord("z") + 1))
 
 
 def masked(array: pa.Array) -> np.ndarray:
-    """Values longer than four bytes that already read as :func:`shared.masking.mask_pan`
-    writes them: every byte but the last four is the mask character."""
+    """ASCII values longer than four characters that already read as
+    :func:`shared.masking.mask_pan` writes them: all but the last four are the mask
+    character (other values: unspecified, the caller checks ASCII)."""
     offsets, data = pieces(array)
     lengths = offsets[1:] - offsets[:-1]
-    stars = byte_counts(array, STAR_BYTES)
-    long = np.flatnonzero(lengths > 4)
-    tail = np.zeros(len(array), dtype=np.int64)
-    ends = offsets[1:][long]
-    for back in range(1, 5):
-        tail[long] += data[ends - back] == ord("*")
-    return (lengths > 4) & (stars - tail == lengths - 4)
+    result = np.zeros(len(array), dtype=bool)
+    long = lengths > 4
+    if not long.any():
+        return result
+    width = int(lengths[long].max())
+    padded = np.zeros(len(data) + width, dtype=np.uint8)
+    padded[: len(data)] = data
+    windows = sliding_window_view(padded, width)
+    for size in np.unique(lengths[long]).tolist():  # one byte matrix per length
+        rows = np.flatnonzero(lengths == size)
+        result[rows] = (windows[offsets[rows], : size - 4] == ord("*")).all(axis=1)
+    return result
 
 
 def ascii_upper(array: pa.Array) -> pa.Array:
     """``pc.ascii_upper``, without a copy when no value has a lower-case ASCII letter."""
-    if not any_byte(array, LOWER_BYTES).any():
+    if not has_byte(array, LOWER_BYTES):
         return array
     return pc.ascii_upper(array)
 

@@ -212,7 +212,7 @@ class _Transformer:
             # Timestamps, amounts and codes are certified or normalized by the reference:
             # never a character to escape. The other columns are looked at.
             plain = not array.null_count and (
-                not escapable or not (k.any_byte(array, k.JSON_ESCAPE_BYTES)).any()
+                not escapable or not k.has_byte(array, k.JSON_ESCAPE_BYTES)
             )
             if plain:  # the quotes go into the literals around it
                 parts += [literal + '"', array]
