@@ -311,19 +311,24 @@ def parse_chunk(
         raise AssertionError("pyarrow kept another number of rows than have the header's width")
     columns = [_single(table.column(index)) for index in range(width)]
     if stand_in is not None:
-        columns = [_restore_nul(column, stand_in) for column in columns]
+        # only the rows of lines with a NUL can hold the stand-in
+        nul_lines = np.unique(np.searchsorted(ends, np.flatnonzero(view == 0))) + 1
+        rows = np.flatnonzero(np.isin(numbers, nul_lines))
+        columns = [_restore_nul(column, rows, stand_in) for column in columns]
     return columns, numbers, ragged
 
 
-def _restore_nul(column: pa.Array, stand_in: bytes) -> pa.Array:
-    """``column`` with the stand-in byte read back as NUL (only the values holding it are
-    rewritten: a NUL is rare, a rewrite of the whole column is not cheap)."""
-    hit = kernels.any_byte(column, kernels.byte_table(stand_in))
+def _restore_nul(column: pa.Array, rows: np.ndarray, stand_in: bytes) -> pa.Array:
+    """``column`` with the stand-in byte read back as NUL in the values of ``rows`` that
+    hold it (a NUL is rare, a rewrite of the whole column is not cheap)."""
+    chosen = column.take(kernels.int_array(rows))
+    hit = kernels.any_byte(chosen, kernels.byte_table(stand_in))
     if not hit.any():
         return column
-    chosen = column.take(kernels.int_array(np.flatnonzero(hit)))
-    restored = pc.replace_substring(chosen, stand_in.decode(), "\0")
-    return pc.replace_with_mask(column, kernels.bool_array(hit), restored)
+    restored = pc.replace_substring(chosen.filter(kernels.bool_array(hit)), stand_in.decode(), "\0")
+    mask = np.zeros(len(column), dtype=bool)
+    mask[rows[hit]] = True
+    return pc.replace_with_mask(column, kernels.bool_array(mask), restored)
 
 
 def _read(data: bytes, width: int) -> tuple[pa.Table, int]:
