@@ -373,16 +373,17 @@ def csv_quoted(array: pa.Array) -> pa.Array:
     return pc.if_else(quote, doubled, array)
 
 
-def json_values(array: pa.Array) -> pa.Array:
+def json_values(array: pa.Array, *, fill_nulls: bool = True) -> pa.Array:
     """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
-    writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
+    writes it (non-ASCII as is, quotes, backslashes and control characters escaped). With
+    ``fill_nulls=False`` nulls stay null (for a join that writes them as ``null``)."""
     escape = any_byte(array, JSON_ESCAPE_BYTES)
     quoted = pc.binary_join_element_wise('"', array, '"', "")
     if escape.any():
         chosen = array.filter(bool_array(escape)).to_pylist()
         encoded = str_array([encode_basestring(value) for value in chosen])
         quoted = pc.replace_with_mask(quoted, bool_array(escape), encoded)
-    return pc.fill_null(quoted, "null")
+    return pc.fill_null(quoted, "null") if fill_nulls and quoted.null_count else quoted
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

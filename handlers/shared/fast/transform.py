@@ -218,12 +218,15 @@ class _Transformer:
                 parts += [literal + '"', array]
                 literal = '"'
             else:
-                parts += [literal, k.json_values(array)]
+                parts += [literal, k.json_values(array, fill_nulls=False)]
                 literal = ""
         parts.append(literal + "}\n")
-        lines = pc.binary_join_element_wise(*parts, "")
-        offsets, data = k.pieces(lines)
-        self.sink.write(data[offsets[0] : offsets[-1]].tobytes())
+        # the only null inputs are null values: written as JSON null in the same pass
+        lines = pc.binary_join_element_wise(
+            *parts, "", null_handling="replace", null_replacement="null"
+        )
+        offsets, _ = k.pieces(lines)
+        self.sink.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
 
     def slow(self, reader: CsvSource) -> None:
         """Transform the rest of the file with the reference reader, in batches."""
