@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 
 from shared import codes
 from shared.csvio import CsvSource
@@ -424,10 +425,9 @@ class _Validator:
                 width = sizes[card][chosen]
                 hidden = np.maximum(width - 4, 0)
                 first = starts[copy] + before
-                spots = np.repeat(first, hidden) + (
-                    np.arange(int(hidden.sum())) - np.repeat(np.cumsum(hidden) - hidden, hidden)
-                )
-                out[spots] = ord("*")
+                for size in np.unique(hidden[hidden > 0]).tolist():  # one 2-D write per width
+                    windows = sliding_window_view(out, size, writeable=True)
+                    windows[first[hidden == size]] = ord("*")
         built = self._build(columns, rows[~copy]) if not copy.all() else b""
         built_offsets = None
         if built:
