@@ -413,13 +413,45 @@ def _put(out: np.ndarray, column: int, value: np.ndarray, digits: int) -> None:
         out[:, column + k] = 48 + (value // 10 ** (digits - 1 - k)) % 10
 
 
+_DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+
+
+def _timestamp_shape(array: pa.Array) -> np.ndarray:
+    """Where the value matches :data:`TIMESTAMP_RE`. The two forms without a fraction
+    (``...SSZ``, 20 bytes, and ``...SS+HH:MM``, 25) are certified byte by byte on one
+    gathered matrix, several times faster than the regex, which decides every other value."""
+    offsets, data = pieces(array)
+    lengths = offsets[1:] - offsets[:-1]
+    short = lengths == 20
+    simple = np.flatnonzero(short | (lengths == 25))
+    ok = np.zeros(len(array), dtype=bool)
+    if len(simple):
+        padded = np.zeros(int(offsets[-1]) + 25, dtype=np.uint8)
+        padded[: int(offsets[-1])] = data[: int(offsets[-1])]
+        m = sliding_window_view(padded, 25)[offsets[simple]]
+        digits = m[:, _DIGIT_AT] - np.uint8(48)  # wraps below '0' to large values
+        good = (digits <= 9).all(axis=1)
+        good &= (m[:, 4] == ord("-")) & (m[:, 7] == ord("-")) & (m[:, 13] == ord(":"))
+        good &= (m[:, 16] == ord(":")) & ((m[:, 10] == ord("T")) | (m[:, 10] == ord("t")))
+        zone = m[:, 19]
+        zulu = short[simple] & ((zone == ord("Z")) | (zone == ord("z")))
+        offset_digits = m[:, [20, 21, 23, 24]] - np.uint8(48)
+        offset = ~short[simple] & ((zone == ord("+")) | (zone == ord("-")))
+        offset &= (m[:, 22] == ord(":")) & (offset_digits <= 9).all(axis=1)
+        ok[simple] = good & (zulu | offset)
+    rest = np.flatnonzero(~ok)  # other forms (a fraction), and values to reject
+    if len(rest):
+        ok[rest] = bools(pc.match_substring_regex(array.take(int_array(rest)), TIMESTAMP_RE))
+    return ok
+
+
 class Timestamps:
     """Timestamps certified valid by :func:`shared.values.timestamp_to_utc`, and their UTC
     text (``utc``: a string array over all rows, meaningful where ``ok``)."""
 
     def __init__(self, array: pa.Array) -> None:
         self.array = array
-        self.ok = bools(pc.match_substring_regex(array, TIMESTAMP_RE))
+        self.ok = _timestamp_shape(array)
         self._rows = np.flatnonzero(self.ok)
         rows = self._rows
         if not len(rows):

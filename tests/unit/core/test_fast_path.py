@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from shared import csvio, fast
 from shared.enrich import EnrichMetadata, enrich_stream
@@ -499,6 +499,34 @@ def test_timestamps_kernel(values: list[str]) -> None:
     for value, ok, text in zip(values, stamps.ok.tolist(), utc, strict=True):
         if ok:  # a certificate is never wrong
             assert text == timestamp_to_utc(value)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(
+                r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+                r"([Zz]|[+-][0-9]{2}:[0-9]{2})",
+                fullmatch=True,
+            ),
+            st.integers(min_value=0, max_value=30),
+            st.sampled_from(["", "0", "9", "-", ":", "T", "Z", "+", ".", "x", "/", "é", "\n"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example([("2024-03-04T14:45:22.1234Z", 30, ""), ("2024-03-04T14:45:22+01:00", 30, "")])
+def test_timestamp_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> None:
+    """The byte-by-byte check of the common forms decides exactly as the regex does,
+    also on near misses (one character replaced or dropped)."""
+    import pyarrow.compute as pc
+
+    values = [value[:at] + char + value[at + 1 :] for value, at, char in cases]
+    array = kernels.str_array(values)
+    expected = kernels.bools(pc.match_substring_regex(array, kernels.TIMESTAMP_RE))
+    assert kernels._timestamp_shape(array).tolist() == expected.tolist()
 
 
 def test_common_timestamps_are_certified() -> None:
