@@ -298,7 +298,9 @@ def parse_chunk(
         starts = np.empty(lines, dtype=np.int64)
         starts[0] = 0
         starts[1:] = ends[:-1] + 1
-        keep = _field_counts(view, ends, chunk.quoted) == width
+        keep = _located(parsed, starts, ends, skipped, width)
+        if keep is None:
+            keep = _field_counts(view, ends, chunk.quoted) == width
         ragged = [
             (int(line) + 1, _line_text(data, starts[line], ends[line]))
             for line in np.flatnonzero(~keep)
@@ -331,15 +333,14 @@ def _restore_nul(column: pa.Array, rows: np.ndarray, stand_in: bytes) -> pa.Arra
     return pc.replace_with_mask(column, kernels.bool_array(mask), restored)
 
 
-def _read(data: bytes, width: int) -> tuple[pa.Table, int]:
-    """pyarrow's parse of whole safe lines as ``width`` string columns, and how many lines
-    it skipped for having another number of fields."""
+def _read(data: bytes, width: int) -> tuple[pa.Table, list[str]]:
+    """pyarrow's parse of whole safe lines as ``width`` string columns, and the text of each
+    line it skipped for having another number of fields, in file order."""
     names = [f"c{index}" for index in range(width)]
-    skipped = 0
+    skipped: list[str] = []
 
     def invalid(row: Any) -> str:
-        nonlocal skipped
-        skipped += 1
+        skipped.append(row.text)
         return "skip"
 
     table = pacsv.read_csv(
@@ -358,6 +359,34 @@ def _read(data: bytes, width: int) -> tuple[pa.Table, int]:
         ),
     )
     return table, skipped
+
+
+def _located(
+    data: bytes, starts: np.ndarray, ends: np.ndarray, texts: list[str], width: int
+) -> np.ndarray | None:
+    """Which lines have ``width`` fields, found from the texts of the lines pyarrow skipped:
+    each is the first whole line after the previous one that reads as that text (lines of
+    equal text have equal widths). None when that does not add up (then the caller counts
+    every line's fields), so a pyarrow that reported other texts costs time, not truth."""
+    keep = np.ones(len(ends), dtype=bool)
+    position = 0
+    for text in texts:
+        needle = text.encode("utf-8")
+        while True:
+            at = data.find(needle, position)
+            if at < 0:
+                return None
+            line = int(np.searchsorted(ends, at))
+            start, stop = int(starts[line]), int(ends[line])
+            body = stop - 1 if stop > start and data[stop - 1] == 13 else stop
+            if at == start and at + len(needle) == body:
+                break
+            position = at + 1
+        if len(ragged_fields(_line_text(data, start, stop))) == width:
+            return None
+        keep[line] = False
+        position = stop + 1
+    return keep
 
 
 def _single(column: pa.ChunkedArray) -> pa.Array:

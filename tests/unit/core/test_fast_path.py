@@ -740,3 +740,24 @@ def test_the_benchmark_mix_gives_byte_identical_outputs_on_both_paths(
         )
     assert outputs[0][0] == 20_000 and outputs[0][1] > 100
     assert outputs[0] == outputs[1]
+
+
+def test_skipped_lines_are_located_from_their_text_and_checked() -> None:
+    """pyarrow reports only the text of a line it skipped: the line is the first whole line
+    of that text after the previous one (not a substring of another line), and a located
+    line that has the header's width means the texts do not add up: count instead."""
+    import numpy as np
+
+    data = b"a,b,c\r\nx1,2\r\n1,2\r\nq,r,s\n1,2\n"
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    keep = csvchunks._located(data, starts, ends, ["1,2", "1,2"], 3)
+    assert keep is not None and keep.tolist() == [True, True, False, True, False]
+    assert csvchunks._located(data, starts, ends, ["9,9"], 3) is None  # not in the chunk
+    assert csvchunks._located(data, starts, ends, ["q,r,s"], 3) is None  # has the width
+    chunk = csvchunks.FastChunk(data, len(ends), ends, np.zeros(len(ends), dtype=bool))
+    columns, numbers, ragged = csvchunks.parse_chunk(chunk, 3)
+    assert numbers.tolist() == [1, 4]
+    assert [line for line, _ in ragged] == [2, 3, 5]
+    assert columns[0].to_pylist() == ["a", "q"]
