@@ -37,6 +37,7 @@ SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
 """A line both parsers read the same way: every field unquoted without quotes, or quoted
 whole with doubled inner quotes, on this line (RE2 syntax; the line without its LF)."""
 _SAFE_LINE = re.compile(rf"{_FIELD}(?:,{_FIELD})*")
+_SAFE_LINE_LF = SAFE_LINE[:-1] + r"\n$"  # the same, with its LF
 
 
 class Resume(io.RawIOBase):
@@ -216,6 +217,9 @@ def _simple_header(line: bytes) -> bool:
 def _utf8_ok(data: bytes, tail: bytes, eof: bool) -> bool:
     """``data`` is valid UTF-8, and so is the start of ``tail`` (the bytes read past the
     chunk, up to the read window), bar a sequence cut short at the end of the buffer."""
+    if tail and data.endswith(b"\n"):
+        # a line end is never inside a sequence: check each part, without copying them
+        return _utf8_ok(data, b"", True) and _utf8_ok(tail, b"", eof)
     whole = data + tail if tail else data
     if not eof:
         # A multi-byte sequence may continue in the next read.
@@ -262,7 +266,8 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | 
     quotes = np.flatnonzero(view == 34)
     has_quote = np.zeros(lines, dtype=bool)
     if len(quotes):
-        quoted = np.unique(np.searchsorted(ends, quotes))
+        line_of = np.searchsorted(ends, quotes)  # ascending
+        quoted = line_of[np.concatenate(([True], line_of[1:] != line_of[:-1]))]
         has_quote[quoted] = True
         offsets = np.empty(lines + 1, dtype=np.int64)
         offsets[0] = 0
@@ -270,8 +275,8 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | 
         all_lines = pa.LargeStringArray.from_buffers(
             lines, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(chunk)
         )
-        subset = pc.utf8_rtrim(all_lines.take(kernels.int_array(quoted)), "\n")
-        if not pc.all(pc.match_substring_regex(subset, SAFE_LINE)).as_py():
+        subset = all_lines.take(kernels.int_array(quoted))
+        if not pc.all(pc.match_substring_regex(subset, _SAFE_LINE_LF)).as_py():
             return None
     return lines, ends, has_quote
 
