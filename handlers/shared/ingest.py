@@ -15,11 +15,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import keys
+from shared.clients import create_client
 from shared.jobs import PENDING, JobStore
 from shared.observability import transient_aws_errors
 from shared.s3io import ObjectInfo
@@ -37,7 +37,7 @@ def default_sfn_client() -> Any:
     global _default_client
     with _client_lock:
         if _default_client is None:
-            _default_client = boto3.client("stepfunctions", config=CLIENT_CONFIG)
+            _default_client = create_client("stepfunctions", CLIENT_CONFIG)
         return _default_client
 
 

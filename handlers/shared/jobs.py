@@ -28,12 +28,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared import env
+from shared import ddbtypes, env
+from shared.clients import create_client
 from shared.errors import EtlError
 from shared.masking import scrub
 
@@ -71,8 +70,6 @@ MAX_COLUMN_NAME = 64
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 _client_lock = threading.Lock()
 _default_client: Any = None
 
@@ -151,7 +148,7 @@ def default_client() -> Any:
     global _default_client
     with _client_lock:
         if _default_client is None:
-            _default_client = boto3.client("dynamodb", config=CLIENT_CONFIG)
+            _default_client = create_client("dynamodb", CLIENT_CONFIG)
         return _default_client
 
 
@@ -169,11 +166,11 @@ def _plain(value: Any) -> Any:
 
 
 def _to_item(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_storable(v)) for k, v in record.items()}
+    return {k: ddbtypes.serialize(_storable(v)) for k, v in record.items()}
 
 
 def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _plain(ddbtypes.deserialize(v)) for k, v in item.items()}
 
 
 def _storable(value: Any) -> Any:
@@ -219,7 +216,7 @@ class _Update:
 
     def value(self, value: Any) -> str:
         placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = _serializer.serialize(_storable(value))
+        self.values[placeholder] = ddbtypes.serialize(_storable(value))
         return placeholder
 
     def path(self, *parts: str) -> str:

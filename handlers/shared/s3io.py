@@ -15,9 +15,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.clients import create_client
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -64,7 +65,7 @@ def default_client() -> Any:
     global _default_client
     with _client_lock:
         if _default_client is None:
-            _default_client = boto3.client("s3", config=CLIENT_CONFIG)
+            _default_client = create_client("s3", CLIENT_CONFIG)
         return _default_client
 
 
@@ -407,9 +408,15 @@ def copy_object(
     version_id: str | None = None,
     client: Any = None,
 ) -> None:
-    """Copy one object (version) server-side; managed, so objects over 5 GB work too."""
+    """Copy one object (version) server-side; managed, so objects over 5 GB work too.
+
+    The managed copy is boto3's (what ``client.copy`` is on a boto3 S3 client), imported
+    here, on use: no handler copies, so none pays for importing boto3's transfer manager.
+    """
+    from boto3.s3.inject import copy as managed_copy
+
     client = client or default_client()
     source: dict[str, str] = {"Bucket": source_bucket, "Key": source_key}
     if version_id:
         source["VersionId"] = version_id
-    client.copy(source, dest_bucket, dest_key)
+    managed_copy(client, source, dest_bucket, dest_key)

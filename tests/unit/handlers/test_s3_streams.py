@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 import pytest
-from shared import s3io
+from shared import clients, s3io
 from shared.s3io import MiB, MultipartWriter, ObjectChanged, ObjectNotFound
 
 from .handlers_testkit import BUCKET, all_keys, read
@@ -276,5 +276,18 @@ def test_copy_object(versioned_s3: Any) -> None:
     assert read(versioned_s3, "failed/j/latest.csv") == b"v2"
 
 
+def test_copy_object_is_managed_with_a_plain_botocore_client(s3: Any) -> None:
+    """The module's clients are botocore's, without boto3's ``copy``: copy_object still
+    copies an object past the 8 MiB multipart threshold in parts (as it must past 5 GB)."""
+    client = CountingClient(clients.create_client("s3", s3io.CLIENT_CONFIG))
+    assert not hasattr(client, "copy")
+    body = bytes(range(256)) * (9 * MiB // 256)
+    s3.put_object(Bucket=BUCKET, Key="raw/big.csv", Body=body)
+    s3io.copy_object(BUCKET, "raw/big.csv", BUCKET, "failed/j/big.csv", client=client)
+    assert read(s3, "failed/j/big.csv") == body
+    assert "upload_part_copy" in client.calls and "copy_object" not in client.calls
+
+
 def test_default_client_is_created_once(aws: None) -> None:
     assert s3io.default_client() is s3io.default_client()
+    assert type(s3io.default_client()).__module__ == "botocore.client"
