@@ -60,11 +60,8 @@ class _NeverEnding:
     def upload(self, path: Path):
         return f"raw/{path.name}", "v1"
 
-    def wait(self, objects, *, timeout):
-        return {obj: {"status": "VALIDATING"} for obj in objects}
-
-    def is_running(self, job):
-        return True
+    def finished(self, objects, *, timeout):
+        return {}
 
 
 def test_jobs_without_a_final_status_are_reported_failed(tmp_path):

@@ -5,6 +5,7 @@ A moto upgrade that changes one of these fails here, not in the middle of a pipe
 
 from __future__ import annotations
 
+import io
 import json
 from importlib.metadata import version
 
@@ -264,3 +265,209 @@ def test_moto_answers_one_request_at_a_time(mock):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+# -- 8. S3 object bodies ------------------------------------------------------------------
+
+MiB = 1024 * 1024
+ACCOUNT = "123456789012"
+
+
+def _payload(size: int) -> bytes:
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
+
+
+def _chunked(data: bytes, chunk_size: int | None = None):
+    """The body botocore sends for a PutObject or UploadPart: aws-chunked, CRC32 trailer."""
+    from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
+
+    return AwsChunkedWrapper(
+        io.BytesIO(data),
+        checksum_cls=Crc32Checksum,
+        checksum_name="x-amz-checksum-crc32",
+        chunk_size=chunk_size,
+    )
+
+
+def _chunked_headers(content_type: str, size: int) -> dict[str, str]:
+    return {
+        "Content-Type": content_type,
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "X-Amz-Trailer": "x-amz-checksum-crc32",
+        "X-Amz-Decoded-Content-Length": str(size),
+    }
+
+
+def test_moto_reads_a_chunked_body_at_once_and_decodes_it_by_appending():
+    """Why lean_s3_bodies exists: one read() makes botocore append chunk after chunk to one
+    bytes object, and moto appends each decoded chunk to its result: quadratic copying."""
+    import inspect
+
+    from botocore.httpchecksum import AwsChunkedWrapper
+    from moto.core.request import Request
+
+    moto_compat.lean_s3_bodies()
+    sizes = []
+
+    class Spy(AwsChunkedWrapper):
+        def read(self, size=None):
+            sizes.append(size)
+            return super().read(size)
+
+    data = _payload(10_000)
+    body = Spy(io.BytesIO(data), chunk_size=1000)
+    moto_compat.MOTO_ORIGINALS["from_primitives"](
+        Request, "PUT", "https://b.s3.amazonaws.com/k", _chunked_headers("text/csv", 10_000), body
+    )
+    assert sizes == [None]
+    assert inspect.getsource(AwsChunkedWrapper.read).count("self._remaining += self._make_chunk()")
+    decode = inspect.getsource(moto_compat.MOTO_ORIGINALS["handle_encoded_body"])
+    assert "decoded_body += body.read(content_length)" in decode
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "application/x-www-form-urlencoded"])
+def test_chunked_requests_reach_moto_as_they_did(content_type):
+    from moto.core.request import Request
+
+    moto_compat.lean_s3_bodies()
+    data = b"a=b&c=d&" + _payload(50_000)
+    url = "https://b.s3.amazonaws.com/raw/k.csv?partNumber=1&uploadId=u"
+    headers = _chunked_headers(content_type, len(data))
+    ours = Request.from_primitives("PUT", url, headers, _chunked(data, 4096))
+    theirs = moto_compat.MOTO_ORIGINALS["from_primitives"](
+        Request, "PUT", url, headers, _chunked(data, 4096)
+    )
+    assert ours.data == theirs.data
+    assert ours.form == theirs.form
+    assert ours.get_data() == theirs.get_data()
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert ours.url == theirs.url and ours.method == theirs.method
+    if content_type == "text/csv":  # the encoded body, undecoded (S3Response decodes it)
+        assert ours.data.startswith(b"1000\r\na=b&c=d&")
+    # a body of another kind is passed on untouched
+    plain = Request.from_primitives("PUT", url, {"Content-Type": content_type}, b"x=1")
+    assert "_cached_data" not in vars(plain)
+    assert plain.get_data() == b"x=1"
+
+
+@pytest.mark.parametrize(
+    ("size", "chunk_size"), [(0, None), (1, None), (3 * MiB + 5, None), (10_000, 1000)]
+)
+def test_chunked_bodies_decode_as_moto_decodes_them(size, chunk_size):
+    from moto.s3.responses import S3Response
+
+    moto_compat.lean_s3_bodies()
+    data = _payload(size)
+    encoded = b"".join(_chunked(data, chunk_size))
+    original = moto_compat.MOTO_ORIGINALS["handle_encoded_body"]
+    assert S3Response._handle_encoded_body(None, encoded) == data
+    assert original(None, encoded) == data
+    assert S3Response._handle_encoded_body(None, io.BytesIO(encoded)) == data
+    assert S3Response._handle_encoded_body(None, b"") == original(None, b"") == b""
+
+
+def test_object_bodies_are_stored_as_moto_stores_them():
+    import hashlib
+
+    from moto.s3.models import FakeKey
+
+    moto_compat.lean_s3_bodies()
+    for value in (b"small", "text", _payload(6 * MiB)):
+        key = FakeKey("k", value, account_id=ACCOUNT, region_name=REGION)
+        theirs = FakeKey("k", b"", account_id=ACCOUNT, region_name=REGION)
+        moto_compat.MOTO_ORIGINALS["set_value"](theirs, value)
+        expected = value.encode() if isinstance(value, str) else value
+        assert key.value == theirs.value == expected
+        assert key.size == theirs.size == len(expected)
+        assert key.etag == f'"{hashlib.md5(expected).hexdigest()}"'
+        assert key._value_buffer._rolled == theirs._value_buffer._rolled
+        assert key._value_buffer._rolled == (len(expected) > key._max_buffer_size)
+        key.dispose()
+        theirs.dispose()
+    given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
+    assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
+    given.dispose()
+
+
+def _multipart(parts: list[bytes], algorithm: str | None = None, kind: str | None = None):
+    from moto.s3.models import FakeMultipart
+
+    metadata = {}
+    if algorithm:
+        metadata["x-amz-checksum-algorithm"] = algorithm
+    if kind:
+        metadata["x-amz-checksum-type"] = kind
+    upload = FakeMultipart("k", metadata, account_id=ACCOUNT, region_name=REGION)
+    for number, body in enumerate(parts, 1):
+        upload.set_part(number, body)
+    return upload
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "kind"),
+    [(None, None), ("CRC32", None), ("CRC32", "FULL_OBJECT"), ("SHA256", None), ("CRC32C", None)],
+)
+def test_multipart_uploads_complete_as_moto_completes_them(algorithm, kind):
+    moto_compat.lean_s3_bodies()
+    parts = [_payload(5 * MiB), bytes(5 * MiB), b"tail"]
+    upload = _multipart(parts, algorithm, kind)
+    listing = [(n, upload.parts[n].etag) for n in (1, 2, 3)]
+    ours = upload.complete(iter(listing))
+    assert ours == moto_compat.MOTO_ORIGINALS["complete"](upload, iter(listing))
+    assert ours[0] == b"".join(parts)
+    assert ours[1].endswith("-3")
+
+
+@pytest.mark.parametrize(
+    ("parts", "listing", "error"),
+    [
+        ([b"a" * 5 * MiB, b"b"], [(1, None), (3, '"x"')], "InvalidPart"),
+        ([b"a" * 5 * MiB], [(1, '"0123"')], "InvalidPart"),
+        ([b"small", b"b"], [(1, None), (2, None)], "EntityTooSmall"),
+        ([b"a"], [], "MalformedXML"),
+    ],
+)
+def test_multipart_completion_refuses_what_moto_refuses(parts, listing, error):
+    moto_compat.lean_s3_bodies()
+    upload = _multipart(parts)
+    listing = [(n, etag or upload.parts[n].etag) for n, etag in listing]
+    for complete in (upload.complete, moto_compat.MOTO_ORIGINALS["complete"].__get__(upload)):
+        with pytest.raises(Exception) as raised:
+            complete(iter(listing))
+        assert type(raised.value).__name__ == error
+
+
+def test_s3_bodies_round_trip_through_moto(mock):
+    """Bodies, ETags and checksums as S3 has them, through botocore's aws-chunked requests."""
+    import hashlib
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="body-bucket")
+    s3.put_bucket_versioning(Bucket="body-bucket", VersioningConfiguration={"Status": "Enabled"})
+    whole = _payload(6 * MiB + 3)
+    put = s3.put_object(Bucket="body-bucket", Key="raw/one.csv", Body=io.BytesIO(whole))
+    assert put["ETag"] == f'"{hashlib.md5(whole).hexdigest()}"'
+    got = s3.get_object(Bucket="body-bucket", Key="raw/one.csv", VersionId=put["VersionId"])
+    assert got["Body"].read() == whole
+    parts = [_payload(5 * MiB), bytes(5 * MiB), b"tail"]
+    upload = s3.create_multipart_upload(Bucket="body-bucket", Key="out/two.jsonl")["UploadId"]
+    etags = [
+        s3.upload_part(
+            Bucket="body-bucket", Key="out/two.jsonl", UploadId=upload, PartNumber=n, Body=body
+        )["ETag"]
+        for n, body in enumerate(parts, 1)
+    ]
+    done = s3.complete_multipart_upload(
+        Bucket="body-bucket",
+        Key="out/two.jsonl",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
+    )
+    md5s = b"".join(hashlib.md5(body).digest() for body in parts)
+    assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-3"'
+    assert etags == [f'"{hashlib.md5(body).hexdigest()}"' for body in parts]
+    got = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", IfMatch=done["ETag"])
+    assert got["Body"].read() == b"".join(parts)
+    ranged = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", Range="bytes=10-19")
+    assert ranged["Body"].read() == parts[0][10:20]

@@ -153,3 +153,47 @@ def test_invocations_never_remove_a_variable_other_threads_may_be_reading(monkey
     assert os.environ["ETL_ONLY_A"] == ""  # still there after b: nothing was popped mid-run
     registry.restore_environment()
     assert "ETL_ONLY_A" not in os.environ
+
+
+def test_a_poll_waits_while_a_function_runs_until_it_returns():
+    """Pollers pause while an invocation runs (their reads would only slow it down), and
+    look again as soon as it returns, or after ``busy`` seconds at the latest."""
+    import threading
+    import time
+
+    from etl_constructs.local.lambdas import FunctionRegistry, LocalFunction
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(event, context):
+        started.set()
+        release.wait(10)
+        return {}
+
+    registry = FunctionRegistry()
+    registry.add(
+        LocalFunction(
+            name="slow",
+            arn="arn:aws:lambda:us-east-1:1:function:slow",
+            handler="slow",
+            environment={},
+            timeout_seconds=30,
+            memory_mb=128,
+            asset=Path("."),
+            target=slow,
+        )
+    )
+    worker = threading.Thread(target=registry.invoke, args=(registry.get("slow"), {}))
+    worker.start()
+    assert started.wait(10)
+    began = time.monotonic()
+    registry.pause(0.01, busy=0.2)  # still running: back after busy seconds
+    assert 0.15 < time.monotonic() - began < 5
+    threading.Timer(0.3, release.set).start()
+    began = time.monotonic()
+    registry.pause(0.01, busy=10)  # back when it returns, long before busy seconds
+    assert 0.25 < time.monotonic() - began < 5
+    worker.join(10)
+    began = time.monotonic()
+    registry.pause(0.01, busy=10)  # nothing runs: the short sleep
+    assert time.monotonic() - began < 5

@@ -181,14 +181,10 @@ def _process(
     outcomes: dict[Path, JobOutcome] = {}
     begin = time.monotonic()
     while waiting and time.monotonic() < deadline:
-        done = pipeline.wait(waiting.values(), timeout=0.2)
+        done = pipeline.finished(waiting.values(), timeout=deadline - time.monotonic())
         for path, obj in list(waiting.items()):
             job = done.get(obj)
-            if (
-                job
-                and job.get("status") in ("SUCCEEDED", "FAILED")
-                and not pipeline.is_running(job)
-            ):
+            if job:
                 outcomes[path] = _outcome(path, obj[0], job, time.monotonic() - begin)
                 del waiting[path]
                 progress.advance(path.name, job["status"])

@@ -111,6 +111,8 @@ class FunctionRegistry:
         self.time_scale = time_scale
         #: Called before each invocation; may raise to inject a fault (reliability tests).
         self.fault_injector: Any = None
+        self._activity = threading.Condition()
+        self._running = 0  # invocations under way
 
     def add(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
@@ -173,47 +175,67 @@ class FunctionRegistry:
             return b"", None
         return json.dumps(result, default=str).encode(), None
 
+    def pause(self, seconds: float, *, busy: float) -> None:
+        """Sleep ``seconds``; while an invocation is under way, until it ends (or ``busy``
+        seconds pass): for pollers, whose reads would only take the CPU from it meanwhile.
+        """
+        with self._activity:
+            if self._running:
+                self._activity.wait(busy)
+                return
+        time.sleep(seconds)
+
     def invoke(self, function: LocalFunction, event: Any) -> Any:
         """Run one invocation; raise :class:`FunctionFailed` as Lambda reports an error."""
         with self._lock:
-            self._apply_environment(function)
-            function.invocations += 1
-            timeout = function.timeout_seconds * self.time_scale
-            context = _Context(function, time.monotonic() + timeout)
-            outcome: dict[str, Any] = {}
+            with self._activity:
+                self._running += 1
+            try:
+                return self._invoke(function, event)
+            finally:
+                with self._activity:
+                    self._running -= 1
+                    self._activity.notify_all()
 
-            def run() -> None:
-                try:
-                    with contextlib.redirect_stdout(LOG_SINK), warnings.catch_warnings():
-                        # e.g. Powertools' "no application metrics" note: log noise here
-                        warnings.simplefilter("ignore")
-                        if self.fault_injector is not None:
-                            self.fault_injector(function, event)
-                        handler = _load_handler(function)
-                        outcome["result"] = handler(event, context)
-                except BaseException as exc:
-                    outcome["error"] = exc
+    def _invoke(self, function: LocalFunction, event: Any) -> Any:
+        self._apply_environment(function)
+        function.invocations += 1
+        timeout = function.timeout_seconds * self.time_scale
+        context = _Context(function, time.monotonic() + timeout)
+        outcome: dict[str, Any] = {}
 
-            worker = threading.Thread(target=run, name=f"lambda-{function.name}", daemon=True)
-            worker.start()
-            worker.join(timeout)
-            if worker.is_alive():
-                raise FunctionFailed(
-                    {
-                        "errorType": "Sandbox.Timedout",
-                        "errorMessage": f"Task timed out after {timeout:.2f} seconds",
-                    }
-                )
-            if "error" in outcome:
-                exc = outcome["error"]
-                raise FunctionFailed(
-                    {
-                        "errorType": type(exc).__name__,
-                        "errorMessage": str(exc),
-                        "stackTrace": traceback.format_exception(exc)[-5:],
-                    }
-                )
-            return outcome.get("result")
+        def run() -> None:
+            try:
+                with contextlib.redirect_stdout(LOG_SINK), warnings.catch_warnings():
+                    # e.g. Powertools' "no application metrics" note: log noise here
+                    warnings.simplefilter("ignore")
+                    if self.fault_injector is not None:
+                        self.fault_injector(function, event)
+                    handler = _load_handler(function)
+                    outcome["result"] = handler(event, context)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"lambda-{function.name}", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise FunctionFailed(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {timeout:.2f} seconds",
+                }
+            )
+        if "error" in outcome:
+            exc = outcome["error"]
+            raise FunctionFailed(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-5:],
+                }
+            )
+        return outcome.get("result")
 
 
 class FunctionFailed(Exception):

@@ -30,6 +30,9 @@ from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction, 
 from .resolve import ACCOUNT, REGION, Resolver
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED")
+#: How often a wait polls; while a function runs, until it returns but at least this rarely.
+POLL_SECONDS = 0.05
+BUSY_POLL_SECONDS = 0.5
 EXPORTED_PREFIXES = ("enriched/", "processed/", "rejected/", "failed/", "reports/")
 
 #: Resource types a local run does without, and why (see the README's "what local runs
@@ -116,6 +119,7 @@ class LocalPipeline:
         self._log_file: Any = None
         self._mock: Any = None
         self._environment: Any = None
+        self._executions: dict[str, str] = {}  # job id -> the execution its record named last
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -424,22 +428,64 @@ class LocalPipeline:
     ) -> dict[tuple[str, str | None], dict[str, Any] | None]:
         """Wait until the job of each (key, version) is final and its execution stopped.
 
+        Returns every job's record: a job not final by the timeout as it stands then, None
+        for one that has no record yet.
+        """
+        deadline = time.monotonic() + timeout
+        pending = list(objects)
+        found: dict[tuple[str, str | None], dict[str, Any] | None] = dict.fromkeys(pending)
+        while pending:
+            done = self.finished(pending, timeout=max(deadline - time.monotonic(), 0))
+            found.update(done)
+            pending = [obj for obj in pending if obj not in done]
+            if time.monotonic() >= deadline:
+                break
+        for obj in pending:
+            found[obj] = self.job(self.job_id(*obj))
+        return found
+
+    def finished(
+        self, objects: Iterable[tuple[str, str | None]], *, timeout: float
+    ) -> dict[tuple[str, str | None], dict[str, Any]]:
+        """The records of the jobs among ``objects`` that are final, their executions
+        stopped: as soon as there is one, or none when ``timeout`` passes first.
+
         Jobs are read by id (a query): a scan would race moto's own threads, which create
-        items while the scan iterates.
+        items while the scan iterates. Polls are kept cheap, as they take the CPU from the
+        steps they wait for: moto copies a whole record to answer a query, projected or not
+        (about 10 ms for a finished job's), so while a job's execution runs only the
+        execution is described; the job's status is read once it has stopped (or while the
+        job has none), and a whole record only when it is final. While a function runs,
+        polls wait for it to return (or :data:`BUSY_POLL_SECONDS`).
         """
         deadline = time.monotonic() + timeout
         ids = {obj: self.job_id(*obj) for obj in objects}
-        found: dict[tuple[str, str | None], dict[str, Any] | None] = dict.fromkeys(ids)
-        pending = set(ids)
-        while pending and time.monotonic() < deadline:
+        while True:
             self.deliver_events()
-            for obj in list(pending):
-                job = found[obj] = self.job(ids[obj])
-                if job and job.get("status") in FINAL_STATUSES and not self.is_running(job):
-                    pending.discard(obj)
-            if pending:
-                time.sleep(0.05)
-        return found
+            done = {obj: self.job(job_id) for obj, job_id in ids.items() if self._over(job_id)}
+            left = deadline - time.monotonic()
+            if done or left <= 0:
+                return {obj: job for obj, job in done.items() if job}
+            self.functions.pause(min(POLL_SECONDS, left), busy=min(BUSY_POLL_SECONDS, left))
+
+    def _over(self, job_id: str) -> bool:
+        """Whether the job is final and its execution stopped, read as cheaply as can be."""
+        execution = self._executions.get(job_id)
+        if execution and self.is_running({"executionArn": execution}):
+            return False
+        items = self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="jobId = :id",
+            ExpressionAttributeValues={":id": {"S": job_id}},
+            ProjectionExpression="#status, executionArn",
+            ExpressionAttributeNames={"#status": "status"},
+        )["Items"]
+        if not items:
+            return False
+        state = _plain(items[0])
+        if state.get("executionArn"):
+            self._executions[job_id] = state["executionArn"]
+        return state.get("status") in FINAL_STATUSES and not self.is_running(state)
 
     def is_running(self, job: Mapping[str, Any]) -> bool:
         arn = job.get("executionArn")
