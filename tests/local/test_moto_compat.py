@@ -406,17 +406,79 @@ def _multipart(parts: list[bytes], algorithm: str | None = None, kind: str | Non
 
 @pytest.mark.parametrize(
     ("algorithm", "kind"),
-    [(None, None), ("CRC32", None), ("CRC32", "FULL_OBJECT"), ("SHA256", None), ("CRC32C", None)],
+    [
+        (None, None),
+        ("CRC32", None),
+        ("CRC32", "FULL_OBJECT"),
+        ("SHA256", None),
+        ("SHA256", "FULL_OBJECT"),
+        ("CRC32C", None),
+    ],
 )
 def test_multipart_uploads_complete_as_moto_completes_them(algorithm, kind):
     moto_compat.lean_s3_bodies()
     parts = [_payload(5 * MiB), bytes(5 * MiB), b"tail"]
     upload = _multipart(parts, algorithm, kind)
     listing = [(n, upload.parts[n].etag) for n in (1, 2, 3)]
-    ours = upload.complete(iter(listing))
-    assert ours == moto_compat.MOTO_ORIGINALS["complete"](upload, iter(listing))
-    assert ours[0] == b"".join(parts)
-    assert ours[1].endswith("-3")
+    theirs = moto_compat.MOTO_ORIGINALS["complete"](upload, iter(listing))
+    body, etag, checksum = upload.complete(iter(listing))
+    assert (body.read(), etag, checksum) == theirs
+    assert theirs[0] == b"".join(parts) and etag.endswith("-3")
+
+
+def test_a_completed_objects_body_is_its_parts():
+    """The object reads its parts' buffers; each part reads its range of the object; the
+    object's key closes the buffers when it is disposed, as moto's disposal of its parts
+    did."""
+    from moto.s3.models import FakeKey
+
+    moto_compat.lean_s3_bodies()
+    parts = [_payload(5 * MiB), bytes(5 * MiB), b"tail"]
+    upload = _multipart(parts)
+    buffers = [upload.parts[n]._value_buffer for n in (1, 2, 3)]
+    body, etag, _ = upload.complete(iter((n, upload.parts[n].etag) for n in (1, 2, 3)))
+    key = FakeKey("k", body, account_id=ACCOUNT, region_name=REGION, etag=etag, multipart=upload)
+    whole = b"".join(parts)
+    assert key.value == whole and key.size == len(whole) and key.etag == f'"{etag}"'
+    assert key.value == whole  # read again, from the start
+    assert [upload.parts[n].value for n in (1, 2, 3)] == parts
+    assert body.read_at(5 * MiB - 2, 4) == whole[5 * MiB - 2 : 5 * MiB + 2]
+    assert body.seek(-4, io.SEEK_END) == len(whole) - 4 and body.read(100) == b"tail"
+    assert body.seek(-2, io.SEEK_CUR) == len(whole) - 2 and body.tell() == len(whole) - 2
+    window = upload.parts[3]._value_buffer
+    assert window.seek(-2, io.SEEK_END) == 2 and window.read() == b"il"
+    assert window.seek(1, io.SEEK_CUR) == 5 and window.read(1) == b""
+    key.dispose()
+    assert all(buffer.closed for buffer in buffers)
+    # a key whose body was a completed object, given another body
+    again = FakeKey("k", _joined([b"ab", b"c"]), account_id=ACCOUNT, region_name=REGION)
+    assert again.value == b"abc" and again.etag == '"900150983cd24fb0d6963f7d28e17f72"'
+    again.value = b"new"
+    assert again.value == b"new" and again.size == 3
+    again.dispose()
+
+
+def _joined(bodies: list[bytes]):
+    """A moto_compat._JoinedParts of these bodies, each in a buffer of its own."""
+    import tempfile
+
+    buffers = []
+    for body in bodies:
+        buffer = tempfile.SpooledTemporaryFile()  # noqa: SIM115 - the body closes it
+        buffer.write(body)
+        buffers.append((buffer, len(body)))
+    return moto_compat._JoinedParts(buffers)
+
+
+def test_a_part_listed_twice_is_read_twice():
+    moto_compat.lean_s3_bodies()
+    parts = [_payload(5 * MiB), b"end"]
+    upload = _multipart(parts)
+    listing = [(1, upload.parts[1].etag), (1, upload.parts[1].etag), (2, upload.parts[2].etag)]
+    theirs = moto_compat.MOTO_ORIGINALS["complete"](upload, iter(listing))
+    body, etag, checksum = upload.complete(iter(listing))
+    assert (body.read(), etag, checksum) == theirs
+    assert [upload.parts[n].value for n in (1, 2)] == parts
 
 
 @pytest.mark.parametrize(
@@ -471,3 +533,45 @@ def test_s3_bodies_round_trip_through_moto(mock):
     assert got["Body"].read() == b"".join(parts)
     ranged = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", Range="bytes=10-19")
     assert ranged["Body"].read() == parts[0][10:20]
+
+
+class _ChecksumRequest:
+    """What S3Response._get_checksum reads of itself: the headers and the raw body."""
+
+    def __init__(self, headers: dict[str, str], raw_body: bytes) -> None:
+        self.headers, self.raw_body = headers, raw_body
+
+
+@pytest.mark.parametrize(
+    ("headers", "raw_body"),
+    [
+        ({"x-amz-sdk-checksum-algorithm": "CRC32"}, b"".join(_chunked(_payload(10_000), 1000))),
+        ({"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": "AAAAAA=="}, b"x"),
+        ({"x-amz-sdk-checksum-algorithm": "SHA256"}, b"no trailer x-amz-checksum-sha256 here"),
+        (
+            {"x-amz-sdk-checksum-algorithm": "CRC32"},
+            b"x-amz-checksum-x:y\nx-amz-checksum-c:AB==\r\n",
+        ),
+        ({}, b"x-amz-checksum-crc32:AAAAAA==\r\n"),
+    ],
+)
+def test_checksums_are_found_as_moto_finds_them(headers, raw_body):
+    from moto.s3.responses import S3Response
+
+    moto_compat.lean_s3_bodies()
+    ours, theirs = _ChecksumRequest(headers, raw_body), _ChecksumRequest(headers, raw_body)
+    ours_headers, theirs_headers = {}, {}
+    found = S3Response._get_checksum(ours, ours_headers)
+    assert found == moto_compat.MOTO_ORIGINALS["get_checksum"](theirs, theirs_headers)
+    assert ours_headers == theirs_headers
+    assert ours.raw_body is raw_body  # given back
+    assert bool(found[1]) == bool(headers)
+
+
+def test_moto_searches_the_whole_body_for_the_checksum_trailer():
+    """Why the trailer is found first: moto's re.search walks an 8 MiB part byte by byte."""
+    import inspect
+
+    moto_compat.lean_s3_bodies()
+    source = inspect.getsource(moto_compat.MOTO_ORIGINALS["get_checksum"])
+    assert 're.search(rb"x-amz-checksum-\\w+:(.+={1,2})", self.raw_body)' in source

@@ -29,18 +29,24 @@ changes one fails a test instead of the pipeline:
 8. S3 object bodies: moto read an aws-chunked request body (botocore sends PutObject and
    UploadPart bodies so, with a CRC32 trailer) by appending 1 MiB chunk after chunk to one
    growing bytes object, and decoded the chunks the same way: an n MiB body cost about
-   n**2 / 2 MiB of copying, twice (a 100 MB PutObject took 7 s of CPU). It also copied each
-   body into memory before spooling it to a file, and completed a multipart upload with four
-   copies of the object. :func:`lean_s3_bodies` replaces those functions with ones that
-   produce the same bytes, ETags, checksums and errors in linear time with fewer copies.
+   n**2 / 2 MiB of copying, twice (a 100 MB PutObject took 7 s of CPU). It also scanned
+   each body for the checksum trailer with a regular expression, copied each body into
+   memory before spooling it to a file, read it back for its MD5, and completed a multipart
+   upload with four copies of the object, spooled to a file once more. :func:`lean_s3_bodies`
+   replaces those functions with ones that produce the same bytes, ETags, checksums and
+   errors in linear time, with one copy of each body on file.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import csv
 import io
 import json
+import re
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -113,11 +119,15 @@ def lean_s3_bodies() -> None:
       parses those);
     - ``S3Response._handle_encoded_body`` joins the decoded chunks once instead of
       appending each to the result;
+    - ``S3Response._get_checksum`` is handed the body from the checksum trailer on, found
+      with ``bytes.find`` first (moto's regular expression scans the whole body for it);
     - the ``FakeKey.value`` setter writes a body larger than the key's memory buffer to the
       buffer's file at once, instead of into memory first and then all of it to the file,
       and takes the MD5 for the ETag from the body in hand, not read back from the file;
-    - ``FakeMultipart.complete`` reads each part once and joins the parts once (moto read
-      every part twice and copied the object four times, for the object and its checksum).
+    - ``FakeMultipart.complete`` makes the object of the parts' buffers instead of copying
+      them into a new one (moto read every part twice, copied the object four times for
+      the object and its checksum, then spooled it to a file again), and takes a CRC32
+      full-object checksum part by part.
 
     Idempotent.
     """
@@ -142,17 +152,37 @@ def lean_s3_bodies() -> None:
         return request
 
     value = s3_models.FakeKey.value
+    get_checksum = S3Response._get_checksum
     MOTO_ORIGINALS.update(
         from_primitives=from_primitives,
         handle_encoded_body=S3Response._handle_encoded_body,
+        get_checksum=get_checksum,
         set_value=value.fset,  # type: ignore[attr-defined]
         complete=s3_models.FakeMultipart.complete,
     )
+
+    def find_trailer_then_get_checksum(self: Any, response_headers: dict[str, Any]) -> Any:
+        raw = self.raw_body
+        if isinstance(raw, bytes) and (start := raw.find(_TRAILER_PREFIX)) >= 0:
+            found = _TRAILER.search(raw, start)
+            if found:  # the first match of moto's search: moto finds it again at once
+                self.raw_body = raw[found.start() :]
+        try:
+            return get_checksum(self, response_headers)
+        finally:
+            self.raw_body = raw
+
     request_class.from_primitives = classmethod(read_then_build)  # type: ignore[assignment]
     S3Response._handle_encoded_body = _decode_aws_chunked  # type: ignore[method-assign]
+    S3Response._get_checksum = find_trailer_then_get_checksum  # type: ignore[method-assign]
     s3_models.FakeKey.value = value.setter(_set_value)  # type: ignore[attr-defined]
     s3_models.FakeMultipart.complete = _complete_multipart  # type: ignore[method-assign]
 
+
+#: the checksum trailer of an aws-chunked body, as moto's ``S3Response._get_checksum``
+#: searches for it (with ``re.search``, which walks the body byte by byte to its end)
+_TRAILER = re.compile(rb"x-amz-checksum-\w+:(.+={1,2})")
+_TRAILER_PREFIX = b"x-amz-checksum-"
 
 #: the content types werkzeug parses as a form (it reads their bodies itself)
 _FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
@@ -188,11 +218,25 @@ def _decode_aws_chunked(self: Any, body: Any) -> bytes:
     return b"".join(parts)
 
 
-def _set_value(self: Any, new_value: bytes | str) -> None:
+def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     """moto's ``FakeKey.value`` setter: a body the buffer would spool goes to its file at
     once, and a key without an ETag yet gets the MD5 of the body in hand (moto's ``etag``
-    computes the same when first asked, reading the body back from its file)."""
-    buffer = self._value_buffer  # a SpooledTemporaryFile of self._max_buffer_size bytes
+    computes the same when first asked, reading the body back from its file). A completed
+    multipart upload's body (:class:`_JoinedParts`) becomes the key's buffer as it is."""
+    from moto.s3 import models as s3_models
+
+    buffer = self._value_buffer
+    if isinstance(new_value, _JoinedParts):
+        buffer.close()
+        self._value_buffer = new_value
+        self.contentsize = new_value.size
+        if self._etag is None:
+            self._etag = s3_models.md5_hash(new_value.read_at(0, new_value.size)).hexdigest()
+        return
+    if not isinstance(buffer, tempfile.SpooledTemporaryFile):  # a joined body, replaced
+        buffer.close()
+        buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
+        self._value_buffer = buffer
     buffer.seek(0)
     buffer.truncate()
     if isinstance(new_value, str):
@@ -202,17 +246,18 @@ def _set_value(self: Any, new_value: bytes | str) -> None:
     buffer.write(new_value)
     self.contentsize = len(new_value)
     if self._etag is None:
-        from moto.s3 import models as s3_models
-
         self._etag = s3_models.md5_hash(new_value).hexdigest()
 
 
-def _complete_multipart(self: Any, body: Any) -> tuple[bytes, str, tuple[str, str, int] | None]:
+def _complete_multipart(
+    self: Any, body: Any
+) -> tuple[_JoinedParts, str, tuple[str, str, int] | None]:
     """moto's ``FakeMultipart.complete``: the object, its ETag and checksum from the parts.
 
     Checks the parts as moto does (each listed part must exist with that ETag, every part
     but the last must be at least the minimum size, at least one part) and raises the same
-    errors; reads each part once and joins them once.
+    errors. The object is the listed parts' buffers in order (:class:`_JoinedParts`), not a
+    copy of them; each listed part reads its range of it from then on.
     """
     from moto.s3 import models as s3_models
 
@@ -220,34 +265,125 @@ def _complete_multipart(self: Any, body: Any) -> tuple[bytes, str, tuple[str, st
         self.metadata.get("x-amz-checksum-algorithm"),
         self.metadata.get("x-amz-checksum-type"),
     )
-    composite = builder.checksum_type == "COMPOSITE"
-    values: list[bytes] = []
+    listed = []
     md5s = bytearray()
-    last = None
-    count = 0
     for number, etag in body:
         part = self.parts.get(number)
         part_etag = part.etag.replace('"', "") if part is not None else None
         if part is None or part_etag != etag.replace('"', ""):
             raise s3_models.InvalidPart()
-        if last is not None and last.contentsize < s3_models.S3_UPLOAD_PART_MIN_SIZE:
+        if listed and listed[-1].contentsize < s3_models.S3_UPLOAD_PART_MIN_SIZE:
             raise s3_models.EntityTooSmall()
         md5s.extend(bytes.fromhex(part_etag))
-        value = part.value
-        values.append(value)
-        if composite:
-            builder.addPart(value)
-        last = part
-        count += 1
-    if count == 0:
+        listed.append(part)
+    if not listed:
         raise s3_models.MalformedXML
-    total = b"".join(values)
-    values.clear()
-    if not composite:  # a full-object checksum: of the object, without another copy of it
-        builder.complete_object = total  # type: ignore[assignment]
-        builder.part_count = count
-    etag = f"{s3_models.md5_hash(bytes(md5s)).hexdigest()}-{count}"
-    return total, etag, builder.build()
+    if builder.checksum_type == "COMPOSITE":
+        for part in listed:
+            builder.addPart(part.value)
+        checksum = builder.build()
+    else:
+        checksum = (
+            builder.checksum_type,
+            _full_object_checksum(builder.checksum_algorithm, listed),
+            1,
+        )
+    joined = _JoinedParts([(part._value_buffer, part.contentsize) for part in listed])
+    offset = 0
+    for part in listed:
+        if not isinstance(part._value_buffer, _PartWindow):  # a part listed twice: once
+            part._value_buffer = _PartWindow(joined, offset, part.contentsize)
+        offset += part.contentsize
+    etag = f"{s3_models.md5_hash(bytes(md5s)).hexdigest()}-{len(listed)}"
+    return joined, etag, checksum
+
+
+def _full_object_checksum(algorithm: str, parts: list[Any]) -> str:
+    """moto's checksum of the whole object, ``compute_checksum(object, algorithm)``: over
+    the parts one by one where moto's checksum is a CRC32 (as is its CRC64NVME without
+    the CRT), else over the parts joined."""
+    from moto.s3.utils import compute_checksum
+
+    probe = b"123456789"
+    if compute_checksum(probe, algorithm) == base64.b64encode(
+        binascii.crc32(probe).to_bytes(4, "big")
+    ):
+        crc = 0
+        for part in parts:
+            crc = binascii.crc32(part.value, crc)
+        return base64.b64encode(crc.to_bytes(4, "big")).decode()
+    return compute_checksum(b"".join(part.value for part in parts), algorithm).decode()
+
+
+class _JoinedParts:
+    """A completed multipart object's body: the listed parts' buffers, read in order.
+
+    moto copied the parts into one new buffer (spooling the object to a file a second
+    time); this body owns the parts' buffers instead, and closes them when its key is
+    disposed. Reads hold a lock, as a key and its parts' windows read the same buffers.
+    """
+
+    def __init__(self, buffers: list[tuple[Any, int]]) -> None:
+        self._buffers = buffers
+        self.size = sum(size for _, size in buffers)
+        self._position = 0
+        self._lock = threading.Lock()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(base + offset, 0)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size
+        data = self.read_at(self._position, size)
+        self._position += len(data)
+        return data
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes from ``offset`` on (the position stays where it is)."""
+        end = min(offset + size, self.size)
+        pieces = []
+        start = 0
+        with self._lock:
+            for buffer, length in self._buffers:
+                low, high = max(offset, start), min(end, start + length)
+                if low < high:
+                    buffer.seek(low - start)
+                    pieces.append(buffer.read(high - low))
+                start += length
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def close(self) -> None:
+        for buffer, _ in self._buffers:
+            buffer.close()
+
+
+class _PartWindow:
+    """A completed part's body: its range of the object it became a part of."""
+
+    def __init__(self, joined: _JoinedParts, offset: int, size: int) -> None:
+        self._joined, self._offset, self._size = joined, offset, size
+        self._position = 0
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(base + offset, 0)
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = max(self._size - self._position, 0)
+        size = left if size is None or size < 0 else min(size, left)
+        data = self._joined.read_at(self._offset + self._position, size)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        """Nothing to release: the object's body owns the buffer."""
 
 
 class LambdaDispatch:
