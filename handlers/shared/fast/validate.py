@@ -546,18 +546,28 @@ def add_totals(
     """Add rows to ``totals`` by currency index (into the sorted codes) and direction; amounts
     are ``head * 10**minor + fraction`` (both int64, summed per group exactly)."""
     key = currency.astype(np.int64) * 2 + debit
-    groups, inverse = np.unique(key, return_inverse=True)
-    counts = np.bincount(inverse, minlength=len(groups))
-    heads = np.zeros(len(groups), dtype=np.int64)
-    fractions = np.zeros(len(groups), dtype=np.int64)
-    np.add.at(heads, inverse, head)
-    np.add.at(fractions, inverse, fraction)
+    size = 2 * (len(_CURRENCIES) + 1)
+    counts = np.bincount(key, minlength=size)
+    groups = np.flatnonzero(counts)
+    # bincount sums in float64: exact while every sum stays below 2**53, so the heads
+    # (< 10**12) are summed in two halves of six digits (a chunk has far fewer than 10**9 rows)
+    high, low = np.divmod(head, _HALF)
+    heads = _exact_sums(key, high, size)[groups] * _HALF + _exact_sums(key, low, size)[groups]
+    fractions = _exact_sums(key, fraction, size)[groups]
     for group, count, head_sum, fraction_sum in zip(
-        groups.tolist(), counts.tolist(), heads.tolist(), fractions.tolist(), strict=True
+        groups.tolist(), counts[groups].tolist(), heads.tolist(), fractions.tolist(), strict=True
     ):
         code = _CURRENCIES[group // 2]
         minor = CURRENCY_MINOR_UNITS[code]
         totals.add_many(code, bool(group % 2), count, head_sum * 10**minor + fraction_sum)
+
+
+_HALF = 10**6
+
+
+def _exact_sums(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Per key, the sum of ``values`` (non-negative, below 10**6 each) as int64."""
+    return np.rint(np.bincount(key, weights=values, minlength=size)).astype(np.int64)
 
 
 def _rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:

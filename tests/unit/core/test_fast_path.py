@@ -761,3 +761,28 @@ def test_skipped_lines_are_located_from_their_text_and_checked() -> None:
     assert numbers.tolist() == [1, 4]
     assert [line for line, _ in ragged] == [2, 3, 5]
     assert columns[0].to_pylist() == ["a", "q"]
+
+
+def test_totals_are_exact_for_the_largest_fast_amounts() -> None:
+    """Chunk totals are summed in float64 halves: exact up to the largest amounts the fast
+    path takes (12 integer digits) over more rows than a chunk holds."""
+    import numpy as np
+    from shared.fast.validate import _CURRENCIES, add_totals
+    from shared.refdata import CURRENCY_MINOR_UNITS as MINOR
+    from shared.totals import Totals
+
+    rng = np.random.default_rng(7)
+    rows = 300_000
+    currency = rng.integers(0, len(_CURRENCIES), rows)
+    debit = rng.integers(0, 2, rows).astype(bool)
+    head = rng.integers(10**12 - 1000, 10**12, rows)
+    fraction = rng.integers(0, 10**4, rows)
+    fraction = np.minimum(fraction, 10 ** np.array([MINOR[c] for c in _CURRENCIES])[currency] - 1)
+    totals = Totals()
+    add_totals(totals, currency, debit, head, fraction)
+    expected = Totals()
+    columns = (currency.tolist(), debit.tolist(), head.tolist(), fraction.tolist())
+    for c, d, h, f in zip(*columns, strict=True):
+        code = _CURRENCIES[c]
+        expected.add(code, d, h * 10 ** MINOR[code] + f)
+    assert totals.to_json() == expected.to_json()
