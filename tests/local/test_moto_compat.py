@@ -367,12 +367,17 @@ def test_chunked_bodies_decode_as_moto_decodes_them(size, chunk_size):
     assert S3Response._handle_encoded_body(None, b"") == original(None, b"") == b""
 
 
-def test_object_bodies_are_stored_as_moto_stores_them():
+@pytest.mark.parametrize("budget", [0, 64 * MiB])
+def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
+    """The same value, size and ETag as moto's setter gives; a body larger than moto's
+    memory buffer stays in memory within the budget, and is spooled to a file past it."""
     import hashlib
 
     from moto.s3.models import FakeKey
 
     moto_compat.lean_s3_bodies()
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", budget)
+    held = moto_compat._HeldInMemory.held
     for value in (b"small", "text", _payload(6 * MiB)):
         key = FakeKey("k", value, account_id=ACCOUNT, region_name=REGION)
         theirs = FakeKey("k", b"", account_id=ACCOUNT, region_name=REGION)
@@ -381,10 +386,15 @@ def test_object_bodies_are_stored_as_moto_stores_them():
         assert key.value == theirs.value == expected
         assert key.size == theirs.size == len(expected)
         assert key.etag == f'"{hashlib.md5(expected).hexdigest()}"'
-        assert key._value_buffer._rolled == theirs._value_buffer._rolled
-        assert key._value_buffer._rolled == (len(expected) > key._max_buffer_size)
+        large = len(expected) > key._max_buffer_size
+        assert theirs._value_buffer._rolled == large
+        in_memory = large and budget > 0
+        assert isinstance(key._value_buffer, moto_compat._HeldInMemory) == in_memory
+        assert key._value_buffer._rolled == (large and not in_memory)
+        assert moto_compat._HeldInMemory.held == held + (len(expected) if in_memory else 0)
         key.dispose()
         theirs.dispose()
+        assert moto_compat._HeldInMemory.held == held
     given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
     assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
     given.dispose()
@@ -433,9 +443,11 @@ def test_a_completed_objects_body_is_its_parts():
     from moto.s3.models import FakeKey
 
     moto_compat.lean_s3_bodies()
+    held = moto_compat._HeldInMemory.held
     parts = [_payload(5 * MiB), bytes(5 * MiB), b"tail"]
     upload = _multipart(parts)
     buffers = [upload.parts[n]._value_buffer for n in (1, 2, 3)]
+    assert moto_compat._HeldInMemory.held == held + 10 * MiB  # the two parts over 5 MiB
     body, etag, _ = upload.complete(iter((n, upload.parts[n].etag) for n in (1, 2, 3)))
     key = FakeKey("k", body, account_id=ACCOUNT, region_name=REGION, etag=etag, multipart=upload)
     whole = b"".join(parts)
@@ -450,6 +462,7 @@ def test_a_completed_objects_body_is_its_parts():
     assert window.seek(1, io.SEEK_CUR) == 5 and window.read(1) == b""
     key.dispose()
     assert all(buffer.closed for buffer in buffers)
+    assert moto_compat._HeldInMemory.held == held
     # a key whose body was a completed object, given another body
     again = FakeKey("k", _joined([b"ab", b"c"]), account_id=ACCOUNT, region_name=REGION)
     assert again.value == b"abc" and again.etag == '"900150983cd24fb0d6963f7d28e17f72"'

@@ -34,7 +34,9 @@ changes one fails a test instead of the pipeline:
    memory before spooling it to a file, read it back for its MD5, and completed a multipart
    upload with four copies of the object, spooled to a file once more. :func:`lean_s3_bodies`
    replaces those functions with ones that produce the same bytes, ETags, checksums and
-   errors in linear time, with one copy of each body on file.
+   errors in linear time, with one copy of each body: in memory while the process holds
+   less than :data:`S3_MEMORY_BUDGET` (1 GiB) of bodies over 5 MiB, then on file as moto
+   keeps them all (a write to a new temporary file cost more than the part's MD5).
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ def serialize_requests() -> None:
 #: how much of an aws-chunked request body is read at a time (botocore's chunk size)
 _BODY_READ_SIZE = 1024 * 1024
 
+#: How many bytes of object bodies larger than moto's memory buffer (5 MiB) are kept in
+#: memory all the same; past it they are spooled to temporary files, as moto does with all.
+S3_MEMORY_BUDGET = 1024 * 1024 * 1024
+
 #: moto's own functions that :func:`lean_s3_bodies` replaced, by name (for the tests that
 #: compare the replacements with them)
 MOTO_ORIGINALS: dict[str, Callable[..., Any]] = {}
@@ -121,9 +127,11 @@ def lean_s3_bodies() -> None:
       appending each to the result;
     - ``S3Response._get_checksum`` is handed the body from the checksum trailer on, found
       with ``bytes.find`` first (moto's regular expression scans the whole body for it);
-    - the ``FakeKey.value`` setter writes a body larger than the key's memory buffer to the
-      buffer's file at once, instead of into memory first and then all of it to the file,
-      and takes the MD5 for the ETag from the body in hand, not read back from the file;
+    - the ``FakeKey.value`` setter keeps a body larger than moto's memory buffer in memory
+      while the process holds less than :data:`S3_MEMORY_BUDGET` bytes of such bodies, and
+      writes it to the buffer's file at once past it (moto wrote every such body to memory
+      first, then all of it to a file), and takes the MD5 for the ETag from the body in hand,
+      not read back from the file;
     - ``FakeMultipart.complete`` makes the object of the parts' buffers instead of copying
       them into a new one (moto read every part twice, copied the object four times for
       the object and its checksum, then spooled it to a file again), and takes a CRC32
@@ -233,20 +241,51 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
         if self._etag is None:
             self._etag = s3_models.md5_hash(new_value.read_at(0, new_value.size)).hexdigest()
         return
-    if not isinstance(buffer, tempfile.SpooledTemporaryFile):  # a joined body, replaced
-        buffer.close()
-        buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
-        self._value_buffer = buffer
-    buffer.seek(0)
-    buffer.truncate()
     if isinstance(new_value, str):
         new_value = new_value.encode("utf-8")
-    if len(new_value) > self._max_buffer_size:
-        buffer.rollover()
+    size = len(new_value)
+    buffer.close()  # empty when moto has just made it; a new buffer suits the body's size
+    if size > self._max_buffer_size and _HeldInMemory.reserve(size):
+        buffer = _HeldInMemory(size)
+    else:
+        buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
+        if size > self._max_buffer_size:
+            buffer.rollover()
     buffer.write(new_value)
-    self.contentsize = len(new_value)
+    self._value_buffer = buffer
+    self.contentsize = size
     if self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
+
+
+class _HeldInMemory(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """A body larger than moto's memory buffer, kept in memory all the same while the
+    process holds less than :data:`S3_MEMORY_BUDGET` bytes of such bodies; closing it (its
+    key disposed of, or the object it became a part of) gives its bytes back."""
+
+    held = 0
+    _lock = threading.Lock()
+
+    def __init__(self, size: int) -> None:
+        super().__init__(max_size=0)  # never rolls over to a file
+        self._size = size
+
+    @classmethod
+    def reserve(cls, size: int) -> bool:
+        with cls._lock:
+            if cls.held + size > S3_MEMORY_BUDGET:
+                return False
+            cls.held += size
+            return True
+
+    def _release(self) -> None:
+        with self._lock:
+            type(self).held -= self._size
+            self._size = 0
+
+    def close(self) -> None:  # also when collected (IOBase.__del__ closes)
+        self._release()
+        super().close()
 
 
 def _complete_multipart(
