@@ -227,10 +227,11 @@ def _decode_aws_chunked(self: Any, body: Any) -> bytes:
 
 
 def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
-    """moto's ``FakeKey.value`` setter: a body the buffer would spool goes to its file at
-    once, and a key without an ETag yet gets the MD5 of the body in hand (moto's ``etag``
-    computes the same when first asked, reading the body back from its file). A completed
-    multipart upload's body (:class:`_JoinedParts`) becomes the key's buffer as it is."""
+    """moto's ``FakeKey.value`` setter: a body larger than moto's memory buffer is kept in
+    memory within the budget (:class:`_HeldInMemory`), else written to the buffer's file at
+    once; a key without an ETag yet gets the MD5 of the body in hand (moto's ``etag``
+    computes the same when first asked, reading the body back). A completed multipart
+    upload's body (:class:`_JoinedParts`) becomes the key's buffer as it is."""
     from moto.s3 import models as s3_models
 
     buffer = self._value_buffer
