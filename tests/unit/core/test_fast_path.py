@@ -786,3 +786,23 @@ def test_totals_are_exact_for_the_largest_fast_amounts() -> None:
         code = _CURRENCIES[c]
         expected.add(code, d, h * 10 ** MINOR[code] + f)
     assert totals.to_json() == expected.to_json()
+
+
+def test_fields_are_counted_when_the_skipped_texts_do_not_add_up(monkeypatch) -> None:
+    """The fallback of parse_chunk: every line's fields counted, commas inside quoted text
+    (doubled quotes included) not separating, gives what locating by text gives."""
+    import numpy as np
+
+    data = b'a,"b,""c"",d",e\r\n"x,y",z\r\n1,2,3,4\n"p","q","r"\n'
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    assert csvchunks._field_counts(view, ends, None).tolist() == [3, 2, 4, 3]
+    chunk = csvchunks.FastChunk(data, len(ends), ends, None)
+    located = csvchunks.parse_chunk(chunk, 3)
+    monkeypatch.setattr(csvchunks, "_located", lambda *args: None)
+    counted = csvchunks.parse_chunk(chunk, 3)
+    for result in (located, counted):
+        columns, numbers, ragged = result
+        assert numbers.tolist() == [1, 4]
+        assert [line for line, _ in ragged] == [2, 3]
+        assert columns[1].to_pylist() == ['b,"c",d', "q"]
