@@ -538,6 +538,40 @@ class Timestamps:
         return pc.replace_with_mask(self.array, bool_array(mask), from_matrix(out, 20 + fraction))
 
 
+_NOT_DIGIT = DIGIT_BYTES.complement()
+
+
+def _amount_shape(array: pa.Array) -> np.ndarray:
+    """Where the value matches :data:`AMOUNT_RE`. Up to 30 digits, with or without a point
+    and one to four decimals, is certified from the positions of its non-digit bytes; the
+    regex decides every other value (trailing zeros past four decimals, bad values)."""
+    offsets, data = pieces(array)
+    n = len(array)
+    lengths = offsets[1:] - offsets[:-1]
+    if not n:
+        return np.zeros(0, dtype=bool)
+    first, last = int(offsets[0]), int(offsets[-1])
+    others = np.flatnonzero(_NOT_DIGIT.mask(data[first:last])) + first
+    count = np.diff(np.searchsorted(others, offsets))
+    ok = (count == 0) & (lengths >= 1) & (lengths <= 30)
+    single = np.flatnonzero(count == 1)
+    if len(single):
+        at = others[np.searchsorted(others, offsets[single])]  # the one non-digit
+        point = at - offsets[single]  # digits before it
+        decimals = lengths[single] - point - 1
+        ok[single] = (
+            (data[at] == ord("."))
+            & (point >= 1)
+            & (point <= 30)
+            & (decimals >= 1)
+            & (decimals <= 4)
+        )
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        ok[rest] = bools(pc.match_substring_regex(array.take(int_array(rest)), AMOUNT_RE))
+    return ok
+
+
 class Amounts:
     """Amounts certified valid by :func:`shared.values.split_amount` (positive, at most
     :data:`MAX_HEAD_DIGITS` significant integer digits, fitting ``minor`` decimals), with
@@ -547,7 +581,7 @@ class Amounts:
     def __init__(self, array: pa.Array, minor: np.ndarray, text: bool = False) -> None:
         self.array = array
         n = len(array)
-        self.ok = bools(pc.match_substring_regex(array, AMOUNT_RE)) & (minor >= 0)
+        self.ok = _amount_shape(array) & (minor >= 0)
         # Parsed by pyarrow as decimal(38, 4): value * 10**4 in the low word.
         safe = pc.if_else(bool_array(self.ok), array, "0") if not self.ok.all() else array
         words = np.frombuffer(pc.cast(safe, pa.decimal128(38, 4)).buffers()[1], dtype=np.int64)

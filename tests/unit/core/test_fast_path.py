@@ -529,6 +529,29 @@ def test_timestamp_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> 
     assert kernels._timestamp_shape(array).tolist() == expected.tolist()
 
 
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[0-9]{1,32}(\.[0-9]{0,6})?", fullmatch=True),
+            st.integers(min_value=0, max_value=34),
+            st.sampled_from(["", "0", ".", "-", "x", "é", " ", "\n"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example([("123456789012345678901234567890", 40, ""), ("1.2345", 9, ""), ("1.23450", 9, "")])
+def test_amount_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> None:
+    """The certificate from non-digit positions decides exactly as the regex does."""
+    import pyarrow.compute as pc
+
+    values = [value[:at] + char + value[at + 1 :] for value, at, char in cases]
+    array = kernels.str_array(values)
+    expected = kernels.bools(pc.match_substring_regex(array, kernels.AMOUNT_RE))
+    assert kernels._amount_shape(array).tolist() == expected.tolist()
+
+
 def test_common_timestamps_are_certified() -> None:
     values = ["2024-02-29T10:00:00Z", "2024-01-01T00:10:00+01:00", "2024-12-31T23:59:59.5-05:00"]
     stamps = kernels.Timestamps(kernels.str_array(values))
