@@ -96,7 +96,7 @@ def validate(
                     (base + line, state.count_failure, ragged_fields(text)) for line, text in ragged
                 ]
                 state.chunk, state.chunk_base = piece, base
-                state.batch(columns, lines + base, specials, _nul_lines(piece.data, lines))
+                state.batch(columns, lines + base, specials, _nul_lines(piece, lines))
                 state.chunk = None
                 state.number = base + piece.lines
             else:
@@ -518,12 +518,12 @@ class _Validator:
             self.ids.close()
 
 
-def _nul_lines(data: bytes, lines: np.ndarray) -> Any:
-    """Which rows (given by their line in ``data``) contain a NUL byte; False if none."""
-    if b"\0" not in data:
+def _nul_lines(chunk: FastChunk, lines: np.ndarray) -> Any:
+    """Which rows (given by their line in the chunk) contain a NUL byte; False if none."""
+    if b"\0" not in chunk.data:
         return False
-    view = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(view == 10)
+    view = np.frombuffer(chunk.data, dtype=np.uint8)
+    ends = chunk.ends if chunk.ends is not None else np.flatnonzero(view == 10)
     hit = np.unique(np.searchsorted(ends, np.flatnonzero(view == 0))) + 1  # 1-based lines
     return np.isin(lines, hit)
 
