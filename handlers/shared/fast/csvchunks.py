@@ -303,7 +303,8 @@ def parse_chunk(
         starts = np.empty(lines, dtype=np.int64)
         starts[0] = 0
         starts[1:] = ends[:-1] + 1
-        keep = _located(parsed, starts, ends, skipped, width)
+        # a few skipped lines are found from their texts; many are cheaper counted
+        keep = _located(parsed, starts, ends, skipped, width) if len(skipped) <= 256 else None
         if keep is None:
             keep = _field_counts(view, ends, chunk.quoted) == width
         ragged = [

@@ -829,3 +829,18 @@ def test_fields_are_counted_when_the_skipped_texts_do_not_add_up(monkeypatch) ->
         assert numbers.tolist() == [1, 4]
         assert [line for line, _ in ragged] == [2, 3]
         assert columns[1].to_pylist() == ['b,"c",d', "q"]
+
+
+def test_a_chunk_of_many_ragged_lines_is_counted() -> None:
+    """Hundreds of lines of another width in one chunk: counted in one pass, not located
+    one by one; the rows of the header's width are still found."""
+    import numpy as np
+
+    data = b"".join(b"1,2,3\n" if i % 3 == 0 else b"1,2\n" for i in range(900))
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    chunk = csvchunks.FastChunk(data, len(ends), ends, np.zeros(len(ends), dtype=bool))
+    columns, numbers, ragged = csvchunks.parse_chunk(chunk, 3)
+    assert numbers.tolist() == list(range(1, 901, 3))
+    assert len(ragged) == 600 and ragged[0] == (2, "1,2")
+    assert columns[2].to_pylist() == ["3"] * 300
