@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -100,12 +101,22 @@ class ResumedSource(CsvSource):
 @dataclass
 class FastChunk:
     """Whole lines (each ending in LF), none blank, all safe for pyarrow. ``ends``: the
-    offset of each line's LF; ``quoted``: which lines hold a quote character."""
+    offset of each line's LF; ``quoted``: which lines hold a quote character (None: not
+    known)."""
 
     data: bytes
     lines: int
-    ends: Any = None
-    quoted: Any = None
+    ends: np.ndarray
+    quoted: np.ndarray | None = None
+
+    @cached_property
+    def nul_lines(self) -> np.ndarray:
+        """The 1-based lines that hold a NUL byte (pyarrow reads them with a stand-in byte,
+        validation rejects them), found once for the chunk."""
+        if b"\0" not in self.data:
+            return np.zeros(0, dtype=np.int64)
+        view = np.frombuffer(self.data, dtype=np.uint8)
+        return np.unique(np.searchsorted(self.ends, np.flatnonzero(view == 0))) + 1
 
 
 @dataclass
@@ -292,9 +303,8 @@ def parse_chunk(
     the Lambda layer carries), and the numbers are what the rejects are reported by. So when
     it skipped any, the fields of every line are counted here to find which.
     """
-    data, lines = chunk.data, chunk.lines
+    data, lines, ends = chunk.data, chunk.lines, chunk.ends
     view = np.frombuffer(data, dtype=np.uint8)
-    ends = chunk.ends if chunk.ends is not None else np.flatnonzero(view == 10)
     # pyarrow 24 also splits a field at a NUL byte: it reads a stand-in byte instead
     stand_in = _stand_in(data) if b"\0" in data else None
     parsed = data.replace(b"\0", stand_in) if stand_in is not None else data
@@ -320,8 +330,7 @@ def parse_chunk(
     columns = [_single(table.column(index)) for index in range(width)]
     if stand_in is not None:
         # only the rows of lines with a NUL can hold the stand-in
-        nul_lines = np.unique(np.searchsorted(ends, np.flatnonzero(view == 0))) + 1
-        rows = np.flatnonzero(np.isin(numbers, nul_lines))
+        rows = np.flatnonzero(np.isin(numbers, chunk.nul_lines))
         columns = [_restore_nul(column, rows, stand_in) for column in columns]
     return columns, numbers, ragged
 
@@ -384,11 +393,10 @@ def _located(
                 return None
             line = int(np.searchsorted(ends, at))
             start, stop = int(starts[line]), int(ends[line])
-            body = stop - 1 if stop > start and data[stop - 1] == 13 else stop
-            if at == start and at + len(needle) == body:
+            if at == start and at + len(needle) == _body_end(data, start, stop):
                 break
             position = at + 1
-        if len(ragged_fields(_line_text(data, start, stop))) == width:
+        if len(ragged_fields(text)) == width:  # the line found reads as ``text``
             return None
         keep[line] = False
         position = stop + 1
@@ -433,10 +441,15 @@ def _stand_in(data: bytes) -> bytes:
     raise AssertionError("every control byte occurs in the chunk")  # pragma: no cover
 
 
+def _body_end(data: bytes, start: int, end: int) -> int:
+    """Where the line from ``start`` to its LF at ``end`` ends without its line end (a CR
+    before the LF belongs to the line end)."""
+    return end - 1 if end > start and data[end - 1] == 13 else end
+
+
 def _line_text(data: bytes, start: int, end: int) -> str:
     """A line without its line end (LF or CRLF), as the reader reports it."""
-    stop = end - 1 if end > start and data[end - 1] == 13 else end
-    return data[start:stop].decode("utf-8")
+    return data[start : _body_end(data, start, end)].decode("utf-8")
 
 
 def ragged_fields(text: str) -> list[str]:

@@ -520,12 +520,9 @@ class _Validator:
 
 def _nul_lines(chunk: FastChunk, lines: np.ndarray) -> Any:
     """Which rows (given by their line in the chunk) contain a NUL byte; False if none."""
-    if b"\0" not in chunk.data:
+    if not len(chunk.nul_lines):
         return False
-    view = np.frombuffer(chunk.data, dtype=np.uint8)
-    ends = chunk.ends if chunk.ends is not None else np.flatnonzero(view == 10)
-    hit = np.unique(np.searchsorted(ends, np.flatnonzero(view == 0))) + 1  # 1-based lines
-    return np.isin(lines, hit)
+    return np.isin(lines, chunk.nul_lines)
 
 
 def currency_index(currency: pa.Array) -> np.ndarray:
