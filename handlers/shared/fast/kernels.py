@@ -174,16 +174,22 @@ CSV_QUOTE_BYTES = byte_table(b',"\r\n')
 JSON_ESCAPE_BYTES = byte_table([*range(0x20), ord('"'), ord("\\")])
 
 
-def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
-    """Per value, how many of its bytes are in ``table``."""
+def _marked(array: pa.Array, table: ByteSet) -> tuple[np.ndarray, np.ndarray]:
+    """The data offsets of the bytes of ``array`` in ``table``, ascending, and how many of
+    them each value holds."""
     offsets, data = pieces(array)
     if not len(array):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     first, last = int(offsets[0]), int(offsets[-1])
-    positions = np.flatnonzero(table.mask(data[first:last]))
+    positions = np.flatnonzero(table.mask(data[first:last])) + first
     # marked bytes before each value's end minus those before its start: one lookup per
     # value, however many bytes are marked
-    return np.diff(np.searchsorted(positions, offsets - first))
+    return positions, np.diff(np.searchsorted(positions, offsets))
+
+
+def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
+    """Per value, how many of its bytes are in ``table``."""
+    return _marked(array, table)[1]
 
 
 def any_byte(array: pa.Array, table: ByteSet) -> np.ndarray:
@@ -340,19 +346,12 @@ def masked(array: pa.Array) -> np.ndarray:
     """ASCII values longer than four characters that already read as
     :func:`shared.masking.mask_pan` writes them: all but the last four are the mask
     character (other values: unspecified, the caller checks ASCII)."""
-    offsets, data = pieces(array)
+    offsets, _ = pieces(array)
     lengths = offsets[1:] - offsets[:-1]
     result = np.zeros(len(array), dtype=bool)
-    long = lengths > 4
-    if not long.any():
-        return result
-    width = int(lengths[long].max())
-    padded = np.zeros(len(data) + width, dtype=np.uint8)
-    padded[: len(data)] = data
-    windows = sliding_window_view(padded, width)
-    for size in np.unique(lengths[long]).tolist():  # one byte matrix per length
+    for size in np.unique(lengths[lengths > 4]).tolist():  # one byte matrix per length
         rows = np.flatnonzero(lengths == size)
-        result[rows] = (windows[offsets[rows], : size - 4] == ord("*")).all(axis=1)
+        result[rows] = (matrix(array, rows, size - 4)[0] == ord("*")).all(axis=1)
     return result
 
 
@@ -420,15 +419,13 @@ def _timestamp_shape(array: pa.Array) -> np.ndarray:
     """Where the value matches :data:`TIMESTAMP_RE`. The two forms without a fraction
     (``...SSZ``, 20 bytes, and ``...SS+HH:MM``, 25) are certified byte by byte on one
     gathered matrix, several times faster than the regex, which decides every other value."""
-    offsets, data = pieces(array)
+    offsets, _ = pieces(array)
     lengths = offsets[1:] - offsets[:-1]
     short = lengths == 20
     simple = np.flatnonzero(short | (lengths == 25))
     ok = np.zeros(len(array), dtype=bool)
     if len(simple):
-        padded = np.zeros(int(offsets[-1]) + 25, dtype=np.uint8)
-        padded[: int(offsets[-1])] = data[: int(offsets[-1])]
-        m = sliding_window_view(padded, 25)[offsets[simple]]
+        m, _ = matrix(array, simple, 25)
         digits = m[:, _DIGIT_AT] - np.uint8(48)  # wraps below '0' to large values
         good = (digits <= 9).all(axis=1)
         good &= (m[:, 4] == ord("-")) & (m[:, 7] == ord("-")) & (m[:, 13] == ord(":"))
@@ -546,13 +543,8 @@ def _amount_shape(array: pa.Array) -> np.ndarray:
     and one to four decimals, is certified from the positions of its non-digit bytes; the
     regex decides every other value (trailing zeros past four decimals, bad values)."""
     offsets, data = pieces(array)
-    n = len(array)
     lengths = offsets[1:] - offsets[:-1]
-    if not n:
-        return np.zeros(0, dtype=bool)
-    first, last = int(offsets[0]), int(offsets[-1])
-    others = np.flatnonzero(_NOT_DIGIT.mask(data[first:last])) + first
-    count = np.diff(np.searchsorted(others, offsets))
+    others, count = _marked(array, _NOT_DIGIT)
     ok = (count == 0) & (lengths >= 1) & (lengths <= 30)
     single = np.flatnonzero(count == 1)
     if len(single):
