@@ -355,19 +355,16 @@ def _full_object_checksum(algorithm: str, parts: list[Any]) -> str:
     return compute_checksum(b"".join(part.value for part in parts), algorithm).decode()
 
 
-class _JoinedParts:
-    """A completed multipart object's body: the listed parts' buffers, read in order.
+class _Readable:
+    """A file-like body of ``size`` bytes over :meth:`read_at`: ``seek``, ``tell``, ``read``."""
 
-    moto copied the parts into one new buffer (spooling the object to a file a second
-    time); this body owns the parts' buffers instead, and closes them when its key is
-    disposed. Reads hold a lock, as a key and its parts' windows read the same buffers.
-    """
+    size = 0
 
-    def __init__(self, buffers: list[tuple[Any, int]]) -> None:
-        self._buffers = buffers
-        self.size = sum(size for _, size in buffers)
+    def __init__(self) -> None:
         self._position = 0
-        self._lock = threading.Lock()
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        raise NotImplementedError
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
@@ -378,11 +375,26 @@ class _JoinedParts:
         return self._position
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.size
+        left = max(self.size - self._position, 0)
+        size = left if size is None or size < 0 else min(size, left)
         data = self.read_at(self._position, size)
         self._position += len(data)
         return data
+
+
+class _JoinedParts(_Readable):
+    """A completed multipart object's body: the listed parts' buffers, read in order.
+
+    moto copied the parts into one new buffer (spooling the object to a file a second
+    time); this body owns the parts' buffers instead, and closes them when its key is
+    disposed. Reads hold a lock, as a key and its parts' windows read the same buffers.
+    """
+
+    def __init__(self, buffers: list[tuple[Any, int]]) -> None:
+        super().__init__()
+        self._buffers = buffers
+        self.size = sum(size for _, size in buffers)
+        self._lock = threading.Lock()
 
     def read_at(self, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes from ``offset`` on (the position stays where it is)."""
@@ -403,24 +415,15 @@ class _JoinedParts:
             buffer.close()
 
 
-class _PartWindow:
+class _PartWindow(_Readable):
     """A completed part's body: its range of the object it became a part of."""
 
     def __init__(self, joined: _JoinedParts, offset: int, size: int) -> None:
-        self._joined, self._offset, self._size = joined, offset, size
-        self._position = 0
+        super().__init__()
+        self._joined, self._offset, self.size = joined, offset, size
 
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(base + offset, 0)
-        return self._position
-
-    def read(self, size: int | None = -1) -> bytes:
-        left = max(self._size - self._position, 0)
-        size = left if size is None or size < 0 else min(size, left)
-        data = self._joined.read_at(self._offset + self._position, size)
-        self._position += len(data)
-        return data
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self._joined.read_at(self._offset + offset, min(size, max(self.size - offset, 0)))
 
     def close(self) -> None:
         """Nothing to release: the object's body owns the buffer."""
