@@ -20,16 +20,31 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _session: botocore.session.Session | None = None
+_shared: dict[tuple[str, Config], Any] = {}
 
-__all__ = ["create_client"]
+__all__ = ["create_client", "shared_client"]
 
 
 def create_client(service: str, config: Config) -> Any:
     """A new low-level client of ``service`` (``"s3"``, ``"dynamodb"``...) from the shared
     session, created on first use: like boto3's default session, it loads botocore's
     endpoint and service data once for every client of the process."""
-    global _session
     with _lock:  # a botocore session is not safe to create clients from in parallel
-        if _session is None:
-            _session = botocore.session.get_session()
-        return _session.create_client(service, config=config)
+        return _create(service, config)
+
+
+def shared_client(service: str, config: Config) -> Any:
+    """The process's client of ``service`` with ``config`` (the same object each time),
+    created on first use and reused across invocations, as a module's default client."""
+    with _lock:
+        client = _shared.get((service, config))
+        if client is None:
+            client = _shared[(service, config)] = _create(service, config)
+        return client
+
+
+def _create(service: str, config: Config) -> Any:
+    global _session
+    if _session is None:
+        _session = botocore.session.get_session()
+    return _session.create_client(service, config=config)

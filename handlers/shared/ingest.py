@@ -11,7 +11,6 @@ started (a crash between the two calls) gets it started by the next attempt.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,26 +18,20 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import keys
-from shared.clients import create_client
+from shared.clients import shared_client
 from shared.jobs import PENDING, JobStore
 from shared.observability import transient_aws_errors
 from shared.s3io import ObjectInfo
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
-_client_lock = threading.Lock()
-_default_client: Any = None
 
 __all__ = ["StartedJob", "default_sfn_client", "execution_arn_for", "execution_input", "start_job"]
 
 
 def default_sfn_client() -> Any:
     """The module's Step Functions client, created on first use."""
-    global _default_client
-    with _client_lock:
-        if _default_client is None:
-            _default_client = create_client("stepfunctions", CLIENT_CONFIG)
-        return _default_client
+    return shared_client("stepfunctions", CLIENT_CONFIG)
 
 
 @dataclass(frozen=True)

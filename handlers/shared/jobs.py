@@ -21,7 +21,6 @@ import base64
 import binascii
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import ddbtypes, env
-from shared.clients import create_client
+from shared.clients import shared_client
 from shared.errors import EtlError
 from shared.masking import scrub
 
@@ -70,8 +69,6 @@ MAX_COLUMN_NAME = 64
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
-_client_lock = threading.Lock()
-_default_client: Any = None
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -145,11 +142,7 @@ def _utcnow() -> datetime:
 
 def default_client() -> Any:
     """The module's DynamoDB client, created on first use and reused across invocations."""
-    global _default_client
-    with _client_lock:
-        if _default_client is None:
-            _default_client = create_client("dynamodb", CLIENT_CONFIG)
-        return _default_client
+    return shared_client("dynamodb", CLIENT_CONFIG)
 
 
 def _plain(value: Any) -> Any:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.clients import create_client
+from shared.clients import shared_client
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -33,8 +32,6 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 
-_client_lock = threading.Lock()
-_default_client: Any = None
 
 __all__ = [
     "PART_SIZE",
@@ -62,11 +59,7 @@ class ObjectChanged(Exception):
 
 def default_client() -> Any:
     """The module's S3 client, created on first use and reused across invocations."""
-    global _default_client
-    with _client_lock:
-        if _default_client is None:
-            _default_client = create_client("s3", CLIENT_CONFIG)
-        return _default_client
+    return shared_client("s3", CLIENT_CONFIG)
 
 
 def _error_code(exc: ClientError) -> str:
