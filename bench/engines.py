@@ -40,6 +40,21 @@ META = {
 }
 
 
+class Clock:
+    """Wall-clock and CPU seconds from its creation to :meth:`read`: what every engine
+    reports of its run (the clock stops before the checks read the outputs back)."""
+
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def read(self) -> dict[str, float]:
+        return {
+            "seconds": time.perf_counter() - self._wall,
+            "cpu_seconds": time.process_time() - self._cpu,
+        }
+
+
 def summary(
     rows_in: int, rejects: list[tuple[int, str]], totals: dict[str, list[int]]
 ) -> dict[str, Any]:
@@ -67,8 +82,7 @@ def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
     from shared.validation import validate_stream
 
     schema = load_schema(None)
-    started = time.perf_counter()
-    cpu_started = time.process_time()
+    clock = Clock()
     info: dict[str, Any] = {}
     if step == "validate":
         with (
@@ -93,20 +107,17 @@ def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
             (out / "enriched.jsonl").open("wb") as sink,
         ):
             info = {"rows": enrich_stream(source, sink, metadata=metadata, schema=schema).rows}
-    info["seconds"] = time.perf_counter() - started
-    info["cpu_seconds"] = time.process_time() - cpu_started
+    info.update(clock.read())
     return info
 
 
 def ours(path: Path, out: Path) -> dict[str, Any]:
     """The whole chain; the summary is read back from the outputs."""
-    started = time.perf_counter()
-    cpu_started = time.process_time()
+    clock = Clock()
     validate = ours_step("validate", path, out)
     transform = ours_step("transform", path, out)
     enrich = ours_step("enrich", path, out)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    timing = clock.read()
     rejects = []
     with (out / "rejected.jsonl").open("rb") as lines:
         for line in lines:
@@ -124,8 +135,7 @@ def ours(path: Path, out: Path) -> dict[str, Any]:
     }
     result["check"] = {"transformed": transform["rows"], "enriched": enrich["rows"]}
     result["outputs"] = _digests(out)
-    result["seconds"] = seconds
-    result["cpu_seconds"] = cpu_seconds
+    result.update(timing)
     return result
 
 
@@ -184,8 +194,7 @@ def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
 
     from bench.job_sql import script
 
-    started = time.perf_counter()
-    cpu_started = time.process_time()
+    clock = Clock()
     con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
     con.create_function("scrub", scrub, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.execute("CREATE TABLE cur(code VARCHAR, minor INT)")
@@ -210,11 +219,9 @@ def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
     rejects = [(row, code) for row, (_, code) in zip(numbers, checked, strict=True)]
     rejects += [(row, "FIELD_COUNT") for row in dropped]
     raw = {(c, d): (n, int(m)) for c, d, n, m in con.execute("SELECT * FROM totals").fetchall()}
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    timing = clock.read()
     result = summary(rows_in, rejects, _format_totals(raw))
-    result["seconds"] = seconds
-    result["cpu_seconds"] = cpu_seconds
+    result.update(timing)
     return result
 
 
@@ -332,8 +339,7 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
     from shared.masking import scrub
     from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 
-    started = time.perf_counter()
-    cpu_started = time.process_time()
+    clock = Clock()
     # Rows with the wrong field count: polars cannot report them, so count fields per line
     # in a first narrow pass (quotes respected by the CSV reader on a one-column view).
     frame = pl.read_csv(
@@ -459,11 +465,9 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
     numbers = [int(k) for k, _ in checked]
     rejects = [(row, code) for row, (_, code) in zip(numbers, checked, strict=True)]
     rejects += [(row, "FIELD_COUNT") for row in dropped]
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    timing = clock.read()
     result = summary(len(lines), rejects, _format_totals(raw))
-    result["seconds"] = seconds
-    result["cpu_seconds"] = cpu_seconds
+    result.update(timing)
     return result
 
 
@@ -477,8 +481,7 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
     from shared.values import timestamp_to_utc
 
-    started = time.perf_counter()
-    cpu_started = time.process_time()
+    clock = Clock()
     dropped: list[int] = []
     frame = pd.read_csv(
         path,
@@ -600,11 +603,9 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     raw = {(cur, bool(debit)): (int(n), int(s)) for (cur, debit), (n, s) in grouped.iterrows()}
     rejects = [(int(row), str(c)) for row, c in rejected.items()]
     rejects += [(row, "FIELD_COUNT") for row in bad_rows]
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    timing = clock.read()
     result = summary(rows_in, rejects, _format_totals(raw))
-    result["seconds"] = seconds
-    result["cpu_seconds"] = cpu_seconds
+    result.update(timing)
     return result
 
 
