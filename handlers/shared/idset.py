@@ -55,28 +55,38 @@ def fingerprints(data: Any, offsets: Any) -> Any:
     """:func:`fingerprint` of each string of an Arrow-style layout, as a numpy ``uint64`` array.
 
     ``data`` is a ``uint8`` array of concatenated bytes, ``offsets`` an integer array of
-    ``n + 1`` start offsets into it.
+    ``n + 1`` start offsets into it. Each round reads one 8-byte word per string that still
+    has bytes left, straight from an unaligned ``uint64`` view of the data, so a few long
+    strings cost only their own extra rounds.
     """
     import numpy as np
 
     starts = offsets[:-1].astype(np.int64)
     lengths = (offsets[1:] - offsets[:-1]).astype(np.int64)
-    n = len(lengths)
     h = lengths.astype(np.uint64) * np.uint64(_K1)
-    if n == 0:
-        return h
-    words = (int(lengths.max()) + 7) // 8
-    width = 8 * words
-    padded = np.concatenate([data, np.zeros(width, dtype=np.uint8)])
-    positions = np.arange(width)
-    matrix = padded[starts[:, None] + positions]
-    matrix[positions >= lengths[:, None]] = 0
-    columns = np.ascontiguousarray(matrix).view("<u8")
+    padded = np.zeros(len(data) + 8, dtype=np.uint8)
+    padded[: len(data)] = data
+    # the little-endian word starting at every byte (the last ones run into the zero padding)
+    words = np.ndarray((len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    keep = np.array([(1 << (8 * size)) - 1 for size in range(9)], dtype=np.uint64)
+    rows = np.flatnonzero(lengths > 0)
+    every = len(rows) == len(h)  # all strings take part: no gather, no scatter
+    done = 0  # bytes of each string mixed in so far
     with np.errstate(over="ignore"):
-        for word_index in range(words):
-            mixed = (h ^ columns[:, word_index]) * np.uint64(_K2)
+        while len(rows):
+            at, left = (starts, lengths) if every else (starts[rows], lengths[rows])
+            word = words[at + done] & keep[np.minimum(left - done, 8)]
+            mixed = ((h if every else h[rows]) ^ word) * np.uint64(_K2)
             mixed ^= mixed >> np.uint64(31)
-            h = np.where(lengths > 8 * word_index, mixed, h)
+            done += 8
+            if every:
+                h = mixed
+                more = lengths > done
+                every = bool(more.all())
+                rows = rows if every else np.flatnonzero(more)
+            else:
+                h[rows] = mixed
+                rows = rows[lengths[rows] > done]
         h ^= h >> np.uint64(30)
         h *= np.uint64(_K2)
         h ^= h >> np.uint64(27)

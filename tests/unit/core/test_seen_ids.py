@@ -141,3 +141,20 @@ def test_python_hash_collisions_are_never_duplicates(monkeypatch: pytest.MonkeyP
 def test_batch_api_needs_the_portable_fingerprint() -> None:
     with pytest.raises(ValueError, match="portable"):
         IdSet().contains_many(np.zeros(1, dtype=np.uint64), lambda row: b"")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=20), st.text(min_size=17, max_size=90)), min_size=1, max_size=60
+    ),
+    st.integers(min_value=0, max_value=5),
+)
+def test_batch_fingerprints_match_scalar_for_any_lengths(values: list[str], skip: int) -> None:
+    """Strings of mixed lengths (a round per 8 bytes, for the long ones only), from an array
+    that does not start at offset 0."""
+    array = pa.array(["x" * skip, *values], type=pa.string()).slice(1)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[1 : len(values) + 2]
+    data = np.frombuffer(array.buffers()[2] or b"", dtype=np.uint8)
+    hashes = idset.fingerprints(data, offsets)
+    assert [int(h) for h in hashes] == [fingerprint(v.encode()) for v in values]
