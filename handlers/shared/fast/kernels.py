@@ -249,17 +249,16 @@ def pieces(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def matrix(array: pa.Array, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes of the ``rows`` of ``array`` in an ``(len(rows), width)`` matrix, zero-padded
-    (longer values are cut), and their byte lengths."""
+    """The first ``width`` bytes of the ``rows`` of ``array`` in a ``(len(rows), width)``
+    matrix, and their byte lengths. Past a value's length a row holds the bytes that follow
+    it (the next values; zeros past the data's end): read only within the lengths."""
     offsets, data = pieces(array)
     starts = offsets[rows]
     lengths = offsets[rows + 1] - starts
     end = int(offsets[-1]) if len(offsets) else 0
     padded = np.zeros(end + width, dtype=np.uint8)
     padded[:end] = data[:end]
-    result = sliding_window_view(padded, width)[starts]
-    result[np.arange(width) >= lengths[:, None]] = 0
-    return result, lengths
+    return sliding_window_view(padded, width)[starts], lengths
 
 
 def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
@@ -407,11 +406,6 @@ def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return year + (month <= 2), month, day
 
 
-def _put(out: np.ndarray, column: int, value: np.ndarray, digits: int) -> None:
-    for k in range(digits):
-        out[:, column + k] = 48 + (value // 10 ** (digits - 1 - k)) % 10
-
-
 _DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 
 
@@ -444,40 +438,45 @@ def _timestamp_shape(array: pa.Array) -> np.ndarray:
 
 class Timestamps:
     """Timestamps certified valid by :func:`shared.values.timestamp_to_utc`, and their UTC
-    text (``utc``: a string array over all rows, meaningful where ``ok``)."""
+    text (``utc``: a string array over all rows, meaningful where ``ok``).
+
+    Every certified value starts ``YYYY-MM-DDTHH:MM:SS`` (the shape check saw to it): those
+    19 bytes are gathered once into a matrix, read as numbers column by column, and are the
+    start of the UTC text, of which only the fields an offset changes are written again."""
 
     def __init__(self, array: pa.Array) -> None:
         self.array = array
         self.ok = _timestamp_shape(array)
-        self._rows = np.flatnonzero(self.ok)
-        rows = self._rows
+        self._rows = rows = np.flatnonzero(self.ok)
         if not len(rows):
             return
         offsets, data = pieces(array)
-        starts = offsets[rows]
+        lengths = offsets[rows + 1] - offsets[rows]
+        head, _ = matrix(array, rows, 19)
+        digits = head[:, _DIGIT_AT].astype(np.int32) - 48
+
+        def number(first: int, size: int) -> np.ndarray:
+            value = digits[:, first]
+            for column in range(first + 1, first + size):
+                value = value * 10 + digits[:, column]
+            return value
+
+        year, month, day = number(0, 4), number(4, 2), number(6, 2)
+        hour, minute, second = number(8, 2), number(10, 2), number(12, 2)
         ends = offsets[rows + 1]
-        lengths = ends - starts
-
-        def byte(at: np.ndarray) -> np.ndarray:
-            return data[at].astype(np.int64)
-
-        def number(start: int, size: int) -> np.ndarray:
-            result = byte(starts + start) - 48
-            for k in range(1, size):
-                result = result * 10 + byte(starts + start + k) - 48
-            return result
-
-        year, month, day = number(0, 4), number(5, 2), number(8, 2)
-        hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
-        last = byte(ends - 1)
+        last = data[ends - 1]
         zulu = (last == ord("Z")) | (last == ord("z"))
-        back = np.where(zulu, starts, ends - 6)  # Z rows: any bytes of the row, unused
-        sign = byte(back)
-        offset_hours = (byte(back + 1) - 48) * 10 + byte(back + 2) - 48
-        offset_minutes = (byte(back + 4) - 48) * 10 + byte(back + 5) - 48
-        t_upper = byte(starts + 10) == ord("T")
-        offset = np.where(zulu, 0, offset_hours * 60 + offset_minutes)
-        offset = np.where(sign == ord("-"), -offset, offset)
+        offset = np.zeros(len(rows), dtype=np.int32)
+        offset_ok = np.ones(len(rows), dtype=bool)
+        zoned = np.flatnonzero(~zulu)
+        if len(zoned):  # ...+HH:MM: the last six bytes
+            back = ends[zoned] - 6
+            zone = np.stack([data[back + k] for k in (0, 1, 2, 4, 5)], axis=1).astype(np.int32)
+            offset_minutes = (zone[:, 3] - 48) * 10 + zone[:, 4] - 48
+            minutes = ((zone[:, 1] - 48) * 10 + zone[:, 2] - 48) * 60 + offset_minutes
+            minutes = np.where(zone[:, 0] == ord("-"), -minutes, minutes)
+            offset[zoned] = minutes
+            offset_ok[zoned] = (offset_minutes <= 59) & (minutes <= 14 * 60) & (minutes >= -12 * 60)
         leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
         month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
         valid = (
@@ -489,13 +488,13 @@ class Timestamps:
             & (hour <= 23)
             & (minute <= 59)
             & (second <= 59)
-            & (zulu | ((offset_minutes <= 59) & (offset <= 14 * 60) & (offset >= -12 * 60)))
+            & offset_ok
         )
         minutes = hour * 60 + minute - offset
-        shift = np.where(minutes < 0, -1, np.where(minutes >= 24 * 60, 1, 0))
-        minutes = minutes - shift * 24 * 60
-        if shift.any():
-            moved = np.flatnonzero(shift != 0)
+        shift = (minutes >= 24 * 60).astype(np.int32) - (minutes < 0)
+        minutes -= shift * 24 * 60
+        moved = np.flatnonzero(shift)
+        if len(moved):
             safe_month = np.clip(month[moved], 1, 12)
             safe_day = np.clip(day[moved], 1, 31)
             y, m, d = _civil_from_days(
@@ -505,34 +504,43 @@ class Timestamps:
             valid &= (year >= 1) & (year <= 9999)
         self.ok[rows] = valid
         # Already in the output form: upper-case T and Z, no offset.
-        self._same = valid & zulu & t_upper & (last == ord("Z"))
-        self._parts = (starts, lengths, zulu, year, month, day, minutes)
+        self._same = valid & zulu & (head[:, 10] == ord("T")) & (last == ord("Z"))
+        self._parts = (head, lengths, zulu, shift, year, month, day, minutes)
 
     def utc(self) -> pa.Array:
         """UTC text over all rows (empty where not ``ok``)."""
         rows = self._rows
         if not len(rows):
             return self.array
-        _, lengths, zulu, year, month, day, minutes = self._parts
+        head, lengths, zulu, shift, year, month, day, minutes = self._parts
         redo = np.flatnonzero(self.ok[rows] & ~self._same)
         if not len(redo):
             return self.array
         fraction = lengths[redo] - 19 - np.where(zulu[redo], 1, 6)
         out = np.zeros((len(redo), 30), dtype=np.uint8)
-        _put(out, 0, year[redo], 4)
-        out[:, 4] = out[:, 7] = ord("-")
-        _put(out, 5, month[redo], 2)
-        _put(out, 8, day[redo], 2)
+        out[:, :19] = head[redo]
         out[:, 10] = ord("T")
-        _put(out, 11, minutes[redo] // 60, 2)
-        out[:, 13] = out[:, 16] = ord(":")
-        _put(out, 14, minutes[redo] % 60, 2)
-        values, _ = matrix(self.array, rows[redo], 29)
-        out[:, 17:29] = values[:, 17:29]
+        out[:, 11:13] = _PAIRS[minutes[redo] // 60]
+        out[:, 14:16] = _PAIRS[minutes[redo] % 60]
+        moved = np.flatnonzero(shift[redo])
+        if len(moved):  # the date moved a day
+            at = redo[moved]
+            out[moved, 0:2] = _PAIRS[year[at] // 100]
+            out[moved, 2:4] = _PAIRS[year[at] % 100]
+            out[moved, 5:7] = _PAIRS[month[at]]
+            out[moved, 8:10] = _PAIRS[day[at]]
+        fractional = np.flatnonzero(fraction)
+        if len(fractional):  # the fraction as written
+            values, _ = matrix(self.array, rows[redo[fractional]], 29)
+            out[fractional, 19:29] = values[:, 19:29]
         out[np.arange(len(redo)), 19 + fraction] = ord("Z")
         mask = np.zeros(len(self.array), dtype=bool)
         mask[rows[redo]] = True
         return pc.replace_with_mask(self.array, bool_array(mask), from_matrix(out, 20 + fraction))
+
+
+_PAIRS = np.array([[48 + value // 10, 48 + value % 10] for value in range(100)], dtype=np.uint8)
+"""The two ASCII digits of 0-99."""
 
 
 _NOT_DIGIT = DIGIT_BYTES.complement()

@@ -552,6 +552,50 @@ def test_amount_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> Non
     assert kernels._amount_shape(array).tolist() == expected.tolist()
 
 
+def _two(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(min_value=low, max_value=high).map(lambda value: f"{value:02d}")
+
+
+# Near-valid date-times: fields just inside and just outside their ranges, leap days, offsets
+# that move the date across a day, a month or a year, fractions and either case of T and Z.
+NEAR_VALID_TIMESTAMPS = st.builds(
+    lambda year, month, day, t, hour, minute, second, fraction, zone: (
+        f"{year:04d}-{month}-{day}{t}{hour}:{minute}:{second}{fraction}{zone}"
+    ),
+    st.sampled_from([0, 1, 1900, 2000, 2023, 2024, 2100, 9999]),
+    _two(0, 13),
+    st.sampled_from(["00", "01", "28", "29", "30", "31", "32"]),
+    st.sampled_from("Tt"),
+    _two(0, 24),
+    _two(0, 60),
+    _two(0, 60),
+    st.sampled_from(["", ".5", ".123456789"]),
+    st.one_of(
+        st.sampled_from("Zz"),
+        st.builds(
+            lambda sign, hours, minutes: f"{sign}{hours}:{minutes}",
+            st.sampled_from("+-"),
+            _two(0, 15),
+            st.sampled_from(["00", "30", "45", "59", "60"]),
+        ),
+    ),
+)
+
+
+@SETTINGS
+@given(st.lists(NEAR_VALID_TIMESTAMPS, min_size=1, max_size=60))
+def test_timestamps_kernel_decides_as_the_reference(values: list[str]) -> None:
+    """Every value of the accepted shape is certified exactly when the reference accepts it,
+    with the reference's UTC text (the kernel never sends a valid timestamp to the slow path)."""
+    stamps = kernels.Timestamps(kernels.str_array(values))
+    expected = [timestamp_to_utc(value) for value in values]
+    assert stamps.ok.tolist() == [text is not None for text in expected]
+    utc = stamps.utc().to_pylist()
+    assert [text for text, ok in zip(utc, stamps.ok, strict=True) if ok] == [
+        text for text in expected if text is not None
+    ]
+
+
 def test_common_timestamps_are_certified() -> None:
     values = ["2024-02-29T10:00:00Z", "2024-01-01T00:10:00+01:00", "2024-12-31T23:59:59.5-05:00"]
     stamps = kernels.Timestamps(kernels.str_array(values))
