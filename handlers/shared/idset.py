@@ -128,6 +128,15 @@ def _place(table: Any, slots: Any, entries: Any, mask: int) -> None:
         slots[pending] = (slots[pending] + 1) & mask  # their slot is taken now
 
 
+def _zeros(size: int, np: Any) -> Any:
+    """A table of ``size`` zero slots: an ``array('Q')``, or with numpy a memoryview of a
+    zeroed numpy array (allocated zero pages, where ``array`` copies a zero buffer: several
+    times slower at millions of slots; items read and written alike)."""
+    if np is None:
+        return array("Q", bytes(8 * size))
+    return memoryview(np.zeros(size, dtype=np.uint64))
+
+
 class IdSet:
     """An exact, append-only set of strings; see the module docstring for the layout.
 
@@ -201,17 +210,23 @@ class IdSet:
     def contains_many(self, hashes: Any, values: Any) -> Any:
         """Membership of each string (exact); ``hashes`` from :func:`fingerprints`,
         ``values(i)`` returns the i-th string as ``bytes`` (called for fingerprint hits only)."""
+        return self.probe_many(hashes, values)[0]
+
+    def probe_many(self, hashes: Any, values: Any) -> tuple[Any, Any]:
+        """:meth:`contains_many`, and for each string the slot its probe ended at: for one
+        not found, the first empty slot from its home on, where :meth:`add_many` may start
+        (``starts``) when nothing was added in between."""
         import numpy as np
 
         self._require_portable()
         n = len(hashes)
         found = np.zeros(n, dtype=bool)
-        if not self._count or not n:
-            return found
-        table = np.frombuffer(self._table, dtype=np.uint64)
         mask = (1 << self._bits) - 1
         tags = hashes >> np.uint64(32)
         slots = (tags >> np.uint64(32 - self._bits)).astype(np.int64)
+        if not self._count or not n:
+            return found, slots
+        table = np.frombuffer(self._table, dtype=np.uint64)
         pending = np.arange(n)
         while pending.size:
             entries = table[slots[pending]]
@@ -223,12 +238,14 @@ class IdSet:
                     found[row] = True
             pending = pending[live & ~found[pending]]
             slots[pending] = (slots[pending] + 1) & mask
-        return found
+        return found, slots
 
-    def add_many(self, hashes: Any, data: Any, offsets: Any) -> None:
+    def add_many(self, hashes: Any, data: Any, offsets: Any, starts: Any = None) -> None:
         """Add strings known to be absent and distinct (the caller checked both).
 
-        ``data``/``offsets``: their bytes in the layout of :func:`fingerprints`.
+        ``data``/``offsets``: their bytes in the layout of :func:`fingerprints`; ``starts``:
+        the slots :meth:`probe_many` ended at for them, if nothing was added since (then
+        the inserts skip the slots it has already seen taken; unused if the table grows).
         """
         import numpy as np
 
@@ -237,6 +254,7 @@ class IdSet:
         if not n:
             return
         self._miss = None
+        bits = self._bits
         self._grow(n)
         start, end = int(offsets[0]), int(offsets[-1])
         base = self._pending_base()
@@ -249,7 +267,10 @@ class IdSet:
         entries = (tags << np.uint64(32)) | (
             np.arange(self._count, self._count + n, dtype=np.uint64)
         )
-        slots = (tags >> np.uint64(32 - self._bits)).astype(np.int64)
+        if starts is not None and self._bits == bits:
+            slots = starts.astype(np.int64)  # a copy: _place moves them on
+        else:
+            slots = (tags >> np.uint64(32 - self._bits)).astype(np.int64)
         _place(table, slots, entries, mask)
         self._count += n
         if len(self._buffer) >= _FLUSH_BYTES:
@@ -268,9 +289,9 @@ class IdSet:
         while self._count + extra > _MAX_LOAD * (1 << bits):
             bits += 1
         old = self._table
-        self._table = array("Q", bytes(8 << bits))
-        self._bits = bits
         np = sys.modules.get("numpy")  # used when loaded already (the batch API's users)
+        self._table = _zeros(1 << bits, np)
+        self._bits = bits
         if np is None:  # pure Python: reinsert one by one
             mask = (1 << bits) - 1
             table = self._table

@@ -132,6 +132,7 @@ class _Validator:
             (index for index, column in enumerate(self.present) if column.unique), None
         )
         self.ids = IdSet(portable=True) if self.unique is not None else None
+        self.repeated = Repeats()
         self.duplicate = None
         if self.unique is not None:
             name = self.present[self.unique].name
@@ -341,7 +342,7 @@ class _Validator:
         unique = self.unique
         assert unique is not None and self.ids is not None
         values = columns[self.positions[self.present[unique].name]]
-        offsets, _ = k.pieces(values)
+        offsets, data = k.pieces(values)
         nonempty = offsets[1:] > offsets[:-1]
         reached = certain.copy()  # the unique column's own rule (and all before it) passed
         for index in uncertain.tolist():
@@ -352,26 +353,20 @@ class _Validator:
         rows = np.flatnonzero(reached)
         if not len(rows):
             return duplicate
-        subset = values.take(k.int_array(rows))
-        sub_offsets, sub_data = k.pieces(subset)
-        hashes = fingerprints(sub_data, sub_offsets)
+        hashes = fingerprints(data, offsets)[rows]
 
         def value(index: int) -> bytes:
-            return bytes(sub_data[sub_offsets[index] : sub_offsets[index + 1]])
+            row = rows[index]
+            return bytes(data[offsets[row] : offsets[row + 1]])
 
-        seen = self.ids.contains_many(hashes, value)
-        encoded = pc.dictionary_encode(subset)
-        ids = k.ints(encoded.indices)
+        seen, slots = self.ids.probe_many(hashes, value)
         candidates = passes[rows]
-        first = np.full(len(encoded.dictionary), len(rows), dtype=np.int64)
-        order = np.arange(len(rows))
-        np.minimum.at(first, ids[candidates], order[candidates])
-        duplicate[rows] = seen | (first[ids] < order)
+        duplicate[rows] = seen | self.repeated(values, rows, hashes, candidates)
         accepted = candidates & ~duplicate[rows]
         if accepted.any():
             keep = values.take(k.int_array(rows[accepted]))
             keep_offsets, keep_data = k.pieces(keep)
-            self.ids.add_many(hashes[accepted], keep_data, keep_offsets)
+            self.ids.add_many(hashes[accepted], keep_data, keep_offsets, slots[accepted])
         return duplicate
 
     def _totals(
@@ -516,6 +511,47 @@ class _Validator:
         self.result.rows_rejected = self.rejected
         if self.ids is not None:
             self.ids.close()
+
+
+class Repeats:
+    """Finds, in a batch, the rows whose value an earlier candidate row has (in-batch
+    duplicate ids); its scratch tables are kept from batch to batch."""
+
+    def __init__(self) -> None:
+        self.buckets = np.empty(0, dtype=np.int32)
+        self.shared = np.zeros(0, dtype=bool)
+
+    def __call__(
+        self, values: pa.Array, rows: np.ndarray, hashes: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        """Which of ``rows`` (ascending) of ``values`` have the value of an earlier row among
+        them that is a candidate; ``hashes``: their fingerprints.
+
+        Equal values have equal fingerprints, so a row alone in its fingerprint bucket (in a
+        table of 8-16 times as many buckets as rows) has none; only the few rows that share
+        a bucket are compared by value."""
+        size = min(1 << 21, 1 << max((8 * len(rows)).bit_length(), 10))
+        if len(self.buckets) < size:
+            self.buckets = np.empty(size, dtype=np.int32)
+            self.shared = np.zeros(size, dtype=bool)
+        bucket = (hashes >> np.uint64(65 - size.bit_length())).astype(np.intp)
+        order = np.arange(len(rows), dtype=np.int32)
+        self.buckets[bucket] = order  # one row of each bucket stays
+        clash = bucket[self.buckets[bucket] != order]
+        repeated = np.zeros(len(rows), dtype=bool)
+        if not len(clash):
+            return repeated
+        self.shared[clash] = True
+        involved = np.flatnonzero(self.shared[bucket])
+        self.shared[clash] = False
+        encoded = pc.dictionary_encode(values.take(k.int_array(rows[involved])))
+        ids = k.ints(encoded.indices)
+        chosen = candidates[involved]
+        first = np.full(len(encoded.dictionary), len(involved), dtype=np.int64)
+        position = np.arange(len(involved))
+        np.minimum.at(first, ids[chosen], position[chosen])
+        repeated[involved] = first[ids] < position
+        return repeated
 
 
 def _nul_lines(chunk: FastChunk, lines: np.ndarray) -> Any:

@@ -678,6 +678,36 @@ def test_byte_class_kernels(values: list[str]) -> None:
     ]
 
 
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "cé", "", "dd"]), st.booleans()), max_size=40),
+    st.integers(min_value=0, max_value=3),
+)
+def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
+    """Repeats (in-batch duplicate ids) against the rule it decides: a row repeats when an
+    earlier candidate row has its value; with every fingerprint in one bucket, or in a
+    few, or as computed, so that both the lone-bucket shortcut and the value comparison
+    are exercised, with a table kept from a larger batch before."""
+    import numpy as np
+    from shared.idset import fingerprints
+
+    values = kernels.str_array(["pad", *(value for value, _ in rows)])
+    chosen = np.arange(1, len(rows) + 1)
+    candidates = np.array([candidate for _, candidate in rows], dtype=bool)
+    offsets, data = kernels.pieces(values)
+    real = fingerprints(data, offsets)[chosen]
+    hashes = real if spread == 3 else (real % np.uint64(spread + 1)) << np.uint64(62)
+    repeats = fast_validate.Repeats()
+    repeats(
+        values, np.arange(len(values)), np.zeros(len(values), np.uint64), np.ones(len(values), bool)
+    )
+    expected = [
+        any(rows[j][1] and rows[j][0] == value for j in range(i))
+        for i, (value, _) in enumerate(rows)
+    ]
+    assert repeats(values, chosen, hashes, candidates).tolist() == expected
+
+
 def test_value_helpers() -> None:
     import numpy as np
 

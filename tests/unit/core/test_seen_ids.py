@@ -158,3 +158,40 @@ def test_batch_fingerprints_match_scalar_for_any_lengths(values: list[str], skip
     data = np.frombuffer(array.buffers()[2] or b"", dtype=np.uint8)
     hashes = idset.fingerprints(data, offsets)
     assert [int(h) for h in hashes] == [fingerprint(v.encode()) for v in values]
+
+
+def crowded(hashes: object) -> object:
+    """Distinct fingerprints with only three (nonzero) home slots, in any table size."""
+    return (hashes & np.uint64(0xFFFFFFFF)) | (
+        (hashes % np.uint64(3) + np.uint64(1)) << np.uint64(62)
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=400, unique=True),
+    st.integers(min_value=1, max_value=120),
+    st.booleans(),
+)
+def test_adds_that_start_where_the_probes_ended(values: list[str], batch: int, crowd: bool) -> None:
+    """add_many from the slots probe_many ended at (the table growing or not in between),
+    with the fingerprints crowded into long clusters when ``crowd``: every id is found
+    afterwards. The table starts at 16 slots, so that it grows several times."""
+
+    def hashes_of(part: list[str]) -> tuple[object, object, object]:
+        data, offsets = layout(part)
+        hashes = idset.fingerprints(data, offsets)
+        return (crowded(hashes) if crowd else hashes), data, offsets
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(idset, "_INITIAL_BITS", 4)
+        seen = IdSet(portable=True)
+    for begin in range(0, len(values), batch):
+        part = values[begin : begin + batch]
+        hashes, data, offsets = hashes_of(part)
+        found, slots = seen.probe_many(hashes, lambda row, part=part: part[row].encode())
+        assert not found.any()
+        seen.add_many(hashes, data, offsets, slots)
+    hashes, _, _ = hashes_of(values)
+    assert seen.contains_many(hashes, lambda row: values[row].encode()).all()
+    assert len(seen) == len(values)
