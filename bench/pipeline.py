@@ -7,6 +7,12 @@ record). The big file's extra seconds over the tiny one, per extra row, is the p
 marginal speed; it is printed beside the chain alone (the same core functions over local
 files, same process, same file), so the ratio says what the runtime around the chain adds.
 
+Part of that is moto answering the AWS calls in-process: storing, checksumming and serving
+the objects the steps stream (work AWS's servers do in a deployment). The CPU seconds moto
+spends answering calls are counted per file, and the marginal speed is also printed without
+them: what the runtime itself adds per row. (The count includes botocore reading each request
+body as moto consumes it, so it is slightly high.)
+
     python -m bench.pipeline --rows 100k      # or 1M; pinned to one core with --cpu
 """
 
@@ -17,6 +23,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -55,14 +62,48 @@ def _chain_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def _through_pipeline(pipeline, path: Path, key: str) -> tuple[float, dict]:
-    started = time.perf_counter()
+class _EmulatedAws:
+    """CPU seconds moto spends answering intercepted AWS calls, on any thread (while
+    installed: it wraps moto's request handler)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _EmulatedAws:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        self._answer = answer = BotocoreStubber.__call__
+
+        def counted(stubber: object, *args: object, **kwargs: object) -> object:
+            started = time.thread_time()
+            try:
+                return answer(stubber, *args, **kwargs)
+            finally:
+                spent = time.thread_time() - started
+                with self._lock:
+                    self.seconds += spent
+
+        BotocoreStubber.__call__ = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        BotocoreStubber.__call__ = self._answer  # type: ignore[method-assign]
+
+
+def _through_pipeline(
+    pipeline, path: Path, key: str, aws: _EmulatedAws
+) -> tuple[float, float, dict]:
+    """(wall seconds, seconds of them moto spent answering AWS calls, the job record)."""
+    started, answering = time.perf_counter(), aws.seconds
     obj = pipeline.upload(path, key)
     job = pipeline.wait([obj], timeout=3600)[obj]
     elapsed = time.perf_counter() - started
     if not job or job.get("status") != "SUCCEEDED":
         raise SystemExit(f"{path.name}: the job did not succeed: {job and job.get('error')}")
-    return elapsed, job
+    return elapsed, aws.seconds - answering, job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,14 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as outdir:
         assembly = synthesize(Path(outdir), project_dir=ROOT)
         synth = time.perf_counter() - started
-        with LocalPipeline(assembly, log_path=Path(outdir) / "pipeline.log") as pipeline:
+        with (
+            LocalPipeline(assembly, log_path=Path(outdir) / "pipeline.log") as pipeline,
+            _EmulatedAws() as aws,
+        ):
             setup = time.perf_counter() - started - synth
-            _through_pipeline(pipeline, tiny, "raw/bench/warm-up.csv")  # imports, first calls
-            tiny_seconds, _ = _through_pipeline(pipeline, tiny, "raw/bench/tiny.csv")
-            big_seconds, job = _through_pipeline(pipeline, big, "raw/bench/big.csv")
+            _through_pipeline(pipeline, tiny, "raw/bench/warm-up.csv", aws)  # first calls
+            tiny_seconds, tiny_aws, _ = _through_pipeline(pipeline, tiny, "raw/bench/tiny.csv", aws)
+            big_seconds, big_aws, job = _through_pipeline(pipeline, big, "raw/bench/big.csv", aws)
         chain = _chain_seconds(big)  # the same modules, while their asset still exists
     marginal_rows = job["rows"]["input"] - TINY_ROWS
     marginal = marginal_rows / max(big_seconds - tiny_seconds, 1e-9)
+    runtime = marginal_rows / max(big_seconds - big_aws - (tiny_seconds - tiny_aws), 1e-9)
     chain_rate = job["rows"]["input"] / chain
     report = {
         "rows": job["rows"]["input"],
@@ -100,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline_marginal_rows_per_s": round(marginal),
         "chain_alone_rows_per_s": round(chain_rate),
         "pipeline_vs_chain": round(marginal / chain_rate, 2),
+        "emulated_aws_seconds_tiny_big": [round(tiny_aws, 2), round(big_aws, 2)],
+        "marginal_without_emulated_aws_rows_per_s": round(runtime),
+        "without_emulated_aws_vs_chain": round(runtime / chain_rate, 2),
     }
     width = max(map(len, report))
     for name, value in report.items():
