@@ -708,6 +708,32 @@ def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
     assert repeats(values, chosen, hashes, candidates).tolist() == expected
 
 
+@SETTINGS
+@given(st.lists(st.text(alphabet="ab1é,", max_size=12), max_size=40), st.integers(0, 3))
+def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
+    """Marked bytes per value, counted both ways (a lookup per value among the marks, a
+    running count of the marks), on arrays that start past offset 0, against a count
+    in Python."""
+    import numpy as np
+
+    array = kernels.str_array(["x" * skip, *values]).slice(1)
+    encoded = [value.encode() for value in values]
+    offsets, data = kernels.pieces(array)
+    bounds = offsets - offsets[0] if len(values) else offsets
+    for table, members in ((kernels.DIGIT_LIKE_BYTES, b"1"), (kernels.CSV_QUOTE_BYTES, b",")):
+        expected = [
+            sum(b in members or (b >= 0x80 and members == b"1") for b in v) for v in encoded
+        ]
+        assert kernels.byte_counts(array, table).tolist() == expected
+        assert kernels._marked(array, table)[1].tolist() == expected
+        if values:
+            marked = table.mask(data[int(offsets[0]) : int(offsets[-1])])
+            dense = kernels._per_value(marked, bounds, np.flatnonzero(marked).repeat(8))
+            assert dense.tolist() == expected  # as many marks as values: a running count
+            sparse = kernels._per_value(marked, bounds, np.flatnonzero(marked))
+            assert sparse.tolist() == expected
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
