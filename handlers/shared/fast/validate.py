@@ -207,19 +207,26 @@ class _Validator:
         self.currency = currency_index(columns[self.currency_at])
         minor = _MINOR_TABLE[self.currency]
         amounts = None
+        oks = []
         for column in self.present:
             array = columns[self.positions[column.name]]
             ok, extra = self._certain(column, array, minor)
             if column.name == self.schema.totals.amount:
                 amounts = extra
             certain &= ok
+            oks.append(ok)
         uncertain = np.flatnonzero(~certain & ~nul)
         slow_rows: dict[int, list[str]] = {}
         failures: dict[int, tuple[int, Any]] = {}
         if len(uncertain):
-            for index, row in zip(uncertain.tolist(), _rows(columns, uncertain), strict=True):
+            # per row, the checks of the values not certified (the others pass): in rule
+            # order, the first of them that fails is the row's failure
+            unsure = (~np.stack([ok[uncertain] for ok in oks], axis=1)).tolist()
+            checks = list(enumerate(self.checks))
+            rows = _rows(columns, uncertain)
+            for index, row, flags in zip(uncertain.tolist(), rows, unsure, strict=True):
                 slow_rows[index] = row
-                for position, check in enumerate(self.checks):
+                for position, check in itertools.compress(checks, flags):
                     failure = check(row)
                     if failure is not None:
                         failures[index] = (position, failure)
