@@ -52,6 +52,7 @@ _NUL = k.byte_table([0])
 _QUOTE = k.byte_table([ord('"')])
 _CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
 _CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False)
 _MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
 
 
@@ -122,7 +123,7 @@ class _Validator:
         self.valid_sink = valid_sink
         self.rejects = _RejectWriter(reject_sink, schema, positions)
         self.reject_sink = reject_sink
-        self.messages: dict[str, str] = {}
+        self.heads: dict[Any, str] = {}  # failure -> JSON text (_head)
         self.present = [column for column in schema.columns if column.name in positions]
         plain = replace(
             schema, columns=tuple(replace(column, unique=False) for column in schema.columns)
@@ -243,7 +244,7 @@ class _Validator:
         entries: list[tuple[int, Any, list[str], Any]] = [
             (number, failure, row, None) for number, failure, row in specials
         ]
-        clean = self._clean(columns, bad)
+        clean = self._fields(columns, bad)
         for slot, index in enumerate(bad.tolist()):
             if nul[index]:
                 failure = self.nul_failure
@@ -253,12 +254,14 @@ class _Validator:
                 failure = failures[index][1]
             entries.append((int(numbers[index]), failure, [], clean[slot]))
         entries.sort(key=lambda entry: entry[0])
-        write = self.rejects.write
+        lines: list[str] = []
         for number, failure, row, fields in entries:
-            if fields is None:
-                write(number, failure, row)
+            if fields is None:  # a row of another width: the reference's own writer
+                self._write_rejects(lines)
+                self.rejects.write(number, failure, row)
             else:
-                self._reject(number, failure, fields)
+                lines.append(f'{{"row": {number}, {self._head(failure)}{fields}}}\n')
+        self._write_rejects(lines)
         self.rejected += len(entries)
         rows = np.flatnonzero(valid)
         self.valid += len(rows)
@@ -276,34 +279,39 @@ class _Validator:
             )
         self._write(columns, rows, numbers)
 
-    def _clean(self, columns: list[pa.Array], rows: np.ndarray) -> list[dict[str, str]]:
-        """The ``fields`` of the reject lines of ``rows`` (full width), as the reference
-        writes them: card columns masked, every other value scrubbed (scrub() runs only on
-        the values that may hold a digit run it masks)."""
+    def _fields(self, columns: list[pa.Array], rows: np.ndarray) -> list[str]:
+        """The JSON text of the ``fields`` object of the reject lines of ``rows`` (full
+        width), as the reference writes it: card columns masked, every other value scrubbed
+        (scrub() runs only on the values that may hold a digit run it masks)."""
         if not len(rows):
             return []
         taken = k.int_array(rows)
-        fields: list[dict[str, str]] = [{} for _ in range(len(rows))]
+        parts: list[Any] = []
         for name, position, is_card in self.rejects._fields:
             array = columns[position].take(taken)
-            values = array.to_pylist()
             if is_card:
-                values = [mask_pan(value) for value in values]
+                array = k.str_array([mask_pan(value) for value in array.to_pylist()])
             else:
-                for slot in np.flatnonzero(k.scrub_candidates(array)).tolist():
-                    values[slot] = scrub(values[slot])
-            for record, value in zip(fields, values, strict=True):
-                record[name] = value
-        return fields
+                array = _scrubbed(array)
+            parts += [f"{', ' if parts else '{'}{_JSON.encode(name)}: ", k.json_values(array)]
+        return pc.binary_join_element_wise(*parts, "}", "").to_pylist()  # type: ignore[no-any-return]
 
-    def _reject(self, number: int, failure: Any, fields: dict[str, str]) -> None:
-        """One reject line, exactly as ``shared.validation._RejectWriter.write`` writes it."""
-        code, column, message = failure
-        text = self.messages.get(message)
+    def _head(self, failure: Any) -> str:
+        """The JSON text of a reject line from ``"code"`` to ``"fields": ``, per failure."""
+        text = self.heads.get(failure)
         if text is None:
-            text = self.messages[message] = scrub(message)
-        record = {"row": number, "code": code, "column": column, "message": text, "fields": fields}
-        self.reject_sink.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+            code, column, message = failure
+            text = self.heads[failure] = (
+                f'"code": {_JSON.encode(code)}, "column": {_JSON.encode(column)}, '
+                f'"message": {_JSON.encode(scrub(message))}, "fields": '
+            )
+        return text
+
+    def _write_rejects(self, lines: list[str]) -> None:
+        """Write and forget ``lines`` (reject lines, as the reference writes them)."""
+        if lines:
+            self.reject_sink.write("".join(lines).encode("utf-8"))
+            lines.clear()
 
     def _certain(self, column: Any, array: pa.Array, minor: np.ndarray) -> tuple[np.ndarray, Any]:
         offsets, _ = k.pieces(array)
