@@ -323,10 +323,14 @@ def first_byte_in(array: pa.Array, chars: Iterable[str]) -> np.ndarray:
 
 
 def member_ok(array: pa.Array, members: Iterable[str]) -> np.ndarray:
-    """ASCII values whose upper case is one of ``members`` (ASCII upper-case codes)."""
-    allowed = str_array(sorted(members))
-    upper = ascii_upper(array)
-    return bools(pc.is_in(upper, value_set=allowed)) & bools(pc.string_is_ascii(array))
+    """ASCII values whose upper case is one of ``members`` (upper-case codes). When every
+    member is ASCII, so is any value whose ASCII upper case is one (``ascii_upper`` leaves
+    other bytes as they are): then no separate ASCII test is needed."""
+    members = sorted(members)
+    ok = bools(pc.is_in(ascii_upper(array), value_set=str_array(members)))
+    if all(member.isascii() for member in members):
+        return ok
+    return ok & bools(pc.string_is_ascii(array))
 
 
 def luhn_ok(array: pa.Array) -> np.ndarray:

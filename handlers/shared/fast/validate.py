@@ -58,10 +58,11 @@ _MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [
 
 def supported(schema: Schema) -> bool:
     """The fast path handles schemas with at most one unique column, formula characters that
-    are ASCII, and minor units up to 4."""
+    are ASCII, and currency codes that are ASCII, with minor units up to 4."""
     return (
         sum(column.unique for column in schema.columns) <= 1
         and all(char.isascii() for char in FORMULA_FIRST)
+        and all(code.isascii() for code in CURRENCY_MINOR_UNITS)
         and max(CURRENCY_MINOR_UNITS.values()) <= 4
     )
 
@@ -334,6 +335,8 @@ class _Validator:
         elif kind == "amount":
             extra = k.Amounts(array, minor)
             ok = extra.ok.copy()
+        elif kind == "currency" and column.name == self.schema.totals.currency:
+            ok = self.currency < len(_CURRENCIES)  # (ASCII codes) as member_ok decides
         elif kind == "currency":
             ok = k.member_ok(array, CURRENCY_MINOR_UNITS.keys())
         elif kind == "enum":

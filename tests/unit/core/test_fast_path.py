@@ -734,6 +734,34 @@ def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
             assert sparse.tolist() == expected
 
 
+@SETTINGS
+@given(
+    st.lists(st.text(alphabet="usdUSDcrédiCRÉDI\u017f\u0131", max_size=7), max_size=30),
+    st.sampled_from([("USD", "EUR", "SD"), ("CRÉDIT", "DEBIT", "USD", "É")]),
+)
+@example(["CRÉDIT", "crédit", "usd", "u\u017fd", "USD", "É"], ("CRÉDIT", "DEBIT", "USD", "É"))
+def test_member_kernel(values: list[str], members: tuple[str, ...]) -> None:
+    """member_ok certifies exactly the ASCII values whose upper case is a member, with
+    members all ASCII (no separate ASCII test) or not: "u\\u017fd".upper() is "USD"."""
+    assert kernels.member_ok(kernels.str_array(values), members).tolist() == [
+        value.isascii() and value.upper() in members for value in values
+    ]
+
+
+@pytest.mark.parametrize(
+    "lines", [["a,b", "c\0,\0d", "e", "\0"], ["x\0" * 1100, "y", "\0z"], ["q"]]
+)
+def test_nul_lines(lines: list[str]) -> None:
+    """The lines of a chunk that hold a NUL byte, a few (searched one by one) or many."""
+    import numpy as np
+
+    data = "".join(line + "\n" for line in lines).encode()
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    chunk = csvchunks.FastChunk(data, len(lines), ends)
+    expected = [number for number, line in enumerate(lines, 1) if "\0" in line]
+    assert chunk.nul_lines.tolist() == expected
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
