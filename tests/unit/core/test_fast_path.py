@@ -762,6 +762,14 @@ def test_nul_lines(lines: list[str]) -> None:
     assert chunk.nul_lines.tolist() == expected
 
 
+@SETTINGS
+@given(st.lists(st.text(), max_size=20), st.integers(0, 3))
+def test_strings_of_an_array(values: list[str], skip: int) -> None:
+    """validate's _strings reads back what to_pylist reads, from an array past offset 0."""
+    array = kernels.str_array(["x" * skip, *values]).slice(1)
+    assert fast_validate._strings(array) == values == array.to_pylist()
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
