@@ -114,14 +114,15 @@ class FastChunk:
         """The 1-based lines that hold a NUL byte (pyarrow reads them with a stand-in byte,
         validation rejects them), found once for the chunk."""
         data = self.data
-        count = data.count(b"\0")
-        if count <= 1024:  # a few: found by the bytes' own search, not a pass over every byte
-            at = [-1]
-            for _ in range(count):
-                at.append(data.find(b"\0", at[-1] + 1))
-            where = np.array(at[1:], dtype=np.int64)
-        else:
+        found: list[int] = []  # a few are found by memchr (bytes.find), many in one pass
+        at = data.find(b"\0")
+        while at >= 0 and len(found) < 1024:
+            found.append(at)
+            at = data.find(b"\0", at + 1)
+        if at >= 0:
             where = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+        else:
+            where = np.array(found, dtype=np.int64)
         return np.unique(np.searchsorted(self.ends, where)) + 1
 
 
