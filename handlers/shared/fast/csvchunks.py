@@ -336,23 +336,23 @@ def parse_chunk(
         raise AssertionError("pyarrow kept another number of rows than have the header's width")
     columns = [_single(table.column(index)) for index in range(width)]
     if stand_in is not None:
-        # only the rows of lines with a NUL can hold the stand-in
-        rows = np.flatnonzero(np.isin(numbers, chunk.nul_lines))
-        columns = [_restore_nul(column, rows, stand_in) for column in columns]
+        columns = [_restore_nul(column, stand_in) for column in columns]
     return columns, numbers, ragged
 
 
-def _restore_nul(column: pa.Array, rows: np.ndarray, stand_in: bytes) -> pa.Array:
-    """``column`` with the stand-in byte read back as NUL in the values of ``rows`` that
-    hold it (a NUL is rare, a rewrite of the whole column is not cheap)."""
-    chosen = column.take(kernels.int_array(rows))
-    hit = kernels.any_byte(chosen, kernels.byte_table(stand_in))
+def _restore_nul(column: pa.Array, stand_in: bytes) -> pa.Array:
+    """``column`` with the stand-in byte read back as NUL. The stand-in occurs nowhere else
+    in the chunk, so every one of its bytes is a NUL: a same-size patch of the data buffer
+    (the offsets stay), where rewriting the values that hold one costs a copy of them all."""
+    validity, offsets, data = column.buffers()
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    hit = raw == stand_in[0]
     if not hit.any():
         return column
-    restored = pc.replace_substring(chosen.filter(kernels.bool_array(hit)), stand_in.decode(), "\0")
-    mask = np.zeros(len(column), dtype=bool)
-    mask[rows[hit]] = True
-    return pc.replace_with_mask(column, kernels.bool_array(mask), restored)
+    patched = raw.copy()
+    patched[hit] = 0
+    buffers = [validity, offsets, pa.py_buffer(patched)]
+    return pa.Array.from_buffers(column.type, len(column), buffers, offset=column.offset)
 
 
 def _read(data: bytes, width: int) -> tuple[pa.Table, list[str]]:
