@@ -21,7 +21,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from shared import csvio
@@ -38,7 +37,6 @@ SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
 """A line both parsers read the same way: every field unquoted without quotes, or quoted
 whole with doubled inner quotes, on this line (RE2 syntax; the line without its LF)."""
 _SAFE_LINE = re.compile(rf"{_FIELD}(?:,{_FIELD})*")
-_SAFE_LINE_LF = SAFE_LINE[:-1] + r"\n$"  # the same, with its LF
 
 
 class Resume(io.RawIOBase):
@@ -285,18 +283,33 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | 
     has_quote = np.zeros(lines, dtype=bool)
     if len(quotes):
         line_of = np.searchsorted(ends, quotes)  # ascending
-        quoted = line_of[np.concatenate(([True], line_of[1:] != line_of[:-1]))]
-        has_quote[quoted] = True
-        offsets = np.empty(lines + 1, dtype=np.int64)
-        offsets[0] = 0
-        offsets[1:] = ends + 1
-        all_lines = pa.LargeStringArray.from_buffers(
-            lines, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(chunk)
-        )
-        subset = all_lines.take(kernels.int_array(quoted))
-        if not pc.all(pc.match_substring_regex(subset, _SAFE_LINE_LF)).as_py():
+        first = np.concatenate(([True], line_of[1:] != line_of[:-1]))
+        has_quote[line_of[first]] = True
+        if not _quotes_safe(view, quotes, first, quotes == starts[line_of]):
             return None
     return lines, ends, has_quote
+
+
+def _quotes_safe(
+    view: np.ndarray, quotes: np.ndarray, first: np.ndarray, start: np.ndarray
+) -> bool:
+    """Whether the quotes of a chunk of whole lines (no CR but before a LF) sit where
+    :data:`SAFE_LINE` allows them. ``quotes``: their offsets, ascending; ``first``: which is
+    the first of its line; ``start``: which is at its line's start.
+
+    Counted within its line, an even quote opens a quoted field and must be at a field's
+    start (the line's start, or after a comma) or follow a closing one (a doubled quote
+    inside the field); an odd quote closes it and must come before a comma, the line end
+    or another quote (the doubled one); and each line has an even number."""
+    index = np.arange(len(quotes))
+    opens = (index - np.maximum.accumulate(np.where(first, index, 0))) % 2 == 0
+    if opens[np.append(first[1:], True)].any():  # a line's last quote opens
+        return False
+    before = view[quotes - 1]  # (at offset 0 the chunk's last byte: but that is a start)
+    after = view[quotes + 1]  # a chunk ends in LF: never a quote
+    opening = start | (before == 44) | (before == 34)
+    closing = (after == 44) | (after == 13) | (after == 10) | (after == 34)
+    return bool(np.where(opens, opening, closing).all())
 
 
 def parse_chunk(

@@ -770,6 +770,21 @@ def test_strings_of_an_array(values: list[str], skip: int) -> None:
     assert fast_validate._strings(array) == values == array.to_pylist()
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(alphabet='a,"', min_size=1, max_size=9), st.booleans()), min_size=1)
+)
+@example([('"a""b",c', True), ('"",""', False), ('a"', False)])
+@example([('"a"""', False), ('"a" ,b', False), ('""""', True), (',"x",', False)])
+def test_quoted_lines_are_safe_exactly_as_the_line_pattern_says(
+    lines: list[tuple[str, bool]],
+) -> None:
+    """_safe_lines decides where quotes may be from their positions, as SAFE_LINE would."""
+    data = "".join(body + ("\r\n" if crlf else "\n") for body, crlf in lines).encode()
+    expected = all(csvchunks._SAFE_LINE.fullmatch(body) for body, _ in lines)
+    assert (csvchunks._safe_lines(data, b"", True) is not None) == expected
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
