@@ -444,11 +444,7 @@ class _Validator:
                 chosen = rows[copy]
                 before = sum(raw_sizes[c][copy] + 1 for c in range(card)) if card else 0
                 width = sizes[card][chosen]
-                hidden = np.maximum(width - 4, 0)
-                first = starts[copy] + before
-                for size in np.unique(hidden[hidden > 0]).tolist():  # one 2-D write per width
-                    windows = sliding_window_view(out, size, writeable=True)
-                    windows[first[hidden == size]] = ord("*")
+                _stars(out, starts[copy] + before, np.maximum(width - 4, 0))
         built = self._build(columns, rows[~copy]) if not copy.all() else b""
         built_offsets = None
         if built:
@@ -578,6 +574,24 @@ class Repeats:
         np.minimum.at(first, ids[chosen], position[chosen])
         repeated[involved] = first[ids] < position
         return repeated
+
+
+_STARS = np.uint64(int.from_bytes(b"*" * 8, "little"))
+
+
+def _stars(out: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> None:
+    """Write ``*`` over ``sizes[i]`` bytes of ``out`` from ``first[i]`` on. A span of 8 to
+    16 bytes (the hidden digits of a card number) is two 8-byte writes that may overlap;
+    other sizes are one 2-D write per size."""
+    words = np.ndarray((max(len(out) - 7, 0),), dtype="<u8", buffer=out, strides=(1,))
+    span = (sizes >= 8) & (sizes <= 16)
+    at = first[span]
+    words[at] = _STARS
+    words[at + sizes[span] - 8] = _STARS
+    other = ~span & (sizes > 0)
+    for size in np.unique(sizes[other]).tolist():
+        windows = sliding_window_view(out, size, writeable=True)
+        windows[first[other & (sizes == size)]] = ord("*")
 
 
 def _nul_lines(chunk: FastChunk, lines: np.ndarray) -> Any:

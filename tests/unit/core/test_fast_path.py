@@ -785,6 +785,22 @@ def test_quoted_lines_are_safe_exactly_as_the_line_pattern_says(
     assert (csvchunks._safe_lines(data, b"", True) is not None) == expected
 
 
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 20)), max_size=12))
+def test_stars(spans: list[tuple[int, int]]) -> None:
+    """validate's _stars writes ``*`` over exactly the given spans, of any size."""
+    import numpy as np
+
+    out = np.frombuffer(bytes(range(100)), dtype=np.uint8).copy()
+    expected = bytearray(out.tobytes())
+    for first, size in spans:
+        expected[first : first + size] = b"*" * size
+    first = np.array([first for first, _ in spans], dtype=np.int64)
+    sizes = np.array([size for _, size in spans], dtype=np.int64)
+    fast_validate._stars(out, first, sizes)
+    assert out.tobytes() == bytes(expected)
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
