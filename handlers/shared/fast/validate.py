@@ -283,18 +283,24 @@ class _Validator:
     def _fields(self, columns: list[pa.Array], rows: np.ndarray) -> list[str]:
         """The JSON text of the ``fields`` object of the reject lines of ``rows`` (full
         width), as the reference writes it: card columns masked, every other value scrubbed
-        (scrub() runs only on the values that may hold a digit run it masks)."""
-        if not len(rows):
+        (scrub() runs only on the values that may hold a digit run it masks). The values
+        of all columns go through the kernels as one array: a batch has few rejects."""
+        n = len(rows)
+        if not n:
             return []
         taken = k.int_array(rows)
-        parts: list[Any] = []
-        for name, position, is_card in self.rejects._fields:
+        arrays = []
+        for _, position, is_card in self.rejects._fields:
             array = columns[position].take(taken)
             if is_card:
                 array = k.str_array([mask_pan(value) for value in _strings(array)])
-            else:
-                array = _scrubbed(array)
-            parts += [f"{', ' if parts else '{'}{_JSON.encode(name)}: ", k.json_values(array)]
+            arrays.append(array)
+        values = pa.concat_arrays(arrays)
+        plain = np.repeat([not is_card for _, _, is_card in self.rejects._fields], n)
+        text = k.json_values(k.apply_python(values, k.scrub_candidates(values) & plain, scrub))
+        parts: list[Any] = []
+        for slot, (name, _, _) in enumerate(self.rejects._fields):
+            parts += [f"{', ' if parts else '{'}{_JSON.encode(name)}: ", text.slice(slot * n, n)]
         return _strings(pc.binary_join_element_wise(*parts, "}", ""))
 
     def _head(self, failure: Any) -> str:
