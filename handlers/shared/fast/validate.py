@@ -78,6 +78,7 @@ def validate(
     if not supported(schema):
         _validate(source, valid_sink, reject_sink, schema, result)
         return
+    keep_freed_memory()
     chunks = CsvChunks(source)
     whole = chunks.open(schema.required_names)
     if whole is not None:
@@ -105,6 +106,29 @@ def validate(
                 state.slow(piece.reader)
     finally:
         state.close()
+
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc (this process's) keep freed memory for reuse; False where it
+    is not glibc.
+
+    Each batch allocates and frees the same few-megabyte temporaries (masks, offsets,
+    copies of a chunk). By default glibc maps a block that large afresh each time, or
+    hands a freed heap top back to the system, so every page of it faults in again: about
+    a tenth of the step's CPU. Blocks up to 32 MiB now come from the heap, and the heap
+    keeps up to 64 MiB free at its top; the peak memory stays the same."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 64 << 20))
 
 
 class _Validator:

@@ -801,6 +801,29 @@ def test_stars(spans: list[tuple[int, int]]) -> None:
     assert out.tobytes() == bytes(expected)
 
 
+def test_keep_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc's malloc is told to keep freed memory (where there is no glibc: nothing)."""
+    import ctypes
+
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    keep = fast_validate.keep_freed_memory.__wrapped__
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    assert keep() is True
+    assert calls == [(-3, 32 << 20), (-1, 64 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+
+    def missing(name: str) -> Any:
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    assert keep() is False
+
+
 def test_value_helpers() -> None:
     import numpy as np
 
