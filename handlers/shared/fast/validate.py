@@ -120,15 +120,16 @@ def keep_freed_memory() -> bool:
     Each batch allocates and frees the same few-megabyte temporaries (masks, offsets,
     copies of a chunk). By default glibc maps a block that large afresh each time, or
     hands a freed heap top back to the system, so every page of it faults in again: about
-    a tenth of the step's CPU. Blocks up to 32 MiB now come from the heap, and the heap
-    keeps up to 64 MiB free at its top; the peak memory stays the same."""
+    a tenth of the step's CPU. Blocks below 8 MiB now come from the heap, and the heap
+    keeps up to 32 MiB free at its top; the peak memory stays the same (larger blocks,
+    the duplicate-id table's, are still mapped and unmapped)."""
     import ctypes
 
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+    return bool(mallopt(_M_MMAP_THRESHOLD, 8 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 32 << 20))
 
 
 class _Validator:

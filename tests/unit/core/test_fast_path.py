@@ -815,7 +815,7 @@ def test_keep_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     keep = fast_validate.keep_freed_memory.__wrapped__
     monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
     assert keep() is True
-    assert calls == [(-3, 32 << 20), (-1, 64 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    assert calls == [(-3, 8 << 20), (-1, 32 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
     def missing(name: str) -> Any:
         raise OSError(name)
