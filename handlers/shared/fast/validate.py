@@ -476,27 +476,28 @@ class _Validator:
                 before = sum(raw_sizes[c][copy] + 1 for c in range(card)) if card else 0
                 width = sizes[card][chosen]
                 _stars(out, starts[copy] + before, np.maximum(width - 4, 0))
-        built = self._build(columns, rows[~copy]) if not copy.all() else b""
-        built_offsets = None
-        if built:
-            built_offsets = self._built_offsets
-        pieces: list[Any] = []
-        data = memoryview(out.data if out is not view else chunk.data)
-        built_view = memoryview(built)
         # runs of rows copied from consecutive lines, or built one after another
         breaks = (
             np.flatnonzero((copy[1:] != copy[:-1]) | (copy[1:] & (line[1:] != line[:-1] + 1))) + 1
         )
-        bounds = [0, *breaks.tolist(), len(rows)]
-        built_index = np.cumsum(~copy) - ~copy
-        for begin, end in itertools.pairwise(bounds):
-            if copy[begin]:
-                pieces.append(data[int(starts[begin]) : int(ends[end - 1]) + 1])
-            else:
-                assert built_offsets is not None
-                first = int(built_index[begin])
-                last = first + (end - begin)
-                pieces.append(built_view[int(built_offsets[first]) : int(built_offsets[last])])
+        begins = np.concatenate(([0], breaks))
+        finals = np.concatenate((breaks, [len(rows)])) - 1  # each run's last row
+        copied = copy[begins]
+        low = starts[begins]  # each run's bytes: in the chunk, or in the built lines
+        high = ends[finals] + 1
+        built = b""
+        if not copy.all():
+            built = self._build(columns, rows[~copy])
+            index = np.cumsum(~copy) - 1  # a built row's line among the built ones
+            low = np.where(copied, low, self._built_offsets[index[begins]])
+            high = np.where(copied, high, self._built_offsets[index[finals] + 1])
+        sources = (memoryview(built), memoryview(out.data if out is not view else chunk.data))
+        pieces = [
+            sources[from_chunk][begin:end]
+            for from_chunk, begin, end in zip(
+                copied.tolist(), low.tolist(), high.tolist(), strict=True
+            )
+        ]
         self.valid_sink.write(b"".join(pieces))
 
     def _build(self, columns: list[pa.Array], rows: np.ndarray) -> bytes:
