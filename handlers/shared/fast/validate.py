@@ -271,14 +271,21 @@ class _Validator:
             (number, failure, row, None) for number, failure, row in specials
         ]
         clean = self._fields(columns, bad)
-        for slot, index in enumerate(bad.tolist()):
-            if nul[index]:
+        for index, number, has_nul, repeated, fields in zip(
+            bad.tolist(),
+            numbers[bad].tolist(),
+            nul[bad].tolist(),
+            duplicate[bad].tolist(),
+            clean,
+            strict=True,
+        ):
+            if has_nul:
                 failure = self.nul_failure
-            elif duplicate[index]:  # only rows whose rules passed up to the unique column
+            elif repeated:  # only rows whose rules passed up to the unique column
                 failure = self.duplicate
             else:
                 failure = failures[index][1]
-            entries.append((int(numbers[index]), failure, [], clean[slot]))
+            entries.append((number, failure, [], fields))
         entries.sort(key=lambda entry: entry[0])
         lines: list[str] = []
         for number, failure, row, fields in entries:
@@ -394,9 +401,10 @@ class _Validator:
         offsets, data = k.pieces(values)
         nonempty = offsets[1:] > offsets[:-1]
         reached = certain.copy()  # the unique column's own rule (and all before it) passed
-        for index in uncertain.tolist():
-            failure = failures.get(index)
-            reached[index] = failure is None or failure[0] > unique
+        reached[uncertain] = [
+            failure is None or failure[0] > unique
+            for failure in map(failures.get, uncertain.tolist())
+        ]
         reached &= nonempty
         duplicate = np.zeros(len(values), dtype=bool)
         rows = np.flatnonzero(reached)
