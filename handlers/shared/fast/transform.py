@@ -22,7 +22,7 @@ from shared.csvio import CsvSource
 from shared.errors import FileRejected
 from shared.fast import kernels as k
 from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk
-from shared.fast.validate import _CURRENCY_ARRAY, add_totals, currency_minor, supported
+from shared.fast.validate import _MINOR_TABLE, add_totals, currency_index, supported
 from shared.masking import scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.schema import Schema
@@ -93,7 +93,8 @@ class _Transformer:
         n = len(lines)
         values: list[pa.Array] = []
         certain = np.ones(n, dtype=bool)
-        minor = currency_minor(columns[self.currency_at])
+        currency = currency_index(columns[self.currency_at])  # as the totals index it
+        minor = _MINOR_TABLE[currency]
         amounts = None
         for index, column in enumerate(self.schema.columns):
             array = columns[index]
@@ -169,7 +170,7 @@ class _Transformer:
                 pc.replace_with_mask(array, chosen, k.str_array([r[i] for r in records]))
                 for i, array in enumerate(values)
             ]
-        self._totals(values, certain, amounts, slow, records)
+        self._totals(values, certain, currency, amounts, records)
         self._write(values)
         self.written += n
 
@@ -184,24 +185,23 @@ class _Transformer:
         self,
         values: list[pa.Array],
         certain: np.ndarray,
+        currency: np.ndarray,
         amounts: Any,
-        slow: np.ndarray,
         records: list[list[Any]],
     ) -> None:
+        """Add the rows to the totals: the certain ones by their currency index (a certain
+        code is its upper case, which ``currency`` indexes), the others from their records."""
         rows = np.flatnonzero(certain)
         if len(rows):
-            taken = k.int_array(rows)
-            currency = k.ints(
-                pc.index_in(values[self.currency_at].take(taken), value_set=_CURRENCY_ARRAY())
-            )
-            debit = k.bools(pc.equal(values[self.direction_at].take(taken), self.debit))
-            add_totals(self.totals, currency, debit, amounts.head[rows], amounts.fraction[rows])
+            debit = k.bools(pc.equal(values[self.direction_at], self.debit))[rows]
+            head, fraction = amounts.head[rows], amounts.fraction[rows]
+            add_totals(self.totals, currency[rows], debit, head, fraction)
         for record in records:
-            currency = record[self.currency_at]
+            code = record[self.currency_at]
             self.totals.add(
-                currency,
+                code,
                 record[self.direction_at] == self.debit,
-                amount_to_minor(record[self.amount_at], CURRENCY_MINOR_UNITS[currency]),
+                amount_to_minor(record[self.amount_at], CURRENCY_MINOR_UNITS[code]),
             )
 
     def _write(self, values: list[pa.Array]) -> None:
