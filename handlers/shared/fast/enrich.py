@@ -25,7 +25,7 @@ from shared import codes
 from shared.enrich import ENRICH_FIELDS, EnrichMetadata, _count, _transaction_date
 from shared.errors import FileRejected
 from shared.fast import kernels as k
-from shared.fast.validate import _MINOR_TABLE, add_totals, supported
+from shared.fast.validate import _MINOR_TABLE, add_totals, keep_freed_memory, supported
 from shared.refdata import CURRENCY_MINOR_UNITS
 from shared.schema import Schema
 from shared.totals import StepResult, Totals
@@ -49,6 +49,7 @@ def enrich_jsonl(
     source: BinaryIO, sink: BinaryIO, *, metadata: EnrichMetadata, schema: Schema
 ) -> StepResult:
     """Drop-in for ``enrich_stream`` with JSON Lines in and out (schema already checked)."""
+    keep_freed_memory()
     state = _Enricher(schema, metadata, sink)
     buffer = b""
     offset = 0  # absolute offset of buffer[0]

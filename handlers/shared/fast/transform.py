@@ -22,7 +22,13 @@ from shared.csvio import CsvSource
 from shared.errors import FileRejected
 from shared.fast import kernels as k
 from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk
-from shared.fast.validate import _MINOR_TABLE, add_totals, currency_index, supported
+from shared.fast.validate import (
+    _MINOR_TABLE,
+    add_totals,
+    currency_index,
+    keep_freed_memory,
+    supported,
+)
 from shared.masking import scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.schema import Schema
@@ -40,6 +46,7 @@ def transform_jsonl(source: BinaryIO, sink: BinaryIO, *, schema: Schema) -> Step
     """Drop-in for ``transform_stream(..., output_format="jsonl")``."""
     if not supported(schema):
         return _transform(source, sink, schema=schema, output_format="jsonl")
+    keep_freed_memory()
     chunks = CsvChunks(source)
     whole = chunks.open(schema.required_names)
     if whole is None and chunks.header != list(schema.column_names):
