@@ -580,7 +580,8 @@ def _amount_shape(array: pa.Array) -> np.ndarray:
     ok = (count == 0) & (lengths >= 1) & (lengths <= 30)
     single = np.flatnonzero(count == 1)
     if len(single):
-        at = others[np.searchsorted(others, offsets[single])]  # the one non-digit
+        before = np.cumsum(count) - count  # non-digits of the values before each
+        at = others[before[single]]  # the one non-digit
         point = at - offsets[single]  # digits before it
         decimals = lengths[single] - point - 1
         ok[single] = (
