@@ -212,51 +212,34 @@ class _Transformer:
             )
 
     def _write(self, values: list[pa.Array]) -> None:
-        """Write the records as JSON lines. Most values need nothing but quotes around them,
-        which go into the literals between the values; the rows holding a null or a value
-        to escape are joined again on their own and put in place."""
-        n = len(values[0])
-        special = np.zeros(n, dtype=bool)
-        for array, escapable in zip(values, self.escapable, strict=True):
-            # Timestamps, amounts and codes are certified or normalized by the reference:
-            # never a character to escape. The other columns are looked at.
-            if array.null_count:
-                special |= ~k.bools(pc.is_valid(array))
-            if escapable and k.has_byte(array, k.JSON_ESCAPE_BYTES):
-                special |= k.any_byte(array, k.JSON_ESCAPE_BYTES)
-        if np.count_nonzero(special) > n // 2:
-            lines = self._lines(values, exact=True)
-        else:
-            lines = self._lines(values, exact=False)
-            if special.any():
-                taken = k.int_array(np.flatnonzero(special))
-                exact = self._lines([array.take(taken) for array in values], exact=True)
-                lines = pc.replace_with_mask(lines, k.bool_array(special), exact)
-        offsets, _ = k.pieces(lines)
-        self.sink.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
-
-    def _lines(self, values: list[pa.Array], *, exact: bool) -> pa.Array:
-        """The JSON line of each record; with ``exact=False``, valid only for the records
-        without a null or a value to escape."""
+        """Write the records as JSON lines, joined in one pass. The quotes around a value go
+        into the literals between the values; in a column with nulls, into a piece of each
+        row (none around a null, which the join writes as JSON null). A value holding a
+        character to escape is replaced by its escaped text beforehand."""
         parts: list[Any] = []
         literal = ""
         for key, array, escapable in zip(self.keys, values, self.escapable, strict=True):
+            # Timestamps, amounts and codes are certified or normalized by the reference:
+            # never a character to escape. The other columns are looked at.
+            if escapable and k.has_byte(array, k.JSON_ESCAPE_BYTES):
+                escape = k.any_byte(array, k.JSON_ESCAPE_BYTES)
+                if array.null_count:
+                    escape &= k.bools(pc.is_valid(array))
+                array = k.apply_python(array, escape, _escaped)
             literal += key
-            plain = not exact or (
-                not array.null_count
-                and (not escapable or not k.has_byte(array, k.JSON_ESCAPE_BYTES))
-            )
-            if plain:  # the quotes go into the literals around it
+            if array.null_count:
+                quotes = pc.if_else(pc.is_valid(array), '"', "")
+                parts += [literal, quotes, array, quotes]
+                literal = ""
+            else:
                 parts += [literal + '"', array]
                 literal = '"'
-            else:
-                parts += [literal, k.json_values(array, fill_nulls=False)]
-                literal = ""
         parts.append(literal + "}\n")
-        # the only null inputs are null values: written as JSON null in the same pass
-        return pc.binary_join_element_wise(
+        lines = pc.binary_join_element_wise(
             *parts, "", null_handling="replace", null_replacement="null"
         )
+        offsets, _ = k.pieces(lines)
+        self.sink.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
 
     def slow(self, reader: CsvSource) -> None:
         """Transform the rest of the file with the reference reader, in batches."""
@@ -284,6 +267,11 @@ class _Transformer:
             flush()  # an earlier row's error comes first, as in the reference
             raise
         flush()
+
+
+def _escaped(text: str) -> str:
+    """``text`` as it reads inside a JSON string (``json.dumps`` without the quotes)."""
+    return encode_basestring(text)[1:-1]
 
 
 def _rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
