@@ -151,15 +151,22 @@ class _Enricher:
         credit = k.bools(pc.equal(direction, spec.credit))
         if not (amounts.ok.all() and (debit | credit).all()):
             return False
-        dates: Any = "null"
+        binary = pa.large_binary()
+        head = (self.suffix + self.date_key).encode("utf-8")
+        dates: list[Any] = [pa.scalar(head + b"null", binary)]  # what follows each record
         if self.timestamp is not None and not null.all():
             stamps = k.Timestamps(stamp)
             if not (stamps.ok | null).all():
                 return False
-            utc = pc.utf8_slice_codeunits(stamps.utc(), 0, 10)
-            dates = pc.binary_join_element_wise('"', utc, '"', "")
+            utc = stamps.utc()
             if null.any():
-                dates = pc.if_else(k.bool_array(null), "null", dates)
+                day = pc.binary_join_element_wise('"', pc.utf8_slice_codeunits(utc, 0, 10), '"', "")
+                day = pc.if_else(k.bool_array(null), "null", day)
+                dates = [pa.scalar(head, binary), day.cast(binary)]
+            else:  # the first ten bytes of each UTC text, between quotes
+                starts = k.pieces(utc)[0][:-1]
+                day = _strings(utc.buffers()[2], starts, starts + 10)
+                dates = [pa.scalar(head + b'"', binary), day.cast(binary), pa.scalar(b'"', binary)]
         add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
         # Each piece: the previous line's "}\n", then this line up to its closing brace.
         cuts = np.zeros(n + 1, dtype=np.int64)
@@ -167,10 +174,7 @@ class _Enricher:
         pieces = pa.Array.from_buffers(
             pa.large_binary(), n, [None, pa.py_buffer(cuts), pa.py_buffer(data)]
         )
-        binary = pa.large_binary()
-        head = pa.scalar((self.suffix + self.date_key).encode("utf-8"), binary)
-        dates = pa.scalar(b"null", binary) if isinstance(dates, str) else dates.cast(binary)
-        joined = pc.binary_join_element_wise(pieces, head, dates, pa.scalar(b"", binary))
+        joined = pc.binary_join_element_wise(pieces, *dates, pa.scalar(b"", binary))
         start, stop = k.pieces(joined)[0][[0, -1]]
         buffer = joined.buffers()[2]
         self.sink.write(memoryview(buffer)[start:stop])
