@@ -8,13 +8,14 @@ per id: the UTF-8 bytes and an 8-byte end offset), from where a fingerprint hit 
 byte for byte. So the answer is exact: a fingerprint collision costs one extra read, never a
 false "duplicate".
 
-The table is open addressing with linear probing over one ``array('Q')``. An entry packs the
+The table is open addressing with linear probing over one array of 64-bit slots (an
+``array('Q')``; once numpy is loaded, tables grow as numpy's zeroed pages). An entry packs the
 fingerprint's top 32 bits (the tag) and the id's sequence number (bits 0-31); the home slot
 is the tag's top bits, so the table can double without reading the ids back. The same table
 serves a scalar API (:meth:`IdSet.__contains__`, :meth:`IdSet.add`, pure Python) and a batch
-API over numpy arrays (:meth:`IdSet.contains_many`, :meth:`IdSet.add_many`) used by the
-columnar fast path; both compute the same fingerprint (:func:`fingerprint`,
-:func:`fingerprints`).
+API over numpy arrays (:meth:`IdSet.contains_many`, :meth:`IdSet.probe_many`,
+:meth:`IdSet.add_many`) used by the columnar fast path; both compute the same fingerprint
+(:func:`fingerprint`, :func:`fingerprints`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tempfile
 from array import array
 from typing import Any
 
-__all__ = ["IdSet", "fingerprint", "fingerprints"]
+__all__ = ["IdSet", "fingerprint", "fingerprints", "words_at"]
 
 _MASK = (1 << 64) - 1
 _K1 = 0x9E3779B97F4A7C15
@@ -66,11 +67,12 @@ def fingerprints(data: Any, offsets: Any) -> Any:
     h = lengths.astype(np.uint64) * np.uint64(_K1)
     padded = np.zeros(len(data) + 8, dtype=np.uint8)
     padded[: len(data)] = data
-    # the little-endian word starting at every byte (the last ones run into the zero padding)
-    words = np.ndarray((len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    words = words_at(padded, len(data) + 1)  # the last ones run into the zero padding
     keep = np.array([(1 << (8 * size)) - 1 for size in range(9)], dtype=np.uint64)
     rows = np.flatnonzero(lengths > 0)
-    every = len(rows) == len(h)  # all strings take part: no gather, no scatter
+    # While every string still has bytes left (the usual first rounds), a round works on
+    # whole arrays; after that, on the rows left (a gather and a scatter per round).
+    every = len(rows) == len(h)
     done = 0  # bytes of each string mixed in so far
     with np.errstate(over="ignore"):
         while len(rows):
@@ -93,6 +95,15 @@ def fingerprints(data: Any, offsets: Any) -> Any:
         h *= np.uint64(_K3)
         h ^= h >> np.uint64(31)
     return h
+
+
+def words_at(buffer: Any, count: int) -> Any:
+    """The little-endian 8-byte word starting at each of the first ``count`` bytes of
+    ``buffer`` (a numpy ``uint8`` array of at least ``count + 7`` bytes): an unaligned
+    ``uint64`` view, so reads and writes go to ``buffer`` itself."""
+    import numpy as np
+
+    return np.ndarray((max(count, 0),), dtype="<u8", buffer=buffer, strides=(1,))
 
 
 def _encode(value: str) -> bytes:
@@ -128,13 +139,13 @@ def _place(table: Any, slots: Any, entries: Any, mask: int) -> None:
         slots[pending] = (slots[pending] + 1) & mask  # their slot is taken now
 
 
-def _zeros(size: int, np: Any) -> Any:
+def _zeros(size: int, numpy_module: Any = None) -> Any:
     """A table of ``size`` zero slots: an ``array('Q')``, or with numpy a memoryview of a
     zeroed numpy array (allocated zero pages, where ``array`` copies a zero buffer: several
     times slower at millions of slots; items read and written alike)."""
-    if np is None:
+    if numpy_module is None:
         return array("Q", bytes(8 * size))
-    return memoryview(np.zeros(size, dtype=np.uint64))
+    return memoryview(numpy_module.zeros(size, dtype=numpy_module.uint64))
 
 
 class IdSet:
@@ -150,7 +161,7 @@ class IdSet:
         # that the batch API also serves must use the portable fingerprint everywhere.
         self._hash = _portable_hash if portable else _python_hash
         self._bits = _INITIAL_BITS
-        self._table = array("Q", bytes(8 << self._bits))
+        self._table = _zeros(1 << self._bits)
         self._count = 0
         self._directory = directory
         self._ids: Any = None  # spill of the id bytes, opened on first add
@@ -215,7 +226,8 @@ class IdSet:
     def probe_many(self, hashes: Any, values: Any) -> tuple[Any, Any]:
         """:meth:`contains_many`, and for each string the slot its probe ended at: for one
         not found, the first empty slot from its home on, where :meth:`add_many` may start
-        (``starts``) when nothing was added in between."""
+        (``starts``) while the table is the same (the set only ever adds: a slot seen taken
+        stays taken)."""
         import numpy as np
 
         self._require_portable()
@@ -244,8 +256,9 @@ class IdSet:
         """Add strings known to be absent and distinct (the caller checked both).
 
         ``data``/``offsets``: their bytes in the layout of :func:`fingerprints`; ``starts``:
-        the slots :meth:`probe_many` ended at for them, if nothing was added since (then
-        the inserts skip the slots it has already seen taken; unused if the table grows).
+        the slots :meth:`probe_many` ended at for them (the inserts skip the slots it has
+        already seen taken), probed since the table last changed size (the set was not
+        closed in between); unused when this add grows the table.
         """
         import numpy as np
 
@@ -254,7 +267,7 @@ class IdSet:
         if not n:
             return
         self._miss = None
-        bits = self._bits
+        probed = self._table
         self._grow(n)
         start, end = int(offsets[0]), int(offsets[-1])
         base = self._pending_base()
@@ -267,7 +280,7 @@ class IdSet:
         entries = (tags << np.uint64(32)) | (
             np.arange(self._count, self._count + n, dtype=np.uint64)
         )
-        if starts is not None and self._bits == bits:
+        if starts is not None and self._table is probed:
             slots = starts.astype(np.int64)  # a copy: _place moves them on
         else:
             slots = (tags >> np.uint64(32 - self._bits)).astype(np.int64)
@@ -348,7 +361,7 @@ class IdSet:
             if handle is not None:
                 handle.close()
         self._ids = self._ends = None
-        self._table = array("Q", bytes(8 << _INITIAL_BITS))
+        self._table = _zeros(1 << _INITIAL_BITS)
         self._bits = _INITIAL_BITS
         self._count = self._written = self._flushed_count = 0
         self._buffer = bytearray()

@@ -25,7 +25,8 @@ from shared import codes
 from shared.enrich import ENRICH_FIELDS, EnrichMetadata, _count, _transaction_date
 from shared.errors import FileRejected
 from shared.fast import kernels as k
-from shared.fast.validate import _MINOR_TABLE, add_totals, keep_freed_memory, supported
+from shared.fast.memory import keep_freed_memory
+from shared.fast.validate import _MINOR_TABLE, add_totals, supported
 from shared.refdata import CURRENCY_MINOR_UNITS
 from shared.schema import Schema
 from shared.totals import StepResult, Totals
@@ -165,7 +166,7 @@ class _Enricher:
                 dates = [pa.scalar(head, binary), day.cast(binary)]
             else:  # the first ten bytes of each UTC text, between quotes
                 starts = k.pieces(utc)[0][:-1]
-                day = _strings(utc.buffers()[2], starts, starts + 10)
+                day = _byte_ranges(utc.buffers()[2], starts, starts + 10)
                 dates = [pa.scalar(head + b'"', binary), day.cast(binary), pa.scalar(b'"', binary)]
         add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
         # Each piece: the previous line's "}\n", then this line up to its closing brace.
@@ -206,7 +207,7 @@ class _Enricher:
         data = pa.py_buffer(view)
         for column in self.wanted_columns:
             begin = quotes[first + 4 * column + 2] + 1
-            values.append(_strings(data, begin, quotes[first + 4 * column + 3]))
+            values.append(_byte_ranges(data, begin, quotes[first + 4 * column + 3]))
         while len(values) < 4:
             values.append(None)
         return (*values, np.zeros(len(starts), dtype=bool))
@@ -283,11 +284,13 @@ class _Enricher:
             out.clear()
 
 
-def _strings(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
     """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart):
     taken from the array whose values are those ranges and the gaps between them, so the
     bytes are copied a range at a time."""
     n = len(begin)
+    if (end < begin).any() or (begin[1:] < end[:-1]).any():
+        raise ValueError("byte ranges must be in order and must not overlap")
     offsets = np.empty(2 * n + 1, dtype=np.int64)
     offsets[0 : 2 * n : 2] = begin
     offsets[1 : 2 * n : 2] = end

@@ -9,11 +9,12 @@ the reference computes. False means "not certain": the caller asks the reference
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.ma  # np.unique imports it on its first call: here, with numpy
@@ -175,16 +176,20 @@ CSV_QUOTE_BYTES = byte_table(b',"\r\n')
 JSON_ESCAPE_BYTES = byte_table([*range(0x20), ord('"'), ord("\\")])
 
 
+def _marks(array: pa.Array, table: ByteSet) -> tuple[np.ndarray, np.ndarray, int]:
+    """Which bytes of ``array``'s values are in ``table`` (a flag per byte), the ``n + 1``
+    value bounds into those flags, and the data offset the first flag stands for."""
+    offsets, data = pieces(array)
+    first, last = int(offsets[0]), int(offsets[-1])
+    return table.mask(data[first:last]), offsets - first, first
+
+
 def _marked(array: pa.Array, table: ByteSet) -> tuple[np.ndarray, np.ndarray]:
     """The data offsets of the bytes of ``array`` in ``table``, ascending, and how many of
     them each value holds."""
-    offsets, data = pieces(array)
-    if not len(array):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    first, last = int(offsets[0]), int(offsets[-1])
-    marked = table.mask(data[first:last])
+    marked, bounds, first = _marks(array, table)
     positions = np.flatnonzero(marked)
-    return positions + first, _per_value(marked, offsets - first, positions)
+    return positions + first, _per_value(marked, bounds, positions)
 
 
 def _per_value(marked: np.ndarray, bounds: np.ndarray, positions: Any = None) -> np.ndarray:
@@ -205,11 +210,8 @@ def _per_value(marked: np.ndarray, bounds: np.ndarray, positions: Any = None) ->
 
 def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
     """Per value, how many of its bytes are in ``table``."""
-    offsets, data = pieces(array)
-    if not len(array):
-        return np.zeros(0, dtype=np.int64)
-    first, last = int(offsets[0]), int(offsets[-1])
-    return _per_value(table.mask(data[first:last]), offsets - first)
+    marked, bounds, _ = _marks(array, table)
+    return _per_value(marked, bounds)
 
 
 def any_byte(array: pa.Array, table: ByteSet) -> np.ndarray:
@@ -219,10 +221,7 @@ def any_byte(array: pa.Array, table: ByteSet) -> np.ndarray:
 
 def has_byte(array: pa.Array, table: ByteSet) -> bool:
     """Whether any value has a byte in ``table``."""
-    offsets, data = pieces(array)
-    if not len(array):
-        return False
-    return bool(table.mask(data[int(offsets[0]) : int(offsets[-1])]).any())
+    return bool(_marks(array, table)[0].any())
 
 
 def bytes_all(array: pa.Array, table: ByteSet) -> np.ndarray:
@@ -290,6 +289,26 @@ def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(
         len(lengths), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
     ).cast(pa.string())
+
+
+def python_strings(array: pa.Array) -> list[str]:
+    """``array.to_pylist()`` of a string array: without nulls, each value decoded from its
+    bytes (several times faster)."""
+    if array.null_count or not len(array):
+        return array.to_pylist()  # type: ignore[no-any-return]
+    offsets, data = pieces(array)
+    first = int(offsets[0])
+    text = data[first : int(offsets[-1])].tobytes()
+    bounds = (offsets - first).tolist()
+    # surrogatepass: as str_array encodes the values of the reference reader
+    return [text[a:b].decode("utf-8", "surrogatepass") for a, b in itertools.pairwise(bounds)]
+
+
+def python_rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
+    """The ``rows`` of ``columns`` as lists of Python strings (for the reference functions)."""
+    taken = int_array(rows)
+    values = [python_strings(column.take(taken)) for column in columns]
+    return [list(row) for row in zip(*values, strict=True)]
 
 
 def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], Any]) -> pa.Array:
@@ -460,6 +479,23 @@ def _timestamp_shape(array: pa.Array) -> np.ndarray:
     return ok
 
 
+_PAIRS = np.array([[48 + value // 10, 48 + value % 10] for value in range(100)], dtype=np.uint8)
+"""The two ASCII digits of 0-99."""
+
+
+class _StampParts(NamedTuple):
+    """What :class:`Timestamps` read of its certified rows, for writing their UTC text."""
+
+    head: np.ndarray  # the first 19 bytes, YYYY-MM-DDTHH:MM:SS
+    lengths: np.ndarray
+    zulu: np.ndarray  # ends in Z or z (else +HH:MM or -HH:MM)
+    shift: np.ndarray  # days the date moves in UTC: -1, 0 or 1
+    year: np.ndarray  # the UTC date and minutes of the day
+    month: np.ndarray
+    day: np.ndarray
+    minutes: np.ndarray
+
+
 class Timestamps:
     """Timestamps certified valid by :func:`shared.values.timestamp_to_utc`, and their UTC
     text (``utc``: a string array over all rows, meaningful where ``ok``).
@@ -494,13 +530,16 @@ class Timestamps:
         offset_ok = np.ones(len(rows), dtype=bool)
         zoned = np.flatnonzero(~zulu)
         if len(zoned):  # ...+HH:MM: the last six bytes
-            back = ends[zoned] - 6
-            zone = np.stack([data[back + k] for k in (0, 1, 2, 4, 5)], axis=1).astype(np.int32)
-            offset_minutes = (zone[:, 3] - 48) * 10 + zone[:, 4] - 48
-            minutes = ((zone[:, 1] - 48) * 10 + zone[:, 2] - 48) * 60 + offset_minutes
-            minutes = np.where(zone[:, 0] == ord("-"), -minutes, minutes)
+            back = ends[zoned] - 6  # where the sign is
+
+            def two_digits(at: int) -> np.ndarray:
+                return (data[back + at].astype(np.int32) - 48) * 10 + data[back + at + 1] - 48
+
+            zone_minutes = two_digits(4)
+            minutes = two_digits(1) * 60 + zone_minutes
+            minutes = np.where(data[back] == ord("-"), -minutes, minutes)
             offset[zoned] = minutes
-            offset_ok[zoned] = (offset_minutes <= 59) & (minutes <= 14 * 60) & (minutes >= -12 * 60)
+            offset_ok[zoned] = (zone_minutes <= 59) & (minutes <= 14 * 60) & (minutes >= -12 * 60)
         leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
         month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
         valid = (
@@ -529,14 +568,16 @@ class Timestamps:
         self.ok[rows] = valid
         # Already in the output form: upper-case T and Z, no offset.
         self._same = valid & zulu & (head[:, 10] == ord("T")) & (last == ord("Z"))
-        self._parts = (head, lengths, zulu, shift, year, month, day, minutes)
+        self._parts = _StampParts(head, lengths, zulu, shift, year, month, day, minutes)
 
     def utc(self) -> pa.Array:
         """UTC text over all rows (empty where not ``ok``)."""
         rows = self._rows
         if not len(rows):
             return self.array
-        head, lengths, zulu, shift, year, month, day, minutes = self._parts
+        parts = self._parts
+        head, lengths, zulu, shift = parts.head, parts.lengths, parts.zulu, parts.shift
+        year, month, day, minutes = parts.year, parts.month, parts.day, parts.minutes
         redo = np.flatnonzero(self.ok[rows] & ~self._same)
         if not len(redo):
             return self.array
@@ -561,10 +602,6 @@ class Timestamps:
         mask = np.zeros(len(self.array), dtype=bool)
         mask[rows[redo]] = True
         return pc.replace_with_mask(self.array, bool_array(mask), from_matrix(out, 20 + fraction))
-
-
-_PAIRS = np.array([[48 + value // 10, 48 + value % 10] for value in range(100)], dtype=np.uint8)
-"""The two ASCII digits of 0-99."""
 
 
 _NOT_DIGIT = DIGIT_BYTES.complement()

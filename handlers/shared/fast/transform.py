@@ -22,11 +22,11 @@ from shared.csvio import CsvSource
 from shared.errors import FileRejected
 from shared.fast import kernels as k
 from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk
+from shared.fast.memory import keep_freed_memory
 from shared.fast.validate import (
     _MINOR_TABLE,
     add_totals,
     currency_index,
-    keep_freed_memory,
     supported,
 )
 from shared.masking import scrub
@@ -158,7 +158,7 @@ class _Transformer:
             slow = slow[lines[slow] < first_bad]
         records: list[list[Any]] = []
         if len(slow):
-            rows = _rows(columns, slow)
+            rows = k.python_rows(columns, slow)
             for position, row in zip(slow.tolist(), rows, strict=True):
                 try:
                     record = [normalize(row) for normalize in self.normalizers]
@@ -272,9 +272,3 @@ class _Transformer:
 def _escaped(text: str) -> str:
     """``text`` as it reads inside a JSON string (``json.dumps`` without the quotes)."""
     return encode_basestring(text)[1:-1]
-
-
-def _rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
-    taken = k.int_array(rows)
-    values = [column.take(taken).to_pylist() for column in columns]
-    return [list(row) for row in zip(*values, strict=True)]

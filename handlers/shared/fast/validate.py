@@ -1,12 +1,14 @@
 """Columnar :func:`shared.validation.validate_stream`: same outputs, counts, totals and errors.
 
 Rows come in batches (a pyarrow-parsed chunk, or rows of the reference reader). Per batch:
-vectorized checks certify rows valid; every other row runs the reference rule functions in
-rule order; duplicate ids are decided for the whole batch at once (an id is a duplicate when
-the set holds it or an earlier row of the batch that passes every other rule has it, which
-is exactly when the reference, row by row, would find it in its set); valid rows are
-sanitized and written as CSV with vectorized string kernels; rejects are written by the
-reference's own writer, in row order.
+vectorized checks certify values valid; a row with a value not certified runs the reference
+rule functions of those values, in rule order (a certified value passes its rule); duplicate
+ids are decided for the whole batch at once (an id is a duplicate when the set holds it or
+an earlier row of the batch that passes every other rule has it, which is exactly when the
+reference, row by row, would find it in its set); valid rows are copied or built as CSV
+with vectorized string kernels; reject lines are built as the reference's writer writes them
+(their fields as JSON text, column by column), and a row of another width is written by that
+writer itself, in row order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from shared import codes
 from shared.csvio import CsvSource
 from shared.fast import kernels as k
 from shared.fast.csvchunks import CsvChunks, FastChunk, parse_chunk, ragged_fields
-from shared.idset import IdSet, fingerprints
+from shared.fast.memory import keep_freed_memory
+from shared.idset import IdSet, fingerprints, words_at
 from shared.masking import mask_pan, scrub
 from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from shared.rules import _CHAR_CLASS, _expand_class, _matcher, compile_checks
@@ -44,7 +47,7 @@ from shared.validation import (
 )
 from shared.values import amount_to_minor
 
-__all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_minor", "supported", "validate"]
+__all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_index", "supported", "validate"]
 
 SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
@@ -108,30 +111,6 @@ def validate(
         state.close()
 
 
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-
-
-@lru_cache(maxsize=1)
-def keep_freed_memory() -> bool:
-    """Have glibc's malloc (this process's) keep freed memory for reuse; False where it
-    is not glibc.
-
-    Each batch allocates and frees the same few-megabyte temporaries (masks, offsets,
-    copies of a chunk). By default glibc maps a block that large afresh each time, or
-    hands a freed heap top back to the system, so every page of it faults in again: about
-    a tenth of the step's CPU. Blocks below 8 MiB now come from the heap, and the heap
-    keeps up to 32 MiB free at its top; the peak memory stays the same (larger blocks,
-    the duplicate-id table's, are still mapped and unmapped)."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, 8 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 32 << 20))
-
-
 class _Validator:
     def __init__(
         self,
@@ -159,7 +138,7 @@ class _Validator:
             (index for index, column in enumerate(self.present) if column.unique), None
         )
         self.ids = IdSet(portable=True) if self.unique is not None else None
-        self.repeated = Repeats()
+        self.in_batch_repeats = _Repeats()
         self.duplicate = None
         if self.unique is not None:
             name = self.present[self.unique].name
@@ -250,7 +229,7 @@ class _Validator:
             # order, the first of them that fails is the row's failure
             unsure = (~np.stack([ok[uncertain] for ok in oks], axis=1)).tolist()
             checks = list(enumerate(self.checks))
-            rows = _rows(columns, uncertain)
+            rows = k.python_rows(columns, uncertain)
             for index, row, flags in zip(uncertain.tolist(), rows, unsure, strict=True):
                 slow_rows[index] = row
                 for position, check in itertools.compress(checks, flags):
@@ -325,7 +304,7 @@ class _Validator:
         for _, position, is_card in self.rejects._fields:
             array = columns[position].take(taken)
             if is_card:
-                array = k.str_array([mask_pan(value) for value in _strings(array)])
+                array = k.str_array([mask_pan(value) for value in k.python_strings(array)])
             arrays.append(array)
         values = pa.concat_arrays(arrays)
         plain = np.repeat([not is_card for _, _, is_card in self.rejects._fields], n)
@@ -333,7 +312,7 @@ class _Validator:
         parts: list[Any] = []
         for slot, (name, _, _) in enumerate(self.rejects._fields):
             parts += [f"{', ' if parts else '{'}{_JSON.encode(name)}: ", text.slice(slot * n, n)]
-        return _strings(pc.binary_join_element_wise(*parts, "}", ""))
+        return k.python_strings(pc.binary_join_element_wise(*parts, "}", ""))
 
     def _head(self, failure: Any) -> str:
         """The JSON text of a reject line from ``"code"`` to ``"fields": ``, per failure."""
@@ -418,7 +397,7 @@ class _Validator:
 
         seen, slots = self.ids.probe_many(hashes, value)
         candidates = passes[rows]
-        duplicate[rows] = seen | self.repeated(values, rows, hashes, candidates)
+        duplicate[rows] = seen | self.in_batch_repeats(values, rows, hashes, candidates)
         accepted = candidates & ~duplicate[rows]
         if accepted.any():
             keep = values.take(k.int_array(rows[accepted]))
@@ -499,9 +478,10 @@ class _Validator:
             index = np.cumsum(~copy) - 1  # a built row's line among the built ones
             low = np.where(copied, low, self._built_offsets[index[begins]])
             high = np.where(copied, high, self._built_offsets[index[finals] + 1])
-        sources = (memoryview(built), memoryview(out.data if out is not view else chunk.data))
+        chunk_view = memoryview(out.data if out is not view else chunk.data)
+        built_view = memoryview(built)
         pieces = [
-            sources[from_chunk][begin:end]
+            (chunk_view if from_chunk else built_view)[begin:end]
             for from_chunk, begin, end in zip(
                 copied.tolist(), low.tolist(), high.tolist(), strict=True
             )
@@ -575,7 +555,7 @@ class _Validator:
             self.ids.close()
 
 
-class Repeats:
+class _Repeats:
     """Finds, in a batch, the rows whose value an earlier candidate row has (in-batch
     duplicate ids); its scratch tables are kept from batch to batch."""
 
@@ -623,7 +603,7 @@ def _stars(out: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> None:
     """Write ``*`` over ``sizes[i]`` bytes of ``out`` from ``first[i]`` on. A span of 8 to
     16 bytes (the hidden digits of a card number) is two 8-byte writes that may overlap;
     other sizes are one 2-D write per size."""
-    words = np.ndarray((max(len(out) - 7, 0),), dtype="<u8", buffer=out, strides=(1,))
+    words = words_at(out, len(out) - 7)
     span = (sizes >= 8) & (sizes <= 16)
     at = first[span]
     words[at] = _STARS
@@ -646,11 +626,6 @@ def currency_index(currency: pa.Array) -> np.ndarray:
     last when it is not one."""
     found = pc.index_in(k.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
     return k.ints(found, len(_CURRENCIES))
-
-
-def currency_minor(currency: pa.Array) -> np.ndarray:
-    """Minor units of each row's currency (ASCII, any case), -1 when it is not one."""
-    return _MINOR_TABLE[currency_index(currency)]
 
 
 def add_totals(
@@ -681,25 +656,6 @@ _HALF = 10**6
 def _exact_sums(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Per key, the sum of ``values`` (non-negative, below 10**6 each) as int64."""
     return np.rint(np.bincount(key, weights=values, minlength=size)).astype(np.int64)
-
-
-def _rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
-    taken = k.int_array(rows)
-    values = [_strings(column.take(taken)) for column in columns]
-    return [list(row) for row in zip(*values, strict=True)]
-
-
-def _strings(array: pa.Array) -> list[str]:
-    """``array.to_pylist()`` of a string array: each value decoded from its bytes (several
-    times faster for an array without nulls, as here)."""
-    if array.null_count or not len(array):
-        return array.to_pylist()  # type: ignore[no-any-return]
-    offsets, data = k.pieces(array)
-    first = int(offsets[0])
-    text = data[first : int(offsets[-1])].tobytes()
-    bounds = (offsets - first).tolist()
-    # surrogatepass: as str_array encodes the values of the reference reader
-    return [text[a:b].decode("utf-8", "surrogatepass") for a, b in itertools.pairwise(bounds)]
 
 
 def _simple(pattern: str | None) -> bool:
