@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             # Rounds outside, engines inside: a burst of load on the machine hits every
             # engine of a round alike instead of all runs of one engine.
             measured: dict[str, dict[str, Any]] = {
-                engine: {"times": [], "cpu": [], "rss": [], "result": {}} for engine in engines
+                engine: {"times": [], "cpu": [], "rss": [], "steps": [], "result": {}}
+                for engine in engines
             }
             for run in range(args.runs):
                 for engine in engines:
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                     entry["times"].append(result["seconds"])
                     entry["cpu"].append(result.get("cpu_seconds", result["seconds"]))
                     entry["rss"].append(peak)
+                    if result.get("steps"):
+                        entry["steps"].append(result["steps"])
                     entry["result"] = result
             table = []
             for engine in engines:
@@ -153,7 +156,13 @@ def main(argv: list[str] | None = None) -> int:
                     "rows_per_cpu_s": result["rows_in"] / cpu,
                     "mb_per_s": megabytes / seconds,
                     "peak_rss_mb": max(entry["rss"]),
-                    "steps": result.get("steps"),
+                    # each step's median over the runs, like the whole chain's
+                    "steps": {
+                        step: statistics.median(run[step] for run in entry["steps"])
+                        for step in entry["steps"][0]
+                    }
+                    if entry["steps"]
+                    else None,
                 }
                 if reference is not None:
                     keys = ["rows_in", "by_code", "rejects_digest", "totals"]
