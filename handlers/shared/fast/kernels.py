@@ -414,17 +414,16 @@ def csv_quoted(array: pa.Array) -> pa.Array:
     return pc.if_else(quote, doubled, array)
 
 
-def json_values(array: pa.Array, *, fill_nulls: bool = True) -> pa.Array:
+def json_values(array: pa.Array) -> pa.Array:
     """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
-    writes it (non-ASCII as is, quotes, backslashes and control characters escaped). With
-    ``fill_nulls=False`` nulls stay null (for a join that writes them as ``null``)."""
+    writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
     escape = any_byte(array, JSON_ESCAPE_BYTES)
     quoted = pc.binary_join_element_wise('"', array, '"', "")
     if escape.any():
         chosen = array.filter(bool_array(escape)).to_pylist()
         encoded = str_array([encode_basestring(value) for value in chosen])
         quoted = pc.replace_with_mask(quoted, bool_array(escape), encoded)
-    return pc.fill_null(quoted, "null") if fill_nulls and quoted.null_count else quoted
+    return pc.fill_null(quoted, "null") if quoted.null_count else quoted
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -637,10 +636,10 @@ def _amount_shape(array: pa.Array) -> np.ndarray:
 class Amounts:
     """Amounts certified valid by :func:`shared.values.split_amount` (positive, at most
     :data:`MAX_HEAD_DIGITS` significant integer digits, fitting ``minor`` decimals), with
-    their integer part (``head``), their fraction in minor units (``fraction``) and, with
-    ``text=True``, their text with exactly ``minor`` decimals (``text()``)."""
+    their integer part (``head``), their fraction in minor units (``fraction``) and their
+    text with exactly ``minor`` decimals (``text()``)."""
 
-    def __init__(self, array: pa.Array, minor: np.ndarray, text: bool = False) -> None:
+    def __init__(self, array: pa.Array, minor: np.ndarray) -> None:
         self.array = array
         n = len(array)
         self.ok = _amount_shape(array) & (minor >= 0)
@@ -657,7 +656,6 @@ class Amounts:
         self.head = head
         self.fraction = rest // unit
         self.minor = scale
-        self._text = text
 
     def text(self) -> pa.Array:
         """The amount with exactly ``minor`` decimals (meaningful where ``ok``)."""

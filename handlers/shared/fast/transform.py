@@ -119,7 +119,7 @@ class _Transformer:
                 certain &= stamps.ok | empty
                 out = stamps.utc()
             elif kind == "amount":
-                parsed = k.Amounts(array, minor, text=True)
+                parsed = k.Amounts(array, minor)
                 certain &= parsed.ok | empty
                 out = parsed.text()
                 if index == self.amount_at:

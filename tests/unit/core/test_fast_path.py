@@ -619,7 +619,7 @@ def test_amounts_kernel(pairs: list[tuple[str, int]]) -> None:
 
     values = [value for value, _ in pairs]
     minor = np.array([m for _, m in pairs], dtype=np.int64)
-    amounts = kernels.Amounts(kernels.str_array(values), minor, text=True)
+    amounts = kernels.Amounts(kernels.str_array(values), minor)
     texts = amounts.text().to_pylist()
     for index, (value, units) in enumerate(pairs):
         parts = split_amount(value)
