@@ -264,9 +264,7 @@ def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | 
     view = np.frombuffer(chunk, dtype=np.uint8)
     ends = np.flatnonzero(view == 10)
     lines = len(ends)
-    starts = np.empty(lines, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    starts = _line_starts(ends)
     lengths = ends - starts
     if lengths.max() >= min(csvio.MAX_FIELD_CHARS, csvio.MAX_LINE_BYTES):
         return None  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
@@ -330,9 +328,7 @@ def parse_chunk(
     parsed = data.replace(b"\0", stand_in) if stand_in is not None else data
     table, skipped = _read(parsed, width)
     if skipped:
-        starts = np.empty(lines, dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
+        starts = _line_starts(ends)
         # a few skipped lines are found from their texts; many are cheaper counted
         keep = _located(parsed, starts, ends, skipped, width) if len(skipped) <= 256 else None
         if keep is None:
@@ -459,6 +455,14 @@ def _stand_in(data: bytes) -> bytes:
         if candidate not in data:
             return candidate
     raise AssertionError("every control byte occurs in the chunk")  # pragma: no cover
+
+
+def _line_starts(ends: np.ndarray) -> np.ndarray:
+    """The offset of each line's first byte, given each line's LF (``ends``)."""
+    starts = np.empty(len(ends), dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    return starts
 
 
 def _body_end(data: bytes, start: int, end: int) -> int:
