@@ -99,6 +99,7 @@ class _Enricher:
             for name, value in zip(ENRICH_FIELDS, constant, strict=False)
         )
         self.date_key = "," + encode_basestring("transaction_date") + ":"
+        self.head = (self.suffix + self.date_key).encode("utf-8")  # what each record gains
         wanted = {spec.amount: "a", spec.currency: "c", spec.direction: "d"}
         if self.timestamp is not None:
             wanted[self.timestamp] = "t"
@@ -153,7 +154,7 @@ class _Enricher:
         if not (amounts.ok.all() and (debit | credit).all()):
             return False
         binary = pa.large_binary()
-        head = (self.suffix + self.date_key).encode("utf-8")
+        head = self.head
         dates: list[Any] = [pa.scalar(head + b"null", binary)]  # what follows each record
         if self.timestamp is not None and not null.all():
             stamps = k.Timestamps(stamp)
