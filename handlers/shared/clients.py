@@ -11,18 +11,19 @@ credentials botocore resolves from the environment, and X-Ray's botocore patchin
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import botocore.session
-
-if TYPE_CHECKING:
-    from botocore.config import Config
+from botocore.config import Config
 
 _lock = threading.Lock()
 _session: botocore.session.Session | None = None
 _shared: dict[tuple[str, Config], Any] = {}
 
-__all__ = ["create_client", "shared_client"]
+__all__ = ["RETRYING", "create_client", "shared_client"]
+
+RETRYING = Config(retries={"mode": "standard", "max_attempts": 5})
+"""The handlers' client configuration: botocore's standard retry mode, five attempts."""
 
 
 def create_client(service: str, config: Config) -> Any:

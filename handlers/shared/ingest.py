@@ -14,16 +14,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import keys
-from shared.clients import shared_client
+from shared.clients import RETRYING, shared_client
 from shared.jobs import PENDING, JobStore
 from shared.observability import transient_aws_errors
 from shared.s3io import ObjectInfo
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CLIENT_CONFIG = RETRYING
 
 
 __all__ = ["StartedJob", "default_sfn_client", "execution_arn_for", "execution_input", "start_job"]

@@ -27,11 +27,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import ddbtypes, env
-from shared.clients import shared_client
+from shared.clients import RETRYING, shared_client
 from shared.errors import EtlError
 from shared.masking import scrub
 
@@ -67,7 +66,7 @@ MAX_ERROR_MESSAGE = 1000
 MAX_EXTRA_COLUMNS = 100
 MAX_COLUMN_NAME = 64
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CLIENT_CONFIG = RETRYING
 
 
 __all__ = [

@@ -14,10 +14,9 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.clients import shared_client
+from shared.clients import RETRYING, shared_client
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -27,7 +26,7 @@ PART_SIZE = 8 * MiB
 """Minimum size of every multipart part but the last (S3 requires at least 5 MiB)."""
 READ_BUFFER_SIZE = 1 * MiB
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CLIENT_CONFIG = RETRYING
 
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
