@@ -390,11 +390,23 @@ class LocalPipeline:
             self.sqs.send_message(QueueUrl=target["dlq"], MessageBody=json.dumps(event))
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        items = self.dynamodb.query(
-            TableName=self.table,
-            KeyConditionExpression="jobId = :id",
-            ExpressionAttributeValues={":id": {"S": job_id}},
-        )["Items"]
+        return self._read_job(job_id)
+
+    def _read_job(self, job_id: str, *names: str) -> dict[str, Any] | None:
+        """The job's record (only its attributes ``names``, if given), None when it has none.
+
+        Read by id (a query): a scan would race moto's own threads, which create items while
+        it iterates."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "jobId = :id",
+            "ExpressionAttributeValues": {":id": {"S": job_id}},
+        }
+        if names:
+            aliases = {f"#a{index}": name for index, name in enumerate(names)}
+            query["ProjectionExpression"] = ", ".join(aliases)
+            query["ExpressionAttributeNames"] = aliases
+        items = self.dynamodb.query(**query)["Items"]
         return _plain(items[0]) if items else None
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -450,13 +462,12 @@ class LocalPipeline:
         """The records of the jobs among ``objects`` that are final, their executions
         stopped: as soon as there is one, or none when ``timeout`` passes first.
 
-        Jobs are read by id (a query): a scan would race moto's own threads, which create
-        items while the scan iterates. Polls are kept cheap, as they take the CPU from the
-        steps they wait for: moto copies a whole record to answer a query, projected or not
-        (about 10 ms for a finished job's), so while a job's execution runs only the
-        execution is described; the job's status is read once it has stopped (or while the
-        job has none), and a whole record only when it is final. While a function runs,
-        polls wait for it to return (or :data:`BUSY_POLL_SECONDS`).
+        Polls are kept cheap, as they take the CPU from the steps they wait for: moto copies
+        a whole record to answer a query, projected or not (about 10 ms for a finished
+        job's), so while a job's execution runs only the execution is described; the job's
+        status is read once it has stopped (or while the job has none), and a whole record
+        only when it is final. While a function runs, polls wait for it to return (or
+        :data:`BUSY_POLL_SECONDS`).
         """
         deadline = time.monotonic() + timeout
         ids = {obj: self.job_id(*obj) for obj in objects}
@@ -473,16 +484,9 @@ class LocalPipeline:
         execution = self._executions.get(job_id)
         if execution and self.is_running({"executionArn": execution}):
             return False
-        items = self.dynamodb.query(
-            TableName=self.table,
-            KeyConditionExpression="jobId = :id",
-            ExpressionAttributeValues={":id": {"S": job_id}},
-            ProjectionExpression="#status, executionArn",
-            ExpressionAttributeNames={"#status": "status"},
-        )["Items"]
-        if not items:
+        state = self._read_job(job_id, "status", "executionArn")
+        if state is None:
             return False
-        state = _plain(items[0])
         if state.get("executionArn"):
             self._executions[job_id] = state["executionArn"]
         return state.get("status") in FINAL_STATUSES and not self.is_running(state)
