@@ -5,15 +5,24 @@ are a buffered stream over the GetObject body, writes go out as multipart parts 
 least 8 MiB. A write becomes visible only when it is committed (the multipart upload is
 completed on a clean exit of the ``with`` block); an exception aborts it, so a failed
 attempt never leaves a partial object behind, and a retried step overwrites the same key.
+
+Every write carries the CRC32 of its bytes in a header (``x-amz-checksum-crc32``), which S3
+checks before it stores them; multipart objects get a full-object CRC32 (S3 combines the
+parts'), which the SDK checks again on every read. The checksum is computed once over each
+part in hand, so the body goes out as it is (the SDK's default, a checksum trailer, frames
+every body in ``aws-chunked`` encoding and hashes it a MiB at a time).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clients import RETRYING, shared_client
@@ -26,7 +35,10 @@ PART_SIZE = 8 * MiB
 """Minimum size of every multipart part but the last (S3 requires at least 5 MiB)."""
 READ_BUFFER_SIZE = 1 * MiB
 
-CLIENT_CONFIG = RETRYING
+CLIENT_CONFIG = RETRYING.merge(Config(s3={"payload_signing_enabled": False}))
+"""The handlers' retries; bodies are not SHA-256 signed: every write carries its CRC32 and
+goes over TLS, as the SDK's own checksum trailer does (unsigned). botocore signs a body
+whose checksum the caller computed, a second pass over every byte, unless told not to."""
 
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
@@ -40,12 +52,18 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "copy_object",
+    "crc32_header",
     "default_client",
     "head_object",
     "normalize_etag",
     "normalize_version_id",
     "open_object",
 ]
+
+
+def crc32_header(data: bytes) -> str:
+    """The value of an ``x-amz-checksum-crc32`` header for ``data`` (base64, big-endian)."""
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode("ascii")
 
 
 class ObjectNotFound(LookupError):
@@ -273,7 +291,8 @@ class MultipartWriter(io.RawIOBase):
         self._client = client or default_client()
         self._part_size = part_size
         self._content_type = content_type
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []  # written since the last part, not yet sent
+        self._pending_size = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._state = "open"
@@ -302,29 +321,49 @@ class MultipartWriter(io.RawIOBase):
     def write(self, data: Any) -> int:
         if self.closed or self._state != "open":
             raise ValueError(f"write to a {self._state} or closed writer for {self.key}")
-        view = memoryview(data).cast("B")
-        self._buffer += view
-        self.bytes_written += len(view)
-        if len(self._buffer) >= self._part_size:
+        # bytes are immutable, so kept as they are; anything else may be a caller's
+        # buffer, reused once this returns
+        chunk = data if type(data) is bytes else memoryview(data).cast("B").tobytes()
+        size = len(chunk)
+        if size:
+            self._pending.append(chunk)
+            self._pending_size += size
+            self.bytes_written += size
+        if self._pending_size >= self._part_size:
             self._upload_part()
-        return len(view)
+        return size
+
+    def _take_pending(self) -> bytes:
+        pending = self._pending
+        body = pending[0] if len(pending) == 1 else b"".join(pending)
+        self._pending, self._pending_size = [], 0
+        return body
 
     def _upload_part(self) -> None:
         if self._upload_id is None:
             response = self._client.create_multipart_upload(
-                Bucket=self.bucket, Key=self.key, ContentType=self._content_type
+                Bucket=self.bucket,
+                Key=self.key,
+                ContentType=self._content_type,
+                ChecksumAlgorithm="CRC32",
+                ChecksumType="FULL_OBJECT",
             )
             self._upload_id = response["UploadId"]
         number = len(self._parts) + 1
+        body = self._take_pending()
+        checksum = crc32_header(body)
         response = self._client.upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self._upload_id,
             PartNumber=number,
-            Body=bytes(self._buffer),
+            Body=body,
+            ChecksumAlgorithm="CRC32",
+            ChecksumCRC32=checksum,
         )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
-        self._buffer = bytearray()
+        self._parts.append(
+            {"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": checksum}
+        )
 
     def commit(self) -> None:
         """Make the object visible. Idempotent once committed; an aborted writer raises."""
@@ -334,14 +373,17 @@ class MultipartWriter(io.RawIOBase):
             raise ValueError(f"cannot commit an aborted write to {self.key}")
         try:
             if self._upload_id is None:
+                body = self._take_pending()
                 self._client.put_object(
                     Bucket=self.bucket,
                     Key=self.key,
-                    Body=bytes(self._buffer),
+                    Body=body,
                     ContentType=self._content_type,
+                    ChecksumAlgorithm="CRC32",
+                    ChecksumCRC32=crc32_header(body),
                 )
             else:
-                if self._buffer or not self._parts:
+                if self._pending or not self._parts:
                     self._upload_part()
                 self._client.complete_multipart_upload(
                     Bucket=self.bucket,
@@ -352,7 +394,6 @@ class MultipartWriter(io.RawIOBase):
         except BaseException:
             self.abort()
             raise
-        self._buffer = bytearray()
         self._state = "committed"
         super().close()
 
@@ -361,7 +402,7 @@ class MultipartWriter(io.RawIOBase):
         if self._state != "open":
             return
         self._state = "aborted"
-        self._buffer = bytearray()
+        self._pending, self._pending_size = [], 0
         upload_id, self._upload_id = self._upload_id, None
         super().close()
         if upload_id is not None:

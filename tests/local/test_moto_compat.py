@@ -345,10 +345,22 @@ def test_chunked_requests_reach_moto_as_they_did(content_type):
     assert ours.url == theirs.url and ours.method == theirs.method
     if content_type == "text/csv":  # the encoded body, undecoded (S3Response decodes it)
         assert ours.data.startswith(b"1000\r\na=b&c=d&")
-    # a body of another kind is passed on untouched
-    plain = Request.from_primitives("PUT", url, {"Content-Type": content_type}, b"x=1")
-    assert "_cached_data" not in vars(plain)
-    assert plain.get_data() == b"x=1"
+    # a body sent as bytes, or as the BytesIO botocore makes of them, is the request's data
+    # as it is (a form's body is left for werkzeug to parse)
+    body = b"x=1&" + _payload(70_000)
+    for sent in (body, io.BytesIO(body)):
+        plain = Request.from_primitives("PUT", url, {"Content-Type": content_type}, sent)
+        theirs = moto_compat.MOTO_ORIGINALS["from_primitives"](
+            Request, "PUT", url, {"Content-Type": content_type}, body
+        )
+        assert plain.get_data() == theirs.get_data() == body
+        assert plain.form == theirs.form
+        assert (plain.get_data() is body) == (content_type == "text/csv")
+    # a body of another kind (none, empty) is passed on untouched
+    for other in (None, b""):
+        untouched = Request.from_primitives("PUT", url, {"Content-Type": content_type}, other)
+        assert "_cached_data" not in vars(untouched)
+        assert untouched.get_data() == b""
 
 
 @pytest.mark.parametrize(
@@ -392,9 +404,14 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
         assert isinstance(key._value_buffer, moto_compat._HeldInMemory) == in_memory
         assert key._value_buffer._rolled == (large and not in_memory)
         assert moto_compat._HeldInMemory.held == held + (len(expected) if in_memory else 0)
+        if in_memory:  # held as the bytes it was given: no copy in, none out
+            assert key.value is value
         key.dispose()
         theirs.dispose()
         assert moto_compat._HeldInMemory.held == held
+        for disposed in (key, theirs):  # as moto's own buffers do once closed
+            with pytest.raises(ValueError, match="closed file"):
+                disposed.value
     given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
     assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
     given.dispose()

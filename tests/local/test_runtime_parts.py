@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,15 @@ def test_without_cdk_json_the_library_default_pipeline_runs(tmp_path):
         key, version = pipeline.upload(DATA / "transactions-clean.csv")
         job = pipeline.wait([(key, version)], timeout=60)[(key, version)]
         assert job["status"] == "SUCCEEDED" and job["rows"]["enriched"] == 6
+        # the upload and every object the steps wrote carry their CRC32, which S3 checks
+        listed = pipeline.s3.list_objects_v2(Bucket=pipeline.bucket)["Contents"]
+        assert {item["Key"].split("/")[0] for item in listed} >= {"raw", "processed", "enriched"}
+        for item in listed:
+            got = pipeline.s3.get_object(
+                Bucket=pipeline.bucket, Key=item["Key"], ChecksumMode="ENABLED"
+            )
+            crc = zlib.crc32(got["Body"].read()).to_bytes(4, "big")
+            assert got.get("ChecksumCRC32") == base64.b64encode(crc).decode(), item["Key"]
 
 
 def test_invocations_never_remove_a_variable_other_threads_may_be_reading(monkeypatch):

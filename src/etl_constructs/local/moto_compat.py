@@ -36,7 +36,10 @@ changes one fails a test instead of the pipeline:
    replaces those functions with ones that produce the same bytes, ETags, checksums and
    errors in linear time, with one copy of each body: in memory while the process holds
    less than :data:`S3_MEMORY_BUDGET` (1 GiB) of bodies over 5 MiB, then on file as moto
-   keeps them all (a write to a new temporary file cost more than the part's MD5).
+   keeps them all (a write to a new temporary file cost more than the part's MD5). The
+   handlers send each body with its CRC32 in a header instead (no aws-chunked framing);
+   such a body reaches moto as the bytes it was sent as, and is stored as those bytes.
+   moto stores a header checksum but does not check it against the body, as S3 does.
 """
 
 from __future__ import annotations
@@ -120,15 +123,18 @@ def lean_s3_bodies() -> None:
 
     - ``Request.from_primitives`` reads an ``AwsChunkedWrapper`` body in bounded reads
       instead of one ``read()`` (which appends every chunk to one growing bytes object),
-      and gives the request those bytes as its data (werkzeug would copy them from the
-      request's input stream 64 KiB at a time), unless the request is a form (werkzeug
-      parses those);
+      and gives the request those bytes, or a body sent as bytes, as its data (werkzeug
+      would copy them from the request's input stream a few KiB at a time), unless the
+      request is a form (werkzeug parses those);
     - ``S3Response._handle_encoded_body`` joins the decoded chunks once instead of
       appending each to the result;
     - ``S3Response._get_checksum`` is handed the body from the checksum trailer on, found
-      with ``bytes.find`` first (moto's regular expression scans the whole body for it);
-    - the ``FakeKey.value`` setter keeps a body larger than moto's memory buffer in memory
-      while the process holds less than :data:`S3_MEMORY_BUDGET` bytes of such bodies, and
+      with ``bytes.find`` first (moto's regular expression scans the whole body for it),
+      when moto would search the body (no checksum header);
+    - the ``FakeKey.value`` setter keeps a body larger than moto's memory buffer in memory,
+      as the bytes object it arrived as (moto copied it into a buffer, and copied it out
+      again on every read), while the process holds less than :data:`S3_MEMORY_BUDGET`
+      bytes of such bodies, and
       writes it to the buffer's file at once past it (moto wrote every such body to memory
       first, then all of it to a file), and takes the MD5 for the ETag from the body in hand,
       not read back from the file;
@@ -150,9 +156,14 @@ def lean_s3_bodies() -> None:
     chunked = moto_request.AwsChunkedWrapper
 
     def read_then_build(cls: Any, method: str, url: str, headers: Any, body: Any = None) -> Any:
-        if not isinstance(body, chunked):
+        if isinstance(body, chunked):
+            data = read_all(body)
+        elif isinstance(body, io.BytesIO):  # a bytes Body as botocore sends it
+            data = body.read()  # whole from the start: the bytes it was made of, no copy
+        elif isinstance(body, bytes) and body:
+            data = body
+        else:
             return from_primitives(cls, method, url, headers, body)
-        data = read_all(body)
         request = from_primitives(cls, method, url, headers, data)
         if request.mimetype not in _FORM_TYPES:
             # what request.data would read back from its input stream, 64 KiB at a time
@@ -171,6 +182,9 @@ def lean_s3_bodies() -> None:
 
     def find_trailer_then_get_checksum(self: Any, response_headers: dict[str, Any]) -> Any:
         raw = self.raw_body
+        algorithm = self.headers.get("x-amz-sdk-checksum-algorithm", "")
+        if self.headers.get(f"x-amz-checksum-{algorithm.lower()}") or not algorithm:
+            return get_checksum(self, response_headers)  # moto searches no body then
         if isinstance(raw, bytes) and (start := raw.find(_TRAILER_PREFIX)) >= 0:
             found = _TRAILER.search(raw, start)
             if found:  # the first match of moto's search: moto finds it again at once
@@ -247,46 +261,16 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     size = len(new_value)
     buffer.close()  # empty when moto has just made it; a new buffer suits the body's size
     if size > self._max_buffer_size and _HeldInMemory.reserve(size):
-        buffer = _HeldInMemory(size)
+        buffer = _HeldInMemory(bytes(new_value))  # no copy of bytes; a bytearray's, once
     else:
         buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
         if size > self._max_buffer_size:
             buffer.rollover()
-    buffer.write(new_value)
+        buffer.write(new_value)
     self._value_buffer = buffer
     self.contentsize = size
     if self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
-
-
-class _HeldInMemory(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
-    """A body larger than moto's memory buffer, kept in memory all the same while the
-    process holds less than :data:`S3_MEMORY_BUDGET` bytes of such bodies; closing it (its
-    key disposed of, or the object it became a part of) gives its bytes back."""
-
-    held = 0
-    _lock = threading.Lock()
-
-    def __init__(self, size: int) -> None:
-        super().__init__(max_size=0)  # never rolls over to a file
-        self._size = size
-
-    @classmethod
-    def reserve(cls, size: int) -> bool:
-        with cls._lock:
-            if cls.held + size > S3_MEMORY_BUDGET:
-                return False
-            cls.held += size
-            return True
-
-    def _release(self) -> None:
-        with self._lock:
-            type(self).held -= self._size
-            self._size = 0
-
-    def close(self) -> None:  # also when collected (IOBase.__del__ closes)
-        self._release()
-        super().close()
 
 
 def _complete_multipart(
@@ -382,6 +366,51 @@ class _Readable:
         return data
 
 
+class _HeldInMemory(_Readable):
+    """A body larger than moto's memory buffer, kept as the bytes object it arrived as
+    while the process holds less than :data:`S3_MEMORY_BUDGET` bytes of such bodies (no
+    copy in; a read of the whole body is that object, no copy out); closing it (its key
+    disposed of, or the object it became a part of) gives its bytes back."""
+
+    held = 0
+    _lock = threading.Lock()
+    _rolled = False  # as SpooledTemporaryFile says it: never spooled to a file
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data: bytes | None = data
+        self._size = self.size = len(data)
+
+    @classmethod
+    def reserve(cls, size: int) -> bool:
+        with cls._lock:
+            if cls.held + size > S3_MEMORY_BUDGET:
+                return False
+            cls.held += size
+            return True
+
+    @property
+    def closed(self) -> bool:
+        return self._data is None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes from ``offset`` on (the position stays where it is)."""
+        if self._data is None:
+            raise ValueError("I/O operation on closed file.")
+        if offset <= 0 and size >= self.size:
+            return self._data
+        return self._data[offset : offset + size]
+
+    def close(self) -> None:
+        with self._lock:
+            type(self).held -= self._size
+            self._size = 0
+        self._data = None
+
+    def __del__(self) -> None:  # a key collected without being disposed of
+        self.close()
+
+
 class _JoinedParts(_Readable):
     """A completed multipart object's body: the listed parts' buffers, read in order.
 
@@ -404,7 +433,9 @@ class _JoinedParts(_Readable):
         with self._lock:
             for buffer, length in self._buffers:
                 low, high = max(offset, start), min(end, start + length)
-                if low < high:
+                if low < high and isinstance(buffer, _Readable):
+                    pieces.append(buffer.read_at(low - start, high - low))
+                elif low < high:
                     buffer.seek(low - start)
                     pieces.append(buffer.read(high - low))
                 start += length

@@ -183,6 +183,62 @@ def test_large_output_is_multipart_in_parts_of_the_minimum_size(s3: Any) -> None
     assert pending_uploads(s3) == []
 
 
+def _crc32(data: bytes) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@pytest.mark.parametrize("size", [11, 11 * MiB + 3])
+def test_every_write_carries_the_crc32_of_its_bytes(aws: None, size: int) -> None:
+    """S3 checks a body against its x-amz-checksum-crc32 header before storing it; the body
+    goes out as it is (no aws-chunked framing), unsigned as the SDK's trailer is, over TLS;
+    a multipart object gets a full-object CRC32 the SDK checks on read."""
+    client = clients.create_client("s3", s3io.CLIENT_CONFIG)
+    client.create_bucket(Bucket=BUCKET)
+    sent: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        body = request.body
+        body = body.getvalue() if hasattr(body, "getvalue") else body
+        headers = {
+            name: value.decode() if isinstance(value, bytes) else value
+            for name, value in request.headers.items()
+        }
+        if request.method == "PUT" and body:  # the object's bytes, not the XML of a request
+            sent.append((request.url, body, headers))
+
+    client.meta.events.register("before-send.s3.*", record)
+    data = bytes(range(256)) * (size // 256) + b"\n" * (size % 256)
+    with MultipartWriter(BUCKET, "out/crc", client=client, part_size=5 * MiB) as writer:
+        for start in range(0, size, 3 * MiB):
+            writer.write(bytearray(data[start : start + 3 * MiB]))
+    assert b"".join(body for _, body, _ in sent) == data
+    for url, body, headers in sent:
+        assert url.startswith("https://")
+        assert headers["x-amz-checksum-crc32"] == _crc32(body)
+        assert headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+        assert "aws-chunked" not in headers.get("Content-Encoding", "")
+    assert len(sent) == (1 if size < 5 * MiB else 2)  # 6 MiB, then 5 MiB and 3 bytes
+    got = client.get_object(Bucket=BUCKET, Key="out/crc", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC32"] == _crc32(data)
+    assert got["Body"].read() == data
+    if size > 5 * MiB:
+        assert got["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_a_written_buffer_may_be_reused_at_once(s3: Any) -> None:
+    """The writer keeps what it was given only when that cannot change (bytes)."""
+    buffer = bytearray(b"first ")
+    with MultipartWriter(BUCKET, "out/reuse", client=s3) as writer:
+        writer.write(buffer)
+        buffer[:] = b"second"
+        writer.write(memoryview(buffer))
+        buffer[:] = b"XXXXXX"
+    assert read(s3, "out/reuse") == b"first second"
+
+
 def test_output_of_exactly_one_part(s3: Any) -> None:
     with MultipartWriter(BUCKET, "out/one", client=s3, part_size=5 * MiB) as writer:
         writer.write(b"y" * (5 * MiB))
