@@ -141,7 +141,7 @@ class _Enricher:
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
         if not k.bools(pc.match_substring_regex(lines, self.check)).all():
             return False
-        fields = self._by_quotes(view, offsets[:-1]) or self._by_regex(lines)
+        fields = self._by_quotes(data, view, offsets[:-1]) or self._by_regex(lines)
         if fields is None:
             return False
         amount, currency, direction, stamp, null = fields
@@ -185,30 +185,33 @@ class _Enricher:
         self.written += n
         return True
 
-    def _by_quotes(self, view: np.ndarray, starts: np.ndarray) -> tuple[Any, ...] | None:
+    def _by_quotes(
+        self, data: bytes, view: np.ndarray, starts: np.ndarray
+    ) -> tuple[Any, ...] | None:
         """The wanted values of certified lines, located by quote positions: valid when every
         value up to the last wanted one is a string and no backslash comes before it (then
         quotes 4j+2 and 4j+3 of a line delimit the value of column j); None otherwise."""
         quotes = np.flatnonzero(view == ord('"'))
         first = np.searchsorted(quotes, starts)
         last = self.last_wanted
-        end = first + 4 * last + 3
-        if not len(starts) or end.max() >= len(quotes):
+        width = 4 * last + 4  # the quotes of the keys and values up to the last wanted one
+        if not len(starts) or first[-1] + width > len(quotes):
             return None
-        for column in range(last + 1):
-            if (quotes[first + 4 * column + 2] != quotes[first + 4 * column + 1] + 2).any():
-                return None  # a null value: the count shifts
-        slashes = np.flatnonzero(view == ord("\\"))
-        if len(slashes):
+        # each line's first ``width`` quotes, one row per line (one gather)
+        at = quotes[first[:, None] + np.arange(width)]
+        # a null value shifts the count: every value's opening quote is 2 after its key's
+        if (at[:, 2::4] != at[:, 1::4] + 2).any():
+            return None
+        if data.find(b"\\") >= 0:
+            slashes = np.flatnonzero(view == ord("\\"))
             after = np.searchsorted(slashes, starts)
             found = slashes[np.minimum(after, len(slashes) - 1)]
-            if ((after < len(slashes)) & (found < quotes[end])).any():
+            if ((after < len(slashes)) & (found < at[:, -1])).any():
                 return None
         values = []
-        data = pa.py_buffer(view)
+        buffer = pa.py_buffer(data)
         for column in self.wanted_columns:
-            begin = quotes[first + 4 * column + 2] + 1
-            values.append(_byte_ranges(data, begin, quotes[first + 4 * column + 3]))
+            values.append(_byte_ranges(buffer, at[:, 4 * column + 2] + 1, at[:, 4 * column + 3]))
         while len(values) < 4:
             values.append(None)
         return (*values, np.zeros(len(starts), dtype=bool))
