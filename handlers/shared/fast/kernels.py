@@ -45,6 +45,7 @@ __all__ = [
     "matrix",
     "member_ok",
     "pieces",
+    "replace_rows",
     "str_array",
 ]
 
@@ -311,13 +312,23 @@ def python_rows(columns: list[pa.Array], rows: np.ndarray) -> list[list[str]]:
     return [list(row) for row in zip(*values, strict=True)]
 
 
+def replace_rows(array: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """``array`` with its ``rows`` (ascending, distinct) replaced by ``values``, in order:
+    what ``pc.replace_with_mask`` gives, as one take from both arrays (2-3 times faster)."""
+    if not len(rows):
+        return array
+    index = np.arange(len(array), dtype=np.int64)
+    index[rows] = np.arange(len(array), len(array) + len(rows), dtype=np.int64)
+    return pa.concat_arrays([array, values.cast(array.type)]).take(int_array(index))
+
+
 def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], Any]) -> pa.Array:
     """``array`` with the values under ``mask`` replaced by ``function(value)``."""
     if not mask.any():
         return array
     chosen = array.filter(bool_array(mask)).to_pylist()
     replaced = str_array([function(value) for value in chosen])
-    return pc.replace_with_mask(array.cast(pa.string()), bool_array(mask), replaced)
+    return replace_rows(array.cast(pa.string()), np.flatnonzero(mask), replaced)
 
 
 def scrub_candidates(array: pa.Array) -> np.ndarray:
@@ -422,7 +433,7 @@ def json_values(array: pa.Array) -> pa.Array:
     if escape.any():
         chosen = array.filter(bool_array(escape)).to_pylist()
         encoded = str_array([encode_basestring(value) for value in chosen])
-        quoted = pc.replace_with_mask(quoted, bool_array(escape), encoded)
+        quoted = replace_rows(quoted, np.flatnonzero(escape), encoded)
     return pc.fill_null(quoted, "null") if quoted.null_count else quoted
 
 
@@ -452,40 +463,53 @@ _DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 
 
 def _timestamp_shape(array: pa.Array) -> np.ndarray:
-    """Where the value matches :data:`TIMESTAMP_RE`. The two forms without a fraction
-    (``...SSZ``, 20 bytes, and ``...SS+HH:MM``, 25) are certified byte by byte on one
-    gathered matrix, several times faster than the regex, which decides every other value."""
+    """Where the value matches :data:`TIMESTAMP_RE` (see :func:`_timestamp_matrix`)."""
+    return _timestamp_matrix(array)[0]
+
+
+def _timestamp_matrix(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(where the value matches :data:`TIMESTAMP_RE`, the first 25 bytes of every value as a
+    matrix, the digits at :data:`_DIGIT_AT` minus ``'0'``). The two forms without a fraction
+    (``...SSZ``, 20 bytes, and ``...SS+HH:MM``, 25) are certified byte by byte on the
+    matrix, several times faster than the regex, which decides every other value."""
     offsets, _ = pieces(array)
     lengths = offsets[1:] - offsets[:-1]
     short = lengths == 20
-    simple = np.flatnonzero(short | (lengths == 25))
-    ok = np.zeros(len(array), dtype=bool)
-    if len(simple):
-        m, _ = matrix(array, simple, 25)
-        digits = m[:, _DIGIT_AT] - np.uint8(48)  # wraps below '0' to large values
-        good = (digits <= 9).all(axis=1)
-        good &= (m[:, 4] == ord("-")) & (m[:, 7] == ord("-")) & (m[:, 13] == ord(":"))
-        good &= (m[:, 16] == ord(":")) & ((m[:, 10] == ord("T")) | (m[:, 10] == ord("t")))
-        zone = m[:, 19]
-        zulu = short[simple] & ((zone == ord("Z")) | (zone == ord("z")))
-        offset_digits = m[:, [20, 21, 23, 24]] - np.uint8(48)
-        offset = ~short[simple] & ((zone == ord("+")) | (zone == ord("-")))
-        offset &= (m[:, 22] == ord(":")) & (offset_digits <= 9).all(axis=1)
-        ok[simple] = good & (zulu | offset)
+    m, _ = matrix(array, np.arange(len(array)), 25)
+    digits = m[:, _DIGIT_AT] - np.uint8(48)  # wraps below '0' to large values
+    ok = (short | (lengths == 25)) & (digits <= 9).all(axis=1)
+    ok &= (m[:, 4] == ord("-")) & (m[:, 7] == ord("-")) & (m[:, 13] == ord(":"))
+    ok &= (m[:, 16] == ord(":")) & ((m[:, 10] == ord("T")) | (m[:, 10] == ord("t")))
+    zone = m[:, 19]
+    zulu = short & ((zone == ord("Z")) | (zone == ord("z")))
+    offset = ~short & ((zone == ord("+")) | (zone == ord("-"))) & (m[:, 22] == ord(":"))
+    offset &= (m[:, [20, 21, 23, 24]] - np.uint8(48) <= 9).all(axis=1)
+    ok &= zulu | offset
     rest = np.flatnonzero(~ok)  # other forms (a fraction), and values to reject
     if len(rest):
         ok[rest] = bools(pc.match_substring_regex(array.take(int_array(rest)), TIMESTAMP_RE))
-    return ok
+    return ok, m, digits
 
 
 _PAIRS = np.array([[48 + value // 10, 48 + value % 10] for value in range(100)], dtype=np.uint8)
 """The two ASCII digits of 0-99."""
+_PAIR_WORDS = _PAIRS.view("<u2").ravel()
+"""The same, each as one little-endian 2-byte word."""
+
+
+def _pairs_at(out: np.ndarray, column: int) -> np.ndarray:
+    """Bytes ``column`` and ``column + 1`` of each row of the ``uint8`` matrix ``out`` as one
+    2-byte word per row (a view: writes go to ``out``)."""
+    return np.ndarray(
+        (out.shape[0],), dtype="<u2", buffer=out, offset=column, strides=(out.strides[0],)
+    )
 
 
 class _StampParts(NamedTuple):
-    """What :class:`Timestamps` read of its certified rows, for writing their UTC text."""
+    """What :class:`Timestamps` read of every row (meaningful where ``ok``), for writing the
+    UTC text."""
 
-    head: np.ndarray  # the first 19 bytes, YYYY-MM-DDTHH:MM:SS
+    head: np.ndarray  # the first 25 bytes: YYYY-MM-DDTHH:MM:SS, then what follows
     lengths: np.ndarray
     zulu: np.ndarray  # ends in Z or z (else +HH:MM or -HH:MM)
     shift: np.ndarray  # days the date moves in UTC: -1, 0 or 1
@@ -499,20 +523,20 @@ class Timestamps:
     """Timestamps certified valid by :func:`shared.values.timestamp_to_utc`, and their UTC
     text (``utc``: a string array over all rows, meaningful where ``ok``).
 
-    Every certified value starts ``YYYY-MM-DDTHH:MM:SS`` (the shape check saw to it): those
-    19 bytes are gathered once into a matrix, read as numbers column by column, and are the
-    start of the UTC text, of which only the fields an offset changes are written again."""
+    Every certified value starts ``YYYY-MM-DDTHH:MM:SS`` (the shape check saw to it): the
+    shape check's matrix of the first bytes of every row is read as numbers column by
+    column, over all rows (a row not certified only computes a value nobody reads), and
+    is the start of the UTC text, of which only the fields an offset changes are written
+    again."""
 
     def __init__(self, array: pa.Array) -> None:
         self.array = array
-        self.ok = _timestamp_shape(array)
-        self._rows = rows = np.flatnonzero(self.ok)
-        if not len(rows):
+        self.ok, head, digits8 = _timestamp_matrix(array)
+        if not self.ok.any():
             return
         offsets, data = pieces(array)
-        lengths = offsets[rows + 1] - offsets[rows]
-        head, _ = matrix(array, rows, 19)
-        digits = head[:, _DIGIT_AT].astype(np.int32) - 48
+        lengths = offsets[1:] - offsets[:-1]
+        digits = digits8.astype(np.int32)
 
         def number(first: int, size: int) -> np.ndarray:
             value = digits[:, first]
@@ -522,14 +546,13 @@ class Timestamps:
 
         year, month, day = number(0, 4), number(4, 2), number(6, 2)
         hour, minute, second = number(8, 2), number(10, 2), number(12, 2)
-        ends = offsets[rows + 1]
-        last = data[ends - 1]
+        last = data[np.maximum(offsets[1:] - 1, 0)]
         zulu = (last == ord("Z")) | (last == ord("z"))
-        offset = np.zeros(len(rows), dtype=np.int32)
-        offset_ok = np.ones(len(rows), dtype=bool)
-        zoned = np.flatnonzero(~zulu)
+        offset = np.zeros(len(array), dtype=np.int32)
+        offset_ok = np.ones(len(array), dtype=bool)
+        zoned = np.flatnonzero(self.ok & ~zulu)
         if len(zoned):  # ...+HH:MM: the last six bytes
-            back = ends[zoned] - 6  # where the sign is
+            back = offsets[zoned + 1] - 6  # where the sign is
 
             def two_digits(at: int) -> np.ndarray:
                 return (data[back + at].astype(np.int32) - 48) * 10 + data[back + at + 1] - 48
@@ -555,52 +578,57 @@ class Timestamps:
         minutes = hour * 60 + minute - offset
         shift = (minutes >= 24 * 60).astype(np.int32) - (minutes < 0)
         minutes -= shift * 24 * 60
-        moved = np.flatnonzero(shift)
+        moved = np.flatnonzero(shift & self.ok & valid)
         if len(moved):
-            safe_month = np.clip(month[moved], 1, 12)
-            safe_day = np.clip(day[moved], 1, 31)
             y, m, d = _civil_from_days(
-                _days_from_civil(year[moved], safe_month, safe_day) + shift[moved]
+                _days_from_civil(year[moved], month[moved], day[moved]) + shift[moved]
             )
             year[moved], month[moved], day[moved] = y, m, d
-            valid &= (year >= 1) & (year <= 9999)
-        self.ok[rows] = valid
+            valid[moved] &= (y >= 1) & (y <= 9999)
+        self.ok &= valid
         # Already in the output form: upper-case T and Z, no offset.
-        self._same = valid & zulu & (head[:, 10] == ord("T")) & (last == ord("Z"))
+        self._same = zulu & (head[:, 10] == ord("T")) & (last == ord("Z"))
         self._parts = _StampParts(head, lengths, zulu, shift, year, month, day, minutes)
 
     def utc(self) -> pa.Array:
-        """UTC text over all rows (empty where not ``ok``)."""
-        rows = self._rows
-        if not len(rows):
+        """UTC text over all rows (meaningless where not ``ok``)."""
+        ok = self.ok
+        if not ok.any() or not (ok & ~self._same).any():
             return self.array
         parts = self._parts
         head, lengths, zulu, shift = parts.head, parts.lengths, parts.zulu, parts.shift
         year, month, day, minutes = parts.year, parts.month, parts.day, parts.minutes
-        redo = np.flatnonzero(self.ok[rows] & ~self._same)
-        if not len(redo):
-            return self.array
-        fraction = lengths[redo] - 19 - np.where(zulu[redo], 1, 6)
-        out = np.zeros((len(redo), 30), dtype=np.uint8)
-        out[:, :19] = head[redo]
+        n = len(ok)
+        # Every row as 20 bytes YYYY-MM-DDTHH:MM:SSZ; a row not certified reads 0s.
+        out = np.empty((n, 20), dtype=np.uint8)
+        out[:, :19] = head[:, :19]
         out[:, 10] = ord("T")
-        out[:, 11:13] = _PAIRS[minutes[redo] // 60]
-        out[:, 14:16] = _PAIRS[minutes[redo] % 60]
-        moved = np.flatnonzero(shift[redo])
+        out[:, 19] = ord("Z")
+        if not zulu[ok].all():  # times moved by an offset (the others are written as read)
+            clock = np.where(ok, minutes, 0)
+            _pairs_at(out, 11)[:] = _PAIR_WORDS[clock // 60]
+            _pairs_at(out, 14)[:] = _PAIR_WORDS[clock % 60]
+        moved = np.flatnonzero(ok & (shift != 0))
         if len(moved):  # the date moved a day
-            at = redo[moved]
-            out[moved, 0:2] = _PAIRS[year[at] // 100]
-            out[moved, 2:4] = _PAIRS[year[at] % 100]
-            out[moved, 5:7] = _PAIRS[month[at]]
-            out[moved, 8:10] = _PAIRS[day[at]]
-        fractional = np.flatnonzero(fraction)
-        if len(fractional):  # the fraction as written
-            values, _ = matrix(self.array, rows[redo[fractional]], 29)
-            out[fractional, 19:29] = values[:, 19:29]
-        out[np.arange(len(redo)), 19 + fraction] = ord("Z")
-        mask = np.zeros(len(self.array), dtype=bool)
-        mask[rows[redo]] = True
-        return pc.replace_with_mask(self.array, bool_array(mask), from_matrix(out, 20 + fraction))
+            _pairs_at(out, 0)[moved] = _PAIR_WORDS[year[moved] // 100]
+            _pairs_at(out, 2)[moved] = _PAIR_WORDS[year[moved] % 100]
+            _pairs_at(out, 5)[moved] = _PAIR_WORDS[month[moved]]
+            _pairs_at(out, 8)[moved] = _PAIR_WORDS[day[moved]]
+        out[~ok] = ord("0")
+        offsets = np.arange(0, 20 * n + 1, 20, dtype=np.int32)
+        fixed = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+        fraction = lengths - 19 - np.where(zulu, 1, 6)
+        fractional = np.flatnonzero(ok & (fraction > 0))
+        if not len(fractional):
+            return fixed
+        # the fraction as written, between the seconds and the Z
+        size = fraction[fractional]
+        values, _ = matrix(self.array, fractional, 29)
+        longer = np.zeros((len(fractional), 30), dtype=np.uint8)
+        longer[:, :19] = out[fractional, :19]
+        longer[:, 19:29] = values[:, 19:29]
+        longer[np.arange(len(fractional)), 19 + size] = ord("Z")
+        return replace_rows(fixed, fractional, from_matrix(longer, 20 + size))
 
 
 _NOT_DIGIT = DIGIT_BYTES.complement()
@@ -673,9 +701,7 @@ class Amounts:
         if not len(redo):
             return self.array
         if len(redo) < len(self.head) // 2:
-            return pc.replace_with_mask(
-                self.array, bool_array(self.ok & ~canonical), self._formatted(redo)
-            )
+            return replace_rows(self.array, redo, self._formatted(redo))
         return self._formatted(None)
 
     def _formatted(self, rows: np.ndarray | None) -> pa.Array:

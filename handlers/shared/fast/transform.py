@@ -130,8 +130,8 @@ class _Transformer:
                 long = ascii_ & ((offsets[1:] - offsets[:-1]) > 4) & ~k.masked(array)
                 out = array
                 if long.any():
-                    masked = k.mask_cards(array, np.flatnonzero(long))
-                    out = pc.replace_with_mask(array, k.bool_array(long), masked)
+                    rows = np.flatnonzero(long)
+                    out = k.replace_rows(array, rows, k.mask_cards(array, rows))
             elif kind == "text":
                 candidates = k.scrub_candidates(array)
                 out = k.apply_python(array, candidates, scrub)
@@ -170,11 +170,8 @@ class _Transformer:
         if first_bad is not None:
             self._fail(first_bad, lines, "the row does not have as many fields as the header")
         if len(slow):
-            mask = np.zeros(n, dtype=bool)
-            mask[slow] = True
-            chosen = k.bool_array(mask)
             values = [
-                pc.replace_with_mask(array, chosen, k.str_array([r[i] for r in records]))
+                k.replace_rows(array, slow, k.str_array([r[i] for r in records]))
                 for i, array in enumerate(values)
             ]
         self._totals(values, certain, currency, amounts, records)

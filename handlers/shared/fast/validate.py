@@ -688,9 +688,8 @@ def _mask(array: pa.Array) -> pa.Array:
     long = (offsets[1:] - offsets[:-1]) > 4
     if not long.any():
         return array
-    return pc.replace_with_mask(
-        array, k.bool_array(long), k.mask_cards(array, np.flatnonzero(long))
-    )
+    rows = np.flatnonzero(long)
+    return k.replace_rows(array, rows, k.mask_cards(array, rows))
 
 
 def _scrubbed(array: pa.Array) -> pa.Array:

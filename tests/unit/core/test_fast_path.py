@@ -1090,3 +1090,32 @@ def test_reject_lines_with_names_and_values_to_escape(reference: Any) -> None:
     ours = same_chain(reference, data, schema)
     rejects = ours["validate"][2].decode().splitlines()
     assert len(rejects) == 2 and all('"mer\\\\chant": ' in line for line in rejects)
+
+
+@SETTINGS
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=1, max_size=30),
+    st.data(),
+    st.booleans(),
+)
+def test_replace_rows_is_replace_with_mask(
+    values: list[str | None], data: Any, large: bool
+) -> None:
+    """The one take gives what pyarrow's replace_with_mask gives: on sliced arrays, with
+    nulls on either side, for either string type."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = pa.large_string() if large else pa.string()
+    array = pa.array(["pad", *values], kind).slice(1)  # an offset into its buffers
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))))
+    rows = np.flatnonzero(mask)
+    given_values = data.draw(
+        st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=len(rows), max_size=len(rows))
+    )
+    replacements = pa.array(given_values, pa.string())
+    ours = kernels.replace_rows(array, rows, replacements)
+    theirs = pc.replace_with_mask(array, pa.array(mask), replacements.cast(kind))
+    assert ours.type == theirs.type == kind
+    assert ours.to_pylist() == theirs.to_pylist()
