@@ -671,10 +671,20 @@ class Amounts:
         self.array = array
         n = len(array)
         self.ok = _amount_shape(array) & (minor >= 0)
-        # Parsed by pyarrow as decimal(38, 4): value * 10**4 in the low word.
         safe = pc.if_else(bool_array(self.ok), array, "0") if not self.ok.all() else array
-        words = np.frombuffer(pc.cast(safe, pa.decimal128(38, 4)).buffers()[1], dtype=np.int64)
-        low, high = words[0 : 2 * n : 2], words[1 : 2 * n : 2]
+        # value * 10**4 (an integer: at most four decimals but for trailing zeros). From a
+        # float64 parse below 10**11: the parse is correctly rounded, so value * 10**4 is
+        # within 0.2 of that integer there (10**15 < 2**53); above, from a decimal(38, 4)
+        # parse, whose low word holds it.
+        parsed = pc.cast(safe, pa.float64())
+        floats = np.frombuffer(parsed.buffers()[1], dtype=np.float64)[: len(parsed)]
+        low = np.rint(np.minimum(floats, 1e11) * 1e4).astype(np.int64)  # large: below
+        high = np.zeros(n, dtype=np.int64)
+        large = np.flatnonzero(floats >= 1e11)
+        if len(large):
+            exact = pc.cast(safe.take(int_array(large)), pa.decimal128(38, 4))
+            words = np.frombuffer(exact.buffers()[1], dtype=np.int64)
+            low[large], high[large] = words[0 : 2 * len(large) : 2], words[1 : 2 * len(large) : 2]
         scale = np.clip(minor, 0, 4)
         unit = _POW10[4 - scale]
         head, rest = np.divmod(low, 10_000)

@@ -1119,3 +1119,32 @@ def test_replace_rows_is_replace_with_mask(
     theirs = pc.replace_with_mask(array, pa.array(mask), replacements.cast(kind))
     assert ours.type == theirs.type == kind
     assert ours.to_pylist() == theirs.to_pylist()
+
+
+def test_amounts_either_side_of_the_float_parse_are_exact() -> None:
+    """Below 10**11 amounts are read from a float64 parse, above from a decimal one: both
+    give the exact minor units, up to the largest amount the fast path certifies."""
+    import numpy as np
+
+    values = [
+        "0.0001",
+        "0.0009",
+        "1.1",
+        "0000012345.6789",
+        "99999999999.9999",
+        "99999999999.99990000",
+        "100000000000.0001",
+        "123456789012.3456",
+        "999999999999.9999",
+        "1000000000000",
+        "98765432109.8765",
+        "4503599627.3705",
+    ]
+    amounts = kernels.Amounts(kernels.str_array(values), np.full(len(values), 4))
+    for index, value in enumerate(values):
+        parts = split_amount(value)
+        expected = parts is not None and len(parts[0].lstrip("0")) <= kernels.MAX_HEAD_DIGITS
+        assert bool(amounts.ok[index]) == expected, value
+        if expected:
+            minor_units = to_minor(*parts, 4)
+            assert int(amounts.head[index]) * 10**4 + int(amounts.fraction[index]) == minor_units
