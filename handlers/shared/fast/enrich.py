@@ -3,8 +3,11 @@ totals and errors.
 
 Lines are never parsed one by one: one RE2 pattern certifies that a line is exactly a JSON
 object with the schema's keys in schema order (what transform writes: string or null
-values, JSON escapes allowed) and captures the four values enrich reads; the timestamp,
-amount, currency and direction are checked with the vectorized kernels. Such a line is copied
+values, JSON escapes allowed); the four values enrich reads are located by their quotes
+(or captured by the pattern) and checked with the vectorized kernels. When every value up
+to the last of those four is a string without a backslash (the usual line), the pattern's
+head is checked word by word against the fixed text between the values, and RE2 reads
+only the rest of each line. Such a line is copied
 with the new fields inserted before its closing brace. A chunk with any other line (a line
 the pattern does not certify, or a value that fails a check) is enriched line by line with
 the reference's own record functions, which raise the reference's ``INVALID_INPUT``.
@@ -27,6 +30,7 @@ from shared.errors import FileRejected
 from shared.fast import kernels as k
 from shared.fast.memory import keep_freed_memory
 from shared.fast.validate import _MINOR_TABLE, add_totals, supported
+from shared.idset import words_at
 from shared.refdata import CURRENCY_MINOR_UNITS
 from shared.schema import Schema
 from shared.totals import StepResult, Totals
@@ -115,7 +119,12 @@ class _Enricher:
         if self.timestamp is not None:
             order.append(self.timestamp)
         self.wanted_columns = [names.index(name) for name in order]
-        self.last_wanted = max(self.wanted_columns)
+        self.last_wanted = last = max(self.wanted_columns)
+        # The check split after the last wanted value: the head is fixed text between
+        # values found by their quotes (checked word by word), the tail goes to RE2.
+        tail = re.sub(r"\(\?P<\w>", "(?:", "".join(parts[last + 1 :]))
+        self.tail_check = "^" + tail + "\\}\\n$"
+        self.segments = _Segments(names[: last + 1])
         self.fast = supported(schema) and all(len(name) < 200 for name in names)
         self.lines = 0
         self.written = 0
@@ -139,9 +148,23 @@ class _Enricher:
         offsets = np.zeros(n + 1, dtype=np.int64)
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-        if not k.bools(pc.match_substring_regex(lines, self.check)).all():
+        starts = offsets[:-1]
+        at = self._quote_table(data, view, starts)
+        if at is not None and self.segments.heads_ok(view, starts, at, n):
+            # each line's tail, after its last wanted value: the odd values of an array of
+            # heads and tails (a head fails the anchored pattern at its first byte)
+            bounds = np.empty(2 * n + 1, dtype=np.int64)
+            bounds[0 : 2 * n : 2] = starts
+            bounds[1 : 2 * n : 2] = at[:, -1] + 1
+            bounds[2 * n] = len(data)
+            halves = pa.LargeStringArray.from_buffers(
+                2 * n, pa.py_buffer(bounds), pa.py_buffer(data)
+            )
+            if not k.bools(pc.match_substring_regex(halves, self.tail_check))[1::2].all():
+                return False
+        elif not k.bools(pc.match_substring_regex(lines, self.check)).all():
             return False
-        fields = self._by_quotes(data, view, offsets[:-1]) or self._by_regex(lines)
+        fields = self._values(data, at) if at is not None else self._by_regex(lines)
         if fields is None:
             return False
         amount, currency, direction, stamp, null = fields
@@ -185,20 +208,16 @@ class _Enricher:
         self.written += n
         return True
 
-    def _by_quotes(
-        self, data: bytes, view: np.ndarray, starts: np.ndarray
-    ) -> tuple[Any, ...] | None:
-        """The wanted values of certified lines, located by quote positions: valid when every
-        value up to the last wanted one is a string and no backslash comes before it (then
-        quotes 4j+2 and 4j+3 of a line delimit the value of column j); None otherwise."""
+    def _quote_table(self, data: bytes, view: np.ndarray, starts: np.ndarray) -> Any:
+        """Each line's first quotes, up to the closing quote of its last wanted value, one row
+        per line: when every value up to it is a string and no backslash comes before it
+        (then quotes 4j+2 and 4j+3 of a line delimit the value of column j); else None."""
         quotes = np.flatnonzero(view == ord('"'))
         first = np.searchsorted(quotes, starts)
-        last = self.last_wanted
-        width = 4 * last + 4  # the quotes of the keys and values up to the last wanted one
+        width = 4 * self.last_wanted + 4
         if not len(starts) or first[-1] + width > len(quotes):
             return None
-        # each line's first ``width`` quotes, one row per line (one gather)
-        at = quotes[first[:, None] + np.arange(width)]
+        at = quotes[first[:, None] + np.arange(width)]  # one gather
         # a null value shifts the count: every value's opening quote is 2 after its key's
         if (at[:, 2::4] != at[:, 1::4] + 2).any():
             return None
@@ -208,13 +227,17 @@ class _Enricher:
             found = slashes[np.minimum(after, len(slashes) - 1)]
             if ((after < len(slashes)) & (found < at[:, -1])).any():
                 return None
+        return at
+
+    def _values(self, data: bytes, at: np.ndarray) -> tuple[Any, ...]:
+        """The wanted values of certified lines, from their quote table."""
         values = []
         buffer = pa.py_buffer(data)
         for column in self.wanted_columns:
             values.append(_byte_ranges(buffer, at[:, 4 * column + 2] + 1, at[:, 4 * column + 3]))
         while len(values) < 4:
             values.append(None)
-        return (*values, np.zeros(len(starts), dtype=bool))
+        return (*values, np.zeros(len(at), dtype=bool))
 
     def _by_regex(self, lines: pa.Array) -> tuple[Any, ...] | None:
         """The wanted values of certified lines, captured by the pattern."""
@@ -286,6 +309,48 @@ class _Enricher:
         if out:
             self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
             out.clear()
+
+
+class _Segments:
+    """The fixed text of a line's head, between its values: ``{"name0":"`` before the first
+    value, ``","name":"`` between two, as 8-byte words (and masks for the last, partial one).
+
+    :meth:`heads_ok` holds each line's head to exactly what the check pattern's head
+    accepts when every value in it is a string without a backslash (as the quote table
+    found it): the segments at their places, and no control character in the values (no
+    byte below 0x20 in the chunk but the line ends)."""
+
+    def __init__(self, names: list[str]) -> None:
+        keys = [encode_basestring(name) for name in names]
+        # a key with an escape would put a backslash (or a quote) in the fixed text
+        self.usable = all("\\" not in key[1:-1] for key in keys)
+        texts = ["{" + keys[0] + ':"'] + ['",' + key + ':"' for key in keys[1:]]
+        self.words: list[list[tuple[int, np.uint64, np.uint64]]] = []
+        for text in texts:
+            raw = text.encode("utf-8")
+            words = []
+            for at in range(0, len(raw), 8):
+                part = raw[at : at + 8]
+                mask = (1 << (8 * len(part))) - 1
+                words.append((at, np.uint64(int.from_bytes(part, "little")), np.uint64(mask)))
+            self.words.append(words)
+        self.longest = max(len(text.encode("utf-8")) for text in texts)
+
+    def heads_ok(self, view: np.ndarray, starts: np.ndarray, at: np.ndarray, lines: int) -> bool:
+        if not self.usable or np.count_nonzero(view < 32) != lines:
+            return False
+        padded = np.zeros(len(view) + self.longest + 8, dtype=np.uint8)
+        padded[: len(view)] = view
+        words = words_at(padded, len(view) + self.longest)
+        for column, segment in enumerate(self.words):
+            # from the line start, or the closing quote of the value before, to the value's
+            # opening quote; the quotes in the text are the line's next ones (no quote
+            # between them), so the quote table places the value right after it
+            begin = starts if column == 0 else at[:, 4 * column - 1]
+            for offset, word, mask in segment:
+                if ((words[begin + offset] & mask) != word).any():
+                    return False
+        return True
 
 
 def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:

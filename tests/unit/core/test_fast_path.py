@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import re
 import subprocess
@@ -379,6 +380,45 @@ def test_enrich_odd_lines(reference: Any, change: Any) -> None:
     ours = run_enrich(data)
     with reference():
         assert ours == run_enrich(data)
+
+
+@pytest.fixture(scope="module")
+def enrich_sample() -> bytes:
+    """Processed lines whose heads the word-by-word check takes (strings, no backslash)."""
+    lines = processed_bytes(120, 13).split(b"\n")[:-1]
+    clean = [
+        line
+        for line in lines
+        if b"\\" not in line and b":null" not in line.split(b',"merchant"')[0]
+    ]
+    assert len(clean) > 40
+    return b"".join(line + b"\n" for line in clean)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.integers(min_value=0, max_value=200),
+    st.sampled_from([b'"', b"\\", b",", b":", b"x", b"\x01", b"}", b"{", b" ", b"n", b"", None]),
+)
+def test_enrich_certifies_no_line_the_reference_reads_otherwise(
+    enrich_sample: bytes, at: int, byte: bytes | None
+) -> None:
+    """One byte of a line changed, dropped (``b""``) or added (``None``: a second copy), in
+    its head (the fixed text and values up to the last value enrich reads, checked word by
+    word) or its tail (checked by RE2): the fast path writes what the reference writes, or
+    raises its error."""
+    lines = enrich_sample.split(b"\n")
+    target = 20
+    line = lines[target]
+    at = min(at, len(line) - 1)
+    lines[target] = line[:at] + (line[at : at + 1] * 2 if byte is None else byte) + line[at + 1 :]
+    data = b"\n".join(lines)
+    ours = run_enrich(data)
+    os.environ[fast.ENV_SWITCH] = "0"
+    try:
+        assert ours == run_enrich(data)
+    finally:
+        del os.environ[fast.ENV_SWITCH]
 
 
 def test_enrich_bad_utf8_and_no_final_line_end(
