@@ -421,6 +421,42 @@ def test_enrich_certifies_no_line_the_reference_reads_otherwise(
         del os.environ[fast.ENV_SWITCH]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "US",
+        "USDX",
+        "usd",
+        "EUR",
+        "JPY",
+        "XXX",
+        "USé",
+        "DEBIT",
+        "CREDIT",
+        "debit",
+        "DEBI",
+        "CREDITS",
+        "CREDIT\\u0000",
+    ],
+)
+@pytest.mark.parametrize("column", ["currency", "transaction_type"])
+def test_enrich_codes_of_checked_heads(enrich_sample: bytes, column: str, value: str) -> None:
+    """Currency and direction of a line the head check took decide as the reference
+    decides (a code exactly, or the reference's error)."""
+    lines = enrich_sample.split(b"\n")
+    pattern = rb'"' + column.encode() + rb'":"[^"]*"'
+    text = b'"' + column.encode() + b'":"' + value.encode() + b'"'
+    lines[20] = re.sub(pattern, lambda _: text, lines[20])
+    data = b"\n".join(lines)
+    ours = run_enrich(data)
+    os.environ[fast.ENV_SWITCH] = "0"
+    try:
+        assert ours == run_enrich(data)
+    finally:
+        del os.environ[fast.ENV_SWITCH]
+
+
 def test_enrich_bad_utf8_and_no_final_line_end(
     reference: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
