@@ -7,11 +7,16 @@ record). The big file's extra seconds over the tiny one, per extra row, is the p
 marginal speed; it is printed beside the chain alone (the same core functions over local
 files, same process, same file), so the ratio says what the runtime around the chain adds.
 
-Part of that is moto answering the AWS calls in-process: storing, checksumming and serving
-the objects the steps stream (work AWS's servers do in a deployment). The CPU seconds moto
-spends answering calls are counted per file, and the marginal speed is also printed without
-them: what the runtime itself adds per row. (The count includes botocore reading each request
-body as moto consumes it, so it is slightly high.)
+What the runtime adds is mostly S3 I/O, which the chain alone does not do: the steps stream
+their input from S3 and write every output there. Two CPU counts split it per file, and the
+marginal speed is printed without each:
+
+* ``emulated_aws``: moto answering the AWS calls in-process (storing, checksumming and
+  serving the objects: work AWS's servers do in a deployment);
+* ``s3_io``: all S3 I/O, moto's part included: the SDK's S3 calls, reading response bodies
+  (with the SDK's CRC32 check of each) and the CRC32 the handlers compute of each part they
+  send (work the functions do on Lambda too). Without it, what is left is the chain plus
+  the runtime (events, trigger, state machine, job records).
 
     python -m bench.pipeline --rows 100k      # or 1M; pinned to one core with --cpu
 """
@@ -22,11 +27,14 @@ import argparse
 import io
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bench.generate import ensure
 
@@ -62,48 +70,85 @@ def _chain_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
-class _EmulatedAws:
-    """CPU seconds moto spends answering intercepted AWS calls, on any thread (while
-    installed: it wraps moto's request handler)."""
+class _CpuSeconds:
+    """CPU seconds spent inside the wrapped functions, on any thread, while installed: the
+    outermost call counts (one wrapped function called from another is not counted twice).
+    Each target is (owner, attribute name, which calls count: None for all)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *targets: tuple[Any, str, Callable[..., bool] | None]) -> None:
         self.seconds = 0.0
+        self._targets = targets
+        self._originals: list[tuple[Any, str, Any]] = []
         self._lock = threading.Lock()
+        self._depth = threading.local()
 
-    def __enter__(self) -> _EmulatedAws:
-        from moto.core.botocore_stubber import BotocoreStubber
+    def __enter__(self) -> _CpuSeconds:
+        for owner, name, wanted in self._targets:
+            original = getattr(owner, name)
+            self._originals.append((owner, name, original))
+            setattr(owner, name, self._counted(original, wanted))
+        return self
 
-        self._answer = answer = BotocoreStubber.__call__
-
-        def counted(stubber: object, *args: object, **kwargs: object) -> object:
+    def _counted(self, original: Any, wanted: Callable[..., bool] | None) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            depth = getattr(self._depth, "value", 0)
+            if depth or (wanted is not None and not wanted(*args)):
+                return original(*args, **kwargs)
+            self._depth.value = 1
             started = time.thread_time()
             try:
-                return answer(stubber, *args, **kwargs)
+                return original(*args, **kwargs)
             finally:
                 spent = time.thread_time() - started
+                self._depth.value = 0
                 with self._lock:
                     self.seconds += spent
 
-        BotocoreStubber.__call__ = counted  # type: ignore[method-assign]
-        return self
+        return counted
 
     def __exit__(self, *exc: object) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
+        for owner, name, original in reversed(self._originals):
+            setattr(owner, name, original)
 
-        BotocoreStubber.__call__ = self._answer  # type: ignore[method-assign]
+
+def _emulated_aws() -> _CpuSeconds:
+    """moto answering the AWS calls (it stands in for AWS's servers)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    return _CpuSeconds((BotocoreStubber, "__call__", None))
+
+
+def _s3_io() -> _CpuSeconds:
+    """Everything S3 I/O costs: the S3 calls (the SDK's work and moto's answers), reading
+    response bodies (with the SDK's CRC32 check of each), the CRC32 the handlers compute of
+    each part they send (``shared.s3io`` as the pipeline loaded it from the asset)."""
+    from botocore.client import BaseClient
+    from botocore.httpchecksum import StreamingChecksumBody
+    from botocore.response import StreamingBody
+
+    def s3(client: Any, *_: Any) -> bool:
+        return bool(client.meta.service_model.service_name == "s3")
+
+    return _CpuSeconds(
+        (BaseClient, "_make_api_call", s3),
+        (StreamingBody, "read", None),
+        (StreamingChecksumBody, "read", None),  # its own read: the CRC32 check, then the base's
+        (sys.modules["shared.s3io"], "crc32_header", None),
+    )
 
 
 def _through_pipeline(
-    pipeline, path: Path, key: str, aws: _EmulatedAws
-) -> tuple[float, float, dict]:
-    """(wall seconds, seconds of them moto spent answering AWS calls, the job record)."""
-    started, answering = time.perf_counter(), aws.seconds
+    pipeline: Any, path: Path, key: str, *counters: _CpuSeconds
+) -> tuple[float, list[float], dict]:
+    """(wall seconds, the CPU seconds of each counter spent on it, the job record)."""
+    started, before = time.perf_counter(), [counter.seconds for counter in counters]
     obj = pipeline.upload(path, key)
     job = pipeline.wait([obj], timeout=3600)[obj]
     elapsed = time.perf_counter() - started
     if not job or job.get("status") != "SUCCEEDED":
         raise SystemExit(f"{path.name}: the job did not succeed: {job and job.get('error')}")
-    return elapsed, aws.seconds - answering, job
+    spent = [counter.seconds - was for counter, was in zip(counters, before, strict=True)]
+    return elapsed, spent, job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,23 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as outdir:
         assembly = synthesize(Path(outdir), project_dir=ROOT)
         synth = time.perf_counter() - started
-        with (
-            LocalPipeline(assembly, log_path=Path(outdir) / "pipeline.log") as pipeline,
-            _EmulatedAws() as aws,
-        ):
+        with LocalPipeline(assembly, log_path=Path(outdir) / "pipeline.log") as pipeline:
             setup = time.perf_counter() - started - synth
-            _through_pipeline(pipeline, tiny, "raw/bench/warm-up.csv", aws)  # first calls
-            tiny_seconds, tiny_aws, _ = _through_pipeline(pipeline, tiny, "raw/bench/tiny.csv", aws)
-            big_seconds, big_aws, job = _through_pipeline(pipeline, big, "raw/bench/big.csv", aws)
+            _through_pipeline(pipeline, tiny, "raw/bench/warm-up.csv")  # first calls, imports
+            with _emulated_aws() as aws, _s3_io() as s3:
+                tiny_seconds, tiny_spent, _ = _through_pipeline(
+                    pipeline, tiny, "raw/bench/tiny.csv", aws, s3
+                )
+                big_seconds, big_spent, job = _through_pipeline(
+                    pipeline, big, "raw/bench/big.csv", aws, s3
+                )
         chain = _chain_seconds(big)  # the same modules, while their asset still exists
     marginal_rows = job["rows"]["input"] - TINY_ROWS
     marginal = marginal_rows / max(big_seconds - tiny_seconds, 1e-9)
-    # Wall seconds less CPU seconds: meaningful on one core (the default), where the wall
-    # time is the CPU time of every thread plus waits; approximate all the same.
-    without_aws = big_seconds - big_aws - (tiny_seconds - tiny_aws)
-    runtime = marginal_rows / without_aws if without_aws > 0 else None  # None: not measurable
     chain_rate = job["rows"]["input"] / chain
-    report = {
+    report: dict[str, Any] = {
         "rows": job["rows"]["input"],
         "synth_seconds": round(synth, 2),
         "moto_setup_seconds": round(setup, 2),
@@ -148,10 +191,18 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline_marginal_rows_per_s": round(marginal),
         "chain_alone_rows_per_s": round(chain_rate),
         "pipeline_vs_chain": round(marginal / chain_rate, 2),
-        "emulated_aws_seconds_tiny_big": [round(tiny_aws, 2), round(big_aws, 2)],
-        "marginal_without_emulated_aws_rows_per_s": runtime and round(runtime),
-        "without_emulated_aws_vs_chain": runtime and round(runtime / chain_rate, 2),
     }
+    # Wall seconds less CPU seconds: meaningful on one core (the default), where the wall
+    # time is the CPU time of every thread plus waits; approximate all the same.
+    for name, index in (("emulated_aws", 0), ("s3_io", 1)):
+        extra = big_seconds - big_spent[index] - (tiny_seconds - tiny_spent[index])
+        rate = marginal_rows / extra if extra > 0 else None  # None: not measurable
+        report[f"{name}_seconds_tiny_big"] = [
+            round(tiny_spent[index], 2),
+            round(big_spent[index], 2),
+        ]
+        report[f"marginal_without_{name}_rows_per_s"] = rate and round(rate)
+        report[f"without_{name}_vs_chain"] = rate and round(rate / chain_rate, 2)
     width = max(map(len, report))
     for name, value in report.items():
         print(f"{name:<{width}}  {value}")

@@ -411,7 +411,7 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
         assert moto_compat._HeldInMemory.held == held
         for disposed in (key, theirs):  # as moto's own buffers do once closed
             with pytest.raises(ValueError, match="closed file"):
-                disposed.value
+                _ = disposed.value
     given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
     assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
     given.dispose()

@@ -382,6 +382,17 @@ def test_enrich_odd_lines(reference: Any, change: Any) -> None:
         assert ours == run_enrich(data)
 
 
+def assert_enriched_as_the_reference(data: bytes) -> None:
+    """The fast path enriches ``data`` as the reference does (outputs, or the same error);
+    for hypothesis tests, which cannot take the function-scoped ``reference`` fixture."""
+    ours = run_enrich(data)
+    os.environ[fast.ENV_SWITCH] = "0"
+    try:
+        assert ours == run_enrich(data)
+    finally:
+        del os.environ[fast.ENV_SWITCH]
+
+
 @pytest.fixture(scope="module")
 def enrich_sample() -> bytes:
     """Processed lines whose heads the word-by-word check takes (strings, no backslash)."""
@@ -412,13 +423,7 @@ def test_enrich_certifies_no_line_the_reference_reads_otherwise(
     line = lines[target]
     at = min(at, len(line) - 1)
     lines[target] = line[:at] + (line[at : at + 1] * 2 if byte is None else byte) + line[at + 1 :]
-    data = b"\n".join(lines)
-    ours = run_enrich(data)
-    os.environ[fast.ENV_SWITCH] = "0"
-    try:
-        assert ours == run_enrich(data)
-    finally:
-        del os.environ[fast.ENV_SWITCH]
+    assert_enriched_as_the_reference(b"\n".join(lines))
 
 
 @pytest.mark.parametrize(
@@ -448,13 +453,7 @@ def test_enrich_codes_of_checked_heads(enrich_sample: bytes, column: str, value:
     pattern = rb'"' + column.encode() + rb'":"[^"]*"'
     text = b'"' + column.encode() + b'":"' + value.encode() + b'"'
     lines[20] = re.sub(pattern, lambda _: text, lines[20])
-    data = b"\n".join(lines)
-    ours = run_enrich(data)
-    os.environ[fast.ENV_SWITCH] = "0"
-    try:
-        assert ours == run_enrich(data)
-    finally:
-        del os.environ[fast.ENV_SWITCH]
+    assert_enriched_as_the_reference(b"\n".join(lines))
 
 
 def test_enrich_bad_utf8_and_no_final_line_end(
