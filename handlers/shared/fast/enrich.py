@@ -7,8 +7,8 @@ values, JSON escapes allowed); the four values enrich reads are located by their
 (or captured by the pattern) and checked with the vectorized kernels. When every value up
 to the last of those four is a string without a backslash (the usual line), the pattern's
 head is checked word by word against the fixed text between the values, and RE2 reads
-only the rest of each line. Such a line is copied
-with the new fields inserted before its closing brace. A chunk with any other line (a line
+only the rest of each line. Such a line is copied with the new fields inserted before its
+closing brace. A chunk with any other line (a line
 the pattern does not certify, or a value that fails a check) is enriched line by line with
 the reference's own record functions, which raise the reference's ``INVALID_INPUT``.
 """
@@ -149,7 +149,7 @@ class _Enricher:
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
         starts = offsets[:-1]
-        at = self._quote_table(data, view, starts)
+        at = self._quote_table(data, view, starts, ends)
         if at is not None and self.segments.heads_ok(view, starts, at, n):
             # each line's tail, after its last wanted value: the odd values of an array of
             # heads and tails (a head fails the anchored pattern at its first byte)
@@ -208,16 +208,21 @@ class _Enricher:
         self.written += n
         return True
 
-    def _quote_table(self, data: bytes, view: np.ndarray, starts: np.ndarray) -> Any:
+    def _quote_table(
+        self, data: bytes, view: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> Any:
         """Each line's first quotes, up to the closing quote of its last wanted value, one row
-        per line: when every value up to it is a string and no backslash comes before it
-        (then quotes 4j+2 and 4j+3 of a line delimit the value of column j); else None."""
+        per line (``starts``, ``ends``: where each line starts, where its line end is): when
+        every value up to it is a string and no backslash comes before it (then quotes 4j+2
+        and 4j+3 of a line delimit the value of column j); else None."""
         quotes = np.flatnonzero(view == ord('"'))
         first = np.searchsorted(quotes, starts)
         width = 4 * self.last_wanted + 4
         if not len(starts) or first[-1] + width > len(quotes):
             return None
         at = quotes[first[:, None] + np.arange(width)]  # one gather
+        if (at[:, -1] > ends).any():
+            return None  # a line with fewer quotes: its row runs into the next line's
         # a null value shifts the count: every value's opening quote is 2 after its key's
         if (at[:, 2::4] != at[:, 1::4] + 2).any():
             return None

@@ -456,6 +456,32 @@ def test_enrich_codes_of_checked_heads(enrich_sample: bytes, column: str, value:
     assert_enriched_as_the_reference(b"\n".join(lines))
 
 
+def test_enrich_a_line_cut_short_is_not_read_into_the_next(enrich_sample: bytes) -> None:
+    """A line cut anywhere in its head: its quote table row would run into the next line's
+    quotes, so there is none; the outcome is the reference's (its error)."""
+    import numpy as np
+    from shared.enrich import EnrichMetadata
+
+    lines = enrich_sample.split(b"\n")[:-1]
+    line = lines[5]
+    last = line.index(b'"transaction_type":"') + len(b'"transaction_type":"') + 2
+    for cut in [*range(1, 40, 3), last]:
+        data = b"".join(text + b"\n" for text in [*lines[:5], line[:cut], *lines[6:]])
+        assert_enriched_as_the_reference(data)
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    meta = EnrichMetadata(job_id="j", source_key="k", processed_at="t", pipeline_version="v")
+    enricher = fast_enrich._Enricher(SCHEMA, meta, io.BytesIO())
+    assert enricher._quote_table(data, view, starts, ends) is None
+    whole = b"".join(text + b"\n" for text in lines)
+    view = np.frombuffer(whole, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    table = enricher._quote_table(whole, view, starts, ends)
+    assert table is not None and (table[:, -1] < ends).all()
+
+
 def test_enrich_bad_utf8_and_no_final_line_end(
     reference: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
