@@ -1240,11 +1240,22 @@ def test_amounts_either_side_of_the_float_parse_are_exact() -> None:
         "1000000000000",
         "98765432109.8765",
         "4503599627.3705",
+        # longer than decimal(38, 4) reads: left to the reference (never an error)
+        "123456789012." + "0" * 40,
+        "0" * 40 + "123456789012.5",
+        "123456789012.1234" + "0" * 20,
+        "1.5" + "0" * 50,  # below 10**11: the float parse reads any length
+        "0" * 40 + "12345.5",  # more integer digits than the shape takes: the reference's
     ]
     amounts = kernels.Amounts(kernels.str_array(values), np.full(len(values), 4))
     for index, value in enumerate(values):
         parts = split_amount(value)
-        expected = parts is not None and len(parts[0].lstrip("0")) <= kernels.MAX_HEAD_DIGITS
+        expected = (
+            parts is not None
+            and len(parts[0].lstrip("0")) <= kernels.MAX_HEAD_DIGITS
+            and re.fullmatch(kernels.AMOUNT_RE.strip("^$"), value) is not None
+            and not (len(value) > 30 and float(value) >= 1e11)
+        )
         assert bool(amounts.ok[index]) == expected, value
         if expected:
             minor_units = to_minor(*parts, 4)
