@@ -15,6 +15,7 @@ the reference's own record functions, which raise the reference's ``INVALID_INPU
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -78,8 +79,17 @@ def enrich_jsonl(
                 continue
             eof = True
             continue
+        # the rest of the reference's read window the chunk ends in: a bad byte there stops
+        # the reference before it gives any line of that window
+        reach = -(-(offset + cut) // TEXT_WINDOW) * TEXT_WINDOW - offset - cut
+        while not eof and len(buffer) - cut < reach:
+            data = source.read(reach - (len(buffer) - cut))
+            if not data:
+                eof = True
+                break
+            buffer += data
         chunk, buffer = buffer[:cut], buffer[cut:]
-        state.chunk(chunk, offset)
+        state.chunk(chunk, offset, buffer[:reach])
         offset += cut
     return StepResult(rows=state.written, totals=state.totals)
 
@@ -130,10 +140,12 @@ class _Enricher:
         self.written = 0
         self.totals = Totals()
 
-    def chunk(self, data: bytes, offset: int) -> None:
+    def chunk(self, data: bytes, offset: int, after: bytes = b"") -> None:
+        """Enrich the whole lines of ``data`` (at ``offset`` in the input); ``after``: the
+        input's next bytes up to the end of the read window ``data`` ends in."""
         if self.fast and data.endswith(b"\n") and self._fast(data):
             return
-        self._slow(data, offset)
+        self._slow(data, offset, after)
 
     def _fast(self, data: bytes) -> bool:
         """Enrich a chunk of whole lines if every line is certain; False (nothing written)
@@ -257,14 +269,18 @@ class _Enricher:
         raw = found.field("t")
         return amount, currency, direction, _strip(raw), k.bools(pc.equal(raw, "null"))
 
-    def _slow(self, data: bytes, offset: int) -> None:
+    def _slow(self, data: bytes, offset: int, after: bytes = b"") -> None:
         """The reference, line by line (including its error for bad UTF-8, raised where its
-        text layer would meet the bad byte)."""
+        text layer would meet the bad byte: in ``data``, or in ``after``, the rest of the
+        read window ``data`` ends in)."""
         try:
             text = data.decode("utf-8")
-            bad_window = None
+            bad = _first_bad_utf8(data + after) if after else None
         except UnicodeDecodeError as error:
-            position = offset + error.start
+            bad = error.start
+        bad_window = None
+        if bad is not None:
+            position = offset + bad
             window = position - position % TEXT_WINDOW
             text = data[: max(window - offset, 0)].decode("utf-8", "replace")
             bad_window = window
@@ -314,6 +330,16 @@ class _Enricher:
         if out:
             self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
             out.clear()
+
+
+def _first_bad_utf8(data: bytes) -> int | None:
+    """Where the first byte of ``data`` that cannot be UTF-8 is; None if there is none (an
+    incomplete character at the end is not one: the next bytes may complete it)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError as error:
+        return int(error.start)
+    return None
 
 
 class _Segments:

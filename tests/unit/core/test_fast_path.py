@@ -493,6 +493,23 @@ def test_enrich_bad_utf8_and_no_final_line_end(
             assert ours == run_enrich(data)
 
 
+def test_enrich_bad_utf8_in_the_read_window_a_chunk_ends_in(
+    enrich_sample: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference's text layer fails a whole 8 KiB read window on a bad byte before it
+    gives any line of it: a bad byte just past a chunk's end, in the window the chunk ends
+    in, wins over an invalid line of that chunk (found by an adversarial review)."""
+    monkeypatch.setattr(fast_enrich, "CHUNK_BYTES", 5000)
+    data = enrich_sample * 4
+    cut = data.rfind(b"\n", 0, 5000) + 1
+    start = data.rfind(b"\n", 0, cut - 1) + 1
+    line = data[start:cut]
+    invalid = re.sub(rb'"transaction_type":"[A-Z]*"', b'"transaction_type":"NEITHER"', line)
+    for bad_at in (cut + 3, 8191, 8192):
+        spoiled = data[:start] + invalid + data[cut:bad_at] + b"\xff" + data[bad_at + 1 :]
+        assert_enriched_as_the_reference(spoiled)
+
+
 def test_enrich_a_line_longer_than_a_chunk(reference: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_enrich, "CHUNK_BYTES", 100)
     processed = processed_bytes(20, 12)
