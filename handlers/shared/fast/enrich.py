@@ -8,9 +8,9 @@ values, JSON escapes allowed); the four values enrich reads are located by their
 to the last of those four is a string without a backslash (the usual line), the pattern's
 head is checked word by word against the fixed text between the values, and RE2 reads
 only the rest of each line. Such a line is copied with the new fields inserted before its
-closing brace. A chunk with any other line (a line
-the pattern does not certify, or a value that fails a check) is enriched line by line with
-the reference's own record functions, which raise the reference's ``INVALID_INPUT``.
+closing brace. A chunk with any other line (a line the pattern does not certify, or a value
+that fails a check) is enriched line by line with the reference's own record functions,
+which raise the reference's ``INVALID_INPUT``.
 """
 
 from __future__ import annotations
@@ -165,13 +165,7 @@ class _Enricher:
         if at is not None and self.segments.heads_ok(view, starts, at, n):
             # each line's tail, after its last wanted value: the odd values of an array of
             # heads and tails (a head fails the anchored pattern at its first byte)
-            bounds = np.empty(2 * n + 1, dtype=np.int64)
-            bounds[0 : 2 * n : 2] = starts
-            bounds[1 : 2 * n : 2] = at[:, -1] + 1
-            bounds[2 * n] = len(data)
-            halves = pa.LargeStringArray.from_buffers(
-                2 * n, pa.py_buffer(bounds), pa.py_buffer(data)
-            )
+            halves = _ranges_and_gaps(pa.py_buffer(data), starts, at[:, -1] + 1)
             if not k.bools(pc.match_substring_regex(halves, self.tail_check))[1::2].all():
                 return False
         elif not k.bools(pc.match_substring_regex(lines, self.check)).all():
@@ -275,7 +269,9 @@ class _Enricher:
         read window ``data`` ends in)."""
         try:
             text = data.decode("utf-8")
-            bad = _first_bad_utf8(data + after) if after else None
+            # whole characters up to its line end: ``after`` starts on a character
+            found = _first_bad_utf8(after) if after else None
+            bad = None if found is None else len(data) + found
         except UnicodeDecodeError as error:
             bad = error.start
         bad_window = None
@@ -384,10 +380,10 @@ class _Segments:
         return True
 
 
-def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
-    """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart):
-    taken from the array whose values are those ranges and the gaps between them, so the
-    bytes are copied a range at a time."""
+def _ranges_and_gaps(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array over ``data`` (no copy) whose even values are its byte ranges
+    ``[begin, end)`` (in order, apart) and whose odd values are what follows each range, up
+    to the next one (the last: to the end of ``data``)."""
     n = len(begin)
     if (end < begin).any() or (begin[1:] < end[:-1]).any():
         raise ValueError("byte ranges must be in order and must not overlap")
@@ -395,8 +391,14 @@ def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Arra
     offsets[0 : 2 * n : 2] = begin
     offsets[1 : 2 * n : 2] = end
     offsets[2 * n] = data.size
-    ranges = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offsets), data)
-    return ranges.take(k.int_array(np.arange(0, 2 * n, 2))).cast(pa.string())
+    return pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offsets), data)
+
+
+def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart),
+    copied a range at a time (the even values of :func:`_ranges_and_gaps`)."""
+    ranges = _ranges_and_gaps(data, begin, end)
+    return ranges.take(k.int_array(np.arange(0, len(ranges), 2))).cast(pa.string())
 
 
 def _strip(array: pa.Array) -> pa.Array:
