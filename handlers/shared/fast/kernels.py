@@ -686,7 +686,7 @@ class Amounts:
             # (leading or trailing zeros) is left to the reference
             offsets, _ = pieces(safe)
             long = (offsets[large + 1] - offsets[large]) > 30
-            high[large[long]] = 1  # not certified
+            self.ok[large[long]] = False
             large = large[~long]
         if len(large):
             exact = pc.cast(safe.take(int_array(large)), pa.decimal128(38, 4))
