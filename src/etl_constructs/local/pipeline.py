@@ -352,9 +352,7 @@ class LocalPipeline:
         """
         key = key or f"raw/{path.name}"
         body = path.read_bytes()
-        trigger = self.function_by_handler("trigger")
-        with self.functions.handler_path(trigger):
-            s3io = importlib.import_module("shared.s3io")
+        s3io = self._handler_module("shared.s3io")
         response = self.s3.put_object(
             Bucket=self.bucket,
             Key=key,
@@ -443,10 +441,13 @@ class LocalPipeline:
         """The id the trigger gives the job of (key, version): the handlers' own rule."""
         if version is None:
             version = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
-        trigger = self.function_by_handler("trigger")
-        with self.functions.handler_path(trigger):
-            keys = importlib.import_module("shared.keys")
-        return keys.job_id(self.bucket, key, version)
+        return self._handler_module("shared.keys").job_id(self.bucket, key, version)
+
+    def _handler_module(self, name: str) -> Any:
+        """A module of the handlers' asset (as the trigger function loads it): the
+        pipeline's own rules, from the code it runs."""
+        with self.functions.handler_path(self.function_by_handler("trigger")):
+            return importlib.import_module(name)
 
     def wait(
         self, objects: Iterable[tuple[str, str | None]], *, timeout: float
