@@ -194,13 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     # Wall seconds less CPU seconds: meaningful on one core (the default), where the wall
     # time is the CPU time of every thread plus waits; approximate all the same.
-    for name, index in (("emulated_aws", 0), ("s3_io", 1)):
-        extra = big_seconds - big_spent[index] - (tiny_seconds - tiny_spent[index])
+    counted = zip(("emulated_aws", "s3_io"), tiny_spent, big_spent, strict=True)
+    for name, tiny_part, big_part in counted:
+        extra = big_seconds - big_part - (tiny_seconds - tiny_part)
         rate = marginal_rows / extra if extra > 0 else None  # None: not measurable
-        report[f"{name}_seconds_tiny_big"] = [
-            round(tiny_spent[index], 2),
-            round(big_spent[index], 2),
-        ]
+        report[f"{name}_seconds_tiny_big"] = [round(tiny_part, 2), round(big_part, 2)]
         report[f"marginal_without_{name}_rows_per_s"] = rate and round(rate)
         report[f"without_{name}_vs_chain"] = rate and round(rate / chain_rate, 2)
     width = max(map(len, report))
