@@ -73,6 +73,7 @@ class _CheckedBytes(io.BufferedIOBase):
         self._line_run = 0  # bytes since the last line end
         self._finished = False
         self.saw_nul = False
+        self.head = b""  # the first bytes, to tell whether the text layer skipped a BOM
 
     def readable(self) -> bool:
         return True
@@ -84,6 +85,8 @@ class _CheckedBytes(io.BufferedIOBase):
         if data is None:  # a non-blocking raw stream with nothing ready
             data = b""
         self._check(data)
+        if len(self.head) < len(codecs.BOM_UTF8):
+            self.head = (self.head + data)[: len(codecs.BOM_UTF8)]
         self._offset += len(data)
         self._newlines += data.count(b"\n")
         return data
@@ -142,14 +145,32 @@ class CsvSource:
 
     Iterate :attr:`rows` (lists of strings, blank lines included as empty lists, for the
     caller to skip) inside :meth:`errors`, which turns parser errors into FileRejected.
+
+    With ``track_offsets``, :attr:`offset` is the number of source bytes the records read so
+    far came from (a BOM included): right after a record, the byte where the next one
+    starts. The big-file path cuts a file into parts there, so that every part is read by
+    this very parser, quoted line breaks and all.
     """
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, *, track_offsets: bool = False) -> None:
         self._bytes = _CheckedBytes(source)
         self._text = io.TextIOWrapper(self._bytes, encoding="utf-8-sig", newline="")
         self._text._CHUNK_SIZE = CHUNK_BYTES  # type: ignore[attr-defined]
-        self.rows: Iterator[list[str]] = csv.reader(self._text, strict=True)
+        self.offset = 0
+        lines = self._counted_lines() if track_offsets else self._text
+        self.rows: Iterator[list[str]] = csv.reader(lines, strict=True)
         self.header: list[str] = []
+
+    def _counted_lines(self) -> Iterator[str]:
+        """The text layer's lines, adding each line's length in source bytes to ``offset``
+        (the parser pulls one physical line at a time and stops at a record's last)."""
+        started = False
+        for line in self._text:
+            if not started:  # the text layer has read the first bytes by now
+                started = True
+                self.offset = len(codecs.BOM_UTF8) if self._bytes.head == codecs.BOM_UTF8 else 0
+            self.offset += len(line) if line.isascii() else len(line.encode("utf-8"))
+            yield line
 
     @property
     def saw_nul(self) -> bool:

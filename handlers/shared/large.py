@@ -1,9 +1,19 @@
-"""Big files: the work of the Distributed Map path, batch by batch and part by part.
+"""Big files: the work of the Distributed Map path, part by part.
 
-A file above the construct's size threshold never passes through one function. The state
-machine hands the validator batches of numbered rows (the S3 CSV item reader with
-``$$.Map.Item.Index``); each batch is validated by the same core as a whole file, and
-writes under the job's prefixes:
+A file above the construct's size threshold never passes through one function, and no
+row of it ever passes through the state machine: an execution's state, kept in its history
+and logs, holds locations only (keys, byte offsets, row numbers), never a value.
+
+The preflight reads the file once with the same parser as a whole-file validation
+(:class:`shared.csvio.CsvSource`), so the file rules (encoding, quoting, sizes, header)
+fail a big file exactly where they fail a small one, and cuts it at record boundaries
+into parts of ``rows_per_part`` records. Each part's plan goes to
+``validated/{job}/plan/{part}.json``: its first row number, its record count and its byte
+range, with the header's. The state machine lists the plans and hands each key to the
+validator, which reads the header's bytes and its part's byte range of the pinned object
+version and validates them as one small file with the very core that validates a whole
+one (a quoted line break, a wrong field count, a NUL: each decided by the same code).
+Each part writes under the job's prefixes:
 
 * ``validated/{job}/parts/{part}.csv``: its valid rows (canonical header);
 * ``validated/{job}/ids/{part}.jsonl``: its accepted rows' unique ids with their row number,
@@ -11,16 +21,16 @@ writes under the job's prefixes:
 * ``validated/{job}/batches/{part}.json``: its row counts, header and any file problem;
 * ``rejected/{job}/parts/{part}.rejected.jsonl``: its rejects, numbered as rows of the file.
 
-The reduce merges the id indexes of every batch (a streaming k-way merge, constant memory):
-an id already accepted in an earlier row of the file, in whatever batch, makes the later row
+The reduce merges the id indexes of every part (a streaming k-way merge, constant memory):
+an id already accepted in an earlier row of the file, in whatever part, makes the later row
 a DUPLICATE_ID; it records the file's rows and totals and applies the reject rate. Each
 part is then transformed (dropping its duplicated rows into
 ``rejected/{job}/parts/{part}.duplicates.jsonl``) and enriched, leaving a summary of its
 figures under ``enriched/{job}/summaries/``; the last reduce adds them up and reconciles
 them with the validation's before the job may succeed.
 
-``{part}`` is ``part-`` plus the batch's first row number, zero-padded: parts sort in file
-order. Every key is a function of the job and the batch, so a retried batch overwrites.
+``{part}`` is ``part-`` plus the part's first row number, zero-padded: parts sort in file
+order. Every key is a function of the job and the part, so a retried part overwrites.
 """
 
 from __future__ import annotations
@@ -35,9 +45,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from shared import codes, s3io
+from shared.csvio import CsvSource
 from shared.enrich import EnrichMetadata, enrich_stream
 from shared.errors import ConfigurationError
 from shared.refdata import CURRENCY_MINOR_UNITS
@@ -56,6 +67,10 @@ class JobPrefixes:
     """Where one big file's parts live."""
 
     job_id: str
+
+    @property
+    def plan(self) -> str:
+        return f"validated/{self.job_id}/plan/"
 
     @property
     def parts(self) -> str:
@@ -110,7 +125,85 @@ def unique_column(schema: Schema) -> str | None:
     return names[0] if names else None
 
 
-# -- a batch ---------------------------------------------------------------------------------
+# -- the plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """Where one part of a file lies: rows ``first_row`` .. ``first_row + rows - 1`` (1-based
+    data rows, blank lines not counted) in bytes ``start`` .. ``end - 1``; the header in
+    bytes 0 .. ``header_end - 1``."""
+
+    first_row: int
+    rows: int
+    start: int
+    end: int
+    header_end: int
+
+    @property
+    def part(self) -> str:
+        return part_name(self.first_row)
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "firstRow": self.first_row,
+            "rows": self.rows,
+            "start": self.start,
+            "end": self.end,
+            "headerEnd": self.header_end,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> PartPlan:
+        return cls(
+            first_row=int(document["firstRow"]),
+            rows=int(document["rows"]),
+            start=int(document["start"]),
+            end=int(document["end"]),
+            header_end=int(document["headerEnd"]),
+        )
+
+
+@dataclass
+class FilePlan:
+    """What the preflight found: the header (normalized) and the parts, in file order."""
+
+    header: list[str]
+    parts: list[PartPlan]
+
+    @property
+    def rows(self) -> int:
+        return sum(part.rows for part in self.parts)
+
+
+def plan_parts(source: BinaryIO, *, rows_per_part: int, schema: Schema) -> FilePlan:
+    """Read the whole file with the whole-file parser and cut it into parts.
+
+    Raises :class:`FileRejected` on the first file rule the file breaks, where a whole-file
+    validation would. A part ends right after its last record, so the blank lines and the
+    line end between two parts belong to the next one (blank lines are no records).
+    """
+    if rows_per_part < 1:
+        raise ConfigurationError("rows per part must be at least 1")
+    reader = CsvSource(source, track_offsets=True)
+    parts: list[PartPlan] = []
+    with reader.errors():
+        header = reader.read_header(schema.required_names)
+        header_end = start = reader.offset
+        first_row, rows = 1, 0
+        for record in reader.rows:
+            if not record:
+                continue
+            rows += 1
+            if rows == rows_per_part:
+                parts.append(PartPlan(first_row, rows, start, reader.offset, header_end))
+                first_row, rows, start = first_row + rows, 0, reader.offset
+        if rows:
+            parts.append(PartPlan(first_row, rows, start, reader.offset, header_end))
+    return FilePlan(header=header, parts=parts)
+
+
+# -- a part -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -140,40 +233,25 @@ class BatchResult:
         }
 
 
-def validate_batch(items: Sequence[Mapping[str, Any]], *, schema: Schema) -> BatchResult:
-    """Validate one batch of ``{"row": index, "values": {header: value}}`` items.
+def validate_part(source: BinaryIO, *, plan: PartPlan, schema: Schema) -> BatchResult:
+    """Validate one part: ``source`` is the header's bytes, then the part's.
 
-    The batch becomes a small CSV (the header normalized as the core does it) and goes
-    through :func:`validate_stream`, so a batch applies exactly the rules of a whole file;
-    the reject rate is the reduce's to apply.
+    It goes through :func:`validate_stream` as a small file of its own, so a part applies
+    exactly the rules of a whole file; the reject rate is the reduce's to apply. A part whose
+    record count differs from its plan's is a fault (the object or the parser changed).
     """
-    ordered = sorted(items, key=lambda item: int(item["row"]))
-    header: list[str] = []
-    for item in ordered:  # the widest row has every header name, in file order
-        names = list(item["values"])
-        if len(names) > len(header):
-            header = names
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow([name.lstrip("\ufeff") for name in header])
-    for item in ordered:
-        values = item["values"]
-        writer.writerow([values[name] for name in header if name in values])
     valid, rejects = io.BytesIO(), io.BytesIO()
-    result = validate_stream(
-        io.BytesIO(text.getvalue().encode("utf-8")),
-        valid,
-        rejects,
-        schema=schema,
-        max_reject_rate=Decimal(1),
-    )
-    rows = [int(item["row"]) + 1 for item in ordered]  # 1-based data row numbers of the file
-    part = part_name(rows[0] if rows else 0)
+    result = validate_stream(source, valid, rejects, schema=schema, max_reject_rate=Decimal(1))
+    if result.outcome == "VALID" and result.rows_input != plan.rows:
+        raise ValueError(
+            f"part {plan.part} holds {result.rows_input} rows where its plan counted {plan.rows}"
+        )
+    rows = range(plan.first_row, plan.first_row + result.rows_input)
     renumbered, rejected_local = _renumber(rejects.getvalue(), rows)
     accepted_rows = [row for local, row in enumerate(rows, 1) if local not in rejected_local]
     ids = _id_index(valid.getvalue(), accepted_rows, schema) if result.outcome == "VALID" else b""
     return BatchResult(
-        part=part,
+        part=plan.part,
         rows_input=result.rows_input,
         rows_valid=result.rows_valid,
         rows_rejected=result.rows_rejected,

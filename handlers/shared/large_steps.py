@@ -1,23 +1,24 @@
 """The step shells of the big-file path: S3 and the job record around ``shared.large``.
 
-The state machine calls the validator (see :mod:`shared.modes`) with ``mode`` ``preflight``,
-a batch (an
-``{"Items", "BatchInput"}`` event from the item batcher) or ``reduce``; the transformer and
-the enricher with ``mode`` ``part`` (one validated part); the enricher with ``reduce``.
-Preflight and the reductions move and record the job like the single-function steps
+The state machine calls the validator (see :mod:`shared.modes`) with ``mode`` ``preflight``
+(read the file, plan its parts), ``batch`` (validate one planned part, named by the key of
+its plan) or ``reduce``; the transformer and the enricher with ``mode`` ``part`` (one
+validated part); the enricher with ``reduce``. Every event holds locations only, never a
+row. Preflight and the reductions move and record the job like the single-function steps
 (:func:`shared.steps.run_step`); batches and parts only write objects under the job's
 deterministic keys, so a retried one overwrites what an earlier attempt wrote.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from shared import codes, large, s3io
-from shared.csvio import CsvSource
 from shared.enrich import EnrichMetadata
 from shared.errors import FileRejected
 from shared.jobs import FAILED, JobStore, iso
@@ -46,18 +47,28 @@ from shared.steps import (
 def preflight(
     event: Mapping[str, Any], *, store: JobStore, s3: Any, schema: Schema, log: Any = None
 ) -> dict[str, Any]:
-    """The header's file rules on the first bytes; the job becomes VALIDATING."""
+    """Read the file with the whole-file parser (its file rules fail it here) and write the
+    plan of each part; the job becomes VALIDATING. ``rowsPerPart`` comes with the event."""
+    rows_per_part = int(event["rowsPerPart"])
 
     def body(ctx: StepContext) -> StepOutcome:
         with ctx.open_source() as source:
-            reader = CsvSource(source)
-            with reader.errors():
-                header = reader.read_header(schema.required_names)
+            plan = large.plan_parts(source, rows_per_part=rows_per_part, schema=schema)
+        prefixes = large.JobPrefixes(ctx.event.job_id)
+        # Written only once the whole file has passed: a file that fails leaves no plan.
+        for part in plan.parts:
+            _put(
+                s3,
+                ctx.event.bucket,
+                f"{prefixes.plan}{part.part}.json",
+                json.dumps(part.to_json()).encode(),
+                "json",
+            )
         known = set(schema.column_names)
         outcome = empty_validation()
         outcome.outcome = VALID
         outcome.outputs = {}
-        outcome.extra_columns = [name for name in header if name not in known]
+        outcome.extra_columns = [name for name in plan.header if name not in known]
         return outcome
 
     return run_step(
@@ -66,12 +77,27 @@ def preflight(
 
 
 def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict[str, Any]:
-    """Validate one batch and write its part, id index, rejects and summary; returns ``{}``."""
-    job = StepEvent.from_event(event["BatchInput"])
+    """Validate one planned part and write its rows, id index, rejects and summary.
+
+    ``event`` names the part's plan (``planKey``); the part is read from the job's pinned
+    object version as two ranged reads, the header's bytes and the part's. Returns ``{}``.
+    """
+    job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
-    result = large.validate_batch(event["Items"], schema=schema)
-    part = result.part
     with transient_aws_errors("validate batch: S3"):
+        plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
+        with ExitStack() as stack:
+            header, rows = (
+                stack.enter_context(
+                    s3io.open_object(
+                        job.bucket, job.key, version_id=job.version_id, client=s3, byte_range=span
+                    )
+                )
+                for span in ((0, plan.header_end), (plan.start, plan.end))
+            )
+            source = io.BufferedReader(_Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
+            result = large.validate_part(source, plan=plan, schema=schema)
+        part = result.part
         _put(s3, job.bucket, f"{prefixes.parts}{part}.csv", result.valid_csv, "csv")
         _put(s3, job.bucket, f"{prefixes.ids}{part}.jsonl", result.ids, "jsonl")
         if result.rejects:
@@ -85,7 +111,27 @@ def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict
             json.dumps(result.summary()).encode(),
             "json",
         )
-    return {}  # the map collects one result per batch: what matters is in S3
+    return {}  # the map collects one result per part: what matters is in S3
+
+
+class _Joined(io.RawIOBase):
+    """One raw stream reading ``first`` to its end, then ``second``."""
+
+    def __init__(self, first: BinaryIO, second: BinaryIO) -> None:
+        self._streams = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self._streams:
+            data = self._streams[0].read(len(view))
+            if data:
+                view[: len(data)] = data
+                return len(data)
+            self._streams.pop(0)
+        return 0
 
 
 def reduce_validation(

@@ -14,12 +14,10 @@ PREFLIGHT, BATCH, REDUCE, PART = "preflight", "batch", "reduce", "part"
 
 
 def mode_of(event: Any) -> str | None:
-    """``batch`` for an item batcher's event, the ``mode`` field for the other tasks of the
-    big-file path, ``None`` for the single-function steps."""
+    """The ``mode`` field of a task of the big-file path, ``None`` for the single-function
+    steps."""
     if isinstance(event, Mapping):
-        if "Items" in event and isinstance(event.get("BatchInput"), Mapping):
-            return BATCH
         mode = event.get("mode")
-        if mode in (PREFLIGHT, REDUCE, PART):
-            return mode
+        if mode in (PREFLIGHT, BATCH, REDUCE, PART):
+            return str(mode)
     return None

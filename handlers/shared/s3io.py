@@ -234,14 +234,16 @@ def open_object(
     client: Any = None,
     buffer_size: int = READ_BUFFER_SIZE,
     seekable: bool = False,
+    byte_range: tuple[int, int] | None = None,
 ) -> io.BufferedReader:
     """Open one object (version) as a buffered binary stream; close it when done.
 
     ``if_match`` pins an unversioned object to the ETag the job was created for, so a file
     overwritten in the meantime is noticed instead of processed under the wrong job.
     ``seekable`` gives random access through ranged GETs (for Parquet input) instead of one
-    sequential stream. Raises :class:`ObjectNotFound` or :class:`ObjectChanged`; other
-    errors pass through.
+    sequential stream. ``byte_range`` ``(start, end)`` reads bytes ``start`` .. ``end - 1``
+    only (a non-empty range; not with ``seekable``). Raises :class:`ObjectNotFound` or
+    :class:`ObjectChanged`; other errors pass through.
     """
     client = client or default_client()
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -249,6 +251,11 @@ def open_object(
         params["VersionId"] = version_id
     if if_match:
         params["IfMatch"] = f'"{normalize_etag(if_match)}"'
+    if byte_range is not None:
+        start, end = byte_range
+        if not 0 <= start < end or seekable:
+            raise ValueError(f"cannot read bytes {start}-{end - 1} of s3://{bucket}/{key}")
+        params["Range"] = f"bytes={start}-{end - 1}"
     if not seekable:
         response = _get(client, params)
         return io.BufferedReader(_BodyReader(response["Body"]), buffer_size=buffer_size)

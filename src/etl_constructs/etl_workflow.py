@@ -190,9 +190,9 @@ class EtlWorkflow(Construct):
             managed policies).
         vpc: strict only: the VPC for the functions, with endpoints for S3, DynamoDB, Step
             Functions and X-Ray (see PipelineNetwork); one is created when omitted.
-        large_files: when files take the Distributed Map path (above 1 GiB, batches of 1000
-            rows, no failed batch tolerated); ``None`` keeps every file on the single-function
-            path.
+        large_files: when files take the Distributed Map path (above 1 GiB, parts of 100,000
+            rows, at most 40 parts at once or the step functions' reserved concurrency, no
+            failed part tolerated); ``None`` keeps every file on the single-function path.
 
     Attributes:
         functions: the five functions by base name.
@@ -243,13 +243,28 @@ class EtlWorkflow(Construct):
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
-        if large_files is not None:
-            problems += large_files.problems()
         profile, profile_problems = profile_of(compliance, vpc=vpc)
-        raise_if_any("EtlWorkflow", problems + profile_problems)
-        self.large_files = large_files
         settings.update(function_settings or {})
         self.compliance = profile
+        # The maps of the big-file path run parts on the step functions: more parts at once
+        # than their reserved concurrency would only throttle.
+        step_concurrency = min(
+            (
+                c
+                for base in _STEP_FUNCTIONS
+                if (c := self._reserved_concurrency(base, settings[base])) is not None
+            ),
+            default=None,
+        )
+        if large_files is not None:
+            problems += large_files.problems(reserved_concurrency=step_concurrency)
+        raise_if_any("EtlWorkflow", problems + profile_problems)
+        self.large_files = large_files
+        self._large_file_concurrency = (
+            large_files.concurrency(reserved_concurrency=step_concurrency)
+            if large_files is not None
+            else None
+        )
 
         self.bucket = bucket
         self.table = table
@@ -338,10 +353,18 @@ class EtlWorkflow(Construct):
             ),
             timeout=state_machine_timeout,
             tracing_enabled=True,
+            # Strict: execution history under the customer-managed key, and logs that keep
+            # every event but no state input or output (neither should ever hold card data;
+            # these keep it so should a handler ever return some).
+            encryption_configuration=(
+                sfn.CustomerManagedEncryptionConfiguration(encryption_key)
+                if profile.strict
+                else None
+            ),
             logs=sfn.LogOptions(
                 destination=self.state_machine_log_group,
                 level=sfn.LogLevel.ALL,
-                include_execution_data=True,
+                include_execution_data=not profile.strict,
             ),
         )
         # The failure branch copies raw/ -> failed/ and updates the job: with customer keys
@@ -538,7 +561,11 @@ class EtlWorkflow(Construct):
         if self.large_files is None:
             return whole_file
         big_file = large_files.build(
-            self, settings=self.large_files, failure=failure, succeeded=succeeded
+            self,
+            settings=self.large_files,
+            concurrency=self._large_file_concurrency,
+            failure=failure,
+            succeeded=succeeded,
         )
         # Unversioned buckets stay on the single-function path: the item reader pins the
         # version that triggered the job, and such objects have none.

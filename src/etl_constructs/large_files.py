@@ -1,15 +1,21 @@
 """The Distributed Map path for files too big for one function.
 
 Above ``LargeFiles.threshold_bytes`` a file takes this path instead of the three single
-tasks, so no function has to stream the whole file within its 15 minutes:
+tasks, so no function has to validate, transform and enrich the whole file within its 15
+minutes. No row ever passes through the state machine: every state's input and output
+holds locations (keys, byte offsets, row numbers), so execution history and the state
+machine's logs never hold a card number or any other value of the file.
 
-1. ``Preflight`` (validator): the header's file rules (empty, encoding, duplicate or missing
-   columns) on the first bytes; the job becomes VALIDATING.
-2. ``ValidateBatches``: a Distributed Map reads the CSV with the S3 item reader (the exact
-   version that triggered the job), numbers every row (``$$.Map.Item.Index``), and hands
-   batches of ``batch_rows`` rows to the validator. Each batch writes its valid rows, its
-   rejects and a sorted index of its accepted ids under the job's prefixes.
-3. ``ReduceValidation`` (validator): merges the id indexes of all batches (a streaming k-way
+1. ``Preflight`` (validator): reads the file once with the whole-file parser, so every file
+   rule (encoding, quoting, sizes, header) fails a big file where it fails a small one, and
+   cuts it at record boundaries into parts of ``batch_rows`` rows, writing one plan per part
+   (its byte range and first row number) under ``validated/{job}/plan/``; the job becomes
+   VALIDATING.
+2. ``ValidateBatches``: a Distributed Map lists the plans and hands each plan's key to the
+   validator, which reads the header and its part's byte range of the version that
+   triggered the job, validates them with the whole-file core, and writes its valid rows,
+   its rejects and a sorted index of its accepted ids under the job's prefixes.
+3. ``ReduceValidation`` (validator): merges the id indexes of all parts (a streaming k-way
    merge, constant memory) so an id already accepted in an earlier row of the file, in any
    batch, is a DUPLICATE_ID; sums rows and totals; applies the reject rate.
 4. ``ProcessParts``: a second Distributed Map lists the validated parts and runs transform
@@ -18,8 +24,8 @@ tasks, so no function has to stream the whole file within its 15 minutes:
 5. ``ReduceEnrich`` (enricher): sums every part's rows and totals, reconciles them with the
    validation's, and only then marks the job SUCCEEDED.
 
-Both maps tolerate ``tolerated_failure_percentage`` failed batches (default 0: any failed
-batch fails the job through the same failure branch as the single-function path).
+Both maps tolerate ``tolerated_failure_percentage`` failed parts (default 0: any failed
+part fails the job through the same failure branch as the single-function path).
 """
 
 from __future__ import annotations
@@ -27,10 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
-import jsii
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
 from . import naming
@@ -38,88 +40,56 @@ from . import naming
 if TYPE_CHECKING:  # pragma: no cover
     from .etl_workflow import EtlWorkflow
 
-#: Step Functions' own ceiling for the input of one batch.
-MAX_BATCH_INPUT_BYTES = 262_144
-
-
 @dataclass(frozen=True, kw_only=True)
 class LargeFiles:
     """When and how big files take the Distributed Map path.
 
     ``threshold_bytes``: files larger than this take it (1 GiB). ``batch_rows``: rows per
-    batch (1000; a batch's JSON must stay under 256 KiB). ``max_concurrency``: batches in
-    flight at once (40). ``tolerated_failure_percentage``: failed batches allowed before the
-    job fails (0).
+    part, each validated, transformed and enriched by one invocation (100,000, about 10 MB
+    of transactions). ``max_concurrency``: parts in flight at once (40, or the step
+    functions' reserved concurrency when lower, see :meth:`concurrency`).
+    ``tolerated_failure_percentage``: failed parts allowed before the job fails (0).
     """
 
     threshold_bytes: int = 1 << 30
-    batch_rows: int = 1000
-    max_concurrency: int = 40
+    batch_rows: int = 100_000
+    max_concurrency: int | None = None
     tolerated_failure_percentage: float = 0.0
 
-    def problems(self) -> list[str]:
+    #: Parts in flight when neither the props nor reserved concurrency say otherwise.
+    DEFAULT_MAX_CONCURRENCY = 40
+
+    def problems(self, *, reserved_concurrency: int | None = None) -> list[str]:
+        """Every bad setting; ``reserved_concurrency`` is the lowest of the step functions'
+        (a map running more parts than that at once only throttles them)."""
         found = []
         if self.threshold_bytes < 1:
             found.append("large_files.threshold_bytes must be at least 1")
-        if not 1 <= self.batch_rows <= 10_000:
-            found.append("large_files.batch_rows must be 1-10000")
-        if not 1 <= self.max_concurrency <= 10_000:
+        if not 1 <= self.batch_rows <= 1_000_000:
+            found.append("large_files.batch_rows must be 1-1000000")
+        if self.max_concurrency is not None and not 1 <= self.max_concurrency <= 10_000:
             found.append("large_files.max_concurrency must be 1-10000")
+        elif (
+            self.max_concurrency is not None
+            and reserved_concurrency is not None
+            and self.max_concurrency > reserved_concurrency
+        ):
+            found.append(
+                f"large_files.max_concurrency ({self.max_concurrency}) must not exceed the "
+                f"reserved concurrency of the step functions ({reserved_concurrency}): the "
+                "parts above it would only be throttled"
+            )
         if not 0 <= self.tolerated_failure_percentage <= 100:
             found.append("large_files.tolerated_failure_percentage must be 0-100")
         return found
 
-
-@jsii.implements(sfn.IItemReader)
-class RawCsvItemReader:
-    """Reads one version of a ``raw/`` CSV object, header from its first row.
-
-    CDK's S3CsvItemReader reads the latest version and grants ``s3:GetObject`` on every
-    object of the bucket; this reader pins the version that triggered the job and grants
-    reads on ``raw/`` only.
-    """
-
-    def __init__(self, bucket: s3.IBucket) -> None:
-        self._bucket = bucket
-
-    @property
-    def bucket(self) -> s3.IBucket:
-        return self._bucket
-
-    @property
-    def resource(self) -> str:
-        return f"arn:{cdk.Aws.PARTITION}:states:::s3:getObject"
-
-    @property
-    def max_items(self) -> None:
-        return None
-
-    @property
-    def bucket_name_path(self) -> None:
-        return None
-
-    def render(self, query_language: Any = None) -> dict[str, Any]:
-        return {
-            "Resource": self.resource,
-            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
-            "Parameters": {
-                "Bucket": self._bucket.bucket_name,
-                "Key.$": "$.key",
-                "VersionId.$": "$.versionId",
-            },
-        }
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        statements = [
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[self._bucket.arn_for_objects(f"{naming.RAW_PREFIX}*")],
-            )
-        ]
-        return statements
-
-    def validate_item_reader(self) -> list[str]:
-        return []
+    def concurrency(self, *, reserved_concurrency: int | None = None) -> int:
+        """Parts in flight at once: the prop, else 40 capped at the reserved concurrency."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        if reserved_concurrency is None:
+            return self.DEFAULT_MAX_CONCURRENCY
+        return min(self.DEFAULT_MAX_CONCURRENCY, reserved_concurrency)
 
 
 JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName")
@@ -130,43 +100,46 @@ def job_fields(**extra: Any) -> dict[str, Any]:
     return {name: sfn.JsonPath.string_at(f"$.{name}") for name in JOB_FIELDS} | extra
 
 
+def _job_objects(workflow: EtlWorkflow, folder: str) -> sfn.S3ObjectsItemReader:
+    """Lists ``validated/{job}/{folder}/``: the items are object keys and sizes, never data."""
+    return sfn.S3ObjectsItemReader(
+        bucket=workflow.bucket,
+        prefix=sfn.JsonPath.format(
+            f"{naming.VALIDATED_PREFIX}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobId")
+        ),
+    )
+
+
 def build(
     workflow: EtlWorkflow,
     *,
     settings: LargeFiles,
+    concurrency: int,
     failure: sfn.IChainable,
     succeeded: sfn.State,
 ) -> sfn.IChainable:
-    """The whole path, from Preflight to ``succeeded`` (or ``failure``)."""
+    """The whole path, from Preflight to ``succeeded`` (or ``failure``); ``concurrency``
+    parts in flight at once in each map."""
     preflight, preflight_outcome = workflow.step_task(
         "Preflight",
         "validate",
         "validator",
         "$.validation",
-        payload=job_fields(mode="preflight"),
+        payload=job_fields(mode="preflight", rowsPerPart=settings.batch_rows),
     )
     # Every child's last task replaces its state with the handler's empty result: the map
-    # collects one output per child, and a batch's input is its rows.
+    # collects one output per child. A child's input is the job and the key of its part's
+    # plan: the validator reads the rows from S3 itself, so none enters execution history.
     batch = workflow.inner_task("ValidateBatch", "validator", result_path="$")
     validate_batches = sfn.DistributedMap(
         workflow,
         "ValidateBatches",
-        comment="validate the rows in batches, each writing its parts",
-        item_reader=RawCsvItemReader(workflow.bucket),
-        item_selector={
-            "row": sfn.JsonPath.number_at("$$.Map.Item.Index"),
-            "values": sfn.JsonPath.object_at("$$.Map.Item.Value"),
-        },
-        item_batcher=sfn.ItemBatcher(
-            max_items_per_batch=settings.batch_rows,
-            max_input_bytes_per_batch=MAX_BATCH_INPUT_BYTES,
-            # CDK renders BatchInput verbatim: the ".$" of each path is ours to write
-            batch_input={
-                "mode": "batch",
-                **{f"{name}.$": f"$.{name}" for name in JOB_FIELDS},
-            },
+        comment="validate the planned parts, each reading its own byte range",
+        item_reader=_job_objects(workflow, "plan"),
+        item_selector=job_fields(
+            mode="batch", planKey=sfn.JsonPath.string_at("$$.Map.Item.Value.Key")
         ),
-        max_concurrency=settings.max_concurrency,
+        max_concurrency=concurrency,
         tolerated_failure_percentage=settings.tolerated_failure_percentage,
         result_path=sfn.JsonPath.DISCARD,
         map_execution_type=sfn.StateMachineType.STANDARD,
@@ -187,16 +160,11 @@ def build(
         workflow,
         "ProcessParts",
         comment="transform and enrich every validated part",
-        item_reader=sfn.S3ObjectsItemReader(
-            bucket=workflow.bucket,
-            prefix=sfn.JsonPath.format(
-                f"{naming.VALIDATED_PREFIX}{{}}/parts/", sfn.JsonPath.string_at("$.jobId")
-            ),
-        ),
+        item_reader=_job_objects(workflow, "parts"),
         item_selector=job_fields(
             mode="part", partKey=sfn.JsonPath.string_at("$$.Map.Item.Value.Key")
         ),
-        max_concurrency=settings.max_concurrency,
+        max_concurrency=concurrency,
         tolerated_failure_percentage=settings.tolerated_failure_percentage,
         result_path=sfn.JsonPath.DISCARD,
         map_execution_type=sfn.StateMachineType.STANDARD,

@@ -15,10 +15,10 @@ changes one fails a test instead of the pipeline:
    Lambda targets. Each such rule gets an extra SQS target (a tap); the runtime drains the
    tap and delivers to the rule's Lambda targets itself (see :class:`EventTap`).
 4. Scheduled rules never fire in moto: the runtime invokes their targets on request.
-5. Distributed Map: moto rejects ``ItemBatcher`` and parses only a float
-   ``ToleratedFailurePercentage`` (never enforcing it). :class:`ItemBatcherEmulation` rewrites
-   each batched Map into a task that reads and batches the items in-process, then an inline
-   Map over the batches; a failed batch fails the map, i.e. the tolerance is always 0 locally.
+5. Distributed Map: moto parses only a float ``ToleratedFailurePercentage`` and never
+   enforces it; :class:`MapTolerance` writes it as a float and reports a non-zero one, which
+   is 0 locally (a failed child fails the map). moto also rejects ``ItemBatcher``; the
+   constructs use none (each child gets the key of an object, never rows).
 6. Threads: moto runs each execution in a thread of its own, and its backends are not safe
    for a read that copies an item while another thread updates it ("dictionary changed size
    during iteration"). :func:`serialize_requests` makes moto answer one request at a time.
@@ -47,13 +47,11 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import csv
 import io
 import json
 import re
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -583,122 +581,35 @@ class EventTap:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-class ItemBatcherEmulation:
-    """Distributed Maps with an ItemBatcher, rewritten into what moto runs.
+class MapTolerance:
+    """Distributed Maps' ``ToleratedFailurePercentage`` as moto can parse it.
 
-    ``Map{ItemReader, ItemSelector, ItemBatcher, ItemProcessor}`` becomes a task calling the
-    in-process *batcher* (it reads the items as the S3 CSV item reader does, applies the
-    selector, cuts batches and keeps them in memory, returning tokens), then an inline Map
-    over the tokens whose processor starts with the *loader* (token -> ``{"Items",
-    "BatchInput"}``, the event AWS hands each batch). Names of the states stay, so every
-    ``Next`` and ``Catch`` of the definition still holds.
+    moto parses only a float and never enforces it: the rewrite makes every one a float and
+    records, in :attr:`warnings`, each non-zero tolerance, which a local run treats as 0 (a
+    failed child fails the map).
     """
 
-    BATCHER = "local-item-batcher"
-    LOADER = "local-batch-loader"
-
-    def __init__(self, s3: Any) -> None:
-        self._s3 = s3
-        self._batches: dict[str, dict[str, Any]] = {}
+    def __init__(self) -> None:
         #: what the local run cannot honour, for the runtime to report
         self.warnings: list[str] = []
 
-    def rewrite(
-        self, definition: dict[str, Any], *, function_arn: Callable[[str], str]
-    ) -> dict[str, Any]:
+    def rewrite(self, definition: dict[str, Any]) -> dict[str, Any]:
         rewritten = copy.deepcopy(definition)
-        self._rewrite_states(rewritten["States"], function_arn)
+        self._rewrite_states(rewritten["States"])
         return rewritten
 
-    def _rewrite_states(self, states: dict[str, Any], function_arn: Callable[[str], str]) -> None:
-        for name, state in list(states.items()):
+    def _rewrite_states(self, states: dict[str, Any]) -> None:
+        for name, state in states.items():
             for inner in _inner_state_lists(state):
-                self._rewrite_states(inner, function_arn)
-            if state.get("Type") != "Map":
-                continue
+                self._rewrite_states(inner)
             tolerance = state.get("ToleratedFailurePercentage")
-            if tolerance is not None:
-                state["ToleratedFailurePercentage"] = float(tolerance)
-                if tolerance:
-                    self.warnings.append(
-                        f"{name}: ToleratedFailurePercentage {tolerance} is treated as 0 locally"
-                    )
-            if "ItemBatcher" in state:
-                states.update(self._batched_map(name, state, function_arn))
-
-    def _batched_map(
-        self, name: str, state: dict[str, Any], function_arn: Callable[[str], str]
-    ) -> dict[str, dict[str, Any]]:
-        reader, batcher = state["ItemReader"], state["ItemBatcher"]
-        handling = {k: state[k] for k in ("Catch", "Retry") if k in state}
-        ending = {k: state[k] for k in ("Next", "End") if k in state}
-        inline_name = f"{name}Local"
-        task = {
-            "Type": "Task",
-            "Resource": function_arn(self.BATCHER),
-            "Parameters": {
-                "resource": reader["Resource"],
-                "readerConfig": reader.get("ReaderConfig", {}),
-                "reader": reader.get("Parameters", {}),
-                # a string, so Step Functions does not evaluate the $$.Map paths in a task
-                "selector": json.dumps(state.get("ItemSelector")),
-                "maxItems": batcher.get("MaxItemsPerBatch", 0),
-                "maxBytes": batcher.get("MaxInputBytesPerBatch", 262_144),
-                "batchInput": batcher.get("BatchInput", {}),
-            },
-            "ResultPath": "$.localBatches",
-            "Next": inline_name,
-            **handling,
-        }
-        processor = copy.deepcopy(state["ItemProcessor"])
-        processor["ProcessorConfig"] = {"Mode": "INLINE"}
-        loader_name = f"{name}LoadBatch"
-        processor["States"][loader_name] = {
-            "Type": "Task",
-            "Resource": function_arn(self.LOADER),
-            "Parameters": {"token.$": "$.token"},
-            "Next": processor["StartAt"],
-        }
-        processor["StartAt"] = loader_name
-        inline = {
-            "Type": "Map",
-            "ItemsPath": "$.localBatches.batches",
-            "ItemSelector": {"token.$": "$$.Map.Item.Value"},
-            "ItemProcessor": processor,
-            "MaxConcurrency": state.get("MaxConcurrency", 0),
-            "ResultPath": state.get("ResultPath"),
-            **ending,
-            **handling,
-        }
-        return {name: task, inline_name: inline}
-
-    # -- the two in-process functions ---------------------------------------------------
-
-    def batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """Read the items as the S3 CSV reader does, select, batch; return batch tokens."""
-        config = event.get("readerConfig", {})
-        if not event["resource"].endswith(":s3:getObject") or config.get("InputType") != "CSV":
-            raise ValueError(
-                f"the local batcher reads S3 CSV objects only, not {event['resource']}"
-            )
-        params = {k: v for k, v in event["reader"].items() if v is not None}
-        body = self._s3.get_object(**params)["Body"].read().decode("utf-8")
-        rows = csv.reader(io.StringIO(body, newline=""))
-        header = next(rows, [])
-        selector = json.loads(event["selector"]) if event.get("selector") else None
-        items = (
-            _select(selector, index, dict(zip(header, row, strict=False)))  # ragged rows: as read
-            for index, row in enumerate(r for r in rows if r)
-        )
-        tokens = []
-        for chunk in _chunks(items, int(event.get("maxItems") or 0), int(event["maxBytes"])):
-            token = uuid.uuid4().hex
-            self._batches[token] = {"Items": chunk, "BatchInput": event.get("batchInput", {})}
-            tokens.append(token)
-        return {"batches": tokens}
-
-    def load(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        return self._batches[event["token"]]
+            if state.get("Type") != "Map" or tolerance is None:
+                continue
+            state["ToleratedFailurePercentage"] = float(tolerance)
+            if tolerance:
+                self.warnings.append(
+                    f"{name}: ToleratedFailurePercentage {tolerance} is treated as 0 locally"
+                )
 
 
 def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -711,42 +622,11 @@ def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _select(selector: Any, index: int, value: dict[str, str]) -> Any:
-    """An ItemSelector applied to one item (``$$.Map.Item.Index`` / ``.Value`` only)."""
-    if selector is None:
-        return value
-    selected = {}
-    for key, template in selector.items():
-        if key.endswith(".$"):
-            paths = {"$$.Map.Item.Index": index, "$$.Map.Item.Value": value}
-            if template not in paths:
-                raise ValueError(f"the local batcher cannot evaluate {template!r} in ItemSelector")
-            selected[key[:-2]] = paths[template]
-        else:
-            selected[key] = template
-    return selected
-
-
-def _chunks(items: Any, max_items: int, max_bytes: int) -> Any:
-    """Batches as Step Functions cuts them: at most ``max_items`` and ``max_bytes`` of JSON."""
-    batch: list[Any] = []
-    size = 0
-    for item in items:
-        item_size = len(json.dumps(item))
-        if batch and ((max_items and len(batch) >= max_items) or size + item_size > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(item)
-        size += item_size
-    if batch:
-        yield batch
-
-
 __all__ = [
     "CopySourceDecoding",
     "EventTap",
-    "ItemBatcherEmulation",
     "LambdaDispatch",
+    "MapTolerance",
     "lean_s3_bodies",
     "start_mock",
 ]

@@ -151,28 +151,9 @@ class LocalPipeline:
         self.sqs = session.client("sqs")
         self.events = session.client("events")
         self.sfn = session.client("stepfunctions")
-        self._batcher = moto_compat.ItemBatcherEmulation(self.s3)
-        for name, target in (
-            (moto_compat.ItemBatcherEmulation.BATCHER, self._batcher.batch),
-            (moto_compat.ItemBatcherEmulation.LOADER, self._batcher.load),
-        ):
-            self.functions.add(
-                LocalFunction(
-                    name=name,
-                    arn=self._helper_arn(name),
-                    handler=name,
-                    environment={},
-                    timeout_seconds=900,
-                    memory_mb=1024,
-                    asset=Path("."),
-                    target=target,
-                )
-            )
+        self._map_tolerance = moto_compat.MapTolerance()
         self._provision()
-        self.unsupported += self._batcher.warnings
-
-    def _helper_arn(self, name: str) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.unsupported += self._map_tolerance.warnings
 
     def close(self) -> None:
         self._moto_logger.removeHandler(self._moto_handler)
@@ -285,7 +266,7 @@ class LocalPipeline:
         definition = self.resolver.resolve(props["DefinitionString"], resource.stack)
         if isinstance(definition, str):
             definition = json.loads(definition)
-        definition = self._batcher.rewrite(definition, function_arn=self._helper_arn)
+        definition = self._map_tolerance.rewrite(definition)
         self.sfn.create_state_machine(
             name=self.resolver.names(resource).name,
             definition=json.dumps(definition),
