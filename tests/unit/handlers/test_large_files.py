@@ -1,15 +1,19 @@
-"""The big-file path's pieces: batches, the id merge across batches, parts, the reduces."""
+"""The big-file path's pieces: the plan, parts, the id merge across parts, the reduces."""
 
 from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shared import codes, large, large_steps, modes
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, FileRejected
 from shared.schema import load_schema
+from shared.validation import validate_stream
 
 from .handlers_testkit import BUCKET, put_source
 
@@ -26,7 +30,7 @@ HEADER = [
 ]
 
 
-def _item(row: int, ident: str, amount: str = "10.00", **changes: str) -> dict[str, Any]:
+def _row(ident: str, amount: str = "10.00", **changes: str) -> str:
     values = dict(
         zip(
             HEADER,
@@ -44,37 +48,108 @@ def _item(row: int, ident: str, amount: str = "10.00", **changes: str) -> dict[s
         )
     )
     values.update(changes)
-    return {"row": row, "values": values}
+    return ",".join(values.values())
+
+
+def _file(*rows: str, end: str = "\n") -> bytes:
+    return end.join([",".join(HEADER), *rows, ""]).encode()
+
+
+def _parts(data: bytes, rows_per_part: int) -> list[large.BatchResult]:
+    """Plan ``data`` and validate each part from the header's bytes and its own."""
+    plan = large.plan_parts(io.BytesIO(data), rows_per_part=rows_per_part, schema=SCHEMA)
+    return [
+        large.validate_part(
+            io.BytesIO(data[: part.header_end] + data[part.start : part.end]),
+            plan=part,
+            schema=SCHEMA,
+        )
+        for part in plan.parts
+    ]
 
 
 def _index(result: large.BatchResult) -> list[list[Any]]:
     return [json.loads(line) for line in result.ids.splitlines()]
 
 
-def test_a_batch_numbers_its_rejects_as_rows_of_the_file_and_indexes_its_ids():
-    items = [
-        _item(12, "t-b"),
-        _item(10, "t-a", amount="-1"),  # rejected
-        _item(11, "t-c", amount="2.50"),
-        {"row": 13, "values": {"transaction_id": "t-d", "account_id": "A"}},  # ragged
-    ]
-    result = large.validate_batch(items, schema=SCHEMA)
-    assert result.part == "part-000000000011"  # the first row of the batch (1-based)
+def test_a_part_numbers_its_rejects_as_rows_of_the_file_and_indexes_its_ids():
+    data = _file(
+        *(_row(f"f-{i}") for i in range(4)),
+        _row("t-a", amount="-1"),  # rejected
+        _row("t-c", amount="2.50"),
+        _row("t-b"),
+        "t-d,A",  # ragged
+    )
+    _, result = _parts(data, rows_per_part=4)
+    assert result.part == "part-000000000005"  # the part's first row (1-based)
     assert (result.rows_input, result.rows_valid, result.rows_rejected) == (4, 2, 2)
     rejects = [json.loads(line) for line in result.rejects.splitlines()]
     assert [(r["row"], r["code"]) for r in rejects] == [
-        (11, codes.INVALID_AMOUNT),
-        (14, codes.FIELD_COUNT),
+        (5, codes.INVALID_AMOUNT),
+        (8, codes.FIELD_COUNT),
     ]
     assert rejects[0]["fields"]["card_number"] == "************1111"
     # sorted by id; positions are the rows' places in the part, rows the file's numbers
-    assert _index(result) == [["t-b", 13, 1, "USD", True, 1000], ["t-c", 12, 0, "USD", True, 250]]
+    assert _index(result) == [["t-b", 7, 1, "USD", True, 1000], ["t-c", 6, 0, "USD", True, 250]]
     assert result.summary()["rows"] == {"input": 4, "valid": 2, "rejected": 2}
 
 
-def test_the_merge_keeps_the_first_row_of_each_id_across_batches():
-    first = large.validate_batch([_item(0, "x"), _item(1, "y", amount="1.00")], schema=SCHEMA)
-    second = large.validate_batch([_item(2, "y", amount="5.00"), _item(3, "z")], schema=SCHEMA)
+def test_the_plan_cuts_at_record_ends_and_tiles_the_file():
+    # a quoted line break in the merchant, CRLF, blank lines and a BOM: each part starts
+    # right after a record, so the parser reads every part as it reads the whole file
+    data = b"\xef\xbb\xbf" + _file(
+        _row("a"),
+        _row("b", merchant='"Caf\u00e9\r\nde Flore"'),
+        "",
+        _row("c"),
+        "",
+        _row("d"),
+        end="\r\n",
+    )
+    plan = large.plan_parts(io.BytesIO(data), rows_per_part=2, schema=SCHEMA)
+    assert [(p.first_row, p.rows) for p in plan.parts] == [(1, 2), (3, 2)]
+    first, second = plan.parts
+    assert data[: first.header_end].endswith(b"card_number\r\n")
+    assert (first.start, first.end, second.start, second.end) == (
+        first.header_end,
+        second.start,
+        first.end,
+        len(data),
+    )
+    assert data[first.end : second.start] == b"" and data[second.start :].startswith(b"\r\nc,")
+    results = [
+        large.validate_part(
+            io.BytesIO(data[: p.header_end] + data[p.start : p.end]), plan=p, schema=SCHEMA
+        )
+        for p in plan.parts
+    ]
+    assert [r.rows_valid for r in results] == [2, 2]
+    assert "Caf\u00e9\r\nde Flore" in results[0].valid_csv.decode()
+
+
+def test_a_file_rule_fails_the_plan_as_it_fails_a_whole_file():
+    data = _file(_row("a"), _row("b"), 'c,"unterminated', _row("d"))
+    whole = validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), schema=SCHEMA)
+    with pytest.raises(FileRejected) as rejected:
+        large.plan_parts(io.BytesIO(data), rows_per_part=1, schema=SCHEMA)
+    assert (rejected.value.code, rejected.value.message) == whole.error
+    with pytest.raises(ConfigurationError):
+        large.plan_parts(io.BytesIO(data), rows_per_part=0, schema=SCHEMA)
+
+
+def test_a_part_whose_rows_differ_from_its_plan_is_a_fault():
+    data = _file(_row("a"), _row("b"))
+    (part,) = large.plan_parts(io.BytesIO(data), rows_per_part=5, schema=SCHEMA).parts
+    grown = data[: part.header_end] + data[part.start : part.end] + _row("c").encode()
+    with pytest.raises(ValueError, match="holds 3 rows where its plan counted 2"):
+        large.validate_part(io.BytesIO(grown), plan=part, schema=SCHEMA)
+
+
+def test_the_merge_keeps_the_first_row_of_each_id_across_parts():
+    first, second = _parts(
+        _file(_row("x"), _row("y", amount="1.00"), _row("y", amount="5.00"), _row("z")),
+        rows_per_part=2,
+    )
     reduced = large.reduce_validation(
         [first.summary(), second.summary()],
         [
@@ -90,7 +165,7 @@ def test_the_merge_keeps_the_first_row_of_each_id_across_batches():
 
 
 def test_a_part_drops_its_duplicates_into_rejects_with_their_fields():
-    batch = large.validate_batch([_item(0, "a"), _item(1, "b"), _item(2, "c")], schema=SCHEMA)
+    (batch,) = _parts(_file(_row("a"), _row("b"), _row("c")), rows_per_part=3)
     sink = io.BytesIO()
     result, rejects = large.transform_part(
         batch.valid_csv, [[1, 2]], schema=SCHEMA, output_format="jsonl", sink=sink
@@ -170,19 +245,18 @@ SCHEMA_DOC = json.dumps(
 
 
 def test_events_name_their_big_file_task():
-    assert modes.mode_of({"Items": [], "BatchInput": {"jobId": "j"}}) == modes.BATCH
+    assert modes.mode_of({"mode": "batch", "jobId": "j", "planKey": "k"}) == modes.BATCH
+    assert modes.mode_of({"Items": [], "BatchInput": {"jobId": "j"}}) is None
     assert modes.mode_of({"mode": "reduce", "jobId": "j"}) == modes.REDUCE
     assert modes.mode_of({"jobId": "j"}) is None
     assert modes.mode_of(["not", "an", "event"]) is None
 
 
 def test_the_reduce_merges_in_rounds_when_indexes_exceed_the_fan_in(s3):
-    batches = [
-        large.validate_batch(
-            [_item(2 * i, f"id-{i}"), _item(2 * i + 1, f"id-{i % 3}")], schema=SCHEMA
-        )
-        for i in range(7)
-    ]
+    batches = _parts(
+        _file(*(_row(f"id-{i // 2}" if i % 2 == 0 else f"id-{i // 2 % 3}") for i in range(14))),
+        rows_per_part=2,
+    )
     keys = []
     for batch in batches:
         key = f"validated/j/ids/{batch.part}.jsonl"
@@ -242,3 +316,74 @@ def test_parts_of_a_failed_job_do_nothing(s3, store):
     }
     with pytest.raises(Exception, match="FAILED; part not run"):
         large_steps.transform_part(event, store=store, s3=s3, schema=SCHEMA, output_format="jsonl")
+
+
+# -- the parts of a file find what the whole file finds ---------------------------------------
+
+_LINES = [
+    _row("a"),
+    _row("b", amount="2.50"),
+    _row("a", amount="7.00"),  # a's id again: a duplicate wherever it lands
+    _row("c", currency="EUR", transaction_type="CREDIT"),
+    _row("d", amount="-1"),  # INVALID_AMOUNT
+    _row("e", merchant='"Caf\u00e9 ""Le Nord""\nParis"'),  # a quoted line break
+    _row("f", merchant='"two\r\nlines"'),
+    _row("g", merchant="  padded  "),
+    _row("h", card_number="4111111111111112"),  # not Luhn-valid
+    _row("i", merchant="M\u00fcller \u65e5\u672c"),
+    _row("j", merchant="nul\x00here"),
+    "k,ACC1",  # FIELD_COUNT
+    "",  # a blank line: no record
+    "   ",  # a record of one field
+]
+
+
+@given(
+    lines=st.lists(st.sampled_from(_LINES), max_size=25),
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    bom=st.booleans(),
+    last_end=st.booleans(),
+    broken=st.sampled_from([None, 'z,"open', 'y,x"y"z,1']),
+    rows_per_part=st.integers(1, 6),
+)
+@settings(max_examples=300, deadline=None)
+def test_parts_find_the_rows_rejects_and_totals_of_the_whole_file(
+    lines, end, bom, last_end, broken, rows_per_part
+):
+    body = [",".join(HEADER), *lines] + ([broken] if broken else [])
+    data = (b"\xef\xbb\xbf" if bom else b"") + (end.join(body) + (end if last_end else "")).encode()
+    whole_rejects = io.BytesIO()
+    whole = validate_stream(
+        io.BytesIO(data), io.BytesIO(), whole_rejects, schema=SCHEMA, max_reject_rate=Decimal(1)
+    )
+    try:
+        parts = _parts(data, rows_per_part)
+    except FileRejected as rejected:  # a file rule: the same one, with the same words
+        assert whole.outcome == "INVALID" and whole.error == (rejected.code, rejected.message)
+        return
+    assert whole.outcome == "VALID", whole.error
+    assert all(p.error is None for p in parts)
+    reduced = large.reduce_validation(
+        [p.summary() for p in parts],
+        [large.index_entries(p.part, p.ids.splitlines()) for p in parts],
+        unique="transaction_id",
+    )
+    assert (reduced.rows_input, reduced.rows_valid, reduced.rows_rejected) == (
+        whole.rows_input,
+        whole.rows_valid,
+        whole.rows_rejected,
+    )
+    assert reduced.totals == whole.totals
+    found = sorted(
+        [
+            (json.loads(line)["row"], json.loads(line)["code"])
+            for p in parts
+            for line in p.rejects.splitlines()
+        ]
+        + [(row, codes.DUPLICATE_ID) for rows in reduced.duplicates.values() for _, row in rows]
+    )
+    expected = sorted(
+        (json.loads(line)["row"], json.loads(line)["code"])
+        for line in whole_rejects.getvalue().splitlines()
+    )
+    assert found == expected
