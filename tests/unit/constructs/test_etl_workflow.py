@@ -20,6 +20,7 @@ from etl_constructs import (
     naming,
     runtime,
 )
+from tests.asl_rows import row_data_exposures
 from tests.conftest import cdk_json_context
 
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
@@ -440,17 +441,16 @@ def test_big_files_take_the_distributed_map_path(built):
     assert states["PreflightOutcome"]["Default"] == "ValidateBatches"
 
     batches = states["ValidateBatches"]
+    assert states["Preflight"]["Parameters"]["rowsPerPart"] == 100_000
+    # the plans the preflight wrote, listed: each child gets a key, never a row
     reader = batches["ItemReader"]
-    assert reader["Resource"].endswith(":states:::s3:getObject")
-    assert reader["ReaderConfig"] == {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
-    assert reader["Parameters"]["VersionId.$"] == "$.versionId"  # the version that triggered
-    assert batches["ItemSelector"] == {
-        "row.$": "$$.Map.Item.Index",
-        "values.$": "$$.Map.Item.Value",
-    }
-    assert batches["ItemBatcher"]["MaxItemsPerBatch"] == 1000
-    assert batches["ItemBatcher"]["BatchInput"]["mode"] == "batch"
-    assert batches["ItemBatcher"]["BatchInput"]["jobId.$"] == "$.jobId"
+    assert reader["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert "validated/{}/plan/" in reader["Parameters"]["Prefix.$"]
+    assert batches["ItemSelector"]["planKey.$"] == "$$.Map.Item.Value.Key"
+    assert batches["ItemSelector"]["mode"] == "batch"
+    assert batches["ItemSelector"]["versionId.$"] == "$.versionId"  # the version that triggered
+    assert "ItemBatcher" not in batches
+    assert batches["MaxConcurrency"] == 40
     # CDK leaves a zero tolerance out of the ASL; absent means 0: any failed batch fails
     assert batches.get("ToleratedFailurePercentage", 0) == 0
     assert "ToleratedFailureCount" not in batches
@@ -474,9 +474,10 @@ def test_big_files_take_the_distributed_map_path(built):
     assert states["ReduceEnrichOutcome"]["Default"] == "JobSucceeded"
 
 
-def test_the_state_machine_reads_raw_objects_only_for_the_item_reader(built):
+def test_the_state_machine_reads_no_object_for_the_maps(built):
     _, _, template = built
     statements = _policy_statements(template, "WorkflowStateMachineRole")
+    # raw/ only for the failure branch's copy to failed/; the maps list keys, read nothing
     reads = [r for s in statements if "s3:GetObject" in s["Action"] for r in _s3_resources(s)]
     assert set(reads) == {"/raw/*"}
     listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
@@ -496,7 +497,7 @@ def test_large_files_can_be_tuned_or_switched_off():
         )
     )
     states = _definition(Template.from_stack(stack))["States"]
-    assert states["ValidateBatches"]["ItemBatcher"]["MaxItemsPerBatch"] == 250
+    assert states["Preflight"]["Parameters"]["rowsPerPart"] == 250
     assert states["ValidateBatches"]["ToleratedFailurePercentage"] == 1.5
     assert states["FileSize"]["Choices"][0]["And"][2]["NumericGreaterThan"] == 5_000_000
     with pytest.raises(PropsError) as raised:
@@ -518,3 +519,44 @@ def test_the_dev_powertools_is_the_layers():
     from importlib.metadata import version
 
     assert version("aws-lambda-powertools") == runtime.POWERTOOLS_VERSION
+
+
+def test_no_state_of_either_path_can_hold_a_row(built):
+    """Card numbers in execution history: children get the key of a part's plan, never rows."""
+    definition = _definition(built[2])
+    assert "ValidateBatches" in definition["States"]
+    assert row_data_exposures(definition) == []
+
+
+def test_the_row_check_finds_what_a_csv_item_reader_and_batcher_would_expose():
+    csv_map = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+        },
+        "ItemSelector": {"row.$": "$$.Map.Item.Index", "values.$": "$$.Map.Item.Value"},
+        "ItemBatcher": {"MaxItemsPerBatch": 1000},
+        "ItemProcessor": {
+            "StartAt": "Get",
+            "States": {
+                "Get": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                    "Parameters": {"Key.$": "$$.Map.Item.Value.merchant"},
+                    "End": True,
+                }
+            },
+        },
+        "End": True,
+    }
+    found = row_data_exposures({"StartAt": "M", "States": {"M": csv_map}})
+    assert len(found) == 5, found
+    listing = {
+        "Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2"},
+        "ItemSelector": {"planKey.$": "$$.Map.Item.Value.Key", "jobId.$": "$.jobId"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }
+    assert row_data_exposures({"StartAt": "M", "States": {"M": listing}}) == []

@@ -606,3 +606,63 @@ def test_managed_policy_role_collects_cdk_grants_in_its_own_policy(stack, templa
     }
     assert {"logs:PutLogEvents", "s3:GetObject", "xray:PutTraceSegments"} <= actions
     assert policy["Properties"]["Roles"] == [{"Ref": stack.get_logical_id(role.node.default_child)}]
+
+
+def _states(template: Template) -> dict:
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))["States"]
+
+
+def test_state_machine_history_uses_the_customer_key_and_logs_carry_no_execution_data(strict):
+    stack, _, _, _, workflow, _, template = strict
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    encryption = machine["Properties"]["EncryptionConfiguration"]
+    assert encryption["Type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    assert encryption["KmsKeyId"] == {"Fn::GetAtt": [_lid(stack, workflow.encryption_key), "Arn"]}
+    assert machine["Properties"]["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_standard_state_machine_keeps_execution_data_in_its_logs(built_standard):
+    (machine,) = built_standard.find_resources("AWS::StepFunctions::StateMachine").values()
+    assert "EncryptionConfiguration" not in machine["Properties"]
+    assert machine["Properties"]["LoggingConfiguration"]["IncludeExecutionData"] is True
+
+
+@pytest.fixture(scope="module")
+def built_standard():
+    stack = _stack("Standard")
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    EtlWorkflow(
+        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
+    )
+    return Template.from_stack(stack)
+
+
+def test_maps_run_no_more_parts_than_the_steps_reserved_concurrency(strict):
+    *_, template = strict
+    states = _states(template)
+    reserved = min(STRICT_RESERVED_CONCURRENCY[f] for f in ("validator", "transformer", "enricher"))
+    assert states["ValidateBatches"]["MaxConcurrency"] == reserved
+    assert states["ProcessParts"]["MaxConcurrency"] == reserved
+
+
+def test_a_map_concurrency_above_the_reserved_one_is_a_props_error():
+    from etl_constructs import LargeFiles
+
+    with pytest.raises(PropsError, match=r"max_concurrency \(40\) must not exceed .* \(10\)"):
+        _pipeline(_stack(), large_files=LargeFiles(max_concurrency=40))
+    stack = _stack()
+    _pipeline(
+        stack,
+        large_files=LargeFiles(max_concurrency=20),
+        function_settings={
+            base: FunctionSettings(
+                memory_size=1024, timeout=cdk.Duration.minutes(10), reserved_concurrency=20
+            )
+            for base in ("validator", "transformer", "enricher")
+        },
+    )
+    assert _states(Template.from_stack(stack))["ProcessParts"]["MaxConcurrency"] == 20
