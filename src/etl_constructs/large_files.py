@@ -40,6 +40,7 @@ from . import naming
 if TYPE_CHECKING:  # pragma: no cover
     from .etl_workflow import EtlWorkflow
 
+
 @dataclass(frozen=True, kw_only=True)
 class LargeFiles:
     """When and how big files take the Distributed Map path.

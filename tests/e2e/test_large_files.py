@@ -1,16 +1,19 @@
 """Big files through the Distributed Map path, offline.
 
-The example app is synthesized with a tiny threshold and batch size, so the example files
-take the path in batches of 10 rows: duplicates across batches, totals added up across
-batches and parts, and the same outcome as the single-function path on the same bytes.
-The local runtime emulates what moto lacks (the item batcher; see local/moto_compat.py):
-it cannot prove the tolerated-failure percentage, which is always 0 locally.
+The example app is synthesized with a threshold of one byte and parts of 10 rows, so every
+file takes the path: duplicates across parts, totals added up across parts, and the same
+outcome as the single-function path on the same bytes, for every file of the hostile-input
+corpus. No execution state holds a row: every task's input and output is scanned for the
+card numbers of the files. moto runs the maps as AWS does (object listings, one child per
+part); it cannot prove the tolerated-failure percentage, which is always 0 locally.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from shared.schema import load_schema
 from shared.validation import validate_stream
 
 from etl_constructs.local import CloudAssembly, LocalPipeline
+from etl_constructs.local.lambdas import FunctionFailed
 from tests.conftest import build_example_app
 
 pytestmark = pytest.mark.xdist_group("example-app")
@@ -25,17 +29,42 @@ DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 BATCH_ROWS = 10
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("cdk.out.large")
+@contextlib.contextmanager
+def recording_pipeline(outdir: Path, *, batch_rows: int) -> Iterator[LocalPipeline]:
+    """The example app with every non-empty file on the big-file path, in parts of
+    ``batch_rows``; each invocation's function, event and answer are kept, as JSON, in
+    ``pipeline.invocations``: the input and output of every task, in a map's children too."""
     app, _ = build_example_app(
         outdir,
         environmentSuffix="big",
-        largeFileThresholdBytes="1000",
-        largeFileBatchRows=str(BATCH_ROWS),
+        largeFileThresholdBytes="1",
+        largeFileBatchRows=str(batch_rows),
     )
     assembly = app.synth()
     with LocalPipeline(CloudAssembly.load(Path(assembly.directory)), time_scale=0.05) as local:
+        local.invocations = []
+        invoke = local.functions.invoke
+
+        def recording(function, event):
+            answer = None
+            try:
+                answer = invoke(function, event)
+            except FunctionFailed as failed:
+                answer = failed.payload
+                raise
+            finally:
+                local.invocations.append(json.dumps([function.name, event, answer], default=str))
+            return answer
+
+        local.functions.invoke = recording
+        yield local
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    with recording_pipeline(
+        tmp_path_factory.mktemp("cdk.out.large"), batch_rows=BATCH_ROWS
+    ) as local:
         yield local
 
 
@@ -116,3 +145,32 @@ def test_too_many_rejects_across_batches_fail_the_file(pipeline):
     assert job["error"]["code"] == "REJECT_RATE_EXCEEDED"
     assert job["rows"]["rejected"] == 8
     assert "8 of 60 rows rejected" in job["error"]["message"]
+
+
+def test_parts_reject_what_the_whole_file_rejects_with_quoted_line_breaks(pipeline):
+    """Rows with a wrong field count and merchants with quoted line breaks, across parts:
+    each part is read by the whole-file parser, so no ragged row slips through."""
+    header, *rows = (DATA / "transactions-with-rejects.csv").read_text().splitlines()
+    lines = [header]
+    for index in range(300):
+        values = rows[index % len(rows)].split(",")
+        values[0] = f"TX-{50_000 + index}"
+        if index % 7 == 3:
+            values[6] = '"Café du\nNord, ""Paris"""'
+        line = ",".join(values)
+        if index % 61 == 5:
+            line += ",extra"  # one field too many
+        lines.append(line)
+    body = ("\r\n".join(lines) + "\r\n").encode()
+    job = _run(pipeline, "ragged.csv", body)
+    reference, reference_rejects = _reference(body)
+    assert ("FIELD_COUNT" in {code for _, code in reference_rejects}) is True
+    assert job["status"] == "SUCCEEDED", job.get("error")
+    assert job["rows"]["input"] == reference.rows_input == 300
+    assert (job["rows"]["valid"], job["rows"]["rejected"]) == (
+        reference.rows_valid,
+        reference.rows_rejected,
+    )
+    assert job["totals"]["validate"] == reference.totals.to_json()
+    rejects = _read_lines(pipeline, job["outputs"]["rejected"])
+    assert sorted((r["row"], r["code"]) for r in rejects) == reference_rejects

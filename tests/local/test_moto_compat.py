@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from importlib.metadata import version
 
 import boto3
@@ -605,3 +606,89 @@ def test_moto_searches_the_whole_body_for_the_checksum_trailer():
     moto_compat.lean_s3_bodies()
     source = inspect.getsource(moto_compat.MOTO_ORIGINALS["get_checksum"])
     assert 're.search(rb"x-amz-checksum-\\w+:(.+={1,2})", self.raw_body)' in source
+
+
+def _listing_map_outcome(sfn, s3, prefix: str) -> tuple[str, object]:
+    """Run a Distributed Map over an S3 listing of ``prefix``: (status, items counted)."""
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": "listing", "Prefix": prefix},
+                },
+                "ItemSelector": {"key.$": "$$.Map.Item.Value.Key"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Keep",
+                    "States": {"Keep": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(
+        name=f"listing-{len(prefix)}-{id(definition)}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/x",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run")["executionArn"]
+    for _ in range(600):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    output = json.loads(described.get("output") or "null")
+    return described["status"], len(output) if isinstance(output, list) else None
+
+
+def test_map_listings_are_whole_and_may_be_empty_while_moto_reads_one_page(mock):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3,
+    )
+
+    s3 = boto3.client("s3", region_name=REGION)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    s3.create_bucket(Bucket="listing")
+    for index in range(1001):
+        s3.put_object(Bucket="listing", Key=f"many/{index:04d}", Body=b"")
+    assert _listing_map_outcome(sfn, s3, "none/") == ("SUCCEEDED", 0)
+    assert _listing_map_outcome(sfn, s3, "many/") == ("SUCCEEDED", 1001)
+    reader = resource_eval_s3.ResourceEvalS3
+    ours = reader._handle_list_objects_v2
+    reader._handle_list_objects_v2 = staticmethod(moto_compat.MOTO_ORIGINALS["list_objects_v2"])
+    try:
+        assert _listing_map_outcome(sfn, s3, "none/")[0] == "FAILED"  # KeyError: Contents
+        assert _listing_map_outcome(sfn, s3, "many/") == ("SUCCEEDED", 1000)
+    finally:
+        reader._handle_list_objects_v2 = ours
+
+
+def test_map_tolerance_becomes_a_float_and_a_non_zero_one_is_reported():
+    definition = {
+        "StartAt": "Outer",
+        "States": {
+            "Outer": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Inner",
+                        "States": {
+                            "Inner": {"Type": "Map", "ToleratedFailurePercentage": 5, "End": True}
+                        },
+                    }
+                ],
+                "End": True,
+            },
+            "Plain": {"Type": "Map", "ToleratedFailurePercentage": 0, "End": True},
+        },
+    }
+    tolerance = moto_compat.MapTolerance()
+    rewritten = tolerance.rewrite(definition)
+    inner = rewritten["States"]["Outer"]["Branches"][0]["States"]["Inner"]
+    assert inner["ToleratedFailurePercentage"] == 5.0
+    assert isinstance(rewritten["States"]["Plain"]["ToleratedFailurePercentage"], float)
+    assert tolerance.warnings == ["Inner: ToleratedFailurePercentage 5 is treated as 0 locally"]
+    assert definition["States"]["Plain"]["ToleratedFailurePercentage"] == 0  # not changed

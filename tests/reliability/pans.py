@@ -4,8 +4,8 @@ A finding is a run of 12-19 digits (single spaces or dashes allowed between digi
 as people write card numbers) that passes the Luhn check, or that holds one of the card
 numbers the test planted in its inputs (which also catches a PAN glued to other digits).
 Identifiers the pipeline itself prints (UUIDs, 32-hex job ids and ETags, the local account
-id, EMF's millisecond timestamps) are taken out first: they are not card data, and a
-digit run inside one would pass Luhn one time in ten.
+id, EMF's millisecond timestamps, big-file part names) are taken out first: they are not
+card data, and a digit run inside one would pass Luhn one time in ten.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _OURS = re.compile(
     r"|(?<![0-9a-zA-Z])[0-9a-f]{32}(?![0-9a-zA-Z])"  # job ids, ETags
     r"|\"Timestamp\":\s*\d+"  # EMF metric timestamps (epoch milliseconds)
     r"|\b123456789012\b"  # the local account id
+    r"|\bpart-\d{12}\b"  # big-file part names (the part's first row, zero-padded)
 )
 _RUN = re.compile(r"\d(?:[ -]?\d){11,}")
 _SEPARATORS = re.compile(r"[ -]")

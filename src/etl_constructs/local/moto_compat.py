@@ -40,6 +40,9 @@ changes one fails a test instead of the pipeline:
    handlers send each body with its CRC32 in a header instead (no aws-chunked framing);
    such a body reaches moto as the bytes it was sent as, and is stored as those bytes.
    moto stores a header checksum but does not check it against the body, as S3 does.
+9. Distributed Map S3 listings: moto's ``ListObjectsV2`` item reader read one page's
+   ``Contents``, so an empty listing failed the map (``KeyError``) and keys past the first
+   1,000 were lost; :func:`whole_s3_listings` pages through the listing, empty or not.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ def start_mock() -> Any:
     """Start moto with the Step Functions interpreter switched on, one request at a time."""
     serialize_requests()
     lean_s3_bodies()
+    whole_s3_listings()
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
     return mock
@@ -622,6 +626,33 @@ def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def whole_s3_listings() -> None:
+    """Give a Distributed Map's S3 listing item reader every object, as AWS does (see 9.).
+
+    moto's reader took ``response["Contents"]`` of one ``ListObjectsV2`` call: an empty
+    listing (a header-only file has no part to plan) raised ``KeyError`` and failed the map,
+    and a listing of more than one page (1,000 keys) lost the rest. The replacement pages
+    through the whole listing and yields no item for an empty one.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3,
+    )
+
+    reader = resource_eval_s3.ResourceEvalS3
+    if "list_objects_v2" in MOTO_ORIGINALS:
+        return
+    MOTO_ORIGINALS["list_objects_v2"] = reader._handle_list_objects_v2
+
+    def listed(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        client = reader._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        pages = client.get_paginator("list_objects_v2").paginate(**env.stack.pop())
+        env.stack.append([item for page in pages for item in page.get("Contents", [])])
+
+    reader._handle_list_objects_v2 = staticmethod(listed)
+
+
 __all__ = [
     "CopySourceDecoding",
     "EventTap",
@@ -629,4 +660,5 @@ __all__ = [
     "MapTolerance",
     "lean_s3_bodies",
     "start_mock",
+    "whole_s3_listings",
 ]

@@ -1,0 +1,95 @@
+"""The whole hostile-input corpus through the big-file path, offline: each file gets the
+outcome of the single-function path (status, error, rows, rejects and totals), and no task
+of any execution, a map's children included, sees a card number of any file.
+
+Parts of 1,000 rows keep the 34,000-row file to 34 parts; how parts split files of a few rows
+is held to the whole file's outcome in tests/unit/handlers/test_large_files.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from shared.schema import load_schema
+from shared.validation import validate_stream
+
+from tests.corpus.generate import GENERATED
+from tests.e2e.test_large_files import _read_lines, recording_pipeline
+from tests.reliability.pans import pan_findings, planted_pans
+
+pytestmark = pytest.mark.xdist_group("example-app")
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())["files"]
+RAW_FILES = sorted(n for n, e in MANIFEST.items() if e.get("input") != "validated")
+
+
+def _corpus_bytes(name: str) -> bytes:
+    if MANIFEST[name].get("source") == "generated":
+        return GENERATED[name]()
+    return (CORPUS / "files" / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    with recording_pipeline(tmp_path_factory.mktemp("cdk.out.corpus"), batch_rows=1000) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def corpus_run(pipeline) -> dict[str, dict]:
+    """Every raw file of the corpus uploaded at once; name -> final job."""
+    uploads = {}
+    for name in RAW_FILES:
+        key = f"raw/corpus/{name}"
+        response = pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=_corpus_bytes(name))
+        uploads[name] = (key, response["VersionId"])
+    jobs = pipeline.wait(list(uploads.values()), timeout=600)
+    return {name: jobs[uploads[name]] for name in RAW_FILES}
+
+
+@pytest.mark.parametrize("name", RAW_FILES)
+def test_each_corpus_file_gets_the_outcome_of_the_single_function_path(pipeline, corpus_run, name):
+    job, data = corpus_run[name], _corpus_bytes(name)
+    rejects = io.BytesIO()
+    whole = validate_stream(io.BytesIO(data), io.BytesIO(), rejects, schema=load_schema(None))
+    entry = MANIFEST[name]
+    assert job is not None and job["status"] == entry["status"], job and job.get("error")
+    if job["status"] == "FAILED":
+        assert job["error"]["code"] == entry["code"]
+        if whole.outcome == "INVALID":  # a file rule or the reject rate: the same words
+            assert job["error"]["message"] == whole.error[1]
+        return
+    assert {k: job["rows"][k] for k in ("input", "valid", "rejected")} == {
+        "input": whole.rows_input,
+        "valid": whole.rows_valid,
+        "rejected": whole.rows_rejected,
+    }
+    assert job["totals"]["validate"] == job["totals"]["enrich"] == whole.totals.to_json()
+    rejected = job["outputs"].get("rejected")
+    found = (
+        sorted((r["row"], r["code"]) for r in _read_lines(pipeline, rejected)) if rejected else []
+    )
+    expected = sorted(
+        (json.loads(line)["row"], json.loads(line)["code"])
+        for line in rejects.getvalue().splitlines()
+    )
+    assert found == expected
+
+
+def test_no_task_of_a_big_file_sees_a_card_number(pipeline, corpus_run):
+    """Each task's input is the state of its execution (a child's, inside a map) and its
+    answer becomes state: none may hold a card number of any file of the corpus."""
+    planted = set().union(*(planted_pans(_corpus_bytes(name)) for name in RAW_FILES))
+    assert len(planted) >= 5
+    assert any('"mode": "batch"' in seen for seen in pipeline.invocations)
+    leaks = [found for seen in pipeline.invocations if (found := pan_findings(seen, planted))]
+    assert not leaks, leaks[:3]
+    for job in pipeline.jobs():
+        events = pipeline.sfn.get_execution_history(
+            executionArn=job["executionArn"], maxResults=1000
+        )["events"]
+        assert not pan_findings(json.dumps(events, default=str), planted), job["fileName"]
