@@ -5,8 +5,8 @@ variable ``ENVIRONMENT_SUFFIX``, else ``dev``. Environments other than ``prod`` 
 ephemeral by default: their bucket, table and logs are destroyed with the stacks (context
 ``removalPolicy`` = ``retain`` or ``destroy`` overrides that). Context ``compliance`` picks the
 compliance profile: ``standard`` (default) or ``strict`` (PCI DSS 3.2.1 + NIST 800-53 rev 5).
-Context ``largeFileThresholdBytes`` (default 1 GiB) and ``largeFileBatchRows`` (1000) tune the
-Distributed Map path of big files.
+Context ``largeFileThresholdBytes`` (default 1 GiB) and ``largeFileBatchRows`` (rows per part,
+100,000) tune the Distributed Map path of big files.
 """
 
 from __future__ import annotations
