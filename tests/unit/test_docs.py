@@ -24,3 +24,21 @@ def test_every_prop_is_documented(construct):
     for row in table.splitlines()[2:]:
         description = row.rsplit("|", 2)[-2].strip()
         assert description, f"{construct.__name__}: {row.split('|')[1]} has no description"
+
+
+def test_the_compliance_section_names_what_the_account_must_add_and_the_retained_pans():
+    from etl_constructs.ingestion_bucket import Lifecycle
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### What the library leaves to your account") :]
+    section = section[: section.index("\n## ")]
+    for control in ("CloudTrail data events", "AWS Config", "GuardDuty", "Security Hub"):
+        assert control in section
+    defaults = Lifecycle()
+    raw, failed = defaults.raw_expiration, defaults.failed_expiration
+    assert raw is not None and failed is not None
+    assert (
+        f"kept {int(raw.to_days())} days (`raw/`) and {int(failed.to_days())} days (`failed/`)"
+        in " ".join(section.split())
+    )
+    assert "PCI DSS 3.2.1 is retired" in section and "4.0.1" in section
