@@ -612,6 +612,7 @@ class EtlWorkflow(Construct):
         self, state: str, function: str, result_path: str, payload: Mapping[str, Any] | None
     ) -> tasks.LambdaInvoke:
         settings, retry = self._settings[function], self._retry
+        transient = list(TRANSIENT_ERRORS)
         task = tasks.LambdaInvoke(
             self,
             state,
@@ -633,8 +634,10 @@ class EtlWorkflow(Construct):
                 max_delay=cdk.Duration.minutes(2),
                 jitter_strategy=sfn.JitterType.FULL,
             )
+            # The first retrier naming an error is the one used: keep it out of the next.
+            transient.remove(THROTTLING_ERROR)
         task.add_retry(
-            errors=list(TRANSIENT_ERRORS),
+            errors=transient,
             interval=retry.interval,
             max_attempts=retry.max_attempts,
             backoff_rate=retry.backoff_rate,

@@ -380,6 +380,33 @@ def test_throttled_steps_wait_for_their_reserved_executions(strict):
         assert "TransientError" in transient["ErrorEquals"]
 
 
+def _task_states(states: dict) -> list[tuple[str, dict]]:
+    """Every state of an ASL ``States`` map, inside Map processors and Parallel branches too."""
+    found = []
+    for name, state in states.items():
+        found.append((name, state))
+        for inner in (state.get("ItemProcessor"), state.get("Iterator")):
+            if inner:
+                found += _task_states(inner["States"])
+        for branch in state.get("Branches", []):
+            found += _task_states(branch["States"])
+    return found
+
+
+def test_no_error_name_is_retried_by_two_retriers_of_one_task(strict):
+    """Step Functions uses the first retrier that names an error: a second one naming it
+    again is dead configuration that reads as if it applied."""
+    _, _, _, _, _, _, template = strict
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    states = json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))["States"]
+    retried = [(name, state["Retry"]) for name, state in _task_states(states) if "Retry" in state]
+    assert {"Validate", "Transform", "Enrich"} <= {name for name, _ in retried}
+    for name, retriers in retried:
+        errors = [error for retrier in retriers for error in retrier["ErrorEquals"]]
+        assert len(errors) == len(set(errors)), (name, errors)
+
+
 def test_state_machine_role_may_use_the_data_key_for_the_failure_copy(strict):
     stack, _, ingestion, _, workflow, _, template = strict
     role = workflow.state_machine.role
