@@ -61,12 +61,18 @@ class ControlApi(Construct):
         environment_suffix: appended to physical names.
         bucket, table, state_machine: what the API reads and starts.
         encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); its
-            policy must let CloudWatch Logs use it, as :class:`PipelineKey`'s does; one is
-            created when omitted.
+            policy must let CloudWatch Logs use it for them, the stage's
+            ``API-Gateway-Execution-Logs_*/prod`` included, as :class:`PipelineKey`'s does;
+            one is created when omitted.
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
-        log_retention: access, function and WAF logs (one week; one year when strict).
-        create_cloud_watch_role: create the account-level role API Gateway needs to write
-            execution logs (True). Set False when the account already has one.
+        log_retention: access, execution, function and WAF logs (one week; one year when
+            strict).
+        create_cloud_watch_role: False (default) leaves API Gateway's CloudWatch role alone:
+            it is one setting for the whole account and region, which API Gateway needs
+            before any stage can write access or execution logs (set it once per account and
+            region). True creates a role with AmazonAPIGatewayPushToCloudWatchLogs and makes
+            it that setting, for every API of the account and region; the role is kept when
+            the stack is deleted.
         metrics_namespace: CloudWatch namespace of the custom metrics.
         removal_policy: of log groups, queue and the created key.
         compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, KMS queue,
@@ -78,7 +84,9 @@ class ControlApi(Construct):
 
     Attributes:
         api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
-        url: the stage URL. vpc, web_acl, waf_log_group: strict only, else ``None``.
+        execution_log_group (``API-Gateway-Execution-Logs_{restApiId}/prod``, created here
+        with retention and the key rather than left to API Gateway), url: the stage URL.
+        vpc, web_acl, waf_log_group: strict only, else ``None``.
     """
 
     def __init__(
@@ -94,7 +102,7 @@ class ControlApi(Construct):
         throttling_rate_limit: int = 50,
         throttling_burst_limit: int = 100,
         log_retention: logs.RetentionDays | None = None,
-        create_cloud_watch_role: bool = True,
+        create_cloud_watch_role: bool = False,
         metrics_namespace: str = naming.METRICS_NAMESPACE,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
@@ -251,6 +259,12 @@ class ControlApi(Construct):
                 authorization_type=apigw.AuthorizationType.IAM
             ),
         )
+        # API Gateway writes execution logs to a group it names after the API and stage, and
+        # creates it, without retention or key, unless it exists: create it first.
+        self.execution_log_group = log_group(
+            "ExecutionLogs", names.api_execution_log_group(self.api.rest_api_id)
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_log_group)
         validator = self.api.add_request_validator(
             "RequestValidator",
             request_validator_name="body-and-parameters",

@@ -174,9 +174,10 @@ def test_queues_and_log_groups_use_the_pipeline_key_and_keep_a_year(strict):
     for group in groups.values():
         assert "KmsKeyId" in group["Properties"]
         assert group["Properties"]["RetentionInDays"] == 365
-    names = {g["Properties"]["LogGroupName"] for g in groups.values()}
-    assert "aws-waf-logs-etl-dev" in names
-    assert "/etl/dev/vpc/pipeline/flow-logs" in names
+    names = {json.dumps(g["Properties"]["LogGroupName"]) for g in groups.values()}
+    assert '"aws-waf-logs-etl-dev"' in names
+    assert any("API-Gateway-Execution-Logs_" in name for name in names)
+    assert '"/etl/dev/vpc/pipeline/flow-logs"' in names
 
 
 def test_function_roles_may_use_the_queue_key_to_dead_letter(strict):
@@ -206,8 +207,10 @@ def test_the_pipeline_key_lets_eventbridge_and_waf_logging_use_it(stack, templat
     assert queues == "arn:aws:sqs:eu-west-1:123456789012:*-dlq-dev"
     logs_statement = statements["AllowCloudWatchLogsForPipelineLogGroups"]
     (groups,) = logs_statement["Condition"]["ArnLike"].values()
-    assert json.dumps(groups).count("log-group:") == 3
+    assert json.dumps(groups).count("log-group:") == 4
     assert "log-group:aws-waf-logs-etl-dev" in json.dumps(groups)
+    # the API stage's execution logs, whose group name carries the REST API's id
+    assert "log-group:API-Gateway-Execution-Logs_*/prod" in json.dumps(groups)
 
 
 # -- network ----------------------------------------------------------------------------------
