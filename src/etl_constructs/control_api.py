@@ -5,9 +5,10 @@ authorization, with body and parameter validation, stage throttling, JSON access
 X-Ray and INFO execution logging. Data trace stays OFF: it would copy whole request and
 response bodies, job details of financial files included, into CloudWatch Logs.
 
-The strict compliance profile adds a WAF web ACL on the stage (AWS managed rule groups, logs
-to an encrypted log group), puts the function in a VPC with reserved concurrency, encrypts its
-dead-letter queue with the customer-managed key and keeps logs a year.
+The strict compliance profile adds a WAF web ACL on the stage (a per-IP rate limit, AWS
+managed rule groups, logs to an encrypted log group), puts the function in a VPC with reserved
+concurrency, encrypts its dead-letter queue with the customer-managed key and keeps logs a
+year.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
 
+#: Requests one client IP may send in 5 minutes before the strict profile's web ACL blocks it
+#: (until its rate falls below the limit again). The stage throttles all callers together
+#: (50 rps); this stops one source from taking that capacity from the others. WAF's own
+#: console default.
+DEFAULT_WAF_RATE_LIMIT = 2000
+#: What WAF accepts for a rate-based rule's limit.
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
+
 
 class ControlApi(Construct):
     """REST API ``etl-api-{suffix}`` (stage ``prod``) and its function ``api-{suffix}``.
@@ -81,6 +90,8 @@ class ControlApi(Construct):
             Functions and X-Ray (see PipelineNetwork); one is created when omitted.
         reserved_concurrency: reserved executions of the function; none (standard) or 10
             (strict) when omitted.
+        waf_rate_limit: strict only: requests one client IP may send in 5 minutes before the
+            web ACL's rate-based rule blocks it (2000 when omitted; 10 to 2,000,000,000).
 
     Attributes:
         api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
@@ -108,6 +119,7 @@ class ControlApi(Construct):
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
         reserved_concurrency: int | None = None,
+        waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.naming = names = Naming(environment_suffix)
@@ -118,7 +130,15 @@ class ControlApi(Construct):
             problems.append("throttling_burst_limit must be at least 1")
         if reserved_concurrency is not None and reserved_concurrency < 1:
             problems.append("reserved_concurrency must be at least 1 (0 would stop the API)")
+        low, high = WAF_RATE_LIMIT_RANGE
+        if waf_rate_limit is not None and not low <= waf_rate_limit <= high:
+            problems.append(f"waf_rate_limit must be {low}-{high}, got {waf_rate_limit}")
         profile, profile_problems = profile_of(compliance, vpc=vpc)
+        if waf_rate_limit is not None and not profile.strict:
+            problems.append(
+                "waf_rate_limit is used by compliance='strict' only (the standard profile "
+                "has no web ACL); pass compliance='strict'"
+            )
         raise_if_any("ControlApi", problems + profile_problems)
         self.compliance = profile
         strict = profile.strict
@@ -325,12 +345,15 @@ class ControlApi(Construct):
         self.waf_log_group: logs.LogGroup | None = None
         if strict:
             self.waf_log_group = log_group("WafLogs", names.waf_log_group)
-            self.web_acl = self._web_acl(self.waf_log_group)
+            self.web_acl = self._web_acl(
+                self.waf_log_group,
+                DEFAULT_WAF_RATE_LIMIT if waf_rate_limit is None else waf_rate_limit,
+            )
             nag.acknowledge_api_stage(self.api.deployment_stage)
 
-    def _web_acl(self, log_group: logs.LogGroup) -> wafv2.CfnWebACL:
-        """A regional web ACL with AWS managed rule groups on the stage, logging to
-        ``log_group`` with the SigV4 ``Authorization`` header redacted."""
+    def _web_acl(self, log_group: logs.LogGroup, rate_limit: int) -> wafv2.CfnWebACL:
+        """A regional web ACL on the stage: a per-IP rate limit, then AWS managed rule groups;
+        it logs to ``log_group`` with the SigV4 ``Authorization`` header redacted."""
 
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
@@ -343,11 +366,27 @@ class ControlApi(Construct):
             self,
             "WebAcl",
             name=self.naming.web_acl,
-            description="etl-constructs control API: AWS managed rule groups",
+            description="etl-constructs control API: per-IP rate limit, AWS managed rule groups",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(self.naming.web_acl),
             rules=[
+                # First, so a flood is cut off before the managed groups inspect each request.
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=0,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP",
+                            limit=rate_limit,
+                            evaluation_window_sec=300,
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    visibility_config=visibility("RateLimitPerIp"),
+                ),
+            ]
+            + [
                 wafv2.CfnWebACL.RuleProperty(
                     name=group,
                     priority=priority,
@@ -359,7 +398,7 @@ class ControlApi(Construct):
                     override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                     visibility_config=visibility(group),
                 )
-                for priority, group in enumerate(MANAGED_RULE_GROUPS)
+                for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
             ],
         )
         wafv2.CfnWebACLAssociation(

@@ -26,7 +26,7 @@ from etl_constructs import (
     compliance,
 )
 from etl_constructs._iam import ManagedPolicyRole
-from etl_constructs.control_api import MANAGED_RULE_GROUPS
+from etl_constructs.control_api import DEFAULT_WAF_RATE_LIMIT, MANAGED_RULE_GROUPS
 from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY, THROTTLING_ERROR
 from etl_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, LAMBDA_VPC_ACTIONS
 from tests.conftest import cdk_json_context
@@ -546,10 +546,13 @@ def test_waf_web_acl_with_managed_rule_groups_on_the_stage(strict):
     assert props["Name"] == "etl-api-acl-dev"
     assert props["Scope"] == "REGIONAL"
     assert props["DefaultAction"] == {"Allow": {}}
-    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in props["Rules"]]
+    managed = [r for r in props["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]]
+    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in managed]
     assert [g["Name"] for g in groups] == list(MANAGED_RULE_GROUPS)
     assert {g["VendorName"] for g in groups} == {"AWS"}
-    assert all(r["OverrideAction"] == {"None": {}} for r in props["Rules"])
+    assert all(r["OverrideAction"] == {"None": {}} for r in managed)
+    priorities = [r["Priority"] for r in props["Rules"]]
+    assert len(set(priorities)) == len(priorities)
     (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
     arn = json.dumps(association["Properties"]["ResourceArn"])
     assert _lid(stack, api.api) in arn
@@ -557,6 +560,72 @@ def test_waf_web_acl_with_managed_rule_groups_on_the_stage(strict):
     assert association["Properties"]["WebACLArn"] == {
         "Fn::GetAtt": [_lid(stack, api.web_acl), "Arn"]
     }
+
+
+def _rate_rules(template: Template) -> list[dict]:
+    (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
+    return [r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"]]
+
+
+def test_waf_blocks_an_ip_above_its_rate_limit(strict):
+    *_, template = strict
+    (rule,) = _rate_rules(template)
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": DEFAULT_WAF_RATE_LIMIT,
+        "EvaluationWindowSec": 300,
+    }
+    assert rule["Action"] == {"Block": {}}
+    assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is True
+    assert rule["VisibilityConfig"]["MetricName"]
+    assert 100 <= DEFAULT_WAF_RATE_LIMIT <= 10_000
+
+
+def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
+    stack = _stack()
+    _, ingestion, store, workflow, _ = _pipeline(stack)
+
+    def api(scope, construct_id, **props):
+        return ControlApi(
+            scope,
+            construct_id,
+            environment_suffix="dev",
+            bucket=ingestion.bucket,
+            table=store.table,
+            state_machine=workflow.state_machine,
+            compliance="strict",
+            vpc=workflow.vpc,
+            encryption_key=workflow.encryption_key,
+            **props,
+        )
+
+    api(stack, "Tuned", waf_rate_limit=500)
+    limits = [
+        r["Statement"]["RateBasedStatement"]["Limit"]
+        for acl in Template.from_stack(stack).find_resources("AWS::WAFv2::WebACL").values()
+        for r in acl["Properties"]["Rules"]
+        if "RateBasedStatement" in r["Statement"]
+    ]
+    assert sorted(limits) == [500, DEFAULT_WAF_RATE_LIMIT]  # _pipeline's API has the default
+    with pytest.raises(PropsError, match="waf_rate_limit must be 10-2000000000"):
+        api(stack, "TooLow", waf_rate_limit=9)
+    standard = _stack("Standard")
+    bucket = IngestionBucket(standard, "Ingestion", environment_suffix="dev")
+    table = MetadataStore(standard, "Metadata", environment_suffix="dev")
+    flow = EtlWorkflow(
+        standard, "Workflow", environment_suffix="dev", bucket=bucket.bucket, table=table.table
+    )
+    with pytest.raises(PropsError, match="waf_rate_limit is used by compliance='strict' only"):
+        ControlApi(
+            standard,
+            "Api",
+            environment_suffix="dev",
+            bucket=bucket.bucket,
+            table=table.table,
+            state_machine=flow.state_machine,
+            waf_rate_limit=500,
+        )
 
 
 def test_waf_logs_go_to_their_log_group_without_the_signature(strict):

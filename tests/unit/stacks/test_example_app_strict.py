@@ -263,8 +263,12 @@ def test_readme_cost_table_follows_the_code(strict_app, example_app):
     )
     assert _dollars(strict_cost) == round(endpoints * 2 * 730 * 0.01, 2)
     _, waf, arithmetic = rows["WAF"]
+    (acl,) = _resources(strict_app[3], "AWS::WAFv2::WebACL").values()
+    rules = acl["Properties"]["Rules"]
+    rate_rules = [r for r in rules if "RateBasedStatement" in r["Statement"]]
     assert f"{len(MANAGED_RULE_GROUPS)} managed rule groups x $1.00" in arithmetic
-    assert _dollars(waf) == 5 + len(MANAGED_RULE_GROUPS)
+    assert f"{len(rate_rules)} rate-based rule x $1.00" in arithmetic
+    assert _dollars(waf) == 5 + len(rules)  # $1.00 per rule, whatever its kind
     standard_keys = len(_resources(example_app[3], "AWS::KMS::Key"))
     strict_keys = len(_resources(strict_app[3], "AWS::KMS::Key"))
     assert [_dollars(c) for c in rows["KMS keys"][:2]] == [standard_keys, strict_keys]
