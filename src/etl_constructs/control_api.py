@@ -7,8 +7,8 @@ response bodies, job details of financial files included, into CloudWatch Logs.
 
 The strict compliance profile adds a WAF web ACL on the stage (a per-IP rate limit, AWS
 managed rule groups, logs to an encrypted log group), puts the function in a VPC with reserved
-concurrency, encrypts its dead-letter queue with the customer-managed key and keeps logs a
-year.
+concurrency and keeps logs a year. The function has no dead-letter queue: API Gateway invokes
+it synchronously and hands its failures to the caller, so none could ever reach a queue.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -33,13 +32,7 @@ from ._iam import service_role
 from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
-from .etl_workflow import (
-    dead_letter_queue,
-    grant_dead_letter_key,
-    grant_table,
-    log_retention_of,
-    profile_of,
-)
+from .etl_workflow import grant_table, log_retention_of, profile_of
 from .naming import Naming
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
@@ -69,8 +62,8 @@ class ControlApi(Construct):
     Args:
         environment_suffix: appended to physical names.
         bucket, table, state_machine: what the API reads and starts.
-        encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); its
-            policy must let CloudWatch Logs use it for them, the stage's
+        encryption_key: KMS key for the log groups; its policy must let CloudWatch Logs use
+            it for them, the stage's
             ``API-Gateway-Execution-Logs_*/prod`` included, as :class:`PipelineKey`'s does;
             one is created when omitted.
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
@@ -83,9 +76,9 @@ class ControlApi(Construct):
             it that setting, for every API of the account and region; the role is kept when
             the stack is deleted.
         metrics_namespace: CloudWatch namespace of the custom metrics.
-        removal_policy: of log groups, queue and the created key.
-        compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, KMS queue,
-            managed policy).
+        removal_policy: of log groups and the created key.
+        compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, managed
+            policy).
         vpc: strict only: the VPC for the function, with endpoints for S3, DynamoDB, Step
             Functions and X-Ray (see PipelineNetwork); one is created when omitted.
         reserved_concurrency: reserved executions of the function; none (standard) or 10
@@ -94,7 +87,7 @@ class ControlApi(Construct):
             web ACL's rate-based rule blocks it (2000 when omitted; 10 to 2,000,000,000).
 
     Attributes:
-        api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
+        api: the RestApi. function: the API's Lambda. access_log_group,
         execution_log_group (``API-Gateway-Execution-Logs_{restApiId}/prod``, created here
         with retention and the key rather than left to API Gateway), url: the stage URL.
         vpc, web_acl, waf_log_group: strict only, else ``None``.
@@ -161,12 +154,6 @@ class ControlApi(Construct):
             )
 
         function_logs = log_group("FunctionLogs", names.log_group("lambda/api"))
-        self.dead_letter_queue: sqs.Queue = dead_letter_queue(
-            self,
-            "Dlq",
-            names.dead_letter_queue(naming.API_FUNCTION),
-            encryption_key=encryption_key if strict else None,
-        )
         role = service_role(
             self,
             "Role",
@@ -175,7 +162,6 @@ class ControlApi(Construct):
             profile=profile,
         )
         function_logs.grant_write(role)
-        grant_dead_letter_key(self.dead_letter_queue, role)
         security_groups = None
         self.vpc: ec2.IVpc | None = None
         if strict:
@@ -210,7 +196,6 @@ class ControlApi(Construct):
             prefixes=(naming.RAW_PREFIX,),
             kms=bucket.encryption_key is not None or table.encryption_key is not None,
         )
-        nag.acknowledge_dead_letter_queue(self.dead_letter_queue)
 
         self.function = lambda_.Function(
             self,
@@ -235,12 +220,13 @@ class ControlApi(Construct):
             },
             tracing=lambda_.Tracing.ACTIVE,
             log_group=function_logs,
-            dead_letter_queue=self.dead_letter_queue,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=reserved_concurrency,
             vpc=vpc,
             security_groups=security_groups,
         )
+        # API Gateway invokes it synchronously: a dead-letter queue could never receive a message.
+        nag.acknowledge_synchronous_function(self.function, nag.SYNCHRONOUS_API_REASON, profile)
 
         self.access_log_group = log_group("AccessLogs", names.log_group("api/access"))
         self.api = apigw.RestApi(

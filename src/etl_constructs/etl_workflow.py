@@ -1,8 +1,9 @@
 """EtlWorkflow: the functions, the state machine and the rules that run the pipeline.
 
 Five functions (trigger, validator, transformer, enricher, quality-check), each with its own
-role scoped to the prefixes and actions it needs, its own encrypted TLS-only dead-letter
-queue, its own log group, X-Ray tracing and the Powertools layer. A Standard state machine
+role scoped to the prefixes and actions it needs, its own log group, X-Ray tracing and the
+Powertools layer; the two EventBridge invokes asynchronously (trigger, quality-check) each
+have an encrypted TLS-only dead-letter queue. A Standard state machine
 runs validate -> transform -> enrich; every task retries transient faults with backoff and
 catches everything else into one failure branch that records the error on the job record,
 copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
@@ -63,6 +64,11 @@ THROTTLING_ERROR = "Lambda.TooManyRequestsException"
 _DEFAULT_LARGE_FILES = LargeFiles()
 #: The functions that run the processing core (and its fast path).
 DATA_FUNCTIONS = ("validator", "transformer", "enricher")
+#: The functions EventBridge rules invoke asynchronously: Lambda sends an event it could not
+#: process to the function's dead-letter queue. The others are invoked synchronously by the
+#: state machine (its Catch takes their failures) and a dead-letter queue of theirs could
+#: never receive a message, so they have none.
+ASYNC_FUNCTIONS = ("trigger", "quality-check")
 
 
 def log_retention_of(
@@ -196,7 +202,8 @@ class EtlWorkflow(Construct):
 
     Attributes:
         functions: the five functions by base name.
-        dead_letter_queues: each function's DLQ by base name.
+        dead_letter_queues: the DLQs of the asynchronously invoked functions (trigger,
+            quality-check) by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
         encryption_key, schema, compliance.
         vpc, security_group: strict only, else ``None``.
@@ -421,14 +428,16 @@ class EtlWorkflow(Construct):
             f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}")
         )
         strict = self.compliance.strict
-        dlq = dead_letter_queue(
-            self,
-            f"{naming.construct_id(base)}Dlq",
-            names.dead_letter_queue(base),
-            encryption_key=self.encryption_key if strict else None,
-        )
-        self.dead_letter_queues[base] = dlq
-        nag.acknowledge_dead_letter_queue(dlq)
+        dlq = None
+        if base in ASYNC_FUNCTIONS:
+            dlq = dead_letter_queue(
+                self,
+                f"{naming.construct_id(base)}Dlq",
+                names.dead_letter_queue(base),
+                encryption_key=self.encryption_key if strict else None,
+            )
+            self.dead_letter_queues[base] = dlq
+            nag.acknowledge_dead_letter_queue(dlq)
         role = service_role(
             self,
             f"{naming.construct_id(base)}Role",
@@ -437,10 +446,11 @@ class EtlWorkflow(Construct):
             profile=self.compliance,
         )
         log_group.grant_write(role)
-        grant_dead_letter_key(dlq, role)
+        if dlq is not None:
+            grant_dead_letter_key(dlq, role)
         if self._vpc_access is not None:
             role.add_managed_policy(self._vpc_access)
-        return lambda_.Function(
+        fn = lambda_.Function(
             self,
             naming.construct_id(base),
             function_name=names.function(base),
@@ -461,6 +471,9 @@ class EtlWorkflow(Construct):
             vpc=self.vpc,
             security_groups=[self.security_group] if self.security_group else None,
         )
+        if dlq is None:
+            nag.acknowledge_synchronous_function(fn, nag.SYNCHRONOUS_STEP_REASON, self.compliance)
+        return fn
 
     def _reserved_concurrency(self, base: str, settings: FunctionSettings) -> int | None:
         if settings.reserved_concurrency is not None:

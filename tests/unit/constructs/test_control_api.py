@@ -155,3 +155,11 @@ def test_the_execution_log_group_is_created_with_retention_and_key():
     assert props["KmsKeyId"]["Fn::GetAtt"][1] == "Arn"
     # the group exists before the stage can write to it (API Gateway would create its own)
     assert lid in template.find_resources("AWS::ApiGateway::Stage")[stage]["DependsOn"]
+
+
+def test_the_synchronously_invoked_function_has_no_dead_letter_queue(template):
+    """API Gateway invokes the function synchronously and answers the caller with its
+    failure; Lambda would never send anything to a dead-letter queue of it."""
+    template.resource_count_is("AWS::SQS::Queue", 0)
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert "DeadLetterConfig" not in function["Properties"]
