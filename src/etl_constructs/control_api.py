@@ -80,7 +80,9 @@ class ControlApi(Construct):
         compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, managed
             policy).
         vpc: strict only: the VPC for the function, with endpoints for S3, DynamoDB, Step
-            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
+            endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
+            ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
         reserved_concurrency: reserved executions of the function; none (standard) or 10
             (strict) when omitted.
         waf_rate_limit: strict only: requests one client IP may send in 5 minutes before the
@@ -173,6 +175,8 @@ class ControlApi(Construct):
                     name="api",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
+                    buckets=[bucket],
+                    tables=[table],
                 ).vpc
             self.vpc = vpc
             security_groups = [network.function_security_group(self, "SecurityGroup", vpc)]

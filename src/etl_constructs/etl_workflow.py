@@ -195,7 +195,9 @@ class EtlWorkflow(Construct):
         compliance: ``standard`` or ``strict`` (VPC, reserved concurrency, KMS queues,
             managed policies).
         vpc: strict only: the VPC for the functions, with endpoints for S3, DynamoDB, Step
-            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
+            endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
+            ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
         large_files: when files take the Distributed Map path (above 1 GiB, batches of 1000
             rows, no failed batch tolerated); ``None`` keeps every file on the single-function
             path.
@@ -279,6 +281,8 @@ class EtlWorkflow(Construct):
                     name="workflow",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
+                    buckets=[bucket],
+                    tables=[table],
                 ).vpc
             self.vpc = vpc
             self.security_group = network.function_security_group(

@@ -7,6 +7,7 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -39,17 +40,29 @@ def _stack(name: str = "Strict") -> cdk.Stack:
     return cdk.Stack(cdk.App(context=cdk_json_context()), name, env=ENV)
 
 
+#: eu-west-1's AWS-managed prefix lists (``aws ec2 describe-prefix-lists``, as AWS documents).
+PREFIX_LISTS = {"s3": "pl-6da54004", "dynamodb": "pl-6fa54006"}
+
+
 def _pipeline(stack: cdk.Stack, *, shared_network: bool = True, **workflow_props):
     """Strict constructs as an app would compose them: one pipeline key, one network."""
     key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
     network = (
-        PipelineNetwork(stack, "Network", environment_suffix="dev", encryption_key=key)
+        PipelineNetwork(
+            stack,
+            "Network",
+            environment_suffix="dev",
+            encryption_key=key,
+            buckets=[ingestion.bucket],
+            tables=[store.table],
+            gateway_prefix_lists=PREFIX_LISTS,
+        )
         if shared_network
         else None
     )
     vpc = network.vpc if network else None
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
     workflow = EtlWorkflow(
         stack,
         "Workflow",
@@ -305,21 +318,155 @@ def test_every_function_runs_in_the_vpc_with_reserved_concurrency(strict):
     assert workflow.vpc is network.vpc
 
 
-def test_function_security_groups_allow_https_out_and_nothing_in(strict):
-    stack, _, _, _, workflow, api, template = strict
-    groups = template.find_resources("AWS::EC2::SecurityGroup")
+def _egress(template: Template, stack: cdk.Stack, group) -> list[dict]:
+    """Every egress rule of ``group``: inline ones and SecurityGroupEgress resources."""
+    lid = _lid(stack, group)
+    rules = list(
+        template.find_resources("AWS::EC2::SecurityGroup")[lid]["Properties"].get(
+            "SecurityGroupEgress", []
+        )
+    )
+    for rule in template.find_resources("AWS::EC2::SecurityGroupEgress").values():
+        props = dict(rule["Properties"])
+        if props.pop("GroupId") == {"Fn::GetAtt": [lid, "GroupId"]}:
+            rules.append(props)
+    return rules
+
+
+def test_function_security_groups_send_https_to_the_endpoints_only(strict):
+    """No route to anywhere else: the interface endpoints' group and the gateway endpoints'
+    prefix lists, on 443, and nothing inbound."""
+    stack, network, _, _, workflow, api, template = strict
+    endpoint_group = {"Fn::GetAtt": [_lid(stack, network.endpoint_security_group), "GroupId"]}
     for construct in (workflow.security_group, api.function.connections.security_groups[0]):
-        props = groups[_lid(stack, construct)]["Properties"]
-        assert "SecurityGroupIngress" not in props
-        assert props["SecurityGroupEgress"] == [
-            {
-                "CidrIp": "0.0.0.0/0",
-                "Description": "HTTPS to AWS endpoints",
-                "FromPort": 443,
-                "IpProtocol": "tcp",
-                "ToPort": 443,
-            }
+        props = template.find_resources("AWS::EC2::SecurityGroup")[_lid(stack, construct)]
+        assert "SecurityGroupIngress" not in props["Properties"]
+        rules = _egress(template, stack, construct)
+        assert all(
+            (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 443, 443) for r in rules
+        )
+        destinations = [
+            r.get("DestinationPrefixListId") or r.get("DestinationSecurityGroupId") for r in rules
         ]
+        assert sorted(destinations, key=json.dumps) == sorted(
+            [PREFIX_LISTS["s3"], PREFIX_LISTS["dynamodb"], endpoint_group], key=json.dumps
+        )
+        assert not any("CidrIp" in r for r in rules)
+    # all inline: a group whose egress rules are all separate resources has no inline rule,
+    # and EC2 gives such a group its default allow-all egress
+    template.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+
+
+def test_without_prefix_lists_functions_keep_https_to_any_address():
+    """A network not given its prefix lists, and a VPC of your own: the route tables decide."""
+    stack = _stack()
+    _pipeline(stack, shared_network=False)
+    other = _stack("OwnVpc")
+    own = ec2.Vpc(other, "Vpc", nat_gateways=0, max_azs=2)
+    ingestion = IngestionBucket(other, "Ingestion", environment_suffix="dev", compliance="strict")
+    store = MetadataStore(other, "Metadata", environment_suffix="dev", compliance="strict")
+    EtlWorkflow(
+        other,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        compliance="strict",
+        vpc=own,
+    )
+    for template in (Template.from_stack(stack), Template.from_stack(other)):
+        template.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+        for group in template.find_resources(
+            "AWS::EC2::SecurityGroup",
+            {
+                "Properties": {
+                    "GroupDescription": Match.string_like_regexp("etl-constructs functions")
+                }
+            },
+        ).values():
+            (rule,) = group["Properties"]["SecurityGroupEgress"]
+            assert (rule["CidrIp"], rule["FromPort"], rule["ToPort"]) == ("0.0.0.0/0", 443, 443)
+
+
+def _policies(template: Template) -> dict[str, dict]:
+    """Each endpoint's policy by the service's short name (``s3``, ``states``...)."""
+    return {
+        json.dumps(e["Properties"]["ServiceName"]).split(".")[-1].rstrip('"]}'): e["Properties"][
+            "PolicyDocument"
+        ]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+
+
+ACCOUNT_ONLY = {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}
+
+
+def test_gateway_endpoints_admit_this_account_to_the_pipelines_bucket_and_table(strict):
+    """No way out through S3 or DynamoDB to another account's bucket or table."""
+    stack, _, ingestion, store, _, _, template = strict
+    policies = _policies(template)
+    bucket = {"Fn::GetAtt": [_lid(stack, ingestion.bucket), "Arn"]}
+    table = {"Fn::GetAtt": [_lid(stack, store.dynamodb_table), "Arn"]}
+    (s3_statement,) = policies["s3"]["Statement"]
+    assert s3_statement["Principal"] == {"AWS": "*"}
+    assert s3_statement["Action"] == "s3:*"
+    assert s3_statement["Resource"] == [
+        bucket,
+        {"Fn::Join": ["", [bucket, "/*"]]},
+    ]
+    assert s3_statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+    (ddb_statement,) = policies["dynamodb"]["Statement"]
+    assert ddb_statement["Action"] == "dynamodb:*"
+    assert ddb_statement["Resource"] == [table, {"Fn::Join": ["", [table, "/index/*"]]}]
+    assert ddb_statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+
+
+def test_interface_endpoints_admit_this_accounts_principals_only(strict):
+    *_, template = strict
+    policies = _policies(template)
+    for service in DEFAULT_INTERFACE_ENDPOINTS:
+        (statement,) = policies[service]["Statement"]
+        assert (statement["Action"], statement["Resource"]) == ("*", "*")
+        conditions = statement["Condition"]["StringEquals"]
+        assert conditions["aws:PrincipalAccount"] == "123456789012", service
+        # resources too where every call names one (StartExecution, a key); X-Ray and
+        # metrics calls name none, and a resource condition would refuse them
+        assert ("aws:ResourceAccount" in conditions) is (service in ("states", "kms")), service
+
+
+def test_a_network_without_named_data_admits_any_of_this_accounts_buckets_and_tables(
+    stack, template_of
+):
+    PipelineNetwork(stack, "Network", environment_suffix="dev")
+    policies = _policies(template_of(stack))
+    for service in ("s3", "dynamodb"):
+        (statement,) = policies[service]["Statement"]
+        assert statement["Resource"] == "*"
+        assert statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+
+
+def test_a_constructs_own_network_admits_its_bucket_and_table():
+    stack = _stack()
+    _, ingestion, _, _, _ = _pipeline(stack, shared_network=False)
+    template = Template.from_stack(stack)
+    bucket = _lid(stack, ingestion.bucket)
+    for endpoint in template.find_resources("AWS::EC2::VPCEndpoint").values():
+        if "s3" in json.dumps(endpoint["Properties"]["ServiceName"]):
+            (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+            assert statement["Resource"][0] == {"Fn::GetAtt": [bucket, "Arn"]}
+
+
+def test_gateway_prefix_lists_are_checked():
+    with pytest.raises(PropsError) as raised:
+        PipelineNetwork(
+            _stack(),
+            "Network",
+            environment_suffix="dev",
+            gateway_prefix_lists={"s3": "sg-12345678", "sqs": "pl-12345678"},
+        )
+    message = str(raised.value)
+    assert "gateway_prefix_lists must name the prefix lists of dynamodb and s3" in message
+    assert "gateway_prefix_lists['s3'] is not a prefix-list id: 'sg-12345678'" in message
 
 
 def test_no_inline_policies_and_one_managed_policy_per_role(strict):

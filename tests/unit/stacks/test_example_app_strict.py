@@ -176,6 +176,53 @@ def test_strict_app_has_one_vpc_shared_by_every_function(strict_app):
     assert _resources(templates, "AWS::IAM::Policy") == {}
 
 
+def test_strict_endpoints_admit_only_the_pipelines_bucket_and_table(strict_app):
+    _, stacks, _, templates, _ = strict_app
+    storage = stacks.storage
+    bucket = storage.get_logical_id(storage.ingestion.bucket.node.default_child)
+    table = storage.get_logical_id(storage.metadata.dynamodb_table.node.default_child)
+    for endpoint in _resources(templates, "AWS::EC2::VPCEndpoint").values():
+        (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+        assert "aws:PrincipalAccount" in statement["Condition"]["StringEquals"]
+        if endpoint["Properties"]["VpcEndpointType"] == "Gateway":
+            resources = json.dumps(statement["Resource"])
+            assert bucket in resources or table in resources
+
+
+def test_prefix_list_context_narrows_the_functions_egress_to_the_endpoints(tmp_path):
+    app, stacks = build_example_app(
+        tmp_path,
+        environmentSuffix="ci",
+        compliance="strict",
+        s3PrefixListId="pl-6da54004",
+        dynamodbPrefixListId="pl-6fa54006",
+    )
+    templates = {s.stack_name: s.template for s in app.synth().stacks}  # all four packs pass
+    groups = [
+        g["Properties"]
+        for g in _resources(templates, "AWS::EC2::SecurityGroup").values()
+        if g["Properties"]["GroupDescription"].startswith("etl-constructs functions")
+    ]
+    assert len(groups) == 2  # the workflow's and the API's
+    endpoint_group = stacks.storage.get_logical_id(
+        stacks.storage.network.endpoint_security_group.node.default_child
+    )
+    for group in groups:
+        rules = group["SecurityGroupEgress"]
+        assert {r["DestinationPrefixListId"] for r in rules if "DestinationPrefixListId" in r} == {
+            "pl-6da54004",
+            "pl-6fa54006",
+        }
+        (to_group,) = [
+            r["DestinationSecurityGroupId"] for r in rules if "DestinationSecurityGroupId" in r
+        ]
+        assert endpoint_group in json.dumps(to_group)  # imported from the storage stack
+        assert len(rules) == 3 and {r["FromPort"] for r in rules} == {443}
+    assert _resources(templates, "AWS::EC2::SecurityGroupEgress") == {}
+    with pytest.raises(SettingsError, match="s3PrefixListId and dynamodbPrefixListId go together"):
+        AppSettings.from_context(cdk.App(context={"s3PrefixListId": "pl-6da54004"}))
+
+
 def test_strict_keys_are_customer_managed_and_rotated(strict_app):
     _, stacks, _, templates, _ = strict_app
     keys = _resources(templates, "AWS::KMS::Key")
