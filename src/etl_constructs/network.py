@@ -53,8 +53,8 @@ _GATEWAY_ENDPOINTS = {
     "S3": ec2.GatewayVpcEndpointAwsService.S3,
     "DynamoDb": ec2.GatewayVpcEndpointAwsService.DYNAMODB,
 }
-#: The gateway endpoints by the service name their managed prefix list carries.
-GATEWAY_SERVICES = {"s3": "S3", "dynamodb": "DynamoDb"}
+#: The gateway endpoints' services, as ``gateway_prefix_lists`` names them.
+GATEWAY_SERVICES = ("s3", "dynamodb")
 #: Interface endpoints whose policy also requires the resource to be in this account: the
 #: calls the functions make there name resources of this account (StartExecution, a key).
 #: The others admit this account's principals only: X-Ray and CloudWatch metrics calls name no
