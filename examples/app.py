@@ -42,6 +42,7 @@ def build(app: cdk.App) -> PipelineStacks:
         environment_suffix=suffix,
         removal_policy=removal,
         compliance=profile,
+        gateway_prefix_lists=settings.gateway_prefix_lists,
     )
     key = storage.pipeline_key.key
     vpc = storage.network.vpc if storage.network else None

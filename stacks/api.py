@@ -41,6 +41,9 @@ class ApiStack(cdk.Stack):
             removal_policy=removal_policy,
             compliance=compliance,
             vpc=vpc,
+            # An app decides account-wide settings, the construct does not: the example app
+            # sets API Gateway's CloudWatch role so that it deploys into a fresh account.
+            create_cloud_watch_role=True,
         )
         cdk.CfnOutput(self, "ApiEndpoint", value=self.control_api.url)
         cdk.CfnOutput(self, "ApiFunctionName", value=self.control_api.function.function_name)

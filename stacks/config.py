@@ -6,7 +6,9 @@ ephemeral by default: their bucket, table and logs are destroyed with the stacks
 ``removalPolicy`` = ``retain`` or ``destroy`` overrides that). Context ``compliance`` picks the
 compliance profile: ``standard`` (default) or ``strict`` (PCI DSS 3.2.1 + NIST 800-53 rev 5).
 Context ``largeFileThresholdBytes`` (default 1 GiB) and ``largeFileBatchRows`` (rows per part,
-100,000) tune the Distributed Map path of big files.
+100,000) tune the Distributed Map path of big files. Under strict, context ``s3PrefixListId`` and
+``dynamodbPrefixListId`` (the region's AWS-managed prefix lists, both or neither) narrow the
+functions' HTTPS egress to the VPC endpoints (see ``PipelineNetwork``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class AppSettings:
     alarm_email: str | None = None
     compliance: Compliance = Compliance.STANDARD
     large_files: LargeFiles = field(default_factory=LargeFiles)
+    gateway_prefix_lists: dict[str, str] | None = None
 
     @classmethod
     def from_context(cls, scope: Construct) -> AppSettings:
@@ -69,7 +72,24 @@ class AppSettings:
             alarm_email=node.try_get_context("alarmEmail") or None,
             compliance=compliance,
             large_files=_large_files(node),
+            gateway_prefix_lists=_gateway_prefix_lists(node),
         )
+
+
+def _gateway_prefix_lists(node: Any) -> dict[str, str] | None:
+    """Context ``s3PrefixListId`` and ``dynamodbPrefixListId``: both, or neither."""
+    ids = {
+        service: node.try_get_context(f"{service}PrefixListId") for service in ("s3", "dynamodb")
+    }
+    given = {service: str(value) for service, value in ids.items() if value}
+    if not given:
+        return None
+    if len(given) != len(ids):
+        raise SettingsError(
+            "context s3PrefixListId and dynamodbPrefixListId go together: pass both "
+            "(aws ec2 describe-managed-prefix-lists) or neither"
+        )
+    return given
 
 
 def _large_files(node: Any) -> LargeFiles:

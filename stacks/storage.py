@@ -28,6 +28,7 @@ class StorageStack(cdk.Stack):
         environment_suffix: str,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
+        gateway_prefix_lists: dict[str, str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -45,13 +46,6 @@ class StorageStack(cdk.Stack):
                 self,
                 "DataKey",
                 environment_suffix=environment_suffix,
-                removal_policy=removal_policy,
-            )
-            self.network = PipelineNetwork(
-                self,
-                "Network",
-                environment_suffix=environment_suffix,
-                encryption_key=self.pipeline_key.key,
                 removal_policy=removal_policy,
             )
         data_key = self.data_key.key if self.data_key else None
@@ -72,5 +66,17 @@ class StorageStack(cdk.Stack):
             removal_policy=removal_policy,
             compliance=profile,
         )
+        if profile.strict:
+            # After the bucket and table: its endpoints admit only them.
+            self.network = PipelineNetwork(
+                self,
+                "Network",
+                environment_suffix=environment_suffix,
+                encryption_key=self.pipeline_key.key,
+                removal_policy=removal_policy,
+                buckets=[self.ingestion.bucket],
+                tables=[self.metadata.table],
+                gateway_prefix_lists=gateway_prefix_lists,
+            )
         cdk.CfnOutput(self, "DataBucketName", value=self.ingestion.bucket.bucket_name)
         cdk.CfnOutput(self, "MetadataTableName", value=self.metadata.table.table_name)

@@ -73,6 +73,18 @@ DLQ_REASON = (
     "This queue is itself a dead-letter queue (for a function and its EventBridge target): "
     "messages end here, an alarm fires on the first one, and a DLQ of a DLQ adds nothing."
 )
+SYNCHRONOUS_STEP_REASON = (
+    "The state machine invokes this function synchronously (RequestResponse); Lambda sends "
+    "only asynchronous invocations to a dead-letter queue, so a queue here could never "
+    "receive a message. The task's retriers and its Catch take every failure: the job is "
+    "recorded FAILED with the error and the file is copied to failed/."
+)
+SYNCHRONOUS_API_REASON = (
+    "API Gateway invokes this function synchronously (Lambda proxy integration); Lambda sends "
+    "only asynchronous invocations to a dead-letter queue, so a queue here could never "
+    "receive a message. A failure goes back to the caller as a 5xx answer, counted by the "
+    "API's 5XXError metric."
+)
 COGNITO_REASON = (
     "The API uses IAM (SigV4) authorization: its callers are AWS principals of the data "
     "platform, not end users, so a Cognito user pool has no one to authenticate."
@@ -234,6 +246,17 @@ def acknowledge_distributed_map(state_machine: IConstruct, state_machine_arn: st
 
 def acknowledge_dead_letter_queue(queue: IConstruct) -> None:
     acknowledge(queue, [("Serverless-SQSRedrivePolicy", DLQ_REASON)])
+
+
+def acknowledge_synchronous_function(
+    function: IConstruct, reason: str, profile: Compliance = Compliance.STANDARD
+) -> None:
+    """A function invoked synchronously only: a dead-letter queue of it could never receive a
+    message (Lambda dead-letters asynchronous invocations only), so it has none."""
+    findings = [("Serverless-LambdaDLQ", reason)]
+    if profile.strict:
+        findings.append(("NIST.800.53.R5-LambdaDLQ", reason))
+    acknowledge(function, findings)
 
 
 def acknowledge_rest_api(
@@ -464,6 +487,19 @@ class CheckovAcknowledgement:
         return f"CheckovAcknowledgement({self.check}, {self.paths}, {profiles})"
 
 
+#: Invoked synchronously only (the state machine, API Gateway): no dead-letter queue.
+_SYNCHRONOUS_FUNCTIONS = (
+    "Workflow/Validator/Resource",
+    "Workflow/Transformer/Resource",
+    "Workflow/Enricher/Resource",
+    "ControlApi/Function/Resource",
+)
+SYNCHRONOUS_FUNCTION_REASON = (
+    "Invoked synchronously only (the steps by the state machine, the API function by API "
+    "Gateway); Lambda sends only asynchronous invocations to a dead-letter queue, so one "
+    "could never receive a message. Failures go back to the caller: the state machine's "
+    "retriers and Catch, or the API client as a 5xx answer."
+)
 _STEP_AND_API_FUNCTIONS = (
     "Workflow/Trigger/Resource",
     "Workflow/Validator/Resource",
@@ -481,6 +517,7 @@ CHECKOV_ACKNOWLEDGEMENTS: tuple[CheckovAcknowledgement, ...] = (
     ),
     CheckovAcknowledgement("CKV_AWS_115", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
     CheckovAcknowledgement("CKV_AWS_116", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
+    CheckovAcknowledgement("CKV_AWS_116", _SYNCHRONOUS_FUNCTIONS, SYNCHRONOUS_FUNCTION_REASON),
     CheckovAcknowledgement(
         "CKV_AWS_117", _STEP_AND_API_FUNCTIONS, STANDARD_VPC_REASON, [Compliance.STANDARD]
     ),
@@ -495,7 +532,7 @@ CHECKOV_ACKNOWLEDGEMENTS: tuple[CheckovAcknowledgement, ...] = (
     ),
     CheckovAcknowledgement(
         "CKV_AWS_27",
-        ["Workflow/*Dlq/Resource", "ControlApi/Dlq/Resource"],
+        ["Workflow/*Dlq/Resource"],
         SQS_MANAGED_SSE_REASON,
         [Compliance.STANDARD],
     ),

@@ -5,9 +5,10 @@ authorization, with body and parameter validation, stage throttling, JSON access
 X-Ray and INFO execution logging. Data trace stays OFF: it would copy whole request and
 response bodies, job details of financial files included, into CloudWatch Logs.
 
-The strict compliance profile adds a WAF web ACL on the stage (AWS managed rule groups, logs
-to an encrypted log group), puts the function in a VPC with reserved concurrency, encrypts its
-dead-letter queue with the customer-managed key and keeps logs a year.
+The strict compliance profile adds a WAF web ACL on the stage (a per-IP rate limit, AWS
+managed rule groups, logs to an encrypted log group), puts the function in a VPC with reserved
+concurrency and keeps logs a year. The function has no dead-letter queue: API Gateway invokes
+it synchronously and hands its failures to the caller, so none could ever reach a queue.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -32,13 +32,7 @@ from ._iam import service_role
 from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
-from .etl_workflow import (
-    dead_letter_queue,
-    grant_dead_letter_key,
-    grant_table,
-    log_retention_of,
-    profile_of,
-)
+from .etl_workflow import grant_table, log_retention_of, profile_of
 from .naming import Naming
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
@@ -53,6 +47,14 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
 
+#: Requests one client IP may send in 5 minutes before the strict profile's web ACL blocks it
+#: (until its rate falls below the limit again). The stage throttles all callers together
+#: (50 rps); this stops one source from taking that capacity from the others. WAF's own
+#: console default.
+DEFAULT_WAF_RATE_LIMIT = 2000
+#: What WAF accepts for a rate-based rule's limit.
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
+
 
 class ControlApi(Construct):
     """REST API ``etl-api-{suffix}`` (stage ``prod``) and its function ``api-{suffix}``.
@@ -60,25 +62,37 @@ class ControlApi(Construct):
     Args:
         environment_suffix: appended to physical names.
         bucket, table, state_machine: what the API reads and starts.
-        encryption_key: KMS key for the log groups (and, strict, the dead-letter queue); its
-            policy must let CloudWatch Logs use it, as :class:`PipelineKey`'s does; one is
-            created when omitted.
+        encryption_key: KMS key for the log groups; its policy must let CloudWatch Logs use
+            it for them, the stage's
+            ``API-Gateway-Execution-Logs_*/prod`` included, as :class:`PipelineKey`'s does;
+            one is created when omitted.
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
-        log_retention: access, function and WAF logs (one week; one year when strict).
-        create_cloud_watch_role: create the account-level role API Gateway needs to write
-            execution logs (True). Set False when the account already has one.
+        log_retention: access, execution, function and WAF logs (one week; one year when
+            strict).
+        create_cloud_watch_role: False (default) leaves API Gateway's CloudWatch role alone:
+            it is one setting for the whole account and region, which API Gateway needs
+            before any stage can write access or execution logs (set it once per account and
+            region). True creates a role with AmazonAPIGatewayPushToCloudWatchLogs and makes
+            it that setting, for every API of the account and region; the role is kept when
+            the stack is deleted.
         metrics_namespace: CloudWatch namespace of the custom metrics.
-        removal_policy: of log groups, queue and the created key.
-        compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, KMS queue,
-            managed policy).
+        removal_policy: of log groups and the created key.
+        compliance: ``standard`` or ``strict`` (WAF, VPC, reserved concurrency, managed
+            policy).
         vpc: strict only: the VPC for the function, with endpoints for S3, DynamoDB, Step
-            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
+            endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
+            ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
         reserved_concurrency: reserved executions of the function; none (standard) or 10
             (strict) when omitted.
+        waf_rate_limit: strict only: requests one client IP may send in 5 minutes before the
+            web ACL's rate-based rule blocks it (2000 when omitted; 10 to 2,000,000,000).
 
     Attributes:
-        api: the RestApi. function: the API's Lambda. dead_letter_queue, access_log_group,
-        url: the stage URL. vpc, web_acl, waf_log_group: strict only, else ``None``.
+        api: the RestApi. function: the API's Lambda. access_log_group,
+        execution_log_group (``API-Gateway-Execution-Logs_{restApiId}/prod``, created here
+        with retention and the key rather than left to API Gateway), url: the stage URL.
+        vpc, web_acl, waf_log_group: strict only, else ``None``.
     """
 
     def __init__(
@@ -94,12 +108,13 @@ class ControlApi(Construct):
         throttling_rate_limit: int = 50,
         throttling_burst_limit: int = 100,
         log_retention: logs.RetentionDays | None = None,
-        create_cloud_watch_role: bool = True,
+        create_cloud_watch_role: bool = False,
         metrics_namespace: str = naming.METRICS_NAMESPACE,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
         reserved_concurrency: int | None = None,
+        waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.naming = names = Naming(environment_suffix)
@@ -110,7 +125,15 @@ class ControlApi(Construct):
             problems.append("throttling_burst_limit must be at least 1")
         if reserved_concurrency is not None and reserved_concurrency < 1:
             problems.append("reserved_concurrency must be at least 1 (0 would stop the API)")
+        low, high = WAF_RATE_LIMIT_RANGE
+        if waf_rate_limit is not None and not low <= waf_rate_limit <= high:
+            problems.append(f"waf_rate_limit must be {low}-{high}, got {waf_rate_limit}")
         profile, profile_problems = profile_of(compliance, vpc=vpc)
+        if waf_rate_limit is not None and not profile.strict:
+            problems.append(
+                "waf_rate_limit is used by compliance='strict' only (the standard profile "
+                "has no web ACL); pass compliance='strict'"
+            )
         raise_if_any("ControlApi", problems + profile_problems)
         self.compliance = profile
         strict = profile.strict
@@ -133,12 +156,6 @@ class ControlApi(Construct):
             )
 
         function_logs = log_group("FunctionLogs", names.log_group("lambda/api"))
-        self.dead_letter_queue: sqs.Queue = dead_letter_queue(
-            self,
-            "Dlq",
-            names.dead_letter_queue(naming.API_FUNCTION),
-            encryption_key=encryption_key if strict else None,
-        )
         role = service_role(
             self,
             "Role",
@@ -147,7 +164,6 @@ class ControlApi(Construct):
             profile=profile,
         )
         function_logs.grant_write(role)
-        grant_dead_letter_key(self.dead_letter_queue, role)
         security_groups = None
         self.vpc: ec2.IVpc | None = None
         if strict:
@@ -159,6 +175,8 @@ class ControlApi(Construct):
                     name="api",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
+                    buckets=[bucket],
+                    tables=[table],
                 ).vpc
             self.vpc = vpc
             security_groups = [network.function_security_group(self, "SecurityGroup", vpc)]
@@ -182,7 +200,6 @@ class ControlApi(Construct):
             prefixes=(naming.RAW_PREFIX,),
             kms=bucket.encryption_key is not None or table.encryption_key is not None,
         )
-        nag.acknowledge_dead_letter_queue(self.dead_letter_queue)
 
         self.function = lambda_.Function(
             self,
@@ -207,12 +224,13 @@ class ControlApi(Construct):
             },
             tracing=lambda_.Tracing.ACTIVE,
             log_group=function_logs,
-            dead_letter_queue=self.dead_letter_queue,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=reserved_concurrency,
             vpc=vpc,
             security_groups=security_groups,
         )
+        # API Gateway invokes it synchronously: a dead-letter queue could never receive a message.
+        nag.acknowledge_synchronous_function(self.function, nag.SYNCHRONOUS_API_REASON, profile)
 
         self.access_log_group = log_group("AccessLogs", names.log_group("api/access"))
         self.api = apigw.RestApi(
@@ -251,6 +269,12 @@ class ControlApi(Construct):
                 authorization_type=apigw.AuthorizationType.IAM
             ),
         )
+        # API Gateway writes execution logs to a group it names after the API and stage, and
+        # creates it, without retention or key, unless it exists: create it first.
+        self.execution_log_group = log_group(
+            "ExecutionLogs", names.api_execution_log_group(self.api.rest_api_id)
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_log_group)
         validator = self.api.add_request_validator(
             "RequestValidator",
             request_validator_name="body-and-parameters",
@@ -311,12 +335,15 @@ class ControlApi(Construct):
         self.waf_log_group: logs.LogGroup | None = None
         if strict:
             self.waf_log_group = log_group("WafLogs", names.waf_log_group)
-            self.web_acl = self._web_acl(self.waf_log_group)
+            self.web_acl = self._web_acl(
+                self.waf_log_group,
+                DEFAULT_WAF_RATE_LIMIT if waf_rate_limit is None else waf_rate_limit,
+            )
             nag.acknowledge_api_stage(self.api.deployment_stage)
 
-    def _web_acl(self, log_group: logs.LogGroup) -> wafv2.CfnWebACL:
-        """A regional web ACL with AWS managed rule groups on the stage, logging to
-        ``log_group`` with the SigV4 ``Authorization`` header redacted."""
+    def _web_acl(self, log_group: logs.LogGroup, rate_limit: int) -> wafv2.CfnWebACL:
+        """A regional web ACL on the stage: a per-IP rate limit, then AWS managed rule groups;
+        it logs to ``log_group`` with the SigV4 ``Authorization`` header redacted."""
 
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
@@ -329,11 +356,27 @@ class ControlApi(Construct):
             self,
             "WebAcl",
             name=self.naming.web_acl,
-            description="etl-constructs control API: AWS managed rule groups",
+            description="etl-constructs control API: per-IP rate limit, AWS managed rule groups",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(self.naming.web_acl),
             rules=[
+                # First, so a flood is cut off before the managed groups inspect each request.
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=0,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP",
+                            limit=rate_limit,
+                            evaluation_window_sec=300,
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    visibility_config=visibility("RateLimitPerIp"),
+                ),
+            ]
+            + [
                 wafv2.CfnWebACL.RuleProperty(
                     name=group,
                     priority=priority,
@@ -345,7 +388,7 @@ class ControlApi(Construct):
                     override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                     visibility_config=visibility(group),
                 )
-                for priority, group in enumerate(MANAGED_RULE_GROUPS)
+                for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
             ],
         )
         wafv2.CfnWebACLAssociation(

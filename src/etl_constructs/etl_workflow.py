@@ -1,8 +1,9 @@
 """EtlWorkflow: the functions, the state machine and the rules that run the pipeline.
 
 Five functions (trigger, validator, transformer, enricher, quality-check), each with its own
-role scoped to the prefixes and actions it needs, its own encrypted TLS-only dead-letter
-queue, its own log group, X-Ray tracing and the Powertools layer. A Standard state machine
+role scoped to the prefixes and actions it needs, its own log group, X-Ray tracing and the
+Powertools layer; the two EventBridge invokes asynchronously (trigger, quality-check) each
+have an encrypted TLS-only dead-letter queue. A Standard state machine
 runs validate -> transform -> enrich; every task retries transient faults with backoff and
 catches everything else into one failure branch that records the error on the job record,
 copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
@@ -63,6 +64,11 @@ THROTTLING_ERROR = "Lambda.TooManyRequestsException"
 _DEFAULT_LARGE_FILES = LargeFiles()
 #: The functions that run the processing core (and its fast path).
 DATA_FUNCTIONS = ("validator", "transformer", "enricher")
+#: The functions EventBridge rules invoke asynchronously: Lambda sends an event it could not
+#: process to the function's dead-letter queue. The others are invoked synchronously by the
+#: state machine (its Catch takes their failures) and a dead-letter queue of theirs could
+#: never receive a message, so they have none.
+ASYNC_FUNCTIONS = ("trigger", "quality-check")
 
 
 def log_retention_of(
@@ -189,14 +195,17 @@ class EtlWorkflow(Construct):
         compliance: ``standard`` or ``strict`` (VPC, reserved concurrency, KMS queues,
             managed policies).
         vpc: strict only: the VPC for the functions, with endpoints for S3, DynamoDB, Step
-            Functions and X-Ray (see PipelineNetwork); one is created when omitted.
+            Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
+            endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
+            ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
         large_files: when files take the Distributed Map path (above 1 GiB, parts of 100,000
             rows, at most 40 parts at once or the step functions' reserved concurrency, no
             failed part tolerated); ``None`` keeps every file on the single-function path.
 
     Attributes:
         functions: the five functions by base name.
-        dead_letter_queues: each function's DLQ by base name.
+        dead_letter_queues: the DLQs of the asynchronously invoked functions (trigger,
+            quality-check) by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
         encryption_key, schema, compliance.
         vpc, security_group: strict only, else ``None``.
@@ -287,6 +296,8 @@ class EtlWorkflow(Construct):
                     name="workflow",
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
+                    buckets=[bucket],
+                    tables=[table],
                 ).vpc
             self.vpc = vpc
             self.security_group = network.function_security_group(
@@ -444,14 +455,16 @@ class EtlWorkflow(Construct):
             f"{naming.construct_id(base)}Logs", names.log_group(f"lambda/{base}")
         )
         strict = self.compliance.strict
-        dlq = dead_letter_queue(
-            self,
-            f"{naming.construct_id(base)}Dlq",
-            names.dead_letter_queue(base),
-            encryption_key=self.encryption_key if strict else None,
-        )
-        self.dead_letter_queues[base] = dlq
-        nag.acknowledge_dead_letter_queue(dlq)
+        dlq = None
+        if base in ASYNC_FUNCTIONS:
+            dlq = dead_letter_queue(
+                self,
+                f"{naming.construct_id(base)}Dlq",
+                names.dead_letter_queue(base),
+                encryption_key=self.encryption_key if strict else None,
+            )
+            self.dead_letter_queues[base] = dlq
+            nag.acknowledge_dead_letter_queue(dlq)
         role = service_role(
             self,
             f"{naming.construct_id(base)}Role",
@@ -460,10 +473,11 @@ class EtlWorkflow(Construct):
             profile=self.compliance,
         )
         log_group.grant_write(role)
-        grant_dead_letter_key(dlq, role)
+        if dlq is not None:
+            grant_dead_letter_key(dlq, role)
         if self._vpc_access is not None:
             role.add_managed_policy(self._vpc_access)
-        return lambda_.Function(
+        fn = lambda_.Function(
             self,
             naming.construct_id(base),
             function_name=names.function(base),
@@ -484,6 +498,9 @@ class EtlWorkflow(Construct):
             vpc=self.vpc,
             security_groups=[self.security_group] if self.security_group else None,
         )
+        if dlq is None:
+            nag.acknowledge_synchronous_function(fn, nag.SYNCHRONOUS_STEP_REASON, self.compliance)
+        return fn
 
     def _reserved_concurrency(self, base: str, settings: FunctionSettings) -> int | None:
         if settings.reserved_concurrency is not None:
@@ -639,6 +656,7 @@ class EtlWorkflow(Construct):
         self, state: str, function: str, result_path: str, payload: Mapping[str, Any] | None
     ) -> tasks.LambdaInvoke:
         settings, retry = self._settings[function], self._retry
+        transient = list(TRANSIENT_ERRORS)
         task = tasks.LambdaInvoke(
             self,
             state,
@@ -660,8 +678,10 @@ class EtlWorkflow(Construct):
                 max_delay=cdk.Duration.minutes(2),
                 jitter_strategy=sfn.JitterType.FULL,
             )
+            # The first retrier naming an error is the one used: keep it out of the next.
+            transient.remove(THROTTLING_ERROR)
         task.add_retry(
-            errors=list(TRANSIENT_ERRORS),
+            errors=transient,
             interval=retry.interval,
             max_attempts=retry.max_attempts,
             backoff_rate=retry.backoff_rate,

@@ -184,11 +184,22 @@ class Naming:
         ``aws-waf-logs-``, so it cannot live under the prefixes above."""
         return f"aws-waf-logs-etl-{self.suffix}"
 
+    @staticmethod
+    def api_execution_log_group(rest_api_id: str) -> str:
+        """The name API Gateway writes a stage's execution logs to; it cannot be chosen."""
+        return f"API-Gateway-Execution-Logs_{rest_api_id}/{API_STAGE_NAME}"
+
     @property
     def log_group_patterns(self) -> tuple[str, ...]:
-        """Log group names the pipeline key serves: everything under the prefixes, plus the
-        WAF log group by its exact name (a prefix would also match other suffixes)."""
-        return (*(f"{prefix}*" for prefix in self.log_group_prefixes), self.waf_log_group)
+        """Log group names the pipeline key serves: everything under the prefixes, the WAF log
+        group by its exact name (a prefix would also match other suffixes), and the API
+        stage's execution log group, whose name carries the REST API's id: known only once the
+        API exists, in a later stack, so any API's stage of that name matches."""
+        return (
+            *(f"{prefix}*" for prefix in self.log_group_prefixes),
+            self.waf_log_group,
+            self.api_execution_log_group("*"),
+        )
 
     def log_group(self, what: str) -> str:
         return f"{self.log_group_prefixes[0]}{what}"

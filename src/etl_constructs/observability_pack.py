@@ -101,7 +101,8 @@ class ObservabilityPack(Construct):
     # -- facade --------------------------------------------------------------------------
 
     def monitor_workflow(self, workflow: EtlWorkflow) -> ObservabilityPack:
-        """State machine outcomes, every function, every dead-letter queue."""
+        """State machine outcomes, every function, every dead-letter queue (the trigger's and
+        the quality check's: the only functions invoked asynchronously)."""
         sm = workflow.state_machine
         period = self.thresholds.period
         self.dashboard.add_widgets(
@@ -148,7 +149,8 @@ class ObservabilityPack(Construct):
         return self
 
     def monitor_api(self, api: ControlApi) -> ObservabilityPack:
-        """API 4xx / 5xx / latency, its function and its dead-letter queue."""
+        """API 4xx / 5xx / latency and its function (invoked synchronously: no dead-letter
+        queue; its failures are the 5xx answers)."""
         period = self.thresholds.period
         rest = api.api
         self.dashboard.add_widgets(
@@ -177,7 +179,6 @@ class ObservabilityPack(Construct):
             "The control API answered with 5xx errors.",
         )
         self._monitor_function(naming.API_FUNCTION, api.function)
-        self._monitor_queue(naming.API_FUNCTION, api.dead_letter_queue)
         return self
 
     def monitor_pipeline_metrics(self) -> ObservabilityPack:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_stepfunctions as sfn
@@ -114,6 +116,50 @@ def test_bad_throttling_is_refused():
     assert "throttling_burst_limit" in str(raised.value)
 
 
-def test_account_role_can_be_left_out():
-    stack, _ = _api_stack(create_cloud_watch_role=False)
-    Template.from_stack(stack).resource_count_is("AWS::ApiGateway::Account", 0)
+def test_the_account_wide_cloud_watch_role_is_left_alone_by_default(template):
+    """API Gateway's CloudWatch role is one setting for the whole account and region: a
+    library must not replace it unless asked to."""
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    assert not [
+        role
+        for role in template.find_resources("AWS::IAM::Role").values()
+        if "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role)
+    ]
+
+
+def test_the_account_wide_cloud_watch_role_on_request():
+    stack, _ = _api_stack(create_cloud_watch_role=True)
+    template = Template.from_stack(stack)
+    (account,) = template.find_resources("AWS::ApiGateway::Account").values()
+    role = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert template.find_resources("AWS::IAM::Role")[role]["DeletionPolicy"] == "Retain"
+
+
+def test_the_execution_log_group_is_created_with_retention_and_key():
+    stack, api = _api_stack()
+    template = Template.from_stack(stack)
+    rest_api = stack.get_logical_id(api.api.node.default_child)
+    stage = stack.get_logical_id(api.api.deployment_stage.node.default_child)
+    (lid,) = [
+        lid
+        for lid, group in template.find_resources("AWS::Logs::LogGroup").items()
+        if "API-Gateway-Execution-Logs_" in json.dumps(group["Properties"]["LogGroupName"])
+    ]
+    props = template.find_resources("AWS::Logs::LogGroup")[lid]["Properties"]
+    assert props["LogGroupName"] == {
+        "Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": rest_api}, "/prod"]]
+    }
+    assert props["RetentionInDays"] == 7
+    key = stack.get_logical_id(api.execution_log_group.node.default_child)
+    assert key == lid
+    assert props["KmsKeyId"]["Fn::GetAtt"][1] == "Arn"
+    # the group exists before the stage can write to it (API Gateway would create its own)
+    assert lid in template.find_resources("AWS::ApiGateway::Stage")[stage]["DependsOn"]
+
+
+def test_the_synchronously_invoked_function_has_no_dead_letter_queue(template):
+    """API Gateway invokes the function synchronously and answers the caller with its
+    failure; Lambda would never send anything to a dead-letter queue of it."""
+    template.resource_count_is("AWS::SQS::Queue", 0)
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert "DeadLetterConfig" not in function["Properties"]

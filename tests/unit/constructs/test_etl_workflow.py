@@ -24,6 +24,8 @@ from tests.asl_rows import row_data_exposures
 from tests.conftest import cdk_json_context
 
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
+#: Invoked asynchronously (EventBridge rules): only these can ever dead-letter an event.
+ASYNC_FUNCTIONS = ("trigger", "quality-check")
 
 
 def _workflow_stack(**workflow_props):
@@ -88,7 +90,10 @@ def test_five_functions_with_suffix_runtime_layer_tracing(built):
             assert props["Environment"]["Variables"]["ETL_FAST_PATH"] == "1"
         else:
             assert data == []
-        assert props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][1] == "Arn"
+        if base in ASYNC_FUNCTIONS:
+            assert props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][1] == "Arn"
+        else:
+            assert "DeadLetterConfig" not in props, base
 
 
 def test_every_handler_module_exists_in_the_asset(built):
@@ -98,11 +103,15 @@ def test_every_handler_module_exists_in_the_asset(built):
         assert (runtime.handlers_path() / f"{module}.py").is_file(), module
 
 
-def test_each_function_has_an_encrypted_tls_only_dlq(built):
-    _, _, template = built
+def test_asynchronously_invoked_functions_have_an_encrypted_tls_only_dlq(built):
+    """Lambda dead-letters asynchronous invocations only: the state machine invokes the step
+    functions synchronously (its Catch takes their failures), so a DLQ of theirs could never
+    receive a message; the EventBridge-invoked trigger and quality check keep theirs."""
+    _, workflow, template = built
     queues = template.find_resources("AWS::SQS::Queue")
     names = {q["Properties"]["QueueName"] for q in queues.values()}
-    assert names == {f"{base}-dlq-dev" for base in FUNCTIONS}
+    assert names == {f"{base}-dlq-dev" for base in ASYNC_FUNCTIONS}
+    assert set(workflow.dead_letter_queues) == set(ASYNC_FUNCTIONS)
     assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
     policies = template.find_resources("AWS::SQS::QueuePolicy")
     denies = [
@@ -111,7 +120,28 @@ def test_each_function_has_an_encrypted_tls_only_dlq(built):
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(denies) == len(FUNCTIONS)
+    assert len(denies) == len(ASYNC_FUNCTIONS)
+
+
+def test_synchronous_functions_acknowledge_the_dlq_rule_with_the_reason(built):
+    _, workflow, _ = built
+    for base, fn in workflow.functions.items():
+        acknowledged = _acknowledged(fn)
+        if base in ASYNC_FUNCTIONS:
+            assert "Serverless-LambdaDLQ" not in acknowledged, base
+        else:
+            assert "synchronously" in acknowledged["Serverless-LambdaDLQ"], base
+
+
+def _acknowledged(construct) -> dict[str, str]:
+    """cdk-nag findings acknowledged on ``construct`` itself: finding id -> reason."""
+    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    return {
+        finding.split("::", 1)[-1]: reason
+        for entry in construct.node.metadata
+        if entry.type == key
+        for finding, reason in entry.data.items()
+    }
 
 
 def test_log_groups_keep_seven_days_and_are_kms_encrypted(built):

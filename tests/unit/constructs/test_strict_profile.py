@@ -7,6 +7,7 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -26,7 +27,7 @@ from etl_constructs import (
     compliance,
 )
 from etl_constructs._iam import ManagedPolicyRole
-from etl_constructs.control_api import MANAGED_RULE_GROUPS
+from etl_constructs.control_api import DEFAULT_WAF_RATE_LIMIT, MANAGED_RULE_GROUPS
 from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY, THROTTLING_ERROR
 from etl_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, LAMBDA_VPC_ACTIONS
 from tests.conftest import cdk_json_context
@@ -39,17 +40,29 @@ def _stack(name: str = "Strict") -> cdk.Stack:
     return cdk.Stack(cdk.App(context=cdk_json_context()), name, env=ENV)
 
 
+#: eu-west-1's AWS-managed prefix lists (``aws ec2 describe-prefix-lists``, as AWS documents).
+PREFIX_LISTS = {"s3": "pl-6da54004", "dynamodb": "pl-6fa54006"}
+
+
 def _pipeline(stack: cdk.Stack, *, shared_network: bool = True, **workflow_props):
     """Strict constructs as an app would compose them: one pipeline key, one network."""
     key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
     network = (
-        PipelineNetwork(stack, "Network", environment_suffix="dev", encryption_key=key)
+        PipelineNetwork(
+            stack,
+            "Network",
+            environment_suffix="dev",
+            encryption_key=key,
+            buckets=[ingestion.bucket],
+            tables=[store.table],
+            gateway_prefix_lists=PREFIX_LISTS,
+        )
         if shared_network
         else None
     )
     vpc = network.vpc if network else None
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
     workflow = EtlWorkflow(
         stack,
         "Workflow",
@@ -166,7 +179,7 @@ def test_queues_and_log_groups_use_the_pipeline_key_and_keep_a_year(strict):
     stack, _, _, _, workflow, _, template = strict
     key = _lid(stack, workflow.encryption_key)
     queues = template.find_resources("AWS::SQS::Queue")
-    assert len(queues) == len(FUNCTIONS) + 1
+    assert len(queues) == 2  # the trigger's and the quality check's: invoked asynchronously
     for queue in queues.values():
         assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
         assert "SqsManagedSseEnabled" not in queue["Properties"]
@@ -174,24 +187,24 @@ def test_queues_and_log_groups_use_the_pipeline_key_and_keep_a_year(strict):
     for group in groups.values():
         assert "KmsKeyId" in group["Properties"]
         assert group["Properties"]["RetentionInDays"] == 365
-    names = {g["Properties"]["LogGroupName"] for g in groups.values()}
-    assert "aws-waf-logs-etl-dev" in names
-    assert "/etl/dev/vpc/pipeline/flow-logs" in names
+    names = {json.dumps(g["Properties"]["LogGroupName"]) for g in groups.values()}
+    assert '"aws-waf-logs-etl-dev"' in names
+    assert any("API-Gateway-Execution-Logs_" in name for name in names)
+    assert '"/etl/dev/vpc/pipeline/flow-logs"' in names
 
 
 def test_function_roles_may_use_the_queue_key_to_dead_letter(strict):
     stack, _, _, _, workflow, _, template = strict
     key = {"Fn::GetAtt": [_lid(stack, workflow.encryption_key), "Arn"]}
-    role = workflow.functions["validator"].role
-    (policy,) = template.find_resources(
-        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
-    ).values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert {
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-        "Effect": "Allow",
-        "Resource": key,
-    } in (statements)
+    grant = {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key}
+    for base in FUNCTIONS:
+        role = workflow.functions[base].role
+        (policy,) = template.find_resources(
+            "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
+        ).values()
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        # only functions with a dead-letter queue get its key
+        assert (grant in statements) is (base in workflow.dead_letter_queues), base
 
 
 def test_the_pipeline_key_lets_eventbridge_and_waf_logging_use_it(stack, template_of):
@@ -206,8 +219,10 @@ def test_the_pipeline_key_lets_eventbridge_and_waf_logging_use_it(stack, templat
     assert queues == "arn:aws:sqs:eu-west-1:123456789012:*-dlq-dev"
     logs_statement = statements["AllowCloudWatchLogsForPipelineLogGroups"]
     (groups,) = logs_statement["Condition"]["ArnLike"].values()
-    assert json.dumps(groups).count("log-group:") == 3
+    assert json.dumps(groups).count("log-group:") == 4
     assert "log-group:aws-waf-logs-etl-dev" in json.dumps(groups)
+    # the API stage's execution logs, whose group name carries the REST API's id
+    assert "log-group:API-Gateway-Execution-Logs_*/prod" in json.dumps(groups)
 
 
 # -- network ----------------------------------------------------------------------------------
@@ -303,21 +318,155 @@ def test_every_function_runs_in_the_vpc_with_reserved_concurrency(strict):
     assert workflow.vpc is network.vpc
 
 
-def test_function_security_groups_allow_https_out_and_nothing_in(strict):
-    stack, _, _, _, workflow, api, template = strict
-    groups = template.find_resources("AWS::EC2::SecurityGroup")
+def _egress(template: Template, stack: cdk.Stack, group) -> list[dict]:
+    """Every egress rule of ``group``: inline ones and SecurityGroupEgress resources."""
+    lid = _lid(stack, group)
+    rules = list(
+        template.find_resources("AWS::EC2::SecurityGroup")[lid]["Properties"].get(
+            "SecurityGroupEgress", []
+        )
+    )
+    for rule in template.find_resources("AWS::EC2::SecurityGroupEgress").values():
+        props = dict(rule["Properties"])
+        if props.pop("GroupId") == {"Fn::GetAtt": [lid, "GroupId"]}:
+            rules.append(props)
+    return rules
+
+
+def test_function_security_groups_send_https_to_the_endpoints_only(strict):
+    """No route to anywhere else: the interface endpoints' group and the gateway endpoints'
+    prefix lists, on 443, and nothing inbound."""
+    stack, network, _, _, workflow, api, template = strict
+    endpoint_group = {"Fn::GetAtt": [_lid(stack, network.endpoint_security_group), "GroupId"]}
     for construct in (workflow.security_group, api.function.connections.security_groups[0]):
-        props = groups[_lid(stack, construct)]["Properties"]
-        assert "SecurityGroupIngress" not in props
-        assert props["SecurityGroupEgress"] == [
-            {
-                "CidrIp": "0.0.0.0/0",
-                "Description": "HTTPS to AWS endpoints",
-                "FromPort": 443,
-                "IpProtocol": "tcp",
-                "ToPort": 443,
-            }
+        props = template.find_resources("AWS::EC2::SecurityGroup")[_lid(stack, construct)]
+        assert "SecurityGroupIngress" not in props["Properties"]
+        rules = _egress(template, stack, construct)
+        assert all(
+            (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 443, 443) for r in rules
+        )
+        destinations = [
+            r.get("DestinationPrefixListId") or r.get("DestinationSecurityGroupId") for r in rules
         ]
+        assert sorted(destinations, key=json.dumps) == sorted(
+            [PREFIX_LISTS["s3"], PREFIX_LISTS["dynamodb"], endpoint_group], key=json.dumps
+        )
+        assert not any("CidrIp" in r for r in rules)
+    # all inline: a group whose egress rules are all separate resources has no inline rule,
+    # and EC2 gives such a group its default allow-all egress
+    template.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+
+
+def test_without_prefix_lists_functions_keep_https_to_any_address():
+    """A network not given its prefix lists, and a VPC of your own: the route tables decide."""
+    stack = _stack()
+    _pipeline(stack, shared_network=False)
+    other = _stack("OwnVpc")
+    own = ec2.Vpc(other, "Vpc", nat_gateways=0, max_azs=2)
+    ingestion = IngestionBucket(other, "Ingestion", environment_suffix="dev", compliance="strict")
+    store = MetadataStore(other, "Metadata", environment_suffix="dev", compliance="strict")
+    EtlWorkflow(
+        other,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        compliance="strict",
+        vpc=own,
+    )
+    for template in (Template.from_stack(stack), Template.from_stack(other)):
+        template.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+        for group in template.find_resources(
+            "AWS::EC2::SecurityGroup",
+            {
+                "Properties": {
+                    "GroupDescription": Match.string_like_regexp("etl-constructs functions")
+                }
+            },
+        ).values():
+            (rule,) = group["Properties"]["SecurityGroupEgress"]
+            assert (rule["CidrIp"], rule["FromPort"], rule["ToPort"]) == ("0.0.0.0/0", 443, 443)
+
+
+def _policies(template: Template) -> dict[str, dict]:
+    """Each endpoint's policy by the service's short name (``s3``, ``states``...)."""
+    return {
+        json.dumps(e["Properties"]["ServiceName"]).split(".")[-1].rstrip('"]}'): e["Properties"][
+            "PolicyDocument"
+        ]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+
+
+ACCOUNT_ONLY = {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}
+
+
+def test_gateway_endpoints_admit_this_account_to_the_pipelines_bucket_and_table(strict):
+    """No way out through S3 or DynamoDB to another account's bucket or table."""
+    stack, _, ingestion, store, _, _, template = strict
+    policies = _policies(template)
+    bucket = {"Fn::GetAtt": [_lid(stack, ingestion.bucket), "Arn"]}
+    table = {"Fn::GetAtt": [_lid(stack, store.dynamodb_table), "Arn"]}
+    (s3_statement,) = policies["s3"]["Statement"]
+    assert s3_statement["Principal"] == {"AWS": "*"}
+    assert s3_statement["Action"] == "s3:*"
+    assert s3_statement["Resource"] == [
+        bucket,
+        {"Fn::Join": ["", [bucket, "/*"]]},
+    ]
+    assert s3_statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+    (ddb_statement,) = policies["dynamodb"]["Statement"]
+    assert ddb_statement["Action"] == "dynamodb:*"
+    assert ddb_statement["Resource"] == [table, {"Fn::Join": ["", [table, "/index/*"]]}]
+    assert ddb_statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+
+
+def test_interface_endpoints_admit_this_accounts_principals_only(strict):
+    *_, template = strict
+    policies = _policies(template)
+    for service in DEFAULT_INTERFACE_ENDPOINTS:
+        (statement,) = policies[service]["Statement"]
+        assert (statement["Action"], statement["Resource"]) == ("*", "*")
+        conditions = statement["Condition"]["StringEquals"]
+        assert conditions["aws:PrincipalAccount"] == "123456789012", service
+        # resources too where every call names one (StartExecution, a key); X-Ray and
+        # metrics calls name none, and a resource condition would refuse them
+        assert ("aws:ResourceAccount" in conditions) is (service in ("states", "kms")), service
+
+
+def test_a_network_without_named_data_admits_any_of_this_accounts_buckets_and_tables(
+    stack, template_of
+):
+    PipelineNetwork(stack, "Network", environment_suffix="dev")
+    policies = _policies(template_of(stack))
+    for service in ("s3", "dynamodb"):
+        (statement,) = policies[service]["Statement"]
+        assert statement["Resource"] == "*"
+        assert statement["Condition"] == {"StringEquals": ACCOUNT_ONLY}
+
+
+def test_a_constructs_own_network_admits_its_bucket_and_table():
+    stack = _stack()
+    _, ingestion, _, _, _ = _pipeline(stack, shared_network=False)
+    template = Template.from_stack(stack)
+    bucket = _lid(stack, ingestion.bucket)
+    for endpoint in template.find_resources("AWS::EC2::VPCEndpoint").values():
+        if "s3" in json.dumps(endpoint["Properties"]["ServiceName"]):
+            (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+            assert statement["Resource"][0] == {"Fn::GetAtt": [bucket, "Arn"]}
+
+
+def test_gateway_prefix_lists_are_checked():
+    with pytest.raises(PropsError) as raised:
+        PipelineNetwork(
+            _stack(),
+            "Network",
+            environment_suffix="dev",
+            gateway_prefix_lists={"s3": "sg-12345678", "sqs": "pl-12345678"},
+        )
+    message = str(raised.value)
+    assert "gateway_prefix_lists must name the prefix lists of dynamodb and s3" in message
+    assert "gateway_prefix_lists['s3'] is not a prefix-list id: 'sg-12345678'" in message
 
 
 def test_no_inline_policies_and_one_managed_policy_per_role(strict):
@@ -378,6 +527,33 @@ def test_throttled_steps_wait_for_their_reserved_executions(strict):
         assert throttled["ErrorEquals"] == [THROTTLING_ERROR]
         assert throttled["MaxAttempts"] == 8 and throttled["JitterStrategy"] == "FULL"
         assert "TransientError" in transient["ErrorEquals"]
+
+
+def _task_states(states: dict) -> list[tuple[str, dict]]:
+    """Every state of an ASL ``States`` map, inside Map processors and Parallel branches too."""
+    found = []
+    for name, state in states.items():
+        found.append((name, state))
+        for inner in (state.get("ItemProcessor"), state.get("Iterator")):
+            if inner:
+                found += _task_states(inner["States"])
+        for branch in state.get("Branches", []):
+            found += _task_states(branch["States"])
+    return found
+
+
+def test_no_error_name_is_retried_by_two_retriers_of_one_task(strict):
+    """Step Functions uses the first retrier that names an error: a second one naming it
+    again is dead configuration that reads as if it applied."""
+    _, _, _, _, _, _, template = strict
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    states = json.loads("".join(p if isinstance(p, str) else "ARN" for p in parts))["States"]
+    retried = [(name, state["Retry"]) for name, state in _task_states(states) if "Retry" in state]
+    assert {"Validate", "Transform", "Enrich"} <= {name for name, _ in retried}
+    for name, retriers in retried:
+        errors = [error for retrier in retriers for error in retrier["ErrorEquals"]]
+        assert len(errors) == len(set(errors)), (name, errors)
 
 
 def test_state_machine_role_may_use_the_data_key_for_the_failure_copy(strict):
@@ -516,10 +692,13 @@ def test_waf_web_acl_with_managed_rule_groups_on_the_stage(strict):
     assert props["Name"] == "etl-api-acl-dev"
     assert props["Scope"] == "REGIONAL"
     assert props["DefaultAction"] == {"Allow": {}}
-    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in props["Rules"]]
+    managed = [r for r in props["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]]
+    groups = [r["Statement"]["ManagedRuleGroupStatement"] for r in managed]
     assert [g["Name"] for g in groups] == list(MANAGED_RULE_GROUPS)
     assert {g["VendorName"] for g in groups} == {"AWS"}
-    assert all(r["OverrideAction"] == {"None": {}} for r in props["Rules"])
+    assert all(r["OverrideAction"] == {"None": {}} for r in managed)
+    priorities = [r["Priority"] for r in props["Rules"]]
+    assert len(set(priorities)) == len(priorities)
     (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
     arn = json.dumps(association["Properties"]["ResourceArn"])
     assert _lid(stack, api.api) in arn
@@ -527,6 +706,72 @@ def test_waf_web_acl_with_managed_rule_groups_on_the_stage(strict):
     assert association["Properties"]["WebACLArn"] == {
         "Fn::GetAtt": [_lid(stack, api.web_acl), "Arn"]
     }
+
+
+def _rate_rules(template: Template) -> list[dict]:
+    (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
+    return [r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"]]
+
+
+def test_waf_blocks_an_ip_above_its_rate_limit(strict):
+    *_, template = strict
+    (rule,) = _rate_rules(template)
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": DEFAULT_WAF_RATE_LIMIT,
+        "EvaluationWindowSec": 300,
+    }
+    assert rule["Action"] == {"Block": {}}
+    assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is True
+    assert rule["VisibilityConfig"]["MetricName"]
+    assert 100 <= DEFAULT_WAF_RATE_LIMIT <= 10_000
+
+
+def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
+    stack = _stack()
+    _, ingestion, store, workflow, _ = _pipeline(stack)
+
+    def api(scope, construct_id, **props):
+        return ControlApi(
+            scope,
+            construct_id,
+            environment_suffix="dev",
+            bucket=ingestion.bucket,
+            table=store.table,
+            state_machine=workflow.state_machine,
+            compliance="strict",
+            vpc=workflow.vpc,
+            encryption_key=workflow.encryption_key,
+            **props,
+        )
+
+    api(stack, "Tuned", waf_rate_limit=500)
+    limits = [
+        r["Statement"]["RateBasedStatement"]["Limit"]
+        for acl in Template.from_stack(stack).find_resources("AWS::WAFv2::WebACL").values()
+        for r in acl["Properties"]["Rules"]
+        if "RateBasedStatement" in r["Statement"]
+    ]
+    assert sorted(limits) == [500, DEFAULT_WAF_RATE_LIMIT]  # _pipeline's API has the default
+    with pytest.raises(PropsError, match="waf_rate_limit must be 10-2000000000"):
+        api(stack, "TooLow", waf_rate_limit=9)
+    standard = _stack("Standard")
+    bucket = IngestionBucket(standard, "Ingestion", environment_suffix="dev")
+    table = MetadataStore(standard, "Metadata", environment_suffix="dev")
+    flow = EtlWorkflow(
+        standard, "Workflow", environment_suffix="dev", bucket=bucket.bucket, table=table.table
+    )
+    with pytest.raises(PropsError, match="waf_rate_limit is used by compliance='strict' only"):
+        ControlApi(
+            standard,
+            "Api",
+            environment_suffix="dev",
+            bucket=bucket.bucket,
+            table=table.table,
+            state_machine=flow.state_machine,
+            waf_rate_limit=500,
+        )
 
 
 def test_waf_logs_go_to_their_log_group_without_the_signature(strict):
