@@ -323,9 +323,10 @@ class EtlWorkflow(Construct):
                 service="states.amazonaws.com",
                 description=f"{names.state_machine}: invoke the steps, record failures",
                 profile=profile,
+                source_arns=_state_machine_source_arns(self, names.state_machine),
             )
             if profile.strict
-            else None  # standard: the state machine's own role, as CDK makes it
+            else None  # standard: CDK's own role (any state machine of this account)
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -759,6 +760,21 @@ class EtlWorkflow(Construct):
         )
         copy.add_catch(record, errors=["States.ALL"], result_path="$.copyError")
         return copy.next(record).next(failed)
+
+
+def _state_machine_source_arns(scope: Construct, name: str) -> list[str]:
+    """What Step Functions may assume the state machine role for: the state machine ``name``
+    (by its name: the role cannot refer to the state machine that depends on it), the child
+    workflows of its Distributed Maps (``name/<map run>``) and its versions and aliases
+    (``name:<qualifier>``). State machine names contain neither ``/`` nor ``:``, so no other
+    state machine matches."""
+    arn = cdk.Stack.of(scope).format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=name,
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return [arn, f"{arn}/*", f"{arn}:*"]
 
 
 def dead_letter_queue(

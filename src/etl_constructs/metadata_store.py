@@ -22,7 +22,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import compliance as nag
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, source_conditions
 from ._props import raise_if_any
 from .compliance import Compliance, profile_of
 from .encryption import DataKey
@@ -156,10 +156,17 @@ class MetadataStore(Construct):
         )
         # The selection's role: AWS Backup's managed policy, plus the data key, which encrypts
         # both the table it reads and the vault it writes.
+        # Only for AWS Backup's resources (plans, vaults, jobs) of this account and region:
+        # AWS Backup documents no narrower aws:SourceArn for the roles it assumes.
         role = ManagedPolicyRole(
             self,
             "BackupRole",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "backup.amazonaws.com",
+                conditions=source_conditions(
+                    self, cdk.Stack.of(self).format_arn(service="backup", resource="*")
+                ),
+            ),
             description=f"{naming.backup_plan}: back up the job table into its vault",
         )
         key.grant_encrypt_decrypt(role)

@@ -1,0 +1,204 @@
+"""Findings of the outside audit of the synthesized templates, each pinned by a test.
+
+3: service roles trust their service only for this account's own resources (confused deputy).
+9: the state machine lists the bucket under ``validated/`` only.
+10: every role gets exactly the KMS actions it uses, once.
+11: the retained job table has deletion protection; the backup vault is protected where it
+    outlives the stack and is destroyed with its key where it does not.
+14: the data bucket refuses uploads that ask for any encryption other than the data key.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+
+from etl_constructs import (
+    Compliance,
+    ControlApi,
+    DataKey,
+    EtlWorkflow,
+    IngestionBucket,
+    MetadataStore,
+    PipelineKey,
+    PipelineNetwork,
+)
+from tests.conftest import cdk_json_context
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+ENV = cdk.Environment(account=ACCOUNT, region=REGION)
+
+
+def _pipeline(
+    stack: cdk.Stack,
+    *,
+    profile: Compliance = Compliance.STRICT,
+    bucket_key: kms.IKey | None = None,
+    table_key: kms.IKey | None = None,
+    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+):
+    key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
+    network = (
+        PipelineNetwork(stack, "Network", environment_suffix="dev", encryption_key=key)
+        if profile.strict
+        else None
+    )
+    vpc = network.vpc if network else None
+    ingestion = IngestionBucket(
+        stack,
+        "Ingestion",
+        environment_suffix="dev",
+        encryption_key=bucket_key,
+        compliance=profile,
+        removal_policy=removal_policy,
+    )
+    store = MetadataStore(
+        stack,
+        "Metadata",
+        environment_suffix="dev",
+        encryption_key=table_key,
+        compliance=profile,
+        removal_policy=removal_policy,
+    )
+    workflow = EtlWorkflow(
+        stack,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        compliance=profile,
+        vpc=vpc,
+        encryption_key=key,
+        removal_policy=removal_policy,
+    )
+    api = ControlApi(
+        stack,
+        "ControlApi",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        state_machine=workflow.state_machine,
+        compliance=profile,
+        vpc=vpc,
+        encryption_key=key,
+        removal_policy=removal_policy,
+    )
+    return network, ingestion, store, workflow, api
+
+
+def _stack(env: cdk.Environment | None = ENV) -> cdk.Stack:
+    return cdk.Stack(cdk.App(context=cdk_json_context()), "Audit", env=env)
+
+
+def _strict(env: cdk.Environment | None):
+    """Strict constructs as the example app composes them: one data key for both stores."""
+    stack = _stack(env)
+    data_key = DataKey(stack, "DataKey", environment_suffix="dev").key
+    parts = _pipeline(stack, bucket_key=data_key, table_key=data_key)
+    return stack, *parts, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def strict():
+    return _strict(ENV)
+
+
+@pytest.fixture(scope="module")
+def strict_agnostic():
+    """The same, in a stack without a concrete account and region (tokens in the ARNs)."""
+    return _strict(None)
+
+
+def _lid(stack: cdk.Stack, construct) -> str:
+    element = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+    return stack.get_logical_id(element)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(stack: cdk.Stack, template: Template, role) -> list[dict]:
+    """Every statement of every inline or managed policy attached to ``role``."""
+    ref = {"Ref": _lid(stack, role)}
+    statements = []
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in template.find_resources(kind).values():
+            if ref in policy["Properties"].get("Roles", []):
+                statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _key_actions(stack: cdk.Stack, template: Template, role, key: kms.IKey) -> list[str]:
+    """The KMS actions ``role`` may use on ``key``, in policy order (duplicates kept)."""
+    arn = {"Fn::GetAtt": [_lid(stack, key), "Arn"]}
+    return [
+        action
+        for s in _role_statements(stack, template, role)
+        if s["Effect"] == "Allow" and arn in _as_list(s["Resource"])
+        for action in _as_list(s["Action"])
+        if action.startswith("kms:")
+    ]
+
+
+def _trust(template: Template, stack: cdk.Stack, role) -> dict:
+    resource = template.find_resources("AWS::IAM::Role")[_lid(stack, role)]
+    (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    return statement
+
+
+# -- 3: trust conditions ----------------------------------------------------------------------
+
+
+def _flow_log_role(network: PipelineNetwork):
+    return network.node.find_child("FlowLogRole")
+
+
+def _backup_role(store: MetadataStore):
+    return store.node.find_child("BackupRole")
+
+
+def test_strict_service_roles_trust_their_service_for_this_account_only(strict):
+    stack, network, _, store, workflow, _, template = strict
+    expected = {
+        workflow.state_machine.role: (
+            "states.amazonaws.com",
+            [
+                f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:etl-state-machine-dev",
+                # a Distributed Map's child workflows, and versions or aliases
+                f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:etl-state-machine-dev/*",
+                f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:etl-state-machine-dev:*",
+            ],
+        ),
+        _flow_log_role(network): (
+            "vpc-flow-logs.amazonaws.com",
+            f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*",
+        ),
+        _backup_role(store): ("backup.amazonaws.com", f"arn:aws:backup:{REGION}:{ACCOUNT}:*"),
+    }
+    for role, (service, source_arn) in expected.items():
+        statement = _trust(template, stack, role)
+        assert statement["Principal"] == {"Service": service}
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        }, role.node.path
+
+
+def test_trust_conditions_name_the_deploying_account_in_env_agnostic_stacks(strict_agnostic):
+    stack, network, _, store, workflow, _, template = strict_agnostic
+    for role in (workflow.state_machine.role, _flow_log_role(network), _backup_role(store)):
+        condition = _trust(template, stack, role)["Condition"]
+        assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        rendered = str(condition["ArnLike"]["aws:SourceArn"])
+        assert "AWS::AccountId" in rendered and "AWS::Region" in rendered
+
+
+def test_the_standard_state_machine_role_keeps_cdks_conditions():
+    stack = _stack()
+    _, _, _, workflow, _ = _pipeline(stack, profile=Compliance.STANDARD)
+    statement = _trust(Template.from_stack(stack), stack, workflow.state_machine.role)
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
