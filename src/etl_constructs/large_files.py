@@ -122,6 +122,24 @@ class RawCsvItemReader:
         return []
 
 
+class ListedObjectsItemReader(sfn.S3ObjectsItemReader):
+    """CDK's S3ObjectsItemReader, but its ``s3:ListBucket`` holds only under the prefixes the
+    state machine lists (:data:`naming.STATE_MACHINE_LIST_PREFIXES`), not the whole bucket."""
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={
+                    "StringLike": {
+                        "s3:prefix": [f"{p}*" for p in naming.STATE_MACHINE_LIST_PREFIXES]
+                    }
+                },
+            )
+        ]
+
+
 JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName")
 
 
@@ -187,7 +205,7 @@ def build(
         workflow,
         "ProcessParts",
         comment="transform and enrich every validated part",
-        item_reader=sfn.S3ObjectsItemReader(
+        item_reader=ListedObjectsItemReader(
             bucket=workflow.bucket,
             prefix=sfn.JsonPath.format(
                 f"{naming.VALIDATED_PREFIX}{{}}/parts/", sfn.JsonPath.string_at("$.jobId")

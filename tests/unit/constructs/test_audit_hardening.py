@@ -202,3 +202,27 @@ def test_the_standard_state_machine_role_keeps_cdks_conditions():
     statement = _trust(Template.from_stack(stack), stack, workflow.state_machine.role)
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
     assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
+
+
+# -- 9: the state machine lists validated/ only ------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", list(Compliance))
+def test_state_machine_lists_the_bucket_under_its_prefixes_only(profile):
+    stack = _stack()
+    _, _, _, workflow, _ = _pipeline(stack, profile=profile)
+    template = Template.from_stack(stack)
+    listings = [
+        s
+        for s in _role_statements(stack, template, workflow.state_machine.role)
+        if "s3:ListBucket" in _as_list(s["Action"])
+    ]
+    assert listings, "the Distributed Map lists the validated parts"
+    for statement in listings:
+        assert statement["Condition"] == {"StringLike": {"s3:prefix": ["validated/*"]}}
+
+
+def test_the_listed_prefixes_live_in_naming():
+    from etl_constructs import naming
+
+    assert naming.STATE_MACHINE_LIST_PREFIXES == (naming.VALIDATED_PREFIX,)
