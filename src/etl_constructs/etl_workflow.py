@@ -155,6 +155,14 @@ _TABLE_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "enricher": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     "quality-check": ("dynamodb:Query",),
 }
+# Functions whose reads of their prefixes are HeadObject only: object metadata, never a body,
+# so S3 asks KMS for nothing (the trigger resolves keys and sizes of raw/ objects).
+_HEAD_ONLY = frozenset({"trigger"})
+#: What a principal needs of a table's customer-managed key to read and write items: DynamoDB
+#: decrypts the table key with the caller's credentials for reads and writes alike (and caches
+#: it for minutes); it generates the table's data keys itself, under the grant it created with
+#: the table, so no caller needs kms:GenerateDataKey, kms:Encrypt or kms:ReEncrypt*.
+TABLE_KEY_ACTIONS = ("kms:Decrypt",)
 
 
 class EtlWorkflow(Construct):
@@ -345,14 +353,14 @@ class EtlWorkflow(Construct):
                 include_execution_data=True,
             ),
         )
-        # The failure branch copies raw/ -> failed/ and updates the job: with customer keys
-        # that needs the bucket's key (read the source, write the copy) and the table's.
+        # With customer keys: the bucket's for the item reader's GetObject on raw/ (CDK's
+        # readers grant no key) and the failure branch's CopyObject raw/ -> failed/ (decrypt
+        # the source, generate the copy's data key), the table's to record the failure.
         if bucket.encryption_key is not None:
             bucket.encryption_key.grant(
                 self.state_machine.role, "kms:Decrypt", "kms:GenerateDataKey"
             )
-        if table.encryption_key is not None:
-            table.encryption_key.grant_encrypt_decrypt(self.state_machine.role)
+        grant_table_key(table, self.state_machine.role)
         if self.large_files is not None:
             nag.acknowledge_distributed_map(
                 self.state_machine, self.state_machine.state_machine_arn
@@ -366,7 +374,6 @@ class EtlWorkflow(Construct):
             bucket_arn=bucket.bucket_arn,
             prefixes=(naming.RAW_PREFIX, naming.FAILED_PREFIX),
             function_arns=[self.functions[s.function].function_arn for s in _STEPS],
-            kms=table.encryption_key is not None,
         )
         trigger = self.functions["trigger"]
         trigger.add_environment(naming.ENV_STATE_MACHINE_ARN, self.state_machine.state_machine_arn)
@@ -501,15 +508,21 @@ class EtlWorkflow(Construct):
                     conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in lists]}},
                 )
             )
-        bucket_key = self.bucket.encryption_key if reads or writes else None
-        if bucket_key is not None:
-            bucket_key.grant_encrypt_decrypt(role)
+        # SSE-KMS under the bucket's key: GetObject needs kms:Decrypt, PutObject
+        # kms:GenerateDataKey, and a multipart upload (MultipartWriter, from 8 MiB) both;
+        # HeadObject needs neither.
+        bucket_key = self.bucket.encryption_key
+        key_actions = [
+            *(["kms:Decrypt"] if writes or (reads and base not in _HEAD_ONLY) else []),
+            *(["kms:GenerateDataKey"] if writes else []),
+        ]
+        if bucket_key is not None and key_actions:
+            bucket_key.grant(role, *key_actions)
         grant_table(self.table, role, _TABLE_ACTIONS[base])
         nag.acknowledge_function_role(
             role,
             bucket_arn=self.bucket.bucket_arn,
             prefixes=tuple(dict.fromkeys(reads + writes)),
-            kms=bucket_key is not None or self.table.encryption_key is not None,
         )
 
     def _rule_target(self, base: str) -> targets.LambdaFunction:
@@ -814,8 +827,14 @@ def grant_table(table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...
             resources=[table.table_arn, f"{table.table_arn}/index/{naming.JOB_INDEX_NAME}"],
         )
     )
+    grant_table_key(table, role)
+
+
+def grant_table_key(table: dynamodb.ITable, role: iam.IRole) -> None:
+    """The table's customer-managed key, if any, as item reads and writes use it
+    (:data:`TABLE_KEY_ACTIONS`)."""
     if table.encryption_key is not None:
-        table.encryption_key.grant_encrypt_decrypt(role)
+        table.encryption_key.grant(role, *TABLE_KEY_ACTIONS)
 
 
 def _problems(
@@ -865,6 +884,7 @@ __all__ = [
     "dead_letter_queue",
     "grant_dead_letter_key",
     "grant_table",
+    "grant_table_key",
     "log_retention_of",
     "profile_of",
 ]

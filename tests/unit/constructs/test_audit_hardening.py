@@ -226,3 +226,68 @@ def test_the_listed_prefixes_live_in_naming():
     from etl_constructs import naming
 
     assert naming.STATE_MACHINE_LIST_PREFIXES == (naming.VALIDATED_PREFIX,)
+
+
+# -- 10: exactly the KMS actions each role uses --------------------------------------------------
+
+DECRYPT = ["kms:Decrypt"]
+READ_WRITE = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_strict_roles_get_exactly_the_data_key_actions_they_use(strict):
+    stack, _, ingestion, store, workflow, api, template = strict
+    key = ingestion.encryption_key
+    assert key is store.table.encryption_key
+    expected = {
+        # HeadObject needs no key; the job record: DynamoDB decrypts the table key as the caller
+        "trigger": DECRYPT,
+        "validator": READ_WRITE,
+        "transformer": READ_WRITE,
+        "enricher": READ_WRITE,
+        # reads job records; writes its report (a multipart upload also needs kms:Decrypt)
+        "quality-check": READ_WRITE,
+    }
+    for base, actions in expected.items():
+        role = workflow.functions[base].role
+        got = _key_actions(stack, template, role, key)
+        assert sorted(set(got)) == actions, base
+    assert sorted(set(_key_actions(stack, template, api.function.role, key))) == DECRYPT
+
+
+def test_strict_state_machine_role_gets_each_key_action_once(strict):
+    stack, _, ingestion, _, workflow, _, template = strict
+    actions = _key_actions(stack, template, workflow.state_machine.role, ingestion.encryption_key)
+    assert sorted(actions) == READ_WRITE  # no GenerateDataKey*, no Encrypt, no ReEncrypt*
+
+
+def test_separate_bucket_and_table_keys_are_granted_by_use():
+    stack = _stack()
+    bucket_key = kms.Key(stack, "BucketKey", enable_key_rotation=True)
+    table_key = kms.Key(stack, "TableKey", enable_key_rotation=True)
+    _, _, _, workflow, api = _pipeline(
+        stack, profile=Compliance.STANDARD, bucket_key=bucket_key, table_key=table_key
+    )
+    template = Template.from_stack(stack)
+    bucket_actions = {
+        "trigger": [],  # HeadObject only
+        "validator": READ_WRITE,
+        "transformer": READ_WRITE,
+        "enricher": READ_WRITE,
+        "quality-check": READ_WRITE,
+    }
+    for base, actions in bucket_actions.items():
+        role = workflow.functions[base].role
+        assert sorted(_key_actions(stack, template, role, bucket_key)) == actions, base
+        assert _key_actions(stack, template, role, table_key) == DECRYPT, base
+    assert _key_actions(stack, template, api.function.role, bucket_key) == []
+    assert _key_actions(stack, template, api.function.role, table_key) == DECRYPT
+    machine = workflow.state_machine.role
+    # the item reader and the failure copy read raw/, the copy writes failed/
+    assert sorted(_key_actions(stack, template, machine, bucket_key)) == READ_WRITE
+    assert _key_actions(stack, template, machine, table_key) == DECRYPT
+    for statement in (
+        s
+        for role in [*(f.role for f in workflow.functions.values()), api.function.role, machine]
+        for s in _role_statements(stack, template, role)
+    ):
+        assert not any(a.endswith("*") for a in _as_list(statement["Action"]) if "kms:" in a)
