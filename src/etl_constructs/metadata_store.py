@@ -113,6 +113,8 @@ class MetadataStore(Construct):
                 point_in_time_recovery_enabled=point_in_time_recovery
             ),
             removal_policy=removal_policy,
+            # A table meant to outlive its stack cannot be deleted by an API call either.
+            deletion_protection=_retained(removal_policy),
         )
         self.dynamodb_table.add_global_secondary_index(
             index_name=JOB_INDEX_NAME,
@@ -123,15 +125,24 @@ class MetadataStore(Construct):
         self.table = self.dynamodb_table
         if profile.strict:
             assert encryption_key is not None
-            self._backup(naming, encryption_key)
+            self._backup(naming, encryption_key, removal_policy)
 
-    def _backup(self, naming: Naming, key: kms.IKey) -> None:
-        """Daily backups kept 35 days, in a vault that outlives the stack.
+    def _backup(self, naming: Naming, key: kms.IKey, removal_policy: cdk.RemovalPolicy) -> None:
+        """Daily backups kept 35 days, in a vault with the table's removal policy.
 
-        The vault is RETAINed: recovery points of the audit trail must survive a deleted
-        stack (they expire by the plan's lifecycle). Its name ends in part of the stack's id,
-        so a re-created environment never collides with the vault its predecessor left.
+        Retained (prod): recovery points of the audit trail survive a deleted stack (they
+        expire by the plan's lifecycle), and the vault protects them: its access policy denies
+        everyone deleting them or shortening their lifecycle, and a vault lock (governance
+        mode) holds them for the 35 days. Its name ends in part of the stack's id, so a
+        re-created environment never collides with the vault its predecessor left.
+
+        Destroyed (ephemeral environments): the vault goes with the stack, as the key that
+        encrypts its recovery points does when the stack created it with the same policy; a
+        vault kept beyond its key would hold backups no one can decrypt. It has no lock and no
+        deny policy, so its recovery points can be deleted first (AWS Backup deletes no vault
+        that still holds any).
         """
+        retained = _retained(removal_policy)
         stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
         self.backup_vault = backup.BackupVault(
             self,
@@ -139,7 +150,11 @@ class MetadataStore(Construct):
             backup_vault_name=naming.backup_vault_prefix
             + cdk.Fn.select(4, cdk.Fn.split("-", stack_guid)),
             encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+            block_recovery_point_deletion=retained,
+            lock_configuration=(
+                backup.LockConfiguration(min_retention=BACKUP_RETENTION) if retained else None
+            ),
         )
         self.backup_plan = backup.BackupPlan(
             self,
@@ -176,3 +191,11 @@ class MetadataStore(Construct):
             role=role,
         )
         nag.acknowledge_backup_role(role)
+
+
+def _retained(removal_policy: cdk.RemovalPolicy) -> bool:
+    """Whether ``removal_policy`` keeps the resource when its stack is deleted."""
+    return removal_policy in (
+        cdk.RemovalPolicy.RETAIN,
+        cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    )

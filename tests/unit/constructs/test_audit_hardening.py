@@ -291,3 +291,67 @@ def test_separate_bucket_and_table_keys_are_granted_by_use():
         for s in _role_statements(stack, template, role)
     ):
         assert not any(a.endswith("*") for a in _as_list(statement["Action"]) if "kms:" in a)
+
+
+# -- 11: table deletion protection, backup vault ----------------------------------------------
+
+
+def _table(template: Template) -> dict:
+    (table,) = template.find_resources("AWS::DynamoDB::Table").values()
+    return table
+
+
+@pytest.mark.parametrize("profile", list(Compliance))
+def test_a_retained_table_is_protected_from_deletion(stack, template_of, profile):
+    MetadataStore(stack, "Metadata", environment_suffix="prod", compliance=profile)
+    table = _table(template_of(stack))
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_a_destroyable_table_is_not(stack, template_of):
+    MetadataStore(
+        stack, "Metadata", environment_suffix="pr-1", removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    table = _table(template_of(stack))
+    assert table["DeletionPolicy"] == "Delete"
+    assert not table["Properties"].get("DeletionProtectionEnabled", False)
+
+
+def _vault(template: Template) -> dict:
+    (vault,) = template.find_resources("AWS::Backup::BackupVault").values()
+    return vault
+
+
+def test_a_retained_vault_is_locked_and_denies_deleting_recovery_points(stack, template_of):
+    MetadataStore(stack, "Metadata", environment_suffix="prod", compliance="strict")
+    vault = _vault(template_of(stack))
+    assert vault["DeletionPolicy"] == "Retain"
+    props = vault["Properties"]
+    assert props["LockConfiguration"] == {"MinRetentionDays": 35}
+    (deny,) = [s for s in props["AccessPolicy"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Principal"] == {"AWS": "*"}
+    assert sorted(_as_list(deny["Action"])) == [
+        "backup:DeleteRecoveryPoint",
+        "backup:UpdateRecoveryPointLifecycle",
+    ]
+    assert deny["Resource"] == "*"
+
+
+def test_a_destroyable_vault_goes_with_its_key(stack, template_of):
+    """Outside prod the data key is deleted with the stack (after 7 days): a vault kept
+    beyond it would hold recovery points no one can decrypt."""
+    MetadataStore(
+        stack,
+        "Metadata",
+        environment_suffix="pr-1",
+        compliance="strict",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    template = template_of(stack)
+    vault = _vault(template)
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    assert key["DeletionPolicy"] == vault["DeletionPolicy"] == "Delete"
+    # nothing stops the stack (or its operator) from emptying the vault it deletes
+    assert "LockConfiguration" not in vault["Properties"]
+    assert "AccessPolicy" not in vault["Properties"]
