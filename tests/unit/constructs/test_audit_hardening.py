@@ -355,3 +355,74 @@ def test_a_destroyable_vault_goes_with_its_key(stack, template_of):
     # nothing stops the stack (or its operator) from emptying the vault it deletes
     assert "LockConfiguration" not in vault["Properties"]
     assert "AccessPolicy" not in vault["Properties"]
+
+
+# -- 14: uploads may not pick another encryption ----------------------------------------------
+
+SSE = "s3:x-amz-server-side-encryption"
+SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+SSE_C = "s3:x-amz-server-side-encryption-customer-algorithm"
+
+
+def _matches(condition: dict, context: dict) -> bool:
+    """Whether a policy Condition block holds for a request ``context`` (the operators the
+    bucket policy uses: Null, StringEquals, StringNotEquals)."""
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            values = _as_list(expected)
+            present = key in context
+            if operator == "Null":
+                holds = (not present) == (str(expected).lower() == "true")
+            elif operator == "StringEquals":
+                holds = present and context[key] in values
+            elif operator == "StringNotEquals":
+                holds = not present or context[key] not in values
+            else:
+                raise AssertionError(f"operator {operator} not modelled")
+            if not holds:
+                return False
+    return True
+
+
+def _put_denied(statements: list[dict], context: dict) -> bool:
+    return any(
+        s["Effect"] == "Deny"
+        and "s3:PutObject" in _as_list(s["Action"])
+        and _matches(s.get("Condition", {}), context)
+        for s in statements
+        if "aws:SecureTransport" not in str(s.get("Condition"))
+        and "s3:TlsVersion" not in str(s.get("Condition"))
+    )
+
+
+def _bucket_statements(stack: cdk.Stack, template: Template, ingestion: IngestionBucket):
+    ref = {"Ref": _lid(stack, ingestion.s3_bucket)}
+    (policy,) = [
+        p
+        for p in template.find_resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == ref
+    ]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_strict_bucket_refuses_uploads_under_any_other_encryption(strict):
+    stack, _, ingestion, _, _, _, template = strict
+    statements = _bucket_statements(stack, template, ingestion)
+    data_key = {"Fn::GetAtt": [_lid(stack, ingestion.encryption_key), "Arn"]}
+    other_key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    # the pipeline's handlers, the managed copy and the state machine's CopyObject send no
+    # encryption header: the bucket's default (the data key) applies
+    assert not _put_denied(statements, {})
+    assert not _put_denied(statements, {SSE: "aws:kms"})
+    assert not _put_denied(statements, {SSE: "aws:kms", SSE_KEY: data_key})
+    assert _put_denied(statements, {SSE: "AES256"})
+    assert _put_denied(statements, {SSE: "aws:kms:dsse"})
+    assert _put_denied(statements, {SSE: "aws:kms", SSE_KEY: other_key})
+    assert _put_denied(statements, {SSE_KEY: other_key})
+    assert _put_denied(statements, {SSE_C: "AES256"})
+
+
+def test_a_bucket_without_a_customer_key_adds_no_encryption_statements(stack, template_of):
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    statements = _bucket_statements(stack, template_of(stack), ingestion)
+    assert not _put_denied(statements, {SSE: "AES256"})
