@@ -16,7 +16,7 @@ keeps logs a year and gives every role a customer-managed policy instead of an i
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -356,11 +356,11 @@ class EtlWorkflow(Construct):
         # With customer keys: the bucket's for the item reader's GetObject on raw/ (CDK's
         # readers grant no key) and the failure branch's CopyObject raw/ -> failed/ (decrypt
         # the source, generate the copy's data key), the table's to record the failure.
-        if bucket.encryption_key is not None:
-            bucket.encryption_key.grant(
-                self.state_machine.role, "kms:Decrypt", "kms:GenerateDataKey"
-            )
-        grant_table_key(table, self.state_machine.role)
+        _grant_keys(
+            self.state_machine.role,
+            (bucket.encryption_key, ("kms:Decrypt", "kms:GenerateDataKey")),
+            (table.encryption_key, TABLE_KEY_ACTIONS),
+        )
         if self.large_files is not None:
             nag.acknowledge_distributed_map(
                 self.state_machine, self.state_machine.state_machine_arn
@@ -511,14 +511,16 @@ class EtlWorkflow(Construct):
         # SSE-KMS under the bucket's key: GetObject needs kms:Decrypt, PutObject
         # kms:GenerateDataKey, and a multipart upload (MultipartWriter, from 8 MiB) both;
         # HeadObject needs neither.
-        bucket_key = self.bucket.encryption_key
-        key_actions = [
-            *(["kms:Decrypt"] if writes or (reads and base not in _HEAD_ONLY) else []),
-            *(["kms:GenerateDataKey"] if writes else []),
-        ]
-        if bucket_key is not None and key_actions:
-            bucket_key.grant(role, *key_actions)
-        grant_table(self.table, role, _TABLE_ACTIONS[base])
+        bucket_key_actions = (
+            *(("kms:Decrypt",) if writes or (reads and base not in _HEAD_ONLY) else ()),
+            *(("kms:GenerateDataKey",) if writes else ()),
+        )
+        grant_table(self.table, role, _TABLE_ACTIONS[base], grant_key=False)
+        _grant_keys(
+            role,
+            (self.bucket.encryption_key, bucket_key_actions),
+            (self.table.encryption_key, TABLE_KEY_ACTIONS),
+        )
         nag.acknowledge_function_role(
             role,
             bucket_arn=self.bucket.bucket_arn,
@@ -819,22 +821,36 @@ def grant_dead_letter_key(queue: sqs.IQueue, role: iam.IRole) -> None:
         queue.encryption_master_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
 
 
-def grant_table(table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...]) -> None:
-    """Allow ``actions`` on the job table and its index, nothing wider."""
+def grant_table(
+    table: dynamodb.ITable, role: iam.IRole, actions: tuple[str, ...], *, grant_key: bool = True
+) -> None:
+    """Allow ``actions`` on the job table and its index, nothing wider, and (``grant_key``)
+    the table's customer-managed key as item reads and writes use it (:data:`TABLE_KEY_ACTIONS`).
+    """
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=list(actions),
             resources=[table.table_arn, f"{table.table_arn}/index/{naming.JOB_INDEX_NAME}"],
         )
     )
-    grant_table_key(table, role)
+    if grant_key:
+        _grant_keys(role, (table.encryption_key, TABLE_KEY_ACTIONS))
 
 
-def grant_table_key(table: dynamodb.ITable, role: iam.IRole) -> None:
-    """The table's customer-managed key, if any, as item reads and writes use it
-    (:data:`TABLE_KEY_ACTIONS`)."""
-    if table.encryption_key is not None:
-        table.encryption_key.grant(role, *TABLE_KEY_ACTIONS)
+def _grant_keys(role: iam.IRole, *grants: tuple[kms.IKey | None, Sequence[str]]) -> None:
+    """Grant each customer key once, with every action asked of it (the bucket and the table
+    may share one key): one statement per key, no action twice."""
+    merged: list[tuple[kms.IKey, list[str]]] = []
+    for key, actions in grants:
+        if key is None or not actions:
+            continue
+        known = next((m for m in merged if m[0].node.path == key.node.path), None)
+        if known is None:
+            merged.append((key, list(dict.fromkeys(actions))))
+        else:
+            known[1].extend(a for a in actions if a not in known[1])
+    for key, actions in merged:
+        key.grant(role, *actions)
 
 
 def _problems(
@@ -884,7 +900,6 @@ __all__ = [
     "dead_letter_queue",
     "grant_dead_letter_key",
     "grant_table",
-    "grant_table_key",
     "log_retention_of",
     "profile_of",
 ]
