@@ -426,3 +426,22 @@ def test_a_bucket_without_a_customer_key_adds_no_encryption_statements(stack, te
     ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
     statements = _bucket_statements(stack, template_of(stack), ingestion)
     assert not _put_denied(statements, {SSE: "AES256"})
+
+
+# -- the example app in prod ------------------------------------------------------------------
+
+
+def test_strict_prod_example_app_passes_all_four_packs_with_the_retained_protections(tmp_path):
+    """Item 11 applies where resources are retained: ``prod``. The app adds all four packs, so
+    synth raises on any unacknowledged finding."""
+    from tests.conftest import build_example_app
+
+    app, _ = build_example_app(tmp_path, environmentSuffix="prod", compliance="strict")
+    templates = {s.stack_name: s.template for s in app.synth().stacks}
+    resources = templates["EtlStorage-prod"]["Resources"]
+    (table,) = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    (vault,) = [r for r in resources.values() if r["Type"] == "AWS::Backup::BackupVault"]
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert vault["DeletionPolicy"] == "Retain"
+    assert vault["Properties"]["LockConfiguration"] == {"MinRetentionDays": 35}
+    assert "AccessPolicy" in vault["Properties"]
