@@ -48,18 +48,25 @@ class ManagedPolicyRole(iam.Role):
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=policy)
 
 
-def source_conditions(scope: Construct, *source_arns: str) -> dict[str, Any]:
+def source_conditions(
+    scope: Construct, *source_arns: str, if_exists: bool = False
+) -> dict[str, Any]:
     """Trust-policy conditions against the confused deputy: the service may assume the role
     only on behalf of this stack's account (``aws:SourceAccount``) and of the resources
     ``source_arns`` match (``aws:SourceArn``, patterns allowed).
 
     Build ``source_arns`` from names and formats, never from the trusting resource's own
     attributes: the resource depends on its role, so its ARN in the role would be a cycle.
+
+    ``if_exists`` checks each key only when the service sends it (``...IfExists``): for a
+    service that does not document sending them when it assumes a role, where a key it
+    leaves out would otherwise deny every assumption.
     """
+    suffix = "IfExists" if if_exists else ""
     arns = source_arns[0] if len(source_arns) == 1 else list(source_arns)
     return {
-        "StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account},
-        "ArnLike": {"aws:SourceArn": arns},
+        f"StringEquals{suffix}": {"aws:SourceAccount": cdk.Stack.of(scope).account},
+        f"ArnLike{suffix}": {"aws:SourceArn": arns},
     }
 
 

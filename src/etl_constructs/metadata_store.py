@@ -171,15 +171,19 @@ class MetadataStore(Construct):
         )
         # The selection's role: AWS Backup's managed policy, plus the data key, which encrypts
         # both the table it reads and the vault it writes.
-        # Only for AWS Backup's resources (plans, vaults, jobs) of this account and region:
-        # AWS Backup documents no narrower aws:SourceArn for the roles it assumes.
+        # Only for AWS Backup's resources (plans, vaults, jobs) of this account and region.
+        # AWS Backup documents neither key for the roles it assumes (Step Functions and VPC
+        # flow logs do): each is checked when sent, so a key AWS Backup leaves out cannot stop
+        # the daily backups, which nothing would report.
         role = ManagedPolicyRole(
             self,
             "BackupRole",
             assumed_by=iam.ServicePrincipal(
                 "backup.amazonaws.com",
                 conditions=source_conditions(
-                    self, cdk.Stack.of(self).format_arn(service="backup", resource="*")
+                    self,
+                    cdk.Stack.of(self).format_arn(service="backup", resource="*"),
+                    if_exists=True,
                 ),
             ),
             description=f"{naming.backup_plan}: back up the job table into its vault",

@@ -176,7 +176,6 @@ def test_strict_service_roles_trust_their_service_for_this_account_only(strict):
             "vpc-flow-logs.amazonaws.com",
             f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*",
         ),
-        _backup_role(store): ("backup.amazonaws.com", f"arn:aws:backup:{REGION}:{ACCOUNT}:*"),
     }
     for role, (service, source_arn) in expected.items():
         statement = _trust(template, stack, role)
@@ -185,14 +184,27 @@ def test_strict_service_roles_trust_their_service_for_this_account_only(strict):
             "StringEquals": {"aws:SourceAccount": ACCOUNT},
             "ArnLike": {"aws:SourceArn": source_arn},
         }, role.node.path
+    # AWS Backup documents no source keys for the roles it assumes: checked when it sends them
+    statement = _trust(template, stack, _backup_role(store))
+    assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT},
+        "ArnLikeIfExists": {"aws:SourceArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:*"},
+    }
 
 
 def test_trust_conditions_name_the_deploying_account_in_env_agnostic_stacks(strict_agnostic):
     stack, network, _, store, workflow, _, template = strict_agnostic
-    for role in (workflow.state_machine.role, _flow_log_role(network), _backup_role(store)):
+    for role, suffix in (
+        (workflow.state_machine.role, ""),
+        (_flow_log_role(network), ""),
+        (_backup_role(store), "IfExists"),
+    ):
         condition = _trust(template, stack, role)["Condition"]
-        assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-        rendered = str(condition["ArnLike"]["aws:SourceArn"])
+        assert condition[f"StringEquals{suffix}"] == {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+        }
+        rendered = str(condition[f"ArnLike{suffix}"]["aws:SourceArn"])
         assert "AWS::AccountId" in rendered and "AWS::Region" in rendered
 
 
