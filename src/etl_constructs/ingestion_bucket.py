@@ -5,7 +5,8 @@ server-side encryption (S3-managed unless a KMS key is given), server access log
 separate bucket, lifecycle rules per prefix, and S3 -> EventBridge delivery switched on
 natively (no notification custom resource, so consumers in other stacks create no cycle).
 The strict compliance profile encrypts the data bucket with a customer-managed KMS key
-(a :class:`DataKey` is created when none is given).
+(a :class:`DataKey` is created when none is given). With a KMS key, the bucket policy refuses
+uploads that ask for any other encryption or key.
 """
 
 from __future__ import annotations

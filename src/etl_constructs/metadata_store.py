@@ -4,11 +4,13 @@ Partition key ``jobId``, sort key ``fileName``; GSI ``TimestampIndex`` on ``stat
 ``timestamp`` (epoch seconds) with every attribute projected, so "failed jobs since T" is
 one query. On-demand billing, encryption at rest (AWS-managed KMS key unless one is given)
 and point-in-time recovery ON: the job table is the pipeline's audit trail of control
-totals, and 35 days of restorable history costs little next to losing it.
+totals, and 35 days of restorable history costs little next to losing it. A retained table
+also has deletion protection on.
 
 The strict compliance profile adds a customer-managed KMS key (a :class:`DataKey` when none is
 given) and an AWS Backup plan: daily backups kept 35 days in a vault under the same key,
-independent of the table's own point-in-time recovery.
+independent of the table's own point-in-time recovery; a retained vault is locked and denies
+deleting its recovery points.
 """
 
 from __future__ import annotations
