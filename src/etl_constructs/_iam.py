@@ -11,8 +11,10 @@ machine) also waits for its permissions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -46,6 +48,28 @@ class ManagedPolicyRole(iam.Role):
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=policy)
 
 
+def source_conditions(
+    scope: Construct, *source_arns: str, if_exists: bool = False
+) -> dict[str, Any]:
+    """Trust-policy conditions against the confused deputy: the service may assume the role
+    only on behalf of this stack's account (``aws:SourceAccount``) and of the resources
+    ``source_arns`` match (``aws:SourceArn``, patterns allowed).
+
+    Build ``source_arns`` from names and formats, never from the trusting resource's own
+    attributes: the resource depends on its role, so its ARN in the role would be a cycle.
+
+    ``if_exists`` checks each key only when the service sends it (``...IfExists``): for a
+    service that does not document sending them when it assumes a role, where a key it
+    leaves out would otherwise deny every assumption.
+    """
+    suffix = "IfExists" if if_exists else ""
+    arns = source_arns[0] if len(source_arns) == 1 else list(source_arns)
+    return {
+        f"StringEquals{suffix}": {"aws:SourceAccount": cdk.Stack.of(scope).account},
+        f"ArnLike{suffix}": {"aws:SourceArn": arns},
+    }
+
+
 def service_role(
     scope: Construct,
     construct_id: str,
@@ -53,13 +77,18 @@ def service_role(
     service: str,
     description: str,
     profile: Compliance,
+    source_arns: Sequence[str] = (),
 ) -> iam.Role:
-    """A role ``service`` can assume: inline policy (standard) or managed policy (strict)."""
+    """A role ``service`` can assume: inline policy (standard) or managed policy (strict);
+    with ``source_arns``, only for those resources of this account (:func:`source_conditions`).
+    """
     cls = ManagedPolicyRole if profile.strict else iam.Role
     return cls(
         scope,
         construct_id,
-        assumed_by=iam.ServicePrincipal(service),
+        assumed_by=iam.ServicePrincipal(
+            service, conditions=source_conditions(scope, *source_arns) if source_arns else None
+        ),
         description=description,
     )
 

@@ -176,9 +176,9 @@ def acknowledge_function_role(
     *,
     bucket_arn: str | None,
     prefixes: Sequence[str],
-    kms: bool = False,
 ) -> None:
-    """A function role: X-Ray ``*``, prefix-scoped object access, KMS action wildcards."""
+    """A function role: X-Ray ``*`` and prefix-scoped object access. Its key grants name
+    exact actions (no wildcard to acknowledge)."""
     findings = [("AwsSolutions-IAM5[Resource::*]", XRAY_REASON)]
     if bucket_arn is not None:
         for prefix in prefixes:
@@ -186,11 +186,6 @@ def acknowledge_function_role(
             findings.append(
                 (f"AwsSolutions-IAM5[Resource::{resource}]", PREFIX_REASON.format(prefix=prefix))
             )
-    if kms:
-        findings += [
-            ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", KMS_WILDCARD_REASON),
-            ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", KMS_WILDCARD_REASON),
-        ]
     acknowledge(role, findings)
 
 
@@ -200,16 +195,10 @@ def acknowledge_state_machine_role(
     bucket_arn: str,
     prefixes: Sequence[str],
     function_arns: Sequence[str],
-    kms: bool = False,
 ) -> None:
-    """The state machine role: function versions, log delivery and X-Ray, failure copy, and
-    the KMS action wildcards of the job table's key grant."""
+    """The state machine role: function versions, log delivery and X-Ray, and the failure
+    copy's prefixes. Its key grants name exact actions (no wildcard to acknowledge)."""
     findings = [("AwsSolutions-IAM5[Resource::*]", XRAY_REASON)]
-    if kms:
-        findings += [
-            ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", KMS_WILDCARD_REASON),
-            ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", KMS_WILDCARD_REASON),
-        ]
     findings += [
         (f"AwsSolutions-IAM5[Resource::{finding_resource(role, arn)}:*]", FUNCTION_VERSION_REASON)
         for arn in function_arns

@@ -198,7 +198,6 @@ class ControlApi(Construct):
             role,
             bucket_arn=bucket.bucket_arn,
             prefixes=(naming.RAW_PREFIX,),
-            kms=bucket.encryption_key is not None or table.encryption_key is not None,
         )
 
         self.function = lambda_.Function(

@@ -5,7 +5,8 @@ server-side encryption (S3-managed unless a KMS key is given), server access log
 separate bucket, lifecycle rules per prefix, and S3 -> EventBridge delivery switched on
 natively (no notification custom resource, so consumers in other stacks create no cycle).
 The strict compliance profile encrypts the data bucket with a customer-managed KMS key
-(a :class:`DataKey` is created when none is given).
+(a :class:`DataKey` is created when none is given). With a KMS key, the bucket policy refuses
+uploads that ask for any other encryption or key.
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ class IngestionBucket(Construct):
             auto_delete_objects=auto_delete_objects,
         )
         self._deliver_access_logs(self.s3_bucket, self.access_log_bucket)
+        if encryption_key is not None:
+            self._require_bucket_key(self.s3_bucket, encryption_key)
         if profile.strict:
             nag.acknowledge_access_log_bucket(self.access_log_bucket)
             nag.acknowledge_data_bucket(self.s3_bucket)
@@ -194,6 +197,41 @@ class IngestionBucket(Construct):
                 },
             )
         )
+
+    @staticmethod
+    def _require_bucket_key(bucket: s3.Bucket, key: kms.IKey) -> None:
+        """Uploads may not pick their own encryption: no SSE-S3, DSSE-KMS, SSE-C or another
+        KMS key instead of the bucket's. A request without encryption headers gets the
+        bucket's default (SSE-KMS under ``key``): the pipeline's handlers, their multipart
+        uploads and copies and the state machine's CopyObject send none. Each statement
+        applies only when its header is present (``Null`` false): the negated operators alone
+        would also deny requests without it.
+        """
+        objects = bucket.arn_for_objects("*")
+        refusals = {
+            "DenyEncryptionOtherThanKms": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+            },
+            "DenyKmsKeyOtherThanTheBucketKey": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key.key_arn},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            },
+            "DenyCustomerProvidedKeys": {
+                "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"},
+            },
+        }
+        for sid, conditions in refusals.items():
+            bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject"],
+                    resources=[objects],
+                    conditions=conditions,
+                )
+            )
 
 
 def _rule(

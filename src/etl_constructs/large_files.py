@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 
 from . import naming
@@ -93,6 +94,24 @@ class LargeFiles:
         return min(self.DEFAULT_MAX_CONCURRENCY, reserved_concurrency)
 
 
+class ListedObjectsItemReader(sfn.S3ObjectsItemReader):
+    """CDK's S3ObjectsItemReader, but its ``s3:ListBucket`` holds only under the prefixes the
+    state machine lists (:data:`naming.STATE_MACHINE_LIST_PREFIXES`), not the whole bucket."""
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={
+                    "StringLike": {
+                        "s3:prefix": [f"{p}*" for p in naming.STATE_MACHINE_LIST_PREFIXES]
+                    }
+                },
+            )
+        ]
+
+
 JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName")
 
 
@@ -101,9 +120,9 @@ def job_fields(**extra: Any) -> dict[str, Any]:
     return {name: sfn.JsonPath.string_at(f"$.{name}") for name in JOB_FIELDS} | extra
 
 
-def _job_objects(workflow: EtlWorkflow, folder: str) -> sfn.S3ObjectsItemReader:
+def _job_objects(workflow: EtlWorkflow, folder: str) -> ListedObjectsItemReader:
     """Lists ``validated/{job}/{folder}/``: the items are object keys and sizes, never data."""
-    return sfn.S3ObjectsItemReader(
+    return ListedObjectsItemReader(
         bucket=workflow.bucket,
         prefix=sfn.JsonPath.format(
             f"{naming.VALIDATED_PREFIX}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobId")

@@ -4,11 +4,13 @@ Partition key ``jobId``, sort key ``fileName``; GSI ``TimestampIndex`` on ``stat
 ``timestamp`` (epoch seconds) with every attribute projected, so "failed jobs since T" is
 one query. On-demand billing, encryption at rest (AWS-managed KMS key unless one is given)
 and point-in-time recovery ON: the job table is the pipeline's audit trail of control
-totals, and 35 days of restorable history costs little next to losing it.
+totals, and 35 days of restorable history costs little next to losing it. A retained table
+also has deletion protection on.
 
 The strict compliance profile adds a customer-managed KMS key (a :class:`DataKey` when none is
 given) and an AWS Backup plan: daily backups kept 35 days in a vault under the same key,
-independent of the table's own point-in-time recovery.
+independent of the table's own point-in-time recovery; a retained vault is locked and denies
+deleting its recovery points.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import compliance as nag
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, source_conditions
 from ._props import raise_if_any
 from .compliance import Compliance, profile_of
 from .encryption import DataKey
@@ -113,6 +115,8 @@ class MetadataStore(Construct):
                 point_in_time_recovery_enabled=point_in_time_recovery
             ),
             removal_policy=removal_policy,
+            # A table meant to outlive its stack cannot be deleted by an API call either.
+            deletion_protection=_retained(removal_policy),
         )
         self.dynamodb_table.add_global_secondary_index(
             index_name=JOB_INDEX_NAME,
@@ -123,15 +127,24 @@ class MetadataStore(Construct):
         self.table = self.dynamodb_table
         if profile.strict:
             assert encryption_key is not None
-            self._backup(naming, encryption_key)
+            self._backup(naming, encryption_key, removal_policy)
 
-    def _backup(self, naming: Naming, key: kms.IKey) -> None:
-        """Daily backups kept 35 days, in a vault that outlives the stack.
+    def _backup(self, naming: Naming, key: kms.IKey, removal_policy: cdk.RemovalPolicy) -> None:
+        """Daily backups kept 35 days, in a vault with the table's removal policy.
 
-        The vault is RETAINed: recovery points of the audit trail must survive a deleted
-        stack (they expire by the plan's lifecycle). Its name ends in part of the stack's id,
-        so a re-created environment never collides with the vault its predecessor left.
+        Retained (prod): recovery points of the audit trail survive a deleted stack (they
+        expire by the plan's lifecycle), and the vault protects them: its access policy denies
+        everyone deleting them or shortening their lifecycle, and a vault lock (governance
+        mode) holds them for the 35 days. Its name ends in part of the stack's id, so a
+        re-created environment never collides with the vault its predecessor left.
+
+        Destroyed (ephemeral environments): the vault goes with the stack, as the key that
+        encrypts its recovery points does when the stack created it with the same policy; a
+        vault kept beyond its key would hold backups no one can decrypt. It has no lock and no
+        deny policy, so its recovery points can be deleted first (AWS Backup deletes no vault
+        that still holds any).
         """
+        retained = _retained(removal_policy)
         stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
         self.backup_vault = backup.BackupVault(
             self,
@@ -139,7 +152,11 @@ class MetadataStore(Construct):
             backup_vault_name=naming.backup_vault_prefix
             + cdk.Fn.select(4, cdk.Fn.split("-", stack_guid)),
             encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+            block_recovery_point_deletion=retained,
+            lock_configuration=(
+                backup.LockConfiguration(min_retention=BACKUP_RETENTION) if retained else None
+            ),
         )
         self.backup_plan = backup.BackupPlan(
             self,
@@ -156,10 +173,21 @@ class MetadataStore(Construct):
         )
         # The selection's role: AWS Backup's managed policy, plus the data key, which encrypts
         # both the table it reads and the vault it writes.
+        # Only for AWS Backup's resources (plans, vaults, jobs) of this account and region.
+        # AWS Backup documents neither key for the roles it assumes (Step Functions and VPC
+        # flow logs do): each is checked when sent, so a key AWS Backup leaves out cannot stop
+        # the daily backups, which nothing would report.
         role = ManagedPolicyRole(
             self,
             "BackupRole",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "backup.amazonaws.com",
+                conditions=source_conditions(
+                    self,
+                    cdk.Stack.of(self).format_arn(service="backup", resource="*"),
+                    if_exists=True,
+                ),
+            ),
             description=f"{naming.backup_plan}: back up the job table into its vault",
         )
         key.grant_encrypt_decrypt(role)
@@ -169,3 +197,11 @@ class MetadataStore(Construct):
             role=role,
         )
         nag.acknowledge_backup_role(role)
+
+
+def _retained(removal_policy: cdk.RemovalPolicy) -> bool:
+    """Whether ``removal_policy`` keeps the resource when its stack is deleted."""
+    return removal_policy in (
+        cdk.RemovalPolicy.RETAIN,
+        cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    )

@@ -19,6 +19,10 @@ PROCESSED_PREFIX = "processed/"
 ENRICHED_PREFIX = "enriched/"
 FAILED_PREFIX = "failed/"
 REPORTS_PREFIX = "reports/"
+#: The only prefixes the state machine lists (the ``s3:prefix`` condition of its
+#: ``s3:ListBucket``): the Distributed Map reads a big file's parts and plan under
+#: ``validated/{job}/``.
+STATE_MACHINE_LIST_PREFIXES = (VALIDATED_PREFIX,)
 
 # Environment variables the constructs set (mirrors handlers/shared/env.py).
 ENV_DATA_BUCKET = "ETL_DATA_BUCKET"

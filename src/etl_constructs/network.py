@@ -39,7 +39,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import compliance
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, source_conditions
 from ._props import raise_if_any
 from .encryption import PipelineKey
 from .naming import Naming
@@ -223,7 +223,16 @@ class PipelineNetwork(Construct):
         flow_log_role = ManagedPolicyRole(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            # only for this account's flow logs (the flow log's id is known only once it exists)
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions=source_conditions(
+                    self,
+                    cdk.Stack.of(self).format_arn(
+                        service="ec2", resource="vpc-flow-log", resource_name="*"
+                    ),
+                ),
+            ),
             description=f"{names.vpc(name)}: deliver VPC flow logs to their log group",
         )
         self.vpc.add_flow_log(

@@ -41,8 +41,8 @@ STRICT_ONLY_ACKNOWLEDGEMENTS = {
     "AWSBackupServiceRolePolicyForBackup]",
     # the EC2 network-interface actions Lambda needs for the VPC (a new reason for this id)
     "AwsSolutions-IAM5[Resource::*]",
-    # CDK's KMS grants on the customer keys the strict profile adds (the standard example app
-    # has no customer key on the bucket or table, so no such grant)
+    # the backup role's grant on the data key (CDK's encrypt/decrypt grant for AWS Backup);
+    # the function and state machine roles name exact KMS actions and need no acknowledgement
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
     "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
     # the functions invoked synchronously only have no dead-letter queue (NIST's rule; the
