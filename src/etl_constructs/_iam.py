@@ -110,3 +110,40 @@ def managed_instead_of_inline(owner: Construct, child_id: str, role: iam.IRole) 
         document=document,
         roles=[role],
     )
+
+
+def grant_start_execution(state_machine: Any, grantee: iam.IGrantable) -> None:
+    """``states:StartExecution`` on ``state_machine`` and, when its execution data is under a
+    customer-managed key, that key's use for this state machine's data only.
+
+    Step Functions encrypts an execution's input under the caller's credentials; CDK's
+    ``grant_start_execution`` grants no key use. The key is read from the state machine
+    itself (an imported one has none to read: grant its key yourself). The encryption context
+    (the state machine's ARN) keeps the grant to this state machine's data.
+    """
+    state_machine.grant_start_execution(grantee)
+    key_arn = _execution_key_arn(state_machine)
+    if key_arn is not None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:aws:states:stateMachineArn": (
+                            state_machine.state_machine_arn
+                        )
+                    }
+                },
+            )
+        )
+
+
+def _execution_key_arn(state_machine: Any) -> str | None:
+    cfn = state_machine.node.default_child
+    configuration = getattr(cfn, "encryption_configuration", None)
+    if configuration is None or cdk.Token.is_unresolved(configuration):
+        return None
+    if isinstance(configuration, dict):
+        return configuration.get("kmsKeyId") or configuration.get("kms_key_id")
+    return getattr(configuration, "kms_key_id", None)

@@ -28,7 +28,7 @@ from constructs import Construct
 
 from . import compliance as nag
 from . import naming, network, runtime
-from ._iam import service_role
+from ._iam import grant_start_execution, service_role
 from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
@@ -193,7 +193,7 @@ class ControlApi(Construct):
             role,
             ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
         )
-        state_machine.grant_start_execution(role)
+        grant_start_execution(state_machine, role)
         nag.acknowledge_function_role(
             role,
             bucket_arn=bucket.bucket_arn,

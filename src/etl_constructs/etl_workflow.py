@@ -38,7 +38,7 @@ from constructs import Construct
 
 from . import compliance as nag
 from . import large_files, naming, network, runtime
-from ._iam import managed_instead_of_inline, service_role
+from ._iam import grant_start_execution, managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
 from .compliance import Compliance, profile_of
@@ -412,7 +412,7 @@ class EtlWorkflow(Construct):
         )
         trigger = self.functions["trigger"]
         trigger.add_environment(naming.ENV_STATE_MACHINE_ARN, self.state_machine.state_machine_arn)
-        self.state_machine.grant_start_execution(trigger)
+        grant_start_execution(self.state_machine, trigger)
 
         self.ingestion_rule = events.Rule(
             self,

@@ -917,3 +917,22 @@ def test_a_map_concurrency_above_the_reserved_one_is_a_props_error():
         },
     )
     assert _states(Template.from_stack(stack))["ProcessParts"]["MaxConcurrency"] == 20
+
+
+def test_who_starts_executions_may_use_the_state_machines_key_for_it_only(strict):
+    stack, _, _, _, workflow, api, template = strict
+    key = {"Fn::GetAtt": [_lid(stack, workflow.encryption_key), "Arn"]}
+    machine = {"Ref": _lid(stack, workflow.state_machine)}
+    for role in (workflow.functions["trigger"].role, api.function.role):
+        (policy,) = template.find_resources(
+            "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": _lid(stack, role)}]}}
+        ).values()
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {
+                "StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": machine}
+            },
+            "Effect": "Allow",
+            "Resource": key,
+        } in statements
