@@ -6,8 +6,9 @@ digits). Up to three separators may stand between two digits of a run, as people
 numbers: spaces, dashes, invisible format characters (Unicode Zs, Pd, Cf, a tab, the minus
 sign), dots, slashes and underscores (and their full-width forms). This is the rule of
 ``shared.masking.scrub``, written here from the Unicode categories rather than taken from
-the code under test. JSON escapes (``\\u00a0``, ``\\t``) are read as the characters they stand
-for first: job records and log lines are JSON written with ``ensure_ascii``.
+the code under test. Escapes (``\\u00a0``, ``\\xa0``, ``\\t``) are read as the characters they
+stand for first: job records, log lines and execution histories are JSON written with
+``ensure_ascii`` (JSON in JSON, in a history), and messages may hold a ``repr``.
 
 Identifiers the pipeline itself prints (UUIDs, 32-hex job ids and ETags, the local account
 id, EMF's millisecond timestamps) are taken out first: they are not card data, and a
@@ -42,13 +43,28 @@ _OURS = re.compile(
 _RUN = re.compile(rf"\d(?:{SEPARATOR}{{0,{MAX_GAP}}}\d){{11,}}")
 _ANY_RUN = re.compile(rf"\d(?:{SEPARATOR}{{0,{MAX_GAP}}}\d)*")
 _NOT_DIGIT = re.compile(r"\D")
-_JSON_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}|\\t")
+# An escape of JSON or of Python's repr; read back from the outside in (a JSON string that
+# holds JSON, as in an execution history, has its escapes escaped once more).
+_ESCAPE = re.compile(
+    r"\\(?:u[0-9a-fA-F]{4}|U000[0-9a-fA-F]{5}|U0010[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[\\t])"
+)
+_NESTING = 4
+
+
+def _char(escape: re.Match[str]) -> str:
+    code = escape[0][1:]
+    return {"\\": "\\", "t": "\t"}.get(code) or chr(int(code[1:], 16))
 
 
 def _unescaped(text: str) -> str:
-    """``text`` with its JSON escapes as the characters they stand for (surrogate pairs
-    joined: a digit outside the BMP is written as two escapes)."""
-    text = _JSON_ESCAPE.sub(lambda m: "\t" if m[0] == "\\t" else chr(int(m[0][2:], 16)), text)
+    """``text`` with its escapes (``\\u00a0``, ``\\xa0``, ``\\t``) as the characters they
+    stand for, nested ones too, and surrogate pairs joined (JSON writes a digit outside the
+    BMP as two escapes)."""
+    for _ in range(_NESTING):
+        decoded = _ESCAPE.sub(_char, text)
+        if decoded == text:
+            break
+        text = decoded
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
