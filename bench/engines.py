@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.job_sql import NAMES
+from bench.job_sql import NAMES, SCRUB_PREFILTER
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "handlers") not in sys.path:
@@ -426,7 +426,6 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
         pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S"
     ) - pl.duration(minutes=offset)
     fraction = ts.str.extract(r"^.{19}(\.[0-9]+)", 1).fill_null("")
-    digits = r"[0-9]([ -]?[0-9]){11,}"
     valid = valid.with_columns(head=head, frac=frac)
     enriched = valid.select(
         "transaction_id",
@@ -445,7 +444,7 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
         ),
         currency=pl.col("currency").str.to_uppercase(),
         transaction_type=pl.col("transaction_type").str.to_uppercase(),
-        merchant=pl.when(pl.col("merchant").str.contains(digits))
+        merchant=pl.when(pl.col("merchant").str.contains(SCRUB_PREFILTER))
         .then(pl.col("merchant").map_elements(scrub, return_dtype=pl.String))
         .otherwise(pl.col("merchant"))
         .replace("", None),

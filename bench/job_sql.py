@@ -21,6 +21,10 @@ NAMES = (
     "country",
 )
 
+# The values scrub() may change (a superset, as shared.fast.kernels.SCRUB_RE): 12+ digits, any
+# non-ASCII character counted as one, up to three ASCII separators between two.
+SCRUB_PREFILTER = r"([0-9]|[^\x00-\x7f])([[:blank:]./_-]{0,3}([0-9]|[^\x00-\x7f])){11,}"
+
 # Row checks before the duplicate-id test (FIELD_COUNT comes from the reader's rejects).
 PRE = """
   WHEN contains(concat(transaction_id, account_id, "timestamp", amount, currency,
@@ -115,9 +119,9 @@ def script(path: str, out_dir: str, meta: dict[str, str]) -> list[str]:
               CASE WHEN minor = 0 THEN coalesce(nullif(head, ''), '0')
                    ELSE coalesce(nullif(head, ''), '0') || '.' || rpad(frac, minor, '0') END AS amount,
               upper(currency) AS currency, upper(transaction_type) AS transaction_type,
-              nullif(CASE WHEN regexp_matches(merchant, '[0-9]([ -]?[0-9]){{11,}}')
+              nullif(CASE WHEN regexp_matches(merchant, '{SCRUB_PREFILTER}')
                           THEN scrub(merchant) ELSE merchant END, '') AS merchant,
-              nullif(CASE WHEN regexp_matches(category, '[0-9]([ -]?[0-9]){{11,}}')
+              nullif(CASE WHEN regexp_matches(category, '{SCRUB_PREFILTER}')
                           THEN scrub(category) ELSE category END, '') AS category,
               nullif(CASE WHEN length(card_number) > 4
                           THEN repeat('*', length(card_number) - 4) || right(card_number, 4)

@@ -9,24 +9,54 @@ through :func:`scrub` first.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
+from operator import sub
 
-__all__ = ["KEEP_LAST", "luhn_valid", "mask_pan", "scrub"]
+__all__ = ["KEEP_LAST", "MAX_GAP", "SEPARATORS", "luhn_valid", "mask_pan", "scrub"]
 
 KEEP_LAST = 4
 """How many trailing characters of a card number stay visible (PCI DSS allows the last 4)."""
 
 MASK_CHAR = "*"
 
-# A run of at least 12 digits, where single spaces or dashes may separate digit groups.
-# Maximal by construction: the scan starts at the leftmost digit and is greedy.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){11,}")
-_SEPARATORS = str.maketrans("", "", " -")
+# What may stand between the digit groups of a card number, as people write one: spaces
+# (every Unicode space separator, Zs, and a tab), invisible format characters (Cf:
+# zero-width spaces, soft hyphens, direction marks), dashes (every Pd dash and the minus
+# sign), dots, slashes and underscores (with their full-width forms). Not line breaks:
+# numbers on separate lines are separate numbers. Regex class syntax (ranges).
+_SPACES = "\t \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+_DASHES = (
+    "\\-\u058a\u05be\u1400\u1806\u2010-\u2015\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u301c"
+    "\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\U00010d6e\U00010ead\u2212"
+)
+_MARKS = "./_\uff0e\uff0f\uff3f"
+SEPARATORS = f"[{_SPACES}{_FORMAT}{_DASHES}{_MARKS}]"
+"""The characters :func:`scrub` reads as digit group separators (a regex class)."""
+MAX_GAP = 3
+"""Most separator characters between two digits of one run (``"4111 - 1111"``)."""
 
-_DOUBLED = str.maketrans("0123456789", "0246813579")  # digit -> digit sum of its double
 _MIN_PAN = 12
 _MAX_PAN = 19
 _MAX_SEARCHED_RUN = 64
-"""Longer digit runs are masked without searching them (bounded time on hostile input)."""
+"""Longer digit runs are masked without searching them (nobody needs one verbatim)."""
+# A run of at least 12 digits (any script: re's \d is str.isdecimal), up to MAX_GAP
+# separators between two digits. Maximal by construction: the scan starts at the leftmost
+# digit and is greedy. Digits and separators are disjoint, so matching stays linear.
+_DIGIT_RUN = re.compile(rf"\d(?:{SEPARATORS}{{0,{MAX_GAP}}}\d){{{_MIN_PAN - 1},}}")
+_NOT_DIGIT = re.compile(r"\D")
+
+_DOUBLED = str.maketrans("0123456789", "0246813579")  # digit -> digit sum of its double
+# The same as byte values, for the window search.
+_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED_VALUES = bytes.maketrans(b"0123456789", bytes(map(int, "0246813579")))
+_PASSING_SUMS = frozenset(range(0, 9 * _MAX_PAN + 1, 10))
+"""The Luhn sums of a window of at most 19 digits that pass the check."""
 
 
 def luhn_valid(digits: str) -> bool:
@@ -73,24 +103,35 @@ def _has_pan(digits: str) -> bool:
     """True when some window of 12-19 consecutive digits of ``digits`` passes Luhn.
 
     Runs longer than ``_MAX_SEARCHED_RUN`` count as holding one: nobody needs such a run
-    verbatim, and searching it would cost time quadratic in hostile input.
+    verbatim. A window's Luhn sum is the difference of two prefix sums, so a run costs time
+    linear in its length, each window sum one subtraction in C.
     """
     length = len(digits)
     if length > _MAX_SEARCHED_RUN:
         return True
-    if length <= _MAX_PAN and luhn_valid(digits):
-        return True
+    if not digits.isascii():
+        digits = "".join(str(int(char)) for char in digits)
+    plain = digits.encode().translate(_VALUES)
+    doubled = digits.encode().translate(_DOUBLED_VALUES)
+    # Luhn doubles every second digit from a window's last one: in the window [s, e), the
+    # digits at indexes of e's parity. Its sum is by[e] - by[s], ``by`` the prefix sums of
+    # the digits doubled at that parity (by_even or by_odd).
+    even, odd = bytearray(plain), bytearray(plain)
+    even[0::2], odd[1::2] = doubled[0::2], doubled[1::2]
+    by_even, by_odd = list(accumulate(even, initial=0)), list(accumulate(odd, initial=0))
+    # own[i]: the prefix sum up to i doubled at i's parity, other[i]: at the other parity.
+    # A window ends at own[e] and starts at own[s] (even size) or other[s] (odd size).
+    own, other = by_even.copy(), by_odd.copy()
+    own[1::2], other[1::2] = by_odd[1::2], by_even[1::2]
     for size in range(_MIN_PAN, min(length, _MAX_PAN) + 1):
-        for start in range(length - size + 1):
-            if size == length:
-                continue  # the whole run, checked above
-            if luhn_valid(digits[start : start + size]):
-                return True
+        starts = other if size % 2 else own
+        if not _PASSING_SUMS.isdisjoint(map(sub, own[size:], starts)):
+            return True
     return False
 
 
 def _mask_run(match: re.Match[str]) -> str:
-    digits = match.group().translate(_SEPARATORS)
+    digits = _NOT_DIGIT.sub("", match.group())
     if _has_pan(digits):
         return mask_pan(digits)
     return match.group()
@@ -99,12 +140,13 @@ def _mask_run(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """Replace every card-number-like digit run in ``text`` by its masked form.
 
-    A run is 12 or more digits, single spaces or dashes allowed between digit groups
-    (``4111 1111 1111 1111``, ``4111-1111-1111-1111``). It is masked, separators dropped and
+    A run is 12 or more digits of any script, where up to three separators (see
+    :data:`SEPARATORS`: spaces, dashes, dots, slashes, underscores, invisible characters)
+    may stand between two digits: ``4111 1111 1111 1111``, ``4111-1111-1111-1111``,
+    ``4526.7805.3117.0466``, ``4267  9037  1281  0485``. It is masked, separators dropped and
     only the last four digits kept, when the run or any 12-19 digit window inside it passes
     Luhn (a PAN glued to other digits is still a PAN), or when it is longer than 64 digits.
-    Runs that cannot hold a PAN stay as
-    they are, so ordinary numbers in messages survive.
+    Runs that cannot hold a PAN stay as they are, so ordinary numbers in messages survive.
     """
     if len(text) < _MIN_PAN:
         return text

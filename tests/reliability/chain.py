@@ -43,6 +43,9 @@ class ChainOutcome:
     validated: bytes = b""
     processed: bytes = b""
     enriched: bytes = b""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """What the job record and the step results carry beyond the rows: validate's result
+    (counts, totals, error), the header and the extra column names."""
 
     @property
     def reject_codes(self) -> dict[str, int]:
@@ -73,10 +76,11 @@ def run_chain(
         "rejected": result.rows_rejected,
     }
     rejects = [json.loads(line) for line in rejected.getvalue().splitlines()]
+    summary = {**result.to_json(), "header": result.header, "extraColumns": result.extra_columns}
     if result.outcome != VALID:
         assert result.error is not None
         code, message = result.error
-        return ChainOutcome("FAILED", code, message, rows, rejects)
+        return ChainOutcome("FAILED", code, message, rows, rejects, summary=summary)
     processed, enriched = io.BytesIO(), io.BytesIO()
     try:
         transformed = transform_stream(io.BytesIO(valid.getvalue()), processed, schema=schema)
@@ -85,7 +89,13 @@ def run_chain(
         )
     except FileRejected as rejected_file:
         return ChainOutcome(
-            "FAILED", rejected_file.code, rejected_file.message, rows, rejects, valid.getvalue()
+            "FAILED",
+            rejected_file.code,
+            rejected_file.message,
+            rows,
+            rejects,
+            valid.getvalue(),
+            summary=summary,
         )
     rows["transformed"] = transformed.rows
     rows["enriched"] = enriched_result.rows
@@ -100,7 +110,9 @@ def run_chain(
         enrich=enriched_result.totals,
     )
     if problems:
-        return ChainOutcome("FAILED", "RECONCILIATION_FAILED", "; ".join(problems), rows, rejects)
+        return ChainOutcome(
+            "FAILED", "RECONCILIATION_FAILED", "; ".join(problems), rows, rejects, summary=summary
+        )
     return ChainOutcome(
         "SUCCEEDED",
         rows=rows,
@@ -108,6 +120,7 @@ def run_chain(
         validated=valid.getvalue(),
         processed=processed.getvalue(),
         enriched=enriched.getvalue(),
+        summary=summary,
     )
 
 

@@ -71,7 +71,7 @@ def test_the_chain_gives_each_file_its_outcome(name):
         ids = [r["transaction_id"] for r in records]
         assert len(records) == rows["valid"] == rows["enriched"] and len(set(ids)) == len(ids)
     planted = planted_pans(data)
-    for output in outcome.outputs():
+    for output in [*outcome.outputs(), json.dumps(outcome.summary).encode()]:
         assert not pan_findings(output.decode("utf-8", "replace"), planted)
 
 
@@ -163,6 +163,13 @@ def test_nothing_the_pipeline_wrote_holds_a_card_number(driver, pipeline_run):
         "TX-378282246310005",
         '{"merchant": "x6011111111111117y"}',
         "0041111111111111119",
+        "4526.7805.3117.0466",
+        "4267  9037  1281  0485",
+        "4111 / 1111_1111\u200b1111",
+        "\u0664\u0661\u0661\u0661\u2009\u0661\u0661\u0661\u0661 1111-1111",
+        '"4111\\u00a01111\\u00a01111\\u00a01111"',  # JSON with ensure_ascii
+        '"{\\"m\\": \\"4111\\\\u00a01111\\\\u00a01111\\\\u00a01111\\"}"',  # JSON in JSON
+        "'4111\\xa01111\\xa01111\\xa01111'",  # a repr
     ],
 )
 def test_the_scan_finds_card_numbers(text):
@@ -177,6 +184,8 @@ def test_the_scan_finds_card_numbers(text):
         '"_aws":{"Timestamp":1795667960073}',
         "arn:aws:lambda:us-east-1:123456789012:function:x",
         "amount 999999999999999999.99",
+        "paid 12.30 on 2024-01-15, 2024-03-07T06:15:00Z",
+        "4111\n1111\n1111\n1111",
         "************1111",
     ],
 )

@@ -10,6 +10,7 @@ the reference computes. False means "not certain": the caller asks the reference
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy.ma  # np.unique imports it on its first call: here, with numpy
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
+
+from shared.masking import MAX_GAP, SEPARATORS
 
 __all__ = [
     "Amounts",
@@ -57,8 +60,14 @@ AMOUNT_RE = r"^[0-9]{1,30}(?:\.[0-9]{1,4}0*)?$"
 CARD_RE = r"^[0-9]{12,19}$"
 JSON_ESCAPE_RE = '[\\x00-\\x1f"\\\\]'
 CSV_QUOTE_RE = '[,"\\r\\n]'
-# A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit.
-SCRUB_RE = r"(?:[0-9]|[^\x00-\x7f])(?:[ -]?(?:[0-9]|[^\x00-\x7f])){11,}"
+# A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit (or
+# one of scrub()'s non-ASCII separators: counted as a digit, it splits a gap in two shorter
+# ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two.
+_ASCII_SEPARATORS = "".join(
+    f"\\x{code:02x}" for code in range(128) if re.fullmatch(SEPARATORS, chr(code))
+)
+_DIGIT_LIKE = r"(?:[0-9]|[^\x00-\x7f])"
+SCRUB_RE = rf"{_DIGIT_LIKE}(?:[{_ASCII_SEPARATORS}]{{0,{MAX_GAP}}}{_DIGIT_LIKE}){{11,}}"
 MAX_HEAD_DIGITS = 12
 """Significant integer digits summed in int64 (10**12 * 10**4 per row, 10**6 rows per chunk
 stay far below 2**63); larger amounts are summed in Python."""

@@ -9,28 +9,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from shared.masking import luhn_valid
+
+from tests.reliability.pans import pan_windows
 
 from .conftest import GOOD, HEADER, VISA, validate
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEAD = ",".join(HEADER).encode()
-
-# A digit run as scrub defines one: digits with single spaces or dashes between them.
-RUN = re.compile(r"\d(?:[ -]?\d)*")
-
-
-def pan_windows(text: str) -> list[str]:
-    """Every Luhn-valid 12-19 digit window inside the digit runs of ``text``."""
-    found = []
-    for match in RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        for size in range(12, min(len(digits), 19) + 1):
-            for start in range(len(digits) - size + 1):
-                window = digits[start : start + size]
-                if luhn_valid(window):
-                    found.append(window)
-    return found
 
 
 def strings(value: Any) -> list[str]:
@@ -81,7 +66,9 @@ def test_any_bytes_after_a_good_header(data: bytes) -> None:
 
 
 CSV_ALPHABET = st.sampled_from(
-    list("0123456789") * 4 + list(',,,"\n\r -.:TZ+') + ["\0", "é", "\ufeff", VISA, "USD", "DEBIT"]
+    list("0123456789") * 4
+    + list(',,,"\n\r -.:TZ+/_\t\u00a0\u2013')
+    + ["\0", "é", "\ufeff", "\u0664", VISA, "USD", "DEBIT"]
 )
 
 
@@ -94,7 +81,7 @@ def test_csv_like_text(text: str) -> None:
 
 FIELD = st.one_of(
     st.sampled_from([*GOOD.values(), "", VISA, "4111 1111 1111 1111", "-1", "XAU", "ZZ"]),
-    st.text(alphabet="0123456789 -", min_size=10, max_size=40),
+    st.text(alphabet="0123456789 -./_\t\u00a0\u200b\u0664", min_size=10, max_size=40),
     st.text(max_size=20),
 )
 
@@ -115,5 +102,6 @@ def test_structured_rows(rows: list[list[str]]) -> None:
 def test_pan_windows_helper_finds_pans() -> None:
     assert pan_windows(f"x {VISA} y") == [VISA]
     assert pan_windows("4111 1111 1111 1111") == [VISA]
+    assert pan_windows("4111  1111.1111\u00a0/1111") == [VISA]
     assert pan_windows("************1111") == []
     assert json.dumps(pan_windows("123")) == "[]"

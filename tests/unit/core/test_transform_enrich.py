@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from shared import codes, formats
+from shared import codes, fast, formats
 from shared.enrich import ENRICH_FIELDS, EnrichMetadata, enrich_stream
 from shared.errors import ConfigurationError, FileRejected
 from shared.formats import check_format, open_writer, read_records
@@ -93,6 +93,29 @@ def test_transform_normalizes() -> None:
     assert records[2]["timestamp"] == "2024-01-01T10:00:00.25Z"
     assert VISA not in data.decode()
     assert result.rows == 3
+
+
+AUDIT = ("4526.7805.3117.0466", "4267  9037  1281  0485")  # from the security audit
+
+
+@pytest.mark.parametrize("fast_path", ["1", "0"])
+def test_the_audits_card_numbers_in_merchant_reach_no_output(
+    monkeypatch: pytest.MonkeyPatch, fast_path: str
+) -> None:
+    """Dots, and two spaces, between the digit groups: masked like any card number in
+    validated/, processed/ and enriched/, on the fast path and the reference."""
+    monkeypatch.setenv(fast.ENV_SWITCH, fast_path)
+    rows = [row(transaction_id=f"t{i}", merchant=f"paid {pan} ok") for i, pan in enumerate(AUDIT)]
+    valid = validate(csv_bytes(rows)).valid
+    processed, enriched = io.BytesIO(), io.BytesIO()
+    transform_stream(io.BytesIO(valid), processed, schema=SCHEMA)
+    enrich_stream(io.BytesIO(processed.getvalue()), enriched, metadata=META, schema=SCHEMA)
+    for output in (valid, processed.getvalue(), enriched.getvalue()):
+        for pan in AUDIT:
+            assert pan.encode() not in output
+            assert pan.replace(".", "").replace(" ", "").encode() not in output
+    merchants = [json.loads(line)["merchant"] for line in enriched.getvalue().splitlines()]
+    assert merchants == ["paid ************0466 ok", "paid ************0485 ok"]
 
 
 def test_transform_totals_equal_validation_totals() -> None:
