@@ -100,5 +100,14 @@ SOURCE_CHANGED = "SOURCE_CHANGED"
 """The unversioned source object was overwritten after the job was created."""
 RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
 """Rows or amounts do not add up across the steps; the message lists the differences."""
+INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+"""A step found the file INVALID but gave no reason (a defect of the step), or returned a
+result without a readable outcome; the state machine fails the job with this code."""
 
-STEP_CODES = (JOB_NOT_RUNNABLE, SOURCE_MISSING, SOURCE_CHANGED, RECONCILIATION_FAILED)
+STEP_CODES = (
+    JOB_NOT_RUNNABLE,
+    SOURCE_MISSING,
+    SOURCE_CHANGED,
+    RECONCILIATION_FAILED,
+    INVALID_WITHOUT_REASON,
+)

@@ -586,9 +586,25 @@ class EtlWorkflow(Construct):
             },
             result_path="$.failure",
         )
-        outcome = sfn.Choice(self, f"{state}Outcome").when(
-            sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
-            rejected.next(self._failure),
+        unexplained = sfn.Pass(
+            self,
+            f"{state}Unexplained",
+            comment=f"{step} returned no VALID outcome and no readable error",
+            parameters={
+                "step": step,
+                "code": naming.CODE_INVALID_WITHOUT_REASON,
+                "message": sfn.JsonPath.format(
+                    f"The {step} step returned no usable outcome or error; the execution "
+                    "history of {} holds its result.",
+                    sfn.JsonPath.execution_id,
+                ),
+            },
+            result_path="$.failure",
+        )
+        outcome = (
+            sfn.Choice(self, f"{state}Outcome")
+            .when(_explained_invalid(result_path), rejected.next(self._failure))
+            .when(_not_valid(result_path), unexplained.next(self._failure))
         )
         task.next(outcome)
         return task, outcome
@@ -759,6 +775,31 @@ class EtlWorkflow(Construct):
         )
         copy.add_catch(record, errors=["States.ALL"], result_path="$.copyError")
         return copy.next(record).next(failed)
+
+
+def _explained_invalid(result_path: str) -> sfn.Condition:
+    """INVALID with an error the Rejected Pass can read: a Pass state reading a missing
+    path fails with States.Runtime, which no Catch takes. And evaluates in order and stops
+    at the first false condition, so no comparison reads a missing path."""
+    checks = [
+        sfn.Condition.is_present(f"{result_path}.outcome"),
+        sfn.Condition.is_string(f"{result_path}.outcome"),
+        sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
+    ]
+    for field_name in ("code", "message"):
+        path = f"{result_path}.error.{field_name}"
+        checks += [sfn.Condition.is_present(path), sfn.Condition.is_string(path)]
+    return sfn.Condition.and_(*checks)
+
+
+def _not_valid(result_path: str) -> sfn.Condition:
+    """Anything but a VALID outcome: no outcome, not a string, or another value."""
+    path = f"{result_path}.outcome"
+    return sfn.Condition.or_(
+        sfn.Condition.not_(sfn.Condition.is_present(path)),
+        sfn.Condition.not_(sfn.Condition.is_string(path)),
+        sfn.Condition.not_(sfn.Condition.string_equals(path, "VALID")),
+    )
 
 
 def dead_letter_queue(

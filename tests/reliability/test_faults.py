@@ -302,3 +302,30 @@ def test_the_steps_may_take_back_what_they_wrote(example_app):
                     for arn in arns if isinstance(arns, list) else [arns]:
                         deletable.add(json.dumps(arn).rsplit("/", 2)[-2])
     assert deletable == {"validated", "rejected", "processed", "enriched"}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"outcome": "INVALID", "rows": {}, "totals": {}, "outputs": {}, "error": None},
+        {"outcome": "INVALID", "error": {"message": "no code"}},
+        {"rows": {}},
+        None,
+    ],
+    ids=["error-null", "no-code", "no-outcome", "null"],
+)
+def test_a_step_result_without_a_readable_error_still_fails_the_job_cleanly(driver, result):
+    """A validator that answers INVALID without ``error`` (or nothing usable at all): the
+    state machine fails the job through its failure branch with INVALID_WITHOUT_REASON,
+    instead of a States.Runtime no Catch takes (the job left VALIDATING)."""
+    validator = driver.function("validator")
+    validator.target = lambda event, context: result
+    try:
+        job = driver.run("unexplained.csv", SOURCE)
+    finally:
+        validator.target = None
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "INVALID_WITHOUT_REASON" and job["error"]["step"] == "validate"
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"

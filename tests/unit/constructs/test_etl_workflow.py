@@ -220,9 +220,9 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
             state = states[state]["Next"]
         else:  # the outcome Choice: INVALID -> failure, else onwards
             choice = states[state]
-            (rule,) = choice["Choices"]
-            assert rule["StringEquals"] == "INVALID"
-            assert rule["Next"].endswith("Rejected")
+            explained, unexplained = choice["Choices"]
+            assert explained["Next"].endswith("Rejected")
+            assert unexplained["Next"].endswith("Unexplained")
             state = choice["Default"]
     assert order == ["Validate", "Transform", "Enrich"]
     for name in order:
@@ -518,3 +518,53 @@ def test_the_dev_powertools_is_the_layers():
     from importlib.metadata import version
 
     assert version("aws-lambda-powertools") == runtime.POWERTOOLS_VERSION
+
+
+def _reads(condition) -> list[tuple[str, str]]:
+    """The (operator, variable) of every comparison of a Choice rule, in evaluation order."""
+    for combinator in ("And", "Or"):
+        if combinator in condition:
+            return [read for inner in condition[combinator] for read in _reads(inner)]
+    if "Not" in condition:
+        return _reads(condition["Not"])
+    (operator,) = [k for k in condition if k not in ("Variable", "Next")]
+    return [(operator, condition["Variable"])]
+
+
+@pytest.mark.parametrize(
+    "task", ["Validate", "Transform", "Enrich", "Preflight", "ReduceValidation", "ReduceEnrich"]
+)
+def test_an_outcome_choice_never_reads_a_path_it_has_not_seen(built, task):
+    """The Rejected Pass reads error.code and error.message: only a result that has both
+    (as strings) goes there. A result without them (INVALID without an error, no outcome
+    at all) goes to an Unexplained Pass that reads nothing from the result; a VALID one
+    goes on. Every comparison is preceded by IsPresent on its path (And and Or stop at the
+    first deciding condition), so no result can raise an uncatchable States.Runtime."""
+    _, _, template = built
+    states = _definition(template)["States"]
+    result = states[task]["ResultPath"]
+    explained, unexplained = states[f"{task}Outcome"]["Choices"]
+    rejected = states[explained["Next"]]
+    assert rejected["Parameters"]["code.$"] == f"{result}.error.code"
+    read = _reads(explained)
+    for path in (f"{result}.outcome", f"{result}.error.code", f"{result}.error.message"):
+        assert ("IsPresent", path) in read
+        assert read.index(("IsPresent", path)) < read.index(("IsString", path))
+    assert read.index(("IsPresent", f"{result}.outcome")) < read.index(
+        ("StringEquals", f"{result}.outcome")
+    )
+    assert explained["And"][2] == {"Variable": f"{result}.outcome", "StringEquals": "INVALID"}
+    assert _reads(unexplained) == [
+        ("IsPresent", f"{result}.outcome"),
+        ("IsString", f"{result}.outcome"),
+        ("StringEquals", f"{result}.outcome"),
+    ]
+    assert [c.get("Not") for c in unexplained["Or"]][2] == {
+        "Variable": f"{result}.outcome",
+        "StringEquals": "VALID",
+    }
+    fallback = states[unexplained["Next"]]
+    assert fallback["Type"] == "Pass"
+    assert fallback["Parameters"]["code"] == naming.CODE_INVALID_WITHOUT_REASON
+    assert result not in json.dumps(fallback["Parameters"])
+    assert fallback["Next"] == rejected["Next"] == "CopyToFailed"
