@@ -541,6 +541,9 @@ def test_an_invalid_outcome_always_carries_an_error(pipeline: tuple[Any, JobStor
     # the result dict on its own, too
     bare = steps.StepOutcome(outcome="INVALID", rows={}, result_rows=0, totals=None, outputs={})
     assert bare.result()["error"]["code"] == codes.INVALID_WITHOUT_REASON
-    assert steps.StepOutcome(
-        outcome="VALID", rows={}, result_rows=0, totals=None, outputs={}
-    ).result()["error"] is None
+    assert (
+        steps.StepOutcome(
+            outcome="VALID", rows={}, result_rows=0, totals=None, outputs={}
+        ).result()["error"]
+        is None
+    )
