@@ -11,15 +11,18 @@ from collections.abc import Mapping
 from typing import Any
 
 PREFLIGHT, BATCH, REDUCE, PART = "preflight", "batch", "reduce", "part"
+#: The failure branch's copy of a source too big for one CopyObject (shared/failed_copy).
+COPY_FAILED = "copy-failed"
 
 
 def mode_of(event: Any) -> str | None:
     """``batch`` for an item batcher's event, the ``mode`` field for the other tasks of the
-    big-file path, ``None`` for the single-function steps."""
+    big-file path and for the failure branch's copy, ``None`` for the single-function
+    steps."""
     if isinstance(event, Mapping):
         if "Items" in event and isinstance(event.get("BatchInput"), Mapping):
             return BATCH
         mode = event.get("mode")
-        if mode in (PREFLIGHT, REDUCE, PART):
+        if mode in (PREFLIGHT, REDUCE, PART, COPY_FAILED):
             return mode
     return None

@@ -57,6 +57,25 @@ TRANSIENT_ERRORS = (
     "TransientError",
 )
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
+#: DynamoDB errors the failure branch's record retries (the integration names them so).
+TRANSIENT_DYNAMODB_ERRORS = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerError",
+    "DynamoDB.AmazonDynamoDBException",
+)
+#: The largest object one S3 CopyObject copies (5 GiB); the failure branch copies bigger
+#: sources in parts, with the validator.
+COPY_OBJECT_MAX_BYTES = 5 * 1024**3
+#: How long the failure branch's CopyObject may take before the parts copy takes over.
+COPY_OBJECT_TIMEOUT = cdk.Duration.minutes(2)
+#: The failure branch's job record update (one DynamoDB UpdateItem).
+RECORD_TIMEOUT = cdk.Duration.seconds(30)
+#: The function that copies big sources to failed/ (it already reads raw/ with the bucket's
+#: key), and the event mode it does so for (mirrors handlers/shared/modes.py).
+FAILED_COPY_FUNCTION = "validator"
+COPY_FAILED_MODE = "copy-failed"
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
@@ -678,11 +697,20 @@ class EtlWorkflow(Construct):
         )
 
     def _failure_branch(self) -> sfn.IChainable:
-        """Copy the source to ``failed/``, record the error, end in Fail."""
+        """Copy the source to ``failed/``, record the error, end in Fail.
+
+        Sources of at most 5 GiB are copied with one CopyObject; bigger ones (and any whose
+        CopyObject failed) by the validator in parts. The record names ``outputs.failed``
+        only after a copy succeeded; when both copies failed it records the copy's error
+        name instead (``failedCopyError``). Whatever happens to the record, the execution
+        ends in ``JobFailed`` (a record that could not be written is left to the execution
+        status rule).
+        """
         bucket = self.bucket
         copy = tasks.CallAwsService(
             self,
             "CopyToFailed",
+            comment="one CopyObject (S3 copies up to 5 GiB so)",
             service="s3",
             action="copyObject",
             parameters={
@@ -699,13 +727,87 @@ class EtlWorkflow(Construct):
                 )
             ],
             result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(COPY_OBJECT_TIMEOUT),
         )
+        # A copy that ran out of time is not tried again the same way: the parts copy takes
+        # over. Anything else gets two more tries first.
+        copy.add_retry(errors=["States.Timeout"], max_attempts=0)
         copy.add_retry(
-            errors=["States.ALL"], interval=cdk.Duration.seconds(1), max_attempts=3, backoff_rate=2
+            errors=["States.ALL"], interval=cdk.Duration.seconds(1), max_attempts=2, backoff_rate=2
         )
+        copier = self.functions[FAILED_COPY_FUNCTION]
+        copy_in_parts = self._invoke(
+            "CopyToFailedInParts",
+            FAILED_COPY_FUNCTION,
+            sfn.JsonPath.DISCARD,
+            {
+                "mode": COPY_FAILED_MODE,
+                **{
+                    name: sfn.JsonPath.string_at(f"$.{name}")
+                    for name in ("jobId", "bucket", "key", "versionId")
+                },
+            },
+        )
+        assert copier.role is not None
+        copier.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects(f"{naming.FAILED_PREFIX}*")],
+            )
+        )
+        nag.acknowledge_function_role(
+            copier.role, bucket_arn=bucket.bucket_arn, prefixes=(naming.FAILED_PREFIX,)
+        )
+        failed = sfn.Fail(
+            self,
+            "JobFailed",
+            error="JobFailed",
+            cause_path=sfn.JsonPath.string_at("$.failure.message"),
+        )
+        record = self._record_failure("RecordFailure", copied=True, then=failed)
+        record_uncopied = self._record_failure(
+            "RecordFailureWithoutCopy", copied=False, then=failed
+        )
+        copy.add_catch(copy_in_parts, errors=["States.ALL"], result_path="$.copyError")
+        copy_in_parts.add_catch(record_uncopied, errors=["States.ALL"], result_path="$.copyError")
+        copy.next(record)
+        copy_in_parts.next(record)
+        return (
+            sfn.Choice(self, "FailedCopySize", comment="CopyObject copies up to 5 GiB")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.sizeBytes"),
+                    sfn.Condition.is_numeric("$.sizeBytes"),
+                    sfn.Condition.number_less_than_equals("$.sizeBytes", COPY_OBJECT_MAX_BYTES),
+                ),
+                copy,
+            )
+            .otherwise(copy_in_parts)
+        )
+
+    def _record_failure(
+        self, construct_id: str, *, copied: bool, then: sfn.Fail
+    ) -> tasks.DynamoUpdateItem:
+        """FAILED with the error, unless the job is final already; with ``copied`` the
+        ``failed/`` copy's key, else the copy's error name."""
+        sets = ["#status = :failed", "#error = :error", "failedAt = :at", "updatedAt = :at"]
+        names = {"#status": "status", "#error": "error"}
+        values: dict[str, tasks.DynamoAttributeValue] = {}
+        if copied:
+            sets.append("outputs.#failed = :failedKey")
+            names["#failed"] = "failed"
+            values[":failedKey"] = tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.failedKey")
+            )
+        else:
+            sets.append("failedCopyError = :copyError")
+            values[":copyError"] = tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.copyError.Error")
+            )
         record = tasks.DynamoUpdateItem(
             self,
-            "RecordFailure",
+            construct_id,
+            comment="FAILED with its error, unless the job is final already",
             table=self.table,
             key={
                 "jobId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.jobId")),
@@ -713,18 +815,11 @@ class EtlWorkflow(Construct):
                     sfn.JsonPath.string_at("$.fileName")
                 ),
             },
-            update_expression=(
-                "SET #status = :failed, #error = :error, failedAt = :at, updatedAt = :at, "
-                "outputs.#failed = :failedKey"
-            ),
+            update_expression="SET " + ", ".join(sets),
             condition_expression="#status IN ("
             + ", ".join(f":s{i}" for i in range(len(RUNNING_STATUSES)))
             + ")",
-            expression_attribute_names={
-                "#status": "status",
-                "#error": "error",
-                "#failed": "failed",
-            },
+            expression_attribute_names=names,
             expression_attribute_values={
                 ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
                 ":error": tasks.DynamoAttributeValue.from_map(
@@ -743,38 +838,29 @@ class EtlWorkflow(Construct):
                 ":at": tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.string_at("$$.State.EnteredTime")
                 ),
-                ":failedKey": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.failedKey")
-                ),
+                **values,
                 **{
                     f":s{i}": tasks.DynamoAttributeValue.from_string(status)
                     for i, status in enumerate(RUNNING_STATUSES)
                 },
             },
             result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(RECORD_TIMEOUT),
         )
         record.add_retry(
-            errors=[
-                "DynamoDB.ProvisionedThroughputExceededException",
-                "DynamoDB.ThrottlingException",
-                "DynamoDB.InternalServerErrorException",
-            ],
+            errors=list(TRANSIENT_DYNAMODB_ERRORS),
             interval=cdk.Duration.seconds(1),
             max_attempts=5,
             backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
         )
-        failed = sfn.Fail(
-            self,
-            "JobFailed",
-            error="JobFailed",
-            cause_path=sfn.JsonPath.string_at("$.failure.message"),
-        )
-        # A job already final (a late or repeated failure) keeps its record as it is.
+        # A job already final (a late or repeated failure) keeps its record as it is. Any
+        # other error still ends in JobFailed: the execution status rule then records it.
         record.add_catch(
-            failed, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.recordError"
+            then, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.recordError"
         )
-        copy.add_catch(record, errors=["States.ALL"], result_path="$.copyError")
-        return copy.next(record).next(failed)
+        record.add_catch(then, errors=["States.ALL"], result_path="$.recordError")
+        return record.next(then)
 
 
 def _explained_invalid(result_path: str) -> sfn.Condition:

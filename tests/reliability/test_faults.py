@@ -329,3 +329,122 @@ def test_a_step_result_without_a_readable_error_still_fails_the_job_cleanly(driv
     assert driver.read(job["outputs"]["failed"]) == SOURCE
     history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
     assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+
+
+def _start_as_if_of_size(driver: Driver, name: str, size: int) -> tuple[str, str | None]:
+    """Upload SOURCE and start its job as the trigger would, but with ``size`` on record
+    (and in the execution input): a source above 5 GiB, without moving 5 GiB through moto."""
+    from shared import ingest
+    from shared.jobs import JobStore
+    from shared.s3io import ObjectInfo
+
+    key, version = driver.put(driver.key(name), SOURCE)
+    etag = driver.s3.head_object(Bucket=driver.bucket, Key=key)["ETag"].strip('"')
+    store = JobStore(driver.pipeline.table, client=driver.pipeline.dynamodb)
+    arn = driver.pipeline.sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    ingest.start_job(
+        ObjectInfo(driver.bucket, key, version, etag, size),
+        store=store,
+        sfn=driver.pipeline.sfn,
+        state_machine_arn=arn,
+    )
+    return key, version
+
+
+def _validation_breaks(driver: Driver):
+    """The validator's step invocations fail (not its copy of a source to failed/)."""
+    validator = driver.function("validator")
+
+    def injector(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            raise ValueError("injected: the validator is broken")
+
+    return driver.faults(injector)
+
+
+def test_a_source_above_5_gib_is_copied_to_failed_in_parts(driver):
+    """Above what one CopyObject copies, the validator copies the source in parts; the
+    record names the copy, which exists and is the source."""
+    validator = driver.function("validator")
+    before = validator.invocations
+    with _validation_breaks(driver):
+        key, version = _start_as_if_of_size(driver, "huge.csv", 6 * 1024**3)
+        job = driver.wait(key, version)
+    assert job["status"] == "FAILED" and job["sizeBytes"] == 6 * 1024**3
+    assert job["error"]["step"] == "validate" and job["error"]["code"] == "ValueError"
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    assert job["outputs"]["failed"] == keys.failed_key(job["jobId"], key)
+    assert "failedCopyError" not in job
+    history = driver.pipeline.sfn.get_execution_history(
+        executionArn=job["executionArn"], maxResults=1000
+    )["events"]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
+    assert "CopyToFailedInParts" in entered and "CopyToFailed" not in entered
+    assert validator.invocations - before == 2  # the failed step, then the copy
+
+
+def test_a_copy_that_fails_leaves_no_failed_key_on_the_record(driver):
+    """The source version is gone by the time the job fails: neither copy can be made, so
+    the record names no failed/ object, says why, and still records the step's error."""
+    validator = driver.function("validator")
+    holder = {}
+
+    def delete_then_break(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            driver.s3.delete_object(
+                Bucket=driver.bucket, Key=holder["key"], VersionId=holder["version"]
+            )
+            raise ValueError("injected: the validator is broken")
+
+    key = driver.key("vanished.csv")
+    holder["key"] = key
+    with driver.faults(delete_then_break):
+        key, version = driver.put(key, SOURCE)
+        holder["version"] = version
+        job = driver.wait(key, version)
+    assert job["status"] == "FAILED"
+    assert job["error"]["step"] == "validate" and job["error"]["code"] == "ValueError"
+    assert "failed" not in job["outputs"]
+    assert job["failedCopyError"]
+    assert "failed/" not in driver.job_keys(job["jobId"])
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+
+
+def test_a_record_that_cannot_be_written_still_ends_the_execution_in_job_failed(driver):
+    """RecordFailure meets an error other than a final job's refused condition (here the
+    record lost its ``outputs`` map, so the update's path is invalid): the execution still
+    ends in JobFailed, the state every failure ends in, not in the record's error."""
+    validator = driver.function("validator")
+    holder = {}
+
+    def break_record_then_fail(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            driver.pipeline.dynamodb.update_item(
+                TableName=driver.pipeline.table,
+                Key={"jobId": {"S": event["jobId"]}, "fileName": {"S": event["fileName"]}},
+                UpdateExpression="REMOVE outputs",
+            )
+            holder["job"] = event["jobId"]
+            raise ValueError("injected: the validator is broken")
+
+    with driver.faults(break_record_then_fail):
+        driver.put(driver.key("unrecordable.csv"), SOURCE)
+        driver.pipeline.deliver_events()
+        deadline = time.monotonic() + 60
+        while "job" not in holder or driver.pipeline.is_running(driver.pipeline.job(holder["job"])):
+            assert time.monotonic() < deadline
+            driver.pipeline.deliver_events()
+            time.sleep(0.1)
+    job = driver.pipeline.job(holder["job"])
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+    events = driver.pipeline.sfn.get_execution_history(
+        executionArn=job["executionArn"], maxResults=1000
+    )["events"]
+    failures = [
+        e["taskFailedEventDetails"]["error"] for e in events if "taskFailedEventDetails" in e
+    ]
+    assert any(error.startswith("DynamoDB.") for error in failures)  # the record's own error

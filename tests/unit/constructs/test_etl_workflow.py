@@ -167,8 +167,13 @@ def _s3_resources(statement):
 @pytest.mark.parametrize(
     ("role", "reads", "writes"),
     [
-        # raw/ in; validated/ parts and id indexes of big files are read back by the reduce
-        ("WorkflowValidatorRole", ["/raw/*", "/validated/*"], ["/validated/*", "/rejected/*"]),
+        # raw/ in; validated/ parts and id indexes of big files are read back by the reduce;
+        # the failure branch's copy of a source above 5 GiB goes to failed/
+        (
+            "WorkflowValidatorRole",
+            ["/raw/*", "/validated/*"],
+            ["/validated/*", "/rejected/*", "/failed/*"],
+        ),
         # a big file's parts reject the rows found duplicated across batches
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
         ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
@@ -238,34 +243,89 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
         (catch,) = task["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["Next"] == f"{name}Errored"
-        assert states[f"{name}Errored"]["Next"] == "CopyToFailed"
-        assert states[f"{name}Rejected"]["Next"] == "CopyToFailed"
+        assert states[f"{name}Errored"]["Next"] == "FailedCopySize"
+        assert states[f"{name}Rejected"]["Next"] == "FailedCopySize"
         assert "TimeoutSeconds" in task
 
 
 def test_failure_branch_copies_records_and_fails(built):
     _, _, template = built
     states = _definition(template)["States"]
+    # Up to 5 GiB (what one CopyObject copies) the state machine copies; above, or with no
+    # readable size, the validator copies in parts.
+    route = states["FailedCopySize"]
+    (small,) = route["Choices"]
+    assert small["Next"] == "CopyToFailed" and route["Default"] == "CopyToFailedInParts"
+    assert small["And"] == [
+        {"Variable": "$.sizeBytes", "IsPresent": True},
+        {"Variable": "$.sizeBytes", "IsNumeric": True},
+        {"Variable": "$.sizeBytes", "NumericLessThanEquals": 5 * 1024**3},
+    ]
     copy = states["CopyToFailed"]
     assert copy["Resource"].endswith("aws-sdk:s3:copyObject")
     assert copy["Parameters"]["Key.$"] == "$.failedKey"
-    assert copy["Next"] == "RecordFailure"
-    assert copy["Catch"][0]["Next"] == "RecordFailure"  # a failed copy still records the error
-    record = states["RecordFailure"]
-    assert record["Resource"].endswith("dynamodb:updateItem")
-    assert "#status IN (" in record["Parameters"]["ConditionExpression"]
-    statuses = {
-        v["S"]
-        for k, v in record["Parameters"]["ExpressionAttributeValues"].items()
-        if k.startswith(":s")
+    assert copy["Next"] == "RecordFailure" and copy["TimeoutSeconds"] == 120
+    # a CopyObject that fails (or runs out of time) hands over to the parts copy
+    (catch,) = copy["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "CopyToFailedInParts"
+    assert copy["Retry"][0] == {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0}
+    parts = states["CopyToFailedInParts"]
+    assert parts["Resource"] == "ARN" and parts["TimeoutSeconds"] == 630
+    assert parts["Parameters"] == {
+        "mode": "copy-failed",
+        "jobId.$": "$.jobId",
+        "bucket.$": "$.bucket",
+        "key.$": "$.key",
+        "versionId.$": "$.versionId",
     }
-    assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
-    assert record["Next"] == "JobFailed"
-    assert record["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    assert "TransientError" in parts["Retry"][-1]["ErrorEquals"]
+    assert parts["Next"] == "RecordFailure"
+    (catch,) = parts["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "RecordFailureWithoutCopy"
+    # outputs.failed names a copy that exists: only the record after a copy sets it
+    record = states["RecordFailure"]
+    uncopied = states["RecordFailureWithoutCopy"]
+    assert "outputs.#failed = :failedKey" in record["Parameters"]["UpdateExpression"]
+    assert "failed" not in json.dumps(uncopied["Parameters"]["ExpressionAttributeNames"])
+    assert "outputs" not in uncopied["Parameters"]["UpdateExpression"]
+    assert "failedCopyError = :copyError" in uncopied["Parameters"]["UpdateExpression"]
+    assert uncopied["Parameters"]["ExpressionAttributeValues"][":copyError"] == {
+        "S.$": "$.copyError.Error"
+    }
+    for update in (record, uncopied):
+        assert update["Resource"].endswith("dynamodb:updateItem")
+        assert "#status IN (" in update["Parameters"]["ConditionExpression"]
+        statuses = {
+            v["S"]
+            for k, v in update["Parameters"]["ExpressionAttributeValues"].items()
+            if k.startswith(":s")
+        }
+        assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
+        assert update["Next"] == "JobFailed"
+        (retry,) = update["Retry"]
+        assert "DynamoDB.ThrottlingException" in retry["ErrorEquals"]
+        assert "DynamoDB.InternalServerError" in retry["ErrorEquals"]
+        assert retry["MaxAttempts"] == 5
+        # a final job keeps its record; any other error still ends in JobFailed (the
+        # execution status rule then records the job)
+        conditional, anything = update["Catch"]
+        assert conditional["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+        assert anything["ErrorEquals"] == ["States.ALL"]
+        assert conditional["Next"] == anything["Next"] == "JobFailed"
+        assert "TimeoutSeconds" in update
     assert states["JobFailed"]["Type"] == "Fail"
     # A fault's message names the error and the execution, never the raw cause.
     errored = states["ValidateErrored"]["Parameters"]
     assert "$.error.Cause" not in json.dumps(errored)
+
+
+def test_the_parts_copy_mode_is_the_handlers(built):
+    from shared import modes
+
+    from etl_constructs import etl_workflow
+
+    assert etl_workflow.COPY_FAILED_MODE == modes.COPY_FAILED
+    assert etl_workflow.FAILED_COPY_FUNCTION == "validator"
 
 
 def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
@@ -567,4 +627,4 @@ def test_an_outcome_choice_never_reads_a_path_it_has_not_seen(built, task):
     assert fallback["Type"] == "Pass"
     assert fallback["Parameters"]["code"] == naming.CODE_INVALID_WITHOUT_REASON
     assert result not in json.dumps(fallback["Parameters"])
-    assert fallback["Next"] == rejected["Next"] == "CopyToFailed"
+    assert fallback["Next"] == rejected["Next"] == "FailedCopySize"
