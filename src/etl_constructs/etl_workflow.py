@@ -57,6 +57,9 @@ TRANSIENT_ERRORS = (
     "TransientError",
 )
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
+#: The row counts the steps record; a FAILED job keeps only the rows read
+#: (mirrors handlers/shared/jobs.py).
+STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
 #: DynamoDB errors the failure branch's record retries (the integration names them so).
 TRANSIENT_DYNAMODB_ERRORS = (
     "DynamoDB.ProvisionedThroughputExceededException",
@@ -790,9 +793,27 @@ class EtlWorkflow(Construct):
     ) -> tasks.DynamoUpdateItem:
         """FAILED with the error, unless the job is final already; with ``copied`` the
         ``failed/`` copy's key, else the copy's error name."""
-        sets = ["#status = :failed", "#error = :error", "failedAt = :at", "updatedAt = :at"]
-        names = {"#status": "status", "#error": "error"}
-        values: dict[str, tasks.DynamoAttributeValue] = {}
+        # What a FAILED job reports (handlers/shared/jobs.py, failed_figures): the rows its
+        # validation read, no valid counts, no totals; nothing of it was published.
+        sets = [
+            "#status = :failed",
+            "#error = :error",
+            "failedAt = :at",
+            "updatedAt = :at",
+            "#rows.#read = if_not_exists(#rows.#input, :zero)",
+        ]
+        removes = [f"#rows.#{count}" for count in STEP_ROW_COUNTS] + ["#totals"]
+        names = {
+            "#status": "status",
+            "#error": "error",
+            "#rows": "rows",
+            "#read": "read",
+            "#totals": "totals",
+            **{f"#{count}": count for count in STEP_ROW_COUNTS},
+        }
+        values: dict[str, tasks.DynamoAttributeValue] = {
+            ":zero": tasks.DynamoAttributeValue.from_number(0)
+        }
         if copied:
             sets.append("outputs.#failed = :failedKey")
             names["#failed"] = "failed"
@@ -815,7 +836,7 @@ class EtlWorkflow(Construct):
                     sfn.JsonPath.string_at("$.fileName")
                 ),
             },
-            update_expression="SET " + ", ".join(sets),
+            update_expression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
             condition_expression="#status IN ("
             + ", ".join(f":s{i}" for i in range(len(RUNNING_STATUSES)))
             + ")",

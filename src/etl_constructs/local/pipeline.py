@@ -70,7 +70,11 @@ class LocalRuntimeError(RuntimeError):
 
 @dataclass
 class JobOutcome:
-    """What happened to one file."""
+    """What happened to one file.
+
+    ``rows``: ``input``, ``valid``, ``rejected`` of a SUCCEEDED job; ``read`` only of a
+    FAILED one, which has no ``totals`` either (``None``): nothing of it was published.
+    """
 
     file: str
     key: str
@@ -78,12 +82,12 @@ class JobOutcome:
     status: str
     error: str | None
     rows: dict[str, int] = field(default_factory=dict)
-    totals: dict[str, Any] = field(default_factory=dict)
+    totals: dict[str, Any] | None = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
     duration_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "file": self.file,
             "job_id": self.job_id,
             "status": self.status,
@@ -92,6 +96,9 @@ class JobOutcome:
             "totals": self.totals,
             "outputs": self.outputs,
         }
+        if self.totals is None:
+            del found["totals"]
+        return found
 
 
 @dataclass
