@@ -16,6 +16,7 @@ keeps logs a year and gives every role a customer-managed policy instead of an i
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,8 +36,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from . import budget, large_files, naming, network, runtime
 from . import compliance as nag
-from . import large_files, naming, network, runtime
 from ._iam import managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
@@ -201,7 +202,11 @@ class EtlWorkflow(Construct):
         function_settings: memory/timeout/reserved concurrency overrides by function base
             name.
         step_retry: retry policy of the state machine tasks.
-        state_machine_timeout: 30 minutes by default.
+        state_machine_timeout: the execution timeout; by default the longest an execution
+            can take through every task's timeout, retries and waits, the failure branch
+            included (``execution_budget``; a Distributed Map counted as one round of its
+            batches). A shorter one is a props problem: an execution timeout cannot be
+            caught, and the execution status rule would record such jobs as timed out.
         log_retention: retention of every log group (one week; one year when strict).
         stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
         quality_window: how far back the daily quality check looks (24 hours).
@@ -220,7 +225,8 @@ class EtlWorkflow(Construct):
         functions: the five functions by base name.
         dead_letter_queues: each function's DLQ by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
-        encryption_key, schema, compliance.
+        execution_status_rule, encryption_key, schema, compliance.
+        execution_budget: the longest path's worst case (the default execution timeout).
         vpc, security_group: strict only, else ``None``.
     """
 
@@ -257,7 +263,6 @@ class EtlWorkflow(Construct):
         step_retry = step_retry or StepRetry()
         stuck_after = stuck_after or cdk.Duration.minutes(60)
         quality_window = quality_window or cdk.Duration.hours(24)
-        state_machine_timeout = state_machine_timeout or cdk.Duration.minutes(30)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
         problems = _problems(
             max_reject_rate=max_reject_rate,
@@ -349,16 +354,17 @@ class EtlWorkflow(Construct):
             if profile.strict
             else None  # standard: the state machine's own role, as CDK makes it
         )
+        definition = self._definition(step_retry, settings)
+        self.execution_budget = execution_budget(definition)
+        raise_if_any("EtlWorkflow", _timeout_problems(state_machine_timeout, self.execution_budget))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
             role=state_machine_role,
             state_machine_name=names.state_machine,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._definition(step_retry, settings)
-            ),
-            timeout=state_machine_timeout,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=state_machine_timeout or self.execution_budget,
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=self.state_machine_log_group,
@@ -882,6 +888,25 @@ class EtlWorkflow(Construct):
         )
         record.add_catch(then, errors=["States.ALL"], result_path="$.recordError")
         return record.next(then)
+
+
+def execution_budget(definition: sfn.IChainable) -> cdk.Duration:
+    """The longest an execution of ``definition`` can take while it works through its task
+    timeouts and retry policies (:mod:`etl_constructs.budget`), up to a whole minute: the
+    default execution timeout, and the least one given may be."""
+    seconds = budget.of_chain(definition)
+    return cdk.Duration.minutes(max(1, math.ceil(seconds / 60)))
+
+
+def _timeout_problems(given: cdk.Duration | None, needed: cdk.Duration) -> list[str]:
+    if given is None or given.to_seconds() >= needed.to_seconds():
+        return []
+    return [
+        f"state_machine_timeout is {given.to_human_string()}, shorter than the longest path of "
+        f"the state machine ({needed.to_human_string()}: every task's timeout times its "
+        "attempts plus the retry waits, the failure branch included); an execution timeout "
+        "cannot be caught, so give at least that, or leave it unset to get exactly that"
+    ]
 
 
 def _explained_invalid(result_path: str) -> sfn.Condition:

@@ -208,7 +208,8 @@ def test_state_machine_settings(built):
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
-    assert _definition(template)["TimeoutSeconds"] == 1800
+    # the longest path's worst case (tests/unit/constructs/test_budget.py has the arithmetic)
+    assert _definition(template)["TimeoutSeconds"] == 18360
 
 
 def test_definition_runs_validate_transform_enrich_with_retries_and_catches(built):
@@ -367,14 +368,14 @@ def test_overrides_reach_the_template():
         },
         step_retry=StepRetry(max_attempts=5, backoff_rate=3.0),
         max_reject_rate=0.1,
-        state_machine_timeout=cdk.Duration.minutes(45),
+        state_machine_timeout=cdk.Duration.hours(12),
     )
     template = Template.from_stack(stack)
     validator = _functions(template)["validator-dev"]
     assert validator["MemorySize"] == 3008 and validator["Timeout"] == 900
     assert validator["Environment"]["Variables"]["ETL_MAX_REJECT_RATE"] == "0.1"
     definition = _definition(template)
-    assert definition["TimeoutSeconds"] == 2700
+    assert definition["TimeoutSeconds"] == 12 * 3600
     assert definition["States"]["Validate"]["Retry"][0]["MaxAttempts"] == 5
     assert definition["States"]["Validate"]["Retry"][0]["BackoffRate"] == 3
 
@@ -628,3 +629,93 @@ def test_an_outcome_choice_never_reads_a_path_it_has_not_seen(built, task):
     assert fallback["Parameters"]["code"] == naming.CODE_INVALID_WITHOUT_REASON
     assert result not in json.dumps(fallback["Parameters"])
     assert fallback["Next"] == rejected["Next"] == "FailedCopySize"
+
+
+@pytest.mark.parametrize("state", ["RecordFailure", "RecordFailureWithoutCopy"])
+def test_the_failure_record_leaves_the_figures_the_job_store_leaves(built, state):
+    """The state machine's RecordFailure and the handlers' JobStore.fail write a FAILED job
+    alike: rows read, no valid counts, no totals (run both on the same record, in moto)."""
+    import boto3
+    from moto import mock_aws
+    from shared import jobs
+
+    from etl_constructs import etl_workflow
+
+    _, _, template = built
+    parameters = _definition(template)["States"][state]["Parameters"]
+    assert etl_workflow.STEP_ROW_COUNTS == jobs.STEP_ROW_COUNTS
+    literal = {
+        "$.failure.step": "validate",
+        "$.failure.code": "MISSING_COLUMN",
+        "$.failure.message": "no id",
+        "$$.State.EnteredTime": "2026-11-20T12:00:00.000Z",
+        "$.failedKey": "failed/x/a.csv",
+        "$.copyError.Error": "S3.NoSuchKey",
+    }
+
+    def resolved(value):
+        if isinstance(value, dict):
+            return {
+                k.removesuffix(".$"): literal[v] if k.endswith(".$") else resolved(v)
+                for k, v in value.items()
+            }
+        return value
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="jobs",
+            KeySchema=[
+                {"AttributeName": "jobId", "KeyType": "HASH"},
+                {"AttributeName": "fileName", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "jobId", "AttributeType": "S"},
+                {"AttributeName": "fileName", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        store = jobs.JobStore("jobs", client=client)
+        for job_id, validated in (("a" * 32, True), ("b" * 32, True), ("c" * 32, False)):
+            store.create(
+                job_id=job_id,
+                file_name="raw/a.csv",
+                bucket="b",
+                version_id="v",
+                etag="e",
+                size_bytes=1,
+            )
+            store.start_step(job_id, "raw/a.csv", "validate")
+            if validated:
+                store.finish_step(
+                    job_id,
+                    "raw/a.csv",
+                    "validate",
+                    started_at=store.now(),
+                    rows={"input": 3, "valid": 2, "rejected": 1},
+                    totals={"EUR": {"count": 2, "debit": "1.00", "credit": "0.00"}},
+                )
+        by_handler = store.fail("a" * 32, "raw/a.csv", step="validate", code="X", message="y")
+        client.update_item(
+            TableName="jobs",
+            Key={"jobId": {"S": "b" * 32}, "fileName": {"S": "raw/a.csv"}},
+            UpdateExpression=parameters["UpdateExpression"],
+            ConditionExpression=parameters["ConditionExpression"],
+            ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+            ExpressionAttributeValues=resolved(parameters["ExpressionAttributeValues"]),
+        )
+        client.update_item(
+            TableName="jobs",
+            Key={"jobId": {"S": "c" * 32}, "fileName": {"S": "raw/a.csv"}},
+            UpdateExpression=parameters["UpdateExpression"],
+            ConditionExpression=parameters["ConditionExpression"],
+            ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+            ExpressionAttributeValues=resolved(parameters["ExpressionAttributeValues"]),
+        )
+        by_state_machine = store.require("b" * 32)
+        unvalidated = store.require("c" * 32)
+    assert by_state_machine["status"] == by_handler["status"] == "FAILED"
+    assert by_state_machine["rows"] == by_handler["rows"] == {"read": 3}
+    assert "totals" not in by_state_machine and "totals" not in by_handler
+    assert unvalidated["rows"] == {"read": 0} and "totals" not in unvalidated
+    assert jobs.as_reported(by_state_machine) == by_state_machine
