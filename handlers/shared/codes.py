@@ -111,3 +111,16 @@ STEP_CODES = (
     RECONCILIATION_FAILED,
     INVALID_WITHOUT_REASON,
 )
+
+# -- execution codes ------------------------------------------------------------------------
+# Recorded by the trigger from the execution status rule, for a job its execution left in a
+# running status (no Catch of the state machine can record these).
+EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
+"""The execution ran past the state machine's timeout."""
+EXECUTION_ABORTED = "EXECUTION_ABORTED"
+"""The execution was stopped (StopExecution, e.g. by an operator)."""
+EXECUTION_FAILED = "EXECUTION_FAILED"
+"""The execution failed without recording the job (e.g. ``States.Runtime``, or the failure
+branch's own record could not be written); the message names the execution's error."""
+
+EXECUTION_CODES = (EXECUTION_TIMED_OUT, EXECUTION_ABORTED, EXECUTION_FAILED)

@@ -6,7 +6,9 @@ queue, its own log group, X-Ray tracing and the Powertools layer. A Standard sta
 runs validate -> transform -> enrich; every task retries transient faults with backoff and
 catches everything else into one failure branch that records the error on the job record,
 copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
-``raw/*.csv`` Object Created events to the trigger; a daily rule runs the quality check.
+``raw/*.csv`` Object Created events to the trigger; another sends it the executions that
+ended FAILED, TIMED_OUT or ABORTED (the trigger records a job left running as FAILED); a
+daily rule runs the quality check. The execution timeout is the longest path's worst case.
 
 The strict compliance profile puts the functions in a VPC (isolated subnets, endpoints only),
 reserves their concurrency, encrypts the dead-letter queues with the customer-managed key,
@@ -202,11 +204,10 @@ class EtlWorkflow(Construct):
         function_settings: memory/timeout/reserved concurrency overrides by function base
             name.
         step_retry: retry policy of the state machine tasks.
-        state_machine_timeout: the execution timeout; by default the longest an execution
-            can take through every task's timeout, retries and waits, the failure branch
-            included (``execution_budget``; a Distributed Map counted as one round of its
-            batches). A shorter one is a props problem: an execution timeout cannot be
-            caught, and the execution status rule would record such jobs as timed out.
+        state_machine_timeout: the execution timeout; at least, and by default exactly, the
+            longest path's worst case (every task's timeout times its attempts plus the
+            retry waits, the failure branch included; ``execution_budget``). A shorter one
+            is a props problem: an execution timeout cannot be caught.
         log_retention: retention of every log group (one week; one year when strict).
         stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
         quality_window: how far back the daily quality check looks (24 hours).
@@ -415,6 +416,25 @@ class EtlWorkflow(Construct):
                             {"wildcard": f"{naming.RAW_PREFIX}*.CSV"},
                         ]
                     },
+                },
+            ),
+            targets=[self._rule_target("trigger")],
+        )
+        # An execution timeout, a stop, or a failure outside the failure branch's reach
+        # ends the execution with the job still running: the trigger records it (it has
+        # the table access already; see handlers/trigger/executions.py).
+        self.execution_status_rule = events.Rule(
+            self,
+            "ExecutionStatusRule",
+            rule_name=names.execution_status_rule,
+            description="executions that ended FAILED, TIMED_OUT or ABORTED -> trigger, which "
+            "records a job still running as FAILED",
+            event_pattern=events.EventPattern(
+                source=[naming.STATES_SOURCE],
+                detail_type=[naming.EXECUTION_STATUS_CHANGE],
+                detail={
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                    "status": list(naming.EXECUTION_END_STATUSES),
                 },
             ),
             targets=[self._rule_target("trigger")],

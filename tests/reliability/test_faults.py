@@ -231,18 +231,23 @@ def test_a_late_or_repeated_step_on_a_final_job_changes_nothing(driver, status):
     } == objects
 
 
-def test_a_job_left_running_is_reported_stuck(driver):
-    """The execution is stopped while Validate runs (an operator abort, a lost execution):
-    the record stays VALIDATING. An hour later the quality check and the API say so."""
+def _abort_while_validating(
+    driver: Driver, name: str, *, read_fails: bool
+) -> tuple[str, str, dict]:
+    """Start a job, hold its validation in its S3 read, stop the execution (an operator's
+    abort), then let the read go on (or fail). Returns (job id, key, the job as the abort
+    left it). moto ends a stopped execution whose task then fails FAILED with the task's
+    error; one whose task then returns, ABORTED (as AWS does at once)."""
     s3, _ = driver.handler_clients()
-    key = driver.key("abandoned.csv")
+    key = driver.key(name)
     reading, gate = threading.Event(), threading.Event()
 
     def hang(params, **_):
         if params["Key"] == key and not gate.is_set():
             reading.set()
             gate.wait(30)
-            raise ConnectionError("injected: the connection dropped")
+            if read_fails:
+                raise ConnectionError("injected: the connection dropped")
 
     s3.meta.events.register("before-parameter-build.s3.GetObject", hang)
     try:
@@ -268,7 +273,44 @@ def test_a_job_left_running_is_reported_stuck(driver):
     while driver.pipeline.is_running(job):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    assert driver.pipeline.job(job_id)["status"] == "VALIDATING"  # the abort recorded nothing
+    return job_id, key, job
+
+
+def test_an_aborted_execution_records_its_job_failed(driver):
+    """The execution is stopped while Validate runs: no Catch runs, the record stays
+    VALIDATING; the execution status rule's event makes the trigger record it FAILED."""
+    job_id, _, job = _abort_while_validating(driver, "aborted.csv", read_fails=False)
+    stopped = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert stopped["status"] == "ABORTED"
+    driver.pipeline.deliver_events()
+    recorded = driver.pipeline.job(job_id)
+    assert recorded["status"] == "FAILED"
+    assert recorded["error"]["code"] == "EXECUTION_ABORTED"
+    assert recorded["error"]["step"] == "validate"
+    assert job["executionArn"] in recorded["error"]["message"]
+    assert recorded["rows"] == {"read": 40} and "totals" not in recorded  # validate finished
+    status, body = driver.api("GET", f"/status/{job_id}")
+    assert status == 200 and body["status"] == "FAILED" and body["stuck"] is False
+
+
+def test_a_job_left_running_is_reported_stuck(driver):
+    """The execution is stopped and its status event cannot be recorded either (the
+    trigger fails each delivery; the event ends in its dead-letter queue): the record
+    stays VALIDATING. An hour later the quality check and the API say so."""
+    trigger = driver.function("trigger")
+
+    def refuse_execution_events(function, event):
+        if function is trigger and event.get("source") == "aws.states":
+            raise ConnectionError("injected: DynamoDB unreachable")
+
+    dlq = driver.pipeline.sqs.get_queue_url(QueueName="trigger-dlq-ci")["QueueUrl"]
+    with driver.faults(refuse_execution_events):
+        job_id, key, _ = _abort_while_validating(driver, "abandoned.csv", read_fails=True)
+        driver.pipeline.deliver_events()
     assert driver.pipeline.job(job_id)["status"] == "VALIDATING"
+    dead = driver.pipeline.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert any(json.loads(m["Body"])["detail"]["name"] == job_id for m in dead)
     hour_ago = int(time.time()) - 3700
     driver.pipeline.dynamodb.update_item(
         TableName=driver.pipeline.table,
@@ -448,3 +490,8 @@ def test_a_record_that_cannot_be_written_still_ends_the_execution_in_job_failed(
         e["taskFailedEventDetails"]["error"] for e in events if "taskFailedEventDetails" in e
     ]
     assert any(error.startswith("DynamoDB.") for error in failures)  # the record's own error
+    # the execution status rule then records the job, with the failure branch's message
+    driver.pipeline.deliver_events()
+    recorded = driver.pipeline.job(holder["job"])
+    assert recorded["status"] == "FAILED" and recorded["error"]["code"] == "EXECUTION_FAILED"
+    assert "The validate step failed with ValueError" in recorded["error"]["message"]

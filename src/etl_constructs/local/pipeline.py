@@ -127,6 +127,8 @@ class LocalPipeline:
         self._mock: Any = None
         self._environment: Any = None
         self._executions: dict[str, str] = {}  # job id -> the execution its record named last
+        #: moto sends no execution status change events; None while no rule asks for them
+        self._execution_ends: moto_compat.ExecutionStatusEvents | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -327,6 +329,8 @@ class LocalPipeline:
         if rule.pattern is not None:
             self.events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern))
             rule.tap = moto_compat.EventTap.attach(events=self.events, sqs=self.sqs, rule=name)
+            if moto_compat.ExecutionStatusEvents.SOURCE in rule.pattern.get("source", []):
+                self._execution_ends = moto_compat.ExecutionStatusEvents()
         self.rules.append(rule)
 
     def _queue_url(self, arn: str) -> str:
@@ -374,7 +378,11 @@ class LocalPipeline:
 
         Lambda targets get events asynchronously: a failing invocation is retried up to
         the target's retry attempts, then the event goes to the target's dead-letter queue.
+        Executions that ended FAILED, TIMED_OUT or ABORTED send their status change event
+        first (moto does not), when a rule matches such events.
         """
+        if self._execution_ends is not None:
+            self._execution_ends.send_new(sfn=self.sfn, events=self.events)
         delivered = 0
         for rule in self.rules:
             if rule.tap is None:

@@ -350,6 +350,53 @@ def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_lid, "Arn"]}
 
 
+def test_executions_that_end_without_success_go_to_the_trigger_with_retries_and_dlq(built):
+    """An execution timeout or stop cannot be caught inside the execution: the rule hands
+    those ends (and FAILED ones, whose job the failure branch may not have recorded) to
+    the trigger, whose role already updates jobs."""
+    from shared import ingest
+
+    stack, workflow, template = built
+    (rule,) = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": "etl-execution-status-rule-dev"}}
+    ).values()
+    pattern = rule["Properties"]["EventPattern"]
+    machine_lid = stack.get_logical_id(workflow.state_machine.node.default_child)
+    assert pattern == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [{"Ref": machine_lid}],
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+        },
+    }
+    assert pattern["source"] == [ingest.STATES_SOURCE]
+    assert pattern["detail-type"] == [ingest.EXECUTION_STATUS_CHANGE]
+    assert tuple(pattern["detail"]["status"]) == ingest.EXECUTION_END_STATUSES
+    (target,) = rule["Properties"]["Targets"]
+    trigger_lid = stack.get_logical_id(workflow.functions["trigger"].node.default_child)
+    assert target["Arn"] == {"Fn::GetAtt": [trigger_lid, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 2}
+    dlq_lid = stack.get_logical_id(workflow.dead_letter_queues["trigger"].node.default_child)
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_lid, "Arn"]}
+    rule_lid = stack.get_logical_id(workflow.execution_status_rule.node.default_child)
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_lid, "Arn"]},
+        },
+    )
+    # no permission added to the trigger for it: it reads and updates jobs already
+    statements = _policy_statements(template, "WorkflowTriggerRole")
+    table_actions = {
+        a for s in statements for a in s["Action"] if isinstance(s["Action"], list)
+    } | {s["Action"] for s in statements if isinstance(s["Action"], str)}
+    assert {"dynamodb:UpdateItem", "dynamodb:Query"} <= table_actions
+    assert not any(a.startswith("states:") and a != "states:StartExecution" for a in table_actions)
+
+
 def test_quality_check_runs_daily_at_two_utc(built):
     _, _, template = built
     (rule,) = template.find_resources(
