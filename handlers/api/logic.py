@@ -14,7 +14,14 @@ from typing import Any
 
 from shared import env, keys, s3io
 from shared.ingest import start_job
-from shared.jobs import ACTIVE_STATUSES, MAX_PAGE_SIZE, STATUSES, InvalidCursor, JobStore
+from shared.jobs import (
+    ACTIVE_STATUSES,
+    MAX_PAGE_SIZE,
+    STATUSES,
+    InvalidCursor,
+    JobStore,
+    as_reported,
+)
 from shared.masking import scrub
 from shared.observability import METRIC_FILES_RECEIVED, add_count, transient_aws_errors
 
@@ -75,8 +82,9 @@ def stuck_after_from_env() -> timedelta:
 
 def job_view(job: Mapping[str, Any], *, now: datetime, stuck_after: timedelta) -> dict[str, Any]:
     """The job record as the API shows it, plus ``stuck``: a job not finished whose last
-    status change is older than ``stuck_after``."""
-    view = dict(job)
+    status change is older than ``stuck_after``. A FAILED job shows the rows read and no
+    valid counts or totals (``jobs.as_reported``), also when recorded before that rule."""
+    view = as_reported(job)
     changed = job.get("timestamp")
     view["stuck"] = bool(
         job.get("status") in ACTIVE_STATUSES

@@ -100,5 +100,27 @@ SOURCE_CHANGED = "SOURCE_CHANGED"
 """The unversioned source object was overwritten after the job was created."""
 RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
 """Rows or amounts do not add up across the steps; the message lists the differences."""
+INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+"""A step found the file INVALID but gave no reason (a defect of the step), or returned a
+result without a readable outcome; the state machine fails the job with this code."""
 
-STEP_CODES = (JOB_NOT_RUNNABLE, SOURCE_MISSING, SOURCE_CHANGED, RECONCILIATION_FAILED)
+STEP_CODES = (
+    JOB_NOT_RUNNABLE,
+    SOURCE_MISSING,
+    SOURCE_CHANGED,
+    RECONCILIATION_FAILED,
+    INVALID_WITHOUT_REASON,
+)
+
+# -- execution codes ------------------------------------------------------------------------
+# Recorded by the trigger from the execution status rule, for a job its execution left in a
+# running status (no Catch of the state machine can record these).
+EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
+"""The execution ran past the state machine's timeout."""
+EXECUTION_ABORTED = "EXECUTION_ABORTED"
+"""The execution was stopped (StopExecution, e.g. by an operator)."""
+EXECUTION_FAILED = "EXECUTION_FAILED"
+"""The execution failed without recording the job (e.g. ``States.Runtime``, or the failure
+branch's own record could not be written); the message names the execution's error."""
+
+EXECUTION_CODES = (EXECUTION_TIMED_OUT, EXECUTION_ABORTED, EXECUTION_FAILED)

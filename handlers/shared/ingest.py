@@ -24,8 +24,24 @@ from shared.s3io import ObjectInfo
 
 CLIENT_CONFIG = RETRYING
 
+#: The EventBridge event Step Functions sends when an execution changes status, and the
+#: statuses of an execution that ended without succeeding (mirrored in
+#: ``etl_constructs.naming``: the execution status rule matches them).
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+STATES_SOURCE = "aws.states"
 
-__all__ = ["StartedJob", "default_sfn_client", "execution_arn_for", "execution_input", "start_job"]
+
+__all__ = [
+    "EXECUTION_END_STATUSES",
+    "EXECUTION_STATUS_CHANGE",
+    "STATES_SOURCE",
+    "StartedJob",
+    "default_sfn_client",
+    "execution_arn_for",
+    "execution_input",
+    "start_job",
+]
 
 
 def default_sfn_client() -> Any:

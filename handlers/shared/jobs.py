@@ -76,9 +76,11 @@ __all__ = [
     "FAILED",
     "FINAL_STATUSES",
     "PENDING",
+    "ROWS_READ",
     "RUNNING_STATUSES",
     "STATUSES",
     "STEPS",
+    "STEP_ROW_COUNTS",
     "STEP_STATUS",
     "SUCCEEDED",
     "TRANSFORMING",
@@ -89,8 +91,10 @@ __all__ = [
     "JobPage",
     "JobStore",
     "TransitionRefused",
+    "as_reported",
     "bounded_columns",
     "can_transition",
+    "failed_figures",
     "iso",
 ]
 
@@ -195,6 +199,7 @@ class _Update:
 
     def __init__(self) -> None:
         self._sets: list[str] = []
+        self._removes: list[str] = []
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
 
@@ -217,9 +222,19 @@ class _Update:
     def set(self, *parts: str, value: Any) -> None:
         self._sets.append(f"{self.path(*parts)} = {self.value(value)}")
 
+    def set_to(self, target: str, operand: str) -> None:
+        """``SET target = operand`` with both already written with placeholders."""
+        self._sets.append(f"{target} = {operand}")
+
+    def remove(self, *parts: str) -> None:
+        self._removes.append(self.path(*parts))
+
     @property
     def expression(self) -> str:
-        return "SET " + ", ".join(self._sets)
+        expression = "SET " + ", ".join(self._sets)
+        if self._removes:
+            expression += " REMOVE " + ", ".join(self._removes)
+        return expression
 
 
 class JobStore:
@@ -400,11 +415,16 @@ class JobStore:
     def fail(
         self, job_id: str, file_name: str, *, step: str | None, code: str, message: str
     ) -> dict[str, Any]:
-        """Move the job to FAILED with an error; refused once the job is final."""
+        """Move the job to FAILED with an error; refused once the job is final.
+
+        The figures become what a FAILED job reports (:func:`failed_figures`): the rows
+        read, no valid counts and no totals.
+        """
         now = self.now()
         update = _Update()
         update.set("error", value=_clean_error(step, {"code": code, "message": message}))
         update.set("failedAt", value=iso(now))
+        failed_figures(update)
         return self._transition(job_id, file_name, FAILED, update, now=now)
 
     def _transition(
@@ -533,6 +553,41 @@ class JobStore:
             if page.cursor is None:
                 return
             cursor = page.cursor
+
+
+ROWS_READ = "read"
+"""A FAILED job's only row count: the data rows its validation read before it failed."""
+STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
+"""The row counts the steps record; a FAILED job keeps none of them (see failed_figures)."""
+
+
+def failed_figures(update: _Update) -> None:
+    """Add to ``update`` (a move to FAILED) what a FAILED job's figures become.
+
+    Nothing of a FAILED job is published, so it reports no valid rows and no totals: a
+    reader would take partial figures for delivered ones. ``rows`` becomes ``{"read": N}``,
+    N the rows its validation read (``rows.input``; 0 when validation recorded none);
+    ``totals`` goes. The state machine's RecordFailure writes the same (a test compares).
+    """
+    rows, read, data_rows = update.name("rows"), update.name(ROWS_READ), update.name("input")
+    update.set_to(f"{rows}.{read}", f"if_not_exists({rows}.{data_rows}, {update.value(0)})")
+    for count in STEP_ROW_COUNTS:
+        update.remove("rows", count)
+    update.remove("totals")
+
+
+def as_reported(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as readers get it (API, local CLI): a FAILED job with ``rows`` of the
+    rows read only and no ``totals``, also when it was recorded before FAILED jobs were
+    written so."""
+    view = dict(job)
+    if view.get("status") != FAILED:
+        return view
+    rows = view.get("rows") if isinstance(view.get("rows"), Mapping) else {}
+    read = rows.get(ROWS_READ, rows.get("input", 0))
+    view["rows"] = {ROWS_READ: read if isinstance(read, int) else 0}
+    view.pop("totals", None)
+    return view
 
 
 def _step_status(step: str) -> str:

@@ -11,13 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 PREFLIGHT, BATCH, REDUCE, PART = "preflight", "batch", "reduce", "part"
+#: The failure branch's copy of a source too big for one CopyObject (shared/failed_copy).
+COPY_FAILED = "copy-failed"
 
 
 def mode_of(event: Any) -> str | None:
-    """The ``mode`` field of a task of the big-file path, ``None`` for the single-function
-    steps."""
+    """The ``mode`` field of a task of the big-file path or of the failure branch's copy,
+    ``None`` for the single-function steps."""
     if isinstance(event, Mapping):
         mode = event.get("mode")
-        if mode in (PREFLIGHT, BATCH, REDUCE, PART):
+        if mode in (PREFLIGHT, BATCH, REDUCE, PART, COPY_FAILED):
             return str(mode)
     return None

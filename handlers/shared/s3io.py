@@ -447,16 +447,36 @@ def copy_object(
     *,
     version_id: str | None = None,
     client: Any = None,
-) -> None:
+    part_size: int = PART_SIZE,
+    concurrency: int = 10,
+) -> int:
     """Copy one object (version) server-side; managed, so objects over 5 GB work too.
+    Returns the bytes copied.
 
-    The managed copy is boto3's (what ``client.copy`` is on a boto3 S3 client), imported
-    here, on use: no handler copies, so none pays for importing boto3's transfer manager.
+    Objects of more than ``part_size`` bytes are copied in parts of ``part_size`` bytes
+    (``UploadPartCopy``, ``concurrency`` at a time; boto3 makes the parts bigger when more
+    than S3's 10,000 would be needed), and a copy that fails midway is aborted. No
+    encryption settings are passed: the copy gets the destination bucket's default
+    encryption. The managed copy is boto3's (what ``client.copy`` is on a boto3 S3 client),
+    imported here, on use: only the failure branch's big copies pay for importing boto3's
+    transfer manager.
     """
     from boto3.s3.inject import copy as managed_copy
+    from boto3.s3.transfer import TransferConfig
 
     client = client or default_client()
     source: dict[str, str] = {"Bucket": source_bucket, "Key": source_key}
     if version_id:
         source["VersionId"] = version_id
-    managed_copy(client, source, dest_bucket, dest_key)
+    config = TransferConfig(
+        multipart_threshold=part_size,
+        multipart_chunksize=part_size,
+        max_concurrency=concurrency,
+    )
+    copied = [0]
+
+    def count(amount: int) -> None:
+        copied[0] += amount
+
+    managed_copy(client, source, dest_bucket, dest_key, Callback=count, Config=config)
+    return copied[0]

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import env, keys, s3io
 from shared.codes import (  # step codes live with every other code; re-exported here
+    INVALID_WITHOUT_REASON,
     JOB_NOT_RUNNABLE,
     RECONCILIATION_FAILED,
     SOURCE_CHANGED,
@@ -76,6 +77,7 @@ LAST_STEP = "enrich"
 __all__ = [
     "CONTENT_TYPES",
     "INVALID",
+    "INVALID_WITHOUT_REASON",
     "JOB_NOT_RUNNABLE",
     "RECONCILIATION_FAILED",
     "SOURCE_CHANGED",
@@ -142,8 +144,10 @@ class StepOutcome:
     succeed: bool = False
 
     def result(self) -> dict[str, Any]:
-        """The contract's result dict."""
+        """The contract's result dict; an INVALID one always carries ``error``."""
         error = None
+        if self.error is None and self.outcome != VALID:
+            self.error = _unexplained(None)
         if self.error is not None:
             error = {"code": self.error[0], "message": scrub(self.error[1])}
         return {
@@ -311,6 +315,8 @@ def run_step(
         outcome = empty_result()
         outcome.outcome = INVALID
         outcome.error = (rejected.code, rejected.message)
+    if outcome.outcome != VALID and outcome.error is None:
+        outcome.error = _unexplained(step)
 
     error = None
     if outcome.error is not None:
@@ -349,6 +355,15 @@ def run_step(
     if on_recorded is not None:
         on_recorded(outcome)
     return outcome.result()
+
+
+def _unexplained(step: str | None) -> tuple[str, str]:
+    """The error of an INVALID outcome that came without one (a defect of the step)."""
+    which = f"the {step} step" if step else "a step"
+    return (
+        INVALID_WITHOUT_REASON,
+        f"{which} found the file invalid without giving a reason; its logs hold the details",
+    )
 
 
 def _withdraw_outputs(s3: Any, parsed: StepEvent, outcome: StepOutcome) -> list[str]:

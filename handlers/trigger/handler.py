@@ -1,4 +1,5 @@
-"""Lambda entry point of the EventBridge rule on S3 ``Object Created`` under ``raw/``."""
+"""Lambda entry point of the EventBridge rules on S3 ``Object Created`` under ``raw/`` and on
+the end of an execution that did not record its job (``trigger.executions``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from shared import env, observability, s3io
 from shared.ingest import default_sfn_client
 from shared.jobs import JobStore
 
+from trigger.executions import is_execution_event, record_execution_end
 from trigger.logic import handle_event
 
 logger = observability.build_logger()
@@ -22,7 +24,16 @@ metrics = observability.build_metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``event``: an EventBridge S3 event. Returns what was done (see ``handle_event``)."""
+    """``event``: an EventBridge S3 event, or the execution status change of an execution
+    that ended FAILED, TIMED_OUT or ABORTED (the execution status rule). Returns what was
+    done (see ``handle_event`` and ``record_execution_end``)."""
+    if is_execution_event(event):
+        return record_execution_end(
+            event,
+            store=JobStore(),
+            state_machine_arn=os.environ.get(env.STATE_MACHINE_ARN),
+            log=logger.info,
+        )
     return handle_event(
         event,
         store=JobStore(),

@@ -22,9 +22,16 @@ metrics = observability.build_metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``event`` is the execution state (the trigger's input); returns the Validate result.
 
-    Big files come as a ``preflight``, as batches, and as a ``reduce`` (shared/large_steps).
+    Big files come as a ``preflight``, as batches, and as a ``reduce`` (shared/large_steps);
+    the failure branch's copy of a source above 5 GiB as ``copy-failed`` (shared/failed_copy).
     """
     mode = modes.mode_of(event)
+    if mode == modes.COPY_FAILED:  # the failure branch's copy of a big source
+        from shared.failed_copy import copy_to_failed
+
+        copied = copy_to_failed(event, s3=s3io.default_client())
+        logger.info("source copied to failed/", **copied)
+        return copied
     store, s3, schema = JobStore(), s3io.default_client(), schema_from_env()
     if mode is None:
         result = validate(

@@ -7,7 +7,9 @@ have an encrypted TLS-only dead-letter queue. A Standard state machine
 runs validate -> transform -> enrich; every task retries transient faults with backoff and
 catches everything else into one failure branch that records the error on the job record,
 copies the source file to ``failed/`` and ends in ``Fail``. An EventBridge rule sends
-``raw/*.csv`` Object Created events to the trigger; a daily rule runs the quality check.
+``raw/*.csv`` Object Created events to the trigger; another sends it the executions that
+ended FAILED, TIMED_OUT or ABORTED (the trigger records a job left running as FAILED); a
+daily rule runs the quality check. The execution timeout is the longest path's worst case.
 
 The strict compliance profile puts the functions in a VPC (isolated subnets, endpoints only),
 reserves their concurrency, encrypts the dead-letter queues with the customer-managed key,
@@ -17,6 +19,7 @@ keeps logs a year and gives every role a customer-managed policy instead of an i
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +39,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from . import budget, large_files, naming, network, runtime
 from . import compliance as nag
-from . import large_files, naming, network, runtime
 from ._iam import grant_start_execution, managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
@@ -58,6 +61,28 @@ TRANSIENT_ERRORS = (
     "TransientError",
 )
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
+#: The row counts the steps record; a FAILED job keeps only the rows read
+#: (mirrors handlers/shared/jobs.py).
+STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
+#: DynamoDB errors the failure branch's record retries (the integration names them so).
+TRANSIENT_DYNAMODB_ERRORS = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerError",
+    "DynamoDB.AmazonDynamoDBException",
+)
+#: The largest object one S3 CopyObject copies (5 GiB); the failure branch copies bigger
+#: sources in parts, with the validator.
+COPY_OBJECT_MAX_BYTES = 5 * 1024**3
+#: How long the failure branch's CopyObject may take before the parts copy takes over.
+COPY_OBJECT_TIMEOUT = cdk.Duration.minutes(2)
+#: The failure branch's job record update (one DynamoDB UpdateItem).
+RECORD_TIMEOUT = cdk.Duration.seconds(30)
+#: The function that copies big sources to failed/ (it already reads raw/ with the bucket's
+#: key), and the event mode it does so for (mirrors handlers/shared/modes.py).
+FAILED_COPY_FUNCTION = "validator"
+COPY_FAILED_MODE = "copy-failed"
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
@@ -194,7 +219,10 @@ class EtlWorkflow(Construct):
         function_settings: memory/timeout/reserved concurrency overrides by function base
             name.
         step_retry: retry policy of the state machine tasks.
-        state_machine_timeout: 30 minutes by default.
+        state_machine_timeout: the execution timeout; at least, and by default exactly, the
+            longest path's worst case (every task's timeout times its attempts plus the
+            retry waits, the failure branch included; ``execution_budget``). A shorter one
+            is a props problem: an execution timeout cannot be caught.
         log_retention: retention of every log group (one week; one year when strict).
         stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
         quality_window: how far back the daily quality check looks (24 hours).
@@ -216,7 +244,8 @@ class EtlWorkflow(Construct):
         dead_letter_queues: the DLQs of the asynchronously invoked functions (trigger,
             quality-check) by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
-        encryption_key, schema, compliance.
+        execution_status_rule, encryption_key, schema, compliance.
+        execution_budget: the longest path's worst case (the default execution timeout).
         vpc, security_group: strict only, else ``None``.
     """
 
@@ -253,7 +282,6 @@ class EtlWorkflow(Construct):
         step_retry = step_retry or StepRetry()
         stuck_after = stuck_after or cdk.Duration.minutes(60)
         quality_window = quality_window or cdk.Duration.hours(24)
-        state_machine_timeout = state_machine_timeout or cdk.Duration.minutes(30)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
         problems = _problems(
             max_reject_rate=max_reject_rate,
@@ -363,16 +391,17 @@ class EtlWorkflow(Construct):
             if profile.strict
             else None  # standard: CDK's own role (any state machine of this account)
         )
+        definition = self._definition(step_retry, settings)
+        self.execution_budget = execution_budget(definition)
+        raise_if_any("EtlWorkflow", _timeout_problems(state_machine_timeout, self.execution_budget))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
             role=state_machine_role,
             state_machine_name=names.state_machine,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._definition(step_retry, settings)
-            ),
-            timeout=state_machine_timeout,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=state_machine_timeout or self.execution_budget,
             tracing_enabled=True,
             # Strict: execution history under the customer-managed key, and logs that keep
             # every event but no state input or output (neither should ever hold card data;
@@ -430,6 +459,25 @@ class EtlWorkflow(Construct):
                             {"wildcard": f"{naming.RAW_PREFIX}*.CSV"},
                         ]
                     },
+                },
+            ),
+            targets=[self._rule_target("trigger")],
+        )
+        # An execution timeout, a stop, or a failure outside the failure branch's reach
+        # ends the execution with the job still running: the trigger records it (it has
+        # the table access already; see handlers/trigger/executions.py).
+        self.execution_status_rule = events.Rule(
+            self,
+            "ExecutionStatusRule",
+            rule_name=names.execution_status_rule,
+            description="executions that ended FAILED, TIMED_OUT or ABORTED -> trigger, which "
+            "records a job still running as FAILED",
+            event_pattern=events.EventPattern(
+                source=[naming.STATES_SOURCE],
+                detail_type=[naming.EXECUTION_STATUS_CHANGE],
+                detail={
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                    "status": list(naming.EXECUTION_END_STATUSES),
                 },
             ),
             targets=[self._rule_target("trigger")],
@@ -647,9 +695,25 @@ class EtlWorkflow(Construct):
             },
             result_path="$.failure",
         )
-        outcome = sfn.Choice(self, f"{state}Outcome").when(
-            sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
-            rejected.next(self._failure),
+        unexplained = sfn.Pass(
+            self,
+            f"{state}Unexplained",
+            comment=f"{step} returned no VALID outcome and no readable error",
+            parameters={
+                "step": step,
+                "code": naming.CODE_INVALID_WITHOUT_REASON,
+                "message": sfn.JsonPath.format(
+                    f"The {step} step returned no usable outcome or error; the execution "
+                    "history of {} holds its result.",
+                    sfn.JsonPath.execution_id,
+                ),
+            },
+            result_path="$.failure",
+        )
+        outcome = (
+            sfn.Choice(self, f"{state}Outcome")
+            .when(_explained_invalid(result_path), rejected.next(self._failure))
+            .when(_not_valid(result_path), unexplained.next(self._failure))
         )
         task.next(outcome)
         return task, outcome
@@ -726,11 +790,20 @@ class EtlWorkflow(Construct):
         )
 
     def _failure_branch(self) -> sfn.IChainable:
-        """Copy the source to ``failed/``, record the error, end in Fail."""
+        """Copy the source to ``failed/``, record the error, end in Fail.
+
+        Sources of at most 5 GiB are copied with one CopyObject; bigger ones (and any whose
+        CopyObject failed) by the validator in parts. The record names ``outputs.failed``
+        only after a copy succeeded; when both copies failed it records the copy's error
+        name instead (``failedCopyError``). Whatever happens to the record, the execution
+        ends in ``JobFailed`` (a record that could not be written is left to the execution
+        status rule).
+        """
         bucket = self.bucket
         copy = tasks.CallAwsService(
             self,
             "CopyToFailed",
+            comment="one CopyObject (S3 copies up to 5 GiB so)",
             service="s3",
             action="copyObject",
             parameters={
@@ -747,13 +820,105 @@ class EtlWorkflow(Construct):
                 )
             ],
             result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(COPY_OBJECT_TIMEOUT),
         )
+        # A copy that ran out of time is not tried again the same way: the parts copy takes
+        # over. Anything else gets two more tries first.
+        copy.add_retry(errors=["States.Timeout"], max_attempts=0)
         copy.add_retry(
-            errors=["States.ALL"], interval=cdk.Duration.seconds(1), max_attempts=3, backoff_rate=2
+            errors=["States.ALL"], interval=cdk.Duration.seconds(1), max_attempts=2, backoff_rate=2
         )
+        copier = self.functions[FAILED_COPY_FUNCTION]
+        copy_in_parts = self._invoke(
+            "CopyToFailedInParts",
+            FAILED_COPY_FUNCTION,
+            sfn.JsonPath.DISCARD,
+            {
+                "mode": COPY_FAILED_MODE,
+                **{
+                    name: sfn.JsonPath.string_at(f"$.{name}")
+                    for name in ("jobId", "bucket", "key", "versionId")
+                },
+            },
+        )
+        assert copier.role is not None
+        copier.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects(f"{naming.FAILED_PREFIX}*")],
+            )
+        )
+        nag.acknowledge_function_role(
+            copier.role, bucket_arn=bucket.bucket_arn, prefixes=(naming.FAILED_PREFIX,)
+        )
+        failed = sfn.Fail(
+            self,
+            "JobFailed",
+            error="JobFailed",
+            cause_path=sfn.JsonPath.string_at("$.failure.message"),
+        )
+        record = self._record_failure("RecordFailure", copied=True, then=failed)
+        record_uncopied = self._record_failure(
+            "RecordFailureWithoutCopy", copied=False, then=failed
+        )
+        copy.add_catch(copy_in_parts, errors=["States.ALL"], result_path="$.copyError")
+        copy_in_parts.add_catch(record_uncopied, errors=["States.ALL"], result_path="$.copyError")
+        copy.next(record)
+        copy_in_parts.next(record)
+        return (
+            sfn.Choice(self, "FailedCopySize", comment="CopyObject copies up to 5 GiB")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.sizeBytes"),
+                    sfn.Condition.is_numeric("$.sizeBytes"),
+                    sfn.Condition.number_less_than_equals("$.sizeBytes", COPY_OBJECT_MAX_BYTES),
+                ),
+                copy,
+            )
+            .otherwise(copy_in_parts)
+        )
+
+    def _record_failure(
+        self, construct_id: str, *, copied: bool, then: sfn.Fail
+    ) -> tasks.DynamoUpdateItem:
+        """FAILED with the error, unless the job is final already; with ``copied`` the
+        ``failed/`` copy's key, else the copy's error name."""
+        # What a FAILED job reports (handlers/shared/jobs.py, failed_figures): the rows its
+        # validation read, no valid counts, no totals; nothing of it was published.
+        sets = [
+            "#status = :failed",
+            "#error = :error",
+            "failedAt = :at",
+            "updatedAt = :at",
+            "#rows.#read = if_not_exists(#rows.#input, :zero)",
+        ]
+        removes = [f"#rows.#{count}" for count in STEP_ROW_COUNTS] + ["#totals"]
+        names = {
+            "#status": "status",
+            "#error": "error",
+            "#rows": "rows",
+            "#read": "read",
+            "#totals": "totals",
+            **{f"#{count}": count for count in STEP_ROW_COUNTS},
+        }
+        values: dict[str, tasks.DynamoAttributeValue] = {
+            ":zero": tasks.DynamoAttributeValue.from_number(0)
+        }
+        if copied:
+            sets.append("outputs.#failed = :failedKey")
+            names["#failed"] = "failed"
+            values[":failedKey"] = tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.failedKey")
+            )
+        else:
+            sets.append("failedCopyError = :copyError")
+            values[":copyError"] = tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.copyError.Error")
+            )
         record = tasks.DynamoUpdateItem(
             self,
-            "RecordFailure",
+            construct_id,
+            comment="FAILED with its error, unless the job is final already",
             table=self.table,
             key={
                 "jobId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.jobId")),
@@ -761,18 +926,11 @@ class EtlWorkflow(Construct):
                     sfn.JsonPath.string_at("$.fileName")
                 ),
             },
-            update_expression=(
-                "SET #status = :failed, #error = :error, failedAt = :at, updatedAt = :at, "
-                "outputs.#failed = :failedKey"
-            ),
+            update_expression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
             condition_expression="#status IN ("
             + ", ".join(f":s{i}" for i in range(len(RUNNING_STATUSES)))
             + ")",
-            expression_attribute_names={
-                "#status": "status",
-                "#error": "error",
-                "#failed": "failed",
-            },
+            expression_attribute_names=names,
             expression_attribute_values={
                 ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
                 ":error": tasks.DynamoAttributeValue.from_map(
@@ -791,38 +949,73 @@ class EtlWorkflow(Construct):
                 ":at": tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.string_at("$$.State.EnteredTime")
                 ),
-                ":failedKey": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.failedKey")
-                ),
+                **values,
                 **{
                     f":s{i}": tasks.DynamoAttributeValue.from_string(status)
                     for i, status in enumerate(RUNNING_STATUSES)
                 },
             },
             result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(RECORD_TIMEOUT),
         )
         record.add_retry(
-            errors=[
-                "DynamoDB.ProvisionedThroughputExceededException",
-                "DynamoDB.ThrottlingException",
-                "DynamoDB.InternalServerErrorException",
-            ],
+            errors=list(TRANSIENT_DYNAMODB_ERRORS),
             interval=cdk.Duration.seconds(1),
             max_attempts=5,
             backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
         )
-        failed = sfn.Fail(
-            self,
-            "JobFailed",
-            error="JobFailed",
-            cause_path=sfn.JsonPath.string_at("$.failure.message"),
-        )
-        # A job already final (a late or repeated failure) keeps its record as it is.
+        # A job already final (a late or repeated failure) keeps its record as it is. Any
+        # other error still ends in JobFailed: the execution status rule then records it.
         record.add_catch(
-            failed, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.recordError"
+            then, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.recordError"
         )
-        copy.add_catch(record, errors=["States.ALL"], result_path="$.copyError")
-        return copy.next(record).next(failed)
+        record.add_catch(then, errors=["States.ALL"], result_path="$.recordError")
+        return record.next(then)
+
+
+def execution_budget(definition: sfn.IChainable) -> cdk.Duration:
+    """The longest an execution of ``definition`` can take while it works through its task
+    timeouts and retry policies (:mod:`etl_constructs.budget`), up to a whole minute: the
+    default execution timeout, and the least one given may be."""
+    seconds = budget.of_chain(definition)
+    return cdk.Duration.minutes(max(1, math.ceil(seconds / 60)))
+
+
+def _timeout_problems(given: cdk.Duration | None, needed: cdk.Duration) -> list[str]:
+    if given is None or given.to_seconds() >= needed.to_seconds():
+        return []
+    return [
+        f"state_machine_timeout is {given.to_human_string()}, shorter than the longest path of "
+        f"the state machine ({needed.to_human_string()}: every task's timeout times its "
+        "attempts plus the retry waits, the failure branch included); an execution timeout "
+        "cannot be caught, so give at least that, or leave it unset to get exactly that"
+    ]
+
+
+def _explained_invalid(result_path: str) -> sfn.Condition:
+    """INVALID with an error the Rejected Pass can read: a Pass state reading a missing
+    path fails with States.Runtime, which no Catch takes. And evaluates in order and stops
+    at the first false condition, so no comparison reads a missing path."""
+    checks = [
+        sfn.Condition.is_present(f"{result_path}.outcome"),
+        sfn.Condition.is_string(f"{result_path}.outcome"),
+        sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
+    ]
+    for field_name in ("code", "message"):
+        path = f"{result_path}.error.{field_name}"
+        checks += [sfn.Condition.is_present(path), sfn.Condition.is_string(path)]
+    return sfn.Condition.and_(*checks)
+
+
+def _not_valid(result_path: str) -> sfn.Condition:
+    """Anything but a VALID outcome: no outcome, not a string, or another value."""
+    path = f"{result_path}.outcome"
+    return sfn.Condition.or_(
+        sfn.Condition.not_(sfn.Condition.is_present(path)),
+        sfn.Condition.not_(sfn.Condition.is_string(path)),
+        sfn.Condition.not_(sfn.Condition.string_equals(path, "VALID")),
+    )
 
 
 def dead_letter_queue(

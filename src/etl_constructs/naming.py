@@ -37,6 +37,15 @@ ENV_STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
 ENV_QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
 ENV_FAST_PATH = "ETL_FAST_PATH"
 
+# Error codes the state machine writes itself (mirrors handlers/shared/codes.py).
+CODE_INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+
+# The execution status events the execution status rule sends to the trigger (mirrors
+# handlers/shared/ingest.py).
+STATES_SOURCE = "aws.states"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
 JOB_INDEX_NAME = "TimestampIndex"
 METRICS_NAMESPACE = "EtlPipeline"
 API_STAGE_NAME = "prod"
@@ -158,6 +167,10 @@ class Naming:
     @property
     def ingestion_rule(self) -> str:
         return f"etl-ingestion-rule-{self.suffix}"
+
+    @property
+    def execution_status_rule(self) -> str:
+        return f"etl-execution-status-rule-{self.suffix}"
 
     def function(self, base: str) -> str:
         """``validator`` -> ``validator-dev``."""

@@ -171,6 +171,8 @@ def test_a_step_that_keeps_failing_fails_the_job_with_its_name(backend):
     assert job["status"] == "FAILED"
     assert job["error"]["step"] == "enrich" and job["error"]["code"] == "RuntimeError"
     assert "Traceback" not in job["error"]["message"]
+    # validate and transform had recorded their counts and totals; none of it was delivered
+    assert job["rows"] == {"read": 6} and "totals" not in job
     assert backend.read(job["outputs"]["failed"]) == (DATA / "transactions-clean.csv").read_bytes()
 
 

@@ -50,10 +50,13 @@ def test_run_reports_each_file_as_json_and_exits_1_when_one_failed(run):
     failed = by_file["transactions-missing-column.csv"]
     assert failed["status"] == "FAILED"
     assert failed["error"].startswith("MISSING_COLUMN:")
+    # a FAILED job published nothing: the rows read, no valid rows, no totals
+    assert failed["rows"] == {"read": 0} and "totals" not in failed
     (copy,) = failed["outputs"]["failed"]
     assert Path(copy).read_bytes() == FILES[2].read_bytes()
-    assert set(json.dumps(r["totals"]) for r in results)  # amounts are strings, never floats
-    for result in results:
+    succeeded = [r for r in results if r["status"] == "SUCCEEDED"]
+    assert set(json.dumps(r["totals"]) for r in succeeded)  # amounts are strings, never floats
+    for result in succeeded:
         for figures in result["totals"].values():
             assert all(isinstance(figures[k], str) for k in ("debit", "credit"))
 

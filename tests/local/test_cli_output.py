@@ -27,19 +27,41 @@ def test_summary_table_aligns_figures_and_shows_errors():
                 key="raw/b.csv",
                 job_id="j2",
                 status="FAILED",
-                error="EMPTY_FILE: the file is empty",
-                rows={},
+                error="REJECT_RATE_EXCEEDED: 9 of 10 rows rejected",
+                rows={"read": 10},
+                totals=None,
                 duration_seconds=0.1,
             ),
         ],
         stream,
     )
     header, rule, first, second = stream.getvalue().splitlines()
-    assert header.split() == ["file", "status", "input", "valid", "rejected", "duration", "error"]
+    assert header.split() == ["file", "status", "read", "valid", "rejected", "duration", "error"]
     assert set(rule.replace(" ", "")) == {"-"}
     assert first.split()[:6] == ["a.csv", "SUCCEEDED", "1200", "1199", "1", "1.23s"]
     assert header.index("rejected") + len("rejected") == first.index("1 ") + 1  # right-aligned
-    assert second.endswith("EMPTY_FILE: the file is empty")
+    # a FAILED job: the rows read, no valid or rejected figures (nothing was published)
+    assert second.split()[:4] == ["b.csv", "FAILED", "10", "0.10s"]
+    assert second.endswith("REJECT_RATE_EXCEEDED: 9 of 10 rows rejected")
+
+
+def test_a_failed_job_reports_the_rows_read_and_no_totals():
+    """The FAILED job's record as written before FAILED records dropped their partial
+    figures, and as written now: the CLI reports both as rows read, without totals."""
+    for rows in ({"input": 100000, "valid": 100000, "rejected": 0}, {"read": 100000}):
+        job = {
+            "jobId": "j",
+            "status": "FAILED",
+            "error": {"code": "TransientError", "message": "x"},
+            "rows": rows,
+            "totals": {"validate": {"EUR": {"count": 1, "debit": "1.00", "credit": "0.00"}}},
+        }
+        reported = cli._outcome(Path("a.csv"), "raw/a.csv", job, 1.0).to_json()
+        assert reported["rows"] == {"read": 100000} and "totals" not in reported
+    succeeded = {"jobId": "j", "status": "SUCCEEDED", "rows": {"input": 2, "valid": 2}}
+    reported = cli._outcome(Path("a.csv"), "raw/a.csv", succeeded, 1.0).to_json()
+    assert reported["rows"] == {"input": 2, "valid": 2, "rejected": 0}
+    assert reported["totals"] == {}
 
 
 def test_progress_prints_a_line_per_file_when_not_a_terminal(capsys):
@@ -72,6 +94,7 @@ def test_jobs_without_a_final_status_are_reported_failed(tmp_path):
     assert outcome.status == "FAILED"
     assert outcome.error == "no final status within 0s"
     assert outcome.job_id is None
+    assert "totals" not in outcome.to_json()
 
 
 def test_duration_falls_back_to_the_wall_clock_without_timestamps():

@@ -213,6 +213,96 @@ def test_sdk_integrations_of_the_failure_branch(mock):
     moto_compat.CopySourceDecoding.uninstall()
 
 
+def test_execution_ends_reach_a_rule_only_through_the_emulation(mock):
+    """moto's Step Functions sends no execution status change events; the emulation sends
+    one per execution that ended FAILED, TIMED_OUT or ABORTED, once, and moto matches it
+    against a rule's pattern (here: this state machine's ends but SUCCEEDED)."""
+    import time
+
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    arn = _machine(
+        sfn,
+        {
+            "StartAt": "Choose",
+            "TimeoutSeconds": 1,
+            "States": {
+                "Choose": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Variable": "$.end", "StringEquals": "fail", "Next": "Fail"},
+                        {"Variable": "$.end", "StringEquals": "wait", "Next": "Wait"},
+                    ],
+                    "Default": "Done",
+                },
+                "Fail": {"Type": "Fail", "Error": "JobFailed", "Cause": "no amount column"},
+                "Wait": {"Type": "Wait", "Seconds": 3, "Next": "Done"},
+                "Done": {"Type": "Succeed"},
+            },
+        },
+    )
+    slow_arn = sfn.create_state_machine(
+        name="slow",
+        definition=json.dumps(
+            {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 30, "End": True}}}
+        ),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    events.put_rule(
+        Name="ends",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {
+                    "stateMachineArn": [arn, slow_arn],
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                },
+            }
+        ),
+    )
+    tap = moto_compat.EventTap.attach(events=events, sqs=sqs, rule="ends")
+    started = {
+        end: sfn.start_execution(stateMachineArn=arn, name=end, input=json.dumps({"end": end}))[
+            "executionArn"
+        ]
+        for end in ("fail", "wait", "ok")
+    }
+    # stopped while it waits (a stop racing a state that ends on its own may end SUCCEEDED)
+    started["stop"] = sfn.start_execution(stateMachineArn=slow_arn, name="stop")["executionArn"]
+    time.sleep(0.2)
+    sfn.stop_execution(executionArn=started["stop"], error="Aborted", cause="by hand")
+    deadline = time.monotonic() + 10
+    while any(
+        sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in started.values()
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert tap.drain(sqs) == []  # moto itself sends nothing
+
+    emulation = moto_compat.ExecutionStatusEvents()
+    assert emulation.send_new(sfn=sfn, events=events) == 3
+    assert emulation.send_new(sfn=sfn, events=events) == 0  # once each
+    delivered = {e["detail"]["name"]: e for e in tap.drain(sqs)}
+    assert {name: e["detail"]["status"] for name, e in delivered.items()} == {
+        "fail": "FAILED",
+        "wait": "TIMED_OUT",
+        "stop": "ABORTED",
+    }
+    failed = delivered["fail"]
+    assert failed["source"] == "aws.states"
+    assert failed["detail-type"] == "Step Functions Execution Status Change"
+    assert failed["resources"] == [started["fail"]]
+    assert failed["detail"]["executionArn"] == started["fail"]
+    assert failed["detail"]["stateMachineArn"] == arn
+    assert (failed["detail"]["error"], failed["detail"]["cause"]) == (
+        "JobFailed",
+        "no amount column",
+    )
+    assert failed["detail"]["stopDate"] >= failed["detail"]["startDate"] > 0
+
+
 def test_without_the_dispatch_lambda_needs_docker(mock):
     sfn_lambda = boto3.client("lambda", region_name=REGION)
     moto_compat.LambdaDispatch.uninstall()

@@ -231,18 +231,23 @@ def test_a_late_or_repeated_step_on_a_final_job_changes_nothing(driver, status):
     } == objects
 
 
-def test_a_job_left_running_is_reported_stuck(driver):
-    """The execution is stopped while Validate runs (an operator abort, a lost execution):
-    the record stays VALIDATING. An hour later the quality check and the API say so."""
+def _abort_while_validating(
+    driver: Driver, name: str, *, read_fails: bool
+) -> tuple[str, str, dict]:
+    """Start a job, hold its validation in its S3 read, stop the execution (an operator's
+    abort), then let the read go on (or fail). Returns (job id, key, the job as the abort
+    left it). moto ends a stopped execution whose task then fails FAILED with the task's
+    error; one whose task then returns, ABORTED (as AWS does at once)."""
     s3, _ = driver.handler_clients()
-    key = driver.key("abandoned.csv")
+    key = driver.key(name)
     reading, gate = threading.Event(), threading.Event()
 
     def hang(params, **_):
         if params["Key"] == key and not gate.is_set():
             reading.set()
             gate.wait(30)
-            raise ConnectionError("injected: the connection dropped")
+            if read_fails:
+                raise ConnectionError("injected: the connection dropped")
 
     s3.meta.events.register("before-parameter-build.s3.GetObject", hang)
     try:
@@ -268,7 +273,44 @@ def test_a_job_left_running_is_reported_stuck(driver):
     while driver.pipeline.is_running(job):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    assert driver.pipeline.job(job_id)["status"] == "VALIDATING"  # the abort recorded nothing
+    return job_id, key, job
+
+
+def test_an_aborted_execution_records_its_job_failed(driver):
+    """The execution is stopped while Validate runs: no Catch runs, the record stays
+    VALIDATING; the execution status rule's event makes the trigger record it FAILED."""
+    job_id, _, job = _abort_while_validating(driver, "aborted.csv", read_fails=False)
+    stopped = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert stopped["status"] == "ABORTED"
+    driver.pipeline.deliver_events()
+    recorded = driver.pipeline.job(job_id)
+    assert recorded["status"] == "FAILED"
+    assert recorded["error"]["code"] == "EXECUTION_ABORTED"
+    assert recorded["error"]["step"] == "validate"
+    assert job["executionArn"] in recorded["error"]["message"]
+    assert recorded["rows"] == {"read": 40} and "totals" not in recorded  # validate finished
+    status, body = driver.api("GET", f"/status/{job_id}")
+    assert status == 200 and body["status"] == "FAILED" and body["stuck"] is False
+
+
+def test_a_job_left_running_is_reported_stuck(driver):
+    """The execution is stopped and its status event cannot be recorded either (the
+    trigger fails each delivery; the event ends in its dead-letter queue): the record
+    stays VALIDATING. An hour later the quality check and the API say so."""
+    trigger = driver.function("trigger")
+
+    def refuse_execution_events(function, event):
+        if function is trigger and event.get("source") == "aws.states":
+            raise ConnectionError("injected: DynamoDB unreachable")
+
+    dlq = driver.pipeline.sqs.get_queue_url(QueueName="trigger-dlq-ci")["QueueUrl"]
+    with driver.faults(refuse_execution_events):
+        job_id, key, _ = _abort_while_validating(driver, "abandoned.csv", read_fails=True)
+        driver.pipeline.deliver_events()
     assert driver.pipeline.job(job_id)["status"] == "VALIDATING"
+    dead = driver.pipeline.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert any(json.loads(m["Body"])["detail"]["name"] == job_id for m in dead)
     hour_ago = int(time.time()) - 3700
     driver.pipeline.dynamodb.update_item(
         TableName=driver.pipeline.table,
@@ -302,3 +344,154 @@ def test_the_steps_may_take_back_what_they_wrote(example_app):
                     for arn in arns if isinstance(arns, list) else [arns]:
                         deletable.add(json.dumps(arn).rsplit("/", 2)[-2])
     assert deletable == {"validated", "rejected", "processed", "enriched"}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"outcome": "INVALID", "rows": {}, "totals": {}, "outputs": {}, "error": None},
+        {"outcome": "INVALID", "error": {"message": "no code"}},
+        {"rows": {}},
+        None,
+    ],
+    ids=["error-null", "no-code", "no-outcome", "null"],
+)
+def test_a_step_result_without_a_readable_error_still_fails_the_job_cleanly(driver, result):
+    """A validator that answers INVALID without ``error`` (or nothing usable at all): the
+    state machine fails the job through its failure branch with INVALID_WITHOUT_REASON,
+    instead of a States.Runtime no Catch takes (the job left VALIDATING)."""
+    validator = driver.function("validator")
+    validator.target = lambda event, context: result
+    try:
+        job = driver.run("unexplained.csv", SOURCE)
+    finally:
+        validator.target = None
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "INVALID_WITHOUT_REASON" and job["error"]["step"] == "validate"
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+
+
+def _start_as_if_of_size(driver: Driver, name: str, size: int) -> tuple[str, str | None]:
+    """Upload SOURCE and start its job as the trigger would, but with ``size`` on record
+    (and in the execution input): a source above 5 GiB, without moving 5 GiB through moto."""
+    from shared import ingest
+    from shared.jobs import JobStore
+    from shared.s3io import ObjectInfo
+
+    key, version = driver.put(driver.key(name), SOURCE)
+    etag = driver.s3.head_object(Bucket=driver.bucket, Key=key)["ETag"].strip('"')
+    store = JobStore(driver.pipeline.table, client=driver.pipeline.dynamodb)
+    arn = driver.pipeline.sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    ingest.start_job(
+        ObjectInfo(driver.bucket, key, version, etag, size),
+        store=store,
+        sfn=driver.pipeline.sfn,
+        state_machine_arn=arn,
+    )
+    return key, version
+
+
+def _validation_breaks(driver: Driver):
+    """The validator's step invocations fail (not its copy of a source to failed/)."""
+    validator = driver.function("validator")
+
+    def injector(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            raise ValueError("injected: the validator is broken")
+
+    return driver.faults(injector)
+
+
+def test_a_source_above_5_gib_is_copied_to_failed_in_parts(driver):
+    """Above what one CopyObject copies, the validator copies the source in parts; the
+    record names the copy, which exists and is the source."""
+    validator = driver.function("validator")
+    before = validator.invocations
+    with _validation_breaks(driver):
+        key, version = _start_as_if_of_size(driver, "huge.csv", 6 * 1024**3)
+        job = driver.wait(key, version)
+    assert job["status"] == "FAILED" and job["sizeBytes"] == 6 * 1024**3
+    assert job["error"]["step"] == "validate" and job["error"]["code"] == "ValueError"
+    assert driver.read(job["outputs"]["failed"]) == SOURCE
+    assert job["outputs"]["failed"] == keys.failed_key(job["jobId"], key)
+    assert "failedCopyError" not in job
+    history = driver.pipeline.sfn.get_execution_history(
+        executionArn=job["executionArn"], maxResults=1000
+    )["events"]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
+    assert "CopyToFailedInParts" in entered and "CopyToFailed" not in entered
+    assert validator.invocations - before == 2  # the failed step, then the copy
+
+
+def test_a_copy_that_fails_leaves_no_failed_key_on_the_record(driver):
+    """The source version is gone by the time the job fails: neither copy can be made, so
+    the record names no failed/ object, says why, and still records the step's error."""
+    validator = driver.function("validator")
+    holder = {}
+
+    def delete_then_break(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            driver.s3.delete_object(
+                Bucket=driver.bucket, Key=holder["key"], VersionId=holder["version"]
+            )
+            raise ValueError("injected: the validator is broken")
+
+    key = driver.key("vanished.csv")
+    holder["key"] = key
+    with driver.faults(delete_then_break):
+        key, version = driver.put(key, SOURCE)
+        holder["version"] = version
+        job = driver.wait(key, version)
+    assert job["status"] == "FAILED"
+    assert job["error"]["step"] == "validate" and job["error"]["code"] == "ValueError"
+    assert "failed" not in job["outputs"]
+    assert job["failedCopyError"]
+    assert "failed/" not in driver.job_keys(job["jobId"])
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+
+
+def test_a_record_that_cannot_be_written_still_ends_the_execution_in_job_failed(driver):
+    """RecordFailure meets an error other than a final job's refused condition (here the
+    record lost its ``outputs`` map, so the update's path is invalid): the execution still
+    ends in JobFailed, the state every failure ends in, not in the record's error."""
+    validator = driver.function("validator")
+    holder = {}
+
+    def break_record_then_fail(function, event):
+        if function is validator and event.get("mode") != "copy-failed":
+            driver.pipeline.dynamodb.update_item(
+                TableName=driver.pipeline.table,
+                Key={"jobId": {"S": event["jobId"]}, "fileName": {"S": event["fileName"]}},
+                UpdateExpression="REMOVE outputs",
+            )
+            holder["job"] = event["jobId"]
+            raise ValueError("injected: the validator is broken")
+
+    with driver.faults(break_record_then_fail):
+        driver.put(driver.key("unrecordable.csv"), SOURCE)
+        driver.pipeline.deliver_events()
+        deadline = time.monotonic() + 60
+        while "job" not in holder or driver.pipeline.is_running(driver.pipeline.job(holder["job"])):
+            assert time.monotonic() < deadline
+            driver.pipeline.deliver_events()
+            time.sleep(0.1)
+    job = driver.pipeline.job(holder["job"])
+    history = driver.pipeline.sfn.describe_execution(executionArn=job["executionArn"])
+    assert history["status"] == "FAILED" and history["error"] == "JobFailed"
+    events = driver.pipeline.sfn.get_execution_history(
+        executionArn=job["executionArn"], maxResults=1000
+    )["events"]
+    failures = [
+        e["taskFailedEventDetails"]["error"] for e in events if "taskFailedEventDetails" in e
+    ]
+    assert any(error.startswith("DynamoDB.") for error in failures)  # the record's own error
+    # the execution status rule then records the job, with the failure branch's message
+    driver.pipeline.deliver_events()
+    recorded = driver.pipeline.job(holder["job"])
+    assert recorded["status"] == "FAILED" and recorded["error"]["code"] == "EXECUTION_FAILED"
+    assert "The validate step failed with ValueError" in recorded["error"]["message"]

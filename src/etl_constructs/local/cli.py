@@ -196,7 +196,7 @@ def _process(
             status="FAILED",
             error=f"no final status within {args.timeout:.0f}s",
             rows={},
-            totals={},
+            totals=None,
         )
         progress.advance(path.name, "TIMEOUT")
     progress.close()
@@ -204,18 +204,25 @@ def _process(
 
 
 def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOutcome:
+    """A final job as the CLI reports it: a FAILED job published nothing, so it reports
+    the rows read (``rows.read``, or ``rows.input`` of a record from before that rule) and
+    no valid rows or totals, as its job record does."""
     error = job.get("error")
     rows = job.get("rows", {})
     totals = job.get("totals", {})
-    final_totals = totals.get("enrich") or totals.get("validate") or {}
+    failed = job["status"] == "FAILED"
+    if failed:
+        figures = {"read": int(rows.get("read", rows.get("input", 0)))}
+    else:
+        figures = {k: int(rows.get(k, 0)) for k in ("input", "valid", "rejected")}
     return JobOutcome(
         file=str(path),
         key=key,
         job_id=job.get("jobId"),
         status=job["status"],
         error=None if not error else f"{error.get('code')}: {error.get('message')}",
-        rows={k: int(rows.get(k, 0)) for k in ("input", "valid", "rejected")},
-        totals=final_totals,
+        rows=figures,
+        totals=None if failed else (totals.get("enrich") or totals.get("validate") or {}),
         duration_seconds=_duration(job, seconds),
     )
 
@@ -255,12 +262,12 @@ def _clear_outputs(out: Path) -> None:
 
 
 def _print_table(outcomes: list[JobOutcome], stream: TextIO) -> None:
-    headers = ("file", "status", "input", "valid", "rejected", "duration", "error")
+    headers = ("file", "status", "read", "valid", "rejected", "duration", "error")
     rows = [
         (
             Path(o.file).name,
             o.status,
-            str(o.rows.get("input", "")),
+            str(o.rows.get("read", o.rows.get("input", ""))),
             str(o.rows.get("valid", "")),
             str(o.rows.get("rejected", "")),
             f"{o.duration_seconds:.2f}s",

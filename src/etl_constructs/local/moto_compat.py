@@ -43,6 +43,14 @@ changes one fails a test instead of the pipeline:
 9. Distributed Map S3 listings: moto's ``ListObjectsV2`` item reader read one page's
    ``Contents``, so an empty listing failed the map (``KeyError``) and keys past the first
    1,000 were lost; :func:`whole_s3_listings` pages through the listing, empty or not.
+10. Step Functions execution status change events: moto's Step Functions sends none to
+   EventBridge. :class:`ExecutionStatusEvents` puts one on the default bus for each
+   execution that ended FAILED, TIMED_OUT or ABORTED, once, shaped as Step Functions sends
+   it; moto matches it against the rules' patterns, and the runtime delivers it through
+   the rule's tap like any other event. (moto's ListExecutions can report a stopped
+   execution as SUCCEEDED; its DescribeExecution says ABORTED, which is what is sent.
+   moto also ends an execution stopped during a task that then fails as FAILED with the
+   task's error, where AWS ends it ABORTED at once.)
 """
 
 from __future__ import annotations
@@ -585,6 +593,61 @@ class EventTap:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+class ExecutionStatusEvents:
+    """Sends the ``Step Functions Execution Status Change`` event of every execution that
+    ended in one of ``statuses``, once each, to the default event bus (see 10. above)."""
+
+    SOURCE = "aws.states"
+    DETAIL_TYPE = "Step Functions Execution Status Change"
+
+    def __init__(self, statuses: tuple[str, ...] = ("FAILED", "TIMED_OUT", "ABORTED")) -> None:
+        self.statuses = statuses
+        self._seen: set[str] = set()  # executions that ended, their event sent if due
+
+    def send_new(self, *, sfn: Any, events: Any) -> int:
+        """Put the event of each execution that ended so since the last call; the count."""
+        sent = 0
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            pages = sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=machine["stateMachineArn"]
+            )
+            for execution in (e for page in pages for e in page["executions"]):
+                arn = execution["executionArn"]
+                if execution["status"] == "RUNNING" or arn in self._seen:
+                    continue
+                self._seen.add(arn)
+                # ListExecutions can report a stopped execution SUCCEEDED; DescribeExecution
+                # reports it ABORTED, as AWS does
+                described = sfn.describe_execution(executionArn=arn)
+                if described["status"] in self.statuses:
+                    events.put_events(Entries=[self._entry(described)])
+                    sent += 1
+        return sent
+
+    def _entry(self, execution: dict[str, Any]) -> dict[str, Any]:
+        def millis(moment: Any) -> int | None:
+            return int(moment.timestamp() * 1000) if moment is not None else None
+
+        detail = {
+            "executionArn": execution["executionArn"],
+            "stateMachineArn": execution["stateMachineArn"],
+            "name": execution["name"],
+            "status": execution["status"],
+            "startDate": millis(execution.get("startDate")),
+            "stopDate": millis(execution.get("stopDate")),
+            "input": execution.get("input"),
+            "output": execution.get("output"),
+            "error": execution.get("error"),
+            "cause": execution.get("cause"),
+        }
+        return {
+            "Source": self.SOURCE,
+            "DetailType": self.DETAIL_TYPE,
+            "Detail": json.dumps(detail),
+            "Resources": [execution["executionArn"]],
+        }
+
+
 class MapTolerance:
     """Distributed Maps' ``ToleratedFailurePercentage`` as moto can parse it.
 
@@ -656,6 +719,7 @@ def whole_s3_listings() -> None:
 __all__ = [
     "CopySourceDecoding",
     "EventTap",
+    "ExecutionStatusEvents",
     "LambdaDispatch",
     "MapTolerance",
     "lean_s3_bodies",

@@ -70,7 +70,11 @@ class LocalRuntimeError(RuntimeError):
 
 @dataclass
 class JobOutcome:
-    """What happened to one file."""
+    """What happened to one file.
+
+    ``rows``: ``input``, ``valid``, ``rejected`` of a SUCCEEDED job; ``read`` only of a
+    FAILED one, which has no ``totals`` either (``None``): nothing of it was published.
+    """
 
     file: str
     key: str
@@ -78,12 +82,12 @@ class JobOutcome:
     status: str
     error: str | None
     rows: dict[str, int] = field(default_factory=dict)
-    totals: dict[str, Any] = field(default_factory=dict)
+    totals: dict[str, Any] | None = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
     duration_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "file": self.file,
             "job_id": self.job_id,
             "status": self.status,
@@ -92,6 +96,9 @@ class JobOutcome:
             "totals": self.totals,
             "outputs": self.outputs,
         }
+        if self.totals is None:
+            del found["totals"]
+        return found
 
 
 @dataclass
@@ -120,6 +127,8 @@ class LocalPipeline:
         self._mock: Any = None
         self._environment: Any = None
         self._executions: dict[str, str] = {}  # job id -> the execution its record named last
+        #: moto sends no execution status change events; None while no rule asks for them
+        self._execution_ends: moto_compat.ExecutionStatusEvents | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -301,6 +310,8 @@ class LocalPipeline:
         if rule.pattern is not None:
             self.events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern))
             rule.tap = moto_compat.EventTap.attach(events=self.events, sqs=self.sqs, rule=name)
+            if moto_compat.ExecutionStatusEvents.SOURCE in rule.pattern.get("source", []):
+                self._execution_ends = moto_compat.ExecutionStatusEvents()
         self.rules.append(rule)
 
     def _queue_url(self, arn: str) -> str:
@@ -348,7 +359,11 @@ class LocalPipeline:
 
         Lambda targets get events asynchronously: a failing invocation is retried up to
         the target's retry attempts, then the event goes to the target's dead-letter queue.
+        Executions that ended FAILED, TIMED_OUT or ABORTED send their status change event
+        first (moto does not), when a rule matches such events.
         """
+        if self._execution_ends is not None:
+            self._execution_ends.send_new(sfn=self.sfn, events=self.events)
         delivered = 0
         for rule in self.rules:
             if rule.tap is None:

@@ -198,8 +198,13 @@ def _s3_resources(statement):
 @pytest.mark.parametrize(
     ("role", "reads", "writes"),
     [
-        # raw/ in; validated/ parts and id indexes of big files are read back by the reduce
-        ("WorkflowValidatorRole", ["/raw/*", "/validated/*"], ["/validated/*", "/rejected/*"]),
+        # raw/ in; validated/ parts and id indexes of big files are read back by the reduce;
+        # the failure branch's copy of a source above 5 GiB goes to failed/
+        (
+            "WorkflowValidatorRole",
+            ["/raw/*", "/validated/*"],
+            ["/validated/*", "/rejected/*", "/failed/*"],
+        ),
         # a big file's parts reject the rows found duplicated across batches
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
         ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
@@ -234,7 +239,8 @@ def test_state_machine_settings(built):
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
-    assert _definition(template)["TimeoutSeconds"] == 1800
+    # the longest path's worst case (tests/unit/constructs/test_budget.py has the arithmetic)
+    assert _definition(template)["TimeoutSeconds"] == 18360
 
 
 def test_definition_runs_validate_transform_enrich_with_retries_and_catches(built):
@@ -251,9 +257,9 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
             state = states[state]["Next"]
         else:  # the outcome Choice: INVALID -> failure, else onwards
             choice = states[state]
-            (rule,) = choice["Choices"]
-            assert rule["StringEquals"] == "INVALID"
-            assert rule["Next"].endswith("Rejected")
+            explained, unexplained = choice["Choices"]
+            assert explained["Next"].endswith("Rejected")
+            assert unexplained["Next"].endswith("Unexplained")
             state = choice["Default"]
     assert order == ["Validate", "Transform", "Enrich"]
     for name in order:
@@ -269,34 +275,89 @@ def test_definition_runs_validate_transform_enrich_with_retries_and_catches(buil
         (catch,) = task["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["Next"] == f"{name}Errored"
-        assert states[f"{name}Errored"]["Next"] == "CopyToFailed"
-        assert states[f"{name}Rejected"]["Next"] == "CopyToFailed"
+        assert states[f"{name}Errored"]["Next"] == "FailedCopySize"
+        assert states[f"{name}Rejected"]["Next"] == "FailedCopySize"
         assert "TimeoutSeconds" in task
 
 
 def test_failure_branch_copies_records_and_fails(built):
     _, _, template = built
     states = _definition(template)["States"]
+    # Up to 5 GiB (what one CopyObject copies) the state machine copies; above, or with no
+    # readable size, the validator copies in parts.
+    route = states["FailedCopySize"]
+    (small,) = route["Choices"]
+    assert small["Next"] == "CopyToFailed" and route["Default"] == "CopyToFailedInParts"
+    assert small["And"] == [
+        {"Variable": "$.sizeBytes", "IsPresent": True},
+        {"Variable": "$.sizeBytes", "IsNumeric": True},
+        {"Variable": "$.sizeBytes", "NumericLessThanEquals": 5 * 1024**3},
+    ]
     copy = states["CopyToFailed"]
     assert copy["Resource"].endswith("aws-sdk:s3:copyObject")
     assert copy["Parameters"]["Key.$"] == "$.failedKey"
-    assert copy["Next"] == "RecordFailure"
-    assert copy["Catch"][0]["Next"] == "RecordFailure"  # a failed copy still records the error
-    record = states["RecordFailure"]
-    assert record["Resource"].endswith("dynamodb:updateItem")
-    assert "#status IN (" in record["Parameters"]["ConditionExpression"]
-    statuses = {
-        v["S"]
-        for k, v in record["Parameters"]["ExpressionAttributeValues"].items()
-        if k.startswith(":s")
+    assert copy["Next"] == "RecordFailure" and copy["TimeoutSeconds"] == 120
+    # a CopyObject that fails (or runs out of time) hands over to the parts copy
+    (catch,) = copy["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "CopyToFailedInParts"
+    assert copy["Retry"][0] == {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0}
+    parts = states["CopyToFailedInParts"]
+    assert parts["Resource"] == "ARN" and parts["TimeoutSeconds"] == 630
+    assert parts["Parameters"] == {
+        "mode": "copy-failed",
+        "jobId.$": "$.jobId",
+        "bucket.$": "$.bucket",
+        "key.$": "$.key",
+        "versionId.$": "$.versionId",
     }
-    assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
-    assert record["Next"] == "JobFailed"
-    assert record["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    assert "TransientError" in parts["Retry"][-1]["ErrorEquals"]
+    assert parts["Next"] == "RecordFailure"
+    (catch,) = parts["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "RecordFailureWithoutCopy"
+    # outputs.failed names a copy that exists: only the record after a copy sets it
+    record = states["RecordFailure"]
+    uncopied = states["RecordFailureWithoutCopy"]
+    assert "outputs.#failed = :failedKey" in record["Parameters"]["UpdateExpression"]
+    assert "failed" not in json.dumps(uncopied["Parameters"]["ExpressionAttributeNames"])
+    assert "outputs" not in uncopied["Parameters"]["UpdateExpression"]
+    assert "failedCopyError = :copyError" in uncopied["Parameters"]["UpdateExpression"]
+    assert uncopied["Parameters"]["ExpressionAttributeValues"][":copyError"] == {
+        "S.$": "$.copyError.Error"
+    }
+    for update in (record, uncopied):
+        assert update["Resource"].endswith("dynamodb:updateItem")
+        assert "#status IN (" in update["Parameters"]["ConditionExpression"]
+        statuses = {
+            v["S"]
+            for k, v in update["Parameters"]["ExpressionAttributeValues"].items()
+            if k.startswith(":s")
+        }
+        assert statuses == {"PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING"}
+        assert update["Next"] == "JobFailed"
+        (retry,) = update["Retry"]
+        assert "DynamoDB.ThrottlingException" in retry["ErrorEquals"]
+        assert "DynamoDB.InternalServerError" in retry["ErrorEquals"]
+        assert retry["MaxAttempts"] == 5
+        # a final job keeps its record; any other error still ends in JobFailed (the
+        # execution status rule then records the job)
+        conditional, anything = update["Catch"]
+        assert conditional["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+        assert anything["ErrorEquals"] == ["States.ALL"]
+        assert conditional["Next"] == anything["Next"] == "JobFailed"
+        assert "TimeoutSeconds" in update
     assert states["JobFailed"]["Type"] == "Fail"
     # A fault's message names the error and the execution, never the raw cause.
     errored = states["ValidateErrored"]["Parameters"]
     assert "$.error.Cause" not in json.dumps(errored)
+
+
+def test_the_parts_copy_mode_is_the_handlers(built):
+    from shared import modes
+
+    from etl_constructs import etl_workflow
+
+    assert etl_workflow.COPY_FAILED_MODE == modes.COPY_FAILED
+    assert etl_workflow.FAILED_COPY_FUNCTION == "validator"
 
 
 def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
@@ -320,6 +381,53 @@ def test_ingestion_rule_matches_raw_csv_and_targets_trigger_with_dlq(built):
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_lid, "Arn"]}
 
 
+def test_executions_that_end_without_success_go_to_the_trigger_with_retries_and_dlq(built):
+    """An execution timeout or stop cannot be caught inside the execution: the rule hands
+    those ends (and FAILED ones, whose job the failure branch may not have recorded) to
+    the trigger, whose role already updates jobs."""
+    from shared import ingest
+
+    stack, workflow, template = built
+    (rule,) = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": "etl-execution-status-rule-dev"}}
+    ).values()
+    pattern = rule["Properties"]["EventPattern"]
+    machine_lid = stack.get_logical_id(workflow.state_machine.node.default_child)
+    assert pattern == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "stateMachineArn": [{"Ref": machine_lid}],
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+        },
+    }
+    assert pattern["source"] == [ingest.STATES_SOURCE]
+    assert pattern["detail-type"] == [ingest.EXECUTION_STATUS_CHANGE]
+    assert tuple(pattern["detail"]["status"]) == ingest.EXECUTION_END_STATUSES
+    (target,) = rule["Properties"]["Targets"]
+    trigger_lid = stack.get_logical_id(workflow.functions["trigger"].node.default_child)
+    assert target["Arn"] == {"Fn::GetAtt": [trigger_lid, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 2}
+    dlq_lid = stack.get_logical_id(workflow.dead_letter_queues["trigger"].node.default_child)
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_lid, "Arn"]}
+    rule_lid = stack.get_logical_id(workflow.execution_status_rule.node.default_child)
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_lid, "Arn"]},
+        },
+    )
+    # no permission added to the trigger for it: it reads and updates jobs already
+    statements = _policy_statements(template, "WorkflowTriggerRole")
+    table_actions = {
+        a for s in statements for a in s["Action"] if isinstance(s["Action"], list)
+    } | {s["Action"] for s in statements if isinstance(s["Action"], str)}
+    assert {"dynamodb:UpdateItem", "dynamodb:Query"} <= table_actions
+    assert not any(a.startswith("states:") and a != "states:StartExecution" for a in table_actions)
+
+
 def test_quality_check_runs_daily_at_two_utc(built):
     _, _, template = built
     (rule,) = template.find_resources(
@@ -338,14 +446,14 @@ def test_overrides_reach_the_template():
         },
         step_retry=StepRetry(max_attempts=5, backoff_rate=3.0),
         max_reject_rate=0.1,
-        state_machine_timeout=cdk.Duration.minutes(45),
+        state_machine_timeout=cdk.Duration.hours(12),
     )
     template = Template.from_stack(stack)
     validator = _functions(template)["validator-dev"]
     assert validator["MemorySize"] == 3008 and validator["Timeout"] == 900
     assert validator["Environment"]["Variables"]["ETL_MAX_REJECT_RATE"] == "0.1"
     definition = _definition(template)
-    assert definition["TimeoutSeconds"] == 2700
+    assert definition["TimeoutSeconds"] == 12 * 3600
     assert definition["States"]["Validate"]["Retry"][0]["MaxAttempts"] == 5
     assert definition["States"]["Validate"]["Retry"][0]["BackoffRate"] == 3
 
@@ -590,3 +698,143 @@ def test_the_row_check_finds_what_a_csv_item_reader_and_batcher_would_expose():
         "End": True,
     }
     assert row_data_exposures({"StartAt": "M", "States": {"M": listing}}) == []
+
+
+def _reads(condition) -> list[tuple[str, str]]:
+    """The (operator, variable) of every comparison of a Choice rule, in evaluation order."""
+    for combinator in ("And", "Or"):
+        if combinator in condition:
+            return [read for inner in condition[combinator] for read in _reads(inner)]
+    if "Not" in condition:
+        return _reads(condition["Not"])
+    (operator,) = [k for k in condition if k not in ("Variable", "Next")]
+    return [(operator, condition["Variable"])]
+
+
+@pytest.mark.parametrize(
+    "task", ["Validate", "Transform", "Enrich", "Preflight", "ReduceValidation", "ReduceEnrich"]
+)
+def test_an_outcome_choice_never_reads_a_path_it_has_not_seen(built, task):
+    """The Rejected Pass reads error.code and error.message: only a result that has both
+    (as strings) goes there. A result without them (INVALID without an error, no outcome
+    at all) goes to an Unexplained Pass that reads nothing from the result; a VALID one
+    goes on. Every comparison is preceded by IsPresent on its path (And and Or stop at the
+    first deciding condition), so no result can raise an uncatchable States.Runtime."""
+    _, _, template = built
+    states = _definition(template)["States"]
+    result = states[task]["ResultPath"]
+    explained, unexplained = states[f"{task}Outcome"]["Choices"]
+    rejected = states[explained["Next"]]
+    assert rejected["Parameters"]["code.$"] == f"{result}.error.code"
+    read = _reads(explained)
+    for path in (f"{result}.outcome", f"{result}.error.code", f"{result}.error.message"):
+        assert ("IsPresent", path) in read
+        assert read.index(("IsPresent", path)) < read.index(("IsString", path))
+    assert read.index(("IsPresent", f"{result}.outcome")) < read.index(
+        ("StringEquals", f"{result}.outcome")
+    )
+    assert explained["And"][2] == {"Variable": f"{result}.outcome", "StringEquals": "INVALID"}
+    assert _reads(unexplained) == [
+        ("IsPresent", f"{result}.outcome"),
+        ("IsString", f"{result}.outcome"),
+        ("StringEquals", f"{result}.outcome"),
+    ]
+    assert [c.get("Not") for c in unexplained["Or"]][2] == {
+        "Variable": f"{result}.outcome",
+        "StringEquals": "VALID",
+    }
+    fallback = states[unexplained["Next"]]
+    assert fallback["Type"] == "Pass"
+    assert fallback["Parameters"]["code"] == naming.CODE_INVALID_WITHOUT_REASON
+    assert result not in json.dumps(fallback["Parameters"])
+    assert fallback["Next"] == rejected["Next"] == "FailedCopySize"
+
+
+@pytest.mark.parametrize("state", ["RecordFailure", "RecordFailureWithoutCopy"])
+def test_the_failure_record_leaves_the_figures_the_job_store_leaves(built, state):
+    """The state machine's RecordFailure and the handlers' JobStore.fail write a FAILED job
+    alike: rows read, no valid counts, no totals (run both on the same record, in moto)."""
+    import boto3
+    from moto import mock_aws
+    from shared import jobs
+
+    from etl_constructs import etl_workflow
+
+    _, _, template = built
+    parameters = _definition(template)["States"][state]["Parameters"]
+    assert etl_workflow.STEP_ROW_COUNTS == jobs.STEP_ROW_COUNTS
+    literal = {
+        "$.failure.step": "validate",
+        "$.failure.code": "MISSING_COLUMN",
+        "$.failure.message": "no id",
+        "$$.State.EnteredTime": "2026-11-20T12:00:00.000Z",
+        "$.failedKey": "failed/x/a.csv",
+        "$.copyError.Error": "S3.NoSuchKey",
+    }
+
+    def resolved(value):
+        if isinstance(value, dict):
+            return {
+                k.removesuffix(".$"): literal[v] if k.endswith(".$") else resolved(v)
+                for k, v in value.items()
+            }
+        return value
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="jobs",
+            KeySchema=[
+                {"AttributeName": "jobId", "KeyType": "HASH"},
+                {"AttributeName": "fileName", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "jobId", "AttributeType": "S"},
+                {"AttributeName": "fileName", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        store = jobs.JobStore("jobs", client=client)
+        for job_id, validated in (("a" * 32, True), ("b" * 32, True), ("c" * 32, False)):
+            store.create(
+                job_id=job_id,
+                file_name="raw/a.csv",
+                bucket="b",
+                version_id="v",
+                etag="e",
+                size_bytes=1,
+            )
+            store.start_step(job_id, "raw/a.csv", "validate")
+            if validated:
+                store.finish_step(
+                    job_id,
+                    "raw/a.csv",
+                    "validate",
+                    started_at=store.now(),
+                    rows={"input": 3, "valid": 2, "rejected": 1},
+                    totals={"EUR": {"count": 2, "debit": "1.00", "credit": "0.00"}},
+                )
+        by_handler = store.fail("a" * 32, "raw/a.csv", step="validate", code="X", message="y")
+        client.update_item(
+            TableName="jobs",
+            Key={"jobId": {"S": "b" * 32}, "fileName": {"S": "raw/a.csv"}},
+            UpdateExpression=parameters["UpdateExpression"],
+            ConditionExpression=parameters["ConditionExpression"],
+            ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+            ExpressionAttributeValues=resolved(parameters["ExpressionAttributeValues"]),
+        )
+        client.update_item(
+            TableName="jobs",
+            Key={"jobId": {"S": "c" * 32}, "fileName": {"S": "raw/a.csv"}},
+            UpdateExpression=parameters["UpdateExpression"],
+            ConditionExpression=parameters["ConditionExpression"],
+            ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+            ExpressionAttributeValues=resolved(parameters["ExpressionAttributeValues"]),
+        )
+        by_state_machine = store.require("b" * 32)
+        unvalidated = store.require("c" * 32)
+    assert by_state_machine["status"] == by_handler["status"] == "FAILED"
+    assert by_state_machine["rows"] == by_handler["rows"] == {"read": 3}
+    assert "totals" not in by_state_machine and "totals" not in by_handler
+    assert unvalidated["rows"] == {"read": 0} and "totals" not in unvalidated
+    assert jobs.as_reported(by_state_machine) == by_state_machine

@@ -110,6 +110,28 @@ def test_status_stuck_is_relative_to_now(api_store: JobStore, clock: Any) -> Non
     assert call(request("GET", f"/status/{job_id}"))[1]["stuck"] is False  # final
 
 
+def test_a_failed_job_shows_the_rows_read_and_no_totals(api_store: JobStore, ddb: Any) -> None:
+    """Also a FAILED record written before FAILED jobs dropped their partial figures: the
+    API never shows valid rows or totals of a job that published nothing."""
+    job_id = new_job(api_store, 1)
+    ddb.update_item(
+        TableName=api_store.table_name,
+        Key={"jobId": {"S": job_id}, "fileName": {"S": "raw/1.csv"}},
+        UpdateExpression="SET #s = :f, #r = :r, totals = :t",
+        ExpressionAttributeNames={"#s": "status", "#r": "rows"},
+        ExpressionAttributeValues={
+            ":f": {"S": FAILED},
+            ":r": {"M": {"input": {"N": "100000"}, "valid": {"N": "100000"}}},
+            ":t": {"M": {"validate": {"M": {}}}},
+        },
+    )
+    status, body = call(request("GET", f"/status/{job_id}"))
+    assert status == 200 and body["rows"] == {"read": 100000} and "totals" not in body
+    _, listed = call(request("GET", "/jobs", query={"status": FAILED}))
+    (item,) = listed["items"]
+    assert item["rows"] == {"read": 100000} and "totals" not in item
+
+
 @pytest.mark.parametrize("job_id", ["f" * 32, "not-a-job", "F" * 32])
 def test_status_of_an_unknown_job_is_404(api: Any, job_id: str) -> None:
     status, body = call(request("GET", f"/status/{job_id}"))

@@ -396,3 +396,48 @@ def test_iteration_follows_every_page(
     ids = make_jobs(store, clock, 5)
     monkeypatch.setattr(jobs, "MAX_PAGE_SIZE", 2)
     assert [j["jobId"] for j in store.iter_by_status(FAILED)] == ids[::-1]
+
+
+def test_a_failed_job_reports_the_rows_read_and_no_valid_rows_or_totals(
+    store: JobStore, clock: Any
+) -> None:
+    """Validation recorded 3 rows, 2 valid, with totals; then the job failed: nothing was
+    published, so the record keeps the rows read and drops the valid counts and totals a
+    reader would take for delivered figures."""
+    job_id = "f" * 32
+    new_job(store, job_id)
+    started = store.start_step(job_id, FILE, "validate") and store.now()
+    store.finish_step(
+        job_id,
+        FILE,
+        "validate",
+        started_at=started,
+        rows={"input": 3, "valid": 2, "rejected": 1},
+        totals={"EUR": {"count": 2, "debit": "10.50", "credit": "0.00"}},
+        outputs={"validated": "validated/x.csv"},
+    )
+    failed = store.fail(job_id, FILE, step="transform", code="TransientError", message="x")
+    assert failed["rows"] == {"read": 3}
+    assert "totals" not in failed
+    assert failed["outputs"] == {"validated": "validated/x.csv"}  # what exists stays named
+    assert store.require(job_id) == failed
+    assert jobs.as_reported(failed) == failed
+
+
+def test_a_job_failed_before_validation_recorded_read_nothing(store: JobStore) -> None:
+    job_id = "f" * 32
+    new_job(store, job_id)
+    failed = store.fail(job_id, FILE, step="validate", code="Sandbox.Timedout", message="x")
+    assert failed["rows"] == {"read": 0} and "totals" not in failed
+
+
+def test_records_are_reported_with_the_failed_figures_also_when_written_before() -> None:
+    earlier = {
+        "status": FAILED,
+        "rows": {"input": 5, "valid": 4, "rejected": 1},
+        "totals": {"validate": {}},
+    }
+    assert jobs.as_reported(earlier) == {"status": FAILED, "rows": {"read": 5}}
+    assert jobs.as_reported({"status": FAILED}) == {"status": FAILED, "rows": {"read": 0}}
+    succeeded = {"status": SUCCEEDED, "rows": {"input": 5, "valid": 5}, "totals": {"enrich": {}}}
+    assert jobs.as_reported(succeeded) == succeeded

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-from shared import keys
+from shared import codes, keys
 
 from etl_constructs import naming
 
@@ -115,3 +115,10 @@ def test_prefixes_match_the_construct_side() -> None:
     assert keys.ENRICHED_PREFIX == naming.ENRICHED_PREFIX
     assert keys.FAILED_PREFIX == naming.FAILED_PREFIX
     assert keys.REPORTS_PREFIX == naming.REPORTS_PREFIX
+
+
+def test_codes_the_state_machine_writes_are_the_handlers_codes() -> None:
+    written = {n: getattr(naming, n) for n in dir(naming) if n.startswith("CODE_")}
+    assert written
+    for name, value in written.items():
+        assert getattr(codes, name.removeprefix("CODE_")) == value

@@ -518,3 +518,32 @@ def test_keys_used_are_the_contract_keys(pipeline: tuple[Any, JobStore]) -> None
     result = run_validate(event, store, s3)
     assert result["outputs"]["validated"] == keys.validated_key(job, "raw/Deep/Path/My File.CSV")
     assert result["outputs"]["validated"] == f"validated/{job}/My File.csv"
+
+
+def test_an_invalid_outcome_always_carries_an_error(pipeline: tuple[Any, JobStore]) -> None:
+    """A body that says INVALID but gives no reason (a bug) still returns and records an
+    ``error`` with a code and a message: the state machine reads ``error.code`` of every
+    INVALID result, and a missing one would be an uncatchable States.Runtime there."""
+    s3, store = pipeline
+    event = put_source(s3, store, KEY, good_csv(2))
+
+    def silent(ctx: steps.StepContext) -> steps.StepOutcome:
+        return steps.empty_validation()  # INVALID, error None
+
+    result = steps.run_step(
+        "validate", event, silent, store=store, s3=s3, empty_result=steps.empty_validation
+    )
+    assert result["outcome"] == "INVALID"
+    assert result["error"]["code"] == codes.INVALID_WITHOUT_REASON
+    assert "validate" in result["error"]["message"]
+    recorded = store.require(event["jobId"])["error"]
+    assert recorded == {**result["error"], "step": "validate"}
+    # the result dict on its own, too
+    bare = steps.StepOutcome(outcome="INVALID", rows={}, result_rows=0, totals=None, outputs={})
+    assert bare.result()["error"]["code"] == codes.INVALID_WITHOUT_REASON
+    assert (
+        steps.StepOutcome(
+            outcome="VALID", rows={}, result_rows=0, totals=None, outputs={}
+        ).result()["error"]
+        is None
+    )
