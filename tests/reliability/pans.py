@@ -38,6 +38,7 @@ _OURS = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUIDs
     r"|(?<![0-9a-zA-Z])[0-9a-f]{32}(?![0-9a-zA-Z])"  # job ids, ETags
     r"|\"Timestamp\":\s*\d+"  # EMF metric timestamps (epoch milliseconds)
+    r"|\"(?:startDate|stopDate)\":\s*\d+"  # execution status events (epoch milliseconds)
     r"|\b123456789012\b"  # the local account id
     r"|\bpart-\d{12}\b"  # big-file part names (the part's first row, zero-padded)
 )

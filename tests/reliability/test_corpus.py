@@ -184,6 +184,7 @@ def test_the_scan_finds_card_numbers(text):
         '"function_request_id":"6737b3d1-7025-46ab-a223-438836012345"',
         '"job_id":"50692ac6cb026aa02c382b3992d3c31a"',
         '"_aws":{"Timestamp":1795667960073}',
+        '"status": "FAILED", "startDate": 1796640032191, "stopDate": 1796640013217',
         "arn:aws:lambda:us-east-1:123456789012:function:x",
         "amount 999999999999999999.99",
         "paid 12.30 on 2024-01-15, 2024-03-07T06:15:00Z",
