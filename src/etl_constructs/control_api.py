@@ -33,7 +33,7 @@ from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
 from .etl_workflow import grant_table, log_retention_of, profile_of
-from .naming import Naming
+from .naming import Naming, suffix_problems
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
 MAX_KEY_LENGTH = 1024
@@ -117,8 +117,7 @@ class ControlApi(Construct):
         waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.naming = names = Naming(environment_suffix)
-        problems = []
+        problems = suffix_problems(environment_suffix)
         if throttling_rate_limit < 1:
             problems.append("throttling_rate_limit must be at least 1")
         if throttling_burst_limit < 1:
@@ -135,6 +134,7 @@ class ControlApi(Construct):
                 "has no web ACL); pass compliance='strict'"
             )
         raise_if_any("ControlApi", problems + profile_problems)
+        self.naming = names = Naming(environment_suffix)
         self.compliance = profile
         strict = profile.strict
         if reserved_concurrency is None and strict:

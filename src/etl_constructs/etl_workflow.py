@@ -44,7 +44,7 @@ from ._version import __version__
 from .compliance import Compliance, profile_of
 from .encryption import PipelineKey
 from .large_files import LargeFiles
-from .naming import Naming
+from .naming import Naming, suffix_problems
 from .schema import TransactionSchema
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -248,14 +248,13 @@ class EtlWorkflow(Construct):
         large_files: LargeFiles | None = _DEFAULT_LARGE_FILES,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.naming = names = Naming(environment_suffix)
         self.schema = schema or TransactionSchema.default()
         step_retry = step_retry or StepRetry()
         stuck_after = stuck_after or cdk.Duration.minutes(60)
         quality_window = quality_window or cdk.Duration.hours(24)
         state_machine_timeout = state_machine_timeout or cdk.Duration.minutes(30)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
-        problems = _problems(
+        problems = suffix_problems(environment_suffix) + _problems(
             max_reject_rate=max_reject_rate,
             output_format=output_format,
             function_settings=function_settings or {},
@@ -277,6 +276,7 @@ class EtlWorkflow(Construct):
         if large_files is not None:
             problems += large_files.problems(reserved_concurrency=step_concurrency)
         raise_if_any("EtlWorkflow", problems + profile_problems)
+        self.naming = names = Naming(environment_suffix)
         self.large_files = large_files
         self._large_file_concurrency = (
             large_files.concurrency(reserved_concurrency=step_concurrency)
