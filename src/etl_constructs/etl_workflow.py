@@ -61,7 +61,6 @@ RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
-_DEFAULT_LARGE_FILES = LargeFiles()
 #: The functions that run the processing core (and its fast path).
 DATA_FUNCTIONS = ("validator", "transformer", "enricher")
 #: The functions EventBridge rules invoke asynchronously: Lambda sends an event it could not
@@ -207,9 +206,10 @@ class EtlWorkflow(Construct):
             Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
             endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
             ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
-        large_files: when files take the Distributed Map path (above 1 GiB, parts of 100,000
-            rows, at most 40 parts at once or the step functions' reserved concurrency, no
-            failed part tolerated); ``None`` keeps every file on the single-function path.
+        large_files: when files take the Distributed Map path; ``None`` means the default
+            ``LargeFiles()`` (above 1 GiB, parts of 100,000 rows, at most 40 parts at once or
+            the step functions' reserved concurrency, no failed part tolerated).
+            ``LargeFiles.off()`` keeps every file on the single-function path.
 
     Attributes:
         functions: the five functions by base name.
@@ -217,6 +217,7 @@ class EtlWorkflow(Construct):
             quality-check) by base name.
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
         encryption_key, schema, compliance.
+        large_files: the big-file settings in force (``enabled`` is False when off).
         vpc, security_group: strict only, else ``None``.
     """
 
@@ -245,7 +246,7 @@ class EtlWorkflow(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
-        large_files: LargeFiles | None = _DEFAULT_LARGE_FILES,
+        large_files: LargeFiles | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()
@@ -273,14 +274,14 @@ class EtlWorkflow(Construct):
             ),
             default=None,
         )
-        if large_files is not None:
-            problems += large_files.problems(reserved_concurrency=step_concurrency)
+        large_files = large_files if large_files is not None else LargeFiles()
+        problems += large_files.problems(reserved_concurrency=step_concurrency)
         raise_if_any("EtlWorkflow", problems + profile_problems)
         self.naming = names = Naming(environment_suffix)
         self.large_files = large_files
         self._large_file_concurrency = (
             large_files.concurrency(reserved_concurrency=step_concurrency)
-            if large_files is not None
+            if large_files.enabled
             else None
         )
 
@@ -396,7 +397,7 @@ class EtlWorkflow(Construct):
             (bucket.encryption_key, ("kms:Decrypt", "kms:GenerateDataKey")),
             (table.encryption_key, TABLE_KEY_ACTIONS),
         )
-        if self.large_files is not None:
+        if self.large_files.enabled:
             nag.acknowledge_distributed_map(
                 self.state_machine, self.state_machine.state_machine_arn
             )
@@ -521,7 +522,7 @@ class EtlWorkflow(Construct):
         assert role is not None
         reads, writes = _PREFIX_ACCESS[base]
         lists: tuple[str, ...] = ()
-        if self.large_files is not None and base in _LARGE_FILE_ACCESS:
+        if self.large_files.enabled and base in _LARGE_FILE_ACCESS:
             more_reads, more_writes, lists = _LARGE_FILE_ACCESS[base]
             reads = tuple(dict.fromkeys(reads + more_reads))
             writes = tuple(dict.fromkeys(writes + more_writes))
@@ -592,7 +593,7 @@ class EtlWorkflow(Construct):
             outcome.otherwise(next_task)
         steps[-1][1].otherwise(succeeded)
         whole_file = steps[0][0]
-        if self.large_files is None:
+        if not self.large_files.enabled:
             return whole_file
         big_file = large_files.build(
             self,
