@@ -161,6 +161,11 @@ class IngestionBucket(Construct):
             auto_delete_objects=auto_delete_objects,
         )
         self._deliver_access_logs(self.s3_bucket, self.access_log_bucket)
+        nag.acknowledge_checkov(self.access_log_bucket, "CKV_AWS_18", nag.ACCESS_LOG_BUCKET_REASON)
+        if auto_delete_objects:
+            nag.acknowledge_checkov_cdk_provider(
+                self, "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+            )
         if encryption_key is not None:
             self._require_bucket_key(self.s3_bucket, encryption_key)
         if profile.strict:

@@ -126,6 +126,10 @@ class MetadataStore(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.table = self.dynamodb_table
+        if encryption_key is None:  # the AWS-managed key (standard profile)
+            nag.acknowledge_checkov(
+                self.dynamodb_table, "CKV_AWS_119", nag.STANDARD_TABLE_KEY_REASON
+            )
         if profile.strict:
             assert encryption_key is not None
             self._backup(naming, encryption_key, removal_policy)
