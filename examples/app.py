@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `cdk synth` runs this file directly from the repo root
     sys.path.insert(0, str(ROOT))
 
+from etl_constructs import use_virtualenv_node  # noqa: E402
+
+use_virtualenv_node()  # before aws_cdk starts jsii: the Node.js of this virtualenv, if any
+
 import aws_cdk as cdk  # noqa: E402
 
 from etl_constructs import compliance  # noqa: E402

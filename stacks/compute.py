@@ -39,7 +39,7 @@ class ComputeStack(cdk.Stack):
             removal_policy=removal_policy,
             compliance=compliance,
             vpc=vpc,
-            large_files=large_files or LargeFiles(),
+            large_files=large_files,
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

@@ -241,11 +241,13 @@ def acknowledge_synchronous_function(
     function: IConstruct, reason: str, profile: Compliance = Compliance.STANDARD
 ) -> None:
     """A function invoked synchronously only: a dead-letter queue of it could never receive a
-    message (Lambda dead-letters asynchronous invocations only), so it has none."""
+    message (Lambda dead-letters asynchronous invocations only), so it has none (cdk-nag and
+    checkov)."""
     findings = [("Serverless-LambdaDLQ", reason)]
     if profile.strict:
         findings.append(("NIST.800.53.R5-LambdaDLQ", reason))
     acknowledge(function, findings)
+    acknowledge_checkov(function, "CKV_AWS_116", reason)
 
 
 def acknowledge_rest_api(
@@ -305,8 +307,10 @@ def acknowledge_api_stage(stage: IConstruct) -> None:
 
 
 def acknowledge_lambda_vpc_access(policy: IConstruct) -> None:
-    """The managed policy that lets Lambda attach functions to the VPC."""
+    """The managed policy that lets Lambda attach functions to the VPC: ``*`` resources
+    (cdk-nag), write actions without resource constraints (checkov)."""
     acknowledge(policy, [("AwsSolutions-IAM5[Resource::*]", LAMBDA_VPC_ACCESS_REASON)])
+    acknowledge_checkov(policy, "CKV_AWS_111", LAMBDA_VPC_ACCESS_REASON)
 
 
 def acknowledge_backup_role(role: IConstruct) -> None:
@@ -397,17 +401,15 @@ def _export_name(producer: cdk.Stack, reference: dict[str, Any]) -> str:
     return f"{producer.stack_name}:{human}{digest[:8].upper()}"
 
 
-# -- checkov ------------------------------------------------------------------------------------
-# checkov (PyPI ``checkov``) scans the synthesized templates too; its suppressions cannot
-# live in cdk-nag's acknowledgements, so every finding it still reports on the example app
-# is acknowledged here, once, by check id and construct path (``fnmatch`` patterns relative
-# to the stack), with the profiles it applies to. ``tests/reliability/test_checkov.py`` runs
-# checkov on both profiles and fails on a finding not listed here and on an entry here that
-# no longer matches a finding.
+# -- checkov ------------------------------------------------------------------------------
+# checkov (PyPI ``checkov``) scans the synthesized templates too; it reads its suppressions
+# from each resource's own ``Metadata.checkov.skip``. The constructs call
+# :func:`acknowledge_checkov` next to the resources whose findings their design makes
+# unavoidable, so every template they are synthesized into, whatever the app and its
+# construct ids, carries its own acknowledgements. ``tests/reliability/test_checkov.py`` runs
+# checkov on the example app and on an app with other construct ids, both profiles, and fails
+# on a finding without an acknowledgement and on an acknowledgement without a finding.
 
-CDK_PROVIDERS = "Custom::*CustomResourceProvider/Handler"
-"""The deployment-time singleton functions CDK adds: the bucket's auto-delete (ephemeral
-environments only, never ``prod``) and the VPC's default-security-group restrictor (strict)."""
 CDK_PROVIDER_REASON = (
     "A deployment-time function that CDK itself adds (bucket auto-delete in ephemeral "
     "environments, the VPC default-security-group restrictor under strict): CloudFormation "
@@ -445,94 +447,30 @@ SQS_MANAGED_SSE_REASON = (
 )
 
 
-class CheckovAcknowledgement:
-    """One accepted checkov finding: a check id on the constructs ``paths`` match."""
-
-    def __init__(
-        self,
-        check: str,
-        paths: Sequence[str],
-        reason: str,
-        profiles: Sequence[Compliance] = tuple(Compliance),
-    ) -> None:
-        self.check = check
-        self.paths = tuple(paths)
-        self.reason = reason
-        self.profiles = tuple(profiles)
-
-    def covers(self, check: str, path: str, profile: Compliance | str) -> bool:
-        """Whether this acknowledges ``check`` on the construct at ``path`` (inside its
-        stack, e.g. ``Workflow/Validator/Resource``) under ``profile``."""
-        from fnmatch import fnmatchcase
-
-        return (
-            check == self.check
-            and Compliance.of(profile) in self.profiles
-            and any(fnmatchcase(path, pattern) for pattern in self.paths)
-        )
-
-    def __repr__(self) -> str:
-        profiles = ",".join(p.value for p in self.profiles)
-        return f"CheckovAcknowledgement({self.check}, {self.paths}, {profiles})"
+def acknowledge_checkov(resource: IConstruct, check_id: str, reason: str) -> None:
+    """Suppress checkov's ``check_id`` on ``resource`` (a ``CfnResource``, or an L2 whose
+    default child is one), with ``reason``, in the template itself: an entry
+    ``{"id": check_id, "comment": reason}`` in the resource's ``Metadata.checkov.skip``.
+    Entries already there are kept; one for the same check is replaced."""
+    cfn = resource if isinstance(resource, cdk.CfnResource) else resource.node.default_child
+    if not isinstance(cfn, cdk.CfnResource):
+        raise TypeError(f"{resource.node.path} is not a CloudFormation resource")
+    existing = cfn.get_metadata("checkov") or {}
+    skips = [entry for entry in existing.get("skip", []) if entry.get("id") != check_id]
+    skips.append({"id": check_id, "comment": reason})
+    cfn.add_metadata("checkov", {**existing, "skip": skips})
 
 
-#: Invoked synchronously only (the state machine, API Gateway): no dead-letter queue.
-_SYNCHRONOUS_FUNCTIONS = (
-    "Workflow/Validator/Resource",
-    "Workflow/Transformer/Resource",
-    "Workflow/Enricher/Resource",
-    "ControlApi/Function/Resource",
-)
-SYNCHRONOUS_FUNCTION_REASON = (
-    "Invoked synchronously only (the steps by the state machine, the API function by API "
-    "Gateway); Lambda sends only asynchronous invocations to a dead-letter queue, so one "
-    "could never receive a message. Failures go back to the caller: the state machine's "
-    "retriers and Catch, or the API client as a 5xx answer."
-)
-_STEP_AND_API_FUNCTIONS = (
-    "Workflow/Trigger/Resource",
-    "Workflow/Validator/Resource",
-    "Workflow/Transformer/Resource",
-    "Workflow/Enricher/Resource",
-    "Workflow/QualityCheck/Resource",
-    "ControlApi/Function/Resource",
-)
-CHECKOV_ACKNOWLEDGEMENTS: tuple[CheckovAcknowledgement, ...] = (
-    CheckovAcknowledgement(
-        "CKV_AWS_111", ["*/LambdaVpcAccess/Resource"], LAMBDA_VPC_ACCESS_REASON, [Compliance.STRICT]
-    ),
-    CheckovAcknowledgement(
-        "CKV_AWS_115", _STEP_AND_API_FUNCTIONS, STANDARD_CONCURRENCY_REASON, [Compliance.STANDARD]
-    ),
-    CheckovAcknowledgement("CKV_AWS_115", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
-    CheckovAcknowledgement("CKV_AWS_116", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
-    CheckovAcknowledgement("CKV_AWS_116", _SYNCHRONOUS_FUNCTIONS, SYNCHRONOUS_FUNCTION_REASON),
-    CheckovAcknowledgement(
-        "CKV_AWS_117", _STEP_AND_API_FUNCTIONS, STANDARD_VPC_REASON, [Compliance.STANDARD]
-    ),
-    CheckovAcknowledgement("CKV_AWS_117", [CDK_PROVIDERS], CDK_PROVIDER_REASON),
-    CheckovAcknowledgement(
-        "CKV_AWS_119", ["Metadata/Table/Resource"], STANDARD_TABLE_KEY_REASON, [Compliance.STANDARD]
-    ),
-    CheckovAcknowledgement("CKV_AWS_120", ["ControlApi/Api/DeploymentStage.*"], API_CACHE_REASON),
-    CheckovAcknowledgement("CKV_AWS_173", _STEP_AND_API_FUNCTIONS, LAMBDA_ENV_KEY_REASON),
-    CheckovAcknowledgement(
-        "CKV_AWS_18", ["Ingestion/AccessLogs/Resource"], ACCESS_LOG_BUCKET_REASON
-    ),
-    CheckovAcknowledgement(
-        "CKV_AWS_27",
-        ["Workflow/*Dlq/Resource"],
-        SQS_MANAGED_SSE_REASON,
-        [Compliance.STANDARD],
-    ),
-)
-
-
-def checkov_acknowledgement(
-    check: str, path: str, profile: Compliance | str
-) -> CheckovAcknowledgement | None:
-    """The acknowledgement of checkov's ``check`` on ``path`` under ``profile``, if any."""
-    return next((a for a in CHECKOV_ACKNOWLEDGEMENTS if a.covers(check, path, profile)), None)
+def acknowledge_checkov_cdk_provider(scope: IConstruct, provider_id: str) -> None:
+    """The function of a custom-resource provider CDK adds once per stack (``provider_id``,
+    e.g. ``Custom::S3AutoDeleteObjectsCustomResourceProvider``) for a feature ``scope``
+    uses: it runs at deployment time only."""
+    provider = cdk.Stack.of(scope).node.try_find_child(provider_id)
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if handler is None:
+        raise LookupError(f"{provider_id}/Handler is not in the stack of {scope.node.path}")
+    for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):  # concurrency, DLQ, VPC
+        acknowledge_checkov(handler, check, CDK_PROVIDER_REASON)
 
 
 def profile_of(compliance: Compliance | str, *, vpc: object | None) -> tuple[Compliance, list[str]]:

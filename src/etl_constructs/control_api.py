@@ -33,7 +33,7 @@ from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
 from .etl_workflow import grant_table, log_retention_of, profile_of
-from .naming import Naming
+from .naming import Naming, suffix_problems
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
 MAX_KEY_LENGTH = 1024
@@ -117,8 +117,7 @@ class ControlApi(Construct):
         waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.naming = names = Naming(environment_suffix)
-        problems = []
+        problems = suffix_problems(environment_suffix)
         if throttling_rate_limit < 1:
             problems.append("throttling_rate_limit must be at least 1")
         if throttling_burst_limit < 1:
@@ -135,6 +134,7 @@ class ControlApi(Construct):
                 "has no web ACL); pass compliance='strict'"
             )
         raise_if_any("ControlApi", problems + profile_problems)
+        self.naming = names = Naming(environment_suffix)
         self.compliance = profile
         strict = profile.strict
         if reserved_concurrency is None and strict:
@@ -230,6 +230,11 @@ class ControlApi(Construct):
         )
         # API Gateway invokes it synchronously: a dead-letter queue could never receive a message.
         nag.acknowledge_synchronous_function(self.function, nag.SYNCHRONOUS_API_REASON, profile)
+        nag.acknowledge_checkov(self.function, "CKV_AWS_173", nag.LAMBDA_ENV_KEY_REASON)
+        if reserved_concurrency is None:
+            nag.acknowledge_checkov(self.function, "CKV_AWS_115", nag.STANDARD_CONCURRENCY_REASON)
+        if not strict:
+            nag.acknowledge_checkov(self.function, "CKV_AWS_117", nag.STANDARD_VPC_REASON)
 
         self.access_log_group = log_group("AccessLogs", names.log_group("api/access"))
         self.api = apigw.RestApi(
@@ -274,6 +279,8 @@ class ControlApi(Construct):
             "ExecutionLogs", names.api_execution_log_group(self.api.rest_api_id)
         )
         self.api.deployment_stage.node.add_dependency(self.execution_log_group)
+        # No stage cache on purpose (live statuses, POST /trigger), so nothing cached to encrypt.
+        nag.acknowledge_checkov(self.api.deployment_stage, "CKV_AWS_120", nag.API_CACHE_REASON)
         validator = self.api.add_request_validator(
             "RequestValidator",
             request_validator_name="body-and-parameters",

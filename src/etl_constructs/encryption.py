@@ -18,7 +18,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .naming import Naming
+from ._props import raise_if_any
+from .naming import Naming, suffix_problems
 
 
 class PipelineKey(Construct):
@@ -37,6 +38,7 @@ class PipelineKey(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
+        raise_if_any("PipelineKey", suffix_problems(environment_suffix))
         naming = Naming(environment_suffix)
         self.key = kms.Key(
             self,
@@ -122,7 +124,7 @@ class DataKey(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        Naming(environment_suffix)  # validates the suffix
+        raise_if_any("DataKey", suffix_problems(environment_suffix))
         self.key = kms.Key(
             self,
             "Key",

@@ -47,7 +47,7 @@ from ._version import __version__
 from .compliance import Compliance, profile_of
 from .encryption import PipelineKey
 from .large_files import LargeFiles
-from .naming import Naming
+from .naming import Naming, suffix_problems
 from .schema import TransactionSchema
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -86,7 +86,6 @@ COPY_FAILED_MODE = "copy-failed"
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
-_DEFAULT_LARGE_FILES = LargeFiles()
 #: The functions that run the processing core (and its fast path).
 DATA_FUNCTIONS = ("validator", "transformer", "enricher")
 #: The functions EventBridge rules invoke asynchronously: Lambda sends an event it could not
@@ -235,9 +234,10 @@ class EtlWorkflow(Construct):
             Functions and X-Ray (see PipelineNetwork); one is created when omitted, its
             endpoints limited to ``bucket`` and ``table``. A PipelineNetwork given
             ``gateway_prefix_lists`` also narrows the functions' HTTPS egress to its endpoints.
-        large_files: when files take the Distributed Map path (above 1 GiB, parts of 100,000
-            rows, at most 40 parts at once or the step functions' reserved concurrency, no
-            failed part tolerated); ``None`` keeps every file on the single-function path.
+        large_files: when files take the Distributed Map path; ``None`` means the default
+            ``LargeFiles()`` (above 1 GiB, parts of 100,000 rows, at most 40 parts at once or
+            the step functions' reserved concurrency, no failed part tolerated).
+            ``LargeFiles.off()`` keeps every file on the single-function path.
 
     Attributes:
         functions: the five functions by base name.
@@ -246,6 +246,7 @@ class EtlWorkflow(Construct):
         state_machine, state_machine_log_group, ingestion_rule, quality_check_rule,
         execution_status_rule, encryption_key, schema, compliance.
         execution_budget: the longest path's worst case (the default execution timeout).
+        large_files: the big-file settings in force (``enabled`` is False when off).
         vpc, security_group: strict only, else ``None``.
     """
 
@@ -274,16 +275,15 @@ class EtlWorkflow(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
-        large_files: LargeFiles | None = _DEFAULT_LARGE_FILES,
+        large_files: LargeFiles | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.naming = names = Naming(environment_suffix)
         self.schema = schema or TransactionSchema.default()
         step_retry = step_retry or StepRetry()
         stuck_after = stuck_after or cdk.Duration.minutes(60)
         quality_window = quality_window or cdk.Duration.hours(24)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
-        problems = _problems(
+        problems = suffix_problems(environment_suffix) + _problems(
             max_reject_rate=max_reject_rate,
             output_format=output_format,
             function_settings=function_settings or {},
@@ -302,13 +302,14 @@ class EtlWorkflow(Construct):
             ),
             default=None,
         )
-        if large_files is not None:
-            problems += large_files.problems(reserved_concurrency=step_concurrency)
+        large_files = large_files if large_files is not None else LargeFiles()
+        problems += large_files.problems(reserved_concurrency=step_concurrency)
         raise_if_any("EtlWorkflow", problems + profile_problems)
+        self.naming = names = Naming(environment_suffix)
         self.large_files = large_files
         self._large_file_concurrency = (
             large_files.concurrency(reserved_concurrency=step_concurrency)
-            if large_files is not None
+            if large_files.enabled
             else None
         )
 
@@ -425,7 +426,7 @@ class EtlWorkflow(Construct):
             (bucket.encryption_key, ("kms:Decrypt", "kms:GenerateDataKey")),
             (table.encryption_key, TABLE_KEY_ACTIONS),
         )
-        if self.large_files is not None:
+        if self.large_files.enabled:
             nag.acknowledge_distributed_map(
                 self.state_machine, self.state_machine.state_machine_arn
             )
@@ -522,6 +523,8 @@ class EtlWorkflow(Construct):
             )
             self.dead_letter_queues[base] = dlq
             nag.acknowledge_dead_letter_queue(dlq)
+            if not strict:  # SQS-managed SSE, which checkov does not recognise
+                nag.acknowledge_checkov(dlq, "CKV_AWS_27", nag.SQS_MANAGED_SSE_REASON)
         role = service_role(
             self,
             f"{naming.construct_id(base)}Role",
@@ -534,6 +537,7 @@ class EtlWorkflow(Construct):
             grant_dead_letter_key(dlq, role)
         if self._vpc_access is not None:
             role.add_managed_policy(self._vpc_access)
+        reserved_concurrency = self._reserved_concurrency(base, settings)
         fn = lambda_.Function(
             self,
             naming.construct_id(base),
@@ -551,10 +555,15 @@ class EtlWorkflow(Construct):
             log_group=log_group,
             dead_letter_queue=dlq,
             logging_format=lambda_.LoggingFormat.JSON,
-            reserved_concurrent_executions=self._reserved_concurrency(base, settings),
+            reserved_concurrent_executions=reserved_concurrency,
             vpc=self.vpc,
             security_groups=[self.security_group] if self.security_group else None,
         )
+        nag.acknowledge_checkov(fn, "CKV_AWS_173", nag.LAMBDA_ENV_KEY_REASON)  # env, no key
+        if reserved_concurrency is None:
+            nag.acknowledge_checkov(fn, "CKV_AWS_115", nag.STANDARD_CONCURRENCY_REASON)
+        if not strict:
+            nag.acknowledge_checkov(fn, "CKV_AWS_117", nag.STANDARD_VPC_REASON)  # no VPC
         if dlq is None:
             nag.acknowledge_synchronous_function(fn, nag.SYNCHRONOUS_STEP_REASON, self.compliance)
         return fn
@@ -569,7 +578,7 @@ class EtlWorkflow(Construct):
         assert role is not None
         reads, writes = _PREFIX_ACCESS[base]
         lists: tuple[str, ...] = ()
-        if self.large_files is not None and base in _LARGE_FILE_ACCESS:
+        if self.large_files.enabled and base in _LARGE_FILE_ACCESS:
             more_reads, more_writes, lists = _LARGE_FILE_ACCESS[base]
             reads = tuple(dict.fromkeys(reads + more_reads))
             writes = tuple(dict.fromkeys(writes + more_writes))
@@ -640,7 +649,7 @@ class EtlWorkflow(Construct):
             outcome.otherwise(next_task)
         steps[-1][1].otherwise(succeeded)
         whole_file = steps[0][0]
-        if self.large_files is None:
+        if not self.large_files.enabled:
             return whole_file
         big_file = large_files.build(
             self,

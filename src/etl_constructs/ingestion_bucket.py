@@ -23,7 +23,7 @@ from . import compliance as nag
 from ._props import PropsError, raise_if_any
 from .compliance import Compliance, profile_of
 from .encryption import DataKey
-from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX, Naming
+from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX, Naming, suffix_problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,8 +74,8 @@ class IngestionBucket(Construct):
         compliance: Compliance | str = Compliance.STANDARD,
     ) -> None:
         super().__init__(scope, construct_id)
-        naming = Naming(environment_suffix)
         profile, problems = profile_of(compliance, vpc=None)
+        problems = suffix_problems(environment_suffix) + problems
         if existing_bucket_obj is not None:
             for prop, value in (
                 ("encryption_key", encryption_key),
@@ -94,6 +94,7 @@ class IngestionBucket(Construct):
         if auto_delete_objects and removal_policy != cdk.RemovalPolicy.DESTROY:
             problems.append("auto_delete_objects=True needs removal_policy=RemovalPolicy.DESTROY")
         raise_if_any("IngestionBucket", problems)
+        naming = Naming(environment_suffix)
 
         self.access_log_bucket: s3.Bucket | None = None
         self.s3_bucket: s3.Bucket | None = None
@@ -160,6 +161,11 @@ class IngestionBucket(Construct):
             auto_delete_objects=auto_delete_objects,
         )
         self._deliver_access_logs(self.s3_bucket, self.access_log_bucket)
+        nag.acknowledge_checkov(self.access_log_bucket, "CKV_AWS_18", nag.ACCESS_LOG_BUCKET_REASON)
+        if auto_delete_objects:
+            nag.acknowledge_checkov_cdk_provider(
+                self, "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+            )
         if encryption_key is not None:
             self._require_bucket_key(self.s3_bucket, encryption_key)
         if profile.strict:

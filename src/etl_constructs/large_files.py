@@ -30,7 +30,7 @@ part fails the job through the same failure branch as the single-function path).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_iam as iam
@@ -46,24 +46,48 @@ if TYPE_CHECKING:  # pragma: no cover
 class LargeFiles:
     """When and how big files take the Distributed Map path.
 
+    ``LargeFiles()`` is the default of :class:`EtlWorkflow` (``large_files=None`` means the
+    same); ``LargeFiles.off()`` switches the path off, so every file takes the
+    single-function path.
+
     ``threshold_bytes``: files larger than this take it (1 GiB). ``batch_rows``: rows per
     part, each validated, transformed and enriched by one invocation (100,000, about 10 MB
     of transactions). ``max_concurrency``: parts in flight at once (40, or the step
     functions' reserved concurrency when lower, see :meth:`concurrency`).
     ``tolerated_failure_percentage``: failed parts allowed before the job fails (0).
+    ``enabled``: False (``LargeFiles.off()``) builds no Distributed Map at all.
     """
 
     threshold_bytes: int = 1 << 30
     batch_rows: int = 100_000
     max_concurrency: int | None = None
     tolerated_failure_percentage: float = 0.0
+    enabled: bool = True
 
     #: Parts in flight when neither the props nor reserved concurrency say otherwise.
     DEFAULT_MAX_CONCURRENCY = 40
 
+    @classmethod
+    def off(cls) -> LargeFiles:
+        """No Distributed Map path: every file, however big, takes the single-function path
+        (validate, transform, enrich, each within one function's 15 minutes)."""
+        return cls(enabled=False)
+
     def problems(self, *, reserved_concurrency: int | None = None) -> list[str]:
         """Every bad setting; ``reserved_concurrency`` is the lowest of the step functions'
         (a map running more parts than that at once only throttles them)."""
+        if not self.enabled:
+            tuned = [
+                f"large_files.{f.name}"
+                for f in fields(self)
+                if f.name != "enabled" and getattr(self, f.name) != f.default
+            ]
+            if tuned:
+                return [
+                    f"large_files is off (enabled=False), so {', '.join(tuned)} would be "
+                    "ignored: pass LargeFiles.off() alone, or leave the path on"
+                ]
+            return []
         found = []
         if self.threshold_bytes < 1:
             found.append("large_files.threshold_bytes must be at least 1")

@@ -28,7 +28,7 @@ from ._iam import ManagedPolicyRole, source_conditions
 from ._props import raise_if_any
 from .compliance import Compliance, profile_of
 from .encryption import DataKey
-from .naming import JOB_INDEX_NAME, Naming
+from .naming import JOB_INDEX_NAME, Naming, suffix_problems
 
 #: How long the strict profile's daily backups are kept.
 BACKUP_RETENTION = cdk.Duration.days(35)
@@ -69,8 +69,8 @@ class MetadataStore(Construct):
         compliance: Compliance | str = Compliance.STANDARD,
     ) -> None:
         super().__init__(scope, construct_id)
-        naming = Naming(environment_suffix)
         profile, problems = profile_of(compliance, vpc=None)
+        problems = suffix_problems(environment_suffix) + problems
         if existing_table_obj is not None:
             problems += [
                 f"{prop} cannot be combined with existing_table_obj"
@@ -86,6 +86,7 @@ class MetadataStore(Construct):
                     "customer-managed KMS key); its backups stay with its owner"
                 )
         raise_if_any("MetadataStore", problems)
+        naming = Naming(environment_suffix)
         self.index_name = JOB_INDEX_NAME
         self.dynamodb_table: dynamodb.Table | None = None
         self.backup_plan: backup.BackupPlan | None = None
@@ -125,6 +126,10 @@ class MetadataStore(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.table = self.dynamodb_table
+        if encryption_key is None:  # the AWS-managed key (standard profile)
+            nag.acknowledge_checkov(
+                self.dynamodb_table, "CKV_AWS_119", nag.STANDARD_TABLE_KEY_REASON
+            )
         if profile.strict:
             assert encryption_key is not None
             self._backup(naming, encryption_key, removal_policy)

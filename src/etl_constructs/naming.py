@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._props import PropsError
+
 # Object key prefixes of the ingestion bucket (mirrors handlers/shared/keys.py).
 RAW_PREFIX = "raw/"
 VALIDATED_PREFIX = "validated/"
@@ -72,22 +74,36 @@ def construct_id(base: str) -> str:
     return "".join(part.capitalize() for part in base.replace("_", "-").split("-"))
 
 
-class InvalidSuffixError(ValueError):
-    """The environment suffix cannot be part of AWS resource names."""
+class InvalidSuffixError(PropsError):
+    """The environment suffix cannot be part of AWS resource names.
+
+    A :class:`PropsError` (and so a ``ValueError``): the constructs report a bad suffix
+    together with their other bad props, in one ``PropsError``; this subclass is raised only
+    by :func:`validate_suffix` and :class:`Naming` used on their own.
+    """
 
 
-def validate_suffix(suffix: str) -> str:
-    """Return ``suffix`` if it is usable in every physical name, else raise.
+def suffix_problems(suffix: object) -> list[str]:
+    """What is wrong with ``suffix`` as an environment suffix (an empty list when usable).
 
     Bucket names allow only lower-case letters, digits and hyphens, and the longest name
     built here (``etl-data-bucket-access-logs-{suffix}``) must stay within 63 characters
     with room for an account id, hence at most 20 characters.
     """
-    if not isinstance(suffix, str) or not _SUFFIX.match(suffix):
-        raise InvalidSuffixError(
-            f"environment_suffix {suffix!r} is invalid: use 1-20 lower-case letters, digits "
-            "or hyphens, starting with a letter or digit (for example 'dev' or 'pr-42')"
-        )
+    if isinstance(suffix, str) and _SUFFIX.match(suffix):
+        return []
+    return [
+        f"environment_suffix {suffix!r} is invalid: use 1-20 lower-case letters, digits "
+        "or hyphens, starting with a letter or digit (for example 'dev' or 'pr-42')"
+    ]
+
+
+def validate_suffix(suffix: str) -> str:
+    """Return ``suffix`` if it is usable in every physical name, else raise
+    :class:`InvalidSuffixError` (see :func:`suffix_problems`)."""
+    problems = suffix_problems(suffix)
+    if problems:
+        raise InvalidSuffixError(problems[0])
     return suffix
 
 

@@ -42,7 +42,7 @@ from . import compliance
 from ._iam import ManagedPolicyRole, source_conditions
 from ._props import raise_if_any
 from .encryption import PipelineKey
-from .naming import Naming
+from .naming import Naming, suffix_problems
 
 #: Interface endpoints created by default, by the service name in ``com.amazonaws.<region>.<x>``.
 #: The handlers call Step Functions (trigger, api) and send traces through X-Ray; Logs,
@@ -122,8 +122,7 @@ class PipelineNetwork(Construct):
         gateway_prefix_lists: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        names = Naming(environment_suffix)
-        problems = []
+        problems = suffix_problems(environment_suffix)
         if not _NAME.match(name):
             problems.append(f"name must be lower-case letters, digits or hyphens, got {name!r}")
         if not _CIDR.match(cidr):
@@ -136,6 +135,7 @@ class PipelineNetwork(Construct):
         if gateway_prefix_lists is not None:
             problems += _prefix_list_problems(gateway_prefix_lists)
         raise_if_any("PipelineNetwork", problems)
+        names = Naming(environment_suffix)
         self.gateway_prefix_lists = (
             dict(gateway_prefix_lists) if gateway_prefix_lists is not None else None
         )
@@ -161,6 +161,10 @@ class PipelineNetwork(Construct):
                 name: ec2.GatewayVpcEndpointOptions(service=service)
                 for name, service in _GATEWAY_ENDPOINTS.items()
             },
+        )
+        # restrict_default_security_group: CDK's provider function, run at deployment only
+        compliance.acknowledge_checkov_cdk_provider(
+            self, "Custom::VpcRestrictDefaultSGCustomResourceProvider"
         )
         self.endpoints: dict[str, ec2.IVpcEndpoint] = {
             name: self.vpc.node.find_child(name) for name in _GATEWAY_ENDPOINTS

@@ -23,7 +23,7 @@ from ._props import raise_if_any
 from .control_api import ControlApi
 from .encryption import PipelineKey
 from .etl_workflow import EtlWorkflow
-from .naming import Naming
+from .naming import Naming, suffix_problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,9 +65,8 @@ class ObservabilityPack(Construct):
         metrics_namespace: str = naming.METRICS_NAMESPACE,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.naming = names = Naming(environment_suffix)
         self.thresholds = thresholds = thresholds or AlarmThresholds()
-        problems = []
+        problems = suffix_problems(environment_suffix)
         if alarm_email is not None and "@" not in alarm_email:
             problems.append(f"alarm_email {alarm_email!r} is not an e-mail address")
         for name in (
@@ -80,6 +79,7 @@ class ObservabilityPack(Construct):
             if getattr(thresholds, name) < 1:
                 problems.append(f"thresholds.{name} must be at least 1")
         raise_if_any("ObservabilityPack", problems)
+        self.naming = names = Naming(environment_suffix)
         self._namespace = metrics_namespace
         if encryption_key is None:
             encryption_key = PipelineKey(self, "Key", environment_suffix=environment_suffix).key

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import use_virtualenv_node
 from .assembly import AssemblyError, CloudAssembly, synthesize
 from .pipeline import JobOutcome, LocalPipeline, LocalRuntimeError
 
@@ -42,6 +43,7 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_virtualenv_node()  # before jsii starts (in-process synthesis of the default app)
     parser = _parser()
     args = parser.parse_args(argv)
     try:

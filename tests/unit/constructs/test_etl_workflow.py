@@ -625,10 +625,11 @@ def test_the_state_machine_reads_no_object_for_the_maps(built):
 def test_large_files_can_be_tuned_or_switched_off():
     from etl_constructs import LargeFiles
 
-    stack, _ = _workflow_stack(large_files=None)
+    stack, workflow = _workflow_stack(large_files=LargeFiles.off())
     definition = _definition(Template.from_stack(stack))
     assert definition["StartAt"] == "Validate"
     assert "ValidateBatches" not in definition["States"]
+    assert workflow.large_files == LargeFiles.off()
     stack, _ = _workflow_stack(
         large_files=LargeFiles(
             threshold_bytes=5_000_000, batch_rows=250, tolerated_failure_percentage=1.5
@@ -651,6 +652,22 @@ def test_large_files_can_be_tuned_or_switched_off():
         "tolerated_failure_percentage",
     ):
         assert f"large_files.{prop}" in str(raised.value)
+    with pytest.raises(PropsError, match=r"large_files is off .* large_files.batch_rows would"):
+        _workflow_stack(large_files=LargeFiles(enabled=False, batch_rows=10))
+
+
+def test_large_files_none_means_the_default_as_in_the_example_stacks():
+    """One meaning of ``None``: the default ``LargeFiles()``, in EtlWorkflow as in the
+    example app's ComputeStack (which passes ``None`` on when not given settings)."""
+    from etl_constructs import LargeFiles
+
+    for large_files in (None, LargeFiles()):
+        stack, workflow = _workflow_stack(large_files=large_files)
+        states = _definition(Template.from_stack(stack))["States"]
+        assert "ValidateBatches" in states and "ProcessParts" in states
+        assert workflow.large_files == LargeFiles()
+        threshold = states["FileSize"]["Choices"][0]["And"][2]["NumericGreaterThan"]
+        assert threshold == LargeFiles().threshold_bytes
 
 
 def test_the_dev_powertools_is_the_layers():
