@@ -17,6 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import etl_constructs  # noqa: E402
+
+etl_constructs.use_virtualenv_node()  # before the constructs start jsii
+
 from etl_constructs import (  # noqa: E402
     ControlApi,
     EtlWorkflow,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 
-from etl_constructs import EtlWorkflow, PropsError, budget
+from etl_constructs import EtlWorkflow, LargeFiles, PropsError, budget
 from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY
 
 from .test_etl_workflow import _definition, _workflow_stack
@@ -112,7 +112,7 @@ def test_the_default_timeout_covers_the_longest_path():
 
 
 def test_without_big_files_the_three_steps_and_the_failure_branch():
-    _, workflow = _workflow_stack(large_files=None)
+    _, workflow = _workflow_stack(large_files=LargeFiles.off())
     assert workflow.execution_budget.to_seconds() == -(-(3 * STEP + FAILURE) // 60) * 60
 
 
@@ -130,7 +130,7 @@ def test_longer_steps_make_a_longer_timeout():
     from etl_constructs import FunctionSettings, StepRetry
 
     _, workflow = _workflow_stack(
-        large_files=None,
+        large_files=LargeFiles.off(),
         function_settings={
             "enricher": FunctionSettings(memory_size=1024, timeout=cdk.Duration.minutes(15))
         },
