@@ -2,7 +2,7 @@
 
 * ``ours``: the handlers' core functions, validate -> transform -> enrich over local files,
   exactly as the step handlers call them (S3 streams replaced by files); with pyarrow
-  installed they take the columnar fast path (``shared.fast``).
+  installed they take the columnar fast path (``etl_handlers.engines.columnar``).
 * ``reference``: the same chain with the fast path off (``ETL_FAST_PATH=0``): the pure-Python
   per-row code, the reference every other engine is checked against.
 * ``duckdb``, ``polars``, ``pandas``: the same job (same rules, same outputs: rejects with
@@ -78,20 +78,20 @@ def _load_fast_path() -> None:
     """Import the fast path's modules (pyarrow, numpy) when it is on: engines are imported
     before the clock starts, as ``duckdb``, ``polars`` and ``pandas`` are for theirs (a warm
     function has them loaded; the import is a cold-start cost, measured apart)."""
-    from shared import fast
+    from etl_handlers.engines import columnar as fast
 
     if fast.enabled():
-        import shared.fast.enrich
-        import shared.fast.transform
-        import shared.fast.validate  # noqa: F401
+        import etl_handlers.engines.columnar.enrich
+        import etl_handlers.engines.columnar.transform
+        import etl_handlers.engines.columnar.validate  # noqa: F401
 
 
 def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
     """One step of the chain over local files (for per-step peak RSS)."""
-    from shared.enrich import EnrichMetadata, enrich_stream
-    from shared.schema import load_schema
-    from shared.transform import transform_stream
-    from shared.validation import validate_stream
+    from etl_handlers.core.schema import load_schema
+    from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
+    from etl_handlers.engines.reference.transform import transform_stream
+    from etl_handlers.engines.reference.validate import validate_stream
 
     _load_fast_path()
     schema = load_schema(None)
@@ -165,8 +165,8 @@ def _digests(out: Path) -> dict[str, str]:
 
 
 def _format_totals(raw: dict[tuple[str, bool], tuple[int, int]]) -> dict[str, list[Any]]:
-    from shared.refdata import CURRENCY_MINOR_UNITS
-    from shared.values import format_minor
+    from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+    from etl_handlers.core.values import format_minor
 
     merged: dict[str, list[int]] = {}
     for (currency, debit), (count, minor_units) in raw.items():
@@ -203,8 +203,8 @@ def _row_numbers(ks: list[int], bad_rows: list[int]) -> list[int]:
 
 def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
     import duckdb
-    from shared.masking import scrub
-    from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+    from etl_handlers.core.masking import scrub
+    from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 
     from bench.job_sql import script
 
@@ -350,8 +350,8 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
 
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     import polars as pl
-    from shared.masking import scrub
-    from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+    from etl_handlers.core.masking import scrub
+    from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 
     clock = Clock()
     # Rows with the wrong field count: polars cannot report them, so count fields per line
@@ -490,9 +490,9 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
 def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     """What a typical pandas user writes: whole file in memory, str methods, a Python apply."""
     import pandas as pd
-    from shared.masking import luhn_valid, scrub
-    from shared.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
-    from shared.values import timestamp_to_utc
+    from etl_handlers.core.masking import luhn_valid, scrub
+    from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+    from etl_handlers.core.values import timestamp_to_utc
 
     clock = Clock()
     dropped: list[int] = []

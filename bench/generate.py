@@ -5,7 +5,7 @@ with three), timestamps in UTC and with offsets (some crossing midnight, some wi
 of seconds), lower-case codes, optional columns left empty, merchants with commas, quotes and
 non-ASCII letters, and now and then a card number typed into the merchant name (it must be
 scrubbed). About 1% of the rows are bad, spread over every row reject code of
-``shared.codes`` (duplicate ids included), so the fast paths and their fallbacks both run.
+``core.codes`` (duplicate ids included), so the fast paths and their fallbacks both run.
 
 ``python -m bench.generate ROWS PATH`` writes one file; :func:`ensure` caches files under
 ``bench/data/`` (ignored by git).

@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - SQL text reads better unwrapped
-"""The benchmark job in SQL, for the DuckDB baseline: the same rules as ``shared.rules``.
+"""The benchmark job in SQL, for the DuckDB baseline: the same rules as ``etl_handlers.core.rules``.
 
 Kept readable rather than clever: what an engineer who knows DuckDB would write in one pass
 (one scan of the CSV into a table, the checks as one CASE chain, duplicate ids through a
@@ -21,7 +21,7 @@ NAMES = (
     "country",
 )
 
-# The values scrub() may change (a superset, as shared.fast.kernels.SCRUB_RE): 12+ digits, any
+# The values scrub() may change (a superset, as etl_handlers.engines.columnar.kernels.SCRUB_RE): 12+ digits, any
 # non-ASCII character counted as one, up to three ASCII separators between two.
 SCRUB_PREFILTER = r"([0-9]|[^\x00-\x7f])([[:blank:]./_-]{0,3}([0-9]|[^\x00-\x7f])){11,}"
 

@@ -46,10 +46,10 @@ TINY_ROWS = 100
 def _chain_seconds(path: Path) -> float:
     """The chain alone, as the handlers run it, over a local file (the modules the pipeline
     imported from its asset)."""
-    from shared.enrich import EnrichMetadata, enrich_stream
-    from shared.schema import load_schema
-    from shared.transform import transform_stream
-    from shared.validation import validate_stream
+    from etl_handlers.core.schema import load_schema
+    from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
+    from etl_handlers.engines.reference.transform import transform_stream
+    from etl_handlers.engines.reference.validate import validate_stream
 
     schema = load_schema(None)
     started = time.perf_counter()
@@ -121,7 +121,7 @@ def _emulated_aws() -> _CpuSeconds:
 def _s3_io() -> _CpuSeconds:
     """Everything S3 I/O costs: the S3 calls (the SDK's work and moto's answers), reading
     response bodies (with the SDK's CRC32 check of each), the CRC32 the handlers compute of
-    each part they send (``shared.s3io`` as the pipeline loaded it from the asset)."""
+    each part they send (``etl_handlers.aws.s3io`` as the pipeline loaded it from the asset)."""
     from botocore.client import BaseClient
     from botocore.httpchecksum import StreamingChecksumBody
     from botocore.response import StreamingBody
@@ -133,7 +133,7 @@ def _s3_io() -> _CpuSeconds:
         (BaseClient, "_make_api_call", s3),
         (StreamingBody, "read", None),
         (StreamingChecksumBody, "read", None),  # its own read: the CRC32 check, then the base's
-        (sys.modules["shared.s3io"], "crc32_header", None),
+        (sys.modules["etl_handlers.aws.s3io"], "crc32_header", None),
     )
 
 

@@ -207,7 +207,7 @@ class ControlApi(Construct):
             runtime=runtime.PYTHON_RUNTIME,
             architecture=runtime.ARCHITECTURE,
             code=runtime.handler_code(),
-            handler="api.handler.lambda_handler",
+            handler="etl_handlers.api.handler.lambda_handler",
             memory_size=256,
             timeout=cdk.Duration.seconds(29),
             role=role,

@@ -62,7 +62,7 @@ TRANSIENT_ERRORS = (
 )
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
 #: The row counts the steps record; a FAILED job keeps only the rows read
-#: (mirrors handlers/shared/jobs.py).
+#: (mirrors handlers/etl_handlers/aws/jobs.py).
 STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
 #: DynamoDB errors the failure branch's record retries (the integration names them so).
 TRANSIENT_DYNAMODB_ERRORS = (
@@ -80,7 +80,7 @@ COPY_OBJECT_TIMEOUT = cdk.Duration.minutes(2)
 #: The failure branch's job record update (one DynamoDB UpdateItem).
 RECORD_TIMEOUT = cdk.Duration.seconds(30)
 #: The function that copies big sources to failed/ (it already reads raw/ with the bucket's
-#: key), and the event mode it does so for (mirrors handlers/shared/modes.py).
+#: key), and the event mode it does so for (mirrors handlers/etl_handlers/app/modes.py).
 FAILED_COPY_FUNCTION = "validator"
 COPY_FAILED_MODE = "copy-failed"
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
@@ -545,7 +545,7 @@ class EtlWorkflow(Construct):
             runtime=runtime.PYTHON_RUNTIME,
             architecture=runtime.ARCHITECTURE,
             code=runtime.handler_code(),
-            handler=f"{module}.handler.lambda_handler",
+            handler=f"etl_handlers.{module}.handler.lambda_handler",
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             role=role,
@@ -892,7 +892,7 @@ class EtlWorkflow(Construct):
     ) -> tasks.DynamoUpdateItem:
         """FAILED with the error, unless the job is final already; with ``copied`` the
         ``failed/`` copy's key, else the copy's error name."""
-        # What a FAILED job reports (handlers/shared/jobs.py, failed_figures): the rows its
+        # What a FAILED job reports (etl_handlers/aws/jobs.py, failed_figures): the rows its
         # validation read, no valid counts, no totals; nothing of it was published.
         sets = [
             "#status = :failed",

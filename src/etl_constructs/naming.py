@@ -2,8 +2,8 @@
 
 One place for naming decisions: constructs ask this module for names instead of formatting
 strings themselves, so a name changes in one line and tests can assert the whole scheme.
-The prefixes and environment variable names mirror ``handlers/shared/keys.py`` and
-``handlers/shared/env.py``; a test keeps the two sides equal.
+The prefixes and environment variable names mirror ``handlers/etl_handlers/core/keys.py`` and
+``handlers/etl_handlers/contract.py``; a test keeps the two sides equal.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ._props import PropsError
 
-# Object key prefixes of the ingestion bucket (mirrors handlers/shared/keys.py).
+# Object key prefixes of the ingestion bucket (mirrors handlers/etl_handlers/core/keys.py).
 RAW_PREFIX = "raw/"
 VALIDATED_PREFIX = "validated/"
 REJECTED_PREFIX = "rejected/"
@@ -26,7 +26,7 @@ REPORTS_PREFIX = "reports/"
 #: ``validated/{job}/``.
 STATE_MACHINE_LIST_PREFIXES = (VALIDATED_PREFIX,)
 
-# Environment variables the constructs set (mirrors handlers/shared/env.py).
+# Environment variables the constructs set (mirrors handlers/etl_handlers/contract.py).
 ENV_DATA_BUCKET = "ETL_DATA_BUCKET"
 ENV_JOB_TABLE = "ETL_JOB_TABLE"
 ENV_JOB_INDEX = "ETL_JOB_INDEX"
@@ -39,11 +39,11 @@ ENV_STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
 ENV_QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
 ENV_FAST_PATH = "ETL_FAST_PATH"
 
-# Error codes the state machine writes itself (mirrors handlers/shared/codes.py).
+# Error codes the state machine writes itself (mirrors handlers/etl_handlers/core/codes.py).
 CODE_INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
 
 # The execution status events the execution status rule sends to the trigger (mirrors
-# handlers/shared/ingest.py).
+# handlers/etl_handlers/app/ingest.py).
 STATES_SOURCE = "aws.states"
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -52,7 +52,7 @@ JOB_INDEX_NAME = "TimestampIndex"
 METRICS_NAMESPACE = "EtlPipeline"
 API_STAGE_NAME = "prod"
 
-# Custom metrics the handlers publish (mirrors handlers/shared/observability.py).
+# Custom metrics the handlers publish (mirrors handlers/etl_handlers/aws/observability.py).
 METRIC_FILES_RECEIVED = "FilesReceived"
 METRIC_FILES_SUCCEEDED = "FilesSucceeded"
 METRIC_FILES_FAILED = "FilesFailed"

@@ -37,7 +37,7 @@ def handlers_path() -> Path:
     """
     here = Path(__file__).resolve().parent
     for candidate in (here / "_handlers", here.parents[1] / "handlers"):
-        if (candidate / "shared").is_dir():
+        if (candidate / "etl_handlers").is_dir():
             return candidate
     raise HandlerAssetNotFoundError(
         "the Lambda handler code was not found next to etl_constructs; reinstall the "

@@ -3,8 +3,8 @@
 A pipeline's schema (columns, types, whether required, rules) is construct configuration.
 It travels to the validator, transformer and enricher as a compact JSON document in the
 ``ETL_SCHEMA`` environment variable; the handlers compile it into their checks. The default,
-*financial transactions v1*, is the JSON file ``shared/default_schema.json`` in the handler
-asset: one document serves both sides.
+*financial transactions v1*, is the JSON file ``etl_handlers/core/default_schema.json`` in
+the handler asset: one document serves both sides.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class TransactionSchema:
     @classmethod
     def default(cls) -> TransactionSchema:
         """Financial transactions v1, from the handler asset's ``default_schema.json``."""
-        path = handlers_path() / "shared" / "default_schema.json"
+        path = handlers_path() / "etl_handlers" / "core" / "default_schema.json"
         return cls.from_document(json.loads(path.read_text(encoding="utf-8")))
 
     @classmethod

@@ -1,7 +1,7 @@
 """Builds the corpus files too big to commit, byte for byte the same on every run.
 
 Each builder returns the file's bytes; ``manifest.json`` names a generated file with
-``"source": "generated"``. The sizes are relative to the limits of ``shared.csvio`` (a field
+``"source": "generated"``. The sizes are relative to the limits of ``core.csvio`` (a field
 of :data:`MAX_FIELD_CHARS` characters, a line of :data:`MAX_LINE_BYTES` bytes) and larger
 than every buffer on the way (the 64 KiB read chunk, the 1 MiB read buffer, the 8 MiB
 multipart part), so a limit that moves moves the files with it.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.csvio import MAX_FIELD_CHARS, MAX_LINE_BYTES
+from etl_handlers.core.csvio import MAX_FIELD_CHARS, MAX_LINE_BYTES
 
 COLUMNS = (
     "transaction_id",

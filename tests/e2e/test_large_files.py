@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from shared.schema import load_schema
-from shared.validation import validate_stream
+from etl_handlers.core.schema import load_schema
+from etl_handlers.engines.reference.validate import validate_stream
 
 from etl_constructs.local import CloudAssembly, LocalPipeline
 from etl_constructs.local.lambdas import FunctionFailed

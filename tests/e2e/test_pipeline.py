@@ -132,7 +132,7 @@ def test_transient_faults_are_retried_and_the_job_succeeds(backend):
     def flaky(function, event):
         if function is transformer and failures["left"] > 0:
             failures["left"] -= 1
-            from shared.errors import TransientError
+            from etl_handlers.core.errors import TransientError
 
             raise TransientError("injected: DynamoDB throttled")
 

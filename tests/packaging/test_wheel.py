@@ -74,14 +74,14 @@ def test_wheel_contains_constructs_and_every_handler(wheel):
         "etl_constructs/__init__.py",
         "etl_constructs/py.typed",
         "etl_constructs/sdk_for_pandas_layers.json",
-        "etl_constructs/_handlers/shared/default_schema.json",
-        "etl_constructs/_handlers/shared/refdata.json",
-        "etl_constructs/_handlers/trigger/handler.py",
-        "etl_constructs/_handlers/validator/handler.py",
-        "etl_constructs/_handlers/transformer/handler.py",
-        "etl_constructs/_handlers/enricher/handler.py",
-        "etl_constructs/_handlers/quality_check/handler.py",
-        "etl_constructs/_handlers/api/handler.py",
+        "etl_constructs/_handlers/etl_handlers/core/default_schema.json",
+        "etl_constructs/_handlers/etl_handlers/core/refdata.json",
+        "etl_constructs/_handlers/etl_handlers/trigger/handler.py",
+        "etl_constructs/_handlers/etl_handlers/validator/handler.py",
+        "etl_constructs/_handlers/etl_handlers/transformer/handler.py",
+        "etl_constructs/_handlers/etl_handlers/enricher/handler.py",
+        "etl_constructs/_handlers/etl_handlers/quality_check/handler.py",
+        "etl_constructs/_handlers/etl_handlers/api/handler.py",
     ):
         assert required in names, required
     assert not any(

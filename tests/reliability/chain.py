@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shared import codes
-from shared.enrich import EnrichMetadata, enrich_stream
-from shared.errors import FileRejected
-from shared.schema import Schema, load_schema
-from shared.totals import reconcile
-from shared.transform import transform_stream
-from shared.validation import VALID, validate_stream
+from etl_handlers.core import codes
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.schema import Schema, load_schema
+from etl_handlers.core.totals import reconcile
+from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
+from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.reference.validate import VALID, validate_stream
 
 SCHEMA = load_schema(None)
 METADATA = EnrichMetadata(

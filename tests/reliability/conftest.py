@@ -182,7 +182,7 @@ class Driver:
 
     def handler_clients(self) -> tuple[Any, Any]:
         """The S3 and DynamoDB clients the handlers share (created by their first run)."""
-        from shared import jobs, s3io
+        from etl_handlers.aws import jobs, s3io
 
         from etl_constructs.local.resolve import REGION
 

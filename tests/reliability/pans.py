@@ -5,7 +5,7 @@ of the card numbers the test planted in its inputs (which also catches a PAN glu
 digits). Up to three separators may stand between two digits of a run, as people write card
 numbers: spaces, dashes, invisible format characters (Unicode Zs, Pd, Cf, a tab, the minus
 sign), dots, slashes and underscores (and their full-width forms). This is the rule of
-``shared.masking.scrub``, written here from the Unicode categories rather than taken from
+``etl_handlers.core.masking.scrub``, written here from the Unicode categories rather than taken from
 the code under test. Escapes (``\\u00a0``, ``\\xa0``, ``\\t``) are read as the characters they
 stand for first: job records, log lines and execution histories are JSON written with
 ``ensure_ascii`` (JSON in JSON, in a history), and messages may hold a ``repr``.
@@ -22,8 +22,8 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 
+from etl_handlers.core.masking import luhn_valid
 from hypothesis import strategies as st
-from shared.masking import luhn_valid
 
 _CHARS = [chr(code) for code in range(sys.maxunicode + 1)]
 _CATEGORIES = ("Zs", "Pd", "Cf")  # spaces, dashes, invisible format characters

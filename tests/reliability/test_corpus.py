@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from shared import codes
-from shared.errors import FileRejected
-from shared.transform import transform_stream
+from etl_handlers.core import codes
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.engines.reference.transform import transform_stream
 
 from tests.corpus.generate import GENERATED
 

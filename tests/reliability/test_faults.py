@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from shared import keys
+from etl_handlers.core import keys
 
 from .conftest import TIME_SCALE, Driver
 
@@ -134,7 +134,7 @@ def test_a_transient_fault_is_retried_and_the_outputs_equal_a_clean_run(
 def test_a_step_that_keeps_failing_ends_failed_with_its_error_and_the_file_in_failed(driver):
     transformer = driver.function("transformer")
     attempts = _retry_attempts(driver, "Transform", "TransientError")
-    from shared.errors import TransientError
+    from etl_handlers.core.errors import TransientError
 
     def injector(function, event):
         if function is transformer:
@@ -376,9 +376,9 @@ def test_a_step_result_without_a_readable_error_still_fails_the_job_cleanly(driv
 def _start_as_if_of_size(driver: Driver, name: str, size: int) -> tuple[str, str | None]:
     """Upload SOURCE and start its job as the trigger would, but with ``size`` on record
     (and in the execution input): a source above 5 GiB, without moving 5 GiB through moto."""
-    from shared import ingest
-    from shared.jobs import JobStore
-    from shared.s3io import ObjectInfo
+    from etl_handlers.app import ingest
+    from etl_handlers.aws.jobs import JobStore
+    from etl_handlers.aws.s3io import ObjectInfo
 
     key, version = driver.put(driver.key(name), SOURCE)
     etag = driver.s3.head_object(Bucket=driver.bucket, Key=key)["ETag"].strip('"')

@@ -99,8 +99,8 @@ def test_concurrent_deliveries_through_the_runtime_make_one_job(driver):
 def test_the_trigger_logic_in_parallel_threads_creates_one_job_and_one_execution(driver):
     """Eight trigger handlers really at once (no runtime lock): the conditional put and the
     execution name decide, not timing."""
-    from shared.jobs import JobStore
-    from trigger.logic import handle_event
+    from etl_handlers.aws.jobs import JobStore
+    from etl_handlers.trigger.logic import handle_event
 
     key, version = driver.put(driver.key("racing.csv"), SOURCE)
     event = _event(driver, key, version)

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from etl_handlers.engines import columnar as fast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shared import fast
 
 from tests.corpus.generate import COLUMNS
 

@@ -156,7 +156,7 @@ class FunctionRegistry:
 
     @contextlib.contextmanager
     def handler_path(self, function: LocalFunction) -> Iterator[None]:
-        """Import from ``function``'s asset (its modules, e.g. ``shared.keys``)."""
+        """Import from ``function``'s asset (its modules, e.g. ``etl_handlers.core.keys``)."""
         with self._lock:
             _on_path(function.asset)
             yield

@@ -322,7 +322,7 @@ class LocalPipeline:
     def function_by_handler(self, module: str) -> LocalFunction:
         """The function whose handler lives in ``module`` (``trigger``, ``api``, ...)."""
         for function in self.functions:
-            if function.handler.split(".", 1)[0] == module:
+            if _package_of(function) == module:
                 return function
         raise LocalRuntimeError(f"the synthesized app has no {module} function")
 
@@ -344,7 +344,7 @@ class LocalPipeline:
         """
         key = key or f"raw/{path.name}"
         body = path.read_bytes()
-        s3io = self._handler_module("shared.s3io")
+        s3io = self._handler_module("etl_handlers.aws.s3io")
         response = self.s3.put_object(
             Bucket=self.bucket,
             Key=key,
@@ -381,7 +381,7 @@ class LocalPipeline:
         for rule in self.rules:
             for target in rule.targets:
                 function = target["function"]
-                if rule.schedule and function.handler.startswith(f"{module}."):
+                if rule.schedule and _package_of(function) == module:
                     return self.functions.invoke(function, dict(event or _scheduled_event(rule)))
         raise LocalRuntimeError(f"no scheduled rule targets a {module} function")
 
@@ -437,7 +437,7 @@ class LocalPipeline:
         """The id the trigger gives the job of (key, version): the handlers' own rule."""
         if version is None:
             version = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
-        return self._handler_module("shared.keys").job_id(self.bucket, key, version)
+        return self._handler_module("etl_handlers.core.keys").job_id(self.bucket, key, version)
 
     def _handler_module(self, name: str) -> Any:
         """A module of the handlers' asset (as the trigger function loads it): the
@@ -604,3 +604,9 @@ def _number(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _package_of(function: LocalFunction) -> str:
+    """The function package a handler lives in: ``etl_handlers.api.handler.lambda_handler``
+    -> ``api``."""
+    return function.handler.removeprefix("etl_handlers.").split(".", 1)[0]

@@ -7,7 +7,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
-from shared import env as handler_env
+from etl_handlers import contract as handler_env
 
 from etl_constructs import (
     EtlWorkflow,
@@ -76,7 +76,7 @@ def test_five_functions_with_suffix_runtime_layer_tracing(built):
     for base in FUNCTIONS:
         props = functions[f"{base}-dev"]
         assert props["Runtime"] == "python3.14"
-        assert props["Handler"] == f"{base.replace('-', '_')}.handler.lambda_handler"
+        assert props["Handler"] == f"etl_handlers.{base.replace('-', '_')}.handler.lambda_handler"
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["MemorySize"] >= 256 and props["Timeout"] <= 900
         powertools, *data = props["Layers"]
@@ -352,7 +352,7 @@ def test_failure_branch_copies_records_and_fails(built):
 
 
 def test_the_parts_copy_mode_is_the_handlers(built):
-    from shared import modes
+    from etl_handlers.app import modes
 
     from etl_constructs import etl_workflow
 
@@ -385,7 +385,7 @@ def test_executions_that_end_without_success_go_to_the_trigger_with_retries_and_
     """An execution timeout or stop cannot be caught inside the execution: the rule hands
     those ends (and FAILED ones, whose job the failure branch may not have recorded) to
     the trigger, whose role already updates jobs."""
-    from shared import ingest
+    from etl_handlers.app import ingest
 
     stack, workflow, template = built
     (rule,) = template.find_resources(
@@ -772,8 +772,8 @@ def test_the_failure_record_leaves_the_figures_the_job_store_leaves(built, state
     """The state machine's RecordFailure and the handlers' JobStore.fail write a FAILED job
     alike: rows read, no valid counts, no totals (run both on the same record, in moto)."""
     import boto3
+    from etl_handlers.aws import jobs
     from moto import mock_aws
-    from shared import jobs
 
     from etl_constructs import etl_workflow
 

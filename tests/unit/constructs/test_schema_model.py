@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from shared.schema import load_schema
+from etl_handlers.core.schema import load_schema
 
 from etl_constructs import ColumnSpec, SchemaError, TotalsSpec, TransactionSchema
 from etl_constructs.runtime import handlers_path
@@ -30,7 +30,9 @@ def _columns(*extra: ColumnSpec) -> tuple[ColumnSpec, ...]:
 
 def test_default_is_the_handlers_document_and_round_trips():
     default = TransactionSchema.default()
-    document = json.loads((handlers_path() / "shared" / "default_schema.json").read_text())
+    document = json.loads(
+        (handlers_path() / "etl_handlers" / "core" / "default_schema.json").read_text()
+    )
     assert default.to_document() == TransactionSchema.from_document(document).to_document()
     assert [c.name for c in default.columns][:3] == ["transaction_id", "account_id", "timestamp"]
     # what the construct sends is what the handlers accept

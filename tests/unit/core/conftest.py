@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from shared.schema import Schema, load_schema
-from shared.validation import ValidationResult, validate_stream
+from etl_handlers.core.schema import Schema, load_schema
+from etl_handlers.engines.reference.validate import ValidationResult, validate_stream
 
 HEADER = (
     "transaction_id",
@@ -116,6 +116,6 @@ def one_code(**changes: str) -> str | None:
 
 def as_validated(values: dict[str, str]) -> dict[str, str]:
     """A row as validated/ holds it: card numbers masked to their last four digits."""
-    from shared.masking import mask_pan
+    from etl_handlers.core.masking import mask_pan
 
     return {k: mask_pan(v) if k == "card_number" and v else v for k, v in values.items()}

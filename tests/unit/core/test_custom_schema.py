@@ -7,15 +7,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared import codes
-from shared.enrich import enrich_stream
-from shared.schema import Schema, load_schema
-from shared.transform import transform_stream
+from etl_handlers.core import codes
+from etl_handlers.core.schema import Schema, load_schema
+from etl_handlers.engines.reference.enrich import enrich_stream
+from etl_handlers.engines.reference.transform import transform_stream
 
 from .conftest import validate
 from .test_transform_enrich import META
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "handlers" / "shared" / "default_schema.json"
+DEFAULT_PATH = (
+    Path(__file__).resolve().parents[3]
+    / "handlers"
+    / "etl_handlers"
+    / "core"
+    / "default_schema.json"
+)
 
 
 def custom() -> Schema:

@@ -1,4 +1,4 @@
-"""The columnar fast path (shared.fast) against the pure-Python reference: the same bytes in
+"""The columnar fast path (engines.columnar) against the pure-Python reference: the same bytes in
 every output, the same counts, totals and errors, on generated inputs with every kind of bad
 row, on file-level failures in the middle of a file, and on arbitrary input (hypothesis)."""
 
@@ -18,19 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from etl_handlers.core import csvio
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.masking import luhn_valid, mask_pan, scrub
+from etl_handlers.core.schema import load_schema
+from etl_handlers.core.values import format_minor, split_amount, timestamp_to_utc, to_minor
+from etl_handlers.engines import columnar as fast
+from etl_handlers.engines.columnar import csvchunks, kernels, memory
+from etl_handlers.engines.columnar import enrich as fast_enrich
+from etl_handlers.engines.columnar import validate as fast_validate
+from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
+from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.reference.validate import validate_stream
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from shared import csvio, fast
-from shared.enrich import EnrichMetadata, enrich_stream
-from shared.errors import FileRejected
-from shared.fast import csvchunks, kernels, memory
-from shared.fast import enrich as fast_enrich
-from shared.fast import validate as fast_validate
-from shared.masking import luhn_valid, mask_pan, scrub
-from shared.schema import load_schema
-from shared.transform import transform_stream
-from shared.validation import validate_stream
-from shared.values import format_minor, split_amount, timestamp_to_utc, to_minor
 
 from tests.reliability.pans import SEPARATOR_CHARS, written_pans
 
@@ -462,7 +463,7 @@ def test_enrich_a_line_cut_short_is_not_read_into_the_next(enrich_sample: bytes)
     """A line cut anywhere in its head: its quote table row would run into the next line's
     quotes, so there is none; the outcome is the reference's (its error)."""
     import numpy as np
-    from shared.enrich import EnrichMetadata
+    from etl_handlers.engines.reference.enrich import EnrichMetadata
 
     lines = enrich_sample.split(b"\n")[:-1]
     line = lines[5]
@@ -860,7 +861,7 @@ def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
     few, or as computed, so that both the lone-bucket shortcut and the value comparison
     are exercised, with a table kept from a larger batch before."""
     import numpy as np
-    from shared.idset import fingerprints
+    from etl_handlers.core.idset import fingerprints
 
     values = kernels.str_array(["pad", *(value for value, _ in rows)])
     chosen = np.arange(1, len(rows) + 1)
@@ -1060,9 +1061,9 @@ def test_handlers_import_without_pyarrow_and_work_without_it() -> None:
         "sys.modules['numpy'] = None\n"
         "import io\n"
         "from decimal import Decimal\n"
-        "from shared import fast\n"
-        "from shared.schema import load_schema\n"
-        "from shared.validation import validate_stream\n"
+        "from etl_handlers.engines import columnar as fast\n"
+        "from etl_handlers.core.schema import load_schema\n"
+        "from etl_handlers.engines.reference.validate import validate_stream\n"
         "assert not fast.enabled()\n"
         "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
         "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
@@ -1076,7 +1077,10 @@ def test_handlers_import_without_pyarrow_and_work_without_it() -> None:
 def test_importing_the_step_modules_does_not_load_pyarrow() -> None:
     code = (
         "import sys\n"
-        "import shared.validation, shared.transform, shared.enrich, shared.fast\n"
+        "import etl_handlers.engines.reference.validate\n"
+        "import etl_handlers.engines.reference.transform\n"
+        "import etl_handlers.engines.reference.enrich\n"
+        "import etl_handlers.engines.columnar\n"
         "assert 'pyarrow' not in sys.modules and 'numpy' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", check=True)
@@ -1086,8 +1090,8 @@ def test_the_fast_path_does_not_import_pandas() -> None:
     code = (
         "import io, sys\n"
         "from decimal import Decimal\n"
-        "from shared.schema import load_schema\n"
-        "from shared.validation import validate_stream\n"
+        "from etl_handlers.core.schema import load_schema\n"
+        "from etl_handlers.engines.reference.validate import validate_stream\n"
         "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
         "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
         "validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), "
@@ -1167,9 +1171,9 @@ def test_totals_are_exact_for_the_largest_fast_amounts() -> None:
     """Chunk totals are summed in float64 halves: exact up to the largest amounts the fast
     path takes (12 integer digits) over more rows than a chunk holds."""
     import numpy as np
-    from shared.fast.validate import _CURRENCIES, add_totals
-    from shared.refdata import CURRENCY_MINOR_UNITS as MINOR
-    from shared.totals import Totals
+    from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS as MINOR
+    from etl_handlers.core.totals import Totals
+    from etl_handlers.engines.columnar.validate import _CURRENCIES, add_totals
 
     rng = np.random.default_rng(7)
     rows = 300_000

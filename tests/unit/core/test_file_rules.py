@@ -7,9 +7,9 @@ import json
 from decimal import Decimal
 
 import pytest
-from shared import codes, csvio
-from shared.csvio import CsvSource, open_csv
-from shared.errors import FileRejected
+from etl_handlers.core import codes, csvio
+from etl_handlers.core.csvio import CsvSource, open_csv
+from etl_handlers.core.errors import FileRejected
 
 from .conftest import GOOD, HEADER, VISA, as_validated, csv_bytes, row, validate
 
@@ -316,7 +316,7 @@ def test_reading_never_takes_the_whole_stream() -> None:
     rows = [row(transaction_id=f"tx-{i}") for i in range(2000)]
     source = Source(csv_bytes(rows))
     valid, rejects = io.BytesIO(), io.BytesIO()
-    from shared.validation import validate_stream
+    from etl_handlers.engines.reference.validate import validate_stream
 
     from .conftest import SCHEMA
 

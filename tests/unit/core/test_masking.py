@@ -8,9 +8,9 @@ import time
 import unicodedata
 
 import pytest
+from etl_handlers.core.masking import SEPARATORS, luhn_valid, mask_pan, scrub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shared.masking import SEPARATORS, luhn_valid, mask_pan, scrub
 
 from tests.reliability.pans import (
     DIGIT_ZEROS,

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from shared import refdata
+from etl_handlers.core import refdata
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,7 +24,9 @@ def generator() -> ModuleType:
 
 def test_committed_file_is_up_to_date() -> None:
     gen = generator()
-    committed = (ROOT / "handlers" / "shared" / "refdata.json").read_text(encoding="utf-8")
+    committed = (ROOT / "handlers" / "etl_handlers" / "core" / "refdata.json").read_text(
+        encoding="utf-8"
+    )
     assert gen.render(gen.build()) == committed, "run: python scripts/generate_refdata.py"
     assert gen.main(["--check"]) == 0
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from etl_handlers.core import codes
+from etl_handlers.core.rules import SeenIds, _matcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shared import codes
-from shared.rules import SeenIds, _matcher
 
 from .conftest import (
     ARABIC_INDIC,

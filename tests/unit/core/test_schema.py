@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared.errors import ConfigurationError, EtlError
-from shared.schema import COLUMN_TYPES, load_schema
+from etl_handlers.core.errors import ConfigurationError, EtlError
+from etl_handlers.core.schema import COLUMN_TYPES, load_schema
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "handlers" / "shared" / "default_schema.json"
+DEFAULT_PATH = (
+    Path(__file__).resolve().parents[3]
+    / "handlers"
+    / "etl_handlers"
+    / "core"
+    / "default_schema.json"
+)
 DEFAULT: dict[str, Any] = json.loads(DEFAULT_PATH.read_text())
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import pytest
+from etl_handlers.core import idset
+from etl_handlers.core.idset import IdSet, fingerprint
+from etl_handlers.core.rules import SeenIds
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shared import idset
-from shared.idset import IdSet, fingerprint
-from shared.rules import SeenIds
 
 np = pytest.importorskip("numpy")
 pa = pytest.importorskip("pyarrow")

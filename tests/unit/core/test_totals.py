@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from shared.totals import StepResult, Totals, reconcile
+from etl_handlers.core.totals import StepResult, Totals, reconcile
 
 
 def make(*entries: tuple[str, bool, int]) -> Totals:

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 import pytest
-from shared import codes, fast, formats
-from shared.enrich import ENRICH_FIELDS, EnrichMetadata, enrich_stream
-from shared.errors import ConfigurationError, FileRejected
-from shared.formats import check_format, open_writer, read_records
-from shared.schema import load_schema
-from shared.totals import StepResult
-from shared.transform import transform_stream
+from etl_handlers.core import codes, formats
+from etl_handlers.core.errors import ConfigurationError, FileRejected
+from etl_handlers.core.formats import check_format, open_writer, read_records
+from etl_handlers.core.schema import load_schema
+from etl_handlers.core.totals import StepResult
+from etl_handlers.engines import columnar as fast
+from etl_handlers.engines.reference.enrich import ENRICH_FIELDS, EnrichMetadata, enrich_stream
+from etl_handlers.engines.reference.transform import transform_stream
 
 from .conftest import HEADER, SCHEMA, VISA, csv_bytes, row, validate
 
@@ -252,7 +253,13 @@ def test_enrich_without_a_timestamp_column() -> None:
 def _schema_document() -> dict[str, Any]:
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "handlers" / "shared" / "default_schema.json"
+    path = (
+        Path(__file__).resolve().parents[3]
+        / "handlers"
+        / "etl_handlers"
+        / "core"
+        / "default_schema.json"
+    )
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
@@ -346,7 +353,7 @@ def test_transform_skips_blank_lines() -> None:
 
 
 def test_enrich_lets_source_faults_through() -> None:
-    from shared.errors import TransientError
+    from etl_handlers.core.errors import TransientError
 
     data, _ = transformed("parquet")
 

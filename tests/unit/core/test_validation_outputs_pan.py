@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from shared.schema import load_schema
-from shared.validation import validate_stream
+from etl_handlers.core.schema import load_schema
+from etl_handlers.engines.reference.validate import validate_stream
 
 HEADER = (
     "transaction_id,account_id,timestamp,amount,currency,transaction_type,merchant,card_number\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from shared.values import (
+from etl_handlers.core.values import (
     amount_to_minor,
     format_minor,
     split_amount,

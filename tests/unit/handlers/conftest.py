@@ -96,6 +96,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(ddb: Any, clock: Clock) -> Any:
-    from shared.jobs import JobStore
+    from etl_handlers.aws.jobs import JobStore
 
     return JobStore(TABLE, client=ddb, clock=clock)

@@ -97,7 +97,7 @@ def step_event(job: dict[str, Any], key: str) -> dict[str, Any]:
 
 def put_source(s3: Any, store: Any, key: str, body: bytes) -> dict[str, Any]:
     """Upload ``body`` under ``key`` and create its job as the trigger would."""
-    from shared import keys
+    from etl_handlers.core import keys
 
     response = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     version_id = response.get("VersionId")

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api import handler, logic
-from shared import keys
-from shared.jobs import FAILED, PENDING, SUCCEEDED, VALIDATING, JobStore
+from etl_handlers.api import handler, logic
+from etl_handlers.aws.jobs import FAILED, PENDING, SUCCEEDED, VALIDATING, JobStore
+from etl_handlers.core import keys
 
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, event_for_upload, s3_event
 
@@ -160,7 +160,7 @@ def test_trigger_starts_the_same_job_as_the_s3_event(
     assert emf_metrics(capsys.readouterr().out) == {}
 
     # The S3 event for the same upload finds the job the API created.
-    from trigger.logic import handle_event
+    from etl_handlers.trigger.logic import handle_event
 
     result = handle_event(
         event_for_upload(response, "raw/manual.csv", 4),
@@ -176,7 +176,7 @@ def test_trigger_starts_the_same_job_as_the_s3_event(
 def test_trigger_unversioned_matches_the_event_job_id(
     s3: Any, ddb: Any, sfn: Any, store: JobStore
 ) -> None:
-    from trigger.logic import handle_event
+    from etl_handlers.trigger.logic import handle_event
 
     response = s3.put_object(Bucket=BUCKET, Key="raw/u.csv", Body=b"a,b\n")
     event_result = handle_event(
@@ -325,7 +325,7 @@ def test_unexpected_errors_are_a_generic_500(api: Any, monkeypatch: pytest.Monke
 
 
 def test_throttling_is_a_503_to_retry(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.errors import TransientError
+    from etl_handlers.core.errors import TransientError
 
     def throttled(*args: Any, **kwargs: Any) -> Any:
         raise TransientError("get job failed temporarily: ThrottlingException")

@@ -1,10 +1,11 @@
-"""``shared.clients``: botocore clients configured as ``boto3.client`` would configure them."""
+"""``aws.clients``: botocore clients configured as ``boto3.client`` would configure them."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
-from shared import clients, ingest, jobs, s3io
+from etl_handlers.app import ingest
+from etl_handlers.aws import clients, jobs, s3io
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Tracer
-from shared import observability
+from etl_handlers.aws import observability
 
 HANDLERS_DIR = Path(__file__).resolve().parents[3] / "handlers"
 HANDLERS = ("trigger", "validator", "transformer", "enricher", "api", "quality_check")
@@ -51,8 +51,8 @@ def loaded_after(statement: str, **kwargs: Any) -> list[str]:
 
 @pytest.mark.parametrize("name", HANDLERS)
 def test_importing_a_handler_loads_no_boto3_and_no_xray_recorder(name: str) -> None:
-    loaded = set(loaded_after(f"import {name}.handler"))
-    assert f"{name}.handler" in loaded and "botocore" in loaded
+    loaded = set(loaded_after(f"import etl_handlers.{name}.handler"))
+    assert f"etl_handlers.{name}.handler" in loaded and "botocore" in loaded
     assert not loaded & set(NOT_AT_COLD_START)
 
 
@@ -67,9 +67,10 @@ def test_in_lambda_the_tracer_is_xray_patching_botocore_and_traces_reach_the_dae
 import importlib, json, sys
 from botocore.stub import Stubber
 
-modules = [importlib.import_module(name + ".handler") for name in HANDLERS]
+modules = [importlib.import_module(f"etl_handlers.{name}.handler") for name in HANDLERS]
 from aws_xray_sdk.core import patcher
-from shared import observability, s3io
+from etl_handlers.aws import observability
+from etl_handlers.aws import s3io
 
 tracer = observability.build_tracer()
 

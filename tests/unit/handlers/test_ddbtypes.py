@@ -1,4 +1,4 @@
-"""``shared.ddbtypes`` converts as boto3's TypeSerializer / TypeDeserializer do, for every
+"""``etl_handlers.aws.ddbtypes`` converts as boto3's TypeSerializer / TypeDeserializer do, for every
 value a job record can hold, and refuses what a job record never holds."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from etl_handlers.aws import ddbtypes
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shared import ddbtypes
 
 BOTO3_SERIALIZER = TypeSerializer()
 BOTO3_DESERIALIZER = TypeDeserializer()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared import codes
-from shared.ingest import execution_arn_for
-from shared.jobs import ENRICHING, FAILED, PENDING, SUCCEEDED, VALIDATING, JobStore
-from trigger import executions, handler
+from etl_handlers.app.ingest import execution_arn_for
+from etl_handlers.aws.jobs import ENRICHING, FAILED, PENDING, SUCCEEDED, VALIDATING, JobStore
+from etl_handlers.core import codes
+from etl_handlers.trigger import executions, handler
 
 from .handlers_testkit import BUCKET, FakeContext
 

@@ -7,10 +7,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from shared import failed_copy, keys, modes, s3io
-from shared.errors import ConfigurationError, TransientError
-from shared.s3io import MiB
-from validator import handler as validator
+from etl_handlers.app import failed_copy, modes
+from etl_handlers.aws import s3io
+from etl_handlers.aws.s3io import MiB
+from etl_handlers.core import keys
+from etl_handlers.core.errors import ConfigurationError, TransientError
+from etl_handlers.validator import handler as validator
 
 from .handlers_testkit import BUCKET, REGION, FakeContext, read
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from shared import jobs
-from shared.jobs import (
+from etl_handlers.aws import jobs
+from etl_handlers.aws.jobs import (
     ENRICHING,
     FAILED,
     PENDING,

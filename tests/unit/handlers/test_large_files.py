@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from etl_handlers.app import large, large_steps, modes
+from etl_handlers.core import codes
+from etl_handlers.core.errors import ConfigurationError, FileRejected
+from etl_handlers.core.schema import load_schema
+from etl_handlers.engines.reference.validate import validate_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shared import codes, large, large_steps, modes
-from shared.errors import ConfigurationError, FileRejected
-from shared.schema import load_schema
-from shared.validation import validate_stream
 
 from .handlers_testkit import BUCKET, put_source
 

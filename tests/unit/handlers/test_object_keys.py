@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-from shared import codes, keys
+from etl_handlers.core import codes, keys
 
 from etl_constructs import naming
 

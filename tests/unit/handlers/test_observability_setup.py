@@ -12,8 +12,8 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
-from shared import observability
-from shared.errors import TransientError
+from etl_handlers.aws import observability
+from etl_handlers.core.errors import TransientError
 
 from etl_constructs import naming
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from quality_check import handler
-from quality_check.logic import QualitySettings, run_quality_check, settings_from
-from shared.errors import ConfigurationError
-from shared.jobs import ENRICHING, PENDING, SUCCEEDED, TRANSFORMING, VALIDATING, JobStore
+from etl_handlers.aws.jobs import ENRICHING, PENDING, SUCCEEDED, TRANSFORMING, VALIDATING, JobStore
+from etl_handlers.core.errors import ConfigurationError
+from etl_handlers.quality_check import handler
+from etl_handlers.quality_check.logic import QualitySettings, run_quality_check, settings_from
 
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, read
 

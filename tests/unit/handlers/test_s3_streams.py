@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 import pytest
-from shared import clients, s3io
-from shared.s3io import MiB, MultipartWriter, ObjectChanged, ObjectNotFound
+from etl_handlers.aws import clients, s3io
+from etl_handlers.aws.s3io import MiB, MultipartWriter, ObjectChanged, ObjectNotFound
 
 from .handlers_testkit import BUCKET, all_keys, read
 

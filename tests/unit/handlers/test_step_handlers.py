@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from enricher import handler as enricher
-from shared.errors import ConfigurationError
-from shared.jobs import SUCCEEDED, JobStore
-from transformer import handler as transformer
-from validator import handler as validator
+from etl_handlers.aws.jobs import SUCCEEDED, JobStore
+from etl_handlers.core.errors import ConfigurationError
+from etl_handlers.enricher import handler as enricher
+from etl_handlers.transformer import handler as transformer
+from etl_handlers.validator import handler as validator
 
 from .handlers_testkit import FakeContext, csv_bytes, emf_metrics, good_csv, put_source, read, row
 

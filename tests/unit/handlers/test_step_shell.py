@@ -9,14 +9,23 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from enricher.logic import enrich
-from shared import codes, keys, steps
-from shared.errors import ConfigurationError, TransientError
-from shared.jobs import ENRICHING, FAILED, PENDING, SUCCEEDED, TRANSFORMING, VALIDATING, JobStore
-from shared.s3io import ObjectNotFound
-from shared.schema import load_schema
-from transformer.logic import transform
-from validator.logic import validate
+from etl_handlers.app import steps
+from etl_handlers.aws.jobs import (
+    ENRICHING,
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    TRANSFORMING,
+    VALIDATING,
+    JobStore,
+)
+from etl_handlers.aws.s3io import ObjectNotFound
+from etl_handlers.core import codes, keys
+from etl_handlers.core.errors import ConfigurationError, TransientError
+from etl_handlers.core.schema import load_schema
+from etl_handlers.enricher.logic import enrich
+from etl_handlers.transformer.logic import transform
+from etl_handlers.validator.logic import validate
 
 from .handlers_testkit import (
     BUCKET,

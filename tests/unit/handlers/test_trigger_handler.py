@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from shared import keys
-from shared.ingest import execution_arn_for, execution_input, start_job
-from shared.jobs import FAILED, PENDING, JobStore
-from shared.s3io import ObjectInfo
-from trigger import handler
-from trigger.logic import candidate_keys, handle_event, parse_event
+from etl_handlers.app.ingest import execution_arn_for, execution_input, start_job
+from etl_handlers.aws.jobs import FAILED, PENDING, JobStore
+from etl_handlers.aws.s3io import ObjectInfo
+from etl_handlers.core import keys
+from etl_handlers.trigger import handler
+from etl_handlers.trigger.logic import candidate_keys, handle_event, parse_event
 
 from .handlers_testkit import BUCKET, FakeContext, emf_metrics, event_for_upload, s3_event
 

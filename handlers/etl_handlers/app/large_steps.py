@@ -1,0 +1,395 @@
+"""The step shells of the big-file path: S3 and the job record around ``etl_handlers.app.large``.
+
+The state machine calls the validator (see :mod:`app.modes`) with ``mode`` ``preflight``
+(read the file, plan its parts), ``batch`` (validate one planned part, named by the key of
+its plan) or ``reduce``; the transformer and the enricher with ``mode`` ``part`` (one
+validated part); the enricher with ``reduce``. Every event holds locations only, never a
+row. Preflight and the reductions move and record the job like the single-function steps
+(:func:`etl_handlers.app.steps.run_step`); batches and parts only write objects under the job's
+deterministic keys, so a retried one overwrites what an earlier attempt wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from etl_handlers.app import large
+from etl_handlers.app.steps import (
+    INVALID,
+    RECONCILIATION_FAILED,
+    VALID,
+    StepContext,
+    StepEvent,
+    StepOutcome,
+    completion_metrics,
+    content_type,
+    empty_step,
+    empty_validation,
+    format_of,
+    reconcile_job,
+    run_step,
+    validation_metrics,
+)
+from etl_handlers.aws import s3io
+from etl_handlers.aws.jobs import FAILED, JobStore, iso
+from etl_handlers.aws.observability import transient_aws_errors
+from etl_handlers.core import codes
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.schema import Schema
+from etl_handlers.engines.reference.enrich import EnrichMetadata
+
+# -- validator -------------------------------------------------------------------------------
+
+
+def preflight(
+    event: Mapping[str, Any], *, store: JobStore, s3: Any, schema: Schema, log: Any = None
+) -> dict[str, Any]:
+    """Read the file with the whole-file parser (its file rules fail it here) and write the
+    plan of each part; the job becomes VALIDATING. ``rowsPerPart`` comes with the event."""
+    rows_per_part = int(event["rowsPerPart"])
+
+    def body(ctx: StepContext) -> StepOutcome:
+        with ctx.open_source() as source:
+            plan = large.plan_parts(source, rows_per_part=rows_per_part, schema=schema)
+        prefixes = large.JobPrefixes(ctx.event.job_id)
+        # Written only once the whole file has passed: a file that fails leaves no plan.
+        for part in plan.parts:
+            _put(
+                s3,
+                ctx.event.bucket,
+                f"{prefixes.plan}{part.part}.json",
+                json.dumps(part.to_json()).encode(),
+                "json",
+            )
+        known = set(schema.column_names)
+        outcome = empty_validation()
+        outcome.outcome = VALID
+        outcome.outputs = {}
+        outcome.extra_columns = [name for name in plan.header if name not in known]
+        return outcome
+
+    return run_step(
+        "validate", event, body, store=store, s3=s3, empty_result=empty_validation, log=log
+    )
+
+
+def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict[str, Any]:
+    """Validate one planned part and write its rows, id index, rejects and summary.
+
+    ``event`` names the part's plan (``planKey``); the part is read from the job's pinned
+    object version as two ranged reads, the header's bytes and the part's. Returns ``{}``.
+    """
+    job = StepEvent.from_event(event)
+    prefixes = large.JobPrefixes(job.job_id)
+    with transient_aws_errors("validate batch: S3"):
+        plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
+        with ExitStack() as stack:
+            header, rows = (
+                stack.enter_context(
+                    s3io.open_object(
+                        job.bucket, job.key, version_id=job.version_id, client=s3, byte_range=span
+                    )
+                )
+                for span in ((0, plan.header_end), (plan.start, plan.end))
+            )
+            source = io.BufferedReader(_Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
+            result = large.validate_part(source, plan=plan, schema=schema)
+        part = result.part
+        _put(s3, job.bucket, f"{prefixes.parts}{part}.csv", result.valid_csv, "csv")
+        _put(s3, job.bucket, f"{prefixes.ids}{part}.jsonl", result.ids, "jsonl")
+        if result.rejects:
+            _put(
+                s3, job.bucket, f"{prefixes.rejected}{part}.rejected.jsonl", result.rejects, "jsonl"
+            )
+        _put(
+            s3,
+            job.bucket,
+            f"{prefixes.batches}{part}.json",
+            json.dumps(result.summary()).encode(),
+            "json",
+        )
+    return {}  # the map collects one result per part: what matters is in S3
+
+
+class _Joined(io.RawIOBase):
+    """One raw stream reading ``first`` to its end, then ``second``."""
+
+    def __init__(self, first: BinaryIO, second: BinaryIO) -> None:
+        self._streams = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self._streams:
+            data = self._streams[0].read(len(view))
+            if data:
+                view[: len(data)] = data
+                return len(data)
+            self._streams.pop(0)
+        return 0
+
+
+def reduce_validation(
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    schema: Schema,
+    max_reject_rate: Decimal,
+    metrics: Any = None,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Merge the batches: duplicates across them, the file's rows and totals, the rate."""
+
+    def body(ctx: StepContext) -> StepOutcome:
+        bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.job_id)
+        summaries = [
+            json.loads(_get(s3, bucket, key)) for key in _keys(s3, bucket, prefixes.batches)
+        ]
+        reduced = large.reduce_id_indexes(
+            s3,
+            bucket,
+            summaries,
+            list(_keys(s3, bucket, prefixes.ids)),
+            unique=large.unique_column(schema),
+        )
+        _put(s3, bucket, prefixes.duplicates, json.dumps(reduced.duplicates).encode(), "json")
+        rows = {
+            "input": reduced.rows_input,
+            "valid": reduced.rows_valid,
+            "rejected": reduced.rows_rejected,
+        }
+        error = reduced.error
+        if (
+            error is None
+            and reduced.rows_input
+            and (Decimal(reduced.rows_rejected) > max_reject_rate * reduced.rows_input)
+        ):
+            rate = Decimal(reduced.rows_rejected) / reduced.rows_input
+            error = (
+                codes.REJECT_RATE_EXCEEDED,
+                f"{reduced.rows_rejected} of {reduced.rows_input} rows rejected ({rate:.2%}), "
+                f"above the maximum reject rate of {max_reject_rate:%}",
+            )
+        return StepOutcome(
+            outcome=VALID if error is None else INVALID,
+            rows=rows,
+            result_rows=dict(rows),
+            totals=reduced.totals,
+            outputs={"validated": prefixes.parts, "rejected": prefixes.rejected},
+            error=error,
+            extra_columns=reduced.extra_columns,
+        )
+
+    return run_step(
+        "validate",
+        event,
+        body,
+        store=store,
+        s3=s3,
+        empty_result=empty_validation,
+        log=log,
+        on_recorded=validation_metrics(metrics),
+    )
+
+
+# -- parts -----------------------------------------------------------------------------------
+
+
+def transform_part(
+    event: Mapping[str, Any], *, store: JobStore, s3: Any, schema: Schema, output_format: str
+) -> dict[str, Any]:
+    """One validated part: its duplicated rows rejected, the rest transformed."""
+    job = StepEvent.from_event(event)
+    prefixes = large.JobPrefixes(job.job_id)
+    part = large.part_of(event["partKey"])
+    _require_running(store, job)
+    with transient_aws_errors("transform part: S3"):
+        try:
+            duplicates = json.loads(_get(s3, job.bucket, prefixes.duplicates)).get(part, [])
+        except s3io.ObjectNotFound:
+            duplicates = []
+        validated = _get(s3, job.bucket, event["partKey"])
+        key = prefixes.processed(part, output_format)
+        with s3io.MultipartWriter(
+            job.bucket, key, client=s3, content_type=content_type(output_format)
+        ) as sink:
+            result, rejects = large.transform_part(
+                validated, duplicates, schema=schema, output_format=output_format, sink=sink
+            )
+        if rejects:
+            _put(s3, job.bucket, f"{prefixes.rejected}{part}.duplicates.jsonl", rejects, "jsonl")
+    return {
+        "part": part,
+        "processedKey": key,
+        "rows": result.rows,
+        "totals": result.totals.to_json(),
+        "duplicates": len(duplicates),
+    }
+
+
+def enrich_part(
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    schema: Schema,
+    output_format: str,
+    pipeline_version: str,
+) -> dict[str, Any]:
+    """One transformed part, enriched; its figures left in a summary for the reduce."""
+    job = StepEvent.from_event(event)
+    prefixes = large.JobPrefixes(job.job_id)
+    transformed = event["part"]
+    part = transformed["part"]
+    _require_running(store, job)
+    metadata = EnrichMetadata(
+        job_id=job.job_id,
+        source_key=job.key,
+        processed_at=iso(store.now()),
+        pipeline_version=pipeline_version,
+    )
+    with transient_aws_errors("enrich part: S3"):
+        key = prefixes.enriched(part, output_format)
+        source_format = format_of(transformed["processedKey"])
+        with (
+            s3io.open_object(
+                job.bucket,
+                transformed["processedKey"],
+                client=s3,
+                seekable=source_format == "parquet",
+            ) as source,
+            s3io.MultipartWriter(
+                job.bucket, key, client=s3, content_type=content_type(output_format)
+            ) as sink,
+        ):
+            result = large.enrich_part(
+                source,
+                sink,
+                metadata=metadata,
+                input_format=source_format,
+                output_format=output_format,
+                schema=schema,
+            )
+        summary = {
+            "part": part,
+            "transform": {"rows": transformed["rows"], "totals": transformed["totals"]},
+            "enrich": {"rows": result.rows, "totals": result.totals.to_json()},
+        }
+        _put(
+            s3, job.bucket, f"{prefixes.summaries}{part}.json", json.dumps(summary).encode(), "json"
+        )
+    return {}  # the map collects one result per part: the summary is in S3
+
+
+def _require_running(store: JobStore, job: StepEvent) -> None:
+    """A part of a job that already failed does nothing (its outputs would be orphans)."""
+    with transient_aws_errors("part: job read"):
+        record = store.require(job.job_id)
+    if record.get("status") == FAILED:
+        raise FileRejected(codes.JOB_NOT_RUNNABLE, f"job {job.job_id} is FAILED; part not run")
+
+
+# -- the last reduce -------------------------------------------------------------------------
+
+
+def reduce_enrich(
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    metrics: Any = None,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Record the parts' transform and enrich figures, reconcile, and complete the job."""
+    job = StepEvent.from_event(event)
+    prefixes = large.JobPrefixes(job.job_id)
+    with transient_aws_errors("reduce: S3"):
+        summaries = [
+            json.loads(_get(s3, job.bucket, key))
+            for key in _keys(s3, job.bucket, prefixes.summaries)
+        ]
+    transformed = sum(int(s["transform"]["rows"]) for s in summaries)
+    enriched = sum(int(s["enrich"]["rows"]) for s in summaries)
+    transform_totals = large.add_totals(s["transform"]["totals"] for s in summaries)
+    enrich_totals = large.add_totals(s["enrich"]["totals"] for s in summaries)
+
+    def transform_body(ctx: StepContext) -> StepOutcome:
+        return StepOutcome(
+            outcome=VALID,
+            rows={"transformed": transformed},
+            result_rows=transformed,
+            totals=transform_totals,
+            outputs={"processed": prefixes.processed()},
+        )
+
+    recorded = run_step(
+        "transform",
+        event,
+        transform_body,
+        store=store,
+        s3=s3,
+        empty_result=lambda: empty_step("processed"),
+        log=log,
+    )
+    if recorded["outcome"] != VALID:
+        return recorded
+
+    def enrich_body(ctx: StepContext) -> StepOutcome:
+        problems = reconcile_job(ctx.job, rows_enriched=enriched, enrich_totals=enrich_totals)
+        outcome = StepOutcome(
+            outcome=VALID,
+            rows={"enriched": enriched},
+            result_rows=enriched,
+            totals=enrich_totals,
+            outputs={"enriched": prefixes.enriched()},
+            succeed=True,
+        )
+        if problems:
+            outcome.outcome = INVALID
+            outcome.error = (RECONCILIATION_FAILED, "; ".join(problems))
+            outcome.outputs = {"enriched": None}
+        return outcome
+
+    return run_step(
+        "enrich",
+        event,
+        enrich_body,
+        store=store,
+        s3=s3,
+        empty_result=lambda: empty_step("enriched"),
+        log=log,
+        on_recorded=completion_metrics(metrics),
+    )
+
+
+# -- S3 helpers ------------------------------------------------------------------------------
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, kind: str) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body,
+        ContentType=content_type(kind)
+        if kind in ("csv", "jsonl", "parquet")
+        else "application/json",
+    )
+
+
+def _get(s3: Any, bucket: str, key: str) -> bytes:
+    with s3io.open_object(bucket, key, client=s3) as body:
+        return body.read()
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]

@@ -1,0 +1,126 @@
+"""Every stable code the processing core emits, in one place.
+
+File codes end a whole file (raised as :class:`etl_handlers.core.errors.FileRejected`, reported as
+``error.code`` of an INVALID outcome). Row codes are the ``code`` of a line in the reject
+file (``rejected/{job}/{stem}.rejected.jsonl``); the first failing rule of a row wins, the
+field count first, then the columns in schema order.
+
+Codes are part of the public contract: add new ones, never rename or reuse one.
+"""
+
+from __future__ import annotations
+
+# -- file codes -----------------------------------------------------------------------------
+EMPTY_FILE = "EMPTY_FILE"
+"""The object has 0 bytes, or no header row at all (only a BOM or blank lines)."""
+NOT_UTF8 = "NOT_UTF8"
+"""The bytes are not valid UTF-8; the message gives the byte offset and line."""
+MALFORMED_CSV = "MALFORMED_CSV"
+"""The CSV cannot be parsed: an unterminated quote, text after a closing quote, or a NUL
+character in the header row (typically a UTF-16 file)."""
+FIELD_TOO_LARGE = "FIELD_TOO_LARGE"
+"""A field is longer than ``csvio.MAX_FIELD_CHARS`` (1 MiB) characters; usually an
+unterminated quote that swallowed the rest of the file."""
+LINE_TOO_LONG = "LINE_TOO_LONG"
+"""A physical line is longer than ``csvio.MAX_LINE_BYTES`` (8 MiB) bytes."""
+DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
+"""Two header names are equal after trimming and lower-casing."""
+MISSING_COLUMN = "MISSING_COLUMN"
+"""Required schema columns are absent from the header; the message lists them."""
+REJECT_RATE_EXCEEDED = "REJECT_RATE_EXCEEDED"
+"""More than the allowed fraction of rows was rejected; the message gives the figures."""
+INVALID_INPUT = "INVALID_INPUT"
+"""A later step (transform, enrich) read a value its predecessor should never have written:
+the intermediate object is corrupt or from another schema."""
+
+FILE_CODES = (
+    EMPTY_FILE,
+    NOT_UTF8,
+    MALFORMED_CSV,
+    FIELD_TOO_LARGE,
+    LINE_TOO_LONG,
+    DUPLICATE_COLUMN,
+    MISSING_COLUMN,
+    REJECT_RATE_EXCEEDED,
+    INVALID_INPUT,
+)
+
+# -- row codes ------------------------------------------------------------------------------
+FIELD_COUNT = "FIELD_COUNT"
+"""The row has more or fewer fields than the header."""
+NUL_CHARACTER = "NUL_CHARACTER"
+"""A field of the row contains a NUL character (checked right after the field count)."""
+REQUIRED = "REQUIRED"
+"""A required column is empty."""
+TOO_LONG = "TOO_LONG"
+"""An identifier or text value is longer than the column's ``maxLength`` (characters)."""
+INVALID_FORMAT = "INVALID_FORMAT"
+"""An identifier does not match the column's ``pattern``."""
+INVALID_TIMESTAMP = "INVALID_TIMESTAMP"
+"""Not ``YYYY-MM-DDTHH:MM:SS[.f]`` with ``Z`` or a ``+HH:MM`` offset, or not a real
+date/time, or an offset outside -12:00..+14:00."""
+INVALID_AMOUNT = "INVALID_AMOUNT"
+"""Not a plain positive decimal (digits, optional ``.digits``; no sign, exponent or
+separators), zero, or more than 18 integer digits."""
+AMOUNT_PRECISION = "AMOUNT_PRECISION"
+"""More significant decimals than the minor units of the row's currency."""
+INVALID_CURRENCY = "INVALID_CURRENCY"
+"""Not an active ISO 4217 alphabetic code with minor units (any case)."""
+INVALID_ENUM = "INVALID_ENUM"
+"""Not one of the column's ``values`` (any case)."""
+INVALID_CARD = "INVALID_CARD"
+"""Not 12-19 ASCII digits passing the Luhn check."""
+INVALID_COUNTRY = "INVALID_COUNTRY"
+"""Not an ISO 3166-1 alpha-2 code (any case)."""
+DUPLICATE_ID = "DUPLICATE_ID"
+"""A unique column's value was already taken by an accepted row earlier in the file."""
+
+ROW_CODES = (
+    FIELD_COUNT,
+    NUL_CHARACTER,
+    REQUIRED,
+    TOO_LONG,
+    INVALID_FORMAT,
+    INVALID_TIMESTAMP,
+    INVALID_AMOUNT,
+    AMOUNT_PRECISION,
+    INVALID_CURRENCY,
+    INVALID_ENUM,
+    INVALID_CARD,
+    INVALID_COUNTRY,
+    DUPLICATE_ID,
+)
+
+# -- step codes -----------------------------------------------------------------------------
+JOB_NOT_RUNNABLE = "JOB_NOT_RUNNABLE"
+"""The job is missing, final (FAILED/SUCCEEDED) or past this step: nothing was done."""
+SOURCE_MISSING = "SOURCE_MISSING"
+"""The source object (or its version) was deleted before the step could read it."""
+SOURCE_CHANGED = "SOURCE_CHANGED"
+"""The unversioned source object was overwritten after the job was created."""
+RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
+"""Rows or amounts do not add up across the steps; the message lists the differences."""
+INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+"""A step found the file INVALID but gave no reason (a defect of the step), or returned a
+result without a readable outcome; the state machine fails the job with this code."""
+
+STEP_CODES = (
+    JOB_NOT_RUNNABLE,
+    SOURCE_MISSING,
+    SOURCE_CHANGED,
+    RECONCILIATION_FAILED,
+    INVALID_WITHOUT_REASON,
+)
+
+# -- execution codes ------------------------------------------------------------------------
+# Recorded by the trigger from the execution status rule, for a job its execution left in a
+# running status (no Catch of the state machine can record these).
+EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
+"""The execution ran past the state machine's timeout."""
+EXECUTION_ABORTED = "EXECUTION_ABORTED"
+"""The execution was stopped (StopExecution, e.g. by an operator)."""
+EXECUTION_FAILED = "EXECUTION_FAILED"
+"""The execution failed without recording the job (e.g. ``States.Runtime``, or the failure
+branch's own record could not be written); the message names the execution's error."""
+
+EXECUTION_CODES = (EXECUTION_TIMED_OUT, EXECUTION_ABORTED, EXECUTION_FAILED)

@@ -1,0 +1,245 @@
+"""Streaming CSV reading over a binary stream, in constant memory apart from the current row.
+
+Decisions (each a file rule with a stable code from :mod:`etl_handlers.core.codes`):
+
+* Encoding: UTF-8, an optional BOM is skipped. Bytes are checked as they stream past, so
+  invalid UTF-8 is ``NOT_UTF8`` with its exact byte offset and line, wherever it sits.
+* Line ends: LF, CRLF and CR alone (``io.TextIOWrapper(newline="")`` semantics), also inside
+  quoted fields, which keep them verbatim.
+* Dialect: RFC 4180, comma, double quote, ``""`` escapes; ``csv`` in strict mode, so an
+  unterminated quote or text after a closing quote is ``MALFORMED_CSV`` (the parser cannot
+  be trusted to find the next row after that, so the file fails, not the row).
+* Blank lines are not records: skipped, not counted, not numbered.
+* Header: the first record; names trimmed and lower-cased. Equal names are
+  ``DUPLICATE_COLUMN``; missing required names ``MISSING_COLUMN``. No header at all is
+  ``EMPTY_FILE`` (0 bytes, only a BOM, only blank lines).
+* NUL characters: in the header they make the file ``MALFORMED_CSV`` (a NUL-laden header
+  almost always means UTF-16 or a binary file); in a data row they reject that row only
+  (``NUL_CHARACTER``, decided by the caller). :attr:`CsvSource.saw_nul` turns true as soon as
+  a NUL byte streams past, so callers skip the per-field check on the usual clean file.
+* Sizes: a field longer than :data:`MAX_FIELD_CHARS` is ``FIELD_TOO_LARGE`` and a physical
+  line longer than :data:`MAX_LINE_BYTES` is ``LINE_TOO_LONG``, both for the whole file: such
+  input is almost always an unterminated quote or not a transaction file, and bounding both
+  keeps memory bounded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+from etl_handlers.core import codes
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.masking import scrub
+
+__all__ = [
+    "CHUNK_BYTES",
+    "MAX_FIELD_CHARS",
+    "MAX_LINE_BYTES",
+    "CsvSource",
+    "normalize_name",
+    "open_csv",
+]
+
+MAX_FIELD_CHARS = 1 << 20
+"""Longest field accepted, in characters (1 MiB)."""
+MAX_LINE_BYTES = 8 << 20
+"""Longest physical line accepted, in bytes (8 MiB)."""
+CHUNK_BYTES = 1 << 16
+"""Read size on the source stream."""
+
+# The limit is process-wide in the csv module; every reader in the handlers wants the same.
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+class _CheckedBytes(io.BufferedIOBase):
+    """A read-only byte stream over ``source`` that checks UTF-8 and line length on the fly.
+
+    Sits under the ``TextIOWrapper``, so decoding errors are reported with an exact byte
+    offset (the wrapper's own errors only know its internal chunk) and a runaway line fails
+    before the text layer buffers it all.
+    """
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._offset = 0  # bytes handed out so far
+        self._newlines = 0  # LF count in those bytes (for line numbers in messages)
+        self._line_run = 0  # bytes since the last line end
+        self._finished = False
+        self.saw_nul = False
+        self.head = b""  # the first bytes, to tell whether the text layer skipped a BOM
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        if self._finished:
+            return b""
+        data = self._source.read(size if size and size > 0 else CHUNK_BYTES)
+        if data is None:  # a non-blocking raw stream with nothing ready
+            data = b""
+        self._check(data)
+        if len(self.head) < len(codecs.BOM_UTF8):
+            self.head = (self.head + data)[: len(codecs.BOM_UTF8)]
+        self._offset += len(data)
+        self._newlines += data.count(b"\n")
+        return data
+
+    read = read1
+
+    def _check(self, data: bytes) -> None:
+        pending = len(self._decoder.getstate()[0])
+        try:
+            self._decoder.decode(data, not data)
+        except UnicodeDecodeError as error:
+            position = self._offset - pending + error.start
+            before = max(error.start - pending, 0)
+            line = self._newlines + data[:before].count(b"\n") + 1
+            raise FileRejected(
+                codes.NOT_UTF8,
+                f"the file is not valid UTF-8: bad byte at offset {position} (line {line}); "
+                "save it as UTF-8",
+            ) from None
+        if not data:
+            self._finished = True
+            return
+        if b"\0" in data:
+            self.saw_nul = True
+        first = _first_line_end(data)
+        if first < 0:
+            self._line_run += len(data)
+        else:
+            self._line_run += first
+            if self._line_run <= MAX_LINE_BYTES:
+                self._line_run = len(data) - 1 - max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if self._line_run > MAX_LINE_BYTES:
+            raise FileRejected(
+                codes.LINE_TOO_LONG,
+                f"line {self._newlines + 1} is longer than {MAX_LINE_BYTES} bytes",
+            )
+
+
+def _first_line_end(data: bytes) -> int:
+    lf = data.find(b"\n")
+    cr = data.find(b"\r")
+    if lf < 0:
+        return cr
+    if cr < 0:
+        return lf
+    return min(lf, cr)
+
+
+def normalize_name(name: str) -> str:
+    """Header name as matched against the schema: trimmed and lower-cased."""
+    return name.strip().lower()
+
+
+class CsvSource:
+    """Records of a CSV byte stream, after its header.
+
+    Iterate :attr:`rows` (lists of strings, blank lines included as empty lists, for the
+    caller to skip) inside :meth:`errors`, which turns parser errors into FileRejected.
+
+    With ``track_offsets``, :attr:`offset` is the number of source bytes the records read so
+    far came from (a BOM included): right after a record, the byte where the next one
+    starts. The big-file path cuts a file into parts there, so that every part is read by
+    this very parser, quoted line breaks and all.
+    """
+
+    def __init__(self, source: BinaryIO, *, track_offsets: bool = False) -> None:
+        self._bytes = _CheckedBytes(source)
+        self._text = io.TextIOWrapper(self._bytes, encoding="utf-8-sig", newline="")
+        self._text._CHUNK_SIZE = CHUNK_BYTES  # type: ignore[attr-defined]
+        self.offset = 0
+        lines = self._counted_lines() if track_offsets else self._text
+        self.rows: Iterator[list[str]] = csv.reader(lines, strict=True)
+        self.header: list[str] = []
+
+    def _counted_lines(self) -> Iterator[str]:
+        """The text layer's lines, adding each line's length in source bytes to ``offset``
+        (the parser pulls one physical line at a time and stops at a record's last)."""
+        started = False
+        for line in self._text:
+            if not started:  # the text layer has read the first bytes by now
+                started = True
+                self.offset = len(codecs.BOM_UTF8) if self._bytes.head == codecs.BOM_UTF8 else 0
+            self.offset += len(line) if line.isascii() else len(line.encode("utf-8"))
+            yield line
+
+    @property
+    def saw_nul(self) -> bool:
+        """True once a NUL byte was read (rows then need a per-field check)."""
+        return self._bytes.saw_nul
+
+    @property
+    def line_num(self) -> int:
+        """Physical lines read so far by the parser."""
+        return self.rows.line_num  # type: ignore[attr-defined,no-any-return]
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Translate csv parser errors raised inside the block into FileRejected."""
+        try:
+            yield
+        except csv.Error as error:
+            text = str(error)
+            if "field larger than field limit" in text:
+                raise FileRejected(
+                    codes.FIELD_TOO_LARGE,
+                    f"a field near line {self.line_num} is longer than {MAX_FIELD_CHARS} "
+                    "characters (an unterminated quote?)",
+                ) from None
+            raise FileRejected(
+                codes.MALFORMED_CSV,
+                f"the CSV cannot be parsed near line {self.line_num}: {scrub(text)} "
+                "(check the quoting)",
+            ) from None
+
+    def read_header(self, required: Iterable[str] = ()) -> list[str]:
+        """Read and check the header (normalized names), and return it."""
+        with self.errors():
+            raw = next((row for row in self.rows if row), None)
+        if raw is None:
+            raise FileRejected(codes.EMPTY_FILE, "the file is empty: no header row")
+        if any("\0" in name for name in raw):
+            raise FileRejected(
+                codes.MALFORMED_CSV,
+                "the header row contains NUL characters (is the file UTF-16 or binary?)",
+            )
+        header = [normalize_name(name) for name in raw]
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise FileRejected(
+                    codes.DUPLICATE_COLUMN,
+                    f"the header names column {scrub(name)!r} more than once",
+                )
+            seen.add(name)
+        missing = [name for name in required if name not in seen]
+        if missing:
+            raise FileRejected(
+                codes.MISSING_COLUMN,
+                f"required columns missing from the header: {', '.join(missing)}",
+            )
+        self.header = header
+        return header
+
+    def detach(self) -> None:
+        """Let go of the text layer without closing the caller's stream."""
+        self._text.detach()
+
+
+def open_csv(source: BinaryIO, *, required: Iterable[str] = ()) -> CsvSource:
+    """Open a CSV byte stream and read its header (raises FileRejected on a file rule).
+
+    An empty stream (0 bytes) is ``EMPTY_FILE``.
+    """
+    reader = CsvSource(source)
+    reader.read_header(required)
+    return reader

@@ -1,0 +1,427 @@
+"""Columnar :func:`engines.reference.enrich.enrich_stream` for JSON Lines in and out: same
+bytes, rows, totals and errors.
+
+Lines are never parsed one by one: one RE2 pattern certifies that a line is exactly a JSON
+object with the schema's keys in schema order (what transform writes: string or null
+values, JSON escapes allowed); the four values enrich reads are located by their quotes
+(or captured by the pattern) and checked with the vectorized kernels. When every value up
+to the last of those four is a string without a backslash (the usual line), the pattern's
+head is checked word by word against the fixed text between the values, and RE2 reads
+only the rest of each line. Such a line is copied with the new fields inserted before its
+closing brace. A chunk with any other line (a line the pattern does not certify, or a value
+that fails a check) is enriched line by line with the reference's own record functions,
+which raise the reference's ``INVALID_INPUT``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl_handlers.core import codes
+from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.idset import words_at
+from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+from etl_handlers.core.schema import Schema
+from etl_handlers.core.totals import StepResult, Totals
+from etl_handlers.engines.columnar import kernels as k
+from etl_handlers.engines.columnar.memory import keep_freed_memory
+from etl_handlers.engines.columnar.validate import _MINOR_TABLE, add_totals, supported
+from etl_handlers.engines.reference.enrich import (
+    ENRICH_FIELDS,
+    EnrichMetadata,
+    _count,
+    _transaction_date,
+)
+
+__all__ = ["CHUNK_BYTES", "TEXT_WINDOW", "enrich_jsonl"]
+
+CHUNK_BYTES = 4 << 20
+"""Bytes read per chunk."""
+TEXT_WINDOW = 8192
+"""Read size of the reference's text layer: a bad UTF-8 byte stops it at this window."""
+_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+_PLAIN = r'"[^"\\\x00-\x1f]*"'
+
+
+def _escape(text: str) -> str:
+    """``text`` as a literal in an RE2 pattern."""
+    return "".join("\\" + char if char in "\\.+*?()|[]{}^$" else char for char in text)
+
+
+def enrich_jsonl(
+    source: BinaryIO, sink: BinaryIO, *, metadata: EnrichMetadata, schema: Schema
+) -> StepResult:
+    """Drop-in for ``enrich_stream`` with JSON Lines in and out (schema already checked)."""
+    keep_freed_memory()
+    state = _Enricher(schema, metadata, sink)
+    buffer = b""
+    offset = 0  # absolute offset of buffer[0]
+    eof = False
+    while True:
+        while not eof and len(buffer) < CHUNK_BYTES:
+            data = source.read(CHUNK_BYTES - len(buffer))
+            if not data:
+                eof = True
+                break
+            buffer += data
+        if not buffer:
+            break
+        cut = buffer.rfind(b"\n") + 1
+        if eof and cut < len(buffer):
+            cut = len(buffer)  # the last line has no line end
+        if not cut:  # a line longer than a chunk: keep reading
+            data = source.read(CHUNK_BYTES)
+            if data:
+                buffer += data
+                continue
+            eof = True
+            continue
+        # the rest of the reference's read window the chunk ends in: a bad byte there stops
+        # the reference before it gives any line of that window
+        reach = -(-(offset + cut) // TEXT_WINDOW) * TEXT_WINDOW - offset - cut
+        while not eof and len(buffer) - cut < reach:
+            data = source.read(reach - (len(buffer) - cut))
+            if not data:
+                eof = True
+                break
+            buffer += data
+        chunk, buffer = buffer[:cut], buffer[cut:]
+        state.chunk(chunk, offset, buffer[:reach])
+        offset += cut
+    return StepResult(rows=state.written, totals=state.totals)
+
+
+class _Enricher:
+    def __init__(self, schema: Schema, metadata: EnrichMetadata, sink: BinaryIO) -> None:
+        self.schema = schema
+        self.sink = sink
+        self.spec = spec = schema.totals
+        names = schema.column_names
+        timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
+        self.timestamp = timestamps[0] if timestamps else None
+        constant = [
+            metadata.job_id,
+            metadata.source_key,
+            metadata.processed_at,
+            metadata.pipeline_version,
+        ]
+        self.suffix = "".join(
+            f",{encode_basestring(name)}:{encode_basestring(value)}"
+            for name, value in zip(ENRICH_FIELDS, constant, strict=False)
+        )
+        self.date_key = "," + encode_basestring("transaction_date") + ":"
+        self.head = (self.suffix + self.date_key).encode("utf-8")  # what each record gains
+        wanted = {spec.amount: "a", spec.currency: "c", spec.direction: "d"}
+        if self.timestamp is not None:
+            wanted[self.timestamp] = "t"
+        parts = []
+        for index, name in enumerate(names):
+            key = ("\\{" if index == 0 else ",") + _escape(encode_basestring(name)) + ":"
+            group = wanted.get(name)
+            value = f"(?P<{group}>{_PLAIN}|null)" if group else f"(?:{_STRING}|null)"
+            parts.append(key + value)
+        self.pattern = "^" + "".join(parts) + "\\}\\n$"
+        self.check = re.sub(r"\(\?P<\w>", "(?:", self.pattern)  # the same, without captures
+        order = [spec.amount, spec.currency, spec.direction]
+        if self.timestamp is not None:
+            order.append(self.timestamp)
+        self.wanted_columns = [names.index(name) for name in order]
+        self.last_wanted = last = max(self.wanted_columns)
+        # The check split after the last wanted value: the head is fixed text between
+        # values found by their quotes (checked word by word), the tail goes to RE2.
+        tail = re.sub(r"\(\?P<\w>", "(?:", "".join(parts[last + 1 :]))
+        self.tail_check = "^" + tail + "\\}\\n$"
+        self.segments = _Segments(names[: last + 1])
+        self.fast = supported(schema) and all(len(name) < 200 for name in names)
+        self.lines = 0
+        self.written = 0
+        self.totals = Totals()
+
+    def chunk(self, data: bytes, offset: int, after: bytes = b"") -> None:
+        """Enrich the whole lines of ``data`` (at ``offset`` in the input); ``after``: the
+        input's next bytes up to the end of the read window ``data`` ends in."""
+        if self.fast and data.endswith(b"\n") and self._fast(data):
+            return
+        self._slow(data, offset, after)
+
+    def _fast(self, data: bytes) -> bool:
+        """Enrich a chunk of whole lines if every line is certain; False (nothing written)
+        otherwise."""
+        view = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(view == 10)
+        n = len(ends)
+        try:
+            k.binary_of(data).cast(pa.string())
+        except pa.ArrowInvalid:
+            return False
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        offsets[1:] = ends + 1
+        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+        starts = offsets[:-1]
+        at = self._quote_table(data, view, starts, ends)
+        if at is not None and self.segments.heads_ok(view, starts, at, n):
+            # each line's tail, after its last wanted value: the odd values of an array of
+            # heads and tails (a head fails the anchored pattern at its first byte)
+            halves = _ranges_and_gaps(pa.py_buffer(data), starts, at[:, -1] + 1)
+            if not k.bools(pc.match_substring_regex(halves, self.tail_check))[1::2].all():
+                return False
+        elif not k.bools(pc.match_substring_regex(lines, self.check)).all():
+            return False
+        fields = self._values(data, at) if at is not None else self._by_regex(lines)
+        if fields is None:
+            return False
+        amount, currency, direction, stamp, null = fields
+        spec = self.spec
+        index = k.ints(pc.index_in(currency, value_set=_CURRENCY_ARRAY()), len(_CURRENCIES))
+        minor = _MINOR_TABLE[index]
+        amounts = k.Amounts(amount, minor)
+        debit = k.bools(pc.equal(direction, spec.debit))
+        credit = k.bools(pc.equal(direction, spec.credit))
+        if not (amounts.ok.all() and (debit | credit).all()):
+            return False
+        binary = pa.large_binary()
+        head = self.head
+        dates: list[Any] = [pa.scalar(head + b"null", binary)]  # what follows each record
+        if self.timestamp is not None and not null.all():
+            stamps = k.Timestamps(stamp)
+            if not (stamps.ok | null).all():
+                return False
+            utc = stamps.utc()
+            if null.any():
+                day = pc.binary_join_element_wise('"', pc.utf8_slice_codeunits(utc, 0, 10), '"', "")
+                day = pc.if_else(k.bool_array(null), "null", day)
+                dates = [pa.scalar(head, binary), day.cast(binary)]
+            else:  # the first ten bytes of each UTC text, between quotes
+                starts = k.pieces(utc)[0][:-1]
+                day = _byte_ranges(utc.buffers()[2], starts, starts + 10)
+                dates = [pa.scalar(head + b'"', binary), day.cast(binary), pa.scalar(b'"', binary)]
+        add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
+        # Each piece: the previous line's "}\n", then this line up to its closing brace.
+        cuts = np.zeros(n + 1, dtype=np.int64)
+        cuts[1:] = ends - 1
+        pieces = pa.Array.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(cuts), pa.py_buffer(data)]
+        )
+        joined = pc.binary_join_element_wise(pieces, *dates, pa.scalar(b"", binary))
+        start, stop = k.pieces(joined)[0][[0, -1]]
+        buffer = joined.buffers()[2]
+        self.sink.write(memoryview(buffer)[start:stop])
+        self.sink.write(b"}\n")
+        self.lines += n
+        self.written += n
+        return True
+
+    def _quote_table(
+        self, data: bytes, view: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> Any:
+        """Each line's first quotes, up to the closing quote of its last wanted value, one row
+        per line (``starts``, ``ends``: where each line starts, where its line end is): when
+        every value up to it is a string and no backslash comes before it (then quotes 4j+2
+        and 4j+3 of a line delimit the value of column j); else None."""
+        quotes = np.flatnonzero(view == ord('"'))
+        first = np.searchsorted(quotes, starts)
+        width = 4 * self.last_wanted + 4
+        if not len(starts) or first[-1] + width > len(quotes):
+            return None
+        at = quotes[first[:, None] + np.arange(width)]  # one gather
+        if (at[:, -1] > ends).any():
+            return None  # a line with fewer quotes: its row runs into the next line's
+        # a null value shifts the count: every value's opening quote is 2 after its key's
+        if (at[:, 2::4] != at[:, 1::4] + 2).any():
+            return None
+        if data.find(b"\\") >= 0:
+            slashes = np.flatnonzero(view == ord("\\"))
+            after = np.searchsorted(slashes, starts)
+            found = slashes[np.minimum(after, len(slashes) - 1)]
+            if ((after < len(slashes)) & (found < at[:, -1])).any():
+                return None
+        return at
+
+    def _values(self, data: bytes, at: np.ndarray) -> tuple[Any, ...]:
+        """The wanted values of certified lines, from their quote table."""
+        values = []
+        buffer = pa.py_buffer(data)
+        for column in self.wanted_columns:
+            values.append(_byte_ranges(buffer, at[:, 4 * column + 2] + 1, at[:, 4 * column + 3]))
+        while len(values) < 4:
+            values.append(None)
+        return (*values, np.zeros(len(at), dtype=bool))
+
+    def _by_regex(self, lines: pa.Array) -> tuple[Any, ...] | None:
+        """The wanted values of certified lines, captured by the pattern."""
+        found = pc.extract_regex(lines, self.pattern)
+        amount = _unquote(found.field("a"))
+        currency = _unquote(found.field("c"))
+        direction = _unquote(found.field("d"))
+        if amount is None or currency is None or direction is None:
+            return None
+        if self.timestamp is None:
+            return amount, currency, direction, None, None
+        raw = found.field("t")
+        return amount, currency, direction, _strip(raw), k.bools(pc.equal(raw, "null"))
+
+    def _slow(self, data: bytes, offset: int, after: bytes = b"") -> None:
+        """The reference, line by line (including its error for bad UTF-8, raised where its
+        text layer would meet the bad byte: in ``data``, or in ``after``, the rest of the
+        read window ``data`` ends in)."""
+        try:
+            text = data.decode("utf-8")
+            # whole characters up to its line end: ``after`` starts on a character
+            found = _first_bad_utf8(after) if after else None
+            bad = None if found is None else len(data) + found
+        except UnicodeDecodeError as error:
+            bad = error.start
+        bad_window = None
+        if bad is not None:
+            position = offset + bad
+            window = position - position % TEXT_WINDOW
+            text = data[: max(window - offset, 0)].decode("utf-8", "replace")
+            bad_window = window
+        lines = text.split("\n")
+        if bad_window is not None:
+            complete = lines[:-1]  # lines whose end was read before the bad window
+            lines = [line + "\n" for line in complete]
+        else:
+            last = lines.pop()
+            lines = [line + "\n" for line in lines] + ([last] if last else [])
+        spec = self.spec
+        out = []
+        for line in lines:
+            self.lines += 1
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                self._flush(out)
+                raise FileRejected(
+                    codes.INVALID_INPUT, f"line {self.lines} of the input is not a JSON object"
+                )
+            number = self.written + 1
+            try:
+                date = _transaction_date(record, self.timestamp, number)
+                _count(
+                    self.totals, record, spec.amount, spec.currency, spec.direction, spec, number
+                )
+            except FileRejected:
+                self._flush(out)
+                raise
+            end = line.rindex("}")  # a record that passed _count is not empty
+            out.append(
+                line[:end]
+                + self.suffix
+                + self.date_key
+                + ("null" if date is None else encode_basestring(date))
+                + "}\n"
+            )
+            self.written += 1
+        self._flush(out)
+        if bad_window is not None:
+            raise FileRejected(codes.INVALID_INPUT, "the input is not UTF-8")
+
+    def _flush(self, out: list[str]) -> None:
+        if out:
+            self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
+            out.clear()
+
+
+def _first_bad_utf8(data: bytes) -> int | None:
+    """Where the first byte of ``data`` that cannot be UTF-8 is; None if there is none (an
+    incomplete character at the end is not one: the next bytes may complete it)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError as error:
+        return int(error.start)
+    return None
+
+
+class _Segments:
+    """The fixed text of a line's head, between its values: ``{"name0":"`` before the first
+    value, ``","name":"`` between two, as 8-byte words (and masks for the last, partial one).
+
+    :meth:`heads_ok` holds each line's head to exactly what the check pattern's head
+    accepts when every value in it is a string without a backslash (as the quote table
+    found it): the segments at their places, and no control character in the values (no
+    byte below 0x20 in the chunk but the line ends)."""
+
+    def __init__(self, names: list[str]) -> None:
+        keys = [encode_basestring(name) for name in names]
+        # a key with an escape would put a backslash (or a quote) in the fixed text
+        self.usable = all("\\" not in key[1:-1] for key in keys)
+        texts = ["{" + keys[0] + ':"'] + ['",' + key + ':"' for key in keys[1:]]
+        self.words: list[list[tuple[int, np.uint64, np.uint64]]] = []
+        for text in texts:
+            raw = text.encode("utf-8")
+            words = []
+            for at in range(0, len(raw), 8):
+                part = raw[at : at + 8]
+                mask = (1 << (8 * len(part))) - 1
+                words.append((at, np.uint64(int.from_bytes(part, "little")), np.uint64(mask)))
+            self.words.append(words)
+        self.longest = max(len(text.encode("utf-8")) for text in texts)
+
+    def heads_ok(self, view: np.ndarray, starts: np.ndarray, at: np.ndarray, lines: int) -> bool:
+        if not self.usable or np.count_nonzero(view < 32) != lines:
+            return False
+        padded = np.zeros(len(view) + self.longest + 8, dtype=np.uint8)
+        padded[: len(view)] = view
+        words = words_at(padded, len(view) + self.longest)
+        for column, segment in enumerate(self.words):
+            # from the line start, or the closing quote of the value before, to the value's
+            # opening quote; the quotes in the text are the line's next ones (no quote
+            # between them), so the quote table places the value right after it
+            begin = starts if column == 0 else at[:, 4 * column - 1]
+            for offset, word, mask in segment:
+                if ((words[begin + offset] & mask) != word).any():
+                    return False
+        return True
+
+
+def _ranges_and_gaps(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array over ``data`` (no copy) whose even values are its byte ranges
+    ``[begin, end)`` (in order, apart) and whose odd values are what follows each range, up
+    to the next one (the last: to the end of ``data``)."""
+    n = len(begin)
+    if (end < begin).any() or (begin[1:] < end[:-1]).any():
+        raise ValueError("byte ranges must be in order and must not overlap")
+    offsets = np.empty(2 * n + 1, dtype=np.int64)
+    offsets[0 : 2 * n : 2] = begin
+    offsets[1 : 2 * n : 2] = end
+    offsets[2 * n] = data.size
+    return pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offsets), data)
+
+
+def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart),
+    copied a range at a time (the even values of :func:`_ranges_and_gaps`)."""
+    ranges = _ranges_and_gaps(data, begin, end)
+    return ranges.take(k.int_array(np.arange(0, len(ranges), 2))).cast(pa.string())
+
+
+def _strip(array: pa.Array) -> pa.Array:
+    """``"text"`` -> ``text`` (``null`` stays as it is: the caller masks it)."""
+    return pc.utf8_slice_codeunits(array, 1, -1).cast(pa.string())
+
+
+def _unquote(array: pa.Array) -> pa.Array | None:
+    """The strings of a captured ``"..."|null`` group; None when one is null."""
+    if k.bools(pc.equal(array, "null")).any():
+        return None
+    return _strip(array)
+
+
+_CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
+
+
+def _CURRENCY_ARRAY() -> pa.Array:
+    from etl_handlers.engines.columnar.validate import _CURRENCY_ARRAY as build
+
+    return build()

@@ -1,0 +1,1 @@
+"""The reference engine: per row, pure Python, the specification."""
