@@ -41,23 +41,24 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from etl_handlers.aws import s3io
-from etl_handlers.core import codes
 from etl_handlers.core.csvio import CsvSource
-from etl_handlers.core.errors import ConfigurationError
+from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+from etl_handlers.core.rules import duplicate_failure
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import Totals
 from etl_handlers.core.values import amount_to_minor, format_minor
 from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
 from etl_handlers.engines.reference.transform import transform_stream
 from etl_handlers.engines.reference.validate import (
+    RejectWriter,
     formula_columns,
     restore_formula,
     validate_stream,
@@ -181,30 +182,45 @@ class FilePlan:
         return sum(part.rows for part in self.parts)
 
 
+class PlanRejected(FileRejected):
+    """A file rule the preflight found, with the data rows read before it (as a whole-file
+    validation counts them) and the header, when it was read."""
+
+    def __init__(self, rejected: FileRejected, *, rows_read: int, header: list[str]) -> None:
+        super().__init__(rejected.code, rejected.message)
+        self.rows_read = rows_read
+        self.header = header
+
+
 def plan_parts(source: BinaryIO, *, rows_per_part: int, schema: Schema) -> FilePlan:
     """Read the whole file with the whole-file parser and cut it into parts.
 
-    Raises :class:`FileRejected` on the first file rule the file breaks, where a whole-file
-    validation would. A part ends right after its last record, so the blank lines and the
-    line end between two parts belong to the next one (blank lines are no records).
+    Raises :class:`PlanRejected` on the first file rule the file breaks, where a whole-file
+    validation would, with the rows read before it. A part ends right after its last
+    record, so the blank lines and the line end between two parts belong to the next one
+    (blank lines are no records).
     """
     if rows_per_part < 1:
         raise ConfigurationError("rows per part must be at least 1")
     reader = CsvSource(source, track_offsets=True)
     parts: list[PartPlan] = []
-    with reader.errors():
-        header = reader.read_header(schema.required_names)
-        header_end = start = reader.offset
-        first_row, rows = 1, 0
-        for record in reader.rows:
-            if not record:
-                continue
-            rows += 1
-            if rows == rows_per_part:
+    header: list[str] = []
+    first_row, rows = 1, 0
+    try:
+        with reader.errors():
+            header = reader.read_header(schema.required_names)
+            header_end = start = reader.offset
+            for record in reader.rows:
+                if not record:
+                    continue
+                rows += 1
+                if rows == rows_per_part:
+                    parts.append(PartPlan(first_row, rows, start, reader.offset, header_end))
+                    first_row, rows, start = first_row + rows, 0, reader.offset
+            if rows:
                 parts.append(PartPlan(first_row, rows, start, reader.offset, header_end))
-                first_row, rows, start = first_row + rows, 0, reader.offset
-        if rows:
-            parts.append(PartPlan(first_row, rows, start, reader.offset, header_end))
+    except FileRejected as rejected:
+        raise PlanRejected(rejected, rows_read=first_row - 1 + rows, header=header) from None
     return FilePlan(header=header, parts=parts)
 
 
@@ -238,23 +254,39 @@ class BatchResult:
         }
 
 
-def validate_part(source: BinaryIO, *, plan: PartPlan, schema: Schema) -> BatchResult:
-    """Validate one part: ``source`` is the header's bytes, then the part's.
+def validate_part(
+    open_part: Callable[[], BinaryIO], *, plan: PartPlan, schema: Schema
+) -> BatchResult:
+    """Validate one part: ``open_part()`` opens the header's bytes, then the part's.
 
     It goes through :func:`validate_stream` as a small file of its own, so a part applies
     exactly the rules of a whole file; the reject rate is the reduce's to apply. A part whose
     record count differs from its plan's is a fault (the object or the parser changed).
+
+    A whole file checks a row's unique id against the ids accepted in every earlier row
+    before the columns after it: a row rejected here by such a later column may still be a
+    duplicate of an earlier part's row. Those rows join the id index (position -1, read in a
+    second pass over the part, which only parts with such rows pay) for the reduce to tell.
     """
     valid, rejects = io.BytesIO(), io.BytesIO()
-    result = validate_stream(source, valid, rejects, schema=schema, max_reject_rate=Decimal(1))
+    with open_part() as source:
+        result = validate_stream(source, valid, rejects, schema=schema, max_reject_rate=Decimal(1))
     if result.outcome == "VALID" and result.rows_input != plan.rows:
         raise ValueError(
             f"part {plan.part} holds {result.rows_input} rows where its plan counted {plan.rows}"
         )
     rows = range(plan.first_row, plan.first_row + result.rows_input)
-    renumbered, rejected_local = _renumber(rejects.getvalue(), rows)
+    renumbered, rejected_local, late_local = _renumber(rejects.getvalue(), rows, schema)
     accepted_rows = [row for local, row in enumerate(rows, 1) if local not in rejected_local]
-    ids = _id_index(valid.getvalue(), accepted_rows, schema) if result.outcome == "VALID" else b""
+    ids = b""
+    if result.outcome == "VALID":
+        late = _late_ids(open_part, late_local, schema) if late_local else {}
+        ids = _id_index(
+            valid.getvalue(),
+            accepted_rows,
+            schema,
+            late=[(key, rows[local - 1]) for local, key in late.items()],
+        )
     return BatchResult(
         part=plan.part,
         rows_input=result.rows_input,
@@ -269,36 +301,84 @@ def validate_part(source: BinaryIO, *, plan: PartPlan, schema: Schema) -> BatchR
     )
 
 
-def _renumber(rejects: bytes, rows: Sequence[int]) -> tuple[bytes, set[int]]:
-    """Reject lines numbered as rows of the batch, renumbered as rows of the file."""
-    lines, local = [], set()
+def _late_columns(schema: Schema) -> frozenset[str]:
+    """The columns checked after the unique one (a row's first failing rule wins)."""
+    unique = unique_column(schema)
+    names = list(schema.column_names)
+    return frozenset(names[names.index(unique) + 1 :]) if unique else frozenset()
+
+
+def _late_ids(
+    open_part: Callable[[], BinaryIO], locals_: set[int], schema: Schema
+) -> dict[int, str]:
+    """The unique column's value of the part's data rows ``locals_`` (1-based)."""
+    unique = unique_column(schema)
+    found: dict[int, str] = {}
+    with open_part() as source:
+        reader = CsvSource(source)
+        with reader.errors():
+            header = reader.read_header()
+            at = header.index(unique) if unique in header else None
+            number = 0
+            for record in reader.rows:
+                if not record:
+                    continue
+                number += 1
+                if number in locals_ and at is not None and at < len(record):
+                    found[number] = record[at]
+        reader.detach()
+    return found
+
+
+def _renumber(
+    rejects: bytes, rows: Sequence[int], schema: Schema
+) -> tuple[bytes, set[int], set[int]]:
+    """Reject lines numbered as rows of the part, renumbered as rows of the file; with the
+    local numbers of every rejected row and of those rejected by a column after the unique
+    one."""
+    late_columns = _late_columns(schema)
+    lines, local, late = [], set(), set()
     for line in rejects.splitlines():
         record = json.loads(line)
         local.add(record["row"])
+        if record["column"] in late_columns:
+            late.add(record["row"])
         record["row"] = rows[record["row"] - 1]
         lines.append(json.dumps(record, ensure_ascii=False).encode("utf-8"))
-    return b"".join(line + b"\n" for line in lines), local
+    return b"".join(line + b"\n" for line in lines), local, late
 
 
-def _id_index(valid_csv: bytes, accepted_rows: Sequence[int], schema: Schema) -> bytes:
-    """One JSON line per accepted row: ``[id, row, position, currency, debit, minor]``,
-    sorted by id then row (what the reduce's merge expects)."""
+def _id_index(
+    valid_csv: bytes,
+    accepted_rows: Sequence[int],
+    schema: Schema,
+    *,
+    late: Sequence[tuple[str, int]] = (),
+) -> bytes:
+    """One JSON line per accepted row, ``[id, row, position, currency, debit, minor]``, and
+    per row rejected after its id was checked, ``[id, row, -1, "", false, 0]``; sorted by id
+    then row (what the reduce's merge expects)."""
     reader = csv.reader(io.StringIO(valid_csv.decode("utf-8"), newline=""))
     names = next(reader, [])
     at = {name: index for index, name in enumerate(names)}
     spec = schema.totals
     unique = unique_column(schema)
-    entries = []
+    entries: list[tuple[str, int, int, str, bool, int]] = []
     for position, (values, row) in enumerate(zip(reader, accepted_rows, strict=True)):
         currency = values[at[spec.currency]].upper()
         debit = values[at[spec.direction]].upper() == spec.debit.upper()
         minor = amount_to_minor(values[at[spec.amount]], CURRENCY_MINOR_UNITS[currency])
         key = restore_formula(values[at[unique]]) if unique else ""
         entries.append((key, row, position, currency, debit, minor))
+    entries.extend((key, row, LATE_REJECT, "", False, 0) for key, row in late)
     entries.sort()
     return b"".join(
         json.dumps(list(entry), ensure_ascii=False).encode("utf-8") + b"\n" for entry in entries
     )
+
+
+#: The position of an id index entry for a row rejected after its id was checked.
+LATE_REJECT = -1
 
 
 # -- the validation's reduce ---------------------------------------------------------------
@@ -331,8 +411,10 @@ def reduce_validation(
 ) -> ReducedValidation:
     """Add up the batches and find the ids accepted twice across them.
 
-    Each stream is sorted by id, then row; the merge keeps the first row of each id and
-    reports every later one as a duplicate.
+    Each stream is sorted by id, then row; the merge keeps the first accepted row of each id
+    and reports every later one as a duplicate: an accepted row (then rejected by its part's
+    transform), or one its part rejected for a later column (``[-1, row]``: its reject line
+    is recoded DUPLICATE_ID, as a whole file would have found it; the counts stay).
     """
     ordered = sorted(summaries, key=lambda s: s["part"])
     rows_input = sum(int(s["rows"]["input"]) for s in ordered)
@@ -343,16 +425,25 @@ def reduce_validation(
     merged = heapq.merge(*streams, key=_order)
     totals_sum: dict[str, list[int]] = {}
     duplicates: dict[str, list[list[int]]] = {}
-    previous: Any = object()
+    current: Any = object()
+    accepted = False  # an earlier row of the file was accepted with the current id
     for (key, row, position, currency, debit, minor), part in merged:
-        if unique is not None and key == previous:
+        if key != current:
+            current, accepted = key, False
+        # empty values are no ids: a whole file never finds them duplicated
+        repeated = unique is not None and key != "" and accepted
+        if position == LATE_REJECT:
+            if repeated:  # a duplicate before it was anything else: recoded by its part
+                duplicates.setdefault(part, []).append([position, row])
+            continue
+        if repeated:
             duplicates.setdefault(part, []).append([position, row])
             continue
-        previous = key
+        accepted = True
         figures = totals_sum.setdefault(currency, [0, 0, 0])
         figures[0] += 1
         figures[1 if debit else 2] += minor
-    found = sum(len(rows) for rows in duplicates.values())
+    found = sum(1 for rows in duplicates.values() for position, _ in rows if position >= 0)
     return ReducedValidation(
         rows_input=rows_input,
         rows_valid=rows_valid - found,
@@ -441,11 +532,17 @@ def transform_part(
     duplicates: Sequence[Sequence[int]],
     *,
     schema: Schema,
+    file_columns: Sequence[str],
     output_format: str,
     sink: Any,
 ) -> tuple[Any, bytes]:
-    """Transform one part without its duplicated rows; returns (StepResult, reject lines)."""
-    dropped = {int(position): int(row) for position, row in duplicates}
+    """Transform one part without its duplicated rows; returns (StepResult, reject lines).
+
+    A dropped row's reject line is written by the whole-file reject writer, with the
+    schema columns the file has (``file_columns``): card columns masked, every other value
+    scrubbed, as a whole file's duplicate would read.
+    """
+    dropped = {int(position): int(row) for position, row in duplicates if int(position) >= 0}
     reader = csv.reader(io.StringIO(validated_csv.decode("utf-8"), newline=""))
     names = next(reader, [])
     kept = io.StringIO(newline="")
@@ -453,30 +550,41 @@ def transform_part(
     writer.writerow(names)
     unique = unique_column(schema)
     formulas = set(formula_columns(schema))
-    rejects = []
+    present = set(file_columns)
+    rejects = io.BytesIO()
+    reject_writer = RejectWriter(
+        rejects, schema, {name: i for i, name in enumerate(names) if name in present}
+    )
     for position, values in enumerate(reader):
         if position not in dropped:
             writer.writerow(values)
             continue
-        fields = {
-            name: restore_formula(value) if name in formulas else value
+        original = [
+            restore_formula(value) if name in formulas else value
             for name, value in zip(names, values, strict=True)
-        }
-        record = {
-            "row": dropped[position],
-            "code": codes.DUPLICATE_ID,
-            "column": unique,
-            "message": f"{unique} was already used by an earlier row",
-            "fields": fields,
-        }
-        rejects.append(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        ]
+        reject_writer.write(dropped[position], duplicate_failure(str(unique)), original)
     result = transform_stream(
         io.BytesIO(kept.getvalue().encode("utf-8")),
         sink,
         schema=schema,
         output_format=output_format,
     )
-    return result, b"".join(rejects)
+    return result, rejects.getvalue()
+
+
+def recode_duplicates(rejects: bytes, rows: Iterable[int], *, schema: Schema) -> bytes:
+    """A part's reject lines with the lines of ``rows`` recoded DUPLICATE_ID (their fields
+    stay): rows the reduce found repeating an id an earlier part accepted."""
+    wanted = set(rows)
+    code, column, message = duplicate_failure(str(unique_column(schema)))
+    lines = []
+    for line in rejects.splitlines():
+        record = json.loads(line)
+        if record["row"] in wanted:
+            record.update(code=code, column=column, message=message)
+        lines.append(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    return b"".join(lines)
 
 
 def enrich_part(

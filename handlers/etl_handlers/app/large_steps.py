@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -40,6 +40,7 @@ from etl_handlers.aws.jobs import FAILED, JobStore, iso
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.reference.enrich import EnrichMetadata
 
@@ -53,9 +54,22 @@ def preflight(
     plan of each part; the job becomes VALIDATING. ``rowsPerPart`` comes with the event."""
     rows_per_part = int(event["rowsPerPart"])
 
+    known = set(schema.column_names)
+
+    def extra(header: list[str]) -> list[str]:
+        return [scrub(name) for name in header if name not in known]
+
     def body(ctx: StepContext) -> StepOutcome:
-        with ctx.open_source() as source:
-            plan = large.plan_parts(source, rows_per_part=rows_per_part, schema=schema)
+        try:
+            with ctx.open_source() as source:
+                plan = large.plan_parts(source, rows_per_part=rows_per_part, schema=schema)
+        except large.PlanRejected as rejected:  # the rows read before it, as a whole file
+            failed = empty_validation()
+            failed.error = (rejected.code, rejected.message)
+            failed.rows = {"input": rejected.rows_read}
+            failed.result_rows = {"input": rejected.rows_read, "valid": 0, "rejected": 0}
+            failed.extra_columns = extra(rejected.header)
+            return failed
         prefixes = large.JobPrefixes(ctx.event.job_id)
         # Written only once the whole file has passed: a file that fails leaves no plan.
         for part in plan.parts:
@@ -66,11 +80,10 @@ def preflight(
                 json.dumps(part.to_json()).encode(),
                 "json",
             )
-        known = set(schema.column_names)
         outcome = empty_validation()
         outcome.outcome = VALID
         outcome.outputs = {}
-        outcome.extra_columns = [name for name in plan.header if name not in known]
+        outcome.extra_columns = extra(plan.header)
         return outcome
 
     return run_step(
@@ -88,17 +101,25 @@ def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict
     prefixes = large.JobPrefixes(job.job_id)
     with transient_aws_errors("validate batch: S3"):
         plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
-        with ExitStack() as stack:
-            header, rows = (
-                stack.enter_context(
-                    s3io.open_object(
-                        job.bucket, job.key, version_id=job.version_id, client=s3, byte_range=span
+
+        @contextmanager
+        def open_part() -> Iterator[BinaryIO]:
+            with ExitStack() as stack:
+                header, rows = (
+                    stack.enter_context(
+                        s3io.open_object(
+                            job.bucket,
+                            job.key,
+                            version_id=job.version_id,
+                            client=s3,
+                            byte_range=span,
+                        )
                     )
+                    for span in ((0, plan.header_end), (plan.start, plan.end))
                 )
-                for span in ((0, plan.header_end), (plan.start, plan.end))
-            )
-            source = io.BufferedReader(_Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
-            result = large.validate_part(source, plan=plan, schema=schema)
+                yield io.BufferedReader(_Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
+
+        result = large.validate_part(open_part, plan=plan, schema=schema)
         part = result.part
         _put(s3, job.bucket, f"{prefixes.parts}{part}.csv", result.valid_csv, "csv")
         _put(s3, job.bucket, f"{prefixes.ids}{part}.jsonl", result.ids, "jsonl")
@@ -217,21 +238,32 @@ def transform_part(
         except s3io.ObjectNotFound:
             duplicates = []
         validated = _get(s3, job.bucket, event["partKey"])
+        summary = json.loads(_get(s3, job.bucket, f"{prefixes.batches}{part}.json"))
         key = prefixes.processed(part, output_format)
         with s3io.MultipartWriter(
             job.bucket, key, client=s3, content_type=content_type(output_format)
         ) as sink:
             result, rejects = large.transform_part(
-                validated, duplicates, schema=schema, output_format=output_format, sink=sink
+                validated,
+                duplicates,
+                schema=schema,
+                file_columns=summary["header"],
+                output_format=output_format,
+                sink=sink,
             )
         if rejects:
             _put(s3, job.bucket, f"{prefixes.rejected}{part}.duplicates.jsonl", rejects, "jsonl")
+        recoded = [row for position, row in duplicates if position == large.LATE_REJECT]
+        if recoded:  # rows this part rejected for a later column repeat an earlier part's id
+            own = f"{prefixes.rejected}{part}.rejected.jsonl"
+            lines = large.recode_duplicates(_get(s3, job.bucket, own), recoded, schema=schema)
+            _put(s3, job.bucket, own, lines, "jsonl")
     return {
         "part": part,
         "processedKey": key,
         "rows": result.rows,
         "totals": result.totals.to_json(),
-        "duplicates": len(duplicates),
+        "duplicates": len(duplicates) - len(recoded),
     }
 
 

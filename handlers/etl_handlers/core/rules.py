@@ -22,7 +22,7 @@ from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
 from etl_handlers.core.schema import Column, Schema
 from etl_handlers.core.values import split_amount, timestamp_to_utc
 
-__all__ = ["Check", "Failure", "SeenIds", "compile_checks"]
+__all__ = ["Check", "Failure", "SeenIds", "compile_checks", "duplicate_failure"]
 
 Failure = tuple[str, "str | None", str]
 """(reject code, column name or None for a row-level rule, human message)."""
@@ -102,6 +102,11 @@ def _build(column: Column, position: int, currency_position: int, seen: SeenIds 
     )
 
 
+def duplicate_failure(name: str) -> Failure:
+    """A unique column's value already accepted in an earlier row of the file."""
+    return (codes.DUPLICATE_ID, name, f"{name} was already used by an earlier row")
+
+
 def _identifier(
     column: Column, position: int, required: Failure | None, seen: SeenIds | None
 ) -> Check:
@@ -110,7 +115,7 @@ def _identifier(
     matcher = _matcher(column.pattern) if column.pattern else None
     too_long = (codes.TOO_LONG, name, f"{name} is longer than {limit} characters")
     bad = (codes.INVALID_FORMAT, name, f"{name} must match {column.pattern}")
-    duplicate = (codes.DUPLICATE_ID, name, f"{name} was already used by an earlier row")
+    duplicate = duplicate_failure(name)
 
     def check(row: list[str]) -> Failure | None:
         value = row[position]

@@ -59,14 +59,15 @@ def _file(*rows: str, end: str = "\n") -> bytes:
 def _parts(data: bytes, rows_per_part: int) -> list[large.BatchResult]:
     """Plan ``data`` and validate each part from the header's bytes and its own."""
     plan = large.plan_parts(io.BytesIO(data), rows_per_part=rows_per_part, schema=SCHEMA)
-    return [
-        large.validate_part(
-            io.BytesIO(data[: part.header_end] + data[part.start : part.end]),
-            plan=part,
-            schema=SCHEMA,
-        )
-        for part in plan.parts
-    ]
+    return [_validate(data, part) for part in plan.parts]
+
+
+def _validate(data: bytes, part: large.PartPlan, schema=SCHEMA) -> large.BatchResult:
+    return large.validate_part(
+        lambda: io.BytesIO(data[: part.header_end] + data[part.start : part.end]),
+        plan=part,
+        schema=schema,
+    )
 
 
 def _index(result: large.BatchResult) -> list[list[Any]]:
@@ -90,8 +91,13 @@ def test_a_part_numbers_its_rejects_as_rows_of_the_file_and_indexes_its_ids():
         (8, codes.FIELD_COUNT),
     ]
     assert rejects[0]["fields"]["card_number"] == "************1111"
-    # sorted by id; positions are the rows' places in the part, rows the file's numbers
-    assert _index(result) == [["t-b", 7, 1, "USD", True, 1000], ["t-c", 6, 0, "USD", True, 250]]
+    # sorted by id; positions are the rows' places in the part, rows the file's numbers; a
+    # row rejected for a column after its id (t-a's amount) joins with position -1
+    assert _index(result) == [
+        ["t-a", 5, -1, "", False, 0],
+        ["t-b", 7, 1, "USD", True, 1000],
+        ["t-c", 6, 0, "USD", True, 250],
+    ]
     assert result.summary()["rows"] == {"input": 4, "valid": 2, "rejected": 2}
 
 
@@ -118,12 +124,7 @@ def test_the_plan_cuts_at_record_ends_and_tiles_the_file():
         len(data),
     )
     assert data[first.end : second.start] == b"" and data[second.start :].startswith(b"\r\nc,")
-    results = [
-        large.validate_part(
-            io.BytesIO(data[: p.header_end] + data[p.start : p.end]), plan=p, schema=SCHEMA
-        )
-        for p in plan.parts
-    ]
+    results = [_validate(data, p) for p in plan.parts]
     assert [r.rows_valid for r in results] == [2, 2]
     assert "Caf\u00e9\r\nde Flore" in results[0].valid_csv.decode()
 
@@ -143,7 +144,7 @@ def test_a_part_whose_rows_differ_from_its_plan_is_a_fault():
     (part,) = large.plan_parts(io.BytesIO(data), rows_per_part=5, schema=SCHEMA).parts
     grown = data[: part.header_end] + data[part.start : part.end] + _row("c").encode()
     with pytest.raises(ValueError, match="holds 3 rows where its plan counted 2"):
-        large.validate_part(io.BytesIO(grown), plan=part, schema=SCHEMA)
+        large.validate_part(lambda: io.BytesIO(grown), plan=part, schema=SCHEMA)
 
 
 def test_the_merge_keeps_the_first_row_of_each_id_across_parts():
@@ -169,7 +170,12 @@ def test_a_part_drops_its_duplicates_into_rejects_with_their_fields():
     (batch,) = _parts(_file(_row("a"), _row("b"), _row("c")), rows_per_part=3)
     sink = io.BytesIO()
     result, rejects = large.transform_part(
-        batch.valid_csv, [[1, 2]], schema=SCHEMA, output_format="jsonl", sink=sink
+        batch.valid_csv,
+        [[1, 2]],
+        schema=SCHEMA,
+        file_columns=HEADER,
+        output_format="jsonl",
+        sink=sink,
     )
     assert result.rows == 2
     assert [json.loads(line)["transaction_id"] for line in sink.getvalue().splitlines()] == [
@@ -325,6 +331,8 @@ _LINES = [
     _row("a"),
     _row("b", amount="2.50"),
     _row("a", amount="7.00"),  # a's id again: a duplicate wherever it lands
+    _row("a", amount="-1"),  # a duplicate before its amount is looked at
+    _row("4111111111111111", account_id="5555555555554444"),  # ids a person reads as cards
     _row("c", currency="EUR", transaction_type="CREDIT"),
     _row("d", amount="-1"),  # INVALID_AMOUNT
     _row("e", merchant='"Caf\u00e9 ""Le Nord""\nParis"'),  # a quoted line break
@@ -375,16 +383,88 @@ def test_parts_find_the_rows_rejects_and_totals_of_the_whole_file(
         whole.rows_rejected,
     )
     assert reduced.totals == whole.totals
-    found = sorted(
-        [
-            (json.loads(line)["row"], json.loads(line)["code"])
-            for p in parts
-            for line in p.rejects.splitlines()
-        ]
-        + [(row, codes.DUPLICATE_ID) for rows in reduced.duplicates.values() for _, row in rows]
+    found = sorted(_part_rejects(parts, reduced), key=lambda r: r["row"])
+    expected = [json.loads(line) for line in whole_rejects.getvalue().splitlines()]
+    assert found == expected  # whole records: codes, columns, messages, masked fields
+
+
+def _part_rejects(parts, reduced) -> list[dict]:
+    """Every reject line of the big-file path: each part's own (recoded where the reduce
+    found a duplicate) and its transform's duplicates."""
+    found = []
+    for part in parts:
+        entries = reduced.duplicates.get(part.part, [])
+        recoded = [row for position, row in entries if position == large.LATE_REJECT]
+        own = large.recode_duplicates(part.rejects, recoded, schema=SCHEMA)
+        _, dropped = large.transform_part(
+            part.valid_csv,
+            entries,
+            schema=SCHEMA,
+            file_columns=part.header,
+            output_format="jsonl",
+            sink=io.BytesIO(),
+        )
+        found += [json.loads(line) for line in (own + dropped).splitlines()]
+    return found
+
+
+def test_a_later_part_repeating_an_id_is_a_duplicate_before_its_bad_amount():
+    data = _file(_row("x"), _row("x", amount="0"))
+    parts = _parts(data, rows_per_part=1)
+    reduced = large.reduce_validation(
+        [p.summary() for p in parts],
+        [large.index_entries(p.part, p.ids.splitlines()) for p in parts],
+        unique="transaction_id",
     )
-    expected = sorted(
-        (json.loads(line)["row"], json.loads(line)["code"])
-        for line in whole_rejects.getvalue().splitlines()
+    assert (reduced.rows_valid, reduced.rows_rejected) == (1, 1)
+    (reject,) = _part_rejects(parts, reduced)
+    assert (reject["row"], reject["code"], reject["column"]) == (
+        2,
+        "DUPLICATE_ID",
+        "transaction_id",
     )
-    assert found == expected
+
+
+def test_empty_values_of_an_optional_unique_column_are_no_duplicates():
+    document = json.loads(SCHEMA_DOC)
+    document["columns"][0]["required"] = False
+    schema = load_schema(json.dumps(document))
+    data = (
+        b"transaction_id,account_id,amount,currency,transaction_type\n"
+        b",A,1.00,USD,DEBIT\n,A,2.00,USD,DEBIT\n"
+    )
+    plan = large.plan_parts(io.BytesIO(data), rows_per_part=1, schema=schema)
+    parts = [_validate(data, part, schema) for part in plan.parts]
+    reduced = large.reduce_validation(
+        [p.summary() for p in parts],
+        [large.index_entries(p.part, p.ids.splitlines()) for p in parts],
+        unique="transaction_id",
+    )
+    whole = validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), schema=schema)
+    assert (reduced.rows_valid, reduced.rows_rejected) == (whole.rows_valid, 0) == (2, 0)
+
+
+def test_a_file_rule_reports_the_rows_read_before_it_as_a_whole_file_does():
+    data = _file(*(_row(f"r{i}") for i in range(5)), 'x,"open')
+    whole = validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), schema=SCHEMA)
+    with pytest.raises(large.PlanRejected) as rejected:
+        large.plan_parts(io.BytesIO(data), rows_per_part=2, schema=SCHEMA)
+    assert rejected.value.rows_read == whole.rows_input == 5
+    assert (rejected.value.code, rejected.value.message) == whole.error
+
+
+def test_the_preflight_records_header_names_scrubbed(s3, store):
+    body = (",".join([*HEADER, "note 4111111111111111"]) + "\n" + _row("a") + ",x\n").encode()
+    job = put_source(s3, store, "raw/big.csv", body)
+    event = {
+        "mode": "preflight",
+        "rowsPerPart": 10,
+        "jobId": job["jobId"],
+        "bucket": BUCKET,
+        "key": "raw/big.csv",
+        "fileName": "raw/big.csv",
+    }
+    result = large_steps.preflight(event, store=store, s3=s3, schema=SCHEMA)
+    assert result["outcome"] == "VALID"
+    record = store.require(job["jobId"])
+    assert record["extraColumns"] == ["note ************1111"]

@@ -42,8 +42,8 @@ from etl_handlers.engines.columnar.csvchunks import CsvChunks, FastChunk, parse_
 from etl_handlers.engines.columnar.memory import keep_freed_memory
 from etl_handlers.engines.reference.validate import (
     FORMULA_FIRST,
+    RejectWriter,
     ValidationResult,
-    _RejectWriter,
     _validate,
     formula_columns,
 )
@@ -127,7 +127,7 @@ class _Validator:
         self.positions = positions
         self.result = result
         self.valid_sink = valid_sink
-        self.rejects = _RejectWriter(reject_sink, schema, positions)
+        self.rejects = RejectWriter(reject_sink, schema, positions)
         self.reject_sink = reject_sink
         self.heads: dict[Any, str] = {}  # failure -> JSON text (_head)
         self.present = [column for column in schema.columns if column.name in positions]

@@ -50,6 +50,7 @@ __all__ = [
     "FORMULA_FIRST",
     "INVALID",
     "VALID",
+    "RejectWriter",
     "ValidationResult",
     "formula_columns",
     "neutralize_formula",
@@ -125,7 +126,7 @@ class ValidationResult:
         }
 
 
-class _RejectWriter:
+class RejectWriter:
     """Writes reject lines, masking card columns and scrubbing everything else."""
 
     def __init__(self, sink: BinaryIO, schema: Schema, positions: dict[str, int]) -> None:
@@ -218,7 +219,7 @@ def _validate(
     result.extra_columns = [scrub(name) for name in header if name not in known]
     positions = {name: index for index, name in enumerate(header) if name in known}
     checks, uniques = compile_checks(schema, positions)
-    rejects = _RejectWriter(reject_sink, schema, positions)
+    rejects = RejectWriter(reject_sink, schema, positions)
 
     text_sink = io.TextIOWrapper(valid_sink, encoding="utf-8", newline="", write_through=False)
     writer = csv.writer(text_sink)
