@@ -4,7 +4,8 @@ A finding is a run of 12-19 digits (any script) that passes the Luhn check, or t
 of the card numbers the test planted in its inputs (which also catches a PAN glued to other
 digits). Up to three separators may stand between two digits of a run, as people write card
 numbers: spaces, dashes, invisible format characters (Unicode Zs, Pd, Cf, a tab, the minus
-sign), dots, slashes and underscores (and their full-width forms). This is the rule of
+sign), dots, slashes and underscores (and their full-width forms), combining marks,
+variation selectors, blank fillers and the group marks of other scripts. This is the rule of
 ``etl_handlers.core.masking.scrub``, written here from the Unicode categories rather than taken from
 the code under test. Escapes (``\\u00a0``, ``\\xa0``, ``\\t``) are read as the characters they
 stand for first: job records, log lines and execution histories are JSON written with
@@ -27,8 +28,18 @@ from hypothesis import strategies as st
 
 _CHARS = [chr(code) for code in range(sys.maxunicode + 1)]
 _CATEGORIES = ("Zs", "Pd", "Cf")  # spaces, dashes, invisible format characters
-SEPARATOR_CHARS = "".join(c for c in _CHARS if unicodedata.category(c) in _CATEGORIES) + (
-    "\t\u2212./_\uff0e\uff0f\uff3f"  # a tab, the minus sign, dot, slash, underscore
+_BLOCKS = (  # combining marks, variation selectors (code point ranges, inclusive)
+    (0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F),
+    (0xFE00, 0xFE0F), (0x180B, 0x180D), (0x180F, 0x180F), (0xE0100, 0xE01EF),
+)  # fmt: skip
+SEPARATOR_CHARS = (
+    "".join(c for c in _CHARS if unicodedata.category(c) in _CATEGORIES)
+    + (
+        "\t\u2212./_\uff0e\uff0f\uff3f"  # a tab, the minus sign, dot, slash, underscore
+        "\u3164\uffa0\u2800"  # blank fillers: Hangul, halfwidth Hangul, braille
+        "\u066b\u066c\u00b7\u2022\u2024\u3002"  # Arabic group marks, middle dot, bullet, ...
+    )
+    + "".join(chr(c) for low, high in _BLOCKS for c in range(low, high + 1))
 )
 """Every character that may stand between the digit groups of a card number."""
 SEPARATOR = f"[{re.escape(SEPARATOR_CHARS)}]"

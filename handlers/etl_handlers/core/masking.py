@@ -22,7 +22,8 @@ MASK_CHAR = "*"
 # What may stand between the digit groups of a card number, as people write one: spaces
 # (every Unicode space separator, Zs, and a tab), invisible format characters (Cf:
 # zero-width spaces, soft hyphens, direction marks), dashes (every Pd dash and the minus
-# sign), dots, slashes and underscores (with their full-width forms). Not line breaks:
+# sign), dots, slashes and underscores (with their full-width forms), combining marks and
+# other invisible characters, and the group marks of other scripts. Not line breaks:
 # numbers on separate lines are separate numbers. Regex class syntax (ranges).
 _SPACES = "\t \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 _FORMAT = (
@@ -36,7 +37,17 @@ _DASHES = (
     "\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\U00010d6e\U00010ead\u2212"
 )
 _MARKS = "./_\uff0e\uff0f\uff3f"
-SEPARATORS = f"[{_SPACES}{_FORMAT}{_DASHES}{_MARKS}]"
+# Marks on or between digits that a reader does not see as characters of their own:
+# combining marks (diacritics, the keycap of "4\ufe0f\u20e3", an underline), variation
+# selectors and blank fillers (Hangul, braille).
+_INVISIBLE = (
+    "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "\ufe00-\ufe0f\u180b-\u180d\u180f\U000e0100-\U000e01ef\u3164\uffa0\u2800"
+)
+# Group and decimal marks of other scripts and typography: the Arabic thousands and
+# decimal separators, middle dot, bullet, one-dot leader and the ideographic full stop.
+_GROUP_MARKS = "\u066b\u066c\u00b7\u2022\u2024\u3002"
+SEPARATORS = f"[{_SPACES}{_FORMAT}{_DASHES}{_MARKS}{_INVISIBLE}{_GROUP_MARKS}]"
 """The characters :func:`scrub` reads as digit group separators (a regex class)."""
 MAX_GAP = 3
 """Most separator characters between two digits of one run (``"4111 - 1111"``)."""

@@ -194,3 +194,26 @@ def test_scrub_takes_linear_time_on_hostile_text(run: str) -> None:
     start = time.process_time()
     assert scrub(text) == text
     assert time.process_time() - start < 2
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "\u0664\u0661\u0661\u0661\u066c\u0661\u0661\u0661\u0661\u066c"
+        "\u0661\u0661\u0661\u0661\u066c\u0661\u0661\u0661\u0661",  # Arabic-Indic, thousands mark
+        "".join(d + "\ufe0f\u20e3" for d in "4111111111111111"),  # keycaps
+        "".join(d + "\u0332" for d in "4111111111111111"),  # combining low line
+        "4111\u180b1111\u180b1111\u180b1111",  # Mongolian variation selector
+        "4111\u31641111\u31641111\u31641111",  # Hangul filler
+        "4111\u28001111\u28001111\u28001111",  # braille blank
+        "4111\u00b71111\u00b71111\u00b71111",  # middle dot
+        "4111\u20221111\u20221111\u20221111",  # bullet
+        "4111\u30021111\u30021111\u30021111",  # ideographic full stop
+    ],
+)
+def test_scrub_masks_card_numbers_behind_invisible_marks_and_other_scripts_group_marks(
+    written: str,
+) -> None:
+    scrubbed = scrub(f"paid {written} thanks")
+    assert not pan_findings(scrubbed, {"4111111111111111"}), scrubbed
+    assert scrubbed.startswith("paid ") and scrubbed.endswith(" thanks")
