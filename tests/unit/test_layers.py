@@ -1,0 +1,89 @@
+"""The handler package's layers point one way, as its tree shows.
+
+``etl_handlers``: the function packages (thin shells) -> ``app`` -> ``aws`` and ``engines``
+-> ``core`` (stdlib only); ``contract`` is read by any layer and imports none. Checked from
+every module's imports (module level and inside functions alike)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "handlers" / "etl_handlers"
+FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "api", "quality_check")
+#: What each layer may import of the package (besides itself and the contract).
+ALLOWED = {
+    "core": set(),
+    "engines": {"core"},
+    "aws": {"core"},
+    "app": {"core", "engines", "aws"},
+    **{name: {"core", "engines", "aws", "app"} for name in FUNCTIONS},
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _layer(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return found
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_each_module_imports_only_the_layers_below_it(path):
+    layer = _layer(path)
+    allowed = ALLOWED.get(layer, set()) | {layer, "contract"}
+    for name in _imports(path):
+        if not name.startswith("etl_handlers."):
+            continue
+        target = name.split(".")[1]
+        if target in ALLOWED or target == "contract":
+            assert target in allowed, f"{path.name} ({layer}) imports {name}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules() if _layer(p) in ("core", "contract")],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_the_core_and_the_contract_import_the_standard_library_only(path):
+    """At module level: a cold start of any function loads no third-party package through
+    them. Inside a function, pyarrow and numpy only (the Parquet option of ``formats``, the
+    batch API ``idset`` offers the columnar engine), loaded when that is used."""
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    tree = ast.parse(path.read_text())
+    top_level = {id(node) for node in tree.body}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top == "etl_handlers" or top in stdlib:
+                continue
+            assert id(node) not in top_level, f"{path.name} imports {name} at module level"
+            assert top in ("pyarrow", "numpy"), f"{path.name} imports {name}"
+
+
+def test_the_asset_has_one_top_level_name():
+    """The local runtime and Lambda put the asset on sys.path: one name, nothing a user's
+    own modules (``api``, ``trigger``, ``shared``) could collide with."""
+    tops = {p.name for p in PACKAGE.parent.iterdir() if not p.name.startswith((".", "__"))}
+    assert tops == {"etl_handlers"}
