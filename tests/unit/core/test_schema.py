@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from etl_handlers.core.errors import ConfigurationError, EtlError
-from etl_handlers.core.schema import COLUMN_TYPES, load_schema
+from etl_handlers.core.schema import COLUMN_TYPES, load_schema, schema_problems
 
 DEFAULT_PATH = (
     Path(__file__).resolve().parents[3]
@@ -145,3 +145,34 @@ def test_direction_must_have_exactly_debit_and_credit() -> None:
 def test_not_a_document(text: str) -> None:
     with pytest.raises(ConfigurationError):
         load_schema(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (_set(["columns", 6, "pattern"], "^[a-z]+$"), "columns[6].pattern"),
+        (_set(["columns", 6, "unique"], True), "columns[6].unique"),
+        (_set(["columns", 8, "unique"], True), "columns[8].unique"),
+        (_set(["columns", 0, "required"], False), "columns[0].unique"),
+        (_set(["columns", 1, "unique"], True), "columns"),
+        (_set(["columns", 1, "name"], "account id"), "columns[1].name"),
+    ],
+)
+def test_rules_the_constructs_share(change: Any, field: str) -> None:
+    """Text has no pattern, only an identifier is unique, a unique column is required and
+    there is at most one of it, names are lower-case words (the constructs check the same)."""
+    assert f"field {field}:" in broken(change)
+
+
+def test_every_problem_is_named_at_once() -> None:
+    def change(doc: Any) -> None:
+        doc["version"] = 0
+        doc["columns"][6]["pattern"] = "x"
+        doc["columns"][1]["unique"] = True
+        doc["totals"]["credit"] = "DEBIT"
+
+    message = broken(change)
+    for field in ("version", "columns[6].pattern", "columns", "totals.credit"):
+        assert f"field {field}:" in message, field
+    assert schema_problems(json.dumps(DEFAULT)) == []
+    assert len(schema_problems(json.dumps({**DEFAULT, "version": 0, "name": ""}))) == 2
