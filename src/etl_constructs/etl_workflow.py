@@ -289,6 +289,7 @@ class EtlWorkflow(Construct):
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
+        problems += self.schema.problems()
         profile, profile_problems = profile_of(compliance, vpc=vpc)
         settings.update(function_settings or {})
         self.compliance = profile

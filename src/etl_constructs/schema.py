@@ -5,32 +5,55 @@ It travels to the validator, transformer and enricher as a compact JSON document
 ``ETL_SCHEMA`` environment variable; the handlers compile it into their checks. The default,
 *financial transactions v1*, is the JSON file ``etl_handlers/core/default_schema.json`` in
 the handler asset: one document serves both sides.
+
+One validator serves both sides too: :meth:`TransactionSchema.problems` applies the handlers'
+own rules (``etl_handlers/core/schema_rules.py``, loaded from the handler asset) to the very
+JSON document the handlers receive, so a schema accepted at synth loads at cold start.
+``EtlWorkflow`` reports the problems in its one ``PropsError``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
-import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from .runtime import handlers_path
 
-COLUMN_TYPES = (
-    "identifier",
-    "text",
-    "timestamp",
-    "amount",
-    "currency",
-    "enum",
-    "card_number",
-    "country",
-)
 #: Lambda allows 4 KB of environment variables in all; the schema may take at most this.
 MAX_DOCUMENT_BYTES = 3072
 
-_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+_RULES_MODULE = "etl_constructs._handler_schema_rules"
+
+
+@functools.cache
+def handler_schema_rules() -> ModuleType:
+    """The handlers' schema rules, ``etl_handlers/core/schema_rules.py`` of the handler asset.
+
+    That module imports only the standard library, so it is loaded by file path, under a
+    private module name: no ``etl_handlers`` on ``sys.path``, no clash with a user's modules.
+    """
+    path = handlers_path() / "etl_handlers" / "core" / "schema_rules.py"
+    spec = importlib.util.spec_from_file_location(_RULES_MODULE, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a file path always has one
+        raise ImportError(f"cannot load the handlers' schema rules from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_RULES_MODULE] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[_RULES_MODULE]
+        raise
+    return module
+
+
+#: The column types the handlers know.
+COLUMN_TYPES: tuple[str, ...] = tuple(handler_schema_rules().COLUMN_TYPES)
 
 
 class SchemaError(ValueError):
@@ -42,9 +65,9 @@ class ColumnSpec:
     """One CSV column.
 
     ``name`` is matched against the header after trimming and lower-casing. ``type`` is one
-    of :data:`COLUMN_TYPES`. ``max_length`` and ``pattern`` apply to identifier and text
-    columns, ``values`` to enum columns, ``unique`` rejects a row whose value an accepted
-    earlier row already used.
+    of :data:`COLUMN_TYPES`. ``max_length`` applies to identifier and text columns,
+    ``pattern`` to identifier columns, ``values`` to enum columns; ``unique`` (one required
+    identifier column at most) rejects a row whose value an accepted earlier row already used.
     """
 
     name: str
@@ -56,17 +79,20 @@ class ColumnSpec:
     unique: bool = False
 
     def to_document(self) -> dict[str, Any]:
+        # Values as given (not coerced), so the rules see what the handlers will receive.
         doc: dict[str, Any] = {"name": self.name, "type": self.type}
-        if self.required:
-            doc["required"] = True
+        if self.required is not False:
+            doc["required"] = self.required
         if self.max_length is not None:
             doc["maxLength"] = self.max_length
         if self.pattern is not None:
             doc["pattern"] = self.pattern
         if self.values is not None:
-            doc["values"] = list(self.values)
-        if self.unique:
-            doc["unique"] = True
+            doc["values"] = (
+                list(self.values) if isinstance(self.values, (tuple, list)) else self.values
+            )
+        if self.unique is not False:
+            doc["unique"] = self.unique
         return doc
 
     @classmethod
@@ -75,11 +101,11 @@ class ColumnSpec:
         return cls(
             name=doc.get("name", ""),
             type=doc.get("type", ""),
-            required=bool(doc.get("required", False)),
+            required=doc.get("required", False),
             max_length=doc.get("maxLength"),
             pattern=doc.get("pattern"),
             values=tuple(values) if values is not None else None,
-            unique=bool(doc.get("unique", False)),
+            unique=doc.get("unique", False),
         )
 
 
@@ -105,17 +131,23 @@ class TotalsSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TransactionSchema:
-    """A named, versioned list of columns plus the control-totals mapping."""
+    """A named, versioned list of columns plus the control-totals mapping.
+
+    Building one checks nothing: ``EtlWorkflow`` reports :meth:`problems` with its other props
+    problems at synth, and :meth:`check` raises :class:`SchemaError` for a schema on its own.
+    """
 
     name: str
     version: int
     columns: tuple[ColumnSpec, ...]
     totals: TotalsSpec = field(default_factory=TotalsSpec)
 
-    def __post_init__(self) -> None:
+    def check(self) -> TransactionSchema:
+        """Raise :class:`SchemaError` listing every problem; return the schema when fine."""
         problems = self.problems()
         if problems:
             raise SchemaError(f"schema {self.name!r} is invalid: " + "; ".join(problems))
+        return self
 
     @classmethod
     def default(cls) -> TransactionSchema:
@@ -149,82 +181,19 @@ class TransactionSchema:
         return next((c for c in self.columns if c.name == name), None)
 
     def problems(self) -> list[str]:
-        """Every reason this schema cannot be used, empty when it is fine."""
-        found: list[str] = []
-        if not self.name:
-            found.append("name is empty")
-        if not isinstance(self.version, int) or self.version < 1:
-            found.append("version must be a positive integer")
-        if not self.columns:
-            found.append("columns is empty")
-        seen: set[str] = set()
-        for column in self.columns:
-            found.extend(_column_problems(column))
-            if column.name in seen:
-                found.append(f"column {column.name!r} is declared twice")
-            seen.add(column.name)
-        found.extend(self._totals_problems())
-        if not found and len(self.to_json().encode()) > MAX_DOCUMENT_BYTES:
+        """Every reason this schema cannot be used, empty when it is fine.
+
+        The handlers' own rules applied to :meth:`to_json` (what ``ETL_SCHEMA`` carries), then
+        the size limit of a Lambda environment variable.
+        """
+        try:
+            document = self.to_json()
+        except (TypeError, ValueError) as error:
+            return [f"schema: not expressible as a JSON document ({error})"]
+        found = list(handler_schema_rules().schema_problems(document))
+        if not found and len(document.encode()) > MAX_DOCUMENT_BYTES:
             found.append(
-                f"the JSON document exceeds {MAX_DOCUMENT_BYTES} bytes "
+                f"schema: the JSON document exceeds {MAX_DOCUMENT_BYTES} bytes "
                 "(it travels in a Lambda environment variable)"
             )
         return found
-
-    def _totals_problems(self) -> list[str]:
-        expected = {
-            "amount": ("amount",),
-            "currency": ("currency",),
-            "direction": ("enum",),
-        }
-        found = []
-        for role, types in expected.items():
-            name = getattr(self.totals, role)
-            column = self.column(name)
-            if column is None:
-                found.append(f"totals.{role} names column {name!r}, which is not declared")
-            elif column.type not in types:
-                found.append(f"totals.{role} column {name!r} must have type {types[0]}")
-            elif not column.required:
-                found.append(f"totals.{role} column {name!r} must be required")
-        direction = self.column(self.totals.direction)
-        if direction is not None and direction.values is not None:
-            for role in ("debit", "credit"):
-                value = getattr(self.totals, role)
-                if value.upper() not in {v.upper() for v in direction.values}:
-                    found.append(
-                        f"totals.{role} value {value!r} is not one of the values of "
-                        f"{direction.name!r}"
-                    )
-        return found
-
-
-def _column_problems(column: ColumnSpec) -> list[str]:
-    where = f"column {column.name!r}"
-    found = []
-    if not _NAME.match(column.name or ""):
-        found.append(f"{where}: name must be 1-64 lower-case letters, digits or underscores")
-    if column.type not in COLUMN_TYPES:
-        found.append(f"{where}: type {column.type!r} is not one of {', '.join(COLUMN_TYPES)}")
-    if column.max_length is not None and (
-        not isinstance(column.max_length, int) or column.max_length < 1
-    ):
-        found.append(f"{where}: max_length must be a positive integer")
-    if column.type in ("identifier", "text") and column.max_length is None:
-        found.append(f"{where}: {column.type} columns need max_length")
-    if column.pattern is not None:
-        if column.type not in ("identifier", "text"):
-            found.append(f"{where}: pattern applies to identifier and text columns only")
-        try:
-            re.compile(column.pattern)
-        except re.error as exc:
-            found.append(f"{where}: pattern does not compile ({exc})")
-    if column.type == "identifier" and column.pattern is None:
-        found.append(f"{where}: identifier columns need a pattern")
-    if column.type == "enum" and not column.values:
-        found.append(f"{where}: enum columns need values")
-    if column.values is not None and column.type != "enum":
-        found.append(f"{where}: values apply to enum columns only")
-    if column.unique and not column.required:
-        found.append(f"{where}: a unique column must be required")
-    return found
