@@ -90,6 +90,25 @@ def path(switch: str) -> Iterator[None]:
         del os.environ[fast.ENV_SWITCH]
 
 
+@contextlib.contextmanager
+def columnar_chunks() -> Iterator[list[int]]:
+    """Counts the chunks the columnar validator parses itself inside the block."""
+    from etl_handlers.engines.columnar import validate as columnar_validate
+
+    count = [0]
+    original = columnar_validate.parse_chunk
+
+    def counted(*args: object, **kwargs: object) -> object:
+        count[0] += 1
+        return original(*args, **kwargs)
+
+    columnar_validate.parse_chunk = counted  # type: ignore[assignment]
+    try:
+        yield count
+    finally:
+        columnar_validate.parse_chunk = original
+
+
 class _Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.NOTSET)
@@ -113,14 +132,20 @@ def logged() -> Iterator[list[str]]:
         root.setLevel(level)
 
 
-def leaks(data: bytes, planted: set[str]) -> tuple[ChainOutcome, list[ChainOutcome], list[str]]:
-    """Both paths' outcomes for ``data``, and what the scan finds in anything they wrote."""
+def leaks(
+    data: bytes, planted: set[str], *, rows: bool = True
+) -> tuple[ChainOutcome, list[ChainOutcome], list[str]]:
+    """Both paths' outcomes for ``data``, and what the scan finds in anything they wrote;
+    with ``rows``, the fast path must have validated rows with the columnar engine."""
     # The scan does find what it looks for: in the input itself.
     assert all(pan_findings(data.decode(), {digits}) for digits in planted)
     outcomes, found = [], []
     for switch in ("1", "0"):
-        with path(switch), logged() as records:
+        with path(switch), logged() as records, columnar_chunks() as chunks:
             outcome = run_chain(data, max_reject_rate=Decimal(1))
+        # The comparison means something only if the columnar engine validated the file
+        # itself, not by falling back to the reference reader for every chunk.
+        assert (chunks[0] > 0) == (rows and switch == "1"), (switch, chunks)
         check_invariants(data, outcome)
         outcomes.append(outcome)
         texts = [*(output.decode() for output in outcome.outputs()), *records]
@@ -151,7 +176,7 @@ def test_no_card_number_written_any_way_reaches_a_failed_files_message(
     planting = Planting(data, kind)
     name = planting.text()
     source = (",".join([*COLUMNS, name, name]) + "\n").encode()
-    outcome, outcomes, found = leaks(source, planting.digits)
+    outcome, outcomes, found = leaks(source, planting.digits, rows=False)
     assert not found
     assert outcomes[0] == outcomes[1]
     assert outcome.code == "DUPLICATE_COLUMN"

@@ -273,7 +273,7 @@ def test_custom_schema(reference: Any) -> None:
     same_chain(reference, (CUSTOM_HEAD + "\n".join(lines) + "\n").encode(), schema)
 
 
-def test_two_unique_columns_use_the_reference(reference: Any) -> None:
+def test_two_unique_columns_use_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     columns = tuple(
         replace(column, unique=True) if column.name == "account_id" else column
         for column in SCHEMA.columns
@@ -281,7 +281,18 @@ def test_two_unique_columns_use_the_reference(reference: Any) -> None:
     schema = replace(SCHEMA, columns=columns)
     assert not fast_validate.supported(schema)
     rows = [row(transaction_id=f"t{i}", account_id=f"A{i % 3}") for i in range(9)]
-    same_chain(reference, csv_bytes(rows), schema)
+    # The columnar engine hands such a schema to the reference, so comparing the two paths
+    # compares the reference with itself: check the hand-over and the reference's answer.
+    calls: list[Any] = []
+    original = fast_validate._validate
+    monkeypatch.setattr(
+        fast_validate, "_validate", lambda *args: calls.append(args) or original(*args)
+    )
+    result, _, rejects = run_validate(csv_bytes(rows), schema)
+    assert len(calls) == 1
+    assert (result.rows_valid, result.rows_rejected) == (3, 6)
+    assert [json.loads(line)["code"] for line in rejects.splitlines()] == ["DUPLICATE_ID"] * 6
+    assert [json.loads(line)["column"] for line in rejects.splitlines()] == ["account_id"] * 6
 
 
 def test_identifier_pattern_that_is_not_a_simple_class(reference: Any) -> None:

@@ -183,15 +183,33 @@ def test_a_disabled_tracer_records_nothing_and_changes_no_result() -> None:
 
 
 def test_the_no_tracing_provider_does_nothing() -> None:
+    """It patches no module, returns nothing, and hands out one shared segment that keeps
+    nothing: no subsegment, annotation, metadata or exception is ever recorded."""
+    import asyncio
+
+    import botocore.client
+
+    make_api_call = botocore.client.BaseClient._make_api_call
     provider = observability.NoTracing()
-    provider.patch(["botocore"])
-    provider.patch_all()
-    provider.put_annotation("k", "v")
-    provider.put_metadata("k", "v")
+    assert provider.patch(["botocore"]) is None
+    assert provider.patch_all() is None
+    assert botocore.client.BaseClient._make_api_call is make_api_call  # botocore unpatched
+    assert provider.put_annotation("k", "v") is None
+    assert provider.put_metadata("k", "v") is None
+    before = dict(vars(observability._NO_SEGMENT))
     with provider.in_subsegment("x") as segment:
+        assert segment is observability._NO_SEGMENT
         segment.put_annotation("k", "v")
         segment.put_metadata("k", "v")
         segment.add_exception(ValueError("x"), [])
         segment.add_subsegment(object())
         segment.remove_subsegment(object())
         segment.close()
+
+    async def inner() -> Any:
+        async with provider.in_subsegment_async("y") as segment:
+            segment.put_annotation("k", "v")
+            return segment
+
+    assert asyncio.run(inner()) is observability._NO_SEGMENT
+    assert vars(observability._NO_SEGMENT) == before  # it kept nothing
