@@ -60,6 +60,8 @@ TRANSIENT_ERRORS = (
     "Lambda.ClientExecutionTimeoutException",
     "TransientError",
 )
+#: When a job in a running status counts as stuck, unless ``stuck_after`` says otherwise.
+DEFAULT_STUCK_AFTER = cdk.Duration.minutes(60)
 RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
 #: The row counts the steps record; a FAILED job keeps only the rows read
 #: (mirrors handlers/etl_handlers/aws/jobs.py).
@@ -223,7 +225,8 @@ class EtlWorkflow(Construct):
             retry waits, the failure branch included; ``execution_budget``). A shorter one
             is a props problem: an execution timeout cannot be caught.
         log_retention: retention of every log group (one week; one year when strict).
-        stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
+        stuck_after: a job in a running status for longer is reported as stuck (60 minutes),
+            by the quality check and by a ControlApi given this workflow's state machine.
         quality_window: how far back the daily quality check looks (24 hours).
         quality_check_schedule: when it runs (02:00 UTC daily).
         metrics_namespace: CloudWatch namespace of the custom metrics.
@@ -279,8 +282,11 @@ class EtlWorkflow(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()
+        #: When the quality check (and a ControlApi given this state machine) calls a job
+        #: stuck.
+        self.stuck_after: cdk.Duration = stuck_after or DEFAULT_STUCK_AFTER
         step_retry = step_retry or StepRetry()
-        stuck_after = stuck_after or cdk.Duration.minutes(60)
+        stuck_after = stuck_after or DEFAULT_STUCK_AFTER
         quality_window = quality_window or cdk.Duration.hours(24)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
         problems = suffix_problems(environment_suffix) + _problems(
