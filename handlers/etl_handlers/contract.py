@@ -1,10 +1,34 @@
-"""Names of the environment variables the constructs set and the handlers read.
+"""The contract between the constructs and the handlers: the facts both sides must agree on.
 
-The construct side mirrors these in ``etl_constructs.naming``; a test keeps both in step.
+Object key prefixes, environment variable names, metric names and namespace, job statuses
+and their groups, step names, the execution events the trigger records, and defaults. The
+handler modules import these from here; the construct side loads this very file from the
+handler asset (``etl_constructs._contract``) instead of keeping a copy. Standard library
+only, and no import from the rest of ``etl_handlers``.
 """
 
 from __future__ import annotations
 
+# -- Object key prefixes of the data bucket ------------------------------------------------
+RAW_PREFIX = "raw/"
+VALIDATED_PREFIX = "validated/"
+REJECTED_PREFIX = "rejected/"
+PROCESSED_PREFIX = "processed/"
+ENRICHED_PREFIX = "enriched/"
+FAILED_PREFIX = "failed/"
+REPORTS_PREFIX = "reports/"
+
+PREFIXES = (
+    RAW_PREFIX,
+    VALIDATED_PREFIX,
+    REJECTED_PREFIX,
+    PROCESSED_PREFIX,
+    ENRICHED_PREFIX,
+    FAILED_PREFIX,
+    REPORTS_PREFIX,
+)
+
+# -- Environment variables the constructs set and the handlers read ------------------------
 DATA_BUCKET = "ETL_DATA_BUCKET"
 JOB_TABLE = "ETL_JOB_TABLE"
 JOB_INDEX = "ETL_JOB_INDEX"
@@ -30,3 +54,71 @@ ALL = (
     QUALITY_WINDOW_HOURS,
     FAST_PATH,
 )
+"""Every environment variable name above."""
+
+# -- The job table ---------------------------------------------------------------------------
+JOB_INDEX_NAME = "TimestampIndex"
+"""The GSI over status and time of the last status change."""
+
+# -- Job statuses and their groups -----------------------------------------------------------
+PENDING = "PENDING"
+VALIDATING = "VALIDATING"
+TRANSFORMING = "TRANSFORMING"
+ENRICHING = "ENRICHING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+
+STATUSES = (PENDING, VALIDATING, TRANSFORMING, ENRICHING, SUCCEEDED, FAILED)
+STEP_STATUSES = (VALIDATING, TRANSFORMING, ENRICHING)
+"""The statuses a step sets while it works on the job (one per step, in pipeline order)."""
+ACTIVE_STATUSES = (PENDING, *STEP_STATUSES)
+"""Statuses a job can still leave: it is not finished yet. A job in one of them whose last
+status change is older than ``stuck_after`` is stuck (the API and the quality check); a job
+in one of them is what the failure branch's conditional write and the execution status
+recorder may move to FAILED."""
+FINAL_STATUSES = (SUCCEEDED, FAILED)
+
+# -- Steps -----------------------------------------------------------------------------------
+STEPS = ("validate", "transform", "enrich")
+STEP_STATUS = dict(zip(STEPS, STEP_STATUSES, strict=True))
+"""The status each step sets."""
+ROWS_READ = "read"
+STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
+"""The row counts the steps record; a FAILED job keeps only the rows read."""
+
+# -- Execution status events the trigger records --------------------------------------------
+STATES_SOURCE = "aws.states"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+"""The statuses of an execution that ended without succeeding."""
+
+# -- Error codes the state machine writes itself --------------------------------------------
+CODE_INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+
+# -- Custom metrics --------------------------------------------------------------------------
+METRICS_NAMESPACE = "EtlPipeline"
+METRIC_FILES_RECEIVED = "FilesReceived"
+METRIC_FILES_SUCCEEDED = "FilesSucceeded"
+METRIC_FILES_FAILED = "FilesFailed"
+METRIC_ROWS_PROCESSED = "RowsProcessed"
+METRIC_ROWS_REJECTED = "RowsRejected"
+METRIC_FAILED_JOBS = "FailedJobs"
+METRIC_STUCK_JOBS = "StuckJobs"
+METRIC_UNRECONCILED_JOBS = "UnreconciledJobs"
+
+METRIC_NAMES = (
+    METRIC_FILES_RECEIVED,
+    METRIC_FILES_SUCCEEDED,
+    METRIC_FILES_FAILED,
+    METRIC_ROWS_PROCESSED,
+    METRIC_ROWS_REJECTED,
+    METRIC_FAILED_JOBS,
+    METRIC_STUCK_JOBS,
+    METRIC_UNRECONCILED_JOBS,
+)
+
+# -- Defaults --------------------------------------------------------------------------------
+DEFAULT_STUCK_AFTER_MINUTES = 60
+"""A job in an active status for longer is stuck."""
+DEFAULT_QUALITY_WINDOW_HOURS = 24
+"""How far back the quality check looks for failures."""

@@ -32,7 +32,13 @@ from ._iam import grant_start_execution, service_role
 from ._props import raise_if_any
 from .compliance import Compliance
 from .encryption import PipelineKey
-from .etl_workflow import grant_table, log_retention_of, profile_of
+from .etl_workflow import (
+    DEFAULT_STUCK_AFTER,
+    EtlWorkflow,
+    grant_table,
+    log_retention_of,
+    profile_of,
+)
 from .naming import Naming, suffix_problems
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
@@ -87,8 +93,14 @@ class ControlApi(Construct):
             (strict) when omitted.
         waf_rate_limit: strict only: requests one client IP may send in 5 minutes before the
             web ACL's rate-based rule blocks it (2000 when omitted; 10 to 2,000,000,000).
+        stuck_after: a job in a running status for longer is shown as stuck. Taken from the
+            workflow when ``state_machine`` is an :class:`EtlWorkflow`'s (its quality check
+            uses the same), else 60 minutes; giving one that differs from the workflow's is
+            a props problem, so the API and the quality check never answer "is this job
+            stuck" differently.
 
     Attributes:
+        stuck_after: the value the function uses.
         api: the RestApi. function: the API's Lambda. access_log_group,
         execution_log_group (``API-Gateway-Execution-Logs_{restApiId}/prod``, created here
         with retention and the key rather than left to API Gateway), url: the stage URL.
@@ -115,9 +127,12 @@ class ControlApi(Construct):
         vpc: ec2.IVpc | None = None,
         reserved_concurrency: int | None = None,
         waf_rate_limit: int | None = None,
+        stuck_after: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = suffix_problems(environment_suffix)
+        stuck_after, stuck_problems = _stuck_after_of(state_machine, stuck_after)
+        problems += stuck_problems
         if throttling_rate_limit < 1:
             problems.append("throttling_rate_limit must be at least 1")
         if throttling_burst_limit < 1:
@@ -136,6 +151,8 @@ class ControlApi(Construct):
         raise_if_any("ControlApi", problems + profile_problems)
         self.naming = names = Naming(environment_suffix)
         self.compliance = profile
+        #: When the API calls a job stuck: the same as the quality check's.
+        self.stuck_after: cdk.Duration = stuck_after
         strict = profile.strict
         if reserved_concurrency is None and strict:
             reserved_concurrency = STRICT_RESERVED_CONCURRENCY
@@ -217,6 +234,7 @@ class ControlApi(Construct):
                 naming.ENV_JOB_TABLE: table.table_name,
                 naming.ENV_JOB_INDEX: naming.JOB_INDEX_NAME,
                 naming.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
+                naming.ENV_STUCK_AFTER_MINUTES: str(int(stuck_after.to_minutes())),
                 "POWERTOOLS_SERVICE_NAME": names.service,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -422,3 +440,22 @@ class ControlApi(Construct):
             ],
         )
         return acl
+
+
+def _stuck_after_of(
+    state_machine: sfn.IStateMachine, given: cdk.Duration | None
+) -> tuple[cdk.Duration, list[str]]:
+    """The API's ``stuck_after``: the workflow's when ``state_machine`` belongs to an
+    :class:`EtlWorkflow`, else ``given`` or the default; a ``given`` that disagrees with the
+    workflow's is a problem."""
+    owner = state_machine.node.scope
+    workflow = owner if isinstance(owner, EtlWorkflow) else None
+    if workflow is None:
+        return given or DEFAULT_STUCK_AFTER, []
+    if given is not None and given.to_minutes() != workflow.stuck_after.to_minutes():
+        return workflow.stuck_after, [
+            f"stuck_after is {given.to_human_string()} but the workflow of state_machine "
+            f"uses {workflow.stuck_after.to_human_string()}: leave stuck_after out (the "
+            "API takes the workflow's) or pass the same value to both"
+        ]
+    return workflow.stuck_after, []

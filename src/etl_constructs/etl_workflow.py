@@ -41,6 +41,7 @@ from constructs import Construct
 
 from . import budget, large_files, naming, network, runtime
 from . import compliance as nag
+from ._contract import contract
 from ._iam import grant_start_execution, managed_instead_of_inline, service_role
 from ._props import raise_if_any
 from ._version import __version__
@@ -60,10 +61,12 @@ TRANSIENT_ERRORS = (
     "Lambda.ClientExecutionTimeoutException",
     "TransientError",
 )
-RUNNING_STATUSES = ("PENDING", "VALIDATING", "TRANSFORMING", "ENRICHING")
-#: The row counts the steps record; a FAILED job keeps only the rows read
-#: (mirrors handlers/etl_handlers/aws/jobs.py).
-STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
+#: When a job in a running status counts as stuck, unless ``stuck_after`` says otherwise.
+DEFAULT_STUCK_AFTER = cdk.Duration.minutes(contract.DEFAULT_STUCK_AFTER_MINUTES)
+#: The statuses the failure branch may move to FAILED: the job is not finished yet.
+FAILABLE_STATUSES = contract.ACTIVE_STATUSES
+#: The row counts the steps record; a FAILED job keeps only the rows read.
+STEP_ROW_COUNTS = contract.STEP_ROW_COUNTS
 #: DynamoDB errors the failure branch's record retries (the integration names them so).
 TRANSIENT_DYNAMODB_ERRORS = (
     "DynamoDB.ProvisionedThroughputExceededException",
@@ -155,9 +158,9 @@ class _Step:
 
 
 _STEPS = (
-    _Step("Validate", "validate", "validator", "$.validation"),
-    _Step("Transform", "transform", "transformer", "$.transform"),
-    _Step("Enrich", "enrich", "enricher", "$.enrich"),
+    _Step("Validate", naming.STEP_VALIDATE, "validator", "$.validation"),
+    _Step("Transform", naming.STEP_TRANSFORM, "transformer", "$.transform"),
+    _Step("Enrich", naming.STEP_ENRICH, "enricher", "$.enrich"),
 )
 # Which prefixes each function reads and writes (objects only, never the whole bucket).
 _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -223,7 +226,8 @@ class EtlWorkflow(Construct):
             retry waits, the failure branch included; ``execution_budget``). A shorter one
             is a props problem: an execution timeout cannot be caught.
         log_retention: retention of every log group (one week; one year when strict).
-        stuck_after: a job in a running status for longer is reported as stuck (60 minutes).
+        stuck_after: a job in a running status for longer is reported as stuck (60 minutes),
+            by the quality check and by a ControlApi given this workflow's state machine.
         quality_window: how far back the daily quality check looks (24 hours).
         quality_check_schedule: when it runs (02:00 UTC daily).
         metrics_namespace: CloudWatch namespace of the custom metrics.
@@ -279,9 +283,12 @@ class EtlWorkflow(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()
+        #: When the quality check (and a ControlApi given this state machine) calls a job
+        #: stuck.
+        self.stuck_after: cdk.Duration = stuck_after or DEFAULT_STUCK_AFTER
         step_retry = step_retry or StepRetry()
-        stuck_after = stuck_after or cdk.Duration.minutes(60)
-        quality_window = quality_window or cdk.Duration.hours(24)
+        stuck_after = stuck_after or DEFAULT_STUCK_AFTER
+        quality_window = quality_window or cdk.Duration.hours(contract.DEFAULT_QUALITY_WINDOW_HOURS)
         settings = dict(DEFAULT_FUNCTION_SETTINGS)
         problems = suffix_problems(environment_suffix) + _problems(
             max_reject_rate=max_reject_rate,
@@ -907,7 +914,7 @@ class EtlWorkflow(Construct):
             "#status": "status",
             "#error": "error",
             "#rows": "rows",
-            "#read": "read",
+            "#read": contract.ROWS_READ,
             "#totals": "totals",
             **{f"#{count}": count for count in STEP_ROW_COUNTS},
         }
@@ -938,11 +945,11 @@ class EtlWorkflow(Construct):
             },
             update_expression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
             condition_expression="#status IN ("
-            + ", ".join(f":s{i}" for i in range(len(RUNNING_STATUSES)))
+            + ", ".join(f":s{i}" for i in range(len(FAILABLE_STATUSES)))
             + ")",
             expression_attribute_names=names,
             expression_attribute_values={
-                ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
+                ":failed": tasks.DynamoAttributeValue.from_string(contract.FAILED),
                 ":error": tasks.DynamoAttributeValue.from_map(
                     {
                         "step": tasks.DynamoAttributeValue.from_string(
@@ -962,7 +969,7 @@ class EtlWorkflow(Construct):
                 **values,
                 **{
                     f":s{i}": tasks.DynamoAttributeValue.from_string(status)
-                    for i, status in enumerate(RUNNING_STATUSES)
+                    for i, status in enumerate(FAILABLE_STATUSES)
                 },
             },
             result_path=sfn.JsonPath.DISCARD,

@@ -166,7 +166,7 @@ def build(
     parts in flight at once in each map."""
     preflight, preflight_outcome = workflow.step_task(
         "Preflight",
-        "validate",
+        naming.STEP_VALIDATE,
         "validator",
         "$.validation",
         payload=job_fields(mode="preflight", rowsPerPart=settings.batch_rows),
@@ -189,11 +189,11 @@ def build(
         map_execution_type=sfn.StateMachineType.STANDARD,
     )
     validate_batches.item_processor(batch)
-    workflow.catch_into_failure(validate_batches, "validate", failure)
+    workflow.catch_into_failure(validate_batches, naming.STEP_VALIDATE, failure)
 
     reduce_validation, reduce_validation_outcome = workflow.step_task(
         "ReduceValidation",
-        "validate",
+        naming.STEP_VALIDATE,
         "validator",
         "$.validation",
         payload=job_fields(mode="reduce"),
@@ -214,10 +214,14 @@ def build(
         map_execution_type=sfn.StateMachineType.STANDARD,
     )
     process_parts.item_processor(transform_part.next(enrich_part))
-    workflow.catch_into_failure(process_parts, "transform", failure)
+    workflow.catch_into_failure(process_parts, naming.STEP_TRANSFORM, failure)
 
     reduce_enrich, reduce_enrich_outcome = workflow.step_task(
-        "ReduceEnrich", "enrich", "enricher", "$.enrich", payload=job_fields(mode="reduce")
+        "ReduceEnrich",
+        naming.STEP_ENRICH,
+        "enricher",
+        "$.enrich",
+        payload=job_fields(mode="reduce"),
     )
     preflight_outcome.otherwise(validate_batches)
     validate_batches.next(reduce_validation)

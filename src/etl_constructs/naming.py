@@ -2,8 +2,9 @@
 
 One place for naming decisions: constructs ask this module for names instead of formatting
 strings themselves, so a name changes in one line and tests can assert the whole scheme.
-The prefixes and environment variable names mirror ``handlers/etl_handlers/core/keys.py`` and
-``handlers/etl_handlers/contract.py``; a test keeps the two sides equal.
+The prefixes, environment variable names, metric names and the other facts the handlers
+share are read from the handler asset's ``etl_handlers/contract.py`` (:mod:`._contract`),
+not copied.
 """
 
 from __future__ import annotations
@@ -11,56 +12,59 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._contract import contract
 from ._props import PropsError
 
-# Object key prefixes of the ingestion bucket (mirrors handlers/etl_handlers/core/keys.py).
-RAW_PREFIX = "raw/"
-VALIDATED_PREFIX = "validated/"
-REJECTED_PREFIX = "rejected/"
-PROCESSED_PREFIX = "processed/"
-ENRICHED_PREFIX = "enriched/"
-FAILED_PREFIX = "failed/"
-REPORTS_PREFIX = "reports/"
+# Facts shared with the handlers, read from the handler asset's contract (never copied here).
+RAW_PREFIX = contract.RAW_PREFIX
+VALIDATED_PREFIX = contract.VALIDATED_PREFIX
+REJECTED_PREFIX = contract.REJECTED_PREFIX
+PROCESSED_PREFIX = contract.PROCESSED_PREFIX
+ENRICHED_PREFIX = contract.ENRICHED_PREFIX
+FAILED_PREFIX = contract.FAILED_PREFIX
+REPORTS_PREFIX = contract.REPORTS_PREFIX
 #: The only prefixes the state machine lists (the ``s3:prefix`` condition of its
 #: ``s3:ListBucket``): the Distributed Map reads a big file's parts and plan under
 #: ``validated/{job}/``.
 STATE_MACHINE_LIST_PREFIXES = (VALIDATED_PREFIX,)
 
-# Environment variables the constructs set (mirrors handlers/etl_handlers/contract.py).
-ENV_DATA_BUCKET = "ETL_DATA_BUCKET"
-ENV_JOB_TABLE = "ETL_JOB_TABLE"
-ENV_JOB_INDEX = "ETL_JOB_INDEX"
-ENV_STATE_MACHINE_ARN = "ETL_STATE_MACHINE_ARN"
-ENV_SCHEMA = "ETL_SCHEMA"
-ENV_MAX_REJECT_RATE = "ETL_MAX_REJECT_RATE"
-ENV_OUTPUT_FORMAT = "ETL_OUTPUT_FORMAT"
-ENV_PIPELINE_VERSION = "ETL_PIPELINE_VERSION"
-ENV_STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
-ENV_QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
-ENV_FAST_PATH = "ETL_FAST_PATH"
+# The steps' names on the job record (its ``error.step``), in pipeline order.
+STEP_VALIDATE, STEP_TRANSFORM, STEP_ENRICH = contract.STEPS
 
-# Error codes the state machine writes itself (mirrors handlers/etl_handlers/core/codes.py).
-CODE_INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+# Environment variables the constructs set.
+ENV_DATA_BUCKET = contract.DATA_BUCKET
+ENV_JOB_TABLE = contract.JOB_TABLE
+ENV_JOB_INDEX = contract.JOB_INDEX
+ENV_STATE_MACHINE_ARN = contract.STATE_MACHINE_ARN
+ENV_SCHEMA = contract.SCHEMA
+ENV_MAX_REJECT_RATE = contract.MAX_REJECT_RATE
+ENV_OUTPUT_FORMAT = contract.OUTPUT_FORMAT
+ENV_PIPELINE_VERSION = contract.PIPELINE_VERSION
+ENV_STUCK_AFTER_MINUTES = contract.STUCK_AFTER_MINUTES
+ENV_QUALITY_WINDOW_HOURS = contract.QUALITY_WINDOW_HOURS
+ENV_FAST_PATH = contract.FAST_PATH
 
-# The execution status events the execution status rule sends to the trigger (mirrors
-# handlers/etl_handlers/app/ingest.py).
-STATES_SOURCE = "aws.states"
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
-EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+# Error codes the state machine writes itself.
+CODE_INVALID_WITHOUT_REASON = contract.CODE_INVALID_WITHOUT_REASON
 
-JOB_INDEX_NAME = "TimestampIndex"
-METRICS_NAMESPACE = "EtlPipeline"
+# The execution status events the execution status rule sends to the trigger.
+STATES_SOURCE = contract.STATES_SOURCE
+EXECUTION_STATUS_CHANGE = contract.EXECUTION_STATUS_CHANGE
+EXECUTION_END_STATUSES = contract.EXECUTION_END_STATUSES
+
+JOB_INDEX_NAME = contract.JOB_INDEX_NAME
+METRICS_NAMESPACE = contract.METRICS_NAMESPACE
 API_STAGE_NAME = "prod"
 
-# Custom metrics the handlers publish (mirrors handlers/etl_handlers/aws/observability.py).
-METRIC_FILES_RECEIVED = "FilesReceived"
-METRIC_FILES_SUCCEEDED = "FilesSucceeded"
-METRIC_FILES_FAILED = "FilesFailed"
-METRIC_ROWS_PROCESSED = "RowsProcessed"
-METRIC_ROWS_REJECTED = "RowsRejected"
-METRIC_FAILED_JOBS = "FailedJobs"
-METRIC_STUCK_JOBS = "StuckJobs"
-METRIC_UNRECONCILED_JOBS = "UnreconciledJobs"
+# Custom metrics the handlers publish.
+METRIC_FILES_RECEIVED = contract.METRIC_FILES_RECEIVED
+METRIC_FILES_SUCCEEDED = contract.METRIC_FILES_SUCCEEDED
+METRIC_FILES_FAILED = contract.METRIC_FILES_FAILED
+METRIC_ROWS_PROCESSED = contract.METRIC_ROWS_PROCESSED
+METRIC_ROWS_REJECTED = contract.METRIC_ROWS_REJECTED
+METRIC_FAILED_JOBS = contract.METRIC_FAILED_JOBS
+METRIC_STUCK_JOBS = contract.METRIC_STUCK_JOBS
+METRIC_UNRECONCILED_JOBS = contract.METRIC_UNRECONCILED_JOBS
 
 # The five workflow functions, in pipeline order, and the API function.
 WORKFLOW_FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")

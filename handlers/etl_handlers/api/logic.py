@@ -28,7 +28,7 @@ from etl_handlers.core import keys
 from etl_handlers.core.masking import scrub
 
 DEFAULT_PAGE_SIZE = 50
-DEFAULT_STUCK_AFTER_MINUTES = 60
+DEFAULT_STUCK_AFTER_MINUTES = env.DEFAULT_STUCK_AFTER_MINUTES
 MAX_BODY_BYTES = 16 * 1024
 """Largest ``POST /trigger`` body read: ``{"key": ...}`` with a key of at most 1024 bytes."""
 TRIGGER_FIELDS = frozenset({"key"})

@@ -20,16 +20,10 @@ from etl_handlers.aws.clients import RETRYING, shared_client
 from etl_handlers.aws.jobs import PENDING, JobStore
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.aws.s3io import ObjectInfo
+from etl_handlers.contract import EXECUTION_END_STATUSES, EXECUTION_STATUS_CHANGE, STATES_SOURCE
 from etl_handlers.core import keys
 
 CLIENT_CONFIG = RETRYING
-
-#: The EventBridge event Step Functions sends when an execution changes status, and the
-#: statuses of an execution that ended without succeeding (mirrored in
-#: ``etl_constructs.naming``: the execution status rule matches them).
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
-EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
-STATES_SOURCE = "aws.states"
 
 
 __all__ = [

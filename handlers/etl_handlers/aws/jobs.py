@@ -32,21 +32,25 @@ from botocore.exceptions import ClientError
 from etl_handlers import contract as env
 from etl_handlers.aws import ddbtypes
 from etl_handlers.aws.clients import RETRYING, shared_client
+from etl_handlers.contract import (
+    ACTIVE_STATUSES,
+    ENRICHING,
+    FAILED,
+    FINAL_STATUSES,
+    JOB_INDEX_NAME,
+    PENDING,
+    ROWS_READ,
+    STATUSES,
+    STEP_ROW_COUNTS,
+    STEP_STATUS,
+    STEP_STATUSES,
+    STEPS,
+    SUCCEEDED,
+    TRANSFORMING,
+    VALIDATING,
+)
 from etl_handlers.core.errors import EtlError
 from etl_handlers.core.masking import scrub
-
-PENDING = "PENDING"
-VALIDATING = "VALIDATING"
-TRANSFORMING = "TRANSFORMING"
-ENRICHING = "ENRICHING"
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-
-STATUSES = (PENDING, VALIDATING, TRANSFORMING, ENRICHING, SUCCEEDED, FAILED)
-RUNNING_STATUSES = (VALIDATING, TRANSFORMING, ENRICHING)
-ACTIVE_STATUSES = (PENDING, *RUNNING_STATUSES)
-"""Statuses a job can still leave: it is not finished yet."""
-FINAL_STATUSES = (SUCCEEDED, FAILED)
 
 ALLOWED_FROM: Mapping[str, frozenset[str]] = {
     PENDING: frozenset(),
@@ -58,10 +62,7 @@ ALLOWED_FROM: Mapping[str, frozenset[str]] = {
 }
 """For each target status, the statuses a job may be in to move there."""
 
-STEPS = ("validate", "transform", "enrich")
-STEP_STATUS = {"validate": VALIDATING, "transform": TRANSFORMING, "enrich": ENRICHING}
-
-DEFAULT_INDEX = "TimestampIndex"
+DEFAULT_INDEX = JOB_INDEX_NAME
 MAX_PAGE_SIZE = 100
 MAX_ERROR_MESSAGE = 1000
 MAX_EXTRA_COLUMNS = 100
@@ -78,11 +79,11 @@ __all__ = [
     "FINAL_STATUSES",
     "PENDING",
     "ROWS_READ",
-    "RUNNING_STATUSES",
     "STATUSES",
     "STEPS",
     "STEP_ROW_COUNTS",
     "STEP_STATUS",
+    "STEP_STATUSES",
     "SUCCEEDED",
     "TRANSFORMING",
     "VALIDATING",
@@ -554,12 +555,6 @@ class JobStore:
             if page.cursor is None:
                 return
             cursor = page.cursor
-
-
-ROWS_READ = "read"
-"""A FAILED job's only row count: the data rows its validation read before it failed."""
-STEP_ROW_COUNTS = ("input", "valid", "rejected", "transformed", "enriched")
-"""The row counts the steps record; a FAILED job keeps none of them (see failed_figures)."""
 
 
 def failed_figures(update: _Update) -> None:

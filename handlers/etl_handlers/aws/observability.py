@@ -26,30 +26,22 @@ from botocore.exceptions import (
     IncompleteReadError,
 )
 
+from etl_handlers.contract import (
+    METRIC_FAILED_JOBS,
+    METRIC_FILES_FAILED,
+    METRIC_FILES_RECEIVED,
+    METRIC_FILES_SUCCEEDED,
+    METRIC_NAMES,
+    METRIC_ROWS_PROCESSED,
+    METRIC_ROWS_REJECTED,
+    METRIC_STUCK_JOBS,
+    METRIC_UNRECONCILED_JOBS,
+    METRICS_NAMESPACE,
+)
 from etl_handlers.core.errors import TransientError
 
 DEFAULT_SERVICE = "etl-pipeline"
-DEFAULT_NAMESPACE = "EtlPipeline"
-
-METRIC_FILES_RECEIVED = "FilesReceived"
-METRIC_FILES_SUCCEEDED = "FilesSucceeded"
-METRIC_FILES_FAILED = "FilesFailed"
-METRIC_ROWS_PROCESSED = "RowsProcessed"
-METRIC_ROWS_REJECTED = "RowsRejected"
-METRIC_FAILED_JOBS = "FailedJobs"
-METRIC_STUCK_JOBS = "StuckJobs"
-METRIC_UNRECONCILED_JOBS = "UnreconciledJobs"
-
-METRIC_NAMES = (
-    METRIC_FILES_RECEIVED,
-    METRIC_FILES_SUCCEEDED,
-    METRIC_FILES_FAILED,
-    METRIC_ROWS_PROCESSED,
-    METRIC_ROWS_REJECTED,
-    METRIC_FAILED_JOBS,
-    METRIC_STUCK_JOBS,
-    METRIC_UNRECONCILED_JOBS,
-)
+DEFAULT_NAMESPACE = METRICS_NAMESPACE
 
 PATCHED_MODULES = ("botocore",)
 """What the Tracer instruments: every AWS SDK call (all the handlers make go through

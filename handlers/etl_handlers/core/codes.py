@@ -10,6 +10,8 @@ Codes are part of the public contract: add new ones, never rename or reuse one.
 
 from __future__ import annotations
 
+from etl_handlers.contract import CODE_INVALID_WITHOUT_REASON
+
 # -- file codes -----------------------------------------------------------------------------
 EMPTY_FILE = "EMPTY_FILE"
 """The object has 0 bytes, or no header row at all (only a BOM or blank lines)."""
@@ -100,7 +102,7 @@ SOURCE_CHANGED = "SOURCE_CHANGED"
 """The unversioned source object was overwritten after the job was created."""
 RECONCILIATION_FAILED = "RECONCILIATION_FAILED"
 """Rows or amounts do not add up across the steps; the message lists the differences."""
-INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+INVALID_WITHOUT_REASON = CODE_INVALID_WITHOUT_REASON
 """A step found the file INVALID but gave no reason (a defect of the step), or returned a
 result without a readable outcome; the state machine fails the job with this code."""
 

@@ -1,9 +1,9 @@
 """Object keys of the ingestion bucket and the job id: one home for both.
 
 Every output key is a pure function of the job id and the source key, so a retried step
-overwrites its own output instead of appending a second copy. The prefixes are mirrored in
-``etl_constructs.naming`` (the bucket's lifecycle rules and the event rule use them); a test
-keeps both sides equal.
+overwrites its own output instead of appending a second copy. The prefixes live in
+``etl_handlers.contract``, which the constructs read too (the bucket's lifecycle rules and
+the event rule use them).
 """
 
 from __future__ import annotations
@@ -13,22 +13,15 @@ import posixpath
 from datetime import date, datetime
 from urllib.parse import quote
 
-RAW_PREFIX = "raw/"
-VALIDATED_PREFIX = "validated/"
-REJECTED_PREFIX = "rejected/"
-PROCESSED_PREFIX = "processed/"
-ENRICHED_PREFIX = "enriched/"
-FAILED_PREFIX = "failed/"
-REPORTS_PREFIX = "reports/"
-
-PREFIXES = (
-    RAW_PREFIX,
-    VALIDATED_PREFIX,
-    REJECTED_PREFIX,
-    PROCESSED_PREFIX,
+from etl_handlers.contract import (
     ENRICHED_PREFIX,
     FAILED_PREFIX,
+    PREFIXES,
+    PROCESSED_PREFIX,
+    RAW_PREFIX,
+    REJECTED_PREFIX,
     REPORTS_PREFIX,
+    VALIDATED_PREFIX,
 )
 
 CSV_SUFFIX = ".csv"

@@ -36,8 +36,8 @@ from etl_handlers.core import keys
 from etl_handlers.core.errors import ConfigurationError
 from etl_handlers.core.masking import scrub
 
-DEFAULT_WINDOW_HOURS = 24.0
-DEFAULT_STUCK_AFTER_MINUTES = 60.0
+DEFAULT_WINDOW_HOURS = float(env.DEFAULT_QUALITY_WINDOW_HOURS)
+DEFAULT_STUCK_AFTER_MINUTES = float(env.DEFAULT_STUCK_AFTER_MINUTES)
 REPORT_VERSION = 1
 
 __all__ = ["QualitySettings", "run_quality_check", "settings_from"]

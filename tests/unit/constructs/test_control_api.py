@@ -163,3 +163,82 @@ def test_the_synchronously_invoked_function_has_no_dead_letter_queue(template):
     template.resource_count_is("AWS::SQS::Queue", 0)
     (function,) = template.find_resources("AWS::Lambda::Function").values()
     assert "DeadLetterConfig" not in function["Properties"]
+
+
+def _pipeline_with_api(*, workflow_props=None, api_props=None, separate_stacks=False):
+    from etl_constructs import EtlWorkflow
+
+    app = cdk.App(context=cdk_json_context())
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(app, "Pipeline", env=env)
+    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
+    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
+    workflow = EtlWorkflow(
+        stack,
+        "Workflow",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        **(workflow_props or {}),
+    )
+    api_stack = cdk.Stack(app, "Api", env=env) if separate_stacks else stack
+    api = ControlApi(
+        api_stack,
+        "ControlApi",
+        environment_suffix="dev",
+        bucket=ingestion.bucket,
+        table=store.table,
+        state_machine=workflow.state_machine,
+        **(api_props or {}),
+    )
+    return stack, api_stack, workflow, api
+
+
+def _environment(stack, function_name):
+    for resource in Template.from_stack(stack).find_resources("AWS::Lambda::Function").values():
+        if resource["Properties"]["FunctionName"] == function_name:
+            return resource["Properties"]["Environment"]["Variables"]
+    raise AssertionError(function_name)
+
+
+@pytest.mark.parametrize("separate_stacks", [False, True])
+def test_the_workflows_stuck_after_reaches_the_api_function(separate_stacks, monkeypatch):
+    """One answer to 'is this job stuck': the API takes the workflow's ``stuck_after`` from
+    the state machine it is given, and its handler answers with it."""
+    from datetime import UTC, datetime
+
+    from etl_handlers.api import logic
+
+    stack, api_stack, workflow, api = _pipeline_with_api(
+        workflow_props={"stuck_after": cdk.Duration.minutes(15)}, separate_stacks=separate_stacks
+    )
+    quality = _environment(stack, "quality-check-dev")
+    api_env = _environment(api_stack, "api-dev")
+    assert quality["ETL_STUCK_AFTER_MINUTES"] == api_env["ETL_STUCK_AFTER_MINUTES"] == "15"
+    assert api.stuck_after.to_minutes() == workflow.stuck_after.to_minutes() == 15
+
+    monkeypatch.setenv("ETL_STUCK_AFTER_MINUTES", api_env["ETL_STUCK_AFTER_MINUTES"])
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    job = {"jobId": "j", "status": "VALIDATING", "timestamp": int(now.timestamp()) - 20 * 60}
+    assert logic.job_view(job, now=now, stuck_after=logic.stuck_after_from_env())["stuck"]
+
+
+def test_the_api_function_gets_the_default_stuck_after_without_a_workflow(template):
+    functions = template.find_resources("AWS::Lambda::Function").values()
+    (api,) = [f for f in functions if f["Properties"]["FunctionName"] == "api-dev"]
+    assert api["Properties"]["Environment"]["Variables"]["ETL_STUCK_AFTER_MINUTES"] == "60"
+    stack, _ = _api_stack(stuck_after=cdk.Duration.minutes(5))
+    assert _environment(stack, "api-dev")["ETL_STUCK_AFTER_MINUTES"] == "5"
+
+
+def test_a_stuck_after_that_disagrees_with_the_workflows_is_a_props_error():
+    with pytest.raises(PropsError, match="stuck_after"):
+        _pipeline_with_api(
+            workflow_props={"stuck_after": cdk.Duration.minutes(15)},
+            api_props={"stuck_after": cdk.Duration.minutes(30)},
+        )
+    # the same value is fine
+    _pipeline_with_api(
+        workflow_props={"stuck_after": cdk.Duration.minutes(15)},
+        api_props={"stuck_after": cdk.Duration.minutes(15)},
+    )

@@ -6,9 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-from etl_handlers.core import codes, keys
-
-from etl_constructs import naming
+from etl_handlers.core import keys
 
 
 def test_job_id_is_the_contract_hash() -> None:
@@ -105,20 +103,3 @@ def test_report_key() -> None:
 def test_copy_source_is_url_encoded_for_copy_object() -> None:
     assert keys.copy_source("b", "raw/a b+c.csv") == "b/raw/a%20b%2Bc.csv"
     assert keys.copy_source("b", "raw/a.csv", "v/1=") == "b/raw/a.csv?versionId=v%2F1%3D"
-
-
-def test_prefixes_match_the_construct_side() -> None:
-    assert keys.RAW_PREFIX == naming.RAW_PREFIX
-    assert keys.VALIDATED_PREFIX == naming.VALIDATED_PREFIX
-    assert keys.REJECTED_PREFIX == naming.REJECTED_PREFIX
-    assert keys.PROCESSED_PREFIX == naming.PROCESSED_PREFIX
-    assert keys.ENRICHED_PREFIX == naming.ENRICHED_PREFIX
-    assert keys.FAILED_PREFIX == naming.FAILED_PREFIX
-    assert keys.REPORTS_PREFIX == naming.REPORTS_PREFIX
-
-
-def test_codes_the_state_machine_writes_are_the_handlers_codes() -> None:
-    written = {n: getattr(naming, n) for n in dir(naming) if n.startswith("CODE_")}
-    assert written
-    for name, value in written.items():
-        assert getattr(codes, name.removeprefix("CODE_")) == value

@@ -15,8 +15,6 @@ from botocore.exceptions import (
 from etl_handlers.aws import observability
 from etl_handlers.core.errors import TransientError
 
-from etl_constructs import naming
-
 
 def client_error(code: str, status: int = 400) -> Any:
     from botocore.exceptions import ClientError
@@ -25,18 +23,6 @@ def client_error(code: str, status: int = 400) -> Any:
         {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
         "Op",
     )
-
-
-def test_metric_names_match_the_construct_side() -> None:
-    assert observability.METRIC_FILES_RECEIVED == naming.METRIC_FILES_RECEIVED
-    assert observability.METRIC_FILES_SUCCEEDED == naming.METRIC_FILES_SUCCEEDED
-    assert observability.METRIC_FILES_FAILED == naming.METRIC_FILES_FAILED
-    assert observability.METRIC_ROWS_PROCESSED == naming.METRIC_ROWS_PROCESSED
-    assert observability.METRIC_ROWS_REJECTED == naming.METRIC_ROWS_REJECTED
-    assert observability.METRIC_FAILED_JOBS == naming.METRIC_FAILED_JOBS
-    assert observability.METRIC_STUCK_JOBS == naming.METRIC_STUCK_JOBS
-    assert observability.METRIC_UNRECONCILED_JOBS == naming.METRIC_UNRECONCILED_JOBS
-    assert observability.DEFAULT_NAMESPACE == naming.METRICS_NAMESPACE
 
 
 def test_service_and_namespace_come_from_the_environment(
