@@ -87,3 +87,13 @@ def test_the_asset_has_one_top_level_name():
     own modules (``api``, ``trigger``, ``shared``) could collide with."""
     tops = {p.name for p in PACKAGE.parent.iterdir() if not p.name.startswith((".", "__"))}
     assert tops == {"etl_handlers"}
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_another_modules_private_name(path):
+    """What two modules share is a public name of the lower one (the columnar engine's
+    fallbacks call the reference's public row functions, not its internals)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("etl_handlers"):
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{path.name} imports {private} from {node.module}"

@@ -56,7 +56,7 @@ CHUNK_BYTES = 1 << 16
 csv.field_size_limit(MAX_FIELD_CHARS)
 
 
-class _CheckedBytes(io.BufferedIOBase):
+class CheckedBytes(io.BufferedIOBase):
     """A read-only byte stream over ``source`` that checks UTF-8 and line length on the fly.
 
     Sits under the ``TextIOWrapper``, so decoding errors are reported with an exact byte
@@ -153,7 +153,7 @@ class CsvSource:
     """
 
     def __init__(self, source: BinaryIO, *, track_offsets: bool = False) -> None:
-        self._bytes = _CheckedBytes(source)
+        self._bytes = CheckedBytes(source)
         self._text = io.TextIOWrapper(self._bytes, encoding="utf-8-sig", newline="")
         self._text._CHUNK_SIZE = CHUNK_BYTES  # type: ignore[attr-defined]
         self.offset = 0

@@ -112,7 +112,7 @@ def _identifier(
 ) -> Check:
     name = column.name
     limit = column.max_length
-    matcher = _matcher(column.pattern) if column.pattern else None
+    matcher = full_matcher(column.pattern) if column.pattern else None
     too_long = (codes.TOO_LONG, name, f"{name} is longer than {limit} characters")
     bad = (codes.INVALID_FORMAT, name, f"{name} must match {column.pattern}")
     duplicate = duplicate_failure(name)
@@ -132,18 +132,18 @@ def _identifier(
     return check
 
 
-_CHAR_CLASS = re.compile(r"\^\[([A-Za-z0-9_-]+)\]\+\$")
+SIMPLE_CHAR_CLASS = re.compile(r"\^\[([A-Za-z0-9_-]+)\]\+\$")
 
 
-def _matcher(pattern: str) -> Callable[[str], object]:
+def full_matcher(pattern: str) -> Callable[[str], object]:
     """A full-match test for ``pattern``: None (falsy) when the value does not match.
 
     Patterns of the form ``^[...]+$`` over letters, digits, ``_`` and ``-`` (ranges
     allowed, a ``-`` last is literal; the default schema's identifiers) become a
     ``str.strip`` test, several times faster than the regex; anything else uses ``re``.
     """
-    simple = _CHAR_CLASS.fullmatch(pattern)
-    allowed = _expand_class(simple.group(1)) if simple else None
+    simple = SIMPLE_CHAR_CLASS.fullmatch(pattern)
+    allowed = expand_class(simple.group(1)) if simple else None
     if allowed is None:
         return re.compile(pattern).fullmatch
     # Stripping every allowed character from both ends leaves "" exactly when all are
@@ -151,7 +151,7 @@ def _matcher(pattern: str) -> Callable[[str], object]:
     return lambda value: not value.strip(allowed)
 
 
-def _expand_class(body: str) -> str | None:
+def expand_class(body: str) -> str | None:
     """Characters of a regex class body like ``A-Za-z0-9_-``; None when unsure."""
     chars: set[str] = set()
     index = 0

@@ -284,9 +284,9 @@ def test_two_unique_columns_use_the_reference(monkeypatch: pytest.MonkeyPatch) -
     # The columnar engine hands such a schema to the reference, so comparing the two paths
     # compares the reference with itself: check the hand-over and the reference's answer.
     calls: list[Any] = []
-    original = fast_validate._validate
+    original = fast_validate.validate_rows
     monkeypatch.setattr(
-        fast_validate, "_validate", lambda *args: calls.append(args) or original(*args)
+        fast_validate, "validate_rows", lambda *args: calls.append(args) or original(*args)
     )
     result, _, rejects = run_validate(csv_bytes(rows), schema)
     assert len(calls) == 1

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from etl_handlers.core import codes
-from etl_handlers.core.rules import SeenIds, _matcher
+from etl_handlers.core.rules import SeenIds, full_matcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -310,9 +310,9 @@ PATTERNS = [
     value=st.text(alphabet="aAzZ09_-.[]`\n é\u0660", min_size=1, max_size=8),
 )
 def test_fast_pattern_matches_like_the_regex(pattern: str, value: str) -> None:
-    assert bool(_matcher(pattern)(value)) == bool(re.fullmatch(pattern, value))
+    assert bool(full_matcher(pattern)(value)) == bool(re.fullmatch(pattern, value))
 
 
 def test_simple_patterns_skip_the_regex() -> None:
-    assert _matcher("^[A-Za-z0-9_-]+$") != re.compile("^[A-Za-z0-9_-]+$").fullmatch
-    assert _matcher("^[a-z-9]+$") == re.compile("^[a-z-9]+$").fullmatch
+    assert full_matcher("^[A-Za-z0-9_-]+$") != re.compile("^[A-Za-z0-9_-]+$").fullmatch
+    assert full_matcher("^[a-z-9]+$") == re.compile("^[a-z-9]+$").fullmatch

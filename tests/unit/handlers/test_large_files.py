@@ -60,10 +60,10 @@ def _file(*rows: str, end: str = "\n") -> bytes:
 def _parts(data: bytes, rows_per_part: int) -> list[large.BatchResult]:
     """Plan ``data`` and validate each part from the header's bytes and its own."""
     plan = large.plan_parts(io.BytesIO(data), rows_per_part=rows_per_part, schema=SCHEMA)
-    return [_validate(data, part) for part in plan.parts]
+    return [_validate_part(data, part) for part in plan.parts]
 
 
-def _validate(data: bytes, part: large.PartPlan, schema=SCHEMA) -> large.BatchResult:
+def _validate_part(data: bytes, part: large.PartPlan, schema=SCHEMA) -> large.BatchResult:
     return large.validate_part(
         lambda: io.BytesIO(data[: part.header_end] + data[part.start : part.end]),
         plan=part,
@@ -125,7 +125,7 @@ def test_the_plan_cuts_at_record_ends_and_tiles_the_file():
         len(data),
     )
     assert data[first.end : second.start] == b"" and data[second.start :].startswith(b"\r\nc,")
-    results = [_validate(data, p) for p in plan.parts]
+    results = [_validate_part(data, p) for p in plan.parts]
     assert [r.rows_valid for r in results] == [2, 2]
     assert "Caf\u00e9\r\nde Flore" in results[0].valid_csv.decode()
 
@@ -441,7 +441,7 @@ def test_empty_values_of_an_optional_unique_column_are_no_duplicates():
         b",A,1.00,USD,DEBIT\n,A,2.00,USD,DEBIT\n"
     )
     plan = large.plan_parts(io.BytesIO(data), rows_per_part=1, schema=schema)
-    parts = [_validate(data, part, schema) for part in plan.parts]
+    parts = [_validate_part(data, part, schema) for part in plan.parts]
     reduced = large.reduce_validation(
         [p.summary() for p in parts],
         [large.index_entries(p.part, p.ids.splitlines()) for p in parts],

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from etl_handlers.core import csvio
-from etl_handlers.core.csvio import CsvSource, _CheckedBytes
+from etl_handlers.core.csvio import CheckedBytes, CsvSource
 from etl_handlers.engines.columnar import kernels
 
 __all__ = ["CHUNK_TARGET", "CsvChunks", "FastChunk", "Resume", "SlowRows", "parse_chunk"]
@@ -81,7 +81,7 @@ class ResumedSource(CsvSource):
     count from the start of the file), header already known."""
 
     def __init__(self, stream: BinaryIO, offset: int, lines: int, header: list[str]) -> None:
-        self._bytes = _CheckedBytes(stream)
+        self._bytes = CheckedBytes(stream)
         self._bytes._offset = offset
         self._bytes._newlines = lines
         # Mid-file: a BOM here is data, not a signature.

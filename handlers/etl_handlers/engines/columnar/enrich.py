@@ -33,12 +33,12 @@ from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.engines.columnar import kernels as k
 from etl_handlers.engines.columnar.memory import keep_freed_memory
-from etl_handlers.engines.columnar.validate import _MINOR_TABLE, add_totals, supported
+from etl_handlers.engines.columnar.validate import MINOR_TABLE, add_totals, supported
 from etl_handlers.engines.reference.enrich import (
     ENRICH_FIELDS,
     EnrichMetadata,
-    _count,
-    _transaction_date,
+    count_record,
+    transaction_date_of,
 )
 
 __all__ = ["CHUNK_BYTES", "TEXT_WINDOW", "enrich_jsonl"]
@@ -180,8 +180,8 @@ class _Enricher:
             return False
         amount, currency, direction, stamp, null = fields
         spec = self.spec
-        index = k.ints(pc.index_in(currency, value_set=_CURRENCY_ARRAY()), len(_CURRENCIES))
-        minor = _MINOR_TABLE[index]
+        index = k.ints(pc.index_in(currency, value_set=CURRENCY_ARRAY()), len(_CURRENCIES))
+        minor = MINOR_TABLE[index]
         amounts = k.Amounts(amount, minor)
         debit = k.bools(pc.equal(direction, spec.debit))
         credit = k.bools(pc.equal(direction, spec.credit))
@@ -307,14 +307,14 @@ class _Enricher:
                 )
             number = self.written + 1
             try:
-                date = _transaction_date(record, self.timestamp, number)
-                _count(
+                date = transaction_date_of(record, self.timestamp, number)
+                count_record(
                     self.totals, record, spec.amount, spec.currency, spec.direction, spec, number
                 )
             except FileRejected:
                 self._flush(out)
                 raise
-            end = line.rindex("}")  # a record that passed _count is not empty
+            end = line.rindex("}")  # a record that passed count_record is not empty
             out.append(
                 line[:end]
                 + self.suffix
@@ -421,7 +421,7 @@ def _unquote(array: pa.Array) -> pa.Array | None:
 _CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
 
 
-def _CURRENCY_ARRAY() -> pa.Array:
-    from etl_handlers.engines.columnar.validate import _CURRENCY_ARRAY as build
+def CURRENCY_ARRAY() -> pa.Array:
+    from etl_handlers.engines.columnar.validate import CURRENCY_ARRAY as build
 
     return build()

@@ -29,16 +29,16 @@ from etl_handlers.engines.columnar import kernels as k
 from etl_handlers.engines.columnar.csvchunks import CsvChunks, FastChunk, parse_chunk
 from etl_handlers.engines.columnar.memory import keep_freed_memory
 from etl_handlers.engines.columnar.validate import (
-    _MINOR_TABLE,
+    MINOR_TABLE,
     add_totals,
     currency_index,
     supported,
 )
 from etl_handlers.engines.reference.transform import (
-    _Invalid,
-    _normalizer,
-    _required_getter,
-    _transform,
+    InvalidValue,
+    column_normalizer,
+    required_values_getter,
+    transform_rows,
 )
 from etl_handlers.engines.reference.validate import formula_columns
 
@@ -50,14 +50,14 @@ _SAFE_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_- ")
 def transform_jsonl(source: BinaryIO, sink: BinaryIO, *, schema: Schema) -> StepResult:
     """Drop-in for ``transform_stream(..., output_format="jsonl")``."""
     if not supported(schema):
-        return _transform(source, sink, schema=schema, output_format="jsonl")
+        return transform_rows(source, sink, schema=schema, output_format="jsonl")
     keep_freed_memory()
     chunks = CsvChunks(source)
     whole = chunks.open(schema.required_names)
     if whole is None and chunks.header != list(schema.column_names):
         whole = chunks.restart()
     if whole is not None:
-        return _transform(whole, sink, schema=schema, output_format="jsonl")
+        return transform_rows(whole, sink, schema=schema, output_format="jsonl")
     state = _Transformer(schema, sink)
     for piece in chunks:
         if isinstance(piece, FastChunk):
@@ -76,10 +76,10 @@ class _Transformer:
         positions = {name: index for index, name in enumerate(names)}
         self.formulas = set(formula_columns(schema))
         self.normalizers = [
-            _normalizer(column, positions, schema, column.name in self.formulas)
+            column_normalizer(column, positions, schema, column.name in self.formulas)
             for column in schema.columns
         ]
-        self.required = _required_getter(schema)
+        self.required = required_values_getter(schema)
         self.required_at = [i for i, column in enumerate(schema.columns) if column.required]
         spec = schema.totals
         self.amount_at = names.index(spec.amount)
@@ -106,7 +106,7 @@ class _Transformer:
         values: list[pa.Array] = []
         certain = np.ones(n, dtype=bool)
         currency = currency_index(columns[self.currency_at])  # as the totals index it
-        minor = _MINOR_TABLE[currency]
+        minor = MINOR_TABLE[currency]
         amounts = None
         for index, column in enumerate(self.schema.columns):
             array = columns[index]
@@ -168,8 +168,8 @@ class _Transformer:
                 try:
                     record = [normalize(row) for normalize in self.normalizers]
                     if None in self.required(record):
-                        raise _Invalid("a required column is empty")
-                except _Invalid as problem:
+                        raise InvalidValue("a required column is empty")
+                except InvalidValue as problem:
                     self._fail(int(lines[position]), lines, str(problem))
                 records.append(record)
         if first_bad is not None:

@@ -34,7 +34,7 @@ from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.idset import IdSet, fingerprints, words_at
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
-from etl_handlers.core.rules import _CHAR_CLASS, _expand_class, _matcher, compile_checks
+from etl_handlers.core.rules import SIMPLE_CHAR_CLASS, compile_checks, expand_class, full_matcher
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.values import amount_to_minor
 from etl_handlers.engines.columnar import kernels as k
@@ -44,8 +44,8 @@ from etl_handlers.engines.reference.validate import (
     FORMULA_FIRST,
     RejectWriter,
     ValidationResult,
-    _validate,
     formula_columns,
+    validate_rows,
 )
 
 __all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_index", "supported", "validate"]
@@ -55,9 +55,9 @@ SLOW_BATCH_ROWS = 20_000
 _NUL = k.byte_table([0])
 _QUOTE = k.byte_table([ord('"')])
 _CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
-_CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
+CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
 _JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False)
-_MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
+MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
 
 
 def supported(schema: Schema) -> bool:
@@ -78,15 +78,15 @@ def validate(
     schema: Schema,
     result: ValidationResult,
 ) -> None:
-    """Drop-in for the reference ``engines.reference.validate._validate`` (raises FileRejected)."""
+    """Drop-in for the reference ``validate_rows`` (raises FileRejected)."""
     if not supported(schema):
-        _validate(source, valid_sink, reject_sink, schema, result)
+        validate_rows(source, valid_sink, reject_sink, schema, result)
         return
     keep_freed_memory()
     chunks = CsvChunks(source)
     whole = chunks.open(schema.required_names)
     if whole is not None:
-        _validate(whole, valid_sink, reject_sink, schema, result)
+        validate_rows(whole, valid_sink, reject_sink, schema, result)
         return
     header = chunks.header
     known = set(schema.column_names)
@@ -212,7 +212,7 @@ class _Validator:
                 nul |= k.any_byte(column, _NUL)
         certain = ~nul
         self.currency = currency_index(columns[self.currency_at])
-        minor = _MINOR_TABLE[self.currency]
+        minor = MINOR_TABLE[self.currency]
         amounts = None
         oks = []
         for column in self.present:
@@ -625,7 +625,7 @@ def _nul_lines(chunk: FastChunk, lines: np.ndarray) -> Any:
 def currency_index(currency: pa.Array) -> np.ndarray:
     """Index of each row's currency (ASCII, any case) in the sorted codes; one past the
     last when it is not one."""
-    found = pc.index_in(k.ascii_upper(currency), value_set=_CURRENCY_ARRAY())
+    found = pc.index_in(k.ascii_upper(currency), value_set=CURRENCY_ARRAY())
     return k.ints(found, len(_CURRENCIES))
 
 
@@ -661,14 +661,14 @@ def _exact_sums(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 
 def _simple(pattern: str | None) -> bool:
     """A ``^[...]+$`` class of letters, digits, ``_`` and ``-`` (see ``core.rules``)."""
-    simple = _CHAR_CLASS.fullmatch(pattern) if pattern else None
-    return simple is not None and _expand_class(simple.group(1)) is not None
+    simple = SIMPLE_CHAR_CLASS.fullmatch(pattern) if pattern else None
+    return simple is not None and expand_class(simple.group(1)) is not None
 
 
 def _pattern(pattern: str) -> Callable[[pa.Array], np.ndarray]:
     """Where ``pattern`` full-matches (as ``etl_handlers.core.rules`` decides), certainly."""
-    simple = _CHAR_CLASS.fullmatch(pattern)
-    allowed = _expand_class(simple.group(1)) if simple else None
+    simple = SIMPLE_CHAR_CLASS.fullmatch(pattern)
+    allowed = expand_class(simple.group(1)) if simple else None
     if allowed is not None:
         table = k.byte_table(ord(char) for char in allowed)  # ASCII letters, digits, _ and -
 
@@ -677,7 +677,7 @@ def _pattern(pattern: str) -> Callable[[pa.Array], np.ndarray]:
             return (offsets[1:] > offsets[:-1]) & k.bytes_all(array, table)
 
         return simple_match
-    matcher = _matcher(pattern)
+    matcher = full_matcher(pattern)
     return lambda array: np.array(
         [bool(value) and bool(matcher(value)) for value in array.to_pylist()], dtype=bool
     )

@@ -88,8 +88,8 @@ def enrich_stream(
     try:
         for record, line in read_records(source, input_format):
             number = written + 1
-            date = _transaction_date(record, timestamp, number)
-            _count(totals, record, spec.amount, spec.currency, spec.direction, spec, number)
+            date = transaction_date_of(record, timestamp, number)
+            count_record(totals, record, spec.amount, spec.currency, spec.direction, spec, number)
             if raw_copy and record:
                 end = line.rindex("}")
                 writer.write_raw(
@@ -111,7 +111,7 @@ def _invalid(number: int, problem: str) -> FileRejected:
     return FileRejected(codes.INVALID_INPUT, f"processed record {number}: {problem}")
 
 
-def _transaction_date(record: dict[str, Any], timestamp: str | None, number: int) -> str | None:
+def transaction_date_of(record: dict[str, Any], timestamp: str | None, number: int) -> str | None:
     if timestamp is None:
         return None
     value = record.get(timestamp)
@@ -123,7 +123,7 @@ def _transaction_date(record: dict[str, Any], timestamp: str | None, number: int
     return utc[:10]
 
 
-def _count(
+def count_record(
     totals: Totals,
     record: dict[str, Any],
     amount_key: str,

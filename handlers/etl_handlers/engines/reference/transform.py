@@ -48,7 +48,7 @@ __all__ = ["transform_stream"]
 Normalizer = Callable[[list[str]], "str | None"]
 
 
-class _Invalid(Exception):
+class InvalidValue(Exception):
     """A value failed its rule during transform (caught per file, not per row)."""
 
 
@@ -68,10 +68,10 @@ def transform_stream(
         from etl_handlers.engines.columnar.transform import transform_jsonl
 
         return transform_jsonl(source, sink, schema=schema)
-    return _transform(source, sink, schema=schema, output_format=output_format)
+    return transform_rows(source, sink, schema=schema, output_format=output_format)
 
 
-def _transform(
+def transform_rows(
     source: BinaryIO, sink: BinaryIO, *, schema: Schema, output_format: str
 ) -> StepResult:
     """The reference: one row at a time."""
@@ -79,14 +79,15 @@ def _transform(
     positions = {name: index for index, name in enumerate(reader.header)}
     formulas = set(formula_columns(schema))
     normalizers = [
-        _normalizer(column, positions, schema, column.name in formulas) for column in schema.columns
+        column_normalizer(column, positions, schema, column.name in formulas)
+        for column in schema.columns
     ]
     names = schema.column_names
     amount_index = names.index(schema.totals.amount)
     currency_index = names.index(schema.totals.currency)
     direction_index = names.index(schema.totals.direction)
     debit = schema.totals.debit
-    required = _required_getter(schema)
+    required = required_values_getter(schema)
     minor_units = CURRENCY_MINOR_UNITS
     width = len(reader.header)
     totals = Totals()
@@ -98,10 +99,10 @@ def _transform(
                 if not row:
                     continue
                 if len(row) != width:
-                    raise _Invalid("the row does not have as many fields as the header")
+                    raise InvalidValue("the row does not have as many fields as the header")
                 values = [normalize(row) for normalize in normalizers]
                 if None in required(values):
-                    raise _Invalid("a required column is empty")
+                    raise InvalidValue("a required column is empty")
                 currency: str = values[currency_index]  # type: ignore[assignment]
                 totals.add(
                     currency,
@@ -110,21 +111,21 @@ def _transform(
                 )
                 writer.write(values)
                 written += 1
-    except _Invalid as problem:
+    except InvalidValue as problem:
         raise FileRejected(codes.INVALID_INPUT, f"validated row {written + 1}: {problem}") from None
     finally:
         writer.close()
     return StepResult(rows=written, totals=totals)
 
 
-def _normalizer(
+def column_normalizer(
     column: Column, positions: dict[str, int], schema: Schema, formula: bool = False
 ) -> Normalizer:
     position = positions.get(column.name)
     if position is None:
         return _null
     if formula:
-        return _restored(_normalizer(column, positions, schema), position)
+        return _restored(column_normalizer(column, positions, schema), position)
     name = column.name
     kind = column.type
     if kind == "timestamp":
@@ -161,7 +162,7 @@ def _null(row: list[str]) -> str | None:
     return None
 
 
-def _required_getter(schema: Schema) -> Callable[[list[str | None]], tuple[str | None, ...]]:
+def required_values_getter(schema: Schema) -> Callable[[list[str | None]], tuple[str | None, ...]]:
     """Return a function picking the required columns' values out of a record.
 
     There are always at least three (the totals columns must be required), so
@@ -185,7 +186,7 @@ def _coded(name: str, position: int, allowed: object) -> Normalizer:
         if not value:
             return None
         if value not in members:
-            raise _Invalid(f"{name} is not one of the allowed codes")
+            raise InvalidValue(f"{name} is not one of the allowed codes")
         return value
 
     return normalize
@@ -212,7 +213,7 @@ def _timestamp(name: str, position: int) -> Normalizer:
             return None
         utc = timestamp_to_utc(value)
         if utc is None:
-            raise _Invalid(f"{name} is not a valid timestamp")
+            raise InvalidValue(f"{name} is not a valid timestamp")
         return utc
 
     return normalize
@@ -228,7 +229,7 @@ def _amount(name: str, position: int, currency_position: int) -> Normalizer:
         parts = split_amount(value)
         minor = minor_units.get(row[currency_position].upper())
         if parts is None or minor is None or len(parts[1]) > minor:
-            raise _Invalid(f"{name} is not a valid amount in its currency")
+            raise InvalidValue(f"{name} is not a valid amount in its currency")
         return format_minor(to_minor(parts[0], parts[1], minor), minor)
 
     return normalize

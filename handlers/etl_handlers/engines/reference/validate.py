@@ -185,7 +185,7 @@ def validate_stream(
     A header-only file is VALID with 0 rows. The sinks are written to but not closed.
     """
     result = ValidationResult(outcome=VALID)
-    run = _validate
+    run = validate_rows
     if fast.enabled():  # same outputs, columnar (pyarrow), imported on first use
         from etl_handlers.engines.columnar.validate import validate as run
     try:
@@ -205,7 +205,7 @@ def validate_stream(
     return result
 
 
-def _validate(
+def validate_rows(
     source: BinaryIO,
     valid_sink: BinaryIO,
     reject_sink: BinaryIO,
