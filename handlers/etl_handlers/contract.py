@@ -1,10 +1,10 @@
 """The contract between the constructs and the handlers: the facts both sides must agree on.
 
-Object key prefixes, environment variable names, metric names and namespace, job statuses
-and their groups, step names, the execution events the trigger records, and defaults. The
-handler modules import these from here; the construct side loads this very file from the
-handler asset (``etl_constructs._contract``) instead of keeping a copy. Standard library
-only, and no import from the rest of ``etl_handlers``.
+Object key prefixes and a big file's folders under them, environment variable names, metric
+names and namespace, job statuses and their groups, step names, the execution events the
+trigger records, and defaults. The handler modules import these from here; the construct
+side loads this very file from the handler asset (``etl_constructs._contract``) instead of
+keeping a copy. Standard library only, and no import from the rest of ``etl_handlers``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,20 @@ PREFIXES = (
     FAILED_PREFIX,
     REPORTS_PREFIX,
 )
+
+# -- A big file's folders under the prefixes -----------------------------------------------
+# A file the Distributed Map path processes keeps its work under ``{prefix}{job}/``:
+# ``validated/{job}/plan/`` (one plan per part: what the first map lists),
+# ``validated/{job}/parts/`` (the valid rows of each part: what the second map lists),
+# ``validated/{job}/ids/``, ``validated/{job}/batches/``, ``validated/{job}/duplicates.json``,
+# ``rejected/{job}/parts/``, ``processed/{job}/parts/``, ``enriched/{job}/parts/`` and
+# ``enriched/{job}/summaries/``.
+PLAN_FOLDER = "plan"
+PARTS_FOLDER = "parts"
+IDS_FOLDER = "ids"
+BATCHES_FOLDER = "batches"
+SUMMARIES_FOLDER = "summaries"
+DUPLICATES_FILE = "duplicates.json"
 
 # -- Environment variables the constructs set and the handlers read ------------------------
 DATA_BUCKET = "ETL_DATA_BUCKET"

@@ -37,6 +37,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 
 from . import naming
+from ._contract import contract
 
 if TYPE_CHECKING:  # pragma: no cover
     from .etl_workflow import EtlWorkflow
@@ -144,13 +145,19 @@ def job_fields(**extra: Any) -> dict[str, Any]:
     return {name: sfn.JsonPath.string_at(f"$.{name}") for name in JOB_FIELDS} | extra
 
 
-def _job_objects(workflow: EtlWorkflow, folder: str) -> ListedObjectsItemReader:
-    """Lists ``validated/{job}/{folder}/``: the items are object keys and sizes, never data."""
+#: The job folders the two maps list, as (prefix, folder) of the handlers' contract: the
+#: plans, then the validated parts (``validated/{job}/plan/``, ``validated/{job}/parts/``).
+#: Both prefixes are among :data:`naming.STATE_MACHINE_LIST_PREFIXES`.
+LISTED_PLANS = (naming.VALIDATED_PREFIX, contract.PLAN_FOLDER)
+LISTED_PARTS = (naming.VALIDATED_PREFIX, contract.PARTS_FOLDER)
+
+
+def _job_objects(workflow: EtlWorkflow, listed: tuple[str, str]) -> ListedObjectsItemReader:
+    """Lists ``{prefix}{job}/{folder}/``: the items are object keys and sizes, never data."""
+    prefix, folder = listed
     return ListedObjectsItemReader(
         bucket=workflow.bucket,
-        prefix=sfn.JsonPath.format(
-            f"{naming.VALIDATED_PREFIX}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobId")
-        ),
+        prefix=sfn.JsonPath.format(f"{prefix}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobId")),
     )
 
 
@@ -179,7 +186,7 @@ def build(
         workflow,
         "ValidateBatches",
         comment="validate the planned parts, each reading its own byte range",
-        item_reader=_job_objects(workflow, "plan"),
+        item_reader=_job_objects(workflow, LISTED_PLANS),
         item_selector=job_fields(
             mode="batch", planKey=sfn.JsonPath.string_at("$$.Map.Item.Value.Key")
         ),
@@ -204,7 +211,7 @@ def build(
         workflow,
         "ProcessParts",
         comment="transform and enrich every validated part",
-        item_reader=_job_objects(workflow, "parts"),
+        item_reader=_job_objects(workflow, LISTED_PARTS),
         item_selector=job_fields(
             mode="part", partKey=sfn.JsonPath.string_at("$$.Map.Item.Value.Key")
         ),

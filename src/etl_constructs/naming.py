@@ -24,8 +24,9 @@ ENRICHED_PREFIX = contract.ENRICHED_PREFIX
 FAILED_PREFIX = contract.FAILED_PREFIX
 REPORTS_PREFIX = contract.REPORTS_PREFIX
 #: The only prefixes the state machine lists (the ``s3:prefix`` condition of its
-#: ``s3:ListBucket``): the Distributed Map reads a big file's parts and plan under
-#: ``validated/{job}/``.
+#: ``s3:ListBucket``): the Distributed Maps read a big file's plan and parts under
+#: ``validated/{job}/`` (the contract's ``PLAN_FOLDER`` and ``PARTS_FOLDER``; see
+#: ``large_files.LISTED_PLANS`` and ``LISTED_PARTS``).
 STATE_MACHINE_LIST_PREFIXES = (VALIDATED_PREFIX,)
 
 # The steps' names on the job record (its ``error.step``), in pipeline order.

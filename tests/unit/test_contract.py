@@ -12,7 +12,7 @@ from etl_handlers import contract as handler_contract
 from etl_handlers.aws import jobs, observability
 from etl_handlers.core import codes, keys
 
-from etl_constructs import _contract, etl_workflow, naming, runtime
+from etl_constructs import _contract, etl_workflow, large_files, naming, runtime
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "etl_constructs"
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers" / "etl_handlers"
@@ -69,6 +69,43 @@ def test_no_construct_module_keeps_a_literal_copy_of_a_contract_fact(path):
     everyday = {"read"}
     copies = (_string_constants(path) & _contract_strings()) - everyday
     assert not copies, f"{path.name} spells contract facts itself: {sorted(copies)}"
+
+
+BIG_FILE_FOLDERS = ("plan", "parts", "ids", "batches", "summaries", "duplicates.json")
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_construct_module_spells_a_big_files_folder(path):
+    # local/ included: the runtime's export reads the same layout
+    assert set(BIG_FILE_FOLDERS) <= _contract_strings()
+    spelled = _string_constants(path) & set(BIG_FILE_FOLDERS)
+    assert not spelled, f"{path.relative_to(SRC)} spells a big file's folder: {sorted(spelled)}"
+
+
+def test_a_big_files_layout_is_the_contracts_on_both_sides():
+    from etl_handlers.app import large
+
+    c = handler_contract
+    prefixes = large.JobPrefixes("j1")
+    assert prefixes.plan == f"{c.VALIDATED_PREFIX}j1/{c.PLAN_FOLDER}/" == "validated/j1/plan/"
+    assert prefixes.parts == "validated/j1/parts/"
+    assert prefixes.ids == "validated/j1/ids/"
+    assert prefixes.batches == "validated/j1/batches/"
+    assert prefixes.duplicates == "validated/j1/duplicates.json"
+    assert prefixes.rejected == "rejected/j1/parts/"
+    assert prefixes.processed() == "processed/j1/parts/"
+    assert prefixes.processed("part-1", "csv") == "processed/j1/parts/part-1.csv"
+    assert prefixes.enriched() == "enriched/j1/parts/"
+    assert prefixes.enriched("part-1") == "enriched/j1/parts/part-1.jsonl"
+    assert prefixes.summaries == "enriched/j1/summaries/"
+    # the construct side lists the folders the handlers write, by the loaded contract's names
+    loaded = _contract.contract
+    assert large_files.LISTED_PLANS == (loaded.VALIDATED_PREFIX, loaded.PLAN_FOLDER)
+    assert large_files.LISTED_PARTS == (loaded.VALIDATED_PREFIX, loaded.PARTS_FOLDER)
+    assert large_files.LISTED_PLANS[1] is loaded.PLAN_FOLDER
+    for prefix, folder in (large_files.LISTED_PLANS, large_files.LISTED_PARTS):
+        assert prefix in naming.STATE_MACHINE_LIST_PREFIXES
+        assert f"{prefix}j1/{folder}/" in (prefixes.plan, prefixes.parts)
 
 
 def test_the_handler_modules_take_their_facts_from_the_contract():

@@ -48,6 +48,18 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from etl_handlers.aws import s3io
+from etl_handlers.contract import (
+    BATCHES_FOLDER,
+    DUPLICATES_FILE,
+    ENRICHED_PREFIX,
+    IDS_FOLDER,
+    PARTS_FOLDER,
+    PLAN_FOLDER,
+    PROCESSED_PREFIX,
+    REJECTED_PREFIX,
+    SUMMARIES_FOLDER,
+    VALIDATED_PREFIX,
+)
 from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
@@ -70,45 +82,48 @@ MERGE_FAN_IN = 256
 
 @dataclass(frozen=True)
 class JobPrefixes:
-    """Where one big file's parts live."""
+    """Where one big file's parts live: the contract's folders under the job's prefixes."""
 
     job_id: str
 
+    def _folder(self, prefix: str, folder: str) -> str:
+        return f"{prefix}{self.job_id}/{folder}/"
+
     @property
     def plan(self) -> str:
-        return f"validated/{self.job_id}/plan/"
+        return self._folder(VALIDATED_PREFIX, PLAN_FOLDER)
 
     @property
     def parts(self) -> str:
-        return f"validated/{self.job_id}/parts/"
+        return self._folder(VALIDATED_PREFIX, PARTS_FOLDER)
 
     @property
     def ids(self) -> str:
-        return f"validated/{self.job_id}/ids/"
+        return self._folder(VALIDATED_PREFIX, IDS_FOLDER)
 
     @property
     def batches(self) -> str:
-        return f"validated/{self.job_id}/batches/"
+        return self._folder(VALIDATED_PREFIX, BATCHES_FOLDER)
 
     @property
     def duplicates(self) -> str:
-        return f"validated/{self.job_id}/duplicates.json"
+        return f"{VALIDATED_PREFIX}{self.job_id}/{DUPLICATES_FILE}"
 
     @property
     def rejected(self) -> str:
-        return f"rejected/{self.job_id}/parts/"
+        return self._folder(REJECTED_PREFIX, PARTS_FOLDER)
 
     def processed(self, part: str | None = None, output_format: str = "jsonl") -> str:
-        base = f"processed/{self.job_id}/parts/"
+        base = self._folder(PROCESSED_PREFIX, PARTS_FOLDER)
         return base if part is None else f"{base}{part}.{output_format}"
 
     def enriched(self, part: str | None = None, output_format: str = "jsonl") -> str:
-        base = f"enriched/{self.job_id}/parts/"
+        base = self._folder(ENRICHED_PREFIX, PARTS_FOLDER)
         return base if part is None else f"{base}{part}.{output_format}"
 
     @property
     def summaries(self) -> str:
-        return f"enriched/{self.job_id}/summaries/"
+        return self._folder(ENRICHED_PREFIX, SUMMARIES_FOLDER)
 
 
 def part_name(first_row: int) -> str:

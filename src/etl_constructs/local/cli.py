@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import use_virtualenv_node
+from .._contract import contract
 from .assembly import AssemblyError, CloudAssembly, synthesize
 from .pipeline import JobOutcome, LocalPipeline, LocalRuntimeError
 
@@ -251,7 +252,7 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
             len(parts) >= 2
             and parts[0] in found
             and parts[1] == outcome.job_id
-            and "summaries" not in parts
+            and contract.SUMMARIES_FOLDER not in parts
         ):
             found[parts[0]].append(str(path))
     return {kind: sorted(paths) for kind, paths in found.items()}  # parts in file order
