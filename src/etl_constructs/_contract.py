@@ -13,7 +13,7 @@ import sys
 from functools import cache
 from types import ModuleType
 
-from .runtime import handlers_path
+from ._asset import handlers_path
 
 _MODULE_NAME = "etl_constructs._handler_contract"
 

@@ -14,6 +14,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ._asset import HandlerAssetNotFoundError as HandlerAssetNotFoundError  # re-exported
+from ._asset import handlers_path
+
 #: Newest Python runtime aws-cdk-lib offers; the handlers stay 3.11-compatible for laptops.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -23,26 +26,6 @@ POWERTOOLS_LAYER_VERSION = 36
 POWERTOOLS_ACCOUNT = "017000801446"
 
 _ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
-
-
-class HandlerAssetNotFoundError(FileNotFoundError):
-    """Neither the packaged nor the source-tree copy of the handler code exists."""
-
-
-def handlers_path() -> Path:
-    """Folder holding the Lambda handler packages.
-
-    An installed wheel carries them as ``etl_constructs/_handlers``; a source checkout keeps
-    them in ``handlers/`` at the repository root.
-    """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_handlers", here.parents[1] / "handlers"):
-        if (candidate / "etl_handlers").is_dir():
-            return candidate
-    raise HandlerAssetNotFoundError(
-        "the Lambda handler code was not found next to etl_constructs; reinstall the "
-        "etl-constructs package (the wheel ships it as etl_constructs/_handlers)"
-    )
 
 
 def handler_code() -> lambda_.Code:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .runtime import handlers_path
+from ._asset import handlers_path
 
 #: Lambda allows 4 KB of environment variables in all; the schema may take at most this.
 MAX_DOCUMENT_BYTES = 3072
