@@ -700,7 +700,7 @@ def test_timestamp_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> 
     values = [value[:at] + char + value[at + 1 :] for value, at, char in cases]
     array = kernels.str_array(values)
     expected = kernels.bools(pc.match_substring_regex(array, kernels.TIMESTAMP_RE))
-    assert kernels._timestamp_shape(array).tolist() == expected.tolist()
+    assert kernels._timestamp_matrix(array)[0].tolist() == expected.tolist()
 
 
 @SETTINGS
