@@ -264,7 +264,7 @@ class EtlWorkflow(Construct):
         table: dynamodb.ITable,
         encryption_key: kms.IKey | None = None,
         schema: TransactionSchema | None = None,
-        max_reject_rate: float = 0.05,
+        max_reject_rate: float = naming.DEFAULT_MAX_REJECT_RATE,
         output_format: str = "jsonl",
         pyarrow_layer: lambda_.ILayerVersion | None = None,
         fast_path: bool = True,
@@ -1017,7 +1017,7 @@ def _explained_invalid(result_path: str) -> sfn.Condition:
     checks = [
         sfn.Condition.is_present(f"{result_path}.outcome"),
         sfn.Condition.is_string(f"{result_path}.outcome"),
-        sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
+        sfn.Condition.string_equals(f"{result_path}.outcome", naming.OUTCOME_INVALID),
     ]
     for field_name in ("code", "message"):
         path = f"{result_path}.error.{field_name}"
@@ -1031,7 +1031,7 @@ def _not_valid(result_path: str) -> sfn.Condition:
     return sfn.Condition.or_(
         sfn.Condition.not_(sfn.Condition.is_present(path)),
         sfn.Condition.not_(sfn.Condition.is_string(path)),
-        sfn.Condition.not_(sfn.Condition.string_equals(path, "VALID")),
+        sfn.Condition.not_(sfn.Condition.string_equals(path, naming.OUTCOME_VALID)),
     )
 
 
