@@ -9,6 +9,8 @@ keeping a copy. Standard library only, and no import from the rest of ``etl_hand
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 # -- Object key prefixes of the data bucket ------------------------------------------------
 RAW_PREFIX = "raw/"
 VALIDATED_PREFIX = "validated/"
@@ -108,6 +110,15 @@ EXECUTION_END_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
 # -- Error codes the state machine writes itself --------------------------------------------
 CODE_INVALID_WITHOUT_REASON = "INVALID_WITHOUT_REASON"
+
+# -- Step outcomes ---------------------------------------------------------------------------
+VALID = "VALID"
+INVALID = "INVALID"
+"""A step's ``outcome``; the state machine's Choice sends anything but VALID to the failure
+branch."""
+DEFAULT_MAX_REJECT_RATE = Decimal("0.05")
+"""The fraction of data rows the validator may reject before the file is INVALID, when
+``ETL_MAX_REJECT_RATE`` does not say."""
 
 # -- Custom metrics --------------------------------------------------------------------------
 METRICS_NAMESPACE = "EtlPipeline"

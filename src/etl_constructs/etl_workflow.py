@@ -89,8 +89,9 @@ COPY_FAILED_MODE = "copy-failed"
 #: A step whose function has reserved concurrency waits out throttling longer than other faults:
 #: a burst of files queues behind the reserved executions instead of failing its jobs.
 THROTTLING_ERROR = "Lambda.TooManyRequestsException"
-#: The functions that run the processing core (and its fast path).
-DATA_FUNCTIONS = ("validator", "transformer", "enricher")
+#: The functions of the three steps, in pipeline order: they run the processing core (and
+#: its fast path) and withdraw what a late attempt committed for a job that failed meanwhile.
+STEP_FUNCTIONS = ("validator", "transformer", "enricher")
 #: The functions EventBridge rules invoke asynchronously: Lambda sends an event it could not
 #: process to the function's dead-letter queue. The others are invoked synchronously by the
 #: state machine (its Catch takes their failures) and a dead-letter queue of theirs could
@@ -171,7 +172,6 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
     "quality-check": ((), (naming.REPORTS_PREFIX,)),
 }
-_STEP_FUNCTIONS = ("validator", "transformer", "enricher")
 # What the large-file path adds: (reads, writes, lists) per function.
 _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # batches write parts and id indexes; the reduce reads and lists them
@@ -264,7 +264,7 @@ class EtlWorkflow(Construct):
         table: dynamodb.ITable,
         encryption_key: kms.IKey | None = None,
         schema: TransactionSchema | None = None,
-        max_reject_rate: float = 0.05,
+        max_reject_rate: float = naming.DEFAULT_MAX_REJECT_RATE,
         output_format: str = "jsonl",
         pyarrow_layer: lambda_.ILayerVersion | None = None,
         fast_path: bool = True,
@@ -305,7 +305,7 @@ class EtlWorkflow(Construct):
         step_concurrency = min(
             (
                 c
-                for base in _STEP_FUNCTIONS
+                for base in STEP_FUNCTIONS
                 if (c := self._reserved_concurrency(base, settings[base])) is not None
             ),
             default=None,
@@ -557,7 +557,7 @@ class EtlWorkflow(Construct):
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             role=role,
-            layers=self._data_layers if base in DATA_FUNCTIONS else self._layers,
+            layers=self._data_layers if base in STEP_FUNCTIONS else self._layers,
             environment=dict(environment),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -599,7 +599,7 @@ class EtlWorkflow(Construct):
             )
         if writes:
             # The steps delete what a late attempt committed for a job that failed meanwhile.
-            withdraws = ["s3:DeleteObject"] if base in _STEP_FUNCTIONS else []
+            withdraws = ["s3:DeleteObject"] if base in STEP_FUNCTIONS else []
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:AbortMultipartUpload", *withdraws],
@@ -1017,7 +1017,7 @@ def _explained_invalid(result_path: str) -> sfn.Condition:
     checks = [
         sfn.Condition.is_present(f"{result_path}.outcome"),
         sfn.Condition.is_string(f"{result_path}.outcome"),
-        sfn.Condition.string_equals(f"{result_path}.outcome", "INVALID"),
+        sfn.Condition.string_equals(f"{result_path}.outcome", naming.OUTCOME_INVALID),
     ]
     for field_name in ("code", "message"):
         path = f"{result_path}.error.{field_name}"
@@ -1031,7 +1031,7 @@ def _not_valid(result_path: str) -> sfn.Condition:
     return sfn.Condition.or_(
         sfn.Condition.not_(sfn.Condition.is_present(path)),
         sfn.Condition.not_(sfn.Condition.is_string(path)),
-        sfn.Condition.not_(sfn.Condition.string_equals(path, "VALID")),
+        sfn.Condition.not_(sfn.Condition.string_equals(path, naming.OUTCOME_VALID)),
     )
 
 

@@ -48,6 +48,11 @@ ENV_FAST_PATH = contract.FAST_PATH
 # Error codes the state machine writes itself.
 CODE_INVALID_WITHOUT_REASON = contract.CODE_INVALID_WITHOUT_REASON
 
+# A step's outcome, which the state machine's Choice states read, and the default reject rate.
+OUTCOME_VALID = contract.VALID
+OUTCOME_INVALID = contract.INVALID
+DEFAULT_MAX_REJECT_RATE = float(contract.DEFAULT_MAX_REJECT_RATE)
+
 # The execution status events the execution status rule sends to the trigger.
 STATES_SOURCE = contract.STATES_SOURCE
 EXECUTION_STATUS_CHANGE = contract.EXECUTION_STATUS_CHANGE

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from etl_handlers import contract as handler_contract
+from etl_handlers.app import steps
 from etl_handlers.aws import jobs, observability
 from etl_handlers.core import codes, keys
+from etl_handlers.engines.reference import validate
 
 from etl_constructs import _contract, etl_workflow, large_files, naming, runtime
 
@@ -31,6 +33,9 @@ def test_the_construct_side_loads_the_contract_from_the_handler_asset():
     assert naming.EXECUTION_END_STATUSES is loaded.EXECUTION_END_STATUSES
     assert naming.CODE_INVALID_WITHOUT_REASON is loaded.CODE_INVALID_WITHOUT_REASON
     assert naming.JOB_INDEX_NAME is loaded.JOB_INDEX_NAME
+    assert naming.OUTCOME_VALID is loaded.VALID
+    assert naming.OUTCOME_INVALID is loaded.INVALID
+    assert float(loaded.DEFAULT_MAX_REJECT_RATE) == naming.DEFAULT_MAX_REJECT_RATE
     assert etl_workflow.STEP_ROW_COUNTS is loaded.STEP_ROW_COUNTS
     assert etl_workflow.DEFAULT_STUCK_AFTER.to_minutes() == loaded.DEFAULT_STUCK_AFTER_MINUTES
 
@@ -118,6 +123,10 @@ def test_the_handler_modules_take_their_facts_from_the_contract():
     assert jobs.STEP_STATUS is handler_contract.STEP_STATUS
     assert jobs.STEP_ROW_COUNTS is handler_contract.STEP_ROW_COUNTS
     assert jobs.DEFAULT_INDEX is handler_contract.JOB_INDEX_NAME
+    for module in (steps, validate):
+        assert module.VALID is handler_contract.VALID
+        assert module.INVALID is handler_contract.INVALID
+        assert module.DEFAULT_MAX_REJECT_RATE is handler_contract.DEFAULT_MAX_REJECT_RATE
 
 
 # -- Status groups: one meaning, one name, one place ---------------------------------------

@@ -48,6 +48,7 @@ from etl_handlers.aws.observability import (
     add_count,
     transient_aws_errors,
 )
+from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
 from etl_handlers.core import keys
 from etl_handlers.core.codes import (  # step codes live with every other code; re-exported here
     INVALID_WITHOUT_REASON,
@@ -62,10 +63,6 @@ from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema, load_schema
 from etl_handlers.core.totals import Totals, reconcile
 
-VALID = "VALID"
-INVALID = "INVALID"
-
-
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/x-ndjson",
@@ -73,7 +70,6 @@ CONTENT_TYPES = {
 }
 
 DEFAULT_OUTPUT_FORMAT = "jsonl"
-DEFAULT_MAX_REJECT_RATE = Decimal("0.05")
 LAST_STEP = "enrich"
 
 __all__ = [

@@ -95,7 +95,6 @@ __all__ = [
     "TransitionRefused",
     "as_reported",
     "bounded_columns",
-    "can_transition",
     "failed_figures",
     "iso",
 ]
@@ -129,11 +128,6 @@ class TransitionRefused(JobError):
 
 class InvalidCursor(JobError, ValueError):
     """A pagination cursor was not produced by this store for this query."""
-
-
-def can_transition(current: str | None, target: str) -> bool:
-    """Whether a job in ``current`` may move to ``target`` (see the module docstring)."""
-    return current in ALLOWED_FROM.get(target, frozenset())
 
 
 def iso(moment: datetime) -> str:

@@ -700,7 +700,7 @@ def test_timestamp_shapes_match_the_regex(cases: list[tuple[str, int, str]]) -> 
     values = [value[:at] + char + value[at + 1 :] for value, at, char in cases]
     array = kernels.str_array(values)
     expected = kernels.bools(pc.match_substring_regex(array, kernels.TIMESTAMP_RE))
-    assert kernels._timestamp_shape(array).tolist() == expected.tolist()
+    assert kernels._timestamp_matrix(array)[0].tolist() == expected.tolist()
 
 
 @SETTINGS
@@ -1184,21 +1184,21 @@ def test_totals_are_exact_for_the_largest_fast_amounts() -> None:
     import numpy as np
     from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS as MINOR
     from etl_handlers.core.totals import Totals
-    from etl_handlers.engines.columnar.validate import _CURRENCIES, add_totals
+    from etl_handlers.engines.columnar.validate import CURRENCIES, add_totals
 
     rng = np.random.default_rng(7)
     rows = 300_000
-    currency = rng.integers(0, len(_CURRENCIES), rows)
+    currency = rng.integers(0, len(CURRENCIES), rows)
     debit = rng.integers(0, 2, rows).astype(bool)
     head = rng.integers(10**12 - 1000, 10**12, rows)
     fraction = rng.integers(0, 10**4, rows)
-    fraction = np.minimum(fraction, 10 ** np.array([MINOR[c] for c in _CURRENCIES])[currency] - 1)
+    fraction = np.minimum(fraction, 10 ** np.array([MINOR[c] for c in CURRENCIES])[currency] - 1)
     totals = Totals()
     add_totals(totals, currency, debit, head, fraction)
     expected = Totals()
     columns = (currency.tolist(), debit.tolist(), head.tolist(), fraction.tolist())
     for c, d, h, f in zip(*columns, strict=True):
-        code = _CURRENCIES[c]
+        code = CURRENCIES[c]
         expected.add(code, d, h * 10 ** MINOR[code] + f)
     assert totals.to_json() == expected.to_json()
 

@@ -28,12 +28,17 @@ import pyarrow.compute as pc
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.idset import words_at
-from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.engines.columnar import kernels as k
 from etl_handlers.engines.columnar.memory import keep_freed_memory
-from etl_handlers.engines.columnar.validate import MINOR_TABLE, add_totals, supported
+from etl_handlers.engines.columnar.validate import (
+    CURRENCIES,
+    CURRENCY_ARRAY,
+    MINOR_TABLE,
+    add_totals,
+    supported,
+)
 from etl_handlers.engines.reference.enrich import (
     ENRICH_FIELDS,
     EnrichMetadata,
@@ -180,7 +185,7 @@ class _Enricher:
             return False
         amount, currency, direction, stamp, null = fields
         spec = self.spec
-        index = k.ints(pc.index_in(currency, value_set=CURRENCY_ARRAY()), len(_CURRENCIES))
+        index = k.ints(pc.index_in(currency, value_set=CURRENCY_ARRAY()), len(CURRENCIES))
         minor = MINOR_TABLE[index]
         amounts = k.Amounts(amount, minor)
         debit = k.bools(pc.equal(direction, spec.debit))
@@ -416,12 +421,3 @@ def _unquote(array: pa.Array) -> pa.Array | None:
     if k.bools(pc.equal(array, "null")).any():
         return None
     return _strip(array)
-
-
-_CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
-
-
-def CURRENCY_ARRAY() -> pa.Array:
-    from etl_handlers.engines.columnar.validate import CURRENCY_ARRAY as build
-
-    return build()

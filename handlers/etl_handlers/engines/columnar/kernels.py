@@ -57,9 +57,6 @@ TIMESTAMP_RE = (
     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 AMOUNT_RE = r"^[0-9]{1,30}(?:\.[0-9]{1,4}0*)?$"
-CARD_RE = r"^[0-9]{12,19}$"
-JSON_ESCAPE_RE = '[\\x00-\\x1f"\\\\]'
-CSV_QUOTE_RE = '[,"\\r\\n]'
 # A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit (or
 # one of scrub()'s non-ASCII separators: counted as a digit, it splits a gap in two shorter
 # ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two.
@@ -469,11 +466,6 @@ def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 _DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-
-
-def _timestamp_shape(array: pa.Array) -> np.ndarray:
-    """Where the value matches :data:`TIMESTAMP_RE` (see :func:`_timestamp_matrix`)."""
-    return _timestamp_matrix(array)[0]
 
 
 def _timestamp_matrix(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

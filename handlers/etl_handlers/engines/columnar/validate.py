@@ -54,10 +54,11 @@ SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
 _NUL = k.byte_table([0])
 _QUOTE = k.byte_table([ord('"')])
-_CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
-CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(_CURRENCIES))
+CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
+"""The supported currency codes, sorted: :func:`currency_index` numbers them in this order."""
+CURRENCY_ARRAY = lru_cache(maxsize=1)(lambda: k.str_array(CURRENCIES))
 _JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False)
-MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in _CURRENCIES] + [-1], np.int64)
+MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in CURRENCIES] + [-1], np.int64)
 
 
 def supported(schema: Schema) -> bool:
@@ -354,7 +355,7 @@ class _Validator:
             extra = k.Amounts(array, minor)
             ok = extra.ok.copy()
         elif kind == "currency" and column.name == self.schema.totals.currency:
-            ok = self.currency < len(_CURRENCIES)  # (ASCII codes) as member_ok decides
+            ok = self.currency < len(CURRENCIES)  # (ASCII codes) as member_ok decides
         elif kind == "currency":
             ok = k.member_ok(array, CURRENCY_MINOR_UNITS.keys())
         elif kind == "enum":
@@ -626,7 +627,7 @@ def currency_index(currency: pa.Array) -> np.ndarray:
     """Index of each row's currency (ASCII, any case) in the sorted codes; one past the
     last when it is not one."""
     found = pc.index_in(k.ascii_upper(currency), value_set=CURRENCY_ARRAY())
-    return k.ints(found, len(_CURRENCIES))
+    return k.ints(found, len(CURRENCIES))
 
 
 def add_totals(
@@ -635,7 +636,7 @@ def add_totals(
     """Add rows to ``totals`` by currency index (into the sorted codes) and direction; amounts
     are ``head * 10**minor + fraction`` (both int64, summed per group exactly)."""
     key = currency.astype(np.int64) * 2 + debit
-    size = 2 * (len(_CURRENCIES) + 1)
+    size = 2 * (len(CURRENCIES) + 1)
     counts = np.bincount(key, minlength=size)
     groups = np.flatnonzero(counts)
     # bincount sums in float64: exact while every sum stays below 2**53, so the heads
@@ -646,7 +647,7 @@ def add_totals(
     for group, count, head_sum, fraction_sum in zip(
         groups.tolist(), counts[groups].tolist(), heads.tolist(), fractions.tolist(), strict=True
     ):
-        code = _CURRENCIES[group // 2]
+        code = CURRENCIES[group // 2]
         minor = CURRENCY_MINOR_UNITS[code]
         totals.add_many(code, bool(group % 2), count, head_sum * 10**minor + fraction_sum)
 

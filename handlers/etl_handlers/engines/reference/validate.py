@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
 from etl_handlers.core import codes
 from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.errors import FileRejected
@@ -58,9 +59,6 @@ __all__ = [
     "validate_stream",
 ]
 
-VALID = "VALID"
-INVALID = "INVALID"
-DEFAULT_MAX_REJECT_RATE = Decimal("0.05")
 FORMULA_FIRST = frozenset("=+-@\t\r'")
 """First characters that get a quote in front in ``validated/``: what makes a spreadsheet
 read a cell as a formula, and the quote itself."""
