@@ -1,12 +1,17 @@
-"""Where the Lambda handler code is: the one asset all functions share.
+"""Where the Lambda handler code is (the one asset all functions share), and the loading of
+its stdlib-only modules the constructs read (the contract, the schema rules).
 
 Kept apart from :mod:`etl_constructs.runtime` (which imports aws_cdk) so that what reads the
-asset's own files (the contract, the schema rules) starts no jsii process.
+asset's own files starts no jsii process.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 
 class HandlerAssetNotFoundError(FileNotFoundError):
@@ -27,3 +32,23 @@ def handlers_path() -> Path:
         "the Lambda handler code was not found next to etl_constructs; reinstall the "
         "etl-constructs package (the wheel ships it as etl_constructs/_handlers)"
     )
+
+
+@cache
+def load_asset_module(relative_path: str, *, name: str) -> ModuleType:
+    """The asset's module at ``relative_path`` (one that imports only the standard library),
+    loaded once by its file path under the private module name ``name``: the construct side
+    never puts ``etl_handlers`` on ``sys.path`` (no clash with a user's modules) nor imports
+    the handler package (its other modules need botocore and Powertools)."""
+    path = handlers_path() / relative_path
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a file path always has one
+        raise ImportError(f"cannot load {relative_path} from the handler asset at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

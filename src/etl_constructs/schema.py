@@ -14,42 +14,24 @@ JSON document the handlers receive, so a schema accepted at synth loads at cold 
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ._asset import handlers_path
+from ._asset import handlers_path, load_asset_module
 
 #: Lambda allows 4 KB of environment variables in all; the schema may take at most this.
 MAX_DOCUMENT_BYTES = 3072
 
-_RULES_MODULE = "etl_constructs._handler_schema_rules"
 
-
-@functools.cache
 def handler_schema_rules() -> ModuleType:
-    """The handlers' schema rules, ``etl_handlers/core/schema_rules.py`` of the handler asset.
-
-    That module imports only the standard library, so it is loaded by file path, under a
-    private module name: no ``etl_handlers`` on ``sys.path``, no clash with a user's modules.
-    """
-    path = handlers_path() / "etl_handlers" / "core" / "schema_rules.py"
-    spec = importlib.util.spec_from_file_location(_RULES_MODULE, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a file path always has one
-        raise ImportError(f"cannot load the handlers' schema rules from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_RULES_MODULE] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[_RULES_MODULE]
-        raise
-    return module
+    """The handlers' schema rules, ``etl_handlers/core/schema_rules.py`` of the handler asset
+    (stdlib only: loaded by file path, see :func:`~etl_constructs._asset.load_asset_module`)."""
+    return load_asset_module(
+        "etl_handlers/core/schema_rules.py", name="etl_constructs._handler_schema_rules"
+    )
 
 
 #: The column types the handlers know.
