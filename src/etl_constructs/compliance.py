@@ -221,11 +221,14 @@ DISTRIBUTED_MAP_REASON = (
 
 
 def acknowledge_distributed_map(state_machine: IConstruct, state_machine_arn: str) -> None:
-    """The execution wildcards CDK grants a state machine that runs a Distributed Map."""
+    """The execution wildcards CDK grants a state machine that runs a Distributed Map.
+
+    CDK builds them from the stack's partition, region and account: literal values in a stack
+    with a concrete ``env``, pseudo parameters otherwise; the finding id quotes what it wrote.
+    """
+    stack = cdk.Stack.of(state_machine)
     name = cdk.Fn.select(6, cdk.Fn.split(":", state_machine_arn))
-    executions = (
-        f"arn:{cdk.Aws.PARTITION}:states:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:execution:{name}"
-    )
+    executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{name}"
     findings = []
     for suffix in (":*", "/*:*"):
         resource = finding_resource(state_machine, f"{executions}{suffix}")

@@ -55,7 +55,14 @@ def test_unknown_profile_is_refused():
         compliance.add_nag_packs(cdk.App(), "lax")
 
 
-def _pipeline(app, *, kms_everywhere: bool, split: bool, profile: str = "standard"):
+def _pipeline(
+    app,
+    *,
+    kms_everywhere: bool,
+    split: bool,
+    profile: str = "standard",
+    env: cdk.Environment | None = None,
+):
     from aws_cdk import aws_kms as kms
 
     from etl_constructs import (
@@ -67,8 +74,8 @@ def _pipeline(app, *, kms_everywhere: bool, split: bool, profile: str = "standar
         PipelineKey,
     )
 
-    storage = cdk.Stack(app, "Storage")
-    compute = cdk.Stack(app, "Compute") if split else storage
+    storage = cdk.Stack(app, "Storage", env=env)
+    compute = cdk.Stack(app, "Compute", env=env) if split else storage
     key = PipelineKey(storage, "Key", environment_suffix="t").key
     data_key = kms.Key(storage, "DataKey", enable_key_rotation=True) if kms_everywhere else None
     bucket = IngestionBucket(
@@ -128,6 +135,18 @@ def test_strict_constructs_used_directly_pass_all_four_packs(tmp_path, kms_every
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
     _pipeline(app, kms_everywhere=kms_everywhere, split=split, profile="strict")
     compliance.add_nag_packs(app, "strict")
+    app.synth()
+
+
+@pytest.mark.parametrize("profile", ["standard", "strict"])
+def test_constructs_in_a_stack_with_its_own_account_and_region_are_nag_clean(tmp_path, profile):
+    """A concrete env makes CDK write the region and account into ARNs (the Distributed Map's
+    execution wildcards among them) where an env-agnostic stack has pseudo parameters: the
+    acknowledgements must quote what CDK wrote."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    env = cdk.Environment(account="210987654321", region="eu-central-1")
+    _pipeline(app, kms_everywhere=True, split=True, profile=profile, env=env)
+    compliance.add_nag_packs(app, profile)
     app.synth()
 
 
