@@ -24,6 +24,14 @@ class AssemblyError(RuntimeError):
     """The app could not be synthesized, or its cloud assembly cannot be read."""
 
 
+class ProfileError(ValueError):
+    """Context ``compliance`` names no profile (a usage error: nothing was synthesized)."""
+
+
+class SynthError(AssemblyError):
+    """Synthesizing the app failed: its own error, or cdk-nag findings, in full."""
+
+
 @dataclass(frozen=True)
 class Resource:
     stack: str
@@ -105,15 +113,19 @@ def synthesize(
 
     The app command runs the way the CDK CLI runs it: with ``CDK_OUTDIR`` and
     ``CDK_CONTEXT_JSON`` set (cdk.json's context plus ``context``). Without a cdk.json, the
-    library's own single-stack pipeline is synthesized in-process.
+    library's own single-stack pipeline is synthesized in-process. Raises :class:`SynthError`
+    with what the app reported (cdk-nag findings in full, a traceback cut to its message).
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    settings = {"environmentSuffix": LOCAL_SUFFIX, **(context or {})}
+    settings = synth_context(context)
     cdk_json = (project_dir or Path.cwd()) / "cdk.json"
     if not cdk_json.is_file():
         from .default_app import synthesize_default
 
-        synthesize_default(outdir, context=settings)
+        try:
+            synthesize_default(outdir, context=settings)
+        except RuntimeError as exc:  # jsii reports a failed synth so; cdk-nag printed its report
+            raise SynthError(f"synthesizing the default pipeline failed: {exc}") from None
         return CloudAssembly.load(outdir)
 
     config = json.loads(cdk_json.read_text())
@@ -134,6 +146,34 @@ def synthesize(
         check=False,
     )
     if result.returncode != 0:
-        detail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise AssemblyError(f"synthesizing {cdk_json.parent} failed:\n{detail}")
+        detail = synth_report(result.stderr or result.stdout, project=cdk_json.parent)
+        raise SynthError(f"synthesizing {cdk_json.parent} failed:\n{detail}")
     return CloudAssembly.load(outdir)
+
+
+def synth_context(context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The context a local synth gets: the local suffix, then what the user passed."""
+    return {"environmentSuffix": LOCAL_SUFFIX, **(context or {})}
+
+
+def synth_report(stderr: str, *, project: Path) -> str:
+    """What a failed synth printed, for a person: everything but the tracebacks (cdk-nag's
+    ``ERROR ... Acknowledge with`` findings come first and stay whole), each traceback cut
+    to the last line of the app's own code in it and its closing exception line."""
+    kept: list[str] = []
+    in_trace = False
+    where: list[str] = []
+    lines = stderr.rstrip().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(("Traceback (most recent call last):", "jsii.errors.JavaScriptError")):
+            in_trace, where = True, []
+            continue
+        if in_trace:
+            if line.startswith("  File ") and str(project) in line:
+                where = [line, lines[index + 1] if index + 1 < len(lines) else ""]
+            if not line or line[0].isspace() or line.startswith("The above exception"):
+                continue
+            kept += [w for w in where if w.strip()]
+            in_trace = False
+        kept.append(line)
+    return "\n".join(kept).strip() or "(the app printed nothing)"

@@ -7,11 +7,11 @@
 
 ``run`` synthesizes the app of the current folder's cdk.json (or the library's default
 pipeline), stands it up in moto, uploads each file to ``raw/``, lets the pipeline run and
-exports ``enriched/``, ``processed/``, ``rejected/``, ``failed/`` and ``reports/`` into DIR.
-It keeps the job records (``DIR/jobs.json``) and the cloud assembly (``DIR/.assembly``), so
-the other commands answer from the same pipeline, through the same API and quality-check
-functions a deployment runs. Exit status: 0 all jobs SUCCEEDED, 1 a job FAILED (or a command
-failed), 2 usage error.
+exports its outputs (``enriched/``, ``processed/``, ``rejected/``, ``failed/``, ``reports/``)
+into DIR. A synth is cached (:mod:`.cache`) and reused while its inputs stay the same. It
+keeps the job records (``DIR/jobs.json``) and the cloud assembly (``DIR/.assembly``), so the
+other commands answer from the same pipeline, through the same API and quality-check
+functions a deployment runs. Exit status: see :data:`EXIT_HELP`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,23 @@ from typing import Any, TextIO
 
 from .. import use_virtualenv_node
 from .._contract import contract
-from .assembly import AssemblyError, CloudAssembly, synthesize
-from .pipeline import JobOutcome, LocalPipeline, LocalRuntimeError
+from .assembly import (
+    AssemblyError,
+    CloudAssembly,
+    ProfileError,
+    SynthError,
+    synth_context,
+    synthesize,
+)
+from .cache import AssemblyCache
+from .pipeline import EXPORTED_PREFIXES, JobOutcome, LocalPipeline, LocalRuntimeError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SYNTH = 0, 1, 2, 3
+EXIT_HELP = """exit status:
+  0  every job SUCCEEDED (status, jobs, quality-check: answered)
+  1  a job FAILED or did not end in time (status: no such job; or the run failed)
+  2  usage error: the command line cannot be carried out as given
+  3  the app did not synthesize (its error, or cdk-nag findings, printed in full)"""
 JOBS_FILE = "jobs.json"
 ASSEMBLY_DIR = ".assembly"
 LOG_FILE = "pipeline.log"
@@ -49,9 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.command(args))
-    except UsageError as exc:
+    except (UsageError, ProfileError) as exc:
         print(f"etl-pipeline: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SynthError as exc:
+        print(f"etl-pipeline: {exc}", file=sys.stderr)
+        return EXIT_SYNTH
     except (AssemblyError, LocalRuntimeError) as exc:
         print(f"etl-pipeline: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -59,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="etl-pipeline", description="Run the ETL pipeline offline (moto, no AWS account)."
+        prog="etl-pipeline",
+        description="Run the ETL pipeline offline (moto, no AWS account).",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="name", required=True)
 
@@ -68,7 +87,14 @@ def _parser() -> argparse.ArgumentParser:
             "--out", type=Path, default=Path("etl-out"), help="output folder (default: ./etl-out)"
         )
 
-    run = commands.add_parser("run", help="process CSV files through the pipeline")
+    run = commands.add_parser(
+        "run",
+        help="process CSV files through the pipeline",
+        epilog=EXIT_HELP + "\n\nThe synth is cached in PROJECT/.etl-pipeline/cache/ (PROJECT: "
+        "the folder of cdk.json, or the current folder for the default pipeline) and reused "
+        "while the app's files, the -c values and the library stay the same.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("files", nargs="+", type=Path, metavar="FILE")
     common(run)
     run.add_argument("--json", action="store_true", help="one JSON object per file per line")
@@ -92,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
         default=900.0,
         help="seconds to wait for all jobs to end (default: 900)",
     )
+    run.add_argument(
+        "--no-cache", action="store_true", help="synthesize afresh, not from the synth cache"
+    )
     run.set_defaults(command=_run)
 
     status = commands.add_parser("status", help="one job, as GET /status/{jobId} returns it")
@@ -100,14 +129,23 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(command=_status)
 
     jobs = commands.add_parser("jobs", help="jobs by status and time, as GET /jobs returns them")
-    jobs.add_argument("--status", default=None)
+    jobs.add_argument(
+        "--status",
+        default=None,
+        help=f"one of {', '.join(contract.STATUSES)} (default: every status)",
+    )
     jobs.add_argument("--since", default=None, help="ISO 8601 date-time")
-    jobs.add_argument("--limit", default=None)
+    jobs.add_argument("--limit", default=None, help="at most this many jobs")
     common(jobs)
     jobs.set_defaults(command=_jobs)
 
     quality = commands.add_parser("quality-check", help="run the daily quality check now")
-    quality.add_argument("--hours", type=int, default=None, help="look back this many hours")
+    quality.add_argument(
+        "--hours",
+        type=int,
+        default=None,
+        help="look back this many hours (default: the function's window)",
+    )
     common(quality)
     quality.set_defaults(command=_quality_check)
     return parser
@@ -118,17 +156,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     files = _readable_files(args.files)
-    out: Path = args.out
+    context = _context(args.context)
+    project = _project(args.project)
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g}: give a number of seconds above 0")
+    out = _out_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    assembly_dir = out / ASSEMBLY_DIR
-    shutil.rmtree(assembly_dir, ignore_errors=True)
-    _say(args, "synthesizing the app ...")
-    assembly = synthesize(assembly_dir, project_dir=args.project, context=_context(args.context))
+    assembly = _assembly(args, project=project, context=context, out=out)
     synth_seconds = time.perf_counter() - started
     with LocalPipeline(assembly, log_path=out / LOG_FILE) as pipeline:
         for item in pipeline.unsupported:
             print(f"etl-pipeline: warning: not emulated: {item}", file=sys.stderr)
+        for item in pipeline.stood_up:
+            print(f"etl-pipeline: note: {item}", file=sys.stderr)
+        refused = [r for p in files if (r := pipeline.refusal(f"{contract.RAW_PREFIX}{p.name}"))]
+        if refused:
+            raise UsageError("; ".join(refused))
+        if not _fast_path_available():
+            _say(args, FAST_PATH_NOTE)
         outcomes = _process(pipeline, files, args)
         _clear_outputs(out)
         exported = pipeline.export(out)
@@ -145,7 +191,62 @@ def _run(args: argparse.Namespace) -> int:
             f"\n{len(outcomes)} file(s) in {total:.1f}s (synth {synth_seconds:.1f}s); "
             f"outputs in {out}/, job records in {out / JOBS_FILE}, logs in {out / LOG_FILE}"
         )
-    return EXIT_OK if all(o.status == "SUCCEEDED" for o in outcomes) else EXIT_FAILED
+    return EXIT_OK if all(o.status == contract.SUCCEEDED for o in outcomes) else EXIT_FAILED
+
+
+FAST_PATH_NOTE = (
+    "etl-pipeline: note: pyarrow is not installed, so the functions run their pure-Python "
+    "engine (slower than on Lambda, where the layer brings pyarrow): "
+    "pip install 'etl-constructs[local]'"
+)
+
+
+def _fast_path_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def _assembly(
+    args: argparse.Namespace, *, project: Path, context: dict[str, str], out: Path
+) -> CloudAssembly:
+    """The app's cloud assembly in ``out/.assembly``: from the cache when an earlier synth
+    had the same inputs (and ``--no-cache`` is not given), else synthesized and cached."""
+    assembly_dir = out / ASSEMBLY_DIR
+    cache = AssemblyCache(project)
+    has_cdk_json = (project / "cdk.json").is_file()
+    key = cache.key(context=synth_context(context), has_cdk_json=has_cdk_json, skip=[out])
+    if not args.no_cache and cache.get(key, assembly_dir):
+        _say(args, f"reusing the synth in {cache.directory / key} (--no-cache to synthesize)")
+        return CloudAssembly.load(assembly_dir)
+    shutil.rmtree(assembly_dir, ignore_errors=True)
+    _say(args, "synthesizing the app ...")
+    assembly = synthesize(
+        assembly_dir, project_dir=project if has_cdk_json else None, context=context
+    )
+    cache.put(key, assembly_dir)
+    return assembly
+
+
+def _project(given: Path | None) -> Path:
+    """The folder of the app to run: ``--project`` (which must hold a cdk.json) or the
+    current folder (the default pipeline when it has no cdk.json)."""
+    if given is None:
+        return Path.cwd()
+    if not given.is_dir():
+        raise UsageError(f"--project {given}: no such folder")
+    if not (given / "cdk.json").is_file():
+        raise UsageError(
+            f"--project {given}: no cdk.json there (leave --project out to run "
+            "the default pipeline)"
+        )
+    return given
+
+
+def _out_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder")
+    return out
 
 
 def _context(pairs: Sequence[str]) -> dict[str, str]:
@@ -196,7 +297,7 @@ def _process(
             file=str(path),
             key=obj[0],
             job_id=None,
-            status="FAILED",
+            status=contract.FAILED,
             error=f"no final status within {args.timeout:.0f}s",
             rows={},
             totals=None,
@@ -206,6 +307,10 @@ def _process(
     return [outcomes[path] for path in files]
 
 
+#: the row counts a SUCCEEDED job reports: input, valid, rejected
+REPORTED_ROWS = contract.STEP_ROW_COUNTS[:3]
+
+
 def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOutcome:
     """A final job as the CLI reports it: a FAILED job published nothing, so it reports
     the rows read (``rows.read``, or ``rows.input`` of a record from before that rule) and
@@ -213,11 +318,12 @@ def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOu
     error = job.get("error")
     rows = job.get("rows", {})
     totals = job.get("totals", {})
-    failed = job["status"] == "FAILED"
+    failed = job["status"] == contract.FAILED
+    read, given = contract.ROWS_READ, contract.STEP_ROW_COUNTS[0]
     if failed:
-        figures = {"read": int(rows.get("read", rows.get("input", 0)))}
+        figures = {read: int(rows.get(read, rows.get(given, 0)))}
     else:
-        figures = {k: int(rows.get(k, 0)) for k in ("input", "valid", "rejected")}
+        figures = {k: int(rows.get(k, 0)) for k in REPORTED_ROWS}
     return JobOutcome(
         file=str(path),
         key=key,
@@ -242,7 +348,10 @@ def _duration(job: dict[str, Any], fallback: float) -> float:
 
 
 def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {"enriched": [], "rejected": [], "failed": []}
+    found: dict[str, list[str]] = {
+        p.rstrip("/"): []
+        for p in (contract.ENRICHED_PREFIX, contract.REJECTED_PREFIX, contract.FAILED_PREFIX)
+    }
     if not outcome.job_id:
         return found
     for path in exported:
@@ -260,7 +369,7 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
 
 def _clear_outputs(out: Path) -> None:
     """Each run's export mirrors its own bucket: outputs of an earlier run go first."""
-    for prefix in ("enriched", "processed", "rejected", "failed", "reports"):
+    for prefix in EXPORTED_PREFIXES:
         shutil.rmtree(out / prefix, ignore_errors=True)
 
 
@@ -270,9 +379,9 @@ def _print_table(outcomes: list[JobOutcome], stream: TextIO) -> None:
         (
             Path(o.file).name,
             o.status,
-            str(o.rows.get("read", o.rows.get("input", ""))),
-            str(o.rows.get("valid", "")),
-            str(o.rows.get("rejected", "")),
+            str(o.rows.get(contract.ROWS_READ, o.rows.get(REPORTED_ROWS[0], ""))),
+            str(o.rows.get(REPORTED_ROWS[1], "")),
+            str(o.rows.get(REPORTED_ROWS[2], "")),
             f"{o.duration_seconds:.2f}s",
             (o.error or "")[:90],
         )
@@ -331,7 +440,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 @contextlib.contextmanager
 def _restored(out: Path) -> Iterator[LocalPipeline]:
     """The pipeline of the last ``run`` in ``out``, with its job records back in the table."""
-    jobs_file = out / JOBS_FILE
+    jobs_file = _out_dir(out) / JOBS_FILE
     if not jobs_file.is_file():
         raise UsageError(
             f"{jobs_file} does not exist: run `etl-pipeline run FILE... --out {out}` first"
@@ -356,21 +465,45 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    query = {
-        k: v
-        for k, v in (("status", args.status), ("since", args.since), ("limit", args.limit))
-        if v is not None
-    }
+    """``GET /jobs`` as asked; without ``--status``, every status's jobs, newest first (the
+    API lists one status at a time), up to ``--limit``. A query the API refuses (400) is a
+    usage error with its message."""
+    query = {k: v for k, v in (("since", args.since), ("limit", args.limit)) if v is not None}
     with _restored(args.out) as pipeline:
-        status, body = pipeline.api("GET", "/jobs", query=query)
-    return _answer(status, body)
+        if args.status is not None:
+            status, body = pipeline.api("GET", "/jobs", query={**query, "status": args.status})
+            _refused(status, body)
+            return _answer(status, body)
+        items: list[Any] = []
+        for job_status in contract.STATUSES:
+            cursor = None
+            while True:
+                page = {**query, "status": job_status, **({"cursor": cursor} if cursor else {})}
+                status, body = pipeline.api("GET", "/jobs", query=page)
+                _refused(status, body)
+                if status >= 400:
+                    return _answer(status, body)
+                items += body["items"]
+                cursor = body.get("cursor")
+                if not cursor or (args.limit is not None and len(items) >= int(args.limit)):
+                    break
+    items.sort(key=lambda job: job.get("timestamp", 0), reverse=True)
+    limit = int(args.limit) if args.limit is not None else len(items)
+    return _answer(200, {"items": items[:limit], "cursor": None})
+
+
+def _refused(status: int, body: Any) -> None:
+    if status == 400:
+        raise UsageError(str((body or {}).get("message", "the API refused the query")))
 
 
 def _quality_check(args: argparse.Namespace) -> int:
+    if args.hours is not None and args.hours < 1:
+        raise UsageError(f"--hours {args.hours}: give a number of hours of 1 or more")
     with _restored(args.out) as pipeline:
-        event = {"windowHours": args.hours} if args.hours else None
+        event = {"windowHours": args.hours} if args.hours is not None else None
         result = pipeline.run_schedule("quality_check", event)
-        pipeline.export(args.out, prefixes=("reports/",))
+        pipeline.export(args.out, prefixes=(contract.REPORTS_PREFIX,))
     print(json.dumps(result, indent=2, sort_keys=True, default=str))
     return EXIT_OK
 

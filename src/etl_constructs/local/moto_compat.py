@@ -51,6 +51,9 @@ changes one fails a test instead of the pipeline:
    execution as SUCCEEDED; its DescribeExecution says ABORTED, which is what is sent.
    moto also ends an execution stopped during a task that then fails as FAILED with the
    task's error, where AWS ends it ABORTED at once.)
+11. Event patterns: moto does not implement EventBridge's ``TestEventPattern``;
+   :func:`pattern_matches` asks moto's own matcher (the one that routes events to rules),
+   so the runtime can tell at once that a file would start no job.
 """
 
 from __future__ import annotations
@@ -689,6 +692,13 @@ def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether moto's EventBridge would route ``event`` to a rule with ``pattern`` (see 11.)."""
+    from moto.events.models import EventPattern
+
+    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+
+
 def whole_s3_listings() -> None:
     """Give a Distributed Map's S3 listing item reader every object, as AWS does (see 9.).
 
@@ -723,6 +733,7 @@ __all__ = [
     "LambdaDispatch",
     "MapTolerance",
     "lean_s3_bodies",
+    "pattern_matches",
     "start_mock",
     "whole_s3_listings",
 ]

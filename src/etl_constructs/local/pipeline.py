@@ -24,16 +24,25 @@ from typing import Any
 
 import boto3
 
+from .._contract import contract
 from . import moto_compat
 from .assembly import CloudAssembly, Resource
 from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction, local_environment
 from .resolve import ACCOUNT, REGION, Resolver
 
-FINAL_STATUSES = ("SUCCEEDED", "FAILED")
+FINAL_STATUSES = contract.FINAL_STATUSES
 #: How often a wait polls; while a function runs, until it returns but at least this rarely.
 POLL_SECONDS = 0.05
 BUSY_POLL_SECONDS = 0.5
-EXPORTED_PREFIXES = ("enriched/", "processed/", "rejected/", "failed/", "reports/")
+#: What a run exports: the pipeline's outputs, not its inputs (``raw/``) nor its work in
+#: progress (``validated/``).
+EXPORTED_PREFIXES = tuple(
+    p for p in contract.PREFIXES if p not in (contract.RAW_PREFIX, contract.VALIDATED_PREFIX)
+)
+#: The job table's layout, for a table the app imports (its template declares none): the
+#: one :class:`etl_constructs.MetadataStore` creates (a test holds the two equal).
+JOB_TABLE_KEYS = (("jobId", "S"), ("fileName", "S"))
+JOB_INDEX_KEYS = (("status", "S"), ("timestamp", "N"))
 
 #: Resource types a local run does without, and why (see the README's "what local runs
 #: cannot prove").
@@ -122,6 +131,8 @@ class LocalPipeline:
         self.rules: list[_Rule] = []
         self.unsupported: list[str] = []
         self.skipped: dict[str, str] = {}
+        #: what the app imports (its templates declare none) and the run stood up, empty
+        self.stood_up: list[str] = []
         self._log_path = log_path
         self._log_file: Any = None
         self._mock: Any = None
@@ -202,37 +213,78 @@ class LocalPipeline:
                 self.skipped.setdefault(resource.type, reason)
             else:
                 self.unsupported.append(f"{resource.stack}/{resource.logical_id} ({resource.type})")
-        for resource in by_type.get("AWS::S3::Bucket", []):
-            self._bucket(resource)
-        for resource in by_type.get("AWS::DynamoDB::Table", []):
-            self._table(resource)
+        buckets = [self._bucket(resource) for resource in by_type.get("AWS::S3::Bucket", [])]
+        tables = [self._table(resource) for resource in by_type.get("AWS::DynamoDB::Table", [])]
         for resource in by_type.get("AWS::SQS::Queue", []):
             self.sqs.create_queue(QueueName=self.resolver.names(resource).name)
         for resource in by_type.get("AWS::Lambda::Function", []):
             self._function(resource)
         for resource in by_type.get("AWS::StepFunctions::StateMachine", []):
             self._state_machine(resource)
+        self._stand_up_imports(buckets=buckets, tables=tables)
         for resource in by_type.get("AWS::Events::Rule", []):
             self._rule(resource)
 
-    def _bucket(self, resource: Resource) -> None:
+    def _stand_up_imports(self, *, buckets: list[str], tables: list[str]) -> None:
+        """Create the bucket and the job table the functions name but the templates do not
+        declare (an app that brings its own, e.g. ``s3.Bucket.from_bucket_name``): empty,
+        the bucket versioned and sending events to EventBridge, as the pipeline needs."""
+        for function in self.functions:
+            bucket = function.environment.get(contract.DATA_BUCKET)
+            if bucket and bucket not in buckets:
+                self._create_bucket(bucket, versioned=True, event_bridge=True)
+                buckets.append(bucket)
+                self.stood_up.append(
+                    f"bucket {bucket}: the app imports it; stood up empty, versioned, "
+                    "with EventBridge delivery"
+                )
+            table = function.environment.get(contract.JOB_TABLE)
+            if table and table not in tables:
+                self.dynamodb.create_table(
+                    TableName=table,
+                    KeySchema=_key_schema(JOB_TABLE_KEYS),
+                    AttributeDefinitions=_attributes(JOB_TABLE_KEYS + JOB_INDEX_KEYS),
+                    BillingMode="PAY_PER_REQUEST",
+                    GlobalSecondaryIndexes=[
+                        {
+                            "IndexName": contract.JOB_INDEX_NAME,
+                            "KeySchema": _key_schema(JOB_INDEX_KEYS),
+                            "Projection": {"ProjectionType": "ALL"},
+                        }
+                    ],
+                )
+                tables.append(table)
+                self.stood_up.append(f"table {table}: the app imports it; stood up empty")
+
+    def _bucket(self, resource: Resource) -> str:
         props = resource.properties
         name = self.resolver.names(resource).name
+        notification = props.get("NotificationConfiguration", {})
+        self._create_bucket(
+            name,
+            versioned=props.get("VersioningConfiguration", {}).get("Status") == "Enabled",
+            event_bridge=bool(
+                notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled")
+            ),
+        )
+        return name
+
+    def _create_bucket(self, name: str, *, versioned: bool, event_bridge: bool) -> None:
         self.s3.create_bucket(Bucket=name)
-        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        if versioned:
             self.s3.put_bucket_versioning(
                 Bucket=name, VersioningConfiguration={"Status": "Enabled"}
             )
-        notification = props.get("NotificationConfiguration", {})
-        if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        if event_bridge:
             self.s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
             )
 
-    def _table(self, resource: Resource) -> None:
+    def _table(self, resource: Resource) -> str:
         props = self.resolver.resolve(dict(resource.properties), resource.stack)
+        name = self.resolver.names(resource).name
         request: dict[str, Any] = {
-            "TableName": self.resolver.names(resource).name,
+            "TableName": name,
             "KeySchema": props["KeySchema"],
             "AttributeDefinitions": props["AttributeDefinitions"],
             "BillingMode": "PAY_PER_REQUEST",
@@ -243,6 +295,7 @@ class LocalPipeline:
                 for index in props["GlobalSecondaryIndexes"]
             ]
         self.dynamodb.create_table(**request)
+        return name
 
     def _function(self, resource: Resource) -> None:
         props = resource.properties
@@ -328,11 +381,47 @@ class LocalPipeline:
 
     @property
     def bucket(self) -> str:
-        return self.function_by_handler("trigger").environment["ETL_DATA_BUCKET"]
+        return self.function_by_handler("trigger").environment[contract.DATA_BUCKET]
 
     @property
     def table(self) -> str:
-        return self.function_by_handler("trigger").environment["ETL_JOB_TABLE"]
+        return self.function_by_handler("trigger").environment[contract.JOB_TABLE]
+
+    def refusal(self, key: str, *, size: int = 0) -> str | None:
+        """Why an object put at ``key`` would start no job (no rule's pattern matches its
+        ``Object Created`` event), or None when one would."""
+        event = {
+            "version": "0",
+            "id": "local-check",
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "account": ACCOUNT,
+            "region": REGION,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [f"arn:aws:s3:::{self.bucket}"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": self.bucket},
+                "object": {"key": key, "size": size},
+                "reason": "PutObject",
+            },
+        }
+        s3_rules = [
+            rule
+            for rule in self.rules
+            if rule.pattern is not None and "aws.s3" in rule.pattern.get("source", [])
+        ]
+        if any(moto_compat.pattern_matches(rule.pattern, event) for rule in s3_rules):
+            return None
+        wanted = [
+            k
+            for rule in s3_rules
+            for k in (rule.pattern or {}).get("detail", {}).get("object", {}).get("key", [])
+        ]
+        return (
+            f"{key} would start no job: the pipeline's rule takes "
+            f"{', '.join(_pattern_text(k) for k in wanted) or 'no S3 object'}"
+        )
 
     # -- driving it ----------------------------------------------------------------------
 
@@ -564,6 +653,26 @@ class LocalPipeline:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield item["Key"]
+
+
+def _pattern_text(key_filter: Any) -> str:
+    """One key filter of an event pattern as a person reads it: ``raw/*.csv``."""
+    if isinstance(key_filter, dict) and len(key_filter) == 1:
+        ((kind, pattern),) = key_filter.items()
+        if isinstance(pattern, str):
+            return {"prefix": f"{pattern}*", "suffix": f"*{pattern}"}.get(kind, pattern)
+    return key_filter if isinstance(key_filter, str) else json.dumps(key_filter)
+
+
+def _key_schema(keys: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [
+        {"AttributeName": name, "KeyType": kind}
+        for (name, _), kind in zip(keys, ("HASH", "RANGE"), strict=False)
+    ]
+
+
+def _attributes(keys: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "AttributeType": kind} for name, kind in keys]
 
 
 def _scheduled_event(rule: _Rule) -> dict[str, Any]:
