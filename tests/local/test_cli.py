@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -111,5 +112,46 @@ def test_a_broken_app_is_reported_not_raised(tmp_path, capsys):
     code = cli.main(
         ["run", str(FILES[0]), "--out", str(tmp_path / "out"), "--project", str(tmp_path)]
     )
-    assert code == cli.EXIT_FAILED
+    assert code == cli.EXIT_SYNTH  # not 1: no job ran, so none failed
     assert "synthesizing" in capsys.readouterr().err
+
+
+def test_jobs_without_a_status_lists_every_job_newest_first(run, capsys):
+    _, results, out = run
+    capsys.readouterr()
+    assert cli.main(["jobs", "--out", str(out)]) == cli.EXIT_OK
+    listed = json.loads(capsys.readouterr().out)["items"]
+    assert {j["jobId"] for j in listed} == {r["job_id"] for r in results}
+    assert sorted(j["status"] for j in listed) == ["FAILED", "SUCCEEDED", "SUCCEEDED"]
+    stamps = [j["timestamp"] for j in listed]
+    assert stamps == sorted(stamps, reverse=True)
+    assert cli.main(["jobs", "--limit", "1", "--out", str(out)]) == cli.EXIT_OK
+    assert len(json.loads(capsys.readouterr().out)["items"]) == 1
+
+
+def test_jobs_with_a_bad_since_says_what_is_wrong_with_it(run, capsys):
+    _, _, out = run
+    capsys.readouterr()
+    assert cli.main(["jobs", "--since", "yesterday", "--out", str(out)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert "since='yesterday' is not an ISO 8601 date-time" in err
+    assert "status" not in err and len(err.splitlines()) == 1
+
+
+def test_a_second_run_reuses_the_synth(run, tmp_path, capsys):
+    code = cli.main(
+        ["run", str(FILES[0]), "--out", str(tmp_path / "again"), "--project", str(ROOT)]
+    )
+    assert code == cli.EXIT_OK
+    assert "reusing the synth in " in capsys.readouterr().err
+
+
+def test_a_file_no_rule_matches_is_refused_at_once_naming_the_pattern(run, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a csv\n")
+    started = time.monotonic()
+    code = cli.main(["run", str(notes), "--out", str(tmp_path / "o"), "--project", str(ROOT)])
+    assert code == cli.EXIT_USAGE
+    assert time.monotonic() - started < 120  # not the 900 s timeout
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "raw/notes.txt would start no job" in err and "raw/*.csv" in err

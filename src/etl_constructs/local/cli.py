@@ -331,7 +331,9 @@ def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOu
         status=job["status"],
         error=None if not error else f"{error.get('code')}: {error.get('message')}",
         rows=figures,
-        totals=None if failed else (totals.get("enrich") or totals.get("validate") or {}),
+        totals=None
+        if failed
+        else (totals.get(contract.STEPS[-1]) or totals.get(contract.STEPS[0]) or {}),
         duration_seconds=_duration(job, seconds),
     )
 
@@ -374,7 +376,7 @@ def _clear_outputs(out: Path) -> None:
 
 
 def _print_table(outcomes: list[JobOutcome], stream: TextIO) -> None:
-    headers = ("file", "status", "read", "valid", "rejected", "duration", "error")
+    headers = ("file", "status", contract.ROWS_READ, *REPORTED_ROWS[1:], "duration", "error")
     rows = [
         (
             Path(o.file).name,

@@ -431,7 +431,7 @@ class LocalPipeline:
         The body goes with its CRC32 in a header, as the handlers write theirs (read whole:
         the emulated S3 keeps it in memory as it is, so it costs no more than a stream).
         """
-        key = key or f"raw/{path.name}"
+        key = key or f"{contract.RAW_PREFIX}{path.name}"
         body = path.read_bytes()
         s3io = self._handler_module("etl_handlers.aws.s3io")
         response = self.s3.put_object(
