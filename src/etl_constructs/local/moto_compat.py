@@ -51,7 +51,15 @@ changes one fails a test instead of the pipeline:
    execution as SUCCEEDED; its DescribeExecution says ABORTED, which is what is sent.
    moto also ends an execution stopped during a task that then fails as FAILED with the
    task's error, where AWS ends it ABORTED at once.)
-11. Event patterns: moto does not implement EventBridge's ``TestEventPattern``;
+11. S3 GetObject bodies: moto answered each GetObject with the whole object read into
+   memory (``FakeKey.value``: the key's file read whole), ranged or not, then sliced the
+   range out of it: a whole-object GET of an n MiB object held n MiB at once, and reading
+   an object in ranges cost the object's size per range. While a GetObject is answered, a
+   key of :data:`LAZY_BODY_SIZE` or more gives a :class:`_KeyBody` instead, which reads
+   from the key's buffer only what is asked for: the range moto slices, or the stream
+   botocore reads chunk by chunk (:func:`lazy_s3_reads`). With it, object bodies over
+   :data:`S3_MEMORY_BUDGET` live on file and cost no memory to read.
+12. Event patterns: moto does not implement EventBridge's ``TestEventPattern``;
    :func:`pattern_matches` asks moto's own matcher (the one that routes events to rules),
    so the runtime can tell at once that a file would start no job.
 """
@@ -89,6 +97,7 @@ def start_mock() -> Any:
     """Start moto with the Step Functions interpreter switched on, one request at a time."""
     serialize_requests()
     lean_s3_bodies()
+    lazy_s3_reads()
     whole_s3_listings()
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
@@ -121,8 +130,12 @@ def serialize_requests() -> None:
 _BODY_READ_SIZE = 1024 * 1024
 
 #: How many bytes of object bodies larger than moto's memory buffer (5 MiB) are kept in
-#: memory all the same; past it they are spooled to temporary files, as moto does with all.
-S3_MEMORY_BUDGET = 1024 * 1024 * 1024
+#: memory all the same; past it they are spooled to temporary files, as moto does with all
+#: (read back lazily, see 11.: a file body costs page cache, not the process's memory).
+S3_MEMORY_BUDGET = 64 * 1024 * 1024
+
+#: GetObject bodies of at least this many bytes are read from the key as they are consumed.
+LAZY_BODY_SIZE = 8 * 1024 * 1024
 
 #: moto's own functions that :func:`lean_s3_bodies` replaced, by name (for the tests that
 #: compare the replacements with them)
@@ -692,6 +705,91 @@ def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+_LAZY = threading.local()
+
+
+def lazy_s3_reads() -> None:
+    """Read GetObject bodies from the key as they are consumed (see 11. above). Idempotent."""
+    if "get_object" in MOTO_ORIGINALS:
+        return
+    from moto.core import botocore_stubber
+    from moto.s3 import models as s3_models
+    from moto.s3.responses import S3Response
+
+    get_object = S3Response.get_object
+    value = s3_models.FakeKey.value
+    raw_response = botocore_stubber.MockRawResponse
+    MOTO_ORIGINALS.update(
+        get_object=get_object,
+        get_value=value.fget,  # type: ignore[attr-defined]
+        raw_response=raw_response,
+    )
+
+    def get_object_lazily(self: Any) -> Any:
+        _LAZY.active = True
+        try:
+            return get_object(self)
+        finally:
+            _LAZY.active = False
+
+    def get_value(key: Any) -> Any:
+        if getattr(_LAZY, "active", False) and key.contentsize >= LAZY_BODY_SIZE:
+            return _KeyBody(key)
+        return MOTO_ORIGINALS["get_value"](key)
+
+    def raw(body: Any) -> Any:
+        return body if isinstance(body, _KeyBody) else raw_response(body)
+
+    S3Response.get_object = get_object_lazily  # type: ignore[method-assign]
+    s3_models.FakeKey.value = property(get_value, value.fset)  # type: ignore[attr-defined]
+    botocore_stubber.MockRawResponse = raw  # type: ignore[misc]
+
+
+class _KeyBody:
+    """An object's body as GetObject returns it, read from the key's buffer on demand.
+
+    moto measures it (``len``) and slices a range out of it (bytes of that range only);
+    botocore streams it (``read``). The key's buffer is read under the key's lock, or
+    through :meth:`_Readable.read_at`, which holds what it reads from.
+    """
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+        self._buffer = key._value_buffer
+        self.size = key.contentsize
+        self._position = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, item: slice) -> bytes:
+        start, stop, step = item.indices(self.size)
+        if step != 1:
+            raise ValueError("an object body is read in ranges, not with a step")
+        return self.read_at(start, max(stop - start, 0))
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if isinstance(self._buffer, _Readable):
+            return self._buffer.read_at(offset, size)
+        with self._key.lock:
+            self._buffer.seek(offset)
+            return bytes(self._buffer.read(size))
+
+    def read(self, amt: int | None = None) -> bytes:
+        left = self.size - self._position
+        size = left if amt is None or amt < 0 else min(amt, left)
+        data = self.read_at(self._position, size) if size > 0 else b""
+        self._position += len(data)
+        return data
+
+    def stream(self, **_: Any) -> Any:
+        while data := self.read(_BODY_READ_SIZE):
+            yield data
+
+    def close(self) -> None:
+        """Nothing to release: the key owns its buffer."""
+
+
 def pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """Whether moto's EventBridge would route ``event`` to a rule with ``pattern`` (see 11.)."""
     from moto.events.models import EventPattern
@@ -732,6 +830,7 @@ __all__ = [
     "ExecutionStatusEvents",
     "LambdaDispatch",
     "MapTolerance",
+    "lazy_s3_reads",
     "lean_s3_bodies",
     "pattern_matches",
     "start_mock",

@@ -34,6 +34,8 @@ FINAL_STATUSES = contract.FINAL_STATUSES
 #: How often a wait polls; while a function runs, until it returns but at least this rarely.
 POLL_SECONDS = 0.05
 BUSY_POLL_SECONDS = 0.5
+#: A file larger than this is uploaded in parts of this size (one in memory at a time).
+UPLOAD_PART_SIZE = 64 * 1024 * 1024
 #: What a run exports: the pipeline's outputs, not its inputs (``raw/``) nor its work in
 #: progress (``validated/``).
 EXPORTED_PREFIXES = tuple(
@@ -428,19 +430,49 @@ class LocalPipeline:
     def upload(self, path: Path, key: str | None = None) -> tuple[str, str | None]:
         """Put ``path`` under ``raw/``; returns (key, version id).
 
-        The body goes with its CRC32 in a header, as the handlers write theirs (read whole:
-        the emulated S3 keeps it in memory as it is, so it costs no more than a stream).
+        Each body goes with its CRC32 in a header, as the handlers write theirs: one request
+        for a file up to :data:`UPLOAD_PART_SIZE`, a multipart upload of parts of that size
+        for a larger one (a part in memory at a time, not the file).
         """
         key = key or f"{contract.RAW_PREFIX}{path.name}"
-        body = path.read_bytes()
         s3io = self._handler_module("etl_handlers.aws.s3io")
-        response = self.s3.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ChecksumAlgorithm="CRC32",
-            ChecksumCRC32=s3io.crc32_header(body),
-        )
+        with path.open("rb") as source:
+            body = source.read(UPLOAD_PART_SIZE + 1)
+            if len(body) <= UPLOAD_PART_SIZE:
+                response = self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ChecksumAlgorithm="CRC32",
+                    ChecksumCRC32=s3io.crc32_header(body),
+                )
+                return key, response.get("VersionId")
+            source.seek(0)
+            upload = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT"
+            )["UploadId"]
+            parts = []
+            try:
+                while part := source.read(UPLOAD_PART_SIZE):
+                    checksum = s3io.crc32_header(part)
+                    number = len(parts) + 1
+                    etag = self.s3.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload,
+                        PartNumber=number,
+                        Body=part,
+                        ChecksumAlgorithm="CRC32",
+                        ChecksumCRC32=checksum,
+                    )["ETag"]
+                    parts.append({"PartNumber": number, "ETag": etag, "ChecksumCRC32": checksum})
+                    del part
+                response = self.s3.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+                )
+            except BaseException:
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+                raise
         return key, response.get("VersionId")
 
     def deliver_events(self) -> int:
