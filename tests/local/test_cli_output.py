@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
+
+import pytest
 
 from etl_constructs.local import JobOutcome, cli
 
@@ -133,3 +136,62 @@ def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries(tmp_pa
         "rejected": [str(exported[3])],
         "failed": [],
     }
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_redraws_one_line_with_what_the_job_does(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = cli._Progress(1, enabled=True)
+    assert progress.live
+    progress.show("big.csv: TRANSFORMING, 52.1 of 98.7 MB read")
+    progress.advance("big.csv", "SUCCEEDED")
+    progress.close()
+    text = terminal.getvalue()
+    assert "\n" not in text.rstrip("\n")  # one line, redrawn with carriage returns
+    assert "0/1 files  big.csv: TRANSFORMING, 52.1 of 98.7 MB read" in text
+    assert text.rstrip().endswith("1/1 files  big.csv: SUCCEEDED")
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_shows_no_activity_with_json_or_off_a_terminal(tty, monkeypatch):
+    stream = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    progress = cli._Progress(1, enabled=not tty)  # --json on the terminal; plain elsewhere
+    assert not progress.live
+    progress.show("big.csv: VALIDATING, 1.0 of 9.0 MB read")
+    assert "VALIDATING" not in stream.getvalue()
+
+
+class _Busy:
+    """A pipeline whose one job ends after two looks, saying what it does meanwhile."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def upload(self, path: Path):
+        return f"raw/{path.name}", "v1"
+
+    def finished(self, objects, *, timeout):
+        self.looks += 1
+        assert timeout <= cli.PROGRESS_SECONDS  # short waits, to redraw between them
+        if self.looks < 3:
+            return {}
+        return {obj: {"jobId": "j", "status": "SUCCEEDED", "rows": {}} for obj in objects}
+
+    def activity(self, obj):
+        return f"VALIDATING, {self.looks}.0 of 3.0 MB read"
+
+
+def test_a_run_on_a_terminal_shows_the_step_and_bytes_read(tmp_path, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    path = tmp_path / "big.csv"
+    path.write_text("x\n")
+    (outcome,) = cli._process(_Busy(), [path], argparse.Namespace(json=False, timeout=60))
+    assert outcome.status == "SUCCEEDED"
+    assert "big.csv: VALIDATING, 2.0 of 3.0 MB read" in terminal.getvalue()

@@ -5,6 +5,7 @@ A moto upgrade that changes one of these fails here, not in the middle of a pipe
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -782,3 +783,88 @@ def test_map_tolerance_becomes_a_float_and_a_non_zero_one_is_reported():
     assert isinstance(rewritten["States"]["Plain"]["ToleratedFailurePercentage"], float)
     assert tolerance.warnings == ["Inner: ToleratedFailurePercentage 5 is treated as 0 locally"]
     assert definition["States"]["Plain"]["ToleratedFailurePercentage"] == 0  # not changed
+
+
+def test_moto_reads_a_whole_key_to_answer_get_object():
+    """What :func:`moto_compat.lazy_s3_reads` relies on: moto's GetObject answers with
+    ``key.value`` (the whole body), slices ranges out of what it answered, and botocore's
+    response is made of that body with ``MockRawResponse``."""
+    import inspect
+
+    from moto.core import botocore_stubber
+    from moto.s3.responses import S3Response
+
+    moto_compat.lazy_s3_reads()
+    get_object = inspect.getsource(moto_compat.MOTO_ORIGINALS["get_object"])
+    assert get_object.rstrip().endswith("return 200, response_headers, key.value")
+    assert "response_content[begin : end + 1]" in inspect.getsource(S3Response._handle_range_header)
+    stubber = inspect.getsource(botocore_stubber.BotocoreStubber.__call__)
+    assert "MockRawResponse(body)" in stubber
+
+
+def _peak_while(action) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_get_object_reads_a_body_on_file_as_it_is_consumed(mock, monkeypatch):
+    """A body spooled to a file is read in the pieces asked for, whole or in ranges:
+    neither a whole-object GET nor a ranged one holds the object in memory."""
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", 0)  # every big body on file
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="lazy")
+    body = _payload(24 * MiB)
+    s3.put_object(Bucket="lazy", Key="big", Body=body)
+    chunks: list[bytes] = []
+
+    def stream_whole() -> None:
+        response = s3.get_object(Bucket="lazy", Key="big")
+        assert response["ContentLength"] == len(body)
+        while chunk := response["Body"].read(MiB):
+            chunks.append(hashlib.sha256(chunk).digest())
+
+    assert _peak_while(stream_whole) < 6 * MiB
+    assert len(chunks) == 24
+    assert moto_compat.LAST_READ.key == "big"
+    assert moto_compat.LAST_READ.done == moto_compat.LAST_READ.total == len(body)
+    ranges = {}
+
+    def read_ranges() -> None:
+        for start, end in ((0, 9), (5 * MiB, 5 * MiB + 99), (len(body) - 10, len(body) - 1)):
+            got = s3.get_object(Bucket="lazy", Key="big", Range=f"bytes={start}-{end}")
+            ranges[(start, end)] = (got["ContentRange"], got["Body"].read())
+
+    assert _peak_while(read_ranges) < 2 * MiB
+    for (start, end), (content_range, data) in ranges.items():
+        assert content_range == f"bytes {start}-{end}/{len(body)}"
+        assert data == body[start : end + 1]
+    whole = s3.get_object(Bucket="lazy", Key="big")["Body"].read()
+    assert whole == body
+    small = s3.put_object(Bucket="lazy", Key="small", Body=b"a,b\n")
+    assert s3.get_object(Bucket="lazy", Key="small")["Body"].read() == b"a,b\n"
+    assert small["ETag"]
+
+
+def test_event_patterns_match_as_moto_routes_them():
+    pattern = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"object": {"key": [{"wildcard": "raw/*.csv"}]}},
+    }
+
+    def event(key: str) -> dict:
+        return {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"object": {"key": key}},
+        }
+
+    assert moto_compat.pattern_matches(pattern, event("raw/a.csv"))
+    assert not moto_compat.pattern_matches(pattern, event("raw/a.txt"))
+    assert not moto_compat.pattern_matches(pattern, event("other/a.csv"))

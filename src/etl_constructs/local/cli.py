@@ -285,13 +285,19 @@ def _process(
     outcomes: dict[Path, JobOutcome] = {}
     begin = time.monotonic()
     while waiting and time.monotonic() < deadline:
-        done = pipeline.finished(waiting.values(), timeout=deadline - time.monotonic())
+        left = deadline - time.monotonic()
+        # on a terminal, look up often enough to show what the pipeline is doing
+        step = min(left, PROGRESS_SECONDS) if progress.live else left
+        done = pipeline.finished(waiting.values(), timeout=step)
         for path, obj in list(waiting.items()):
             job = done.get(obj)
             if job:
                 outcomes[path] = _outcome(path, obj[0], job, time.monotonic() - begin)
                 del waiting[path]
                 progress.advance(path.name, job["status"])
+        if progress.live and waiting:
+            path, obj = next(iter(waiting.items()))
+            progress.show(f"{path.name}: {pipeline.activity(obj)}")
     for path, obj in waiting.items():
         outcomes[path] = JobOutcome(
             file=str(path),
@@ -403,17 +409,35 @@ def _print_table(outcomes: list[JobOutcome], stream: TextIO) -> None:
         print(line(row), file=stream)
 
 
+#: How often a terminal's progress line is redrawn while a job runs.
+PROGRESS_SECONDS = 0.5
+
+
 class _Progress:
-    """Progress over files on stderr: a redrawn bar on a terminal, a line per file elsewhere."""
+    """Progress over files on stderr: a redrawn bar on a terminal, a line per file elsewhere.
+
+    On a terminal the line also shows what the file's job is doing (its step, and the bytes
+    of the step's input read so far); elsewhere, and with ``--json``, nothing but the files.
+    """
 
     def __init__(self, total: int, *, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
         self.tty = sys.stderr.isatty()
         self._draw("")
 
+    @property
+    def live(self) -> bool:
+        """Whether the line is redrawn as the work goes on (a terminal, not --json)."""
+        return self.enabled and self.tty
+
     def advance(self, name: str, status: str) -> None:
         self.done += 1
         self._draw(f"{name}: {status}")
+
+    def show(self, activity: str) -> None:
+        """What the file under way is doing now (drawn on a terminal only)."""
+        if self.live:
+            self._draw(activity)
 
     def close(self) -> None:
         if self.enabled and self.tty:

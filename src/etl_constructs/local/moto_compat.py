@@ -745,6 +745,19 @@ def lazy_s3_reads() -> None:
     botocore_stubber.MockRawResponse = raw  # type: ignore[misc]
 
 
+@dataclass
+class BodyRead:
+    """How far the last object body streamed through :class:`_KeyBody` has been read."""
+
+    key: str = ""
+    done: int = 0
+    total: int = 0
+
+
+#: the body read last (the runtime shows it as the progress of the step reading it)
+LAST_READ = BodyRead()
+
+
 class _KeyBody:
     """An object's body as GetObject returns it, read from the key's buffer on demand.
 
@@ -780,6 +793,7 @@ class _KeyBody:
         size = left if amt is None or amt < 0 else min(amt, left)
         data = self.read_at(self._position, size) if size > 0 else b""
         self._position += len(data)
+        LAST_READ.key, LAST_READ.done, LAST_READ.total = self._key.name, self._position, self.size
         return data
 
     def stream(self, **_: Any) -> Any:

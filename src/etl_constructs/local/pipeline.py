@@ -622,6 +622,16 @@ class LocalPipeline:
             self._executions[job_id] = state["executionArn"]
         return state.get("status") in FINAL_STATUSES and not self.is_running(state)
 
+    def activity(self, obj: tuple[str, str | None]) -> str:
+        """What the job of ``obj`` is doing, for a person: its status, and while a step reads
+        a big object, how much of it: ``TRANSFORMING, 52.1 of 98.7 MB read``."""
+        state = self._read_job(self.job_id(*obj), "status")
+        status = (state or {}).get("status", "waiting for its trigger")
+        read = moto_compat.LAST_READ
+        if read.total and read.done < read.total:
+            return f"{status}, {read.done / 1e6:.1f} of {read.total / 1e6:.1f} MB read"
+        return str(status)
+
     def is_running(self, job: Mapping[str, Any]) -> bool:
         arn = job.get("executionArn")
         if not arn:
