@@ -155,3 +155,16 @@ def test_a_file_no_rule_matches_is_refused_at_once_naming_the_pattern(run, tmp_p
     assert time.monotonic() - started < 120  # not the 900 s timeout
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "raw/notes.txt would start no job" in err and "raw/*.csv" in err
+
+
+def test_questions_about_a_run_stand_up_no_state_machine(run):
+    _, results, out = run
+    with cli._restored(out) as pipeline:  # what status, jobs and quality-check answer from
+        assert pipeline.sfn.list_state_machines()["stateMachines"] == []
+        assert "AWS::StepFunctions::StateMachine" in pipeline.skipped
+        status, body = pipeline.api(
+            "GET",
+            f"/status/{results[0]['job_id']}",
+            path_parameters={"jobId": results[0]["job_id"]},
+        )
+        assert status == 200 and body["status"] == "SUCCEEDED"

@@ -472,7 +472,8 @@ def _restored(out: Path) -> Iterator[LocalPipeline]:
             f"{jobs_file} does not exist: run `etl-pipeline run FILE... --out {out}` first"
         )
     assembly = CloudAssembly.load(out / ASSEMBLY_DIR)
-    with LocalPipeline(assembly, log_path=out / LOG_FILE) as pipeline:
+    # the answers come from the job records: no state machine to stand up
+    with LocalPipeline(assembly, log_path=out / LOG_FILE, executions=False) as pipeline:
         pipeline.load_jobs(json.loads(jobs_file.read_text()))
         yield pipeline
 

@@ -122,12 +122,23 @@ class _Rule:
 
 
 class LocalPipeline:
-    """Stand up ``assembly`` in moto; use as a context manager."""
+    """Stand up ``assembly`` in moto; use as a context manager.
+
+    ``executions=False`` leaves the state machines out (no file can be processed then): for
+    answering from job records (the API, the quality check), which need none, and start
+    without loading moto's Step Functions interpreter (seconds).
+    """
 
     def __init__(
-        self, assembly: CloudAssembly, *, log_path: Path | None = None, time_scale: float = 1.0
+        self,
+        assembly: CloudAssembly,
+        *,
+        log_path: Path | None = None,
+        time_scale: float = 1.0,
+        executions: bool = True,
     ) -> None:
         self.assembly = assembly
+        self.executions = executions
         self.resolver = Resolver(assembly)
         self.functions = FunctionRegistry(time_scale=time_scale)
         self.rules: list[_Rule] = []
@@ -222,7 +233,10 @@ class LocalPipeline:
         for resource in by_type.get("AWS::Lambda::Function", []):
             self._function(resource)
         for resource in by_type.get("AWS::StepFunctions::StateMachine", []):
-            self._state_machine(resource)
+            if self.executions:
+                self._state_machine(resource)
+            else:
+                self.skipped.setdefault(resource.type, "this command runs no execution")
         self._stand_up_imports(buckets=buckets, tables=tables)
         for resource in by_type.get("AWS::Events::Rule", []):
             self._rule(resource)
@@ -365,7 +379,8 @@ class LocalPipeline:
         if rule.pattern is not None:
             self.events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern))
             rule.tap = moto_compat.EventTap.attach(events=self.events, sqs=self.sqs, rule=name)
-            if moto_compat.ExecutionStatusEvents.SOURCE in rule.pattern.get("source", []):
+            sources = rule.pattern.get("source", [])
+            if self.executions and moto_compat.ExecutionStatusEvents.SOURCE in sources:
                 self._execution_ends = moto_compat.ExecutionStatusEvents()
         self.rules.append(rule)
 
