@@ -799,7 +799,7 @@ def test_moto_reads_a_whole_key_to_answer_get_object():
     get_object = inspect.getsource(moto_compat.MOTO_ORIGINALS["get_object"])
     assert get_object.rstrip().endswith("return 200, response_headers, key.value")
     assert "response_content[begin : end + 1]" in inspect.getsource(S3Response._handle_range_header)
-    stubber = inspect.getsource(botocore_stubber.BotocoreStubber.__call__)
+    stubber = inspect.getsource(botocore_stubber.BotocoreStubber)  # the class as moto wrote it
     assert "MockRawResponse(body)" in stubber
 
 
