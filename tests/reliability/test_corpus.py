@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.selector import transform_stream
 
 from tests.corpus.generate import GENERATED
 
