@@ -154,7 +154,8 @@ def test_progress_on_a_terminal_redraws_one_line_with_what_the_job_does(monkeypa
     text = terminal.getvalue()
     assert "\n" not in text.rstrip("\n")  # one line, redrawn with carriage returns
     assert "0/1 files  big.csv: TRANSFORMING, 52.1 of 98.7 MB read" in text
-    assert text.rstrip().endswith("1/1 files  big.csv: SUCCEEDED")
+    # each redraw clears the rest of the line: a shorter line leaves nothing of a longer one
+    assert text.rstrip().endswith("1/1 files  big.csv: SUCCEEDED\x1b[K")
 
 
 @pytest.mark.parametrize("tty", [False, True])

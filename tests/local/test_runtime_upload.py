@@ -3,6 +3,8 @@ job is doing reads as its step and the bytes of its input read."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from etl_constructs.local import moto_compat
@@ -39,3 +41,12 @@ def test_a_file_over_one_part_is_uploaded_in_parts_and_reads_back_whole(tmp_path
         assert first + stream.read() == body
         assert moto_compat.LAST_READ.done == len(body)
         assert pipeline.activity((key, version)) == "waiting for its trigger"  # read through
+        # while a function runs (it holds the functions' lock), a poll still answers
+        with pipeline.functions._lock:
+            answered = []
+            poll = threading.Thread(
+                target=lambda: answered.append(pipeline.activity((key, version)))
+            )
+            poll.start()
+            poll.join(timeout=10)
+            assert answered == ["waiting for its trigger"]

@@ -450,7 +450,8 @@ class _Progress:
         filled = width * self.done // max(self.total, 1)
         line = f"[{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total} files  {last}"
         if self.tty:
-            print(f"\r{line[:120]:<80}", end="", file=sys.stderr, flush=True)
+            # back to the line's start, the line, then clear what a longer one left behind
+            print(f"\r{line[:120]}\x1b[K", end="", file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr)
 

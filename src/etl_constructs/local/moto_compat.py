@@ -779,7 +779,9 @@ class _KeyBody:
         start, stop, step = item.indices(self.size)
         if step != 1:
             raise ValueError("an object body is read in ranges, not with a step")
-        return self.read_at(start, max(stop - start, 0))
+        data = self.read_at(start, max(stop - start, 0))
+        self._reached(start + len(data))  # a reader in ranges has read up to there
+        return data
 
     def read_at(self, offset: int, size: int) -> bytes:
         if isinstance(self._buffer, _Readable):
@@ -793,8 +795,11 @@ class _KeyBody:
         size = left if amt is None or amt < 0 else min(amt, left)
         data = self.read_at(self._position, size) if size > 0 else b""
         self._position += len(data)
-        LAST_READ.key, LAST_READ.done, LAST_READ.total = self._key.name, self._position, self.size
+        self._reached(self._position)
         return data
+
+    def _reached(self, offset: int) -> None:
+        LAST_READ.key, LAST_READ.done, LAST_READ.total = self._key.name, offset, self.size
 
     def stream(self, **_: Any) -> Any:
         while data := self.read(_BODY_READ_SIZE):

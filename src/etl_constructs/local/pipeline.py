@@ -151,6 +151,7 @@ class LocalPipeline:
         self._mock: Any = None
         self._environment: Any = None
         self._executions: dict[str, str] = {}  # job id -> the execution its record named last
+        self._job_ids: dict[tuple[str, str], str] = {}  # (key, version) -> job id
         #: moto sends no execution status change events; None while no rule asks for them
         self._execution_ends: moto_compat.ExecutionStatusEvents | None = None
 
@@ -570,10 +571,19 @@ class LocalPipeline:
                 batch.put_item(Item=json.loads(json.dumps(record), parse_float=_decimal))
 
     def job_id(self, key: str, version: str | None) -> str:
-        """The id the trigger gives the job of (key, version): the handlers' own rule."""
+        """The id the trigger gives the job of (key, version): the handlers' own rule.
+
+        Kept per object version: the handlers' module is imported under the functions' lock,
+        which a running invocation holds, and a poll must not wait for it to end."""
+        if version is not None and (key, version) in self._job_ids:
+            return self._job_ids[(key, version)]
+        known = version
         if version is None:
             version = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
-        return self._handler_module("etl_handlers.core.keys").job_id(self.bucket, key, version)
+        found = self._handler_module("etl_handlers.core.keys").job_id(self.bucket, key, version)
+        if known is not None:
+            self._job_ids[(key, known)] = found
+        return str(found)
 
     def _handler_module(self, name: str) -> Any:
         """A module of the handlers' asset (as the trigger function loads it): the
