@@ -18,12 +18,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._props import raise_if_any
-from .naming import Naming, suffix_problems
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.props import raise_if_any
 
 
 class PipelineKey(Construct):
     """A KMS key with rotation for the pipeline's log groups, alarm topic and dead-letter queues.
+
+    Args:
+        environment_suffix: the environment whose log groups and queues the key serves;
+            required unless ``environment`` gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
+            removal policy.
+        removal_policy: of the key (RETAIN).
 
     Attributes:
         key: the KMS key.
@@ -34,12 +41,20 @@ class PipelineKey(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_any("PipelineKey", suffix_problems(environment_suffix))
-        naming = Naming(environment_suffix)
+        env, problems = resolve_environment(
+            "PipelineKey",
+            environment,
+            environment_suffix=environment_suffix,
+            removal_policy=removal_policy,
+        )
+        raise_if_any("PipelineKey", problems)
+        environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        naming = env.naming
         self.key = kms.Key(
             self,
             "Key",
@@ -111,6 +126,13 @@ class DataKey(Construct):
     Its key policy is CDK's default (the account, through IAM policies); principals get it
     only through grants of the constructs that use it.
 
+    Args:
+        environment_suffix: named in the key's description; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
+            removal policy.
+        removal_policy: of the key (RETAIN).
+
     Attributes:
         key: the KMS key.
     """
@@ -120,11 +142,19 @@ class DataKey(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_any("DataKey", suffix_problems(environment_suffix))
+        env, problems = resolve_environment(
+            "DataKey",
+            environment,
+            environment_suffix=environment_suffix,
+            removal_policy=removal_policy,
+        )
+        raise_if_any("DataKey", problems)
+        environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
         self.key = kms.Key(
             self,
             "Key",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ._contract import contract
-from ._props import PropsError
+from ._core.props import PropsError
 
 # Facts shared with the handlers, read from the handler asset's contract (never copied here).
 RAW_PREFIX = contract.RAW_PREFIX

@@ -23,33 +23,22 @@ from etl_constructs import (
 from tests.asl_rows import row_data_exposures
 from tests.conftest import cdk_json_context
 
+from .builders import build_pipeline, new_stack
+
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
 #: Invoked asynchronously (EventBridge rules): only these can ever dead-letter an event.
 ASYNC_FUNCTIONS = ("trigger", "quality-check")
 
 
 def _workflow_stack(**workflow_props):
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(
-        app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1")
-    )
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack,
-        "Workflow",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        **workflow_props,
-    )
-    return stack, workflow
+    p = build_pipeline(api=False, workflow_props=workflow_props)
+    return p.stack, p.workflow
 
 
 @pytest.fixture(scope="module")
-def built():
-    stack, workflow = _workflow_stack()
-    return stack, workflow, Template.from_stack(stack)
+def built(standard_workflow):
+    pipeline, template = standard_workflow
+    return pipeline.stack, pipeline.workflow, template
 
 
 def _functions(template):
@@ -490,14 +479,7 @@ def test_without_the_fast_path_the_data_functions_carry_no_layer():
 def test_a_region_agnostic_stack_finds_the_layer_in_a_mapping_and_unknown_regions_fail():
     from etl_constructs.runtime import SDK_FOR_PANDAS_REGIONS, LayerNotPublishedError
 
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Anywhere")
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    template = Template.from_stack(stack).to_json()
+    template = build_pipeline(new_stack("Anywhere", env=None), api=False).template().to_json()
     mapping = template["Mappings"]["SdkForPandasLayers"]
     assert set(mapping) == set(SDK_FOR_PANDAS_REGIONS) and "us-east-1" in mapping
     assert mapping["ap-east-1"] == {"account": "839552336658", "version": "6"}

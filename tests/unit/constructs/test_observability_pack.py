@@ -2,45 +2,22 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
 from etl_constructs import (
     AlarmThresholds,
-    ControlApi,
-    EtlWorkflow,
-    IngestionBucket,
-    MetadataStore,
     ObservabilityPack,
     PropsError,
 )
 from tests.conftest import cdk_json_context
 
+from .builders import build_pipeline
+
 
 @pytest.fixture(scope="module")
 def template():
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Mon", env=cdk.Environment(account="123456789012", region="eu-west-1"))
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    api = ControlApi(
-        stack,
-        "Api",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-    )
-    pack = (
-        ObservabilityPack(stack, "Obs", environment_suffix="dev", alarm_email="ops@example.com")
-        .monitor_workflow(workflow)
-        .monitor_api(api)
-        .monitor_pipeline_metrics()
-    )
-    assert isinstance(pack, ObservabilityPack)
-    return Template.from_stack(stack)
+    pipeline = build_pipeline(observability={"alarm_email": "ops@example.com"})
+    assert isinstance(pipeline.observability, ObservabilityPack)
+    return pipeline.template()
 
 
 def _metric_name(alarm):
