@@ -31,11 +31,11 @@ from . import naming, network, runtime
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.grants import grant_table
 from ._core.iam import grant_start_execution, service_role
+from ._core.keys import pipeline_key
 from ._core.logs import log_group as new_log_group
 from ._core.logs import log_retention_of
 from ._core.props import raise_if_any
 from .compliance import Compliance
-from .encryption import PipelineKey
 from .etl_workflow import DEFAULT_STUCK_AFTER, EtlWorkflow
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
@@ -171,10 +171,7 @@ class ControlApi(Construct):
         if reserved_concurrency is None and strict:
             reserved_concurrency = STRICT_RESERVED_CONCURRENCY
         log_retention = log_retention_of(profile, log_retention)
-        if encryption_key is None:
-            encryption_key = PipelineKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+        encryption_key = pipeline_key(self, env)
 
         def log_group(construct_id: str, name: str) -> logs.LogGroup:
             return new_log_group(

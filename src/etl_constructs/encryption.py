@@ -33,7 +33,7 @@ class PipelineKey(Construct):
         removal_policy: of the key (RETAIN).
 
     Attributes:
-        key: the KMS key.
+        key: the KMS key. removal_policy: its removal policy.
     """
 
     def __init__(
@@ -54,6 +54,7 @@ class PipelineKey(Construct):
         )
         raise_if_any("PipelineKey", problems)
         environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        self.removal_policy = removal_policy
         naming = env.naming
         self.key = kms.Key(
             self,
@@ -118,6 +119,24 @@ class PipelineKey(Construct):
                 },
             )
         )
+        # SNS sends the alarm e-mails it could not deliver to a dead-letter queue; encrypted
+        # (strict profile), it needs the key too, for this pipeline's queues only.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSnsToUseEncryptedDeadLetterQueues",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:sqs:arn": stack.format_arn(
+                            service="sqs", resource=naming.dead_letter_queue_pattern
+                        )
+                    },
+                },
+            )
+        )
 
 
 class DataKey(Construct):
@@ -134,7 +153,7 @@ class DataKey(Construct):
         removal_policy: of the key (RETAIN).
 
     Attributes:
-        key: the KMS key.
+        key: the KMS key. removal_policy: its removal policy.
     """
 
     def __init__(
@@ -155,6 +174,7 @@ class DataKey(Construct):
         )
         raise_if_any("DataKey", problems)
         environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        self.removal_policy = removal_policy
         self.key = kms.Key(
             self,
             "Key",

@@ -45,12 +45,12 @@ from ._contract import contract
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.grants import TABLE_KEY_ACTIONS, grant_keys, grant_table
 from ._core.iam import grant_start_execution, managed_instead_of_inline, service_role
+from ._core.keys import pipeline_key
 from ._core.logs import log_group, log_retention_of
 from ._core.props import raise_if_any
 from ._core.queues import dead_letter_queue, grant_dead_letter_key
 from ._version import __version__
 from .compliance import Compliance
-from .encryption import PipelineKey
 from .large_files import LargeFiles
 from .schema import TransactionSchema
 
@@ -329,10 +329,7 @@ class EtlWorkflow(Construct):
 
         self.bucket = bucket
         self.table = table
-        if encryption_key is None:
-            encryption_key = PipelineKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+        encryption_key = pipeline_key(self, env)
         self.encryption_key = encryption_key
         self._log_retention = log_retention_of(profile, log_retention)
         self._removal_policy = removal_policy

@@ -21,9 +21,9 @@ from constructs import Construct
 
 from . import compliance as nag
 from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.keys import data_key
 from ._core.props import PropsError, raise_if_any
 from .compliance import Compliance
-from .encryption import DataKey
 from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX
 
 
@@ -122,12 +122,7 @@ class IngestionBucket(Construct):
 
         lifecycle = lifecycle or Lifecycle()
         if profile.strict and encryption_key is None:
-            encryption_key = DataKey(
-                self,
-                "Key",
-                environment_suffix=env.environment_suffix,
-                removal_policy=removal_policy,
-            ).key
+            encryption_key = data_key(self, env)
             self.encryption_key = encryption_key
         self.access_log_bucket = s3.Bucket(
             self,

@@ -26,9 +26,9 @@ from constructs import Construct
 from . import compliance as nag
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.iam import ManagedPolicyRole, source_conditions
+from ._core.keys import data_key
 from ._core.props import raise_if_any
 from .compliance import Compliance
-from .encryption import DataKey
 from .naming import JOB_INDEX_NAME, Naming
 
 #: How long the strict profile's daily backups are kept.
@@ -111,12 +111,7 @@ class MetadataStore(Construct):
             self.table: dynamodb.ITable = existing_table_obj
             return
         if profile.strict and encryption_key is None:
-            encryption_key = DataKey(
-                self,
-                "Key",
-                environment_suffix=env.environment_suffix,
-                removal_policy=removal_policy,
-            ).key
+            encryption_key = data_key(self, env)
 
         self.dynamodb_table = dynamodb.Table(
             self,

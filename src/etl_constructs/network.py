@@ -41,8 +41,8 @@ from constructs import Construct
 from . import compliance
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.iam import ManagedPolicyRole, source_conditions
+from ._core.keys import pipeline_key
 from ._core.props import raise_if_any
-from .encryption import PipelineKey
 
 #: Interface endpoints created by default, by the service name in ``com.amazonaws.<region>.<x>``.
 #: The handlers call Step Functions (trigger, api) and send traces through X-Ray; Logs,
@@ -153,10 +153,7 @@ class PipelineNetwork(Construct):
         self.gateway_prefix_lists = (
             dict(gateway_prefix_lists) if gateway_prefix_lists is not None else None
         )
-        if encryption_key is None:
-            encryption_key = PipelineKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+        encryption_key = pipeline_key(self, env)
 
         self.vpc = ec2.Vpc(
             self,

@@ -16,14 +16,21 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from . import compliance as nag
 from . import naming
 from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.keys import pipeline_key
 from ._core.props import raise_if_any
+from ._core.queues import dead_letter_queue
+from .compliance import Compliance
 from .control_api import ControlApi
-from .encryption import PipelineKey
 from .etl_workflow import EtlWorkflow
+
+#: The alarm e-mail subscription, as its dead-letter queue and that queue's alarm name it.
+ALARM_EMAIL = "alarm-email"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,14 +56,19 @@ class ObservabilityPack(Construct):
             agree with it.
         encryption_key: KMS key of the alarm topic (its policy must let CloudWatch use it, as
             :class:`PipelineKey` does); one is created when omitted.
-        alarm_email: subscribe this address to the alarm topic.
+        alarm_email: subscribe this address to the alarm topic; what SNS cannot deliver to
+            it goes to a dead-letter queue (``alarm-email-dlq-{suffix}``, on the dashboard
+            and alarmed), never lost.
         thresholds: alarm thresholds.
         metrics_namespace: namespace of the handlers' custom metrics: by default the one of
             the monitored workflow (and API), else of ``environment``, else ``EtlPipeline``;
             one that disagrees with a monitored workflow's or API's is a props problem.
+        compliance: ``standard`` or ``strict`` (the e-mail dead-letter queue under
+            ``encryption_key`` instead of SQS-managed keys).
 
     Attributes:
         dashboard, alarm_topic, alarms (every alarm created, in order).
+        alarm_email_dead_letter_queue: the e-mail subscription's, when ``alarm_email``.
     """
 
     def __init__(
@@ -70,6 +82,7 @@ class ObservabilityPack(Construct):
         alarm_email: str | None = None,
         thresholds: AlarmThresholds | None = None,
         metrics_namespace: str | None = None,
+        compliance: Compliance | str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.thresholds = thresholds = thresholds or AlarmThresholds()
@@ -79,6 +92,7 @@ class ObservabilityPack(Construct):
             environment_suffix=environment_suffix,
             encryption_key=encryption_key,
             metrics_namespace=metrics_namespace,
+            compliance=compliance,
         )
         if alarm_email is not None and "@" not in alarm_email:
             problems.append(f"alarm_email {alarm_email!r} is not an e-mail address")
@@ -105,8 +119,7 @@ class ObservabilityPack(Construct):
             if given is None
             else ("its metrics_namespace prop" if metrics_namespace else "its environment")
         )
-        if encryption_key is None:
-            encryption_key = PipelineKey(self, "Key", environment_suffix=environment_suffix).key
+        encryption_key = pipeline_key(self, env)
         self.alarm_topic = sns.Topic(
             self,
             "AlarmTopic",
@@ -115,12 +128,28 @@ class ObservabilityPack(Construct):
             master_key=encryption_key,
             enforce_ssl=True,
         )
-        if alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.dashboard = cw.Dashboard(
             self, "Dashboard", dashboard_name=names.dashboard, default_interval=cdk.Duration.days(1)
         )
         self.alarms: list[cw.Alarm] = []
+        self.alarm_email_dead_letter_queue: sqs.Queue | None = None
+        if alarm_email:
+            # An alarm e-mail SNS could not deliver (a full mailbox, a bounce) waits in a queue
+            # for 14 days instead of vanishing; its depth is alarmed like every DLQ's, which
+            # reaches the topic's other subscribers and the dashboard.
+            self.alarm_email_dead_letter_queue = dead_letter_queue(
+                self,
+                "AlarmEmailDlq",
+                names.dead_letter_queue(ALARM_EMAIL),
+                encryption_key=encryption_key if env.profile.strict else None,
+            )
+            nag.acknowledge_subscription_dead_letter_queue(self.alarm_email_dead_letter_queue)
+            self.alarm_topic.add_subscription(
+                subscriptions.EmailSubscription(
+                    alarm_email, dead_letter_queue=self.alarm_email_dead_letter_queue
+                )
+            )
+            self._monitor_queue(ALARM_EMAIL, self.alarm_email_dead_letter_queue)
 
     # -- facade --------------------------------------------------------------------------
 
@@ -331,7 +360,8 @@ class ObservabilityPack(Construct):
             self.naming.alarm(f"{base}-dlq-messages"),
             depth,
             self.thresholds.dead_letter_messages,
-            f"Events that {base} could not process are waiting in its dead-letter queue.",
+            f"Messages for {base} that could not be delivered are waiting in its dead-letter "
+            "queue.",
         )
 
     def _alarm(

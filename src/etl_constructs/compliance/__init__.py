@@ -73,6 +73,8 @@ _LAZY = {
     "DLQ_REASON": "messaging",
     "SQS_MANAGED_SSE_REASON": "messaging",
     "acknowledge_dead_letter_queue": "messaging",
+    "SUBSCRIPTION_DLQ_REASON": "messaging",
+    "acknowledge_subscription_dead_letter_queue": "messaging",
 }
 
 
@@ -113,6 +115,7 @@ __all__ = [
     "STANDARD_TABLE_KEY_REASON",
     "STANDARD_VPC_REASON",
     "STRICT_PACKS",
+    "SUBSCRIPTION_DLQ_REASON",
     "SYNCHRONOUS_API_REASON",
     "SYNCHRONOUS_STEP_REASON",
     "WAF_REASON",
@@ -132,6 +135,7 @@ __all__ = [
     "acknowledge_lambda_vpc_access",
     "acknowledge_rest_api",
     "acknowledge_state_machine_role",
+    "acknowledge_subscription_dead_letter_queue",
     "acknowledge_synchronous_function",
     "add_nag_packs",
     "finding_resource",

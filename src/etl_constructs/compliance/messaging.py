@@ -20,3 +20,16 @@ SQS_MANAGED_SSE_REASON = (
 
 def acknowledge_dead_letter_queue(queue: IConstruct) -> None:
     acknowledge(queue, [("Serverless-SQSRedrivePolicy", DLQ_REASON)])
+
+
+SUBSCRIPTION_DLQ_REASON = (
+    "This queue is the dead-letter queue of an SNS subscription: the subscription's "
+    "RedrivePolicy names it, which cdk-nag does not count as dead-letter use (only SQS redrive "
+    "policies and Lambda dead-letter configs). Its messages end here, and an alarm fires on the "
+    "first one."
+)
+
+
+def acknowledge_subscription_dead_letter_queue(queue: IConstruct) -> None:
+    """An SNS subscription's dead-letter queue: a DLQ cdk-nag does not recognise as one."""
+    acknowledge(queue, [("AwsSolutions-SQS3", SUBSCRIPTION_DLQ_REASON)])

@@ -159,3 +159,40 @@ def test_every_public_compliance_name_stays_importable_and_sits_with_its_service
         assert getattr(compliance, name).__module__ == f"etl_constructs.compliance.{module}"
     with pytest.raises(AttributeError):
         compliance.no_such_name  # noqa: B018
+
+
+def _keys(template: Template) -> list[dict]:
+    return list(template.find_resources("AWS::KMS::Key").values())
+
+
+def test_constructs_given_no_key_share_one_per_stack_and_environment():
+    stack = new_stack()
+    landing = IngestionBucket(
+        stack,
+        "Landing",
+        environment_suffix="dev",
+        compliance="strict",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    jobs = MetadataStore(stack, "Jobs", environment_suffix="dev", compliance="strict")
+    assert landing.encryption_key is jobs.dynamodb_table.encryption_key
+    other = MetadataStore(stack, "Other", environment_suffix="qa", compliance="strict")
+    assert other.dynamodb_table.encryption_key is not jobs.dynamodb_table.encryption_key
+    keys = _keys(Template.from_stack(stack))
+    # one per environment; the table keeps its data, so its key is kept, though the bucket's
+    # policy alone would not keep it
+    assert [key["DeletionPolicy"] for key in keys] == ["Retain", "Retain"]
+
+
+def test_a_retained_first_user_keeps_the_shared_key_retained():
+    stack = new_stack()
+    first = MetadataStore(stack, "Jobs", environment_suffix="dev", compliance="strict")
+    IngestionBucket(
+        stack,
+        "Landing",
+        environment_suffix="dev",
+        compliance="strict",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    (data_key,) = _keys(Template.from_stack(stack))
+    assert data_key["DeletionPolicy"] == "Retain" and first.dynamodb_table is not None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Match
 
 from etl_constructs import (
     AlarmThresholds,
@@ -49,9 +50,12 @@ def test_pipeline_alarms(template):
     assert alarms["etl-state-machine-failed-dev"]["Threshold"] == 1
     assert _metric_name(alarms["etl-api-5xx-dev"]) == "5XXError"
     # a DLQ alarm for each queue that can receive a message: the asynchronously invoked
-    # functions'; the synchronous ones (steps, API) have no queue, so no alarm suggests one
+    # functions' and the alarm e-mail's; the synchronous ones (steps, API) have no queue, so
+    # no alarm suggests one
     dlq_alarms = {name for name in alarms if name.endswith("-dlq-messages-dev")}
-    assert dlq_alarms == {f"etl-{base}-dlq-messages-dev" for base in ("trigger", "quality-check")}
+    assert dlq_alarms == {
+        f"etl-{base}-dlq-messages-dev" for base in ("trigger", "quality-check", "alarm-email")
+    }
     for name in dlq_alarms:
         assert _metric_name(alarms[name]) == "ApproximateNumberOfMessagesVisible"
         assert alarms[name]["Threshold"] == 1
@@ -67,6 +71,33 @@ def test_every_alarm_notifies_the_encrypted_topic(template):
         assert alarm["TreatMissingData"] == "notBreaching"
     template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_undeliverable_alarm_emails_go_to_a_dead_letter_queue(template):
+    """A bounced alarm e-mail is kept 14 days, TLS-only, encrypted, and alarmed on."""
+    ((queue_lid, queue),) = [
+        (lid, q)
+        for lid, q in template.find_resources("AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"] == "alarm-email-dlq-dev"
+    ]
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True  # standard profile
+    (subscription,) = template.find_resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [queue_lid, "Arn"]}
+    }
+    # SNS may send to it, for this topic only
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue_lid}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "sns.amazonaws.com"}})]
+                )
+            },
+        },
     )
 
 

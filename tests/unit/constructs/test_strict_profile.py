@@ -122,8 +122,16 @@ def test_strict_adds_the_pci_and_nist_packs():
     ids=["IngestionBucket", "MetadataStore"],
 )
 def test_a_bad_profile_is_a_props_error(build):
-    with pytest.raises(PropsError, match="compliance profile 'lax' is unknown"):
+    with pytest.raises(
+        PropsError, match=r"compliance profile 'lax' is unknown: use 'standard' or 'strict'"
+    ):
         build(_stack())
+
+
+def test_constructs_take_a_profile_name_in_any_case():
+    ingestion = IngestionBucket(_stack(), "B", environment_suffix="dev", compliance="STRICT")
+    assert ingestion.environment.compliance is Compliance.STRICT
+    assert ingestion.encryption_key is not None  # strict: a customer-managed key
 
 
 # -- keys -------------------------------------------------------------------------------------
