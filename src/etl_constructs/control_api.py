@@ -34,6 +34,7 @@ from ._core.iam import grant_start_execution, service_role
 from ._core.keys import pipeline_key
 from ._core.logs import log_group as new_log_group
 from ._core.logs import log_retention_of
+from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from .compliance import Compliance
 from .etl_workflow import DEFAULT_STUCK_AFTER, EtlWorkflow
@@ -68,6 +69,7 @@ class ControlApi(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             compliance, pipeline key (``encryption_key``), network (``vpc``), removal policy,
             metrics namespace. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         bucket, table, state_machine: what the API reads and starts.
         encryption_key: KMS key for the log groups; its policy must let CloudWatch Logs use
             it for them, the stage's
@@ -115,6 +117,7 @@ class ControlApi(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         bucket: s3.IBucket,
         table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
@@ -136,6 +139,7 @@ class ControlApi(Construct):
             "ControlApi",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             metrics_namespace=metrics_namespace,
             removal_policy=removal_policy,
@@ -160,6 +164,7 @@ class ControlApi(Construct):
                 "has no web ACL); pass compliance='strict'"
             )
         raise_if_any("ControlApi", problems)
+        check_unique_names(self)
         self.environment = env
         self.naming = names = env.naming
         environment_suffix = env.environment_suffix

@@ -30,6 +30,7 @@ class PipelineKey(Construct):
             required unless ``environment`` gives it.
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
             removal policy.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         removal_policy: of the key (RETAIN).
 
     Attributes:
@@ -43,6 +44,7 @@ class PipelineKey(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -50,6 +52,7 @@ class PipelineKey(Construct):
             "PipelineKey",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             removal_policy=removal_policy,
         )
         raise_if_any("PipelineKey", problems)
@@ -150,6 +153,7 @@ class DataKey(Construct):
             gives it.
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
             removal policy.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         removal_policy: of the key (RETAIN).
 
     Attributes:
@@ -163,6 +167,7 @@ class DataKey(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -170,6 +175,7 @@ class DataKey(Construct):
             "DataKey",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             removal_policy=removal_policy,
         )
         raise_if_any("DataKey", problems)

@@ -47,6 +47,7 @@ from ._core.grants import TABLE_KEY_ACTIONS, grant_keys, grant_table
 from ._core.iam import grant_start_execution, managed_instead_of_inline, service_role
 from ._core.keys import pipeline_key
 from ._core.logs import log_group, log_retention_of
+from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from ._core.queues import dead_letter_queue, grant_dead_letter_key
 from ._version import __version__
@@ -196,6 +197,7 @@ class EtlWorkflow(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             compliance, pipeline key (``encryption_key``), network (``vpc``), removal policy,
             metrics namespace. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         bucket: the ingestion bucket (it must send events to EventBridge).
         table: the job table (keys and GSI as :class:`MetadataStore` creates them).
         encryption_key: KMS key for log groups (and, strict, the dead-letter queues); its
@@ -253,6 +255,7 @@ class EtlWorkflow(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         bucket: s3.IBucket,
         table: dynamodb.ITable,
         encryption_key: kms.IKey | None = None,
@@ -287,6 +290,7 @@ class EtlWorkflow(Construct):
             "EtlWorkflow",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             metrics_namespace=metrics_namespace,
             removal_policy=removal_policy,
@@ -316,6 +320,7 @@ class EtlWorkflow(Construct):
         large_files = large_files if large_files is not None else LargeFiles()
         problems += large_files.problems(reserved_concurrency=step_concurrency)
         raise_if_any("EtlWorkflow", problems)
+        check_unique_names(self)
         self.environment = env
         self.naming = names = env.naming
         environment_suffix = env.environment_suffix

@@ -22,6 +22,7 @@ from constructs import Construct
 from . import compliance as nag
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.keys import data_key
+from ._core.names import check_unique_names
 from ._core.props import PropsError, raise_if_any
 from .compliance import Compliance
 from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX
@@ -47,6 +48,7 @@ class IngestionBucket(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             compliance, removal policy, and its ``data_key`` as this bucket's
             ``encryption_key``. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         existing_bucket_obj: bring your own bucket instead; it must send events to
             EventBridge (the construct cannot switch that on for a bucket it did not create).
         encryption_key: a KMS key for SSE-KMS; S3-managed keys (SSE-S3) when omitted
@@ -71,6 +73,7 @@ class IngestionBucket(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         existing_bucket_obj: s3.IBucket | None = None,
         encryption_key: kms.IKey | None = None,
         lifecycle: Lifecycle | None = None,
@@ -85,6 +88,7 @@ class IngestionBucket(Construct):
             environment,
             key_field="data_key",
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
             compliance=compliance,
@@ -108,6 +112,7 @@ class IngestionBucket(Construct):
         if auto_delete_objects and removal_policy != cdk.RemovalPolicy.DESTROY:
             problems.append("auto_delete_objects=True needs removal_policy=RemovalPolicy.DESTROY")
         raise_if_any("IngestionBucket", problems)
+        check_unique_names(self)
         self.environment = env
         encryption_key = env.data_key
         naming = env.naming

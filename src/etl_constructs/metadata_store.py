@@ -27,6 +27,7 @@ from . import compliance as nag
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.iam import ManagedPolicyRole, source_conditions
 from ._core.keys import data_key
+from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from .compliance import Compliance
 from .naming import JOB_INDEX_NAME, Naming
@@ -44,6 +45,7 @@ class MetadataStore(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             compliance, removal policy, and its ``data_key`` as this table's
             ``encryption_key``. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         existing_table_obj: bring your own table; it must have the same keys and a GSI
             named ``TimestampIndex`` on ``status`` (S) + ``timestamp`` (N).
         encryption_key: customer-managed KMS key; AWS-managed when omitted (standard) or
@@ -67,6 +69,7 @@ class MetadataStore(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         existing_table_obj: dynamodb.ITable | None = None,
         encryption_key: kms.IKey | None = None,
         point_in_time_recovery: bool = True,
@@ -80,6 +83,7 @@ class MetadataStore(Construct):
             environment,
             key_field="data_key",
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
             compliance=compliance,
@@ -100,6 +104,7 @@ class MetadataStore(Construct):
                     "customer-managed KMS key); its backups stay with its owner"
                 )
         raise_if_any("MetadataStore", problems)
+        check_unique_names(self)
         self.environment = env
         encryption_key = env.data_key
         naming = env.naming

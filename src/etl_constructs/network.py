@@ -42,6 +42,7 @@ from . import compliance
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.iam import ManagedPolicyRole, source_conditions
 from ._core.keys import pipeline_key
+from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 
 #: Interface endpoints created by default, by the service name in ``com.amazonaws.<region>.<x>``.
@@ -85,6 +86,7 @@ class PipelineNetwork(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             pipeline key (``encryption_key``), removal policy. A prop given here too must agree
             with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         name: tells several networks of one environment apart (``pipeline``); it names the
             VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs``.
         encryption_key: KMS key of the flow-log group; a PipelineKey is created when omitted.
@@ -115,6 +117,7 @@ class PipelineNetwork(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         name: str = "pipeline",
         encryption_key: kms.IKey | None = None,
         cidr: str = "10.0.0.0/16",
@@ -131,6 +134,7 @@ class PipelineNetwork(Construct):
             "PipelineNetwork",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
         )
@@ -146,6 +150,7 @@ class PipelineNetwork(Construct):
         if gateway_prefix_lists is not None:
             problems += _prefix_list_problems(gateway_prefix_lists)
         raise_if_any("PipelineNetwork", problems)
+        check_unique_names(self)
         self.environment = env
         names = env.naming
         environment_suffix, removal_policy = env.environment_suffix, env.removal_policy

@@ -23,6 +23,7 @@ from . import compliance as nag
 from . import naming
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.keys import pipeline_key
+from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from ._core.queues import dead_letter_queue
 from .compliance import Compliance
@@ -54,6 +55,7 @@ class ObservabilityPack(Construct):
         environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
             pipeline key (``encryption_key``), metrics namespace. A prop given here too must
             agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         encryption_key: KMS key of the alarm topic (its policy must let CloudWatch use it, as
             :class:`PipelineKey` does); one is created when omitted.
         alarm_email: subscribe this address to the alarm topic; what SNS cannot deliver to
@@ -78,6 +80,7 @@ class ObservabilityPack(Construct):
         *,
         environment_suffix: str | None = None,
         environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
         alarm_email: str | None = None,
         thresholds: AlarmThresholds | None = None,
@@ -90,6 +93,7 @@ class ObservabilityPack(Construct):
             "ObservabilityPack",
             environment,
             environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
             encryption_key=encryption_key,
             metrics_namespace=metrics_namespace,
             compliance=compliance,
@@ -106,6 +110,7 @@ class ObservabilityPack(Construct):
             if getattr(thresholds, name) < 1:
                 problems.append(f"thresholds.{name} must be at least 1")
         raise_if_any("ObservabilityPack", problems)
+        check_unique_names(self)
         self.environment = env
         self.naming = names = env.naming
         environment_suffix = env.environment_suffix

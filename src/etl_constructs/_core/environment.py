@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ..compliance.profile import Compliance, UnknownProfileError
-from ..naming import METRICS_NAMESPACE, Naming, suffix_problems
+from ..naming import METRICS_NAMESPACE, Naming, prefix_problems, suffix_problems
 from .props import raise_if_any
 
 
@@ -31,6 +31,9 @@ class PipelineEnvironment:
 
     Args:
         environment_suffix: appended to every physical name (``dev``, ``pr-42``).
+        name_prefix: begins every physical name instead of ``etl`` (``{prefix}-data-bucket-
+            {suffix}``): S3 bucket names are global, so two users of the library who both
+            pick ``prod`` need prefixes of their own; none keeps the library's names.
         compliance: ``standard`` or ``strict`` (case-insensitive), or a :class:`Compliance`.
         encryption_key: the pipeline key (log groups, dead-letter queues, alarm topic), e.g.
             ``PipelineKey(...).key``; its policy must let CloudWatch Logs, CloudWatch alarms,
@@ -45,6 +48,7 @@ class PipelineEnvironment:
     """
 
     environment_suffix: str
+    name_prefix: str | None = None
     compliance: Compliance | str = Compliance.STANDARD
     encryption_key: kms.IKey | None = None
     data_key: kms.IKey | None = None
@@ -64,12 +68,13 @@ class PipelineEnvironment:
     @property
     def naming(self) -> Naming:
         """The physical names of this environment."""
-        return Naming(self.environment_suffix)
+        return Naming(self.environment_suffix, self.name_prefix)
 
 
 def _problems(values: Any) -> list[str]:
     suffix = values.environment_suffix
     problems = suffix_problems(suffix) if suffix is not None else []
+    problems += prefix_problems(values.name_prefix)
     try:
         profile = Compliance.of(values.compliance)
     except UnknownProfileError as exc:
@@ -137,6 +142,7 @@ class _Unchecked:
     """The merged values when some are bad: enough to report them, never used to build."""
 
     environment_suffix: Any
+    name_prefix: Any
     compliance: Any
     encryption_key: Any
     data_key: Any

@@ -31,13 +31,15 @@ def data_key(scope: Construct, env: PipelineEnvironment) -> kms.IKey:
 
 def _shared(scope: Construct, env: PipelineEnvironment, kind: type) -> kms.IKey:
     stack = cdk.Stack.of(scope)
-    construct_id = f"{kind.__name__}-{env.environment_suffix}"
+    naming = env.naming
+    construct_id = "-".join(filter(None, (kind.__name__, naming.prefix, naming.suffix)))
     owner = stack.node.try_find_child(construct_id)
     if owner is None:
         owner = kind(
             stack,
             construct_id,
             environment_suffix=env.environment_suffix,
+            name_prefix=env.name_prefix,
             removal_policy=env.removal_policy,
         )
     elif env.removal_policy in _RETAINED and owner.removal_policy not in _RETAINED:
