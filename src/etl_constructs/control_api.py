@@ -74,7 +74,8 @@ class ControlApi(Construct):
         encryption_key: KMS key for the log groups; its policy must let CloudWatch Logs use
             it for them, the stage's
             ``API-Gateway-Execution-Logs_*/prod`` included, as :class:`PipelineKey`'s does;
-            one is created when omitted.
+            the stack's one PipelineKey of this environment when omitted (shared with the other
+            constructs given none).
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
         log_retention: access, execution, function and WAF logs (one week; one year when
             strict).

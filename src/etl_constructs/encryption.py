@@ -104,42 +104,28 @@ class PipelineKey(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
-        # EventBridge sends events its rules could not deliver to SQS dead-letter queues; with
-        # a KMS-encrypted queue (strict profile) it needs the key, for this pipeline's queues.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeToUseEncryptedDeadLetterQueues",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:sqs:arn": stack.format_arn(
-                            service="sqs", resource=naming.dead_letter_queue_pattern
-                        )
-                    },
-                },
-            )
+        # EventBridge sends events its rules could not deliver, and SNS alarm e-mails it could
+        # not deliver, to SQS dead-letter queues; KMS-encrypted queues (strict profile) need
+        # the key, for this pipeline's queues only.
+        dead_letter_queues = stack.format_arn(
+            service="sqs", resource=naming.dead_letter_queue_pattern
         )
-        # SNS sends the alarm e-mails it could not deliver to a dead-letter queue; encrypted
-        # (strict profile), it needs the key too, for this pipeline's queues only.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowSnsToUseEncryptedDeadLetterQueues",
-                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:sqs:arn": stack.format_arn(
-                            service="sqs", resource=naming.dead_letter_queue_pattern
-                        )
+        for sid, service in (
+            ("AllowEventBridgeToUseEncryptedDeadLetterQueues", "events.amazonaws.com"),
+            ("AllowSnsToUseEncryptedDeadLetterQueues", "sns.amazonaws.com"),
+        ):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"kms:EncryptionContext:aws:sqs:arn": dead_letter_queues},
                     },
-                },
+                )
             )
-        )
 
 
 class DataKey(Construct):

@@ -202,7 +202,8 @@ class EtlWorkflow(Construct):
         table: the job table (keys and GSI as :class:`MetadataStore` creates them).
         encryption_key: KMS key for log groups (and, strict, the dead-letter queues); its
             policy must let CloudWatch Logs and EventBridge use it, as :class:`PipelineKey`'s
-            does; one is created when omitted.
+            does; the stack's one PipelineKey of this environment when omitted (shared with the
+            other constructs given none).
         schema: the CSV schema; financial transactions v1 by default.
         max_reject_rate: fraction of data rows that may be rejected before the whole file
             fails (0.05).

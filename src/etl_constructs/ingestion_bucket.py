@@ -52,7 +52,8 @@ class IngestionBucket(Construct):
         existing_bucket_obj: bring your own bucket instead; it must send events to
             EventBridge (the construct cannot switch that on for a bucket it did not create).
         encryption_key: a KMS key for SSE-KMS; S3-managed keys (SSE-S3) when omitted
-            (standard) or a DataKey created for the bucket (strict).
+            (standard) or the stack's one DataKey of this environment, shared with the table
+            (strict).
         lifecycle: expiration per prefix.
         removal_policy: RETAIN by default; DESTROY suits ephemeral environments.
         auto_delete_objects: empty the bucket on delete (only with DESTROY).

@@ -49,7 +49,7 @@ class MetadataStore(Construct):
         existing_table_obj: bring your own table; it must have the same keys and a GSI
             named ``TimestampIndex`` on ``status`` (S) + ``timestamp`` (N).
         encryption_key: customer-managed KMS key; AWS-managed when omitted (standard) or
-            a DataKey created for the table (strict).
+            the stack's one DataKey of this environment, shared with the bucket (strict).
         point_in_time_recovery: ON by default.
         removal_policy: RETAIN by default.
         table_name: override the physical name.

@@ -57,7 +57,8 @@ class ObservabilityPack(Construct):
             agree with it.
         name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         encryption_key: KMS key of the alarm topic (its policy must let CloudWatch use it, as
-            :class:`PipelineKey` does); one is created when omitted.
+            :class:`PipelineKey` does); the stack's one PipelineKey of this environment when omitted
+            (shared with the other constructs given none).
         alarm_email: subscribe this address to the alarm topic; what SNS cannot deliver to
             it goes to a dead-letter queue (``alarm-email-dlq-{suffix}``, on the dashboard
             and alarmed), never lost.

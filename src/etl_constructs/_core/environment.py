@@ -137,25 +137,21 @@ def resolve_environment(
     return PipelineEnvironment(**values), []
 
 
-@dataclass(frozen=True)
-class _Unchecked:
-    """The merged values when some are bad: enough to report them, never used to build."""
+def _best_profile(values: Any) -> Compliance:
+    try:
+        return Compliance.of(values.compliance)
+    except UnknownProfileError:
+        return Compliance.STANDARD
 
-    environment_suffix: Any
-    name_prefix: Any
-    compliance: Any
-    encryption_key: Any
-    data_key: Any
-    vpc: Any
-    removal_policy: Any
-    metrics_namespace: Any
 
-    @property
-    def profile(self) -> Compliance:
-        try:
-            return Compliance.of(self.compliance)
-        except UnknownProfileError:
-            return Compliance.STANDARD
+#: The merged values when some are bad: enough to report them, never used to build. The same
+#: fields as PipelineEnvironment, without its checks.
+_Unchecked = dataclasses.make_dataclass(
+    "_Unchecked",
+    [(name, Any) for name in _FIELDS],
+    frozen=True,
+    namespace={"profile": property(_best_profile)},
+)
 
 
 def _same(current: Any, value: Any) -> bool:

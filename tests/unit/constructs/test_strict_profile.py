@@ -735,7 +735,7 @@ def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
             **props,
         )
 
-    api(stack, "Tuned", waf_rate_limit=500)
+    api(stack, "Tuned", waf_rate_limit=500, name_prefix="tuned")  # a second API: its own names
     limits = [
         r["Statement"]["RateBasedStatement"]["Limit"]
         for acl in Template.from_stack(stack).find_resources("AWS::WAFv2::WebACL").values()
@@ -745,20 +745,15 @@ def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
     assert sorted(limits) == [500, DEFAULT_WAF_RATE_LIMIT]  # _pipeline's API has the default
     with pytest.raises(PropsError, match="waf_rate_limit must be 10-2000000000"):
         api(stack, "TooLow", waf_rate_limit=9)
-    standard = _stack("Standard")
-    bucket = IngestionBucket(standard, "Ingestion", environment_suffix="dev")
-    table = MetadataStore(standard, "Metadata", environment_suffix="dev")
-    flow = EtlWorkflow(
-        standard, "Workflow", environment_suffix="dev", bucket=bucket.bucket, table=table.table
-    )
+    standard = build_pipeline(_stack("Standard"), api=False)
     with pytest.raises(PropsError, match="waf_rate_limit is used by compliance='strict' only"):
         ControlApi(
-            standard,
+            standard.stack,
             "Api",
             environment_suffix="dev",
-            bucket=bucket.bucket,
-            table=table.table,
-            state_machine=flow.state_machine,
+            bucket=standard.ingestion.bucket,
+            table=standard.store.table,
+            state_machine=standard.workflow.state_machine,
             waf_rate_limit=500,
         )
 
