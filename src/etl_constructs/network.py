@@ -88,7 +88,8 @@ class PipelineNetwork(Construct):
             with it.
         name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         name: tells several networks of one environment apart (``pipeline``); it names the
-            VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs``.
+            VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs`` (``etl``: or
+            the name prefix).
         encryption_key: KMS key of the flow-log group; the stack's one PipelineKey of this
             environment when omitted (shared with the other constructs given none).
         cidr: the VPC's IPv4 range; one /24 isolated subnet per AZ is carved from it.
