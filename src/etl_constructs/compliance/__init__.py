@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .profile import PROFILES, Compliance, UnknownProfileError, profile_of
+from .profile import PROFILES, Compliance, UnknownProfileError
 
 _LAZY = {
     "nag_packs": "packs",
@@ -140,6 +140,5 @@ __all__ = [
     "add_nag_packs",
     "finding_resource",
     "nag_packs",
-    "profile_of",
     "strict_findings",
 ]

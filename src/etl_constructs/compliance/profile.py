@@ -51,14 +51,3 @@ PROFILES = tuple(profile.value for profile in Compliance)
 def _valid_names() -> str:
     names = [repr(profile.value) for profile in Compliance]
     return ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def profile_of(compliance: Compliance | str, *, vpc: object | None) -> tuple[Compliance, list[str]]:
-    """The profile named by the ``compliance`` prop and the problems of the props it governs."""
-    try:
-        profile = Compliance.of(compliance)
-    except UnknownProfileError as exc:
-        return Compliance.STANDARD, [str(exc)]
-    if vpc is not None and not profile.strict:
-        return profile, ["vpc is used by compliance='strict' only; pass compliance='strict'"]
-    return profile, []

@@ -113,6 +113,33 @@ def test_a_prop_that_disagrees_with_the_environment_is_a_props_error_naming_both
     IngestionBucket(stack, "Same", environment=env, compliance="STANDARD", environment_suffix="dev")
 
 
+def test_a_key_that_disagrees_with_the_environment_names_both_keys():
+    stack = new_stack()
+    env = PipelineEnvironment(
+        environment_suffix="dev",
+        encryption_key=PipelineKey(stack, "Shared", environment_suffix="dev").key,
+    )
+    other = PipelineKey(stack, "Other", environment=env).key
+    with pytest.raises(PropsError) as raised:
+        ObservabilityPack(stack, "Ops", environment=env, encryption_key=other)
+    assert (
+        "encryption_key Pipeline/Other/Key disagrees with environment.encryption_key "
+        "Pipeline/Shared/Key" in str(raised.value)
+    )
+
+
+def test_a_bad_profile_with_an_environment_is_reported_once_as_unknown():
+    with pytest.raises(PropsError) as raised:
+        MetadataStore(
+            new_stack(),
+            "Jobs",
+            environment=PipelineEnvironment(environment_suffix="dev"),
+            compliance="lax",
+        )
+    message = str(raised.value)
+    assert "compliance profile 'lax' is unknown" in message and "disagrees" not in message
+
+
 def test_a_construct_without_any_suffix_is_a_props_error():
     with pytest.raises(PropsError, match="environment_suffix is required"):
         MetadataStore(new_stack(), "Jobs")
