@@ -20,7 +20,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from etl_constructs.compliance import PROFILES, Compliance
+from etl_constructs.compliance import Compliance, UnknownProfileError
 from etl_constructs.large_files import LargeFiles
 from etl_constructs.naming import validate_suffix
 
@@ -60,12 +60,8 @@ class AppSettings:
         profile = node.try_get_context("compliance") or Compliance.STANDARD.value
         try:
             compliance = Compliance.of(profile)
-        except ValueError:
-            allowed = " or ".join(repr(p) for p in PROFILES)
-            raise SettingsError(
-                f"context compliance {profile!r} is invalid: use {allowed} "
-                "(cdk synth -c compliance=strict)"
-            ) from None
+        except UnknownProfileError as exc:  # the library's one parse and message
+            raise SettingsError(f"context {exc}") from None
         return cls(
             environment_suffix=suffix,
             removal_policy=_REMOVAL[removal],

@@ -2,7 +2,8 @@
 
 Public constructs: :class:`IngestionBucket`, :class:`MetadataStore`, :class:`EtlWorkflow`,
 :class:`ControlApi`, :class:`ObservabilityPack`, plus :class:`PipelineKey`, :class:`DataKey`,
-:class:`PipelineNetwork` and the schema model. ``etl_constructs.compliance`` wires cdk-nag
+:class:`PipelineNetwork`, :class:`PipelineEnvironment` (what every construct of one pipeline
+shares, given once) and the schema model. ``etl_constructs.compliance`` wires cdk-nag
 and defines the :class:`Compliance` profiles (``standard``, ``strict``) that the constructs
 take as ``compliance=``; ``etl_constructs.local`` runs the synthesized pipeline offline.
 
@@ -17,8 +18,8 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from ._core.props import PropsError
 from ._node import use_virtualenv_node
-from ._props import PropsError
 from ._version import __version__
 
 # The constructs load aws_cdk, whose first import starts jsii (a Node.js process). They are
@@ -38,6 +39,7 @@ _LAZY = {
     "MetadataStore": ".metadata_store",
     "Naming": ".naming",
     "ObservabilityPack": ".observability_pack",
+    "PipelineEnvironment": "._core.environment",
     "PipelineKey": ".encryption",
     "PipelineNetwork": ".network",
     "SchemaError": ".schema",
@@ -47,6 +49,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._core.environment import PipelineEnvironment
     from .compliance import Compliance
     from .control_api import ControlApi
     from .encryption import DataKey, PipelineKey
@@ -91,6 +94,7 @@ __all__ = [
     "MetadataStore",
     "Naming",
     "ObservabilityPack",
+    "PipelineEnvironment",
     "PipelineKey",
     "PipelineNetwork",
     "PropsError",

@@ -28,18 +28,16 @@ from constructs import Construct
 
 from . import compliance as nag
 from . import naming, network, runtime
-from ._iam import grant_start_execution, service_role
-from ._props import raise_if_any
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.grants import grant_table
+from ._core.iam import grant_start_execution, service_role
+from ._core.keys import pipeline_key
+from ._core.logs import log_group as new_log_group
+from ._core.logs import log_retention_of
+from ._core.names import check_unique_names
+from ._core.props import raise_if_any
 from .compliance import Compliance
-from .encryption import PipelineKey
-from .etl_workflow import (
-    DEFAULT_STUCK_AFTER,
-    EtlWorkflow,
-    grant_table,
-    log_retention_of,
-    profile_of,
-)
-from .naming import Naming, suffix_problems
+from .etl_workflow import DEFAULT_STUCK_AFTER, EtlWorkflow
 
 #: Longest object key S3 accepts, in bytes; the API refuses longer ones before any call.
 MAX_KEY_LENGTH = 1024
@@ -66,12 +64,18 @@ class ControlApi(Construct):
     """REST API ``etl-api-{suffix}`` (stage ``prod``) and its function ``api-{suffix}``.
 
     Args:
-        environment_suffix: appended to physical names.
+        environment_suffix: appended to physical names; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
+            compliance, pipeline key (``encryption_key``), network (``vpc``), removal policy,
+            metrics namespace. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         bucket, table, state_machine: what the API reads and starts.
         encryption_key: KMS key for the log groups; its policy must let CloudWatch Logs use
             it for them, the stage's
             ``API-Gateway-Execution-Logs_*/prod`` included, as :class:`PipelineKey`'s does;
-            one is created when omitted.
+            the stack's one PipelineKey of this environment when omitted (shared with the other
+            constructs given none).
         throttling_rate_limit / throttling_burst_limit: stage-wide (50 rps, burst 100).
         log_retention: access, execution, function and WAF logs (one week; one year when
             strict).
@@ -112,7 +116,9 @@ class ControlApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         bucket: s3.IBucket,
         table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
@@ -121,16 +127,27 @@ class ControlApi(Construct):
         throttling_burst_limit: int = 100,
         log_retention: logs.RetentionDays | None = None,
         create_cloud_watch_role: bool = False,
-        metrics_namespace: str = naming.METRICS_NAMESPACE,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
-        compliance: Compliance | str = Compliance.STANDARD,
+        metrics_namespace: str | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
+        compliance: Compliance | str | None = None,
         vpc: ec2.IVpc | None = None,
         reserved_concurrency: int | None = None,
         waf_rate_limit: int | None = None,
         stuck_after: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        problems = suffix_problems(environment_suffix)
+        env, problems = resolve_environment(
+            "ControlApi",
+            environment,
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            encryption_key=encryption_key,
+            metrics_namespace=metrics_namespace,
+            removal_policy=removal_policy,
+            compliance=compliance,
+            vpc=vpc,
+        )
+        profile, vpc, removal_policy = env.profile, env.vpc, env.removal_policy
         stuck_after, stuck_problems = _stuck_after_of(state_machine, stuck_after)
         problems += stuck_problems
         if throttling_rate_limit < 1:
@@ -142,14 +159,17 @@ class ControlApi(Construct):
         low, high = WAF_RATE_LIMIT_RANGE
         if waf_rate_limit is not None and not low <= waf_rate_limit <= high:
             problems.append(f"waf_rate_limit must be {low}-{high}, got {waf_rate_limit}")
-        profile, profile_problems = profile_of(compliance, vpc=vpc)
         if waf_rate_limit is not None and not profile.strict:
             problems.append(
                 "waf_rate_limit is used by compliance='strict' only (the standard profile "
                 "has no web ACL); pass compliance='strict'"
             )
-        raise_if_any("ControlApi", problems + profile_problems)
-        self.naming = names = Naming(environment_suffix)
+        raise_if_any("ControlApi", problems)
+        check_unique_names(self)
+        self.environment = env
+        self.naming = names = env.naming
+        environment_suffix = env.environment_suffix
+        encryption_key = env.encryption_key
         self.compliance = profile
         #: When the API calls a job stuck: the same as the quality check's.
         self.stuck_after: cdk.Duration = stuck_after
@@ -157,16 +177,13 @@ class ControlApi(Construct):
         if reserved_concurrency is None and strict:
             reserved_concurrency = STRICT_RESERVED_CONCURRENCY
         log_retention = log_retention_of(profile, log_retention)
-        if encryption_key is None:
-            encryption_key = PipelineKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+        encryption_key = pipeline_key(self, env)
 
         def log_group(construct_id: str, name: str) -> logs.LogGroup:
-            return logs.LogGroup(
+            return new_log_group(
                 self,
                 construct_id,
-                log_group_name=name,
+                name,
                 retention=log_retention,
                 encryption_key=encryption_key,
                 removal_policy=removal_policy,
@@ -236,7 +253,7 @@ class ControlApi(Construct):
                 naming.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
                 naming.ENV_STUCK_AFTER_MINUTES: str(int(stuck_after.to_minutes())),
                 "POWERTOOLS_SERVICE_NAME": names.service,
-                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+                "POWERTOOLS_METRICS_NAMESPACE": env.metrics_namespace,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
             tracing=lambda_.Tracing.ACTIVE,

@@ -18,15 +18,23 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._props import raise_if_any
-from .naming import Naming, suffix_problems
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.props import raise_if_any
 
 
 class PipelineKey(Construct):
     """A KMS key with rotation for the pipeline's log groups, alarm topic and dead-letter queues.
 
+    Args:
+        environment_suffix: the environment whose log groups and queues the key serves;
+            required unless ``environment`` gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
+            removal policy.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
+        removal_policy: of the key (RETAIN).
+
     Attributes:
-        key: the KMS key.
+        key: the KMS key. removal_policy: its removal policy.
     """
 
     def __init__(
@@ -34,12 +42,23 @@ class PipelineKey(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_any("PipelineKey", suffix_problems(environment_suffix))
-        naming = Naming(environment_suffix)
+        env, problems = resolve_environment(
+            "PipelineKey",
+            environment,
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            removal_policy=removal_policy,
+        )
+        raise_if_any("PipelineKey", problems)
+        environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        self.removal_policy = removal_policy
+        naming = env.naming
         self.key = kms.Key(
             self,
             "Key",
@@ -85,24 +104,28 @@ class PipelineKey(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
-        # EventBridge sends events its rules could not deliver to SQS dead-letter queues; with
-        # a KMS-encrypted queue (strict profile) it needs the key, for this pipeline's queues.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeToUseEncryptedDeadLetterQueues",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:sqs:arn": stack.format_arn(
-                            service="sqs", resource=naming.dead_letter_queue_pattern
-                        )
-                    },
-                },
-            )
+        # EventBridge sends events its rules could not deliver, and SNS alarm e-mails it could
+        # not deliver, to SQS dead-letter queues; KMS-encrypted queues (strict profile) need
+        # the key, for this pipeline's queues only.
+        dead_letter_queues = stack.format_arn(
+            service="sqs", resource=naming.dead_letter_queue_pattern
         )
+        for sid, service in (
+            ("AllowEventBridgeToUseEncryptedDeadLetterQueues", "events.amazonaws.com"),
+            ("AllowSnsToUseEncryptedDeadLetterQueues", "sns.amazonaws.com"),
+        ):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"kms:EncryptionContext:aws:sqs:arn": dead_letter_queues},
+                    },
+                )
+            )
 
 
 class DataKey(Construct):
@@ -111,8 +134,16 @@ class DataKey(Construct):
     Its key policy is CDK's default (the account, through IAM policies); principals get it
     only through grants of the constructs that use it.
 
+    Args:
+        environment_suffix: named in the key's description; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix and
+            removal policy.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
+        removal_policy: of the key (RETAIN).
+
     Attributes:
-        key: the KMS key.
+        key: the KMS key. removal_policy: its removal policy.
     """
 
     def __init__(
@@ -120,11 +151,22 @@ class DataKey(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_any("DataKey", suffix_problems(environment_suffix))
+        env, problems = resolve_environment(
+            "DataKey",
+            environment,
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            removal_policy=removal_policy,
+        )
+        raise_if_any("DataKey", problems)
+        environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        self.removal_policy = removal_policy
         self.key = kms.Key(
             self,
             "Key",

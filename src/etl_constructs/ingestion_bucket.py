@@ -20,10 +20,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import compliance as nag
-from ._props import PropsError, raise_if_any
-from .compliance import Compliance, profile_of
-from .encryption import DataKey
-from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX, Naming, suffix_problems
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.keys import data_key
+from ._core.names import check_unique_names
+from ._core.props import PropsError, raise_if_any
+from .compliance import Compliance
+from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,11 +43,17 @@ class IngestionBucket(Construct):
     """The pipeline's data bucket (``etl-data-bucket-{suffix}``) and its access-log bucket.
 
     Args:
-        environment_suffix: appended to physical names (``dev``, ``pr-42``).
+        environment_suffix: appended to physical names (``dev``, ``pr-42``); required
+            unless ``environment`` gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
+            compliance, removal policy, and its ``data_key`` as this bucket's
+            ``encryption_key``. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         existing_bucket_obj: bring your own bucket instead; it must send events to
             EventBridge (the construct cannot switch that on for a bucket it did not create).
         encryption_key: a KMS key for SSE-KMS; S3-managed keys (SSE-S3) when omitted
-            (standard) or a DataKey created for the bucket (strict).
+            (standard) or the stack's one DataKey of this environment, shared with the table
+            (strict).
         lifecycle: expiration per prefix.
         removal_policy: RETAIN by default; DESTROY suits ephemeral environments.
         auto_delete_objects: empty the bucket on delete (only with DESTROY).
@@ -64,18 +72,29 @@ class IngestionBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         existing_bucket_obj: s3.IBucket | None = None,
         encryption_key: kms.IKey | None = None,
         lifecycle: Lifecycle | None = None,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy | None = None,
         auto_delete_objects: bool = False,
         bucket_name: str | None = None,
-        compliance: Compliance | str = Compliance.STANDARD,
+        compliance: Compliance | str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        profile, problems = profile_of(compliance, vpc=None)
-        problems = suffix_problems(environment_suffix) + problems
+        env, problems = resolve_environment(
+            "IngestionBucket",
+            environment,
+            key_field="data_key",
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+            compliance=compliance,
+        )
+        profile, removal_policy = env.profile, env.removal_policy
         if existing_bucket_obj is not None:
             for prop, value in (
                 ("encryption_key", encryption_key),
@@ -94,7 +113,10 @@ class IngestionBucket(Construct):
         if auto_delete_objects and removal_policy != cdk.RemovalPolicy.DESTROY:
             problems.append("auto_delete_objects=True needs removal_policy=RemovalPolicy.DESTROY")
         raise_if_any("IngestionBucket", problems)
-        naming = Naming(environment_suffix)
+        check_unique_names(self)
+        self.environment = env
+        encryption_key = env.data_key
+        naming = env.naming
 
         self.access_log_bucket: s3.Bucket | None = None
         self.s3_bucket: s3.Bucket | None = None
@@ -106,9 +128,7 @@ class IngestionBucket(Construct):
 
         lifecycle = lifecycle or Lifecycle()
         if profile.strict and encryption_key is None:
-            encryption_key = DataKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+            encryption_key = data_key(self, env)
             self.encryption_key = encryption_key
         self.access_log_bucket = s3.Bucket(
             self,

@@ -24,11 +24,13 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import compliance as nag
-from ._iam import ManagedPolicyRole, source_conditions
-from ._props import raise_if_any
-from .compliance import Compliance, profile_of
-from .encryption import DataKey
-from .naming import JOB_INDEX_NAME, Naming, suffix_problems
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.iam import ManagedPolicyRole, source_conditions
+from ._core.keys import data_key
+from ._core.names import check_unique_names
+from ._core.props import raise_if_any
+from .compliance import Compliance
+from .naming import JOB_INDEX_NAME, Naming
 
 #: How long the strict profile's daily backups are kept.
 BACKUP_RETENTION = cdk.Duration.days(35)
@@ -38,11 +40,16 @@ class MetadataStore(Construct):
     """The job table ``etl-metadata-{suffix}``.
 
     Args:
-        environment_suffix: appended to the table name.
+        environment_suffix: appended to the table name; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
+            compliance, removal policy, and its ``data_key`` as this table's
+            ``encryption_key``. A prop given here too must agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         existing_table_obj: bring your own table; it must have the same keys and a GSI
             named ``TimestampIndex`` on ``status`` (S) + ``timestamp`` (N).
         encryption_key: customer-managed KMS key; AWS-managed when omitted (standard) or
-            a DataKey created for the table (strict).
+            the stack's one DataKey of this environment, shared with the bucket (strict).
         point_in_time_recovery: ON by default.
         removal_policy: RETAIN by default.
         table_name: override the physical name.
@@ -60,17 +67,28 @@ class MetadataStore(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         existing_table_obj: dynamodb.ITable | None = None,
         encryption_key: kms.IKey | None = None,
         point_in_time_recovery: bool = True,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy | None = None,
         table_name: str | None = None,
-        compliance: Compliance | str = Compliance.STANDARD,
+        compliance: Compliance | str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        profile, problems = profile_of(compliance, vpc=None)
-        problems = suffix_problems(environment_suffix) + problems
+        env, problems = resolve_environment(
+            "MetadataStore",
+            environment,
+            key_field="data_key",
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+            compliance=compliance,
+        )
+        profile, removal_policy = env.profile, env.removal_policy
         if existing_table_obj is not None:
             problems += [
                 f"{prop} cannot be combined with existing_table_obj"
@@ -86,7 +104,10 @@ class MetadataStore(Construct):
                     "customer-managed KMS key); its backups stay with its owner"
                 )
         raise_if_any("MetadataStore", problems)
-        naming = Naming(environment_suffix)
+        check_unique_names(self)
+        self.environment = env
+        encryption_key = env.data_key
+        naming = env.naming
         self.index_name = JOB_INDEX_NAME
         self.dynamodb_table: dynamodb.Table | None = None
         self.backup_plan: backup.BackupPlan | None = None
@@ -95,9 +116,7 @@ class MetadataStore(Construct):
             self.table: dynamodb.ITable = existing_table_obj
             return
         if profile.strict and encryption_key is None:
-            encryption_key = DataKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+            encryption_key = data_key(self, env)
 
         self.dynamodb_table = dynamodb.Table(
             self,

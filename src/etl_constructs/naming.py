@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ._contract import contract
-from ._props import PropsError
+from ._core.props import PropsError
 
 # Facts shared with the handlers, read from the handler asset's contract (never copied here).
 RAW_PREFIX = contract.RAW_PREFIX
@@ -109,6 +109,33 @@ def suffix_problems(suffix: object) -> list[str]:
     ]
 
 
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+#: What S3 reserves at the start of bucket names.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+
+
+def prefix_problems(prefix: object) -> list[str]:
+    """What is wrong with ``prefix`` as a name prefix (an empty list when usable, or None).
+
+    Bucket names are global: ``{prefix}-data-bucket-{suffix}`` must be unique among all AWS
+    accounts, which a prefix of one's own (a company or team name) makes likely. The longest
+    name it goes into (an EventBridge rule name, 64 characters) leaves it 20.
+    """
+    if prefix is None:
+        return []
+    if (
+        isinstance(prefix, str)
+        and _PREFIX.match(prefix)
+        and not prefix.endswith("-")
+        and not prefix.startswith(_RESERVED_PREFIXES)
+    ):
+        return []
+    return [
+        f"name_prefix {prefix!r} is invalid: use 1-20 lower-case letters, digits or hyphens, "
+        "starting with a letter and not ending with a hyphen (for example 'payments')"
+    ]
+
+
 def validate_suffix(suffix: str) -> str:
     """Return ``suffix`` if it is usable in every physical name, else raise
     :class:`InvalidSuffixError` (see :func:`suffix_problems`)."""
@@ -120,98 +147,119 @@ def validate_suffix(suffix: str) -> str:
 
 @dataclass(frozen=True)
 class Naming:
-    """Physical names for one environment, all derived from ``suffix``."""
+    """Physical names for one environment, all derived from ``suffix`` and ``prefix``.
+
+    Without a prefix the names are the library's own (``etl-data-bucket-{suffix}``,
+    ``validator-{suffix}``); with one, every name starts with it in place of ``etl``
+    (``{prefix}-data-bucket-{suffix}``, ``{prefix}-validator-{suffix}``), so two pipelines with
+    the same suffix in one account, or two users of the library anywhere (S3 bucket names are
+    global), do not collide.
+    """
 
     suffix: str
+    prefix: str | None = None
 
     def __post_init__(self) -> None:
         validate_suffix(self.suffix)
+        problems = prefix_problems(self.prefix)
+        if problems:
+            raise PropsError(problems[0])
+
+    @property
+    def lead(self) -> str:
+        """What names begin with: the prefix, or ``etl``."""
+        return self.prefix or "etl"
+
+    def _own(self, base: str) -> str:
+        """``{base}-{suffix}``, behind the prefix when there is one (names that the library
+        does not begin with ``etl-``)."""
+        return f"{self.prefix}-{base}-{self.suffix}" if self.prefix else f"{base}-{self.suffix}"
 
     @property
     def data_bucket(self) -> str:
-        return f"etl-data-bucket-{self.suffix}"
+        return f"{self.lead}-data-bucket-{self.suffix}"
 
     @property
     def access_log_bucket(self) -> str:
-        return f"etl-access-logs-{self.suffix}"
+        return f"{self.lead}-access-logs-{self.suffix}"
 
     @property
     def metadata_table(self) -> str:
-        return f"etl-metadata-{self.suffix}"
+        return f"{self.lead}-metadata-{self.suffix}"
 
     @property
     def state_machine(self) -> str:
-        return f"etl-state-machine-{self.suffix}"
+        return f"{self.lead}-state-machine-{self.suffix}"
 
     @property
     def api(self) -> str:
-        return f"etl-api-{self.suffix}"
+        return f"{self.lead}-api-{self.suffix}"
 
     @property
     def dashboard(self) -> str:
-        return f"etl-dashboard-{self.suffix}"
+        return f"{self.lead}-dashboard-{self.suffix}"
 
     @property
     def alarm_topic(self) -> str:
-        return f"etl-alarms-{self.suffix}"
+        return f"{self.lead}-alarms-{self.suffix}"
 
     def vpc(self, network: str = "pipeline") -> str:
         """``etl-vpc-{suffix}`` for the environment's network, ``etl-{network}-vpc-{suffix}``
         for a construct's own."""
         return (
-            f"etl-vpc-{self.suffix}"
+            f"{self.lead}-vpc-{self.suffix}"
             if network == "pipeline"
-            else f"etl-{network}-vpc-{self.suffix}"
+            else f"{self.lead}-{network}-vpc-{self.suffix}"
         )
 
     @property
     def web_acl(self) -> str:
-        return f"etl-api-acl-{self.suffix}"
+        return f"{self.lead}-api-acl-{self.suffix}"
 
     @property
     def backup_plan(self) -> str:
-        return f"etl-metadata-backup-{self.suffix}"
+        return f"{self.lead}-metadata-backup-{self.suffix}"
 
     @property
     def backup_vault_prefix(self) -> str:
         """The backup vault's name up to the stack-unique part CloudFormation appends."""
-        return f"etl-backup-{self.suffix}-"
+        return f"{self.lead}-backup-{self.suffix}-"
 
     @property
     def dead_letter_queue_pattern(self) -> str:
         """Matches every dead-letter queue name of this environment (the key policy uses it)."""
-        return f"*-dlq-{self.suffix}"
+        return f"{self.prefix}-*-dlq-{self.suffix}" if self.prefix else f"*-dlq-{self.suffix}"
 
     @property
     def service(self) -> str:
         """Powertools service name shared by every function (the metrics dimension)."""
-        return f"etl-pipeline-{self.suffix}"
+        return f"{self.lead}-pipeline-{self.suffix}"
 
     @property
     def quality_check_rule(self) -> str:
-        return f"quality-check-rule-{self.suffix}"
+        return self._own("quality-check-rule")
 
     @property
     def ingestion_rule(self) -> str:
-        return f"etl-ingestion-rule-{self.suffix}"
+        return f"{self.lead}-ingestion-rule-{self.suffix}"
 
     @property
     def execution_status_rule(self) -> str:
-        return f"etl-execution-status-rule-{self.suffix}"
+        return f"{self.lead}-execution-status-rule-{self.suffix}"
 
     def function(self, base: str) -> str:
         """``validator`` -> ``validator-dev``."""
-        return f"{base}-{self.suffix}"
+        return self._own(base)
 
     def dead_letter_queue(self, base: str) -> str:
-        return f"{base}-dlq-{self.suffix}"
+        return self._own(f"{base}-dlq")
 
     def function_errors_alarm(self, base: str) -> str:
-        return f"{base}-errors-{self.suffix}"
+        return self._own(f"{base}-errors")
 
     def alarm(self, what: str) -> str:
         """A pipeline-level alarm, e.g. ``etl-state-machine-failed-dev``."""
-        return f"etl-{what}-{self.suffix}"
+        return f"{self.lead}-{what}-{self.suffix}"
 
     @property
     def log_group_prefixes(self) -> tuple[str, str]:
@@ -220,13 +268,13 @@ class Naming:
         Vended logs (Step Functions) go under ``/aws/vendedlogs/``, which keeps the CloudWatch
         Logs resource policy small however many state machines an account runs.
         """
-        return (f"/etl/{self.suffix}/", f"/aws/vendedlogs/etl/{self.suffix}/")
+        return (f"/{self.lead}/{self.suffix}/", f"/aws/vendedlogs/{self.lead}/{self.suffix}/")
 
     @property
     def waf_log_group(self) -> str:
         """The web ACL's log group (strict profile): WAF accepts only names that start with
         ``aws-waf-logs-``, so it cannot live under the prefixes above."""
-        return f"aws-waf-logs-etl-{self.suffix}"
+        return f"aws-waf-logs-{self.lead}-{self.suffix}"
 
     @staticmethod
     def api_execution_log_group(rest_api_id: str) -> str:

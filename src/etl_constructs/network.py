@@ -39,10 +39,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import compliance
-from ._iam import ManagedPolicyRole, source_conditions
-from ._props import raise_if_any
-from .encryption import PipelineKey
-from .naming import Naming, suffix_problems
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.iam import ManagedPolicyRole, source_conditions
+from ._core.keys import pipeline_key
+from ._core.names import check_unique_names
+from ._core.props import raise_if_any
 
 #: Interface endpoints created by default, by the service name in ``com.amazonaws.<region>.<x>``.
 #: The handlers call Step Functions (trigger, api) and send traces through X-Ray; Logs,
@@ -80,10 +81,17 @@ class PipelineNetwork(Construct):
     """VPC ``etl-vpc-{suffix}``: isolated subnets in two AZs, endpoints, flow logs.
 
     Args:
-        environment_suffix: appended to physical names.
+        environment_suffix: appended to physical names; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
+            pipeline key (``encryption_key``), removal policy. A prop given here too must agree
+            with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         name: tells several networks of one environment apart (``pipeline``); it names the
-            VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs``.
-        encryption_key: KMS key of the flow-log group; a PipelineKey is created when omitted.
+            VPC and the flow-log group ``/etl/{suffix}/vpc/{name}/flow-logs`` (``etl``: or
+            the name prefix).
+        encryption_key: KMS key of the flow-log group; the stack's one PipelineKey of this
+            environment when omitted (shared with the other constructs given none).
         cidr: the VPC's IPv4 range; one /24 isolated subnet per AZ is carved from it.
         max_azs: Availability Zones (2). Interface endpoints are billed per AZ.
         interface_endpoints: services reached through interface endpoints, by their short
@@ -109,20 +117,29 @@ class PipelineNetwork(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         name: str = "pipeline",
         encryption_key: kms.IKey | None = None,
         cidr: str = "10.0.0.0/16",
         max_azs: int = 2,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy | None = None,
         buckets: Sequence[s3.IBucket] = (),
         tables: Sequence[dynamodb.ITable] = (),
         gateway_prefix_lists: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        problems = suffix_problems(environment_suffix)
+        env, problems = resolve_environment(
+            "PipelineNetwork",
+            environment,
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
         if not _NAME.match(name):
             problems.append(f"name must be lower-case letters, digits or hyphens, got {name!r}")
         if not _CIDR.match(cidr):
@@ -135,14 +152,15 @@ class PipelineNetwork(Construct):
         if gateway_prefix_lists is not None:
             problems += _prefix_list_problems(gateway_prefix_lists)
         raise_if_any("PipelineNetwork", problems)
-        names = Naming(environment_suffix)
+        check_unique_names(self)
+        self.environment = env
+        names = env.naming
+        environment_suffix, removal_policy = env.environment_suffix, env.removal_policy
+        encryption_key = env.encryption_key
         self.gateway_prefix_lists = (
             dict(gateway_prefix_lists) if gateway_prefix_lists is not None else None
         )
-        if encryption_key is None:
-            encryption_key = PipelineKey(
-                self, "Key", environment_suffix=environment_suffix, removal_policy=removal_policy
-            ).key
+        encryption_key = pipeline_key(self, env)
 
         self.vpc = ec2.Vpc(
             self,

@@ -16,14 +16,22 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from . import compliance as nag
 from . import naming
-from ._props import raise_if_any
+from ._core.environment import PipelineEnvironment, resolve_environment
+from ._core.keys import pipeline_key
+from ._core.names import check_unique_names
+from ._core.props import raise_if_any
+from ._core.queues import dead_letter_queue
+from .compliance import Compliance
 from .control_api import ControlApi
-from .encryption import PipelineKey
 from .etl_workflow import EtlWorkflow
-from .naming import Naming, suffix_problems
+
+#: The alarm e-mail subscription, as its dead-letter queue and that queue's alarm name it.
+ALARM_EMAIL = "alarm-email"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,15 +50,28 @@ class ObservabilityPack(Construct):
     """Dashboard ``etl-dashboard-{suffix}`` and alarms on topic ``etl-alarms-{suffix}``.
 
     Args:
-        environment_suffix: appended to physical names.
+        environment_suffix: appended to physical names; required unless ``environment``
+            gives it.
+        environment: what the pipeline's constructs share (PipelineEnvironment): suffix,
+            pipeline key (``encryption_key``), metrics namespace. A prop given here too must
+            agree with it.
+        name_prefix: begins every physical name instead of ``etl`` (see PipelineEnvironment).
         encryption_key: KMS key of the alarm topic (its policy must let CloudWatch use it, as
-            :class:`PipelineKey` does); one is created when omitted.
-        alarm_email: subscribe this address to the alarm topic.
+            :class:`PipelineKey` does); the stack's one PipelineKey of this environment when omitted
+            (shared with the other constructs given none).
+        alarm_email: subscribe this address to the alarm topic; what SNS cannot deliver to
+            it goes to a dead-letter queue (``alarm-email-dlq-{suffix}``, on the dashboard
+            and alarmed), never lost.
         thresholds: alarm thresholds.
-        metrics_namespace: namespace of the handlers' custom metrics.
+        metrics_namespace: namespace of the handlers' custom metrics: by default the one of
+            the monitored workflow (and API), else of ``environment``, else ``EtlPipeline``;
+            one that disagrees with a monitored workflow's or API's is a props problem.
+        compliance: ``standard`` or ``strict`` (the e-mail dead-letter queue under
+            ``encryption_key`` instead of SQS-managed keys).
 
     Attributes:
         dashboard, alarm_topic, alarms (every alarm created, in order).
+        alarm_email_dead_letter_queue: the e-mail subscription's, when ``alarm_email``.
     """
 
     def __init__(
@@ -58,15 +79,26 @@ class ObservabilityPack(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        environment_suffix: str,
+        environment_suffix: str | None = None,
+        environment: PipelineEnvironment | None = None,
+        name_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
         alarm_email: str | None = None,
         thresholds: AlarmThresholds | None = None,
-        metrics_namespace: str = naming.METRICS_NAMESPACE,
+        metrics_namespace: str | None = None,
+        compliance: Compliance | str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.thresholds = thresholds = thresholds or AlarmThresholds()
-        problems = suffix_problems(environment_suffix)
+        env, problems = resolve_environment(
+            "ObservabilityPack",
+            environment,
+            environment_suffix=environment_suffix,
+            name_prefix=name_prefix,
+            encryption_key=encryption_key,
+            metrics_namespace=metrics_namespace,
+            compliance=compliance,
+        )
         if alarm_email is not None and "@" not in alarm_email:
             problems.append(f"alarm_email {alarm_email!r} is not an e-mail address")
         for name in (
@@ -79,10 +111,21 @@ class ObservabilityPack(Construct):
             if getattr(thresholds, name) < 1:
                 problems.append(f"thresholds.{name} must be at least 1")
         raise_if_any("ObservabilityPack", problems)
-        self.naming = names = Naming(environment_suffix)
-        self._namespace = metrics_namespace
-        if encryption_key is None:
-            encryption_key = PipelineKey(self, "Key", environment_suffix=environment_suffix).key
+        check_unique_names(self)
+        self.environment = env
+        self.naming = names = env.naming
+        environment_suffix = env.environment_suffix
+        encryption_key = env.encryption_key
+        # The namespace of the custom metrics: fixed by a given one (prop or environment), by
+        # the first monitored workflow or API, or by the widgets that used it; never two.
+        given = metrics_namespace or (environment.metrics_namespace if environment else None)
+        self._namespace = given or naming.METRICS_NAMESPACE
+        self._namespace_source: str | None = (
+            None
+            if given is None
+            else ("its metrics_namespace prop" if metrics_namespace else "its environment")
+        )
+        encryption_key = pipeline_key(self, env)
         self.alarm_topic = sns.Topic(
             self,
             "AlarmTopic",
@@ -91,18 +134,37 @@ class ObservabilityPack(Construct):
             master_key=encryption_key,
             enforce_ssl=True,
         )
-        if alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.dashboard = cw.Dashboard(
             self, "Dashboard", dashboard_name=names.dashboard, default_interval=cdk.Duration.days(1)
         )
         self.alarms: list[cw.Alarm] = []
+        self.alarm_email_dead_letter_queue: sqs.Queue | None = None
+        if alarm_email:
+            # An alarm e-mail SNS could not deliver (a full mailbox, a bounce) waits in a queue
+            # for 14 days instead of vanishing; its depth is alarmed like every DLQ's, which
+            # reaches the topic's other subscribers and the dashboard.
+            self.alarm_email_dead_letter_queue = dead_letter_queue(
+                self,
+                "AlarmEmailDlq",
+                names.dead_letter_queue(ALARM_EMAIL),
+                encryption_key=encryption_key if env.profile.strict else None,
+            )
+            nag.acknowledge_subscription_dead_letter_queue(self.alarm_email_dead_letter_queue)
+            self.alarm_topic.add_subscription(
+                subscriptions.EmailSubscription(
+                    alarm_email, dead_letter_queue=self.alarm_email_dead_letter_queue
+                )
+            )
+            self._monitor_queue(ALARM_EMAIL, self.alarm_email_dead_letter_queue)
 
     # -- facade --------------------------------------------------------------------------
 
     def monitor_workflow(self, workflow: EtlWorkflow) -> ObservabilityPack:
         """State machine outcomes, every function, every dead-letter queue (the trigger's and
         the quality check's: the only functions invoked asynchronously)."""
+        self._adopt_namespace(
+            workflow.environment.metrics_namespace, f"workflow {workflow.node.path}"
+        )
         sm = workflow.state_machine
         period = self.thresholds.period
         self.dashboard.add_widgets(
@@ -151,6 +213,7 @@ class ObservabilityPack(Construct):
     def monitor_api(self, api: ControlApi) -> ObservabilityPack:
         """API 4xx / 5xx / latency and its function (invoked synchronously: no dead-letter
         queue; its failures are the 5xx answers)."""
+        self._adopt_namespace(api.environment.metrics_namespace, f"API {api.node.path}")
         period = self.thresholds.period
         rest = api.api
         self.dashboard.add_widgets(
@@ -182,7 +245,9 @@ class ObservabilityPack(Construct):
         return self
 
     def monitor_pipeline_metrics(self) -> ObservabilityPack:
-        """The handlers' own metrics: files, rows, and the quality check's findings."""
+        """The handlers' own metrics: files, rows, and the quality check's findings, in the
+        namespace of the monitored workflow (call :meth:`monitor_workflow` first)."""
+        self._adopt_namespace(self._namespace, "the pipeline metrics widgets")
         period = self.thresholds.period
         self.dashboard.add_widgets(
             cw.GraphWidget(
@@ -240,6 +305,22 @@ class ObservabilityPack(Construct):
 
     # -- building blocks -----------------------------------------------------------------
 
+    def _adopt_namespace(self, namespace: str, source: str) -> None:
+        """Use ``namespace`` (of ``source``) for the custom metrics, unless another one is
+        fixed already: a dashboard and alarms reading one namespace while the handlers publish
+        to another would stay silent for ever."""
+        if self._namespace_source is not None and namespace != self._namespace:
+            raise_if_any(
+                "ObservabilityPack",
+                [
+                    f"metrics_namespace {namespace!r} of {source} disagrees with "
+                    f"{self._namespace!r} of {self._namespace_source}: the handlers would "
+                    "publish where the alarms do not look; give one namespace (best in the "
+                    "PipelineEnvironment of both)"
+                ],
+            )
+        self._namespace, self._namespace_source = namespace, self._namespace_source or source
+
     def _custom(self, metric_name: str, period: cdk.Duration) -> cw.Metric:
         return cw.Metric(
             namespace=self._namespace,
@@ -292,7 +373,8 @@ class ObservabilityPack(Construct):
             self.naming.alarm(f"{base}-dlq-messages"),
             depth,
             self.thresholds.dead_letter_messages,
-            f"Events that {base} could not process are waiting in its dead-letter queue.",
+            f"Messages for {base} that could not be delivered are waiting in its dead-letter "
+            "queue.",
         )
 
     def _alarm(

@@ -1,8 +1,13 @@
 """The Lambda runtime every function uses: Python version, Powertools layer, handler asset.
 
 Powertools comes from its public Lambda layer, so the asset needs no bundling and no Docker.
-``POWERTOOLS_VERSION`` is the release that layer version carries; the dev dependency pins the
-same release (a test checks it), so local runs and Lambda run the same code.
+``POWERTOOLS_VERSION`` is the release the functions run; the dev dependency pins the same
+release (a test checks it), so local runs and Lambda run the same code. The layer's version
+number differs between regions, so the layer ARN is not written into the template: Powertools
+publishes each release's ARN per region, architecture and Python version as a public SSM
+parameter, which CloudFormation resolves at deploy time in the stack's own region (a template
+parameter of type ``AWS::SSM::Parameter::Value<String>`` whose default is that parameter's
+name).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ._asset import HandlerAssetNotFoundError as HandlerAssetNotFoundError  # re-exported
@@ -22,8 +28,8 @@ PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 POWERTOOLS_VERSION = "3.31.1"
-POWERTOOLS_LAYER_VERSION = 36
-POWERTOOLS_ACCOUNT = "017000801446"
+#: Where Powertools publishes its layers' ARNs, per region (public SSM parameters).
+POWERTOOLS_SSM_ROOT = "/aws/service/powertools/python"
 
 _ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
 
@@ -33,13 +39,12 @@ def handler_code() -> lambda_.Code:
     return lambda_.Code.from_asset(str(handlers_path()), exclude=_ASSET_EXCLUDES)
 
 
-def powertools_layer_arn(architecture: lambda_.Architecture = ARCHITECTURE) -> str:
-    python = PYTHON_RUNTIME.name.replace(".", "")  # python3.14 -> python314
+def powertools_layer_parameter(architecture: lambda_.Architecture = ARCHITECTURE) -> str:
+    """The public SSM parameter holding the ARN of the :data:`POWERTOOLS_VERSION` layer for
+    the functions' runtime and ``architecture``, e.g.
+    ``/aws/service/powertools/python/arm64/python3.14/3.31.1``."""
     arch = "arm64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
-    return (
-        f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{POWERTOOLS_LAYER_VERSION}"
-    )
+    return f"{POWERTOOLS_SSM_ROOT}/{arch}/{PYTHON_RUNTIME.name}/{POWERTOOLS_VERSION}"
 
 
 _SDK_FOR_PANDAS = json.loads(
@@ -93,4 +98,8 @@ def sdk_for_pandas_layer(
 def powertools_layer(
     scope: Construct, construct_id: str = "PowertoolsLayer"
 ) -> lambda_.ILayerVersion:
-    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, powertools_layer_arn())
+    """The Powertools layer of :data:`POWERTOOLS_VERSION` in the stack's region, its ARN
+    resolved by CloudFormation from Powertools' public SSM parameter at deploy time (one
+    template parameter per stack, shared by every function)."""
+    arn = ssm.StringParameter.value_for_string_parameter(scope, powertools_layer_parameter())
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)

@@ -22,3 +22,13 @@ def stack() -> cdk.Stack:
 @pytest.fixture
 def template_of() -> Callable[[cdk.Stack], Template]:
     return Template.from_stack
+
+
+@pytest.fixture(scope="session")
+def standard_workflow():
+    """The standard bucket, table and workflow (no API), suffix ``dev``, built once per test
+    session and shared by every module that only reads it, with its template."""
+    from .builders import build_pipeline
+
+    pipeline = build_pipeline(api=False)
+    return pipeline, pipeline.template()

@@ -17,15 +17,13 @@ from aws_cdk.assertions import Template
 
 from etl_constructs import (
     Compliance,
-    ControlApi,
     DataKey,
-    EtlWorkflow,
     IngestionBucket,
     MetadataStore,
-    PipelineKey,
     PipelineNetwork,
 )
-from tests.conftest import cdk_json_context
+
+from .builders import build_pipeline, new_stack
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
@@ -39,57 +37,20 @@ def _pipeline(
     table_key: kms.IKey | None = None,
     removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
 ):
-    key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
-    network = (
-        PipelineNetwork(stack, "Network", environment_suffix="dev", encryption_key=key)
-        if profile.strict
-        else None
-    )
-    vpc = network.vpc if network else None
-    ingestion = IngestionBucket(
+    p = build_pipeline(
         stack,
-        "Ingestion",
-        environment_suffix="dev",
-        encryption_key=bucket_key,
         compliance=profile,
+        pipeline_key=True,
+        network="plain" if profile.strict else None,
+        bucket_key=bucket_key,
+        table_key=table_key,
         removal_policy=removal_policy,
     )
-    store = MetadataStore(
-        stack,
-        "Metadata",
-        environment_suffix="dev",
-        encryption_key=table_key,
-        compliance=profile,
-        removal_policy=removal_policy,
-    )
-    workflow = EtlWorkflow(
-        stack,
-        "Workflow",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        compliance=profile,
-        vpc=vpc,
-        encryption_key=key,
-        removal_policy=removal_policy,
-    )
-    api = ControlApi(
-        stack,
-        "ControlApi",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-        compliance=profile,
-        vpc=vpc,
-        encryption_key=key,
-        removal_policy=removal_policy,
-    )
-    return network, ingestion, store, workflow, api
+    return p.network, p.ingestion, p.store, p.workflow, p.api
 
 
 def _stack(env: cdk.Environment | None = ENV) -> cdk.Stack:
-    return cdk.Stack(cdk.App(context=cdk_json_context()), "Audit", env=env)
+    return new_stack("Audit", env=env)
 
 
 def _strict(env: cdk.Environment | None):

@@ -10,6 +10,8 @@ from aws_cdk.assertions import Template
 from etl_constructs import ControlApi, IngestionBucket, MetadataStore, PropsError
 from tests.conftest import cdk_json_context
 
+from .builders import build_pipeline, new_stack
+
 
 def _api_stack(**props):
     app = cdk.App(context=cdk_json_context())
@@ -166,32 +168,12 @@ def test_the_synchronously_invoked_function_has_no_dead_letter_queue(template):
 
 
 def _pipeline_with_api(*, workflow_props=None, api_props=None, separate_stacks=False):
-    from etl_constructs import EtlWorkflow
-
-    app = cdk.App(context=cdk_json_context())
-    env = cdk.Environment(account="123456789012", region="eu-west-1")
-    stack = cdk.Stack(app, "Pipeline", env=env)
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack,
-        "Workflow",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        **(workflow_props or {}),
+    stack = new_stack()
+    api_stack = new_stack("Api", app=stack.node.root) if separate_stacks else stack
+    p = build_pipeline(
+        stack, workflow_props=workflow_props, api_props=api_props, api_stack=api_stack
     )
-    api_stack = cdk.Stack(app, "Api", env=env) if separate_stacks else stack
-    api = ControlApi(
-        api_stack,
-        "ControlApi",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-        **(api_props or {}),
-    )
-    return stack, api_stack, workflow, api
+    return stack, api_stack, p.workflow, p.api
 
 
 def _environment(stack, function_name):

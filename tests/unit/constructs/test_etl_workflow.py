@@ -23,33 +23,22 @@ from etl_constructs import (
 from tests.asl_rows import row_data_exposures
 from tests.conftest import cdk_json_context
 
+from .builders import build_pipeline, new_stack
+
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
 #: Invoked asynchronously (EventBridge rules): only these can ever dead-letter an event.
 ASYNC_FUNCTIONS = ("trigger", "quality-check")
 
 
 def _workflow_stack(**workflow_props):
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(
-        app, "Pipeline", env=cdk.Environment(account="123456789012", region="eu-west-1")
-    )
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack,
-        "Workflow",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        **workflow_props,
-    )
-    return stack, workflow
+    p = build_pipeline(api=False, workflow_props=workflow_props)
+    return p.stack, p.workflow
 
 
 @pytest.fixture(scope="module")
-def built():
-    stack, workflow = _workflow_stack()
-    return stack, workflow, Template.from_stack(stack)
+def built(standard_workflow):
+    pipeline, template = standard_workflow
+    return pipeline.stack, pipeline.workflow, template
 
 
 def _functions(template):
@@ -73,6 +62,7 @@ def test_five_functions_with_suffix_runtime_layer_tracing(built):
     functions = _functions(template)
     assert set(functions) == {f"{base}-dev" for base in FUNCTIONS}
     assert set(workflow.functions) == set(FUNCTIONS)
+    powertools_parameter = _powertools_parameter(template)
     for base in FUNCTIONS:
         props = functions[f"{base}-dev"]
         assert props["Runtime"] == "python3.14"
@@ -80,8 +70,7 @@ def test_five_functions_with_suffix_runtime_layer_tracing(built):
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["MemorySize"] >= 256 and props["Timeout"] <= 900
         powertools, *data = props["Layers"]
-        rendered = json.dumps(stack.resolve(powertools))
-        assert "AWSLambdaPowertoolsPythonV3-python314-arm64:36" in rendered
+        assert powertools == {"Ref": powertools_parameter}
         if base in ("validator", "transformer", "enricher"):
             (layer,) = data  # pyarrow + numpy for the fast path, this region's public layer
             assert "eu-west-1:336392948345:layer:AWSSDKPandas-Python314-Arm64:9" in json.dumps(
@@ -490,14 +479,7 @@ def test_without_the_fast_path_the_data_functions_carry_no_layer():
 def test_a_region_agnostic_stack_finds_the_layer_in_a_mapping_and_unknown_regions_fail():
     from etl_constructs.runtime import SDK_FOR_PANDAS_REGIONS, LayerNotPublishedError
 
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Anywhere")
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    template = Template.from_stack(stack).to_json()
+    template = build_pipeline(new_stack("Anywhere", env=None), api=False).template().to_json()
     mapping = template["Mappings"]["SdkForPandasLayers"]
     assert set(mapping) == set(SDK_FOR_PANDAS_REGIONS) and "us-east-1" in mapping
     assert mapping["ap-east-1"] == {"account": "839552336658", "version": "6"}
@@ -665,6 +647,30 @@ def test_large_files_none_means_the_default_as_in_the_example_stacks():
         assert workflow.large_files == LargeFiles()
         threshold = states["FileSize"]["Choices"][0]["And"][2]["NumericGreaterThan"]
         assert threshold == LargeFiles().threshold_bytes
+
+
+def _powertools_parameter(template: Template) -> str:
+    """The template parameter CloudFormation fills with the Powertools layer's ARN."""
+    (name,) = [
+        name
+        for name, parameter in template.to_json()["Parameters"].items()
+        if parameter.get("Default", "").startswith("/aws/service/powertools/")
+    ]
+    return name
+
+
+def test_the_powertools_layer_is_resolved_per_region_at_deploy_time(built):
+    """Layer version numbers differ between regions: the template names the release, and
+    CloudFormation reads that release's ARN for the stack's region from Powertools' public
+    SSM parameter."""
+    _, _, template = built
+    parameters = template.to_json()["Parameters"]
+    parameter = parameters[_powertools_parameter(template)]
+    assert parameter == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": f"/aws/service/powertools/python/arm64/python3.14/{runtime.POWERTOOLS_VERSION}",
+    }
+    assert "017000801446" not in json.dumps(template.to_json())  # no ARN of one region
 
 
 def test_the_dev_powertools_is_the_layers():

@@ -4,45 +4,23 @@ import json
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match
 
 from etl_constructs import (
     AlarmThresholds,
-    ControlApi,
-    EtlWorkflow,
-    IngestionBucket,
-    MetadataStore,
     ObservabilityPack,
     PropsError,
 )
 from tests.conftest import cdk_json_context
 
+from .builders import build_pipeline
+
 
 @pytest.fixture(scope="module")
 def template():
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Mon", env=cdk.Environment(account="123456789012", region="eu-west-1"))
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    api = ControlApi(
-        stack,
-        "Api",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-    )
-    pack = (
-        ObservabilityPack(stack, "Obs", environment_suffix="dev", alarm_email="ops@example.com")
-        .monitor_workflow(workflow)
-        .monitor_api(api)
-        .monitor_pipeline_metrics()
-    )
-    assert isinstance(pack, ObservabilityPack)
-    return Template.from_stack(stack)
+    pipeline = build_pipeline(observability={"alarm_email": "ops@example.com"})
+    assert isinstance(pipeline.observability, ObservabilityPack)
+    return pipeline.template()
 
 
 def _metric_name(alarm):
@@ -74,9 +52,12 @@ def test_pipeline_alarms(template):
     assert alarms["etl-state-machine-failed-dev"]["Threshold"] == 1
     assert _metric_name(alarms["etl-api-5xx-dev"]) == "5XXError"
     # a DLQ alarm for each queue that can receive a message: the asynchronously invoked
-    # functions'; the synchronous ones (steps, API) have no queue, so no alarm suggests one
+    # functions' and the alarm e-mail's; the synchronous ones (steps, API) have no queue, so
+    # no alarm suggests one
     dlq_alarms = {name for name in alarms if name.endswith("-dlq-messages-dev")}
-    assert dlq_alarms == {f"etl-{base}-dlq-messages-dev" for base in ("trigger", "quality-check")}
+    assert dlq_alarms == {
+        f"etl-{base}-dlq-messages-dev" for base in ("trigger", "quality-check", "alarm-email")
+    }
     for name in dlq_alarms:
         assert _metric_name(alarms[name]) == "ApproximateNumberOfMessagesVisible"
         assert alarms[name]["Threshold"] == 1
@@ -92,6 +73,33 @@ def test_every_alarm_notifies_the_encrypted_topic(template):
         assert alarm["TreatMissingData"] == "notBreaching"
     template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_undeliverable_alarm_emails_go_to_a_dead_letter_queue(template):
+    """A bounced alarm e-mail is kept 14 days, TLS-only, encrypted, and alarmed on."""
+    ((queue_lid, queue),) = [
+        (lid, q)
+        for lid, q in template.find_resources("AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"] == "alarm-email-dlq-dev"
+    ]
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True  # standard profile
+    (subscription,) = template.find_resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [queue_lid, "Arn"]}
+    }
+    # SNS may send to it, for this topic only
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue_lid}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "sns.amazonaws.com"}})]
+                )
+            },
+        },
     )
 
 

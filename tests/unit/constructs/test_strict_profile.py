@@ -26,66 +26,31 @@ from etl_constructs import (
     PropsError,
     compliance,
 )
-from etl_constructs._iam import ManagedPolicyRole
+from etl_constructs._core.iam import ManagedPolicyRole
 from etl_constructs.control_api import DEFAULT_WAF_RATE_LIMIT, MANAGED_RULE_GROUPS
 from etl_constructs.etl_workflow import STRICT_RESERVED_CONCURRENCY, THROTTLING_ERROR
 from etl_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, LAMBDA_VPC_ACTIONS
-from tests.conftest import cdk_json_context
+
+from .builders import PREFIX_LISTS, build_pipeline, new_stack
 
 FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
 
 def _stack(name: str = "Strict") -> cdk.Stack:
-    return cdk.Stack(cdk.App(context=cdk_json_context()), name, env=ENV)
-
-
-#: eu-west-1's AWS-managed prefix lists (``aws ec2 describe-prefix-lists``, as AWS documents).
-PREFIX_LISTS = {"s3": "pl-6da54004", "dynamodb": "pl-6fa54006"}
+    return new_stack(name)
 
 
 def _pipeline(stack: cdk.Stack, *, shared_network: bool = True, **workflow_props):
     """Strict constructs as an app would compose them: one pipeline key, one network."""
-    key = PipelineKey(stack, "PipelineKey", environment_suffix="dev").key
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev", compliance="strict")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev", compliance="strict")
-    network = (
-        PipelineNetwork(
-            stack,
-            "Network",
-            environment_suffix="dev",
-            encryption_key=key,
-            buckets=[ingestion.bucket],
-            tables=[store.table],
-            gateway_prefix_lists=PREFIX_LISTS,
-        )
-        if shared_network
-        else None
-    )
-    vpc = network.vpc if network else None
-    workflow = EtlWorkflow(
+    p = build_pipeline(
         stack,
-        "Workflow",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
         compliance=Compliance.STRICT,
-        vpc=vpc,
-        encryption_key=key,
-        **workflow_props,
+        pipeline_key=True,
+        network="stores" if shared_network else None,
+        workflow_props=workflow_props,
     )
-    api = ControlApi(
-        stack,
-        "ControlApi",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-        compliance=Compliance.STRICT,
-        vpc=vpc,
-        encryption_key=key,
-    )
-    return network, ingestion, store, workflow, api
+    return p.network, p.ingestion, p.store, p.workflow, p.api
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +83,20 @@ def test_profile_names_parse(value):
 
 
 def test_unknown_profile_names_the_allowed_ones():
-    with pytest.raises(
-        ValueError, match=r"'paranoid' is unknown; use one of \('standard', 'strict'\)"
-    ):
+    message = (
+        r"compliance profile 'paranoid' is unknown: use 'standard' or 'strict' \(in any case\)$"
+    )
+    with pytest.raises(compliance.UnknownProfileError, match=message):
         Compliance.of("paranoid")
+    with pytest.raises(compliance.UnknownProfileError, match=message):
+        Compliance("paranoid")  # the enum's own call: the same parse and message
+    with pytest.raises(compliance.UnknownProfileError, match=message):
+        compliance.add_nag_packs(cdk.App(), "paranoid")
+
+
+@pytest.mark.parametrize("value", ["STRICT", "Strict", " strict "])
+def test_the_enum_itself_parses_any_case(value):
+    assert Compliance(value) is Compliance.STRICT
 
 
 def test_strict_adds_the_pci_and_nist_packs():
@@ -147,8 +122,16 @@ def test_strict_adds_the_pci_and_nist_packs():
     ids=["IngestionBucket", "MetadataStore"],
 )
 def test_a_bad_profile_is_a_props_error(build):
-    with pytest.raises(PropsError, match="compliance profile 'lax' is unknown"):
+    with pytest.raises(
+        PropsError, match=r"compliance profile 'lax' is unknown: use 'standard' or 'strict'"
+    ):
         build(_stack())
+
+
+def test_constructs_take_a_profile_name_in_any_case():
+    ingestion = IngestionBucket(_stack(), "B", environment_suffix="dev", compliance="STRICT")
+    assert ingestion.environment.compliance is Compliance.STRICT
+    assert ingestion.encryption_key is not None  # strict: a customer-managed key
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -752,7 +735,7 @@ def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
             **props,
         )
 
-    api(stack, "Tuned", waf_rate_limit=500)
+    api(stack, "Tuned", waf_rate_limit=500, name_prefix="tuned")  # a second API: its own names
     limits = [
         r["Statement"]["RateBasedStatement"]["Limit"]
         for acl in Template.from_stack(stack).find_resources("AWS::WAFv2::WebACL").values()
@@ -762,20 +745,15 @@ def test_waf_rate_limit_can_be_tuned_within_what_waf_accepts():
     assert sorted(limits) == [500, DEFAULT_WAF_RATE_LIMIT]  # _pipeline's API has the default
     with pytest.raises(PropsError, match="waf_rate_limit must be 10-2000000000"):
         api(stack, "TooLow", waf_rate_limit=9)
-    standard = _stack("Standard")
-    bucket = IngestionBucket(standard, "Ingestion", environment_suffix="dev")
-    table = MetadataStore(standard, "Metadata", environment_suffix="dev")
-    flow = EtlWorkflow(
-        standard, "Workflow", environment_suffix="dev", bucket=bucket.bucket, table=table.table
-    )
+    standard = build_pipeline(_stack("Standard"), api=False)
     with pytest.raises(PropsError, match="waf_rate_limit is used by compliance='strict' only"):
         ControlApi(
-            standard,
+            standard.stack,
             "Api",
             environment_suffix="dev",
-            bucket=bucket.bucket,
-            table=table.table,
-            state_machine=flow.state_machine,
+            bucket=standard.ingestion.bucket,
+            table=standard.store.table,
+            state_machine=standard.workflow.state_machine,
             waf_rate_limit=500,
         )
 
@@ -792,21 +770,9 @@ def test_waf_logs_go_to_their_log_group_without_the_signature(strict):
 
 
 def test_standard_api_has_no_waf_and_keeps_the_apig3_acknowledgement(template_of):
-    stack = _stack("Standard")
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    workflow = EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    api = ControlApi(
-        stack,
-        "Api",
-        environment_suffix="dev",
-        bucket=ingestion.bucket,
-        table=store.table,
-        state_machine=workflow.state_machine,
-    )
-    template = template_of(stack)
+    pipeline = build_pipeline(_stack("Standard"))
+    workflow, api = pipeline.workflow, pipeline.api
+    template = template_of(pipeline.stack)
     for kind in ("AWS::WAFv2::WebACL", "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint"):
         template.resource_count_is(kind, 0)
     assert api.web_acl is None and workflow.vpc is None
@@ -882,14 +848,8 @@ def test_standard_state_machine_keeps_execution_data_in_its_logs(built_standard)
 
 
 @pytest.fixture(scope="module")
-def built_standard():
-    stack = _stack("Standard")
-    ingestion = IngestionBucket(stack, "Ingestion", environment_suffix="dev")
-    store = MetadataStore(stack, "Metadata", environment_suffix="dev")
-    EtlWorkflow(
-        stack, "Workflow", environment_suffix="dev", bucket=ingestion.bucket, table=store.table
-    )
-    return Template.from_stack(stack)
+def built_standard(standard_workflow):
+    return standard_workflow[1]
 
 
 def test_maps_run_no_more_parts_than_the_steps_reserved_concurrency(strict):

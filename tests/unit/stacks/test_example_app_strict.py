@@ -282,9 +282,16 @@ def test_compliance_comes_from_context(context, expected):
 def test_bad_compliance_context_names_the_allowed_values():
     app = cdk.App(context={"compliance": "pci"})
     with pytest.raises(
-        SettingsError, match=r"context compliance 'pci' is invalid: use 'standard' or 'strict'"
+        SettingsError,
+        match=r"^context compliance profile 'pci' is unknown: use 'standard' or 'strict' "
+        r"\(in any case\)$",
     ):
         AppSettings.from_context(app)
+
+
+def test_compliance_context_is_read_in_any_case():
+    app = cdk.App(context={"compliance": "STRICT"})
+    assert AppSettings.from_context(app).compliance is Compliance.STRICT
 
 
 # -- the README's cost table follows the code -------------------------------------------------

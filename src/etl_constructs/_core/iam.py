@@ -18,7 +18,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .compliance import Compliance
+from ..compliance.profile import Compliance
 
 
 class ManagedPolicyRole(iam.Role):
