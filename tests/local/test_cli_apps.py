@@ -120,7 +120,7 @@ def test_a_synth_that_fails_on_findings_exits_3_and_shows_each_finding(tmp_path,
 
 def test_the_default_pipeline_takes_the_compliance_profile(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no cdk.json: the default pipeline
-    strict = synthesize(tmp_path / "strict", context={"compliance": "strict"})
+    strict = synthesize(tmp_path / "strict", context={"compliance": "STRICT"})  # any case
     types = {r.type for r in strict.resources()}
     assert "AWS::EC2::VPC" in types  # the functions in a VPC, as strict requires
     keys = [r for r in strict.resources() if r.type == "AWS::KMS::Key"]
@@ -133,6 +133,6 @@ def test_the_default_pipeline_refuses_an_unknown_profile(tmp_path, capsys, monke
     assert code == cli.EXIT_USAGE
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == (
-        "etl-pipeline: error: -c compliance=gold: no such compliance profile; "
-        "use one of standard, strict"
+        "etl-pipeline: error: -c compliance=gold: compliance profile 'gold' is unknown: "
+        "use 'standard' or 'strict' (in any case)"
     )

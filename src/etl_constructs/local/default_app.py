@@ -16,7 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from .. import compliance as nag
-from ..compliance import Compliance
+from ..compliance import Compliance, UnknownProfileError
 from ..control_api import ControlApi
 from ..encryption import PipelineKey
 from ..etl_workflow import EtlWorkflow
@@ -35,12 +35,9 @@ def profile_from_context(context: Mapping[str, Any]) -> Compliance:
     if value is None:
         return Compliance.STANDARD
     try:
-        return Compliance(value)
-    except ValueError:
-        names = ", ".join(profile.value for profile in Compliance)
-        raise ProfileError(
-            f"-c {COMPLIANCE_CONTEXT}={value}: no such compliance profile; use one of {names}"
-        ) from None
+        return Compliance.of(value)
+    except UnknownProfileError as exc:  # the library's one message for a profile name
+        raise ProfileError(f"-c {COMPLIANCE_CONTEXT}={value}: {exc}") from None
 
 
 def synthesize_default(outdir: Path, *, context: Mapping[str, Any]) -> None:
