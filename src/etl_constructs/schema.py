@@ -168,6 +168,9 @@ class TransactionSchema:
         The handlers' own rules applied to :meth:`to_json` (what ``ETL_SCHEMA`` carries), then
         the size limit of a Lambda environment variable.
         """
+        shape = _shape_problems(self)
+        if shape:
+            return shape
         try:
             document = self.to_json()
         except (TypeError, ValueError) as error:
@@ -179,3 +182,23 @@ class TransactionSchema:
                 "(it travels in a Lambda environment variable)"
             )
         return found
+
+
+def _shape_problems(schema: TransactionSchema) -> list[str]:
+    """Columns that are not :class:`ColumnSpec` values (a dict of the JSON document, say):
+    named here, since they have no JSON of their own to check."""
+    columns = schema.columns
+    if isinstance(columns, (str, bytes, Mapping)) or not isinstance(columns, (tuple, list)):
+        return [
+            f"schema field columns: must be a sequence of ColumnSpec, got {type(columns).__name__}"
+        ]
+    return [
+        f"schema field columns[{index}]: must be a ColumnSpec, got {type(column).__name__}"
+        + (
+            " (use TransactionSchema.from_document for a JSON document)"
+            if isinstance(column, Mapping)
+            else ""
+        )
+        for index, column in enumerate(columns)
+        if not isinstance(column, ColumnSpec)
+    ]

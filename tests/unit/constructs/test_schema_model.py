@@ -314,3 +314,27 @@ def test_column_lookup():
     schema = TransactionSchema.default()
     assert schema.column("amount").type == "amount"
     assert schema.column("nope") is None
+
+
+def test_columns_given_as_json_documents_are_named_not_a_traceback():
+    """A user who pastes the JSON document's columns gets a props problem per column, with
+    the way to build a schema from a document, instead of an AttributeError at synth."""
+    documents = [column.to_document() for column in _columns()]
+    cases = {
+        "columns[0]: must be a ColumnSpec, got dict (use TransactionSchema.from_": documents,
+        "field columns: must be a sequence of ColumnSpec, got str": "transaction_id",
+    }
+    for expected, columns in cases.items():
+        with pytest.raises(PropsError) as raised:
+            _workflow(TransactionSchema(name="x", version=1, columns=columns))  # type: ignore[arg-type]
+        assert expected in str(raised.value)
+
+
+def test_amount_with_a_max_length_is_refused_at_synth():
+    columns = tuple(
+        ColumnSpec(name=c.name, type=c.type, required=c.required, max_length=12)
+        if c.type == "amount"
+        else c
+        for c in _columns()
+    )
+    _refused(TransactionSchema(name="x", version=1, columns=columns), "maxLength: unknown key")
