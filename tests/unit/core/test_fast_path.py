@@ -1451,8 +1451,11 @@ def test_a_record_the_columnar_reader_cannot_take_costs_only_its_range(
     result = out["validate"][0]
     report = result.report
     assert result.outcome == "VALID"
-    assert report.reference_rows <= len(at) * 2  # a bare CR makes two rows of one line
-    assert report.columnar_rows >= rows - len(at)
+    if where == "every 7th row":  # runs shorter than MIN_RUN are read with the ranges
+        assert report.columnar_rows > 0 and report.reference_chunks <= len(at)
+    else:
+        assert report.reference_rows <= len(at) * 2  # a bare CR makes two rows of one line
+        assert report.columnar_rows >= rows - len(at)
     assert set(report.reasons) <= {Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE}
 
 
@@ -1530,3 +1533,17 @@ def test_any_mix_of_ranges_and_columnar_chunks(
     finally:
         csvio.CHUNK_BYTES, csvchunks.CHUNK_TARGET = previous
     assert ours == expected
+
+
+@pytest.mark.parametrize(("every", "chunks"), [(5, 3), (600, 9)])
+def test_short_runs_between_unsafe_records_are_read_with_the_range(
+    reference: Any, every: int, chunks: int
+) -> None:
+    """A blank line after every 5th row: one range, not a batch per five rows; one after
+    every 600th: columnar runs between ranges of one blank line each."""
+    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), b"\r\n"))
+    out = same_chain(reference, data)
+    report = out["validate"][0].report
+    assert report.columnar_chunks + report.reference_chunks == chunks
+    if every > csvchunks.MIN_RUN:
+        assert report.columnar_rows == 3000 and report.reference_rows == 0

@@ -46,6 +46,10 @@ __all__ = [
 
 CHUNK_TARGET = 4 << 20
 """Bytes buffered per chunk (a multiple of the reference's 64 KiB read window)."""
+MIN_RUN = 512
+"""Fewest safe records between two unsafe ones that get a pyarrow batch of their own: a
+shorter run is read with the range around it (a batch costs about what the ``csv`` module
+takes for a few hundred records)."""
 MAX_BUFFER = 4 * CHUNK_TARGET
 """Most bytes buffered to find the end of a record (a quoted field with line breaks); past
 it, the rest of the file goes to the reference reader."""
@@ -349,10 +353,17 @@ class CsvChunks:
                     return False
 
             def stop(position: int, base: int = base) -> bool:
-                """A range ends before a safe record, or where the layout no longer holds."""
+                """A range ends before a run of safe records long enough to be worth a
+                batch of its own (or the chunk's last), or where the layout no longer holds."""
                 absolute = base + position
                 index = int(np.searchsorted(starts, absolute))
-                return index == count or starts[index] != absolute or not bad[index]
+                if index == count or starts[index] != absolute:
+                    return True
+                if bad[index]:
+                    return False
+                following = np.searchsorted(unsafe, index)
+                upto = int(unsafe[following]) if following < len(unsafe) else count
+                return upto == count or upto - index >= MIN_RUN
 
             parsed = _read_range(data, layout.cut - base, stop)
             if parsed is None:  # its last record runs past the buffer's whole lines
