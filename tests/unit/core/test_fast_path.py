@@ -1547,3 +1547,21 @@ def test_short_runs_between_unsafe_records_are_read_with_the_range(
     assert report.columnar_chunks + report.reference_chunks == chunks
     if every > csvchunks.MIN_RUN:
         assert report.columnar_rows == 3000 and report.reference_rows == 0
+
+
+@pytest.mark.parametrize("bound", [1 << 20, 4096])
+def test_a_range_the_csv_module_reads_past_the_buffer(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    """A stray quote, then a quote at a field's start that the csv module takes as opening
+    a field: its range runs past the buffer, which grows (or, past the bound, the rest of
+    the file goes to the reference); the outcome is the reference's."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    monkeypatch.setattr(csvchunks, "MAX_BUFFER", bound)
+    plain = b"x,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US\r\n" * 150
+    record = b'tx-s,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,a"b,"c\r\n'
+    closing = b'end",c,,US\r\n'
+    data = with_records(30, 15, {20: record + plain + closing})
+    out = same_chain(reference, data)
+    assert Reason.STRAY_QUOTE in out["validate"][0].report.reasons
