@@ -16,6 +16,7 @@ byte (:class:`ResumedSource`), which reads it exactly as the reference would hav
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
@@ -333,6 +334,7 @@ class CsvChunks:
         count = len(ends)
         base = 0  # offset in the chunk of the buffer's start
         at = 0  # the next record
+        lookup: tuple[list[int], list[int], list[int]] | None = None
         while at < count:
             upto = (
                 int(unsafe[np.searchsorted(unsafe, at)])
@@ -352,17 +354,21 @@ class CsvChunks:
                 if at == count:
                     return False
 
-            def stop(position: int, base: int = base) -> bool:
+            if lookup is None:  # asked once a record: Python lists (numpy calls cost more)
+                lookup = starts.tolist(), bad.tolist(), unsafe.tolist()
+
+            def stop(position: int, base: int = base, lookup: Any = lookup) -> bool:
                 """A range ends before a run of safe records long enough to be worth a
                 batch of its own (or the chunk's last), or where the layout no longer holds."""
+                record_starts, record_bad, unsafe_records = lookup
                 absolute = base + position
-                index = int(np.searchsorted(starts, absolute))
-                if index == count or starts[index] != absolute:
+                index = bisect.bisect_left(record_starts, absolute)
+                if index == count or record_starts[index] != absolute:
                     return True
-                if bad[index]:
+                if record_bad[index]:
                     return False
-                following = np.searchsorted(unsafe, index)
-                upto = int(unsafe[following]) if following < len(unsafe) else count
+                following = bisect.bisect_left(unsafe_records, index)
+                upto = unsafe_records[following] if following < len(unsafe_records) else count
                 return upto == count or upto - index >= MIN_RUN
 
             parsed = _read_range(data, layout.cut - base, stop)
