@@ -43,6 +43,7 @@ from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.reference.enrich import EnrichMetadata
+from etl_handlers.engines.reference.validate import reject_rate_error
 
 # -- validator -------------------------------------------------------------------------------
 
@@ -187,18 +188,11 @@ def reduce_validation(
             "valid": reduced.rows_valid,
             "rejected": reduced.rows_rejected,
         }
-        error = reduced.error
-        if (
-            error is None
-            and reduced.rows_input
-            and (Decimal(reduced.rows_rejected) > max_reject_rate * reduced.rows_input)
-        ):
-            rate = Decimal(reduced.rows_rejected) / reduced.rows_input
-            error = (
-                codes.REJECT_RATE_EXCEEDED,
-                f"{reduced.rows_rejected} of {reduced.rows_input} rows rejected ({rate:.2%}), "
-                f"above the maximum reject rate of {max_reject_rate:%}",
-            )
+        error = reduced.error or reject_rate_error(
+            rows_input=reduced.rows_input,
+            rows_rejected=reduced.rows_rejected,
+            max_reject_rate=max_reject_rate,
+        )
         return StepOutcome(
             outcome=VALID if error is None else INVALID,
             rows=rows,

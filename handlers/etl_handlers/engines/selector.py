@@ -98,7 +98,11 @@ def validate_stream(
         result.outcome = INVALID
         result.error = (rejected.code, scrub(rejected.message))
         return result
-    result.error = reject_rate_error(result, max_reject_rate)
+    result.error = reject_rate_error(
+        rows_input=result.rows_input,
+        rows_rejected=result.rows_rejected,
+        max_reject_rate=max_reject_rate,
+    )
     if result.error is not None:
         result.outcome = INVALID
     return result

@@ -107,7 +107,8 @@ def test_a_clean_generated_file_is_all_columnar_in_every_step(tmp_path: Path) ->
 # -- validate: one reason each ---------------------------------------------------------------
 
 CASES = {
-    Reason.QUOTED_LINE_BREAK: lines(good(1), good(2, '"two\nlines"'), good(3)),
+    # a quoted field still open at the end of the file: no record end to cut at
+    Reason.QUOTED_LINE_BREAK: lines(good(1), good(2, '"two\nlines'), good(3)),
     Reason.BARE_CR: lines(good(1), good(2, '"a\rb"'), good(3)),
     Reason.BLANK_LINE: HEAD + (good(1) + "\n\n" + good(2) + "\n").encode(),
     Reason.BAD_UTF8: lines(good(1)) + b"x" * 70_000 + b"\n" + good(2, "caf\xe9").encode("latin-1"),
@@ -116,6 +117,13 @@ CASES = {
     Reason.NO_FINAL_LINE_END: lines(good(1)) + good(2).encode(),
     Reason.HEADER: (",".join(HEADER) + ',no"te\n').encode() + lines(good(1))[len(HEAD) :],
 }
+
+
+def test_quoted_line_breaks_stay_on_the_columnar_path() -> None:
+    data = lines(good(1), good(2, '"two\nlines"'), good(3, '"CR\r\nLF"'), good(4))
+    result, _ = validated(data)
+    assert result.rows_valid == 4
+    assert result.report.reasons == {} and result.report.columnar_rows == 4
 
 
 @pytest.mark.parametrize("reason", list(CASES), ids=str)
@@ -154,13 +162,13 @@ def test_a_file_rejected_mid_way_reports_the_rows_read() -> None:
 # -- transform and enrich --------------------------------------------------------------------
 
 
-def test_transform_names_a_quoted_line_break() -> None:
-    _, valid = validated(lines(good(1), good(2, '"two\nlines"'), good(3)))
+def test_transform_names_a_bare_cr_and_keeps_quoted_line_breaks_columnar() -> None:
+    _, valid = validated(lines(good(1), good(2, '"bare\rCR"'), good(3, '"two\nlines"')))
     result = transform_stream(
         io.BytesIO(valid), io.BytesIO(), schema=SCHEMA, engine=COLUMNAR_ENGINE
     )
-    assert list(result.report.reasons) == [Reason.QUOTED_LINE_BREAK]
-    assert result.report.columnar_rows + result.report.reference_rows == 3
+    assert handed(result.report) == {Reason.BARE_CR: (1, 1)}
+    assert result.report.columnar_rows == 2
 
 
 def test_transform_names_columns_out_of_schema_order() -> None:
@@ -244,9 +252,7 @@ def test_enrich_names_a_column_name_too_long_for_its_pattern() -> None:
 
 def test_the_report_holds_counts_and_reason_names_only() -> None:
     secret = "4111111111111111"
-    result, _ = validated(lines(good(1, f'"{secret}\nx"'), good(2)))
+    result, _ = validated(lines(good(1, f'"{secret}\rx"'), good(2)))
     text = str(result.report.to_json())
     assert secret not in text and "1111" not in text
-    assert result.report.to_json()["reasons"] == {
-        "quoted line break": {"rows": result.report.reference_rows, "chunks": 1}
-    }
+    assert result.report.to_json()["reasons"] == {"bare CR": {"rows": 1, "chunks": 1}}

@@ -991,19 +991,36 @@ def test_strings_of_an_array(values: list[str], skip: int) -> None:
     assert kernels.python_strings(array) == values == array.to_pylist()
 
 
+_QUOTED = r'"(?:[^"\r]|\r\n|"")*"'
+_RECORD = rf'(?:[^",\r\n]*|{_QUOTED})(?:,(?:[^",\r\n]*|{_QUOTED}))*'
+SAFE_RECORDS = re.compile(rf"(?:(?!\r?\n){_RECORD}\r?\n)+")
+"""Whole records both parsers read the same way: every field unquoted without quotes, CR or
+LF, or quoted whole with doubled inner quotes (line breaks inside allowed, a CR only before
+a LF); no blank record."""
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.tuples(st.text(alphabet='a,"', min_size=1, max_size=9), st.booleans()), min_size=1)
+    st.lists(
+        st.tuples(st.text(alphabet='a,"\n\r', min_size=1, max_size=9), st.booleans()), min_size=1
+    )
 )
 @example([('"a""b",c', True), ('"",""', False), ('a"', False)])
 @example([('"a"""', False), ('"a" ,b', False), ('""""', True), (',"x",', False)])
-def test_quoted_lines_are_safe_exactly_as_the_line_pattern_says(
+@example([('"a', False), ('b",c', True), ("x\ry", False), ('"\r', True), ('"', False)])
+def test_quoted_records_are_safe_exactly_as_the_record_pattern_says(
     lines: list[tuple[str, bool]],
 ) -> None:
-    """_safe_lines decides where quotes may be from their positions, as SAFE_LINE would."""
+    """The layout decides where quotes may be from their positions (a quoted field may run
+    over line ends), as SAFE_RECORDS would: all records safe exactly when it matches."""
     data = "".join(body + ("\r\n" if crlf else "\n") for body, crlf in lines).encode()
-    expected = all(csvchunks._SAFE_LINE.fullmatch(body) for body, _ in lines)
-    assert (not isinstance(csvchunks._safe_lines(data, b"", True), Reason)) == expected
+    layout = csvchunks._layout(data, True)
+    safe = (
+        not isinstance(layout, (Reason, type(None)))
+        and layout.size == len(data)
+        and not layout.bad.any()
+    )
+    assert safe == bool(SAFE_RECORDS.fullmatch(data.decode()))
 
 
 @SETTINGS
@@ -1368,3 +1385,183 @@ def test_amounts_either_side_of_the_float_parse_are_exact() -> None:
         if expected:
             minor_units = to_minor(*parts, 4)
             assert int(amounts.head[index]) * 10**4 + int(amounts.fraction[index]) == minor_units
+
+
+# -- local fallback: ranges of the reference between columnar chunks ---------------------------
+
+# Records the columnar reader reads itself (quoted line breaks) or hands to the reference for
+# their own range only (the rest), each a complete CSV record ending in CRLF.
+LOCAL = {
+    "quoted LF": b'tx-a,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"two\nlines",c,,US\r\n',
+    "quoted CRLF": b'tx-b,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"two\r\nlines",c,,US\r\n',
+    "quoted blank line": b'tx-c,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"x\n\ny",c,,US\r\n',
+    "bare CR": b"tx-d,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US\rtx-e,ACC1,x\r\n",
+    "quoted bare CR": b'tx-f,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"a\rb",c,,US\r\n',
+    "blank lines": b"\r\n\n\r\n",
+    "stray quote": b'tx-g,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,a"b,c,,US\r\n',
+    "stray quotes": b'tx-h,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,Joe "Pi" s,c,,US\r\n',
+    "NUL in a range": b'tx-i,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"a\n\x00",c,,US\r\n',
+    "short quoted": b'tx-j,ACC1,"2024-01-01\nT00:00:00Z",1\r\n',
+}
+# What fails the file inside a range or after one: the same error, line and counts.
+FATAL = {
+    "text after a quote": b'tx-k,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"a"b,c,,US\r\n',
+    "bad UTF-8 in a quoted field": b'tx-l,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"\xff\n",c\r\n',
+}
+
+
+def with_records(rows: int, seed: int, records: dict[int, bytes], crlf: bool = True) -> bytes:
+    """``generated`` rows with ``records`` put in before the data rows they are keyed by."""
+    lines = generated(rows, seed).split(b"\r\n")[:-1]
+    out = [lines[0] + b"\r\n"]
+    for number, line in enumerate(lines[1:], 1):
+        out.append(records.get(number, b""))
+        out.append(line + (b"\r\n" if crlf else b"\n"))
+    out.append(records.get(rows + 1, b""))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("kind", list(LOCAL))
+@pytest.mark.parametrize("where", ["first row", "chunk edges", "every 7th row", "last row"])
+def test_a_record_the_columnar_reader_cannot_take_costs_only_its_range(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, kind: str, where: str
+) -> None:
+    """The same outputs, rejects (row numbers after a range), counts and totals as the
+    reference, and the columnar path goes on after each range."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    rows = 300
+    if where == "first row":
+        at = [1]
+    elif where == "last row":
+        at = [rows + 1]
+    elif where == "every 7th row":
+        at = list(range(3, rows, 7))
+    else:  # the records nearest each 2 KiB buffer's end
+        plain = generated(rows, 11)
+        ends = [i for i in range(1, len(plain)) if plain[i - 1 : i + 1] == b"\r\n"]
+        at = sorted(
+            {
+                1 + next(n for n, end in enumerate(ends) if end >= edge)
+                for edge in range(2048, len(plain), 2048)
+            }
+        )
+    data = with_records(rows, 11, dict.fromkeys(at, LOCAL[kind]))
+    out = same_chain(reference, data)
+    result = out["validate"][0]
+    report = result.report
+    assert result.outcome == "VALID"
+    if where == "every 7th row":  # runs shorter than MIN_RUN are read with the ranges
+        assert report.columnar_rows > 0 and report.reference_chunks <= len(at)
+    else:
+        assert report.reference_rows <= len(at) * 2  # a bare CR makes two rows of one line
+        assert report.columnar_rows >= rows - len(at)
+    assert set(report.reasons) <= {Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE}
+
+
+@pytest.mark.parametrize("kind", list(FATAL))
+@pytest.mark.parametrize("after", ["", "bare CR", "stray quote", "blank lines"])
+def test_a_file_error_after_ranges_has_the_references_line_and_counts(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, kind: str, after: str
+) -> None:
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    records = dict.fromkeys(range(5, 200, 9), LOCAL[after]) if after else {}
+    records[150] = records.get(150, b"") + FATAL[kind]
+    out = same_chain(reference, with_records(200, 12, records, crlf=False))
+    assert out["validate"][0].outcome == "INVALID"
+
+
+def test_a_quoted_field_longer_than_a_buffer_is_read_whole(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted field with line breaks that runs past a buffer: the buffer grows until the
+    record ends; the file stays on the columnar path."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    memo = "\n".join(f"line {n}" for n in range(900))  # ~7 KiB: over three buffers
+    record = f'tx-long,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"{memo}",c,,US\r\n'.encode()
+    out = same_chain(reference, with_records(100, 13, {40: record}))
+    assert out["validate"][0].report.reasons == {}
+
+
+def test_a_quoted_field_past_the_buffer_bound_goes_to_the_reference(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    monkeypatch.setattr(csvchunks, "MAX_BUFFER", 4096)
+    memo = "\n".join(f"line {n}" for n in range(900))
+    record = f'tx-long,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,"{memo}",c,,US\r\n'.encode()
+    out = same_chain(reference, with_records(100, 13, {40: record}))
+    assert list(out["validate"][0].report.reasons) == [Reason.QUOTED_LINE_BREAK]
+
+
+SPECIAL_TEXT = st.sampled_from(
+    ["plain", "two\nlines", "cr\r\nlf", "bare\rcr", 'q"q', "", "\n", "x\n\ny", "é\n"]
+)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(SPECIAL_TEXT, st.booleans(), st.booleans()), min_size=1, max_size=60),
+    st.sampled_from([64, 200, 1024]),
+)
+def test_any_mix_of_ranges_and_columnar_chunks(
+    rows: list[tuple[str, bool, bool]], window: int
+) -> None:
+    """Merchants with line breaks, CRs and quotes, LF or CRLF line ends, blank lines between
+    rows, small buffers: the chain is the reference's, byte for byte."""
+    out = io.BytesIO()
+    out.write(",".join(HEADER).encode() + b"\n")
+    for number, (merchant, crlf, blank) in enumerate(rows, 1):
+        values = dict(GOOD, transaction_id=f"t{number}", merchant=merchant)
+        line = csv_bytes([values]).split(b"\n", 1)[1]
+        end = b"\r\n" if crlf else b"\n"
+        out.write(line[:-1] + end + (end if blank else b""))
+    data = out.getvalue()
+    previous = csvio.CHUNK_BYTES, csvchunks.CHUNK_TARGET
+    csvio.CHUNK_BYTES, csvchunks.CHUNK_TARGET = window, 4 * window
+    try:
+        ours = chain(data)
+        assert_columnar(ours["validate"][0], data)
+        os.environ[fast.ENV_SWITCH] = "0"
+        try:
+            expected = chain(data)
+        finally:
+            del os.environ[fast.ENV_SWITCH]
+    finally:
+        csvio.CHUNK_BYTES, csvchunks.CHUNK_TARGET = previous
+    assert ours == expected
+
+
+@pytest.mark.parametrize(("every", "chunks"), [(5, 3), (600, 9)])
+def test_short_runs_between_unsafe_records_are_read_with_the_range(
+    reference: Any, every: int, chunks: int
+) -> None:
+    """A blank line after every 5th row: one range, not a batch per five rows; one after
+    every 600th: columnar runs between ranges of one blank line each."""
+    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), b"\r\n"))
+    out = same_chain(reference, data)
+    report = out["validate"][0].report
+    assert report.columnar_chunks + report.reference_chunks == chunks
+    if every > csvchunks.MIN_RUN:
+        assert report.columnar_rows == 3000 and report.reference_rows == 0
+
+
+@pytest.mark.parametrize("bound", [1 << 20, 4096])
+def test_a_range_the_csv_module_reads_past_the_buffer(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    """A stray quote, then a quote at a field's start that the csv module takes as opening
+    a field: its range runs past the buffer, which grows (or, past the bound, the rest of
+    the file goes to the reference); the outcome is the reference's."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    monkeypatch.setattr(csvchunks, "MAX_BUFFER", bound)
+    plain = b"x,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,m,c,,US\r\n" * 150
+    record = b'tx-s,ACC1,2024-01-01T00:00:00Z,1,USD,DEBIT,a"b,"c\r\n'
+    closing = b'end",c,,US\r\n'
+    data = with_records(30, 15, {20: record + plain + closing})
+    out = same_chain(reference, data)
+    assert Reason.STRAY_QUOTE in out["validate"][0].report.reasons

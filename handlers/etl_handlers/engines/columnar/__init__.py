@@ -7,13 +7,18 @@ when it runs (pyarrow and numpy importable, ``ETL_FAST_PATH`` not ``0``).
 
 How it stays exact:
 
-* Input is read in bounded chunks cut at line ends. A chunk goes to pyarrow's CSV parser only
-  when nothing in it can be read differently by pyarrow and by the ``csv`` module: valid UTF-8,
-  no bare CR, no blank line, no line longer than a field may be, and every quote inside a
-  well-formed quoted field on one line. Anything else (a quoted line break, a stray quote, bad
-  UTF-8, a last line without a line end) hands the rest of the file to the reference reader
-  (:class:`core.csvio.CsvSource`), resumed at that byte with the reference's own 64 KiB read
-  windows, line count and byte offset, so file errors carry the same messages and counts.
+* Input is read in bounded chunks cut at record ends (a line end after an even number of
+  quotes). A run of records goes to pyarrow's CSV parser only when nothing in it can be
+  read differently by pyarrow and by the ``csv`` module: valid UTF-8, no bare CR, no blank
+  line, no line longer than a field may be, and every quote where a well-formed quoted field
+  puts it (a quoted field may hold line breaks: such runs are parsed with pyarrow's
+  ``newlines_in_values``). A record that is not (a bare CR, a blank line, a stray quote) is
+  read by the ``csv`` module for its own range only, with the reference's line numbers and
+  errors, and the columnar path goes on after it. What no range can bound (bad UTF-8, an
+  overlong line, a last line without a line end, a quoted field longer than the buffer may
+  grow) hands the rest of the file to the reference reader (:class:`core.csvio.CsvSource`),
+  resumed at that byte with the reference's own 64 KiB read windows, line count and byte
+  offset, so file errors carry the same messages and counts.
 * Vectorized checks only ever certify a value as valid; every row not certainly valid is
   checked by the reference rule functions (:mod:`core.rules`, the transform normalizers,
   the enrich record checks), row by row, in rule order.

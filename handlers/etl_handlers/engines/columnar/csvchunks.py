@@ -1,20 +1,27 @@
 """CSV input in chunks: pyarrow-parsed where that is certain to match the ``csv`` module, and
-the reference reader (:class:`core.csvio.CsvSource`), resumed mid-file, everywhere else.
+read by the ``csv`` module, as the reference reads it, everywhere else.
 
 :class:`CsvChunks` reads the source in reads that end on the reference reader's 64 KiB
 windows (its ``NOT_UTF8`` check and partial counts depend on them), finds the header, and
-yields :class:`FastChunk` objects (whole lines, safe for pyarrow) until it meets something it
-cannot certify; then it yields one :class:`SlowRows` with a reference reader resumed at that
-byte, which reads the rest of the file exactly as the reference would have.
+cuts each buffer into records: a line end is a record end when an even number of quotes
+precedes it (a quoted field may hold line breaks). Runs of records safe for pyarrow come as
+:class:`FastChunk` objects; a record it cannot certify (a bare CR, a blank line, a quote
+out of place, a record longer than a field may be) starts a range that the ``csv`` module
+reads record by record (:class:`RangeRows`, with the reference's line numbers and errors)
+up to the next safe record, after which the chunks go on. Only what no range can bound
+(bad UTF-8, an overlong line, a last line without a line end, a quoted field running past
+what may be buffered) hands the rest of the file to the reference reader resumed at that
+byte (:class:`ResumedSource`), which reads it exactly as the reference would have.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, BinaryIO
@@ -28,10 +35,27 @@ from etl_handlers.core.csvio import CheckedBytes, CsvSource
 from etl_handlers.core.report import Reason
 from etl_handlers.engines.columnar import kernels
 
-__all__ = ["CHUNK_TARGET", "CsvChunks", "FastChunk", "Resume", "SlowRows", "parse_chunk"]
+__all__ = [
+    "CHUNK_TARGET",
+    "CsvChunks",
+    "FastChunk",
+    "RangeRows",
+    "Resume",
+    "SlowRows",
+    "parse_chunk",
+]
 
 CHUNK_TARGET = 4 << 20
 """Bytes buffered per chunk (a multiple of the reference's 64 KiB read window)."""
+MIN_RUN = 512
+"""Fewest safe records between two unsafe ones that get a pyarrow batch of their own: a
+shorter run is read with the range around it (a batch costs about what the ``csv`` module
+takes for a few hundred records)."""
+MAX_BUFFER = 4 * CHUNK_TARGET
+"""Most bytes buffered to find the end of a record (a quoted field with line breaks); past
+it, the rest of the file goes to the reference reader."""
+# What makes a record unsafe for pyarrow, by code (0: safe); the lower code wins.
+_UNSAFE = (None, Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE, Reason.OVERLONG_LINE)
 _BOM = codecs.BOM_UTF8
 _FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
 SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
@@ -78,10 +102,13 @@ class Resume(io.RawIOBase):
 
 class ResumedSource(CsvSource):
     """The reference reader over the rest of a file, from a line start at ``offset`` after
-    ``lines`` physical lines: same checks, same messages (byte offsets and line numbers
-    count from the start of the file), header already known."""
+    ``lines`` LFs and ``text_lines`` lines of the text layer (more than ``lines`` when a bare
+    CR ended some): same checks, same messages (byte offsets and line numbers count from the
+    start of the file), header already known."""
 
-    def __init__(self, stream: BinaryIO, offset: int, lines: int, header: list[str]) -> None:
+    def __init__(
+        self, stream: BinaryIO, offset: int, lines: int, text_lines: int, header: list[str]
+    ) -> None:
         self._bytes = CheckedBytes(stream)
         self._bytes._offset = offset
         self._bytes._newlines = lines
@@ -90,7 +117,7 @@ class ResumedSource(CsvSource):
         self._text._CHUNK_SIZE = csvio.CHUNK_BYTES  # type: ignore[attr-defined]
         self.rows: Iterator[list[str]] = csv.reader(self._text, strict=True)
         self.header = header
-        self._lines_before = lines
+        self._lines_before = text_lines
 
     @property
     def line_num(self) -> int:
@@ -98,15 +125,61 @@ class ResumedSource(CsvSource):
 
 
 @dataclass
+class _Range:
+    """Records the ``csv`` module read from a range of a chunk: each with the number of text
+    lines read up to its end, and the error it stopped at, if any."""
+
+    rows: list[list[str]]
+    numbers: list[int]
+    error: csv.Error | None
+    error_line: int
+    size: int  # bytes read
+    lines: int  # LFs read
+    text_lines: int  # lines of the text layer read
+    saw_nul: bool
+
+
+class RangeRows(CsvSource):
+    """Records of a range, as the reference reader gives them (its ``errors()`` and line
+    numbers, counted from the start of the file), read ahead by :func:`_read_range`."""
+
+    def __init__(self, parsed: _Range, lines_before: int, header: list[str]) -> None:
+        self._parsed = parsed
+        self._lines_before = lines_before
+        self._line = 0
+        self.header = header
+        self.rows = self._replay()
+
+    def _replay(self) -> Iterator[list[str]]:
+        parsed = self._parsed
+        for row, number in zip(parsed.rows, parsed.numbers, strict=True):
+            self._line = number
+            yield row
+        if parsed.error is not None:
+            self._line = parsed.error_line
+            raise parsed.error
+
+    @property
+    def line_num(self) -> int:
+        return self._lines_before + self._line
+
+    @property
+    def saw_nul(self) -> bool:
+        return self._parsed.saw_nul
+
+
+@dataclass
 class FastChunk:
-    """Whole lines (each ending in LF), none blank, all safe for pyarrow. ``ends``: the
-    offset of each line's LF; ``quoted``: which lines hold a quote character (None: not
-    known)."""
+    """Whole records (each ending in LF), none blank, all safe for pyarrow. ``lines``: the
+    number of records; ``ends``: the offset of each record's last LF; ``quoted``: which
+    records hold a quote character (None: not known); ``multiline``: some record holds a
+    line break in a quoted field."""
 
     data: bytes
     lines: int
     ends: np.ndarray
     quoted: np.ndarray | None = None
+    multiline: bool = False
 
     @cached_property
     def nul_lines(self) -> np.ndarray:
@@ -127,10 +200,11 @@ class FastChunk:
 
 @dataclass
 class SlowRows:
-    """The rest of the file, read by the reference reader; ``reason``: what the columnar
+    """A range of records (:class:`RangeRows`) or the rest of the file
+    (:class:`ResumedSource`) read as the reference reads it; ``reason``: what the columnar
     reader could not certify."""
 
-    reader: ResumedSource
+    reader: CsvSource
     reason: Reason
 
 
@@ -151,6 +225,8 @@ class CsvChunks:
         self._buffer = b""
         self._start = 0  # absolute offset of _buffer[0]
         self._lines = 0  # LFs before _buffer[0]
+        self._text_lines = 0  # lines of the reference's text layer before _buffer[0]
+        self._grow = False  # the next fill reads a target more than the buffer holds
         self._eof = False
         self._initial = b""
         self.header: list[str] = []
@@ -161,6 +237,9 @@ class CsvChunks:
         in reads of at most one window, as the reference reads."""
         window = csvio.CHUNK_BYTES
         target = max(window, self._target - self._target % window)
+        if self._grow:
+            target += len(self._buffer)
+            self._grow = False
         parts = [self._buffer]
         size = len(self._buffer)
         end = self._start + size
@@ -202,7 +281,7 @@ class CsvChunks:
         self.header = reader.header
         self._buffer = data[end + 1 :]
         self._start = end + 1
-        self._lines = 1
+        self._lines = self._text_lines = 1
         return None
 
     def restart(self) -> BinaryIO:
@@ -215,21 +294,213 @@ class CsvChunks:
             data = self._buffer
             if not data:
                 return
-            cut = data.rfind(b"\n") + 1
-            chunk = data[:cut]
-            if cut:
-                layout = _safe_lines(chunk, data[cut:], self._eof)
-            else:
-                layout = Reason.NO_FINAL_LINE_END if self._eof else Reason.OVERLONG_LINE
+            layout = _layout(data, self._eof)
+            if layout is None:  # no record ends in the buffer: a quoted field runs on
+                if self._can_grow():
+                    continue
+                layout = Reason.QUOTED_LINE_BREAK
             if isinstance(layout, Reason):
-                reader = ResumedSource(self._rest(), self._start, self._lines, self.header)
-                yield SlowRows(reader, layout)
+                yield self._rest_of_file(layout)
                 return
-            self._buffer = data[cut:]
-            lines, ends, quoted = layout
-            yield FastChunk(chunk, lines, ends, quoted)
-            self._start += cut
-            self._lines += lines
+            done = yield from self._records(data, layout)
+            if done:
+                return
+
+    def _can_grow(self) -> bool:
+        """Read more before deciding, when the file and the buffer's bound allow."""
+        self._grow = not self._eof and len(self._buffer) < MAX_BUFFER
+        return self._grow
+
+    def _rest_of_file(self, reason: Reason) -> SlowRows:
+        reader = ResumedSource(
+            self._rest(), self._start, self._lines, self._text_lines, self.header
+        )
+        return SlowRows(reader, reason)
+
+    def _consume(self, data: bytes, size: int, lines: int, text_lines: int) -> bytes:
+        """Move past ``size`` bytes of ``data`` (the buffer), which hold ``lines`` LFs."""
+        self._start += size
+        self._lines += lines
+        self._text_lines += text_lines
+        self._buffer = data = data[size:]
+        return data
+
+    def _records(self, data: bytes, layout: _Layout) -> Iterator[FastChunk | SlowRows]:
+        """Yield the chunk's runs of safe records and ranges of the others; returns True
+        when the rest of the file went to the reference reader."""
+        ends, bad, lfs = layout.ends, layout.bad, layout.lfs
+        starts = _line_starts(ends)
+        unsafe = np.flatnonzero(bad)
+        count = len(ends)
+        base = 0  # offset in the chunk of the buffer's start
+        at = 0  # the next record
+        lookup: tuple[list[int], list[int], list[int]] | None = None
+        while at < count:
+            upto = (
+                int(unsafe[np.searchsorted(unsafe, at)])
+                if unsafe.size and unsafe[-1] >= at
+                else count
+            )
+            if upto > at:
+                low, high = int(starts[at]), int(ends[upto - 1]) + 1
+                lines = int(np.searchsorted(lfs, high) - np.searchsorted(lfs, low))
+                multiline = lines != upto - at
+                chunk = data[: high - low]
+                yield FastChunk(
+                    chunk, upto - at, ends[at:upto] - low, layout.quoted[at:upto], multiline
+                )
+                data = self._consume(data, high - low, lines, lines)
+                base, at = high, upto
+                if at == count:
+                    return False
+
+            if lookup is None:  # asked once a record: Python lists (numpy calls cost more)
+                lookup = starts.tolist(), bad.tolist(), unsafe.tolist()
+
+            def stop(position: int, base: int = base, lookup: Any = lookup) -> bool:
+                """A range ends before a run of safe records long enough to be worth a
+                batch of its own (or the chunk's last), or where the layout no longer holds."""
+                record_starts, record_bad, unsafe_records = lookup
+                absolute = base + position
+                index = bisect.bisect_left(record_starts, absolute)
+                if index == count or record_starts[index] != absolute:
+                    return True
+                if record_bad[index]:
+                    return False
+                following = bisect.bisect_left(unsafe_records, index)
+                upto = unsafe_records[following] if following < len(unsafe_records) else count
+                return upto == count or upto - index >= MIN_RUN
+
+            parsed = _read_range(data, layout.cut - base, stop)
+            if parsed is None:  # its last record runs past the buffer's whole lines
+                if self._can_grow():
+                    return False
+                yield self._rest_of_file(_UNSAFE[bad[at]])
+                return True
+            yield SlowRows(RangeRows(parsed, self._text_lines, self.header), _UNSAFE[bad[at]])
+            data = self._consume(data, parsed.size, parsed.lines, parsed.text_lines)
+            base += parsed.size
+            at = int(np.searchsorted(starts, base))
+            if (at < count and starts[at] != base) or base > layout.size:
+                return False  # a range with an odd count of quotes: lay the rest out again
+        return False
+
+
+@dataclass
+class _Layout:
+    """A buffer's records up to its last record end (``size`` bytes): ``ends`` (their last
+    LF), ``bad`` (what makes each unsafe, an index into ``_UNSAFE``), ``quoted``, ``lfs``
+    (every LF of the buffer's whole lines); ``cut``: the end of its last whole line."""
+
+    size: int
+    cut: int
+    ends: np.ndarray
+    bad: np.ndarray
+    quoted: np.ndarray
+    lfs: np.ndarray
+
+
+def _layout(data: bytes, eof: bool) -> _Layout | Reason | None:
+    """The records of ``data`` (the buffer); a Reason when the rest of the file must go to
+    the reference reader; None when no record ends in it."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    lfs = np.flatnonzero(view == 10)
+    if not len(lfs):
+        return Reason.NO_FINAL_LINE_END if eof else Reason.OVERLONG_LINE
+    cut = int(lfs[-1]) + 1
+    if not _utf8_ok(data[:cut], data[cut:], eof):
+        return Reason.BAD_UTF8
+    if (lfs - _line_starts(lfs)).max() >= min(csvio.MAX_FIELD_CHARS, csvio.MAX_LINE_BYTES):
+        return Reason.OVERLONG_LINE  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
+    view = view[:cut]
+    quotes = np.flatnonzero(view == 34)
+    ends = lfs
+    misplaced = quotes[:0]
+    if len(quotes):
+        # In well-placed quoting, quotes 2i and 2i + 1 bound a quoted field: a line end
+        # with an odd count of quotes before it is inside one.
+        ends = lfs[np.searchsorted(quotes, lfs) % 2 == 0]
+        misplaced = _misplaced(view, quotes)
+        if len(misplaced) and (not len(ends) or misplaced[-1] > ends[-1]):
+            # a stray quote may have left the count odd: its record, as far as known, is
+            # the csv module's to read (the layout is made again after it)
+            ends = np.append(ends, cut - 1)
+        if not len(ends):
+            return None
+    size = int(ends[-1]) + 1
+    view = view[:size]
+    starts = _line_starts(ends)
+    lengths = ends - starts
+    bad = np.zeros(len(ends), dtype=np.int8)
+    bad[lengths >= csvio.MAX_FIELD_CHARS] = 4  # a record may hold a field too long
+    quoted = np.zeros(len(ends), dtype=bool)
+    if len(quotes):
+        quotes = quotes[quotes < size]
+        bad[np.searchsorted(ends, misplaced[misplaced < size])] = 3
+        quoted[np.searchsorted(ends, quotes)] = True
+    if (lengths == 0).any():
+        bad[lengths == 0] = 2
+    crs = np.flatnonzero(view == 13)
+    if len(crs):
+        bad[(lengths == 1) & (view[np.maximum(ends - 1, 0)] == 13)] = 2  # a CRLF alone
+        bare = crs[view[crs + 1] != 10]  # a chunk ends in LF: a CR is never its last byte
+        bad[np.searchsorted(ends, bare)] = 1
+    return _Layout(size, cut, ends, bad, quoted, lfs)
+
+
+def _misplaced(view: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """The quotes of a chunk of whole records (ending in LF) that sit where no well-quoted
+    field puts them. Counted from the chunk's start, an even quote opens a quoted field and
+    must be at a field's start (after a comma or a record's line end, or the chunk's start)
+    or follow a closing one (a doubled quote inside the field); an odd quote closes it and
+    must come before a comma, a line end or another quote (the doubled one)."""
+    before = view[quotes - 1]  # (at offset 0 the chunk's last byte: a LF, a record start)
+    after = view[quotes + 1]  # a chunk ends in LF: never a quote
+    opening = (before == 44) | (before == 10) | (before == 34)
+    closing = (after == 44) | (after == 13) | (after == 10) | (after == 34)
+    opens = np.arange(len(quotes)) % 2 == 0
+    return quotes[~np.where(opens, opening, closing)]
+
+
+def _read_range(data: bytes, limit: int, stop: Callable[[int], bool]) -> _Range | None:
+    """Read records from the start of ``data`` with the ``csv`` module, over the text
+    layer's lines (LF, CRLF or a bare CR ends one), up to the first record end that is a
+    line start where ``stop(offset)`` holds, or ``limit`` (a line start); a csv error ends
+    the range. None when a record runs past ``limit``."""
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    read = [0, 0, True, False]  # bytes, LFs, at a line's LF, out of lines
+
+    def lines() -> Iterator[str]:
+        position = 0
+        while position < limit:
+            end = data.index(b"\n", position) + 1
+            text = data[position:end].decode("utf-8")
+            pieces = list(io.StringIO(text, newline="")) if "\r" in text[:-2] else [text]
+            for index, piece in enumerate(pieces):
+                read[2] = last = index == len(pieces) - 1
+                if last:
+                    read[0], read[1] = end, read[1] + 1
+                yield piece
+            position = end
+        read[3] = True
+
+    reader = csv.reader(lines(), strict=True)
+    error = None
+    try:
+        for row in reader:
+            rows.append(row)
+            numbers.append(reader.line_num)
+            if read[2] and (read[0] == limit or stop(read[0])):
+                break
+    except csv.Error as raised:
+        if read[3]:
+            return None
+        error = raised
+    size = read[0] if error is None else limit
+    return _Range(
+        rows, numbers, error, reader.line_num, size, read[1], reader.line_num, b"\0" in data[:size]
+    )
 
 
 def _simple_header(line: bytes) -> bool:
@@ -270,67 +541,6 @@ def _utf8_ok(data: bytes, tail: bytes, eof: bool) -> bool:
     return True
 
 
-def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | Reason:
-    """``(lines, LF offsets, lines with a quote)`` of ``chunk`` when pyarrow may parse it,
-    else the reason it may not."""
-    if not _utf8_ok(chunk, tail, eof):
-        return Reason.BAD_UTF8
-    view = np.frombuffer(chunk, dtype=np.uint8)
-    ends = np.flatnonzero(view == 10)
-    lines = len(ends)
-    starts = _line_starts(ends)
-    lengths = ends - starts
-    if lengths.max() >= min(csvio.MAX_FIELD_CHARS, csvio.MAX_LINE_BYTES):
-        return Reason.OVERLONG_LINE  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
-    crs = np.count_nonzero(view == 13)
-    if crs:
-        before = ends[ends > 0] - 1
-        if crs != np.count_nonzero(view[before] == 13):
-            return Reason.BARE_CR  # a CR that does not end a line
-        if (lengths == 0).any() or ((lengths == 1) & (view[np.maximum(ends - 1, 0)] == 13)).any():
-            return Reason.BLANK_LINE
-    elif (lengths == 0).any():
-        return Reason.BLANK_LINE
-    quotes = np.flatnonzero(view == 34)
-    has_quote = np.zeros(lines, dtype=bool)
-    if len(quotes):
-        line_of = np.searchsorted(ends, quotes)  # ascending
-        first = np.concatenate(([True], line_of[1:] != line_of[:-1]))
-        has_quote[line_of[first]] = True
-        unsafe = _quotes_safe(view, quotes, first, quotes == starts[line_of])
-        if unsafe is not None:
-            return unsafe
-    return lines, ends, has_quote
-
-
-def _quotes_safe(
-    view: np.ndarray, quotes: np.ndarray, first: np.ndarray, start: np.ndarray
-) -> Reason | None:
-    """None when the quotes of a chunk of whole lines (no CR but before a LF) sit where
-    :data:`SAFE_LINE` allows them, else the reason: a quoted line break (a line's last
-    quote opens a field), or a stray quote. ``quotes``: their offsets, ascending;
-    ``first``: which is the first of its line; ``start``: which is at its line's start.
-
-    Counted within its line, an even quote opens a quoted field and must be at a field's
-    start (the line's start, or after a comma) or follow a closing one (a doubled quote
-    inside the field); an odd quote closes it and must come before a comma, the line end
-    or another quote (the doubled one); and each line has an even number."""
-    index = np.arange(len(quotes))
-    opens = (index - np.maximum.accumulate(np.where(first, index, 0))) % 2 == 0
-    before = view[quotes - 1]  # (at offset 0 the chunk's last byte: but that is a start)
-    after = view[quotes + 1]  # a chunk ends in LF: never a quote
-    opening = start | (before == 44) | (before == 34)
-    closing = (after == 44) | (after == 13) | (after == 10) | (after == 34)
-    placed = np.where(opens, opening, closing)
-    last_opens = opens & np.append(first[1:], True)  # a line's last quote opens a field
-    if last_opens.any():
-        # the first unsafe quote decides: a field left open at its line's end is a
-        # quoted line break (valid CSV), a quote elsewhere a stray one
-        bad = np.flatnonzero(~placed | last_opens)[0]
-        return Reason.QUOTED_LINE_BREAK if last_opens[bad] and placed[bad] else Reason.STRAY_QUOTE
-    return None if placed.all() else Reason.STRAY_QUOTE
-
-
 def parse_chunk(
     chunk: FastChunk, width: int
 ) -> tuple[list[pa.Array], np.ndarray, list[tuple[int, str]]]:
@@ -347,7 +557,7 @@ def parse_chunk(
     # pyarrow 24 also splits a field at a NUL byte: it reads a stand-in byte instead
     stand_in = _stand_in(data) if b"\0" in data else None
     parsed = data.replace(b"\0", stand_in) if stand_in is not None else data
-    table, skipped = _read(parsed, width)
+    table, skipped = _read(parsed, width, chunk.multiline)
     if skipped:
         starts = _line_starts(ends)
         # a few skipped lines are found from their texts; many are cheaper counted
@@ -385,9 +595,10 @@ def _restore_nul(column: pa.Array, stand_in: bytes) -> pa.Array:
     return pa.Array.from_buffers(column.type, len(column), buffers, offset=column.offset)
 
 
-def _read(data: bytes, width: int) -> tuple[pa.Table, list[str]]:
-    """pyarrow's parse of whole safe lines as ``width`` string columns, and the text of each
-    line it skipped for having another number of fields, in file order."""
+def _read(data: bytes, width: int, multiline: bool = False) -> tuple[pa.Table, list[str]]:
+    """pyarrow's parse of whole safe records as ``width`` string columns, and the text of
+    each record it skipped for having another number of fields, in file order.
+    ``multiline``: some quoted field holds a line break (pyarrow then parses slower)."""
     names = [f"c{index}" for index in range(width)]
     skipped: list[str] = []
 
@@ -401,7 +612,9 @@ def _read(data: bytes, width: int) -> tuple[pa.Table, list[str]]:
             column_names=names, use_threads=False, block_size=len(data) + 1
         ),
         parse_options=pacsv.ParseOptions(
-            newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=invalid
+            newlines_in_values=multiline,
+            ignore_empty_lines=False,
+            invalid_row_handler=invalid,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),

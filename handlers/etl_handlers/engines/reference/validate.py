@@ -172,19 +172,16 @@ def _text_cell(value: str) -> str:
 
 
 def reject_rate_error(
-    result: ValidationResult, max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE
+    *, rows_input: int, rows_rejected: int, max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE
 ) -> tuple[str, str] | None:
     """``REJECT_RATE_EXCEEDED`` and its message when more than ``max_reject_rate`` of the
-    rows read were rejected, else None."""
-    if (
-        not result.rows_input
-        or Decimal(result.rows_rejected) <= max_reject_rate * result.rows_input
-    ):
+    rows read were rejected, else None (a whole file, or the merged parts of a big one)."""
+    if not rows_input or Decimal(rows_rejected) <= max_reject_rate * rows_input:
         return None
-    rate = Decimal(result.rows_rejected) / result.rows_input
+    rate = Decimal(rows_rejected) / rows_input
     return (
         codes.REJECT_RATE_EXCEEDED,
-        f"{result.rows_rejected} of {result.rows_input} rows rejected ({rate:.2%}), "
+        f"{rows_rejected} of {rows_input} rows rejected ({rate:.2%}), "
         f"above the maximum reject rate of {max_reject_rate:%}",
     )
 
