@@ -630,6 +630,14 @@ def reference(path: Path, out: Path) -> dict[str, Any]:
     return ours(path, out)
 
 
+DESCRIPTIONS = {
+    "reference": "the chain (validate -> transform -> enrich) on its pure-Python path",
+    "ours": "the chain as the handlers run it, columnar fast path on (pyarrow)",
+    "duckdb": "SQL script: read_csv all VARCHAR, checks in a CASE chain, tables per stage",
+    "polars": "eager read_csv as strings, expressions, a second read for field counts",
+    "pandas": "python-engine read_csv as strings, str methods and Python map for timestamps",
+}
+
 JOBS = {
     "reference": reference,
     "ours": ours,
@@ -645,5 +653,5 @@ def run(engine: str, path: Path, out: Path) -> dict[str, Any]:
     return JOBS[engine](path, out)
 
 
-__all__ = ["JOBS", "META", "ours_step", "run", "summary"]
+__all__ = ["DESCRIPTIONS", "JOBS", "META", "ours_step", "run", "summary"]
 _ = io
