@@ -210,6 +210,7 @@ def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
 
     clock = Clock()
     con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
+    con.execute("SET threads = 1")
     con.create_function("scrub", scrub, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.execute("CREATE TABLE cur(code VARCHAR, minor INT)")
     con.executemany("INSERT INTO cur VALUES (?, ?)", list(CURRENCY_MINOR_UNITS.items()))
@@ -223,7 +224,7 @@ def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
             "SELECT DISTINCT line FROM reject_errors ORDER BY line"
         ).fetchall()
     ]
-    rows_in = con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(dropped)
+    rows_in = con.execute("SELECT count(*) FROM job").fetchone()[0] + len(dropped)
     checked = []
     with (out / "rejected.csv").open() as lines:
         for line in lines:

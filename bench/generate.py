@@ -522,6 +522,7 @@ def generate(
     rng = random.Random(seed)
     result = Generated(path=path, rows=rows, profile=chosen.name)
     accepted = bytearray(rows + 1)  # by the number the row's id was made from
+    taken: set[str] = set()  # accepted ids not made from a row number
     pool = _wide_pool(random.Random(seed + 1)) if chosen.wide else []
     newline = chosen.newline
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -544,6 +545,9 @@ def generate(
                     if kind == "DUPLICATE_ID":
                         owner = earlier
                         code = kind if accepted[earlier] else None
+                    elif values[0] == "ACC-1":  # an INVALID_FORMAT meant for the account
+                        code = "DUPLICATE_ID" if "ACC-1" in taken else None  # is a valid id
+                        taken.add("ACC-1")
             else:
                 values = _messy_good(rng, number, chosen, pool)
                 if rng.random() < chosen.reject_rate:
