@@ -171,7 +171,7 @@ def _print_table(
     if ours is None:
         ours = next((r for r in measured if r["engine"] == "reference"), None)
     rows = f"{measured[0]['rows']:,} rows" if measured else "? rows"
-    title = f"{path} ({rows}" if profile == "input" else f"{profile}, {size} rows ("
+    title = f"{path} ({rows}" if profile == "input" else f"{profile}, {size} rows ({rows}"
     print(f"\n{title}, {megabytes:.0f} MB CSV)")
     print(
         "| engine | rows/s | rows per CPU-s | MB/s | peak RSS MB | same rejects + totals "
