@@ -2,9 +2,9 @@
 
 * ``ours``: the handlers' core functions, validate -> transform -> enrich over local files,
   exactly as the step handlers call them (S3 streams replaced by files); with pyarrow
-  installed they take the columnar fast path (``etl_handlers.engines.columnar``).
-* ``reference``: the same chain with the fast path off (``ETL_FAST_PATH=0``): the pure-Python
-  per-row code, the reference every other engine is checked against.
+  installed they take the columnar engine (``etl_handlers.engines.selector`` chooses).
+* ``reference``: the same chain on the reference engine: the pure-Python per-row code, the
+  reference every other engine is checked against.
 * ``duckdb``, ``polars``, ``pandas``: the same job (same rules, same outputs: rejects with
   row numbers and codes, enriched JSON Lines, exact per-currency totals) written the way
   a user of each engine would, engines held to one thread.
@@ -74,29 +74,33 @@ def summary(
 # -- ours ------------------------------------------------------------------------------------
 
 
-def _load_fast_path() -> None:
-    """Import the fast path's modules (pyarrow, numpy) when it is on: engines are imported
-    before the clock starts, as ``duckdb``, ``polars`` and ``pandas`` are for theirs (a warm
-    function has them loaded; the import is a cold-start cost, measured apart)."""
-    from etl_handlers.engines import columnar as fast
+def _engine(name: str | None) -> Any:
+    """The engine the step handlers would select (``name`` None), or the one named; the fast
+    path's modules (pyarrow, numpy) are imported here, before the clock starts, as
+    ``duckdb``, ``polars`` and ``pandas`` are for theirs (a warm function has them loaded;
+    the import is a cold-start cost, measured apart)."""
+    from etl_handlers.core.report import REFERENCE
+    from etl_handlers.engines.reference.engine import ReferenceEngine
+    from etl_handlers.engines.selector import select_engine
 
-    if fast.enabled():
+    engine = ReferenceEngine() if name == REFERENCE else select_engine()
+    if engine.name != REFERENCE:
         import etl_handlers.engines.columnar.enrich
         import etl_handlers.engines.columnar.transform
         import etl_handlers.engines.columnar.validate  # noqa: F401
+    return engine
 
 
-def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
-    """One step of the chain over local files (for per-step peak RSS)."""
+def ours_step(step: str, path: Path, out: Path, engine: str | None = None) -> dict[str, Any]:
+    """One step of the chain over local files (for per-step peak RSS); ``engine``: the
+    engine's name (default: the one the selector chooses). ``report``: what it did."""
     from etl_handlers.core.schema import load_schema
-    from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
-    from etl_handlers.engines.reference.transform import transform_stream
-    from etl_handlers.engines.reference.validate import validate_stream
+    from etl_handlers.engines.reference.enrich import EnrichMetadata
+    from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
-    _load_fast_path()
+    chosen = _engine(engine)
     schema = load_schema(None)
     clock = Clock()
-    info: dict[str, Any] = {}
     if step == "validate":
         with (
             path.open("rb") as source,
@@ -104,7 +108,7 @@ def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
             (out / "rejected.jsonl").open("wb") as rejects,
         ):
             result = validate_stream(
-                source, valid, rejects, schema=schema, max_reject_rate=Decimal(1)
+                source, valid, rejects, schema=schema, max_reject_rate=Decimal(1), engine=chosen
             )
         info = {"rows": result.rows_input, "totals": result.totals.to_json()}
     elif step == "transform":
@@ -112,25 +116,28 @@ def ours_step(step: str, path: Path, out: Path) -> dict[str, Any]:
             (out / "validated.csv").open("rb") as source,
             (out / "processed.jsonl").open("wb") as sink,
         ):
-            info = {"rows": transform_stream(source, sink, schema=schema).rows}
+            result = transform_stream(source, sink, schema=schema, engine=chosen)
+        info = {"rows": result.rows}
     else:
         metadata = EnrichMetadata(**META)
         with (
             (out / "processed.jsonl").open("rb") as source,
             (out / "enriched.jsonl").open("wb") as sink,
         ):
-            info = {"rows": enrich_stream(source, sink, metadata=metadata, schema=schema).rows}
+            result = enrich_stream(source, sink, metadata=metadata, schema=schema, engine=chosen)
+        info = {"rows": result.rows}
+    info["report"] = result.report.to_json()
     info.update(clock.read())
     return info
 
 
-def ours(path: Path, out: Path) -> dict[str, Any]:
+def ours(path: Path, out: Path, engine: str | None = None) -> dict[str, Any]:
     """The whole chain; the summary is read back from the outputs."""
-    _load_fast_path()
+    _engine(engine)
     clock = Clock()
-    validate = ours_step("validate", path, out)
-    transform = ours_step("transform", path, out)
-    enrich = ours_step("enrich", path, out)
+    validate = ours_step("validate", path, out, engine)
+    transform = ours_step("transform", path, out, engine)
+    enrich = ours_step("enrich", path, out, engine)
     timing = clock.read()
     rejects = []
     with (out / "rejected.jsonl").open("rb") as lines:
@@ -627,11 +634,8 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
 
 
 def reference(path: Path, out: Path) -> dict[str, Any]:
-    """The chain on the pure-Python path (the fast path switched off)."""
-    import os
-
-    os.environ["ETL_FAST_PATH"] = "0"
-    return ours(path, out)
+    """The chain on the reference engine (the pure-Python path)."""
+    return ours(path, out, "reference")
 
 
 DESCRIPTIONS = {

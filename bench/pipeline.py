@@ -47,9 +47,8 @@ def _chain_seconds(path: Path) -> float:
     """The chain alone, as the handlers run it, over a local file (the modules the pipeline
     imported from its asset)."""
     from etl_handlers.core.schema import load_schema
-    from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
-    from etl_handlers.engines.reference.transform import transform_stream
-    from etl_handlers.engines.reference.validate import validate_stream
+    from etl_handlers.engines.reference.enrich import EnrichMetadata
+    from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
     schema = load_schema(None)
     started = time.perf_counter()

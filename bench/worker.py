@@ -17,7 +17,9 @@ def main(argv: list[str]) -> None:
     engine, path, out = argv[0], Path(argv[1]), Path(argv[2])
     out.mkdir(parents=True, exist_ok=True)
     if len(argv) > 3:
-        result = engines.ours_step(argv[3], path, out)
+        result = engines.ours_step(
+            argv[3], path, out, "reference" if engine == "reference" else None
+        )
     else:
         result = engines.run(engine, path, out)
     print(json.dumps(result))

@@ -130,6 +130,9 @@ METRIC_ROWS_REJECTED = "RowsRejected"
 METRIC_FAILED_JOBS = "FailedJobs"
 METRIC_STUCK_JOBS = "StuckJobs"
 METRIC_UNRECONCILED_JOBS = "UnreconciledJobs"
+METRIC_ROWS_ON_REFERENCE_PATH = "RowsOnReferencePath"
+"""Rows a step handed to the per-row reference engine (fast path off, or input the
+columnar engine could not certify); published when there are any."""
 
 METRIC_NAMES = (
     METRIC_FILES_RECEIVED,
@@ -140,6 +143,7 @@ METRIC_NAMES = (
     METRIC_FAILED_JOBS,
     METRIC_STUCK_JOBS,
     METRIC_UNRECONCILED_JOBS,
+    METRIC_ROWS_ON_REFERENCE_PATH,
 )
 
 # -- Defaults --------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ METRIC_ROWS_REJECTED = contract.METRIC_ROWS_REJECTED
 METRIC_FAILED_JOBS = contract.METRIC_FAILED_JOBS
 METRIC_STUCK_JOBS = contract.METRIC_STUCK_JOBS
 METRIC_UNRECONCILED_JOBS = contract.METRIC_UNRECONCILED_JOBS
+METRIC_ROWS_ON_REFERENCE_PATH = contract.METRIC_ROWS_ON_REFERENCE_PATH
 
 # The five workflow functions, in pipeline order, and the API function.
 WORKFLOW_FUNCTIONS = ("trigger", "validator", "transformer", "enricher", "quality-check")

@@ -201,6 +201,13 @@ class ObservabilityPack(Construct):
                 width=12,
             ),
             cw.GraphWidget(
+                # rows the columnar engine could not take (or the fast path is off): a
+                # rise means slower steps, and the step logs say why
+                title="Rows on the per-row reference engine",
+                left=[self._custom(naming.METRIC_ROWS_ON_REFERENCE_PATH, period)],
+                width=12,
+            ),
+            cw.GraphWidget(
                 title="Daily quality check",
                 left=[
                     self._custom(m, cdk.Duration.days(1))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.selector import validate_stream
 
 from etl_constructs.local import CloudAssembly, LocalPipeline
 from etl_constructs.local.lambdas import FunctionFailed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.selector import validate_stream
 
 from tests.corpus.generate import GENERATED
 from tests.e2e.test_large_files import _read_lines, recording_pipeline

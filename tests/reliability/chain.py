@@ -18,9 +18,9 @@ from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.schema import Schema, load_schema
 from etl_handlers.core.totals import reconcile
-from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
-from etl_handlers.engines.reference.transform import transform_stream
-from etl_handlers.engines.reference.validate import VALID, validate_stream
+from etl_handlers.engines.reference.enrich import EnrichMetadata
+from etl_handlers.engines.reference.validate import VALID
+from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
 SCHEMA = load_schema(None)
 METADATA = EnrichMetadata(

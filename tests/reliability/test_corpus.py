@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.selector import transform_stream
 
 from tests.corpus.generate import GENERATED
 
@@ -196,8 +196,8 @@ def test_the_scan_ignores_what_is_not_a_card_number(text):
     assert not pan_findings(text, {"4111111111111111"})
 
 
-def test_the_readme_tells_the_corpus_as_it_is():
-    readme = (CORPUS.parents[1] / "README.md").read_text()
+def test_the_reliability_doc_tells_the_corpus_as_it_is():
+    readme = (CORPUS.parents[1] / "docs" / "reliability.md").read_text()
     generated = sum(1 for e in MANIFEST.values() if e.get("source") == "generated")
     assert f"`tests/corpus/` holds {len(MANIFEST)} files" in readme
     assert f"The {generated} big ones are generated" in readme

@@ -258,12 +258,21 @@ def _abort_while_validating(
         job_id = keys.job_id(driver.bucket, key, version)
         job = driver.pipeline.job(job_id)
         assert job["status"] == "VALIDATING"
-        # Stopping waits for the running task: let the hung read fail once the stop is asked.
+        # Stopping waits for the running task: let the hung read go on once the stop is
+        # asked. The stop's own request marks the moment (a thread may start late on a
+        # loaded machine); the short sleep covers moto between the request and its flag.
+        asked = threading.Event()
+        sfn_events = driver.pipeline.sfn.meta.events
+        sfn_events.register(
+            "before-call.states.StopExecution", lambda **_: asked.set(), unique_id="abort-asked"
+        )
         stopper = threading.Thread(
             target=driver.pipeline.sfn.stop_execution,
             kwargs={"executionArn": job["executionArn"], "error": "Aborted"},
         )
         stopper.start()
+        assert asked.wait(20)
+        sfn_events.unregister("before-call.states.StopExecution", unique_id="abort-asked")
         time.sleep(0.2)
     finally:
         gate.set()

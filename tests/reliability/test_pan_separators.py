@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from etl_handlers.engines import columnar as fast
+from etl_handlers.engines import selector as fast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

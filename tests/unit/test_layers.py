@@ -97,3 +97,40 @@ def test_no_module_imports_another_modules_private_name(path):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("etl_handlers"):
             private = [a.name for a in node.names if a.name.startswith("_")]
             assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def _reads_fast_path_switch(path: Path) -> bool:
+    """The module's code names the fast-path switch: the variable's name as a string, or the
+    contract's constant for it (``contract.FAST_PATH``, ``from ... import FAST_PATH``)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and node.value == "ETL_FAST_PATH":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "FAST_PATH":
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "FAST_PATH" for a in node.names):
+            return True
+    return False
+
+
+def test_only_the_selector_reads_the_fast_path_switch():
+    """One place decides which engine runs: the selector (the contract names the switch)."""
+    readers = {
+        str(path.relative_to(PACKAGE))
+        for path in _modules()
+        if path.name != "contract.py" and _reads_fast_path_switch(path)
+    }
+    assert readers == {"engines/selector.py"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((PACKAGE / "engines" / "reference").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_the_reference_engine_imports_nothing_of_the_columnar_one(path):
+    """The reference is the specification: it stands alone (the columnar engine may call its
+    public row functions, never the other way round)."""
+    for name in _imports(path):
+        assert not name.startswith("etl_handlers.engines.columnar"), f"{path.name}: {name}"
+        assert name not in ("etl_handlers.engines.columnar", "etl_handlers.engines.selector")
+        assert not (name == "etl_handlers.engines" or name.startswith("etl_handlers.engines.sel"))

@@ -67,14 +67,13 @@ from etl_handlers.core.rules import duplicate_failure
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import Totals
 from etl_handlers.core.values import amount_to_minor, format_minor
-from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.reference.enrich import EnrichMetadata
 from etl_handlers.engines.reference.validate import (
     RejectWriter,
     formula_columns,
     restore_formula,
-    validate_stream,
 )
+from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
 #: Files the reduce merges at once; more are pre-merged in rounds (Lambda allows 1024 fds).
 MERGE_FAN_IN = 256

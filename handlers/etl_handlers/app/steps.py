@@ -43,6 +43,7 @@ from etl_handlers.aws.jobs import (
 from etl_handlers.aws.observability import (
     METRIC_FILES_FAILED,
     METRIC_FILES_SUCCEEDED,
+    METRIC_ROWS_ON_REFERENCE_PATH,
     METRIC_ROWS_PROCESSED,
     METRIC_ROWS_REJECTED,
     add_count,
@@ -60,6 +61,7 @@ from etl_handlers.core.codes import (  # step codes live with every other code; 
 )
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.masking import scrub
+from etl_handlers.core.report import EngineReport
 from etl_handlers.core.schema import Schema, load_schema
 from etl_handlers.core.totals import Totals, reconcile
 
@@ -130,6 +132,7 @@ class StepOutcome:
     ``rows`` is recorded on the job under ``rows`` (e.g. ``{"input": 3, ...}``);
     ``result_rows`` is what the step returns as ``rows`` (the dict for validate, a count
     for the later steps). ``succeed`` moves the job to SUCCEEDED in the same write.
+    ``report``: what the engine did (logged, and rows on the reference path published).
     """
 
     outcome: str
@@ -140,6 +143,7 @@ class StepOutcome:
     error: tuple[str, str] | None = None
     extra_columns: list[str] | None = None
     succeed: bool = False
+    report: EngineReport | None = None
 
     def result(self) -> dict[str, Any]:
         """The contract's result dict; an INVALID one always carries ``error``."""
@@ -219,10 +223,17 @@ class StepContext:
 Recorder = Callable[[StepOutcome], None]
 
 
+def engine_metrics(metrics: Any, outcome: StepOutcome) -> None:
+    """``RowsOnReferencePath`` when the engine handed rows to the reference."""
+    if metrics is not None and outcome.report is not None and outcome.report.reference_rows:
+        add_count(metrics, METRIC_ROWS_ON_REFERENCE_PATH, outcome.report.reference_rows)
+
+
 def validation_metrics(metrics: Any) -> Recorder:
     """``RowsRejected``, and ``FilesFailed`` when the file failed validation."""
 
     def record(outcome: StepOutcome) -> None:
+        engine_metrics(metrics, outcome)
         if metrics is not None:
             add_count(metrics, METRIC_ROWS_REJECTED, outcome.rows.get("rejected", 0))
             if outcome.outcome == INVALID:
@@ -235,6 +246,7 @@ def failure_metrics(metrics: Any) -> Recorder:
     """``FilesFailed`` when the step found the file's data unusable."""
 
     def record(outcome: StepOutcome) -> None:
+        engine_metrics(metrics, outcome)
         if metrics is not None and outcome.outcome == INVALID:
             add_count(metrics, METRIC_FILES_FAILED)
 
@@ -245,6 +257,7 @@ def completion_metrics(metrics: Any) -> Recorder:
     """The last step: ``FilesSucceeded`` and ``RowsProcessed``, or ``FilesFailed``."""
 
     def record(outcome: StepOutcome) -> None:
+        engine_metrics(metrics, outcome)
         if metrics is None:
             return
         if outcome.outcome == VALID:
@@ -313,6 +326,8 @@ def run_step(
         outcome = empty_result()
         outcome.outcome = INVALID
         outcome.error = (rejected.code, rejected.message)
+    if outcome.report is not None:  # counts and reason names only: no value of the file
+        say("engine report", job_id=parsed.job_id, step=step, **outcome.report.to_json())
     if outcome.outcome != VALID and outcome.error is None:
         outcome.error = _unexplained(step)
 

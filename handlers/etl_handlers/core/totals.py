@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+from etl_handlers.core.report import EngineReport
 from etl_handlers.core.values import format_minor
 
 __all__ = ["StepResult", "Totals", "reconcile"]
@@ -113,10 +114,12 @@ class Totals:
 
 @dataclass
 class StepResult:
-    """What transform or enrich wrote: the record count and the control totals."""
+    """What transform or enrich wrote: the record count and the control totals; ``report``:
+    what the engine did (set by the step entry points)."""
 
     rows: int = 0
     totals: Totals = field(default_factory=Totals)
+    report: EngineReport | None = field(default=None, compare=False)
 
 
 def _parse_minor(text: Any, minor_units: int, currency: str) -> int:

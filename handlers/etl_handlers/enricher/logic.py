@@ -29,7 +29,8 @@ from etl_handlers.aws.jobs import JobStore, iso
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.core import keys
 from etl_handlers.core.schema import Schema
-from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
+from etl_handlers.engines.reference.enrich import EnrichMetadata
+from etl_handlers.engines.selector import enrich_stream
 
 STEP = "enrich"
 
@@ -98,6 +99,7 @@ def enrich(
                     RECONCILIATION_FAILED,
                     "control totals do not reconcile: " + "; ".join(problems),
                 ),
+                report=result.report,
             )
         return StepOutcome(
             outcome=VALID,
@@ -106,6 +108,7 @@ def enrich(
             totals=result.totals,
             outputs={"enriched": out_key},
             succeed=True,
+            report=result.report,
         )
 
     return run_step(

@@ -18,7 +18,7 @@ from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.core import keys
 from etl_handlers.core.schema import Schema
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.selector import transform_stream
 
 STEP = "transform"
 
@@ -61,6 +61,7 @@ def transform(
             result_rows=result.rows,
             totals=result.totals,
             outputs={"processed": out_key},
+            report=result.report,
         )
 
     return run_step(

@@ -26,7 +26,7 @@ from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.core import codes, keys
 from etl_handlers.core.schema import Schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.selector import validate_stream
 
 STEP = "validate"
 
@@ -96,6 +96,7 @@ def validate(
             },
             error=result.error,
             extra_columns=list(result.extra_columns),
+            report=result.report,
         )
 
     return run_step(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
@@ -128,3 +130,13 @@ def test_bad_props_raise():
         )
     assert "alarm_email" in str(raised.value)
     assert "thresholds.function_errors" in str(raised.value)
+
+
+def test_dashboard_graphs_the_rows_on_the_reference_path(template):
+    """The metric the steps publish when rows leave the columnar engine, by its contract name."""
+    from etl_constructs import naming
+
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert naming.METRIC_ROWS_ON_REFERENCE_PATH == "RowsOnReferencePath"
+    assert naming.METRIC_ROWS_ON_REFERENCE_PATH in body

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from etl_handlers.core.schema import Schema, load_schema
-from etl_handlers.engines.reference.validate import ValidationResult, validate_stream
+from etl_handlers.engines.reference.validate import ValidationResult
+from etl_handlers.engines.selector import validate_stream
 
 HEADER = (
     "transaction_id",

@@ -9,8 +9,7 @@ from typing import Any
 
 from etl_handlers.core import codes
 from etl_handlers.core.schema import Schema, load_schema
-from etl_handlers.engines.reference.enrich import enrich_stream
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines.selector import enrich_stream, transform_stream
 
 from .conftest import validate
 from .test_transform_enrich import META

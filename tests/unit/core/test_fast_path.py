@@ -21,15 +21,15 @@ import pytest
 from etl_handlers.core import csvio
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import luhn_valid, mask_pan, scrub
+from etl_handlers.core.report import EngineReport, Reason
 from etl_handlers.core.schema import load_schema
 from etl_handlers.core.values import format_minor, split_amount, timestamp_to_utc, to_minor
-from etl_handlers.engines import columnar as fast
+from etl_handlers.engines import selector as fast
 from etl_handlers.engines.columnar import csvchunks, kernels, memory
 from etl_handlers.engines.columnar import enrich as fast_enrich
 from etl_handlers.engines.columnar import validate as fast_validate
-from etl_handlers.engines.reference.enrich import EnrichMetadata, enrich_stream
-from etl_handlers.engines.reference.transform import transform_stream
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.reference.enrich import EnrichMetadata
+from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -101,12 +101,33 @@ def chain(data: bytes, schema: Any = SCHEMA) -> dict[str, Any]:
     return out
 
 
+def plain(data: bytes) -> bool:
+    """Input nothing in which makes the columnar reader hand rows to the reference: UTF-8,
+    LF line ends only, no blank line, no quote, a line end at the end."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return data.endswith(b"\n") and not any(bad in data for bad in (b"\r", b"\n\n", b'"'))
+
+
+def assert_columnar(result: Any, data: bytes) -> None:
+    """The columnar engine validated ``data``, and on plain input without a single row on
+    the reference path (so a comparison with the reference compares two engines)."""
+    report = result.report
+    assert report.engine == "columnar"
+    assert report.columnar_rows + report.reference_rows == result.rows_input
+    if plain(data):  # a schema the columnar engine does not take is the one excuse
+        assert set(report.reasons) <= {Reason.TWO_UNIQUE_COLUMNS}, report.to_json()
+
+
 def same_chain(reference: Any, data: bytes, schema: Any = SCHEMA) -> dict[str, Any]:
-    assert fast.enabled()
+    assert fast.columnar_unavailable() is None
     ours = chain(data, schema)
     with reference():
         expected = chain(data, schema)
     assert ours == expected
+    assert_columnar(ours["validate"][0], data)
     return ours
 
 
@@ -279,7 +300,7 @@ def test_two_unique_columns_use_the_reference(monkeypatch: pytest.MonkeyPatch) -
         for column in SCHEMA.columns
     )
     schema = replace(SCHEMA, columns=columns)
-    assert not fast_validate.supported(schema)
+    assert fast_validate.supported(schema) is not None
     rows = [row(transaction_id=f"t{i}", account_id=f"A{i % 3}") for i in range(9)]
     # The columnar engine hands such a schema to the reference, so comparing the two paths
     # compares the reference with itself: check the hand-over and the reference's answer.
@@ -486,7 +507,7 @@ def test_enrich_a_line_cut_short_is_not_read_into_the_next(enrich_sample: bytes)
     ends = np.flatnonzero(view == 10)
     starts = np.concatenate(([0], ends[:-1] + 1))
     meta = EnrichMetadata(job_id="j", source_key="k", processed_at="t", pipeline_version="v")
-    enricher = fast_enrich._Enricher(SCHEMA, meta, io.BytesIO())
+    enricher = fast_enrich._Enricher(SCHEMA, meta, io.BytesIO(), EngineReport(engine="columnar"))
     assert enricher._quote_table(data, view, starts, ends) is None
     whole = b"".join(text + b"\n" for text in lines)
     view = np.frombuffer(whole, dtype=np.uint8)
@@ -581,6 +602,7 @@ VALUES = {
 def test_any_rows(rows: list[dict[str, str]]) -> None:
     data = csv_bytes(rows)
     ours = chain(data)
+    assert_columnar(ours["validate"][0], data)
     fast._importable.cache_clear()
     import os
 
@@ -981,7 +1003,7 @@ def test_quoted_lines_are_safe_exactly_as_the_line_pattern_says(
     """_safe_lines decides where quotes may be from their positions, as SAFE_LINE would."""
     data = "".join(body + ("\r\n" if crlf else "\n") for body, crlf in lines).encode()
     expected = all(csvchunks._SAFE_LINE.fullmatch(body) for body, _ in lines)
-    assert (csvchunks._safe_lines(data, b"", True) is not None) == expected
+    assert (not isinstance(csvchunks._safe_lines(data, b"", True), Reason)) == expected
 
 
 @SETTINGS
@@ -1060,9 +1082,9 @@ def test_resume_reads_in_the_reference_windows() -> None:
 
 
 def test_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fast.enabled()
+    assert fast.columnar_unavailable() is None
     monkeypatch.setenv(fast.ENV_SWITCH, "0")
-    assert not fast.enabled()
+    assert fast.columnar_unavailable() is not None
 
 
 def test_handlers_import_without_pyarrow_and_work_without_it() -> None:
@@ -1072,10 +1094,10 @@ def test_handlers_import_without_pyarrow_and_work_without_it() -> None:
         "sys.modules['numpy'] = None\n"
         "import io\n"
         "from decimal import Decimal\n"
-        "from etl_handlers.engines import columnar as fast\n"
+        "from etl_handlers.engines import selector as fast\n"
         "from etl_handlers.core.schema import load_schema\n"
-        "from etl_handlers.engines.reference.validate import validate_stream\n"
-        "assert not fast.enabled()\n"
+        "from etl_handlers.engines.selector import validate_stream\n"
+        "assert fast.columnar_unavailable() == 'pyarrow or numpy missing'\n"
         "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
         "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
         "r = validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), "
@@ -1092,6 +1114,8 @@ def test_importing_the_step_modules_does_not_load_pyarrow() -> None:
         "import etl_handlers.engines.reference.transform\n"
         "import etl_handlers.engines.reference.enrich\n"
         "import etl_handlers.engines.columnar\n"
+        "import etl_handlers.engines.selector\n"
+        "etl_handlers.engines.selector.select_engine()\n"
         "assert 'pyarrow' not in sys.modules and 'numpy' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", check=True)
@@ -1102,7 +1126,7 @@ def test_the_fast_path_does_not_import_pandas() -> None:
         "import io, sys\n"
         "from decimal import Decimal\n"
         "from etl_handlers.core.schema import load_schema\n"
-        "from etl_handlers.engines.reference.validate import validate_stream\n"
+        "from etl_handlers.engines.selector import validate_stream\n"
         "data = b'transaction_id,account_id,timestamp,amount,currency,transaction_type\\n"
         "t1,A1,2024-01-01T00:00:00Z,1.00,USD,DEBIT\\n'\n"
         "validate_stream(io.BytesIO(data), io.BytesIO(), io.BytesIO(), "
@@ -1123,7 +1147,7 @@ def test_a_broken_pyarrow_install_turns_the_fast_path_off(monkeypatch: pytest.Mo
     monkeypatch.setattr(fast, "find_spec", broken)
     fast._importable.cache_clear()
     try:
-        assert not fast.enabled()
+        assert fast.columnar_unavailable() is not None
     finally:
         fast._importable.cache_clear()
 

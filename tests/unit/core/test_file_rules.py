@@ -316,7 +316,7 @@ def test_reading_never_takes_the_whole_stream() -> None:
     rows = [row(transaction_id=f"tx-{i}") for i in range(2000)]
     source = Source(csv_bytes(rows))
     valid, rejects = io.BytesIO(), io.BytesIO()
-    from etl_handlers.engines.reference.validate import validate_stream
+    from etl_handlers.engines.selector import validate_stream
 
     from .conftest import SCHEMA
 

@@ -12,9 +12,9 @@ from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.formats import check_format, open_writer, read_records
 from etl_handlers.core.schema import load_schema
 from etl_handlers.core.totals import StepResult
-from etl_handlers.engines import columnar as fast
-from etl_handlers.engines.reference.enrich import ENRICH_FIELDS, EnrichMetadata, enrich_stream
-from etl_handlers.engines.reference.transform import transform_stream
+from etl_handlers.engines import selector as fast
+from etl_handlers.engines.reference.enrich import ENRICH_FIELDS, EnrichMetadata
+from etl_handlers.engines.selector import enrich_stream, transform_stream
 
 from .conftest import HEADER, SCHEMA, VISA, csv_bytes, row, validate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.selector import validate_stream
 
 HEADER = (
     "transaction_id,account_id,timestamp,amount,currency,transaction_type,merchant,card_number\n"

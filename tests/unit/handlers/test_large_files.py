@@ -13,7 +13,7 @@ from etl_handlers.app import large, large_steps, modes
 from etl_handlers.core import codes
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.selector import validate_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -556,3 +556,35 @@ def test_an_invalid_outcome_always_carries_an_error(pipeline: tuple[Any, JobStor
         ).result()["error"]
         is None
     )
+
+
+def test_each_step_logs_its_engine_report_and_counts_rows_on_the_reference_path(
+    pipeline: tuple[Any, JobStore],
+) -> None:
+    """A quoted line break (valid CSV) in a merchant: the rows the columnar engine handed to
+    the reference are logged with their reason (no value of the file) and published."""
+    s3, store = pipeline
+    body = csv_bytes(row(1), row(2, merchant='"Shop\nSecret 4111111111111111"'), row(3))
+    event = put_source(s3, store, KEY, body)
+    metrics = Recorder()
+    logged: list[tuple[str, dict[str, Any]]] = []
+
+    def log(message: str, **fields: Any) -> None:
+        logged.append((message, fields))
+
+    assert run_validate(event, store, s3, metrics=metrics, log=log)["outcome"] == "VALID"
+    assert run_transform(event, store, s3, metrics=metrics, log=log)["outcome"] == "VALID"
+    assert run_enrich(event, store, s3, metrics=metrics, log=log)["outcome"] == "VALID"
+    reports = [fields for message, fields in logged if message == "engine report"]
+    assert [fields["step"] for fields in reports] == ["validate", "transform", "enrich"]
+    validate_report, transform_report, enrich_report = reports
+    assert validate_report["engine"] == "columnar"
+    assert validate_report["reasons"] == {
+        "quoted line break": {"rows": validate_report["rows"]["reference"], "chunks": 1}
+    }
+    assert validate_report["rows"]["columnar"] + validate_report["rows"]["reference"] == 3
+    assert list(transform_report["reasons"]) == ["quoted line break"]
+    assert enrich_report["rows"] == {"columnar": 3, "reference": 0}
+    handed = validate_report["rows"]["reference"] + transform_report["rows"]["reference"]
+    assert metrics.metrics["RowsOnReferencePath"] == handed > 0
+    assert "4111111111111111" not in json.dumps(logged) and "Secret" not in json.dumps(logged)

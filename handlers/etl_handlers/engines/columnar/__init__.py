@@ -1,9 +1,9 @@
-"""Columnar fast path of the processing core (validate, transform, enrich), on pyarrow + numpy.
+"""Columnar engine (validate, transform, enrich) on pyarrow + numpy: :class:`engine.ColumnarEngine`.
 
 The per-row code in :mod:`engines.reference.validate`, :mod:`engines.reference.transform`
 and :mod:`engines.reference.enrich` is the reference; this package produces byte-identical
-outputs, counts, totals and errors, several times faster, and is used when pyarrow and numpy
-can be imported (on Lambda: the AWS SDK for pandas layer) unless ``ETL_FAST_PATH=0``.
+outputs, counts, totals and errors, several times faster. :mod:`engines.selector` decides
+when it runs (pyarrow and numpy importable, ``ETL_FAST_PATH`` not ``0``).
 
 How it stays exact:
 
@@ -22,34 +22,8 @@ How it stays exact:
 * Output text that needs escaping (JSON) or a PAN scrub is produced by the reference functions
   for exactly the values that may need it.
 
+Every run records in an :class:`~etl_handlers.core.report.EngineReport` the rows it did on
+each path and why rows went to the reference.
+
 Importing this package costs nothing: pyarrow and numpy are imported on first use.
 """
-
-from __future__ import annotations
-
-import os
-from functools import lru_cache
-from importlib.util import find_spec
-
-from etl_handlers import contract as env
-
-__all__ = ["ENV_SWITCH", "enabled"]
-
-ENV_SWITCH = env.FAST_PATH
-"""Environment variable: ``0`` turns the fast path off (the pure-Python reference runs)."""
-
-
-@lru_cache(maxsize=1)
-def _importable() -> bool:
-    try:
-        return find_spec("pyarrow") is not None and find_spec("numpy") is not None
-    except (ImportError, ValueError):  # a broken install, or a module blocked in sys.modules
-        return False
-
-
-def enabled() -> bool:
-    """True when the fast path should run: pyarrow and numpy are importable and
-    ``ETL_FAST_PATH`` is not ``0``."""
-    if os.environ.get(ENV_SWITCH, "1").strip() == "0":
-        return False
-    return _importable()

@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 
 from etl_handlers.core import csvio
 from etl_handlers.core.csvio import CheckedBytes, CsvSource
+from etl_handlers.core.report import Reason
 from etl_handlers.engines.columnar import kernels
 
 __all__ = ["CHUNK_TARGET", "CsvChunks", "FastChunk", "Resume", "SlowRows", "parse_chunk"]
@@ -126,9 +127,11 @@ class FastChunk:
 
 @dataclass
 class SlowRows:
-    """The rest of the file, read by the reference reader."""
+    """The rest of the file, read by the reference reader; ``reason``: what the columnar
+    reader could not certify."""
 
     reader: ResumedSource
+    reason: Reason
 
 
 @dataclass
@@ -151,6 +154,7 @@ class CsvChunks:
         self._eof = False
         self._initial = b""
         self.header: list[str] = []
+        self.reason: Reason | None = None  # why open() handed the whole file back
 
     def _fill(self) -> None:
         """Read until the buffer holds ``target`` bytes and ends on a read window (or EOF),
@@ -186,7 +190,13 @@ class CsvChunks:
         # header fails the file before the header is looked at.
         window = -(-(end + 1) // csvio.CHUNK_BYTES) * csvio.CHUNK_BYTES
         head_eof = self._eof and window >= len(data)
-        if end < 0 or not _simple_header(line) or not _utf8_ok(data[:window], b"", head_eof):
+        if not _utf8_ok(data[:window], b"", head_eof):
+            self.reason = Reason.BAD_UTF8
+        elif end < 0:
+            self.reason = Reason.NO_FINAL_LINE_END if self._eof else Reason.OVERLONG_LINE
+        elif not _simple_header(line):
+            self.reason = Reason.HEADER
+        if self.reason is not None:
             return self._rest()  # type: ignore[return-value]
         reader = csvio.open_csv(io.BytesIO(data[: end + 1]), required=required)
         self.header = reader.header
@@ -207,9 +217,13 @@ class CsvChunks:
                 return
             cut = data.rfind(b"\n") + 1
             chunk = data[:cut]
-            layout = _safe_lines(chunk, data[cut:], self._eof) if cut else None
-            if layout is None:
-                yield SlowRows(ResumedSource(self._rest(), self._start, self._lines, self.header))
+            if cut:
+                layout = _safe_lines(chunk, data[cut:], self._eof)
+            else:
+                layout = Reason.NO_FINAL_LINE_END if self._eof else Reason.OVERLONG_LINE
+            if isinstance(layout, Reason):
+                reader = ResumedSource(self._rest(), self._start, self._lines, self.header)
+                yield SlowRows(reader, layout)
                 return
             self._buffer = data[cut:]
             lines, ends, quoted = layout
@@ -256,44 +270,46 @@ def _utf8_ok(data: bytes, tail: bytes, eof: bool) -> bool:
     return True
 
 
-def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | None:
+def _safe_lines(chunk: bytes, tail: bytes, eof: bool) -> tuple[int, Any, Any] | Reason:
     """``(lines, LF offsets, lines with a quote)`` of ``chunk`` when pyarrow may parse it,
-    else None."""
+    else the reason it may not."""
     if not _utf8_ok(chunk, tail, eof):
-        return None
+        return Reason.BAD_UTF8
     view = np.frombuffer(chunk, dtype=np.uint8)
     ends = np.flatnonzero(view == 10)
     lines = len(ends)
     starts = _line_starts(ends)
     lengths = ends - starts
     if lengths.max() >= min(csvio.MAX_FIELD_CHARS, csvio.MAX_LINE_BYTES):
-        return None  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
+        return Reason.OVERLONG_LINE  # the reference may fail it (FIELD_TOO_LARGE, LINE_TOO_LONG)
     crs = np.count_nonzero(view == 13)
     if crs:
         before = ends[ends > 0] - 1
         if crs != np.count_nonzero(view[before] == 13):
-            return None  # a CR that does not end a line
+            return Reason.BARE_CR  # a CR that does not end a line
         if (lengths == 0).any() or ((lengths == 1) & (view[np.maximum(ends - 1, 0)] == 13)).any():
-            return None
+            return Reason.BLANK_LINE
     elif (lengths == 0).any():
-        return None  # a blank line
+        return Reason.BLANK_LINE
     quotes = np.flatnonzero(view == 34)
     has_quote = np.zeros(lines, dtype=bool)
     if len(quotes):
         line_of = np.searchsorted(ends, quotes)  # ascending
         first = np.concatenate(([True], line_of[1:] != line_of[:-1]))
         has_quote[line_of[first]] = True
-        if not _quotes_safe(view, quotes, first, quotes == starts[line_of]):
-            return None
+        unsafe = _quotes_safe(view, quotes, first, quotes == starts[line_of])
+        if unsafe is not None:
+            return unsafe
     return lines, ends, has_quote
 
 
 def _quotes_safe(
     view: np.ndarray, quotes: np.ndarray, first: np.ndarray, start: np.ndarray
-) -> bool:
-    """Whether the quotes of a chunk of whole lines (no CR but before a LF) sit where
-    :data:`SAFE_LINE` allows them. ``quotes``: their offsets, ascending; ``first``: which is
-    the first of its line; ``start``: which is at its line's start.
+) -> Reason | None:
+    """None when the quotes of a chunk of whole lines (no CR but before a LF) sit where
+    :data:`SAFE_LINE` allows them, else the reason: a quoted line break (a line's last
+    quote opens a field), or a stray quote. ``quotes``: their offsets, ascending;
+    ``first``: which is the first of its line; ``start``: which is at its line's start.
 
     Counted within its line, an even quote opens a quoted field and must be at a field's
     start (the line's start, or after a comma) or follow a closing one (a doubled quote
@@ -301,13 +317,18 @@ def _quotes_safe(
     or another quote (the doubled one); and each line has an even number."""
     index = np.arange(len(quotes))
     opens = (index - np.maximum.accumulate(np.where(first, index, 0))) % 2 == 0
-    if opens[np.append(first[1:], True)].any():  # a line's last quote opens
-        return False
     before = view[quotes - 1]  # (at offset 0 the chunk's last byte: but that is a start)
     after = view[quotes + 1]  # a chunk ends in LF: never a quote
     opening = start | (before == 44) | (before == 34)
     closing = (after == 44) | (after == 13) | (after == 10) | (after == 34)
-    return bool(np.where(opens, opening, closing).all())
+    placed = np.where(opens, opening, closing)
+    last_opens = opens & np.append(first[1:], True)  # a line's last quote opens a field
+    if last_opens.any():
+        # the first unsafe quote decides: a field left open at its line's end is a
+        # quoted line break (valid CSV), a quote elsewhere a stray one
+        bad = np.flatnonzero(~placed | last_opens)[0]
+        return Reason.QUOTED_LINE_BREAK if last_opens[bad] and placed[bad] else Reason.STRAY_QUOTE
+    return None if placed.all() else Reason.STRAY_QUOTE
 
 
 def parse_chunk(

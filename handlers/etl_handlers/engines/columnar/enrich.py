@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.idset import words_at
+from etl_handlers.core.report import EngineReport, Reason
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.engines.columnar import kernels as k
@@ -62,11 +63,17 @@ def _escape(text: str) -> str:
 
 
 def enrich_jsonl(
-    source: BinaryIO, sink: BinaryIO, *, metadata: EnrichMetadata, schema: Schema
+    source: BinaryIO,
+    sink: BinaryIO,
+    *,
+    metadata: EnrichMetadata,
+    schema: Schema,
+    report: EngineReport,
 ) -> StepResult:
-    """Drop-in for ``enrich_stream`` with JSON Lines in and out (schema already checked)."""
+    """Drop-in for the reference's ``enrich_rows`` with JSON Lines in and out (schema already
+    checked); records in ``report`` the records of each path."""
     keep_freed_memory()
-    state = _Enricher(schema, metadata, sink)
+    state = _Enricher(schema, metadata, sink, report)
     buffer = b""
     offset = 0  # absolute offset of buffer[0]
     eof = False
@@ -105,9 +112,12 @@ def enrich_jsonl(
 
 
 class _Enricher:
-    def __init__(self, schema: Schema, metadata: EnrichMetadata, sink: BinaryIO) -> None:
+    def __init__(
+        self, schema: Schema, metadata: EnrichMetadata, sink: BinaryIO, report: EngineReport
+    ) -> None:
         self.schema = schema
         self.sink = sink
+        self.report = report
         self.spec = spec = schema.totals
         names = schema.column_names
         timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
@@ -145,7 +155,9 @@ class _Enricher:
         tail = re.sub(r"\(\?P<\w>", "(?:", "".join(parts[last + 1 :]))
         self.tail_check = "^" + tail + "\\}\\n$"
         self.segments = _Segments(names[: last + 1])
-        self.fast = supported(schema) and all(len(name) < 200 for name in names)
+        self.unsupported = supported(schema)
+        if self.unsupported is None and any(len(name) >= 200 for name in names):
+            self.unsupported = Reason.LONG_COLUMN_NAME
         self.lines = 0
         self.written = 0
         self.totals = Totals()
@@ -153,20 +165,29 @@ class _Enricher:
     def chunk(self, data: bytes, offset: int, after: bytes = b"") -> None:
         """Enrich the whole lines of ``data`` (at ``offset`` in the input); ``after``: the
         input's next bytes up to the end of the read window ``data`` ends in."""
-        if self.fast and data.endswith(b"\n") and self._fast(data):
-            return
-        self._slow(data, offset, after)
+        reason = self.unsupported
+        if reason is None and not data.endswith(b"\n"):
+            reason = Reason.NO_FINAL_LINE_END
+        if reason is None:
+            reason = self._fast(data)
+            if reason is None:
+                return
+        before = self.written
+        try:
+            self._slow(data, offset, after)
+        finally:
+            self.report.reference(reason, self.written - before)
 
-    def _fast(self, data: bytes) -> bool:
-        """Enrich a chunk of whole lines if every line is certain; False (nothing written)
-        otherwise."""
+    def _fast(self, data: bytes) -> Reason | None:
+        """Enrich a chunk of whole lines if every line is certain; else (nothing written) the
+        reason it is not."""
         view = np.frombuffer(data, dtype=np.uint8)
         ends = np.flatnonzero(view == 10)
         n = len(ends)
         try:
             k.binary_of(data).cast(pa.string())
         except pa.ArrowInvalid:
-            return False
+            return Reason.BAD_UTF8
         offsets = np.zeros(n + 1, dtype=np.int64)
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
@@ -177,12 +198,12 @@ class _Enricher:
             # heads and tails (a head fails the anchored pattern at its first byte)
             halves = _ranges_and_gaps(pa.py_buffer(data), starts, at[:, -1] + 1)
             if not k.bools(pc.match_substring_regex(halves, self.tail_check))[1::2].all():
-                return False
+                return Reason.NOT_CERTIFIED
         elif not k.bools(pc.match_substring_regex(lines, self.check)).all():
-            return False
+            return Reason.NOT_CERTIFIED
         fields = self._values(data, at) if at is not None else self._by_regex(lines)
         if fields is None:
-            return False
+            return Reason.NOT_CERTIFIED
         amount, currency, direction, stamp, null = fields
         spec = self.spec
         index = k.ints(pc.index_in(currency, value_set=CURRENCY_ARRAY()), len(CURRENCIES))
@@ -191,14 +212,14 @@ class _Enricher:
         debit = k.bools(pc.equal(direction, spec.debit))
         credit = k.bools(pc.equal(direction, spec.credit))
         if not (amounts.ok.all() and (debit | credit).all()):
-            return False
+            return Reason.NOT_CERTIFIED
         binary = pa.large_binary()
         head = self.head
         dates: list[Any] = [pa.scalar(head + b"null", binary)]  # what follows each record
         if self.timestamp is not None and not null.all():
             stamps = k.Timestamps(stamp)
             if not (stamps.ok | null).all():
-                return False
+                return Reason.NOT_CERTIFIED
             utc = stamps.utc()
             if null.any():
                 day = pc.binary_join_element_wise('"', pc.utf8_slice_codeunits(utc, 0, 10), '"', "")
@@ -222,7 +243,8 @@ class _Enricher:
         self.sink.write(b"}\n")
         self.lines += n
         self.written += n
-        return True
+        self.report.columnar(n)
+        return None
 
     def _quote_table(
         self, data: bytes, view: np.ndarray, starts: np.ndarray, ends: np.ndarray

@@ -22,6 +22,7 @@ from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+from etl_handlers.core.report import EngineReport, Reason
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.core.values import amount_to_minor
@@ -47,24 +48,33 @@ __all__ = ["transform_jsonl"]
 _SAFE_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_- ")
 
 
-def transform_jsonl(source: BinaryIO, sink: BinaryIO, *, schema: Schema) -> StepResult:
-    """Drop-in for ``transform_stream(..., output_format="jsonl")``."""
-    if not supported(schema):
-        return transform_rows(source, sink, schema=schema, output_format="jsonl")
-    keep_freed_memory()
-    chunks = CsvChunks(source)
-    whole = chunks.open(schema.required_names)
-    if whole is None and chunks.header != list(schema.column_names):
-        whole = chunks.restart()
-    if whole is not None:
-        return transform_rows(whole, sink, schema=schema, output_format="jsonl")
+def transform_jsonl(
+    source: BinaryIO, sink: BinaryIO, *, schema: Schema, report: EngineReport
+) -> StepResult:
+    """Drop-in for the reference's ``transform_rows(..., output_format="jsonl")``; records in
+    ``report`` the rows of each path."""
+    reason = supported(schema)
+    if reason is None:
+        keep_freed_memory()
+        chunks = CsvChunks(source)
+        source = chunks.open(schema.required_names) or source
+        reason = chunks.reason
+        if reason is None and chunks.header != list(schema.column_names):
+            source, reason = chunks.restart(), Reason.COLUMN_ORDER
+    if reason is not None:
+        result = transform_rows(source, sink, schema=schema, output_format="jsonl")
+        report.reference(reason, result.rows)
+        return result
     state = _Transformer(schema, sink)
     for piece in chunks:
         if isinstance(piece, FastChunk):
             columns, lines, ragged = parse_chunk(piece, len(schema.columns))
             state.batch(columns, lines, [line for line, _ in ragged])
+            report.columnar(len(lines))
         else:
+            before = state.written
             state.slow(piece.reader)
+            report.reference(piece.reason, state.written - before)
     return StepResult(rows=state.written, totals=state.totals)
 
 

@@ -34,6 +34,7 @@ from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.idset import IdSet, fingerprints, words_at
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
+from etl_handlers.core.report import EngineReport, Reason
 from etl_handlers.core.rules import SIMPLE_CHAR_CLASS, compile_checks, expand_class, full_matcher
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.values import amount_to_minor
@@ -61,15 +62,17 @@ _JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=Fal
 MINOR_TABLE = np.array([CURRENCY_MINOR_UNITS[code] for code in CURRENCIES] + [-1], np.int64)
 
 
-def supported(schema: Schema) -> bool:
-    """The fast path handles schemas with at most one unique column, formula characters that
-    are ASCII, and currency codes that are ASCII, with minor units up to 4."""
-    return (
-        sum(column.unique for column in schema.columns) <= 1
-        and all(char.isascii() for char in FORMULA_FIRST)
-        and all(code.isascii() for code in CURRENCY_MINOR_UNITS)
-        and max(CURRENCY_MINOR_UNITS.values()) <= 4
-    )
+# The kernels assume ASCII formula characters and currency codes, minor units up to 4.
+assert all(char.isascii() for char in FORMULA_FIRST)
+assert all(code.isascii() for code in CURRENCY_MINOR_UNITS)
+assert max(CURRENCY_MINOR_UNITS.values()) <= 4
+
+
+def supported(schema: Schema) -> Reason | None:
+    """None when the fast path handles ``schema`` (at most one unique column), else why not."""
+    if sum(column.unique for column in schema.columns) > 1:
+        return Reason.TWO_UNIQUE_COLUMNS
+    return None
 
 
 def validate(
@@ -78,16 +81,20 @@ def validate(
     reject_sink: BinaryIO,
     schema: Schema,
     result: ValidationResult,
+    report: EngineReport,
 ) -> None:
-    """Drop-in for the reference ``validate_rows`` (raises FileRejected)."""
-    if not supported(schema):
-        validate_rows(source, valid_sink, reject_sink, schema, result)
+    """Drop-in for the reference ``validate_rows`` (raises FileRejected); records in
+    ``report`` the rows of each path."""
+    unsupported = supported(schema)
+    if unsupported is not None:
+        _reference(source, valid_sink, reject_sink, schema, result, report, unsupported)
         return
     keep_freed_memory()
     chunks = CsvChunks(source)
     whole = chunks.open(schema.required_names)
     if whole is not None:
-        validate_rows(whole, valid_sink, reject_sink, schema, result)
+        assert chunks.reason is not None
+        _reference(whole, valid_sink, reject_sink, schema, result, report, chunks.reason)
         return
     header = chunks.header
     known = set(schema.column_names)
@@ -107,10 +114,31 @@ def validate(
                 state.batch(columns, lines + base, specials, _nul_lines(piece, lines))
                 state.chunk = None
                 state.number = base + piece.lines
+                report.columnar(piece.lines)
             else:
-                state.slow(piece.reader)
+                before = state.number
+                try:
+                    state.slow(piece.reader)
+                finally:
+                    report.reference(piece.reason, state.number - before)
     finally:
         state.close()
+
+
+def _reference(
+    source: BinaryIO,
+    valid_sink: BinaryIO,
+    reject_sink: BinaryIO,
+    schema: Schema,
+    result: ValidationResult,
+    report: EngineReport,
+    reason: Reason,
+) -> None:
+    """The whole file with the reference's ``validate_rows``."""
+    try:
+        validate_rows(source, valid_sink, reject_sink, schema, result)
+    finally:
+        report.reference(reason, result.rows_input)
 
 
 class _Validator:

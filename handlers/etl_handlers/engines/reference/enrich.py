@@ -20,9 +20,15 @@ from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.schema import Schema, TotalsSpec, load_schema
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.core.values import split_amount, timestamp_to_utc, to_minor
-from etl_handlers.engines import columnar as fast
 
-__all__ = ["ENRICH_FIELDS", "EnrichMetadata", "enrich_stream"]
+__all__ = [
+    "ENRICH_FIELDS",
+    "EnrichMetadata",
+    "check_enrich_schema",
+    "count_record",
+    "enrich_rows",
+    "transaction_date_of",
+]
 
 ENRICH_FIELDS = ("job_id", "source_key", "processed_at", "pipeline_version", "transaction_date")
 
@@ -37,35 +43,35 @@ class EnrichMetadata:
     pipeline_version: str
 
 
-def enrich_stream(
-    source: BinaryIO,
-    sink: BinaryIO,
-    *,
-    metadata: EnrichMetadata,
-    input_format: str = JSONL,
-    output_format: str = JSONL,
-    schema: Schema | None = None,
-) -> StepResult:
-    """Read processed records from ``source``, write enriched ones to ``sink``.
-
-    ``schema`` (default: the default schema) names the columns, the timestamp the date is
-    derived from, and the totals columns. Raises FileRejected ``INVALID_INPUT`` when a
-    record is not what transform writes, ConfigurationError when a schema column clashes
-    with an added field.
-    """
+def check_enrich_schema(schema: Schema | None) -> Schema:
+    """``schema`` (default: the default schema), checked for columns that clash with the
+    fields the enricher adds (ConfigurationError)."""
     schema = schema or load_schema(None)
-    names = schema.column_names
-    clash = sorted(set(names) & set(ENRICH_FIELDS))
+    clash = sorted(set(schema.column_names) & set(ENRICH_FIELDS))
     if clash:
         raise ConfigurationError(
             f"schema columns {', '.join(clash)} clash with fields the enricher adds"
         )
-    if input_format == JSONL and output_format == JSONL and fast.enabled():
-        from etl_handlers.engines.columnar.enrich import (
-            enrich_jsonl,  # same output, columnar, loaded on first use
-        )
+    return schema
 
-        return enrich_jsonl(source, sink, metadata=metadata, schema=schema)
+
+def enrich_rows(
+    source: BinaryIO,
+    sink: BinaryIO,
+    *,
+    metadata: EnrichMetadata,
+    schema: Schema,
+    input_format: str = JSONL,
+    output_format: str = JSONL,
+) -> StepResult:
+    """The reference: one record at a time. Read processed records from ``source``, write
+    enriched ones to ``sink``.
+
+    ``schema`` (checked by :func:`check_enrich_schema`) names the columns, the timestamp the
+    date is derived from, and the totals columns. Raises FileRejected ``INVALID_INPUT`` when
+    a record is not what transform writes.
+    """
+    names = schema.column_names
     timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
     timestamp = timestamps[0] if timestamps else None
     spec = schema.totals

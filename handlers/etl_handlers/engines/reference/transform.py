@@ -40,10 +40,9 @@ from etl_handlers.core.values import (
     timestamp_to_utc,
     to_minor,
 )
-from etl_handlers.engines import columnar as fast
 from etl_handlers.engines.reference.validate import formula_columns, restore_formula
 
-__all__ = ["transform_stream"]
+__all__ = ["InvalidValue", "column_normalizer", "required_values_getter", "transform_rows"]
 
 Normalizer = Callable[[list[str]], "str | None"]
 
@@ -52,29 +51,13 @@ class InvalidValue(Exception):
     """A value failed its rule during transform (caught per file, not per row)."""
 
 
-def transform_stream(
-    source: BinaryIO,
-    sink: BinaryIO,
-    *,
-    schema: Schema,
-    output_format: str = JSONL,
-) -> StepResult:
-    """Read the validated CSV from ``source``, write normalized records to ``sink``.
-
-    Returns the number of records written and their control totals. Raises FileRejected
-    (``INVALID_INPUT`` or a CSV file code) when the input is not what validation wrote.
-    """
-    if output_format == JSONL and fast.enabled():  # same output, columnar, imported on first use
-        from etl_handlers.engines.columnar.transform import transform_jsonl
-
-        return transform_jsonl(source, sink, schema=schema)
-    return transform_rows(source, sink, schema=schema, output_format=output_format)
-
-
 def transform_rows(
-    source: BinaryIO, sink: BinaryIO, *, schema: Schema, output_format: str
+    source: BinaryIO, sink: BinaryIO, *, schema: Schema, output_format: str = JSONL
 ) -> StepResult:
-    """The reference: one row at a time."""
+    """The reference: one row at a time. Read the validated CSV from ``source``, write
+    normalized records to ``sink``; returns the number of records written and their control
+    totals. Raises FileRejected (``INVALID_INPUT`` or a CSV file code) when the input is not
+    what validation wrote."""
     reader = open_csv(source, required=schema.required_names)
     positions = {name: index for index, name in enumerate(reader.header)}
     formulas = set(formula_columns(schema))

@@ -37,14 +37,13 @@ from typing import Any, BinaryIO
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
 from etl_handlers.core import codes
 from etl_handlers.core.csvio import CsvSource
-from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+from etl_handlers.core.report import EngineReport
 from etl_handlers.core.rules import Failure, compile_checks
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import Totals
 from etl_handlers.core.values import amount_to_minor
-from etl_handlers.engines import columnar as fast
 
 __all__ = [
     "DEFAULT_MAX_REJECT_RATE",
@@ -55,8 +54,9 @@ __all__ = [
     "ValidationResult",
     "formula_columns",
     "neutralize_formula",
+    "reject_rate_error",
     "restore_formula",
-    "validate_stream",
+    "validate_rows",
 ]
 
 FORMULA_FIRST = frozenset("=+-@\t\r'")
@@ -98,7 +98,8 @@ def formula_columns(schema: Schema) -> list[str]:
 
 @dataclass
 class ValidationResult:
-    """What :func:`validate_stream` found. ``error`` is ``(code, message)`` when INVALID."""
+    """What validation found (:func:`etl_handlers.engines.selector.validate_stream`).
+    ``error`` is ``(code, message)`` when INVALID; ``report``: what the engine did."""
 
     outcome: str
     rows_input: int = 0
@@ -108,6 +109,7 @@ class ValidationResult:
     error: tuple[str, str] | None = None
     extra_columns: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    report: EngineReport | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The step result fields of the contract (the handler adds ``outputs``)."""
@@ -169,38 +171,22 @@ def _text_cell(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_FIRST else value
 
 
-def validate_stream(
-    source: BinaryIO,
-    valid_sink: BinaryIO,
-    reject_sink: BinaryIO,
-    *,
-    schema: Schema,
-    max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE,
-) -> ValidationResult:
-    """Stream ``source`` (CSV bytes) through the schema's rules; never raises on bad data.
-
-    Returns VALID, or INVALID with a file code (see :mod:`etl_handlers.core.codes`) and a message.
-    A header-only file is VALID with 0 rows. The sinks are written to but not closed.
-    """
-    result = ValidationResult(outcome=VALID)
-    run = validate_rows
-    if fast.enabled():  # same outputs, columnar (pyarrow), imported on first use
-        from etl_handlers.engines.columnar.validate import validate as run
-    try:
-        run(source, valid_sink, reject_sink, schema, result)
-    except FileRejected as rejected:
-        result.outcome = INVALID
-        result.error = (rejected.code, scrub(rejected.message))
-        return result
-    if result.rows_input and Decimal(result.rows_rejected) > max_reject_rate * result.rows_input:
-        rate = Decimal(result.rows_rejected) / result.rows_input
-        result.outcome = INVALID
-        result.error = (
-            codes.REJECT_RATE_EXCEEDED,
-            f"{result.rows_rejected} of {result.rows_input} rows rejected ({rate:.2%}), "
-            f"above the maximum reject rate of {max_reject_rate:%}",
-        )
-    return result
+def reject_rate_error(
+    result: ValidationResult, max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE
+) -> tuple[str, str] | None:
+    """``REJECT_RATE_EXCEEDED`` and its message when more than ``max_reject_rate`` of the
+    rows read were rejected, else None."""
+    if (
+        not result.rows_input
+        or Decimal(result.rows_rejected) <= max_reject_rate * result.rows_input
+    ):
+        return None
+    rate = Decimal(result.rows_rejected) / result.rows_input
+    return (
+        codes.REJECT_RATE_EXCEEDED,
+        f"{result.rows_rejected} of {result.rows_input} rows rejected ({rate:.2%}), "
+        f"above the maximum reject rate of {max_reject_rate:%}",
+    )
 
 
 def validate_rows(
@@ -210,6 +196,8 @@ def validate_rows(
     schema: Schema,
     result: ValidationResult,
 ) -> None:
+    """The reference: one row at a time. Fills ``result`` (counts so far also when it
+    raises FileRejected); the reject rate is the caller's to apply."""
     reader = CsvSource(source)
     header = reader.read_header(schema.required_names)
     known = set(schema.column_names)
