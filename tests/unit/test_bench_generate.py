@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from etl_handlers.core.codes import ROW_CODES
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.reference.validate import validate_stream
+from etl_handlers.engines.reference.engine import ReferenceEngine
+from etl_handlers.engines.selector import validate_stream
 
 from bench.generate import PROFILES, generate, main
 
@@ -22,12 +23,16 @@ SCHEMA = load_schema(None)
 ROWS = 5_000  # enough for every row code in every profile but clean
 
 
-def reference_rejects(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
-    monkeypatch.setenv("ETL_FAST_PATH", "0")
+def reference_rejects(path: Path) -> list[tuple[int, str]]:
     rejects = io.BytesIO()
     with path.open("rb") as source:
         result = validate_stream(
-            source, io.BytesIO(), rejects, schema=SCHEMA, max_reject_rate=Decimal(1)
+            source,
+            io.BytesIO(),
+            rejects,
+            schema=SCHEMA,
+            max_reject_rate=Decimal(1),
+            engine=ReferenceEngine(),
         )
     assert result.error is None and result.rows_input == ROWS
     return [
@@ -36,9 +41,9 @@ def reference_rejects(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_each_profile_gives_exactly_the_rejects_it_claims(profile, tmp_path, monkeypatch):
+def test_each_profile_gives_exactly_the_rejects_it_claims(profile, tmp_path):
     made = generate(ROWS, tmp_path / "f.csv", profile=profile)
-    assert reference_rejects(made.path, monkeypatch) == made.rejects
+    assert reference_rejects(made.path) == made.rejects
     rate = len(made.rejects) / ROWS
     expected_rate = PROFILES[profile].reject_rate
     assert 0.7 * expected_rate < rate < 1.3 * expected_rate
@@ -46,9 +51,9 @@ def test_each_profile_gives_exactly_the_rejects_it_claims(profile, tmp_path, mon
         assert set(made.by_code) == set(ROW_CODES)
 
 
-def test_rates_can_be_set_on_the_messy_profiles_only(tmp_path, monkeypatch):
+def test_rates_can_be_set_on_the_messy_profiles_only(tmp_path):
     made = generate(ROWS, tmp_path / "f.csv", profile="realistic", reject_rate=0.0)
-    assert made.rejects == [] == reference_rejects(made.path, monkeypatch)
+    assert made.rejects == [] == reference_rejects(made.path)
     with pytest.raises(ValueError, match="clean"):
         generate(10, tmp_path / "g.csv", profile="clean", reject_rate=0.02)
 
