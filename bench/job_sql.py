@@ -50,7 +50,7 @@ def _luhn(card: str) -> str:
 TS = '"timestamp"'
 OFFSET = f"""CASE WHEN upper(right({TS}, 1)) = 'Z' THEN 0
   ELSE (CASE WHEN substr({TS}, -6, 1) = '-' THEN -1 ELSE 1 END)
-     * (substr({TS}, -5, 2)::INT * 60 + substr({TS}, -2, 2)::INT) END"""
+     * (TRY_CAST(substr({TS}, -5, 2) AS INT) * 60 + TRY_CAST(substr({TS}, -2, 2) AS INT)) END"""
 
 # Row checks before the duplicate-id test (FIELD_COUNT comes from the reader's rejects).
 PRE = """
@@ -100,8 +100,12 @@ def read_csv(path: str) -> str:
 
 
 def script(path: str, out_dir: str, meta: dict[str, str]) -> list[str]:
-    """SQL statements of the job over ``path``; outputs go to ``out_dir``."""
-    utc = f"""(substr({TS}, 1, 10) || ' ' || substr({TS}, 12, 8))::TIMESTAMP
+    """SQL statements of the job over ``path``; outputs go to ``out_dir``.
+
+    Rows stay in file order without a sort: one thread and ``preserve_insertion_order``
+    (DuckDB's default) keep the order of the read through the table and into every COPY.
+    """
+    utc = f"""TRY_CAST(substr({TS}, 1, 10) || ' ' || substr({TS}, 12, 8) AS TIMESTAMP)
               - to_minutes(({OFFSET})::BIGINT)"""
     fraction = f"CASE WHEN substr({TS}, 20, 1) = '.' THEN regexp_extract({TS}, '^.{{19}}(\\.[0-9]+)', 1) ELSE '' END"
 
@@ -109,53 +113,60 @@ def script(path: str, out_dir: str, meta: dict[str, str]) -> list[str]:
         return f"nullif(CASE WHEN regexp_matches({column}, '{SCRUB_PREFILTER}') THEN scrub({column}) ELSE {column} END, '')"
 
     meta_cols = ", ".join(f"'{value}' AS {name}" for name, value in meta.items())
-    processed = ", ".join(f'"{name}"' for name in NAMES)
+    processed = (
+        'transaction_id, account_id, o_timestamp AS "timestamp", o_amount AS amount, '
+        "o_currency AS currency, o_transaction_type AS transaction_type, o_merchant AS merchant, "
+        "o_category AS category, o_card_number AS card_number, o_country AS country"
+    )
     return [
+        # 1. read, check and normalize in one pass; the duplicate test needs every row's
+        #    verdict first, so it is step 2.
         f"""CREATE TEMP TABLE job AS
             WITH raw AS (
               SELECT row_number() OVER () AS k, * FROM {read_csv(path)}
             ), parts AS (
               SELECT raw.*, cur.minor, ctry.code AS ctry_code,
-                ltrim(split_part(amount, '.', 1), '0') AS head,
-                rtrim(split_part(amount, '.', 2), '0') AS frac,
+                ltrim(amount_parts[1], '0') AS head,
+                rtrim(coalesce(amount_parts[2], ''), '0') AS frac,
                 TRY_CAST(card_number AS UBIGINT) AS card_n
-              FROM raw
+              FROM (SELECT *, string_split(amount, '.') AS amount_parts FROM raw) AS raw
               LEFT JOIN cur ON cur.code = upper(raw.currency) AND regexp_full_match(raw.currency, '[A-Za-z]+')
               LEFT JOIN ctry ON ctry.code = upper(raw.country)
             ), checked AS (
               SELECT *, CASE {PRE} END AS pre, CASE {POST.replace("ctry.code", "ctry_code")} END AS post
               FROM parts
-            ), coded AS (
-              SELECT *, coalesce(pre,
-                CASE WHEN min(k) FILTER (WHERE pre IS NULL AND post IS NULL)
-                          OVER (PARTITION BY transaction_id) < k THEN 'DUPLICATE_ID' END,
-                post) AS code
-              FROM checked
+            ), timed AS (
+              SELECT *, {utc} AS utc FROM checked
             )
-            SELECT k, code, transaction_id, account_id, "timestamp", currency, transaction_type,
-              merchant, category, card_number, country, minor, head, frac
-            FROM coded""",
-        f"""CREATE TEMP TABLE out AS SELECT k,
+            SELECT k, coalesce(pre, post) AS code, pre IS NOT NULL AS failed_pre,
               transaction_id, account_id,
-              strftime({utc}, '%Y-%m-%dT%H:%M:%S') || {fraction} || 'Z' AS "timestamp",
+              strftime(utc, '%Y-%m-%dT%H:%M:%S') || {fraction} || 'Z' AS o_timestamp,
+              strftime(utc, '%Y-%m-%d') AS transaction_date,
               CASE WHEN minor = 0 THEN coalesce(nullif(head, ''), '0')
-                   ELSE coalesce(nullif(head, ''), '0') || '.' || rpad(frac, minor, '0') END AS amount,
-              upper(currency) AS currency, upper(transaction_type) AS transaction_type,
-              {scrubbed("merchant")} AS merchant, {scrubbed("category")} AS category,
+                   ELSE coalesce(nullif(head, ''), '0') || '.' || rpad(frac, minor, '0') END AS o_amount,
+              upper(currency) AS o_currency, upper(transaction_type) AS o_transaction_type,
+              CASE WHEN pre IS NULL AND post IS NULL THEN {scrubbed("merchant")} END AS o_merchant,
+              CASE WHEN pre IS NULL AND post IS NULL THEN {scrubbed("category")} END AS o_category,
               nullif(CASE WHEN length(card_number) > 4
                    THEN repeat('*', length(card_number) - 4) || right(card_number, 4)
-                   ELSE card_number END, '') AS card_number,
-              nullif(upper(country), '') AS country,
-              strftime({utc}, '%Y-%m-%d') AS transaction_date
-            FROM job WHERE code IS NULL""",
-        f"""COPY (SELECT k, code FROM job WHERE code IS NOT NULL ORDER BY k)
+                   ELSE card_number END, '') AS o_card_number,
+              nullif(upper(country), '') AS o_country,
+              TRY_CAST(head || rpad(frac, minor, '0') AS HUGEINT) AS minor_units
+            FROM timed""",
+        # 2. DUPLICATE_ID: an id an accepted row took earlier (decided before the columns
+        #    after the id, so it replaces their code).
+        """UPDATE job SET code = 'DUPLICATE_ID'
+            FROM (SELECT transaction_id, min(k) AS first_k FROM job WHERE code IS NULL
+                  GROUP BY transaction_id HAVING count(*) > 1) AS firsts
+            WHERE job.transaction_id = firsts.transaction_id AND job.k > firsts.first_k
+              AND NOT job.failed_pre""",
+        f"""COPY (SELECT k, code FROM job WHERE code IS NOT NULL)
             TO '{out_dir}/rejected.csv' (HEADER false)""",
-        f"""COPY (SELECT {processed} FROM out ORDER BY k)
+        f"""COPY (SELECT {processed} FROM job WHERE code IS NULL)
             TO '{out_dir}/processed.jsonl' (FORMAT json)""",
-        f"""COPY (SELECT {processed}, {meta_cols}, transaction_date FROM out ORDER BY k)
+        f"""COPY (SELECT {processed}, {meta_cols}, transaction_date FROM job WHERE code IS NULL)
             TO '{out_dir}/enriched.jsonl' (FORMAT json)""",
-        """CREATE TEMP TABLE totals AS SELECT upper(currency) AS currency,
-              upper(transaction_type) = 'DEBIT' AS debit, count(*) AS n,
-              sum((head || rpad(frac, minor, '0'))::HUGEINT) AS minor_units
+        """CREATE TEMP TABLE totals AS SELECT o_currency AS currency,
+              o_transaction_type = 'DEBIT' AS debit, count(*) AS n, sum(minor_units) AS minor_units
             FROM job WHERE code IS NULL GROUP BY ALL""",
     ]
