@@ -256,11 +256,14 @@ def duckdb_job(path: Path, out: Path) -> dict[str, Any]:
     con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
     con.execute("SET threads = 1")
     con.create_function("scrub", scrub, ["VARCHAR"], "VARCHAR", side_effects=False)
-    con.execute("CREATE TABLE cur(code VARCHAR, minor INT)")
-    con.executemany("INSERT INTO cur VALUES (?, ?)", list(CURRENCY_MINOR_UNITS.items()))
-    con.execute("CREATE TABLE ctry(code VARCHAR)")
-    con.executemany("INSERT INTO ctry VALUES (?)", [(code,) for code in sorted(COUNTRIES)])
-    for statement in script(str(path), str(out), META):
+    statements = script(
+        str(path),
+        str(out),
+        META,
+        minor_units=dict(CURRENCY_MINOR_UNITS),
+        countries=frozenset(COUNTRIES),
+    )
+    for statement in statements:
         con.execute(statement)
     dropped = [
         line - 1
@@ -488,7 +491,10 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
         .then(pl.col("merchant").map_elements(scrub, return_dtype=pl.String))
         .otherwise(pl.col("merchant"))
         .replace("", None),
-        category=pl.col("category").replace("", None),
+        category=pl.when(pl.col("category").str.contains(SCRUB_PREFILTER))
+        .then(pl.col("category").map_elements(scrub, return_dtype=pl.String))
+        .otherwise(pl.col("category"))
+        .replace("", None),
         card_number=pl.when(pl.col("card_number").str.len_chars() > 4)
         .then(
             pl.concat_str(
@@ -504,6 +510,7 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
         **{name: pl.lit(value) for name, value in META.items()},
         transaction_date=utc.dt.strftime("%Y-%m-%d"),
     )
+    enriched.select(NAMES).write_ndjson(out / "processed.jsonl")
     enriched.write_ndjson(out / "enriched.jsonl")
     totals = valid.group_by("cur", pl.col("transaction_type").str.to_uppercase() == "DEBIT").agg(
         n=pl.len(),
@@ -631,6 +638,9 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     valid["category"] = valid["category"].map(scrub)
     valid["card_number"] = valid["card_number"].map(
         lambda v: "*" * (len(v) - 4) + v[-4:] if len(v) > 4 else v
+    )
+    valid.replace("", None).to_json(
+        out / "processed.jsonl", orient="records", lines=True, force_ascii=False
     )
     for name, value in META.items():
         valid[name] = value

@@ -82,7 +82,7 @@ POST = f"""
   WHEN length(category) > 64 THEN 'TOO_LONG'
   WHEN card_number <> '' AND (NOT regexp_full_match(card_number, '[0-9]{{12,19}}')
     OR ({_luhn("card_n")}) % 10 <> 0) THEN 'INVALID_CARD'
-  WHEN country <> '' AND (ctry.code IS NULL OR NOT regexp_full_match(country, '[A-Za-z]+'))
+  WHEN country <> '' AND (NOT country_known OR NOT regexp_full_match(country, '[A-Za-z]+'))
     THEN 'INVALID_COUNTRY'
 """
 
@@ -99,12 +99,28 @@ def read_csv(path: str) -> str:
                  nullstr = '\x02\x03')"""
 
 
-def script(path: str, out_dir: str, meta: dict[str, str]) -> list[str]:
-    """SQL statements of the job over ``path``; outputs go to ``out_dir``.
+def script(
+    path: str,
+    out_dir: str,
+    meta: dict[str, str],
+    *,
+    minor_units: dict[str, int],
+    countries: frozenset[str],
+) -> list[str]:
+    """SQL statements of the job over ``path``; outputs go to ``out_dir``; the reference
+    data (currencies' minor units, country codes) become literals.
 
     Rows stay in file order without a sort: one thread and ``preserve_insertion_order``
-    (DuckDB's default) keep the order of the read through the table and into every COPY.
+    (DuckDB's default) keep the order of the read through the table and into every COPY,
+    and nothing joins the rows (a hash join may emit them in another order): the reference
+    data are a MAP and an IN list.
     """
+    minor_map = (
+        "MAP {"
+        + ", ".join(f"'{code}': {minor}" for code, minor in sorted(minor_units.items()))
+        + "}"
+    )
+    country_list = ", ".join(f"'{code}'" for code in sorted(countries))
     utc = f"""TRY_CAST(substr({TS}, 1, 10) || ' ' || substr({TS}, 12, 8) AS TIMESTAMP)
               - to_minutes(({OFFSET})::BIGINT)"""
     fraction = f"CASE WHEN substr({TS}, 20, 1) = '.' THEN regexp_extract({TS}, '^.{{19}}(\\.[0-9]+)', 1) ELSE '' END"
@@ -125,15 +141,15 @@ def script(path: str, out_dir: str, meta: dict[str, str]) -> list[str]:
             WITH raw AS (
               SELECT row_number() OVER () AS k, * FROM {read_csv(path)}
             ), parts AS (
-              SELECT raw.*, cur.minor, ctry.code AS ctry_code,
+              SELECT *,
+                CASE WHEN regexp_full_match(currency, '[A-Za-z]+') THEN {minor_map}[upper(currency)] END AS minor,
+                upper(country) IN ({country_list}) AS country_known,
                 ltrim(amount_parts[1], '0') AS head,
                 rtrim(coalesce(amount_parts[2], ''), '0') AS frac,
                 TRY_CAST(card_number AS UBIGINT) AS card_n
-              FROM (SELECT *, string_split(amount, '.') AS amount_parts FROM raw) AS raw
-              LEFT JOIN cur ON cur.code = upper(raw.currency) AND regexp_full_match(raw.currency, '[A-Za-z]+')
-              LEFT JOIN ctry ON ctry.code = upper(raw.country)
+              FROM (SELECT *, string_split(amount, '.') AS amount_parts FROM raw)
             ), checked AS (
-              SELECT *, CASE {PRE} END AS pre, CASE {POST.replace("ctry.code", "ctry_code")} END AS post
+              SELECT *, CASE {PRE} END AS pre, CASE {POST} END AS post
               FROM parts
             ), timed AS (
               SELECT *, {utc} AS utc FROM checked
