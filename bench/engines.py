@@ -28,6 +28,9 @@ from typing import Any
 
 from bench.job_sql import NAMES, SCRUB_PREFILTER
 
+# SCRUB_PREFILTER for Python's re as well as RE2 (no POSIX class, no capturing group).
+SCRUB_PREFILTER_PY = r"(?:[0-9]|[^\x00-\x7f])(?:[ \t./_-]{0,3}(?:[0-9]|[^\x00-\x7f])){11,}"
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "handlers") not in sys.path:
     sys.path.insert(0, str(ROOT / "handlers"))
@@ -306,22 +309,14 @@ def _polars_checks(pl: Any, minor: Any) -> tuple[Any, Any]:
         .fill_null("")
         .str.strip_chars_end("0")
     )
-    luhn = (
-        c("card_number")
-        .str.reverse()
-        .str.split("")
-        .list.eval(
-            pl.when(pl.int_range(pl.len()) % 2 == 1)
-            .then(
-                pl.element()
-                .cast(pl.Int32, strict=False)
-                .replace_strict(list(range(10)), [0, 2, 4, 6, 8, 1, 3, 5, 7, 9], default=None)
-            )
-            .otherwise(pl.element().cast(pl.Int32, strict=False))
-        )
-        .list.sum()
-        % 10
-    )
+    # Luhn as integer arithmetic on the card's value (19 digits fit in a UInt64): several
+    # times faster than splitting the text into a list of digits.
+    number = c("card_number").cast(pl.UInt64, strict=False)
+    luhn = pl.lit(0, dtype=pl.UInt64)
+    for index in range(20):
+        digit = number // (10**index) % 10
+        luhn = luhn + (digit * 2 - pl.when(digit > 4).then(9).otherwise(0) if index % 2 else digit)
+    luhn = luhn % 10
     nul = pl.any_horizontal([c(name).str.contains("\x00", literal=True) for name in NAMES])
     pre = (
         pl.when(nul)
@@ -535,14 +530,15 @@ def polars_job(path: Path, out: Path) -> dict[str, Any]:
 
 
 def pandas_job(path: Path, out: Path) -> dict[str, Any]:
-    """What a typical pandas user writes: whole file in memory, str methods, a Python apply."""
+    """The job in pandas: the C parser, every column a string, str methods, numpy for the
+    Luhn check; the reference's own function for timestamps (Python, per row)."""
     import pandas as pd
-    from etl_handlers.core.masking import luhn_valid, scrub
+    from etl_handlers.core.masking import scrub
     from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
     from etl_handlers.core.values import timestamp_to_utc
 
     clock = Clock()
-    dropped: list[int] = []
+    # The C parser (the pyarrow engine cannot read quoted line breaks through pandas).
     frame = pd.read_csv(
         path,
         header=0,
@@ -551,11 +547,11 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
         dtype=str,
         keep_default_na=False,
         na_filter=False,
-        on_bad_lines=lambda fields: dropped.append(len(fields)) and None,
-        engine="python",
+        on_bad_lines="skip",
+        engine="c",
     )
-    # pandas' python engine reports lines with too many fields without their position and
-    # pads lines with too few: find both in a pass with the csv module.
+    # pandas skips lines with too many fields without saying which and pads lines with too
+    # few: find both in a pass with the csv module.
     widths = _widths(path)
     rows_in = len(widths)
     bad_rows = [n for n, width in enumerate(widths, start=1) if width != len(NAMES)]
@@ -571,7 +567,7 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     nul = frame.apply(lambda col: col.str.contains("\x00", regex=False)).any(axis=1)
     frame = frame.fillna("")
     card = frame["card_number"]
-    card_ok = (card == "") | (card.str.fullmatch("[0-9]{12,19}") & card.map(luhn_valid))
+    card_ok = (card == "") | _luhn_ok(card)
     conditions = [
         (nul, "NUL_CHARACTER"),
         (frame["transaction_id"] == "", "REQUIRED"),
@@ -634,8 +630,10 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     ]
     for name in ("currency", "transaction_type", "country"):
         valid[name] = valid[name].str.upper()
-    valid["merchant"] = valid["merchant"].map(scrub)
-    valid["category"] = valid["category"].map(scrub)
+    for name in ("merchant", "category"):  # scrub() only where a card number may hide
+        text = valid[name]
+        suspect = text.str.contains(SCRUB_PREFILTER_PY, regex=True)
+        valid[name] = text.where(~suspect, text[suspect].map(scrub))
     valid["card_number"] = valid["card_number"].map(
         lambda v: "*" * (len(v) - 4) + v[-4:] if len(v) > 4 else v
     )
@@ -668,6 +666,21 @@ def pandas_job(path: Path, out: Path) -> dict[str, Any]:
     result = summary(rows_in, rejects, _format_totals(raw))
     result.update(timing)
     return result
+
+
+def _luhn_ok(card: Any) -> Any:
+    """12-19 ASCII digits passing the Luhn check, vectorized: the digits of the cards of the
+    right shape as a numpy matrix (left-padded to 20), every second from the right doubled."""
+    import numpy as np
+
+    shaped = card.str.fullmatch("[0-9]{12,19}").fillna(False).astype(bool)
+    padded = card[shaped].str.zfill(20)
+    digits = np.frombuffer("".join(padded).encode("ascii"), dtype=np.uint8).reshape(-1, 20) - 48
+    doubled = digits[:, 0::2] * 2
+    total = digits[:, 1::2].sum(axis=1) + (doubled - 9 * (doubled > 9)).sum(axis=1)
+    ok = shaped.copy()
+    ok[shaped] = total % 10 == 0
+    return ok
 
 
 def reference(path: Path, out: Path) -> dict[str, Any]:
