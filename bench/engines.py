@@ -690,13 +690,14 @@ def reference(path: Path, out: Path) -> dict[str, Any]:
 
 DESCRIPTIONS = {
     "reference": "the chain (validate -> transform -> enrich) on its pure-Python path",
-    "ours": "the chain as the handlers run it, columnar fast path on (pyarrow)",
-    "duckdb": "one read_csv with explicit VARCHAR columns and quote/escape, one SQL statement "
-    "for every check and duplicate (window) into a temp table, a COPY per output; threads=1",
-    "polars": "read_csv with a String schema by position, ragged rows kept, expressions; "
-    "field counts from one csv-module pass (polars cannot report them); 1 thread",
-    "pandas": "python-engine read_csv as strings, str methods, Python map for timestamps; "
-    "field counts from one csv-module pass",
+    "ours": "the chain as the handlers run it, columnar engine selected (pyarrow)",
+    "duckdb": "one read_csv, explicit VARCHAR columns, quote/escape set; one statement checks "
+    "and normalizes into a temp table, duplicates by one UPDATE, a COPY per output; 1 thread",
+    "polars": "read_csv with a String schema by position, ragged rows kept, expressions "
+    "(integer Luhn); field counts from one csv-module pass (polars cannot report them); "
+    "1 thread",
+    "pandas": "C-parser read_csv, all strings; str methods, numpy Luhn, the core's timestamp "
+    "function per row; field counts from one csv-module pass",
 }
 
 JOBS = {
