@@ -7,8 +7,11 @@ wall-clock rows/s, and rows per CPU-second of the process (less sensitive to oth
 a shared machine). ``reference`` is the chain on its pure-Python path (timed
 ``--reference-runs`` times, once by default: it is slow); every engine's rejects (row numbers
 and codes) and totals are checked against it, and ``ours`` (the same chain on its columnar
-fast path) must also write byte-identical outputs. Sizes: ``100k``, ``1M``, ``5M``
-(``--sizes``; the default ``100k,1M`` takes a few minutes; CI runs none of this).
+fast path) must also write byte-identical outputs; under each table, the share of rows
+ours did on the columnar path (the engine report). Files: ``bench.generate``'s input
+profiles (``--profiles``, default all) at sizes ``100k``, ``1M``, ``5M`` (``--sizes``; the
+default ``100k,1M`` takes tens of minutes), or a user's own files (``--input FILE``). CI
+runs none of this.
 
 Outputs go to a RAM-backed directory (``/dev/shm`` when there is one; ``--scratch`` to
 choose): the handlers stream their outputs to S3, not to a local disk, and a slow disk's

@@ -6,8 +6,9 @@
 * ``reference``: the same chain on the reference engine: the pure-Python per-row code, the
   reference every other engine is checked against.
 * ``duckdb``, ``polars``, ``pandas``: the same job (same rules, same outputs: rejects with
-  row numbers and codes, enriched JSON Lines, exact per-currency totals) written the way
-  a user of each engine would, engines held to one thread.
+  row numbers and codes, processed and enriched JSON Lines, exact per-currency totals)
+  written as someone who knows each engine would (:data:`DESCRIPTIONS` says how), engines
+  held to one thread, columns read by position (header spellings vary).
 
 Each returns a summary: row counts, rejects per code, a digest of the (row, code) list and
 the totals, so the driver can check every engine against the reference chain.
