@@ -63,6 +63,7 @@ from etl_handlers.contract import (
 from etl_handlers.core.csvio import CsvSource
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
+from etl_handlers.core.report import EngineReport
 from etl_handlers.core.rules import duplicate_failure
 from etl_handlers.core.schema import Schema
 from etl_handlers.core.totals import Totals
@@ -253,6 +254,7 @@ class BatchResult:
     ids: bytes
     header: list[str]
     extra_columns: list[str]
+    report: EngineReport | None = None  # logged and published by the batch, not summarized
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -312,6 +314,7 @@ def validate_part(
         ids=ids,
         header=list(result.header),
         extra_columns=list(result.extra_columns),
+        report=result.report,
     )
 
 

@@ -31,6 +31,7 @@ from etl_handlers.app.steps import (
     empty_step,
     empty_validation,
     format_of,
+    publish_engine_report,
     reconcile_job,
     run_step,
     validation_metrics,
@@ -92,11 +93,20 @@ def preflight(
     )
 
 
-def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict[str, Any]:
+def validate_batch(
+    event: Mapping[str, Any],
+    *,
+    s3: Any,
+    schema: Schema,
+    metrics: Any = None,
+    log: Any = None,
+) -> dict[str, Any]:
     """Validate one planned part and write its rows, id index, rejects and summary.
 
     ``event`` names the part's plan (``planKey``); the part is read from the job's pinned
     object version as two ranged reads, the header's bytes and the part's. Returns ``{}``.
+    Once its objects are written, the part's engine report is logged and its rows on the
+    reference path published, as a single-file step does (:func:`publish_engine_report`).
     """
     job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
@@ -135,6 +145,9 @@ def validate_batch(event: Mapping[str, Any], *, s3: Any, schema: Schema) -> dict
             json.dumps(result.summary()).encode(),
             "json",
         )
+    publish_engine_report(
+        result.report, metrics=metrics, log=log, job_id=job.job_id, step="validate", part=part
+    )
     return {}  # the map collects one result per part: what matters is in S3
 
 
@@ -219,9 +232,17 @@ def reduce_validation(
 
 
 def transform_part(
-    event: Mapping[str, Any], *, store: JobStore, s3: Any, schema: Schema, output_format: str
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    schema: Schema,
+    output_format: str,
+    metrics: Any = None,
+    log: Any = None,
 ) -> dict[str, Any]:
-    """One validated part: its duplicated rows rejected, the rest transformed."""
+    """One validated part: its duplicated rows rejected, the rest transformed (its engine
+    report published as :func:`validate_batch` does)."""
     job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
     part = large.part_of(event["partKey"])
@@ -252,6 +273,9 @@ def transform_part(
             own = f"{prefixes.rejected}{part}.rejected.jsonl"
             lines = large.recode_duplicates(_get(s3, job.bucket, own), recoded, schema=schema)
             _put(s3, job.bucket, own, lines, "jsonl")
+    publish_engine_report(
+        result.report, metrics=metrics, log=log, job_id=job.job_id, step="transform", part=part
+    )
     return {
         "part": part,
         "processedKey": key,
@@ -269,8 +293,11 @@ def enrich_part(
     schema: Schema,
     output_format: str,
     pipeline_version: str,
+    metrics: Any = None,
+    log: Any = None,
 ) -> dict[str, Any]:
-    """One transformed part, enriched; its figures left in a summary for the reduce."""
+    """One transformed part, enriched; its figures left in a summary for the reduce (its
+    engine report published as :func:`validate_batch` does)."""
     job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
     transformed = event["part"]
@@ -312,6 +339,9 @@ def enrich_part(
         _put(
             s3, job.bucket, f"{prefixes.summaries}{part}.json", json.dumps(summary).encode(), "json"
         )
+    publish_engine_report(
+        result.report, metrics=metrics, log=log, job_id=job.job_id, step="enrich", part=part
+    )
     return {}  # the map collects one result per part: the summary is in S3
 
 

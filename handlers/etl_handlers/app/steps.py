@@ -91,6 +91,7 @@ __all__ = [
     "format_of",
     "max_reject_rate_from_env",
     "output_format_from_env",
+    "publish_engine_report",
     "reconcile_job",
     "run_step",
     "schema_from_env",
@@ -223,17 +224,36 @@ class StepContext:
 Recorder = Callable[[StepOutcome], None]
 
 
-def engine_metrics(metrics: Any, outcome: StepOutcome) -> None:
+def engine_metrics(metrics: Any, report: EngineReport | None) -> None:
     """``RowsOnReferencePath`` when the engine handed rows to the reference."""
-    if metrics is not None and outcome.report is not None and outcome.report.reference_rows:
-        add_count(metrics, METRIC_ROWS_ON_REFERENCE_PATH, outcome.report.reference_rows)
+    if metrics is not None and report is not None and report.reference_rows:
+        add_count(metrics, METRIC_ROWS_ON_REFERENCE_PATH, report.reference_rows)
+
+
+def log_engine_report(say: Callable[..., None], report: EngineReport | None, **where: Any) -> None:
+    """The ``engine report`` line: counts and reason names only, no value of the file."""
+    if report is not None:
+        say("engine report", **where, **report.to_json())
+
+
+def publish_engine_report(
+    report: EngineReport | None,
+    *,
+    metrics: Any,
+    log: Callable[..., None] | None,
+    **where: Any,
+) -> None:
+    """What :func:`run_step` does with a step's report, for work that records no outcome of
+    its own (a part of a big file): the log line, then ``RowsOnReferencePath``."""
+    log_engine_report(log or (lambda message, **fields: None), report, **where)
+    engine_metrics(metrics, report)
 
 
 def validation_metrics(metrics: Any) -> Recorder:
     """``RowsRejected``, and ``FilesFailed`` when the file failed validation."""
 
     def record(outcome: StepOutcome) -> None:
-        engine_metrics(metrics, outcome)
+        engine_metrics(metrics, outcome.report)
         if metrics is not None:
             add_count(metrics, METRIC_ROWS_REJECTED, outcome.rows.get("rejected", 0))
             if outcome.outcome == INVALID:
@@ -246,7 +266,7 @@ def failure_metrics(metrics: Any) -> Recorder:
     """``FilesFailed`` when the step found the file's data unusable."""
 
     def record(outcome: StepOutcome) -> None:
-        engine_metrics(metrics, outcome)
+        engine_metrics(metrics, outcome.report)
         if metrics is not None and outcome.outcome == INVALID:
             add_count(metrics, METRIC_FILES_FAILED)
 
@@ -257,7 +277,7 @@ def completion_metrics(metrics: Any) -> Recorder:
     """The last step: ``FilesSucceeded`` and ``RowsProcessed``, or ``FilesFailed``."""
 
     def record(outcome: StepOutcome) -> None:
-        engine_metrics(metrics, outcome)
+        engine_metrics(metrics, outcome.report)
         if metrics is None:
             return
         if outcome.outcome == VALID:
@@ -326,8 +346,7 @@ def run_step(
         outcome = empty_result()
         outcome.outcome = INVALID
         outcome.error = (rejected.code, rejected.message)
-    if outcome.report is not None:  # counts and reason names only: no value of the file
-        say("engine report", job_id=parsed.job_id, step=step, **outcome.report.to_json())
+    log_engine_report(say, outcome.report, job_id=parsed.job_id, step=step)
     if outcome.outcome != VALID and outcome.error is None:
         outcome.error = _unexplained(step)
 

@@ -41,6 +41,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             schema=schema_from_env(),
             output_format=output_format_from_env(),
             pipeline_version=version,
+            metrics=metrics,
+            log=logger.info,
         )
     if mode == modes.REDUCE:
         result = large_steps.reduce_enrich(

@@ -32,6 +32,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             s3=s3io.default_client(),
             schema=schema_from_env(),
             output_format=output_format_from_env(),
+            metrics=metrics,
+            log=logger.info,
         )
     result = transform(
         event,

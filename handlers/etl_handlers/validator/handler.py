@@ -48,7 +48,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         from etl_handlers.app import large_steps  # the big-file path only
 
         if mode == modes.BATCH:
-            return large_steps.validate_batch(event, s3=s3, schema=schema)
+            return large_steps.validate_batch(
+                event, s3=s3, schema=schema, metrics=metrics, log=logger.info
+            )
         if mode == modes.PREFLIGHT:
             result = large_steps.preflight(
                 event, store=store, s3=s3, schema=schema, log=logger.info

@@ -17,7 +17,7 @@ from etl_handlers.engines.selector import validate_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .handlers_testkit import BUCKET, put_source
+from .handlers_testkit import BUCKET, Recorder, put_source
 
 SCHEMA = load_schema(None)
 HEADER = [
@@ -475,3 +475,72 @@ def test_the_preflight_records_header_names_scrubbed(s3, store):
     assert result["outcome"] == "VALID"
     record = store.require(job["jobId"])
     assert record["extraColumns"] == ["note ************1111"]
+
+
+def _keys_under(s3, prefix: str) -> list[str]:
+    found = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"] for item in found)
+
+
+def test_each_part_logs_its_engine_report_and_counts_rows_on_the_reference_path(s3, store):
+    """A big file's parts report what their engine did as a single file's steps do: one
+    ``engine report`` line per part and step (no value of the file), and the rows handed to
+    the reference published as ``RowsOnReferencePath``."""
+    body = _file(_row("a"), _row("b", merchant='"Shop\rSecret 4111111111111111"'), _row("c"))
+    job = put_source(s3, store, "raw/big.csv", body)
+    prefixes = large.JobPrefixes(job["jobId"])
+    metrics = Recorder()
+    logged: list[tuple[str, dict[str, Any]]] = []
+
+    def log(message: str, **fields: Any) -> None:
+        logged.append((message, fields))
+
+    kw = {"store": store, "s3": s3, "metrics": metrics, "log": log}
+    assert (
+        large_steps.preflight(
+            {**job, "mode": "preflight", "rowsPerPart": 2}, store=store, s3=s3, schema=SCHEMA
+        )["outcome"]
+        == "VALID"
+    )
+    for plan in _keys_under(s3, prefixes.plan):
+        large_steps.validate_batch(
+            {**job, "mode": "batch", "planKey": plan},
+            s3=s3,
+            schema=SCHEMA,
+            metrics=metrics,
+            log=log,
+        )
+    reduced = large_steps.reduce_validation(
+        {**job, "mode": "reduce"}, schema=SCHEMA, max_reject_rate=Decimal("0.05"), **kw
+    )
+    assert reduced["outcome"] == "VALID"
+    for part_key in _keys_under(s3, prefixes.parts):
+        part = {**job, "mode": "part", "partKey": part_key}
+        transformed = large_steps.transform_part(part, schema=SCHEMA, output_format="jsonl", **kw)
+        large_steps.enrich_part(
+            {**part, "part": transformed},
+            schema=SCHEMA,
+            output_format="jsonl",
+            pipeline_version="test",
+            **kw,
+        )
+    assert large_steps.reduce_enrich({**job, "mode": "reduce"}, **kw)["outcome"] == "VALID"
+
+    reports = {
+        (fields["step"], fields["part"]): fields
+        for message, fields in logged
+        if message == "engine report"
+    }
+    first, second = large.part_name(1), large.part_name(3)
+    assert sorted(reports) == sorted(
+        (step, part) for step in ("validate", "transform", "enrich") for part in (first, second)
+    )
+    assert all(fields["job_id"] == job["jobId"] for fields in reports.values())
+    assert reports["validate", first]["reasons"] == {"bare CR": {"rows": 1, "chunks": 1}}
+    assert reports["validate", first]["rows"] == {"columnar": 1, "reference": 1}
+    assert reports["transform", first]["rows"]["reference"] == 1
+    assert reports["validate", second]["rows"] == {"columnar": 1, "reference": 0}
+    assert reports["enrich", first]["rows"] == {"columnar": 2, "reference": 0}
+    assert metrics.metrics["RowsOnReferencePath"] == 2  # validate's row and transform's
+    assert metrics.metrics["FilesSucceeded"] == 1
+    assert "4111111111111111" not in json.dumps(logged) and "Secret" not in json.dumps(logged)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from etl_handlers.app.large import JobPrefixes
 from etl_handlers.aws.jobs import SUCCEEDED, JobStore
 from etl_handlers.core.errors import ConfigurationError
 from etl_handlers.enricher import handler as enricher
@@ -78,3 +79,46 @@ def test_a_bad_setting_is_a_fault_not_a_data_problem(
         transformer.lambda_handler(state, FakeContext())
     with pytest.raises(ConfigurationError):
         enricher.lambda_handler(state, FakeContext())
+
+
+def test_a_big_file_s_parts_publish_rows_on_the_reference_path(
+    s3: Any,
+    store: JobStore,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The batch and part tasks hand their engine reports to the handlers' logger and
+    metrics: a bare CR in one part's quoted merchant shows on the dashboard."""
+    body = csv_bytes(row(1), row(2, merchant='"Shop\rSecret 4111111111111111"'), row(3))
+    state = put_source(s3, store, "raw/big.csv", body)
+    prefixes = JobPrefixes(state["jobId"])
+
+    def listed(prefix: str) -> list[str]:
+        found = s3.list_objects_v2(Bucket=state["bucket"], Prefix=prefix).get("Contents", [])
+        return sorted(item["Key"] for item in found)
+
+    preflight = {**state, "mode": "preflight", "rowsPerPart": 2}
+    assert validator.lambda_handler(preflight, FakeContext())["outcome"] == "VALID"
+    capsys.readouterr()
+    for plan in listed(prefixes.plan):
+        validator.lambda_handler({**state, "mode": "batch", "planKey": plan}, FakeContext())
+    batches = capsys.readouterr().out
+    assert emf_metrics(batches) == {"RowsOnReferencePath": 1}
+    assert validator.lambda_handler({**state, "mode": "reduce"}, FakeContext())["outcome"] == (
+        "VALID"
+    )
+    capsys.readouterr()
+    for part_key in listed(prefixes.parts):
+        part = {**state, "mode": "part", "partKey": part_key}
+        part["part"] = transformer.lambda_handler(part, FakeContext())
+        enricher.lambda_handler(part, FakeContext())
+    parts = capsys.readouterr().out
+    assert emf_metrics(parts) == {"RowsOnReferencePath": 1}  # the transform's
+    reports = [vars(record) for record in caplog.records if record.msg == "engine report"]
+    assert sorted((report["step"], report["part"]) for report in reports) == sorted(
+        (step, part)
+        for step in ("validate", "transform", "enrich")
+        for part in ("part-000000000001", "part-000000000003")
+    )
+    logged = json.dumps([record.getMessage() for record in caplog.records] + reports, default=str)
+    assert "Secret" not in logged and "4111111111111111" not in logged

@@ -30,6 +30,7 @@ from etl_handlers.validator.logic import validate
 from .handlers_testkit import (
     BUCKET,
     HEADER,
+    Recorder,
     all_keys,
     csv_bytes,
     exists,
@@ -43,16 +44,6 @@ from .handlers_testkit import (
 SCHEMA = load_schema(None)
 RATE = Decimal("0.25")
 KEY = "raw/2026/tx.csv"
-
-
-class Recorder:
-    """Stands in for Powertools Metrics: records add_metric calls."""
-
-    def __init__(self) -> None:
-        self.metrics: dict[str, float] = {}
-
-    def add_metric(self, name: str, unit: Any, value: float) -> None:
-        self.metrics[name] = self.metrics.get(name, 0) + value
 
 
 def run_validate(event: dict[str, Any], store: JobStore, s3: Any, **kw: Any) -> dict[str, Any]:
