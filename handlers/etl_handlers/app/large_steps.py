@@ -40,6 +40,7 @@ from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import FAILED, JobStore, iso
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.core import codes
+from etl_handlers.core.csvio import Joined
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
@@ -128,7 +129,7 @@ def validate_batch(
                     )
                     for span in ((0, plan.header_end), (plan.start, plan.end))
                 )
-                yield io.BufferedReader(_Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
+                yield io.BufferedReader(Joined(header, rows), buffer_size=s3io.READ_BUFFER_SIZE)
 
         result = large.validate_part(open_part, plan=plan, schema=schema)
         part = result.part
@@ -149,26 +150,6 @@ def validate_batch(
         result.report, metrics=metrics, log=log, job_id=job.job_id, step="validate", part=part
     )
     return {}  # the map collects one result per part: what matters is in S3
-
-
-class _Joined(io.RawIOBase):
-    """One raw stream reading ``first`` to its end, then ``second``."""
-
-    def __init__(self, first: BinaryIO, second: BinaryIO) -> None:
-        self._streams = [first, second]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        while self._streams:
-            data = self._streams[0].read(len(view))
-            if data:
-                view[: len(data)] = data
-                return len(data)
-            self._streams.pop(0)
-        return 0
 
 
 def reduce_validation(

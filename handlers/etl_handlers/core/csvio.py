@@ -30,7 +30,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
@@ -41,6 +41,7 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "MAX_LINE_BYTES",
     "CsvSource",
+    "Joined",
     "normalize_name",
     "open_csv",
 ]
@@ -123,6 +124,49 @@ class CheckedBytes(io.BufferedIOBase):
                 codes.LINE_TOO_LONG,
                 f"line {self._newlines + 1} is longer than {MAX_LINE_BYTES} bytes",
             )
+
+
+class Joined(io.RawIOBase):
+    """``head`` (bytes, or a stream read to its end), then ``rest``, as one raw stream; the
+    streams are not closed with it.
+
+    Reads end on the reference reader's windows: never across a multiple of
+    :data:`CHUNK_BYTES` counted from ``offset``, the position of ``head``'s first byte in the
+    file (where ``NOT_UTF8`` is found, and partial counts, depend on those windows). So a file
+    resumed mid-way, or a part of a big file presented as its header's bytes then its range,
+    is read as the whole file is. ``read()`` without a size gives the rest of the window.
+    """
+
+    def __init__(self, head: bytes | BinaryIO, rest: BinaryIO, *, offset: int = 0) -> None:
+        super().__init__()
+        first = io.BytesIO(head) if isinstance(head, bytes) else head  # shares, not copies
+        self._streams: list[BinaryIO] = [first, rest]
+        self._position = offset
+
+    def readable(self) -> bool:
+        return True
+
+    def _window(self) -> int:
+        return CHUNK_BYTES - self._position % CHUNK_BYTES
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._window())
+        filled = 0
+        while filled < want and self._streams:
+            data = self._streams[0].read(want - filled)
+            if not data:
+                self._streams.pop(0)
+                continue
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+        self._position += filled
+        return filled
+
+    def read(self, size: int | None = -1) -> bytes:
+        window = self._window()
+        buffer = bytearray(window if size is None or size < 0 else min(size, window))
+        return bytes(memoryview(buffer)[: self.readinto(buffer)])
 
 
 def _first_line_end(data: bytes) -> int:

@@ -1085,7 +1085,7 @@ def test_value_helpers() -> None:
 
 def test_resume_reads_in_the_reference_windows() -> None:
     source = io.BytesIO(b"y" * 70000)
-    resumed = csvchunks.Resume(b"x" * 10, source, 65530)
+    resumed = csvio.Joined(b"x" * 10, source, offset=65530)
     assert resumed.readable()
     assert len(resumed.read(100)) == 6  # up to the next 64 KiB boundary
     assert len(resumed.read()) == csvio.CHUNK_BYTES

@@ -85,6 +85,23 @@ def test_utf8_split_across_chunks_is_fine(monkeypatch: pytest.MonkeyPatch) -> No
     assert run.valid_rows[1][6] == "Café €uro 😀" * 3
 
 
+def test_a_header_and_a_range_read_as_one_file_in_the_reference_windows() -> None:
+    """A big file's part: its header's bytes, then its range (two streams), read as one file
+    whose reads cross the seam but never a 64 KiB window; the streams stay their owner's."""
+    head, rest = io.BytesIO(b"h" * 10), io.BytesIO(b"r" * 70000)
+    joined = csvio.Joined(head, rest)
+    assert joined.read() == b"h" * 10 + b"r" * (csvio.CHUNK_BYTES - 10)
+    assert joined.read(5) == b"rrrrr"
+    with io.BufferedReader(joined, buffer_size=1 << 20) as buffered:
+        assert buffered.read() == b"r" * (70000 - (csvio.CHUNK_BYTES - 10) - 5)
+    assert not head.closed and not rest.closed
+    header, body = csv_bytes([GOOD]).split(b"\n", 1)
+    part = open_csv(io.BufferedReader(csvio.Joined(io.BytesIO(header + b"\n"), io.BytesIO(body))))
+    whole = open_csv(io.BytesIO(header + b"\n" + body))
+    assert part.header == whole.header
+    assert list(part.rows) == list(whole.rows)
+
+
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
 def test_line_endings(newline: bytes) -> None:
     data = newline.join([HEAD.encode(), LINE.encode(), LINE.replace("tx-1", "tx-2").encode()])

@@ -40,7 +40,6 @@ __all__ = [
     "CsvChunks",
     "FastChunk",
     "RangeRows",
-    "Resume",
     "SlowRows",
     "parse_chunk",
 ]
@@ -62,42 +61,6 @@ SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
 """A line both parsers read the same way: every field unquoted without quotes, or quoted
 whole with doubled inner quotes, on this line (RE2 syntax; the line without its LF)."""
 _SAFE_LINE = re.compile(rf"{_FIELD}(?:,{_FIELD})*")
-
-
-class Resume(io.RawIOBase):
-    """``data`` (bytes starting at absolute offset ``offset``), then the rest of ``source``,
-    in reads that never cross a multiple of :data:`csvio.CHUNK_BYTES`, so a reader resumed here
-    sees the same read windows as one that started at byte 0."""
-
-    def __init__(self, data: bytes, source: BinaryIO, offset: int) -> None:
-        super().__init__()
-        self._data = memoryview(data)
-        self._source = source
-        self._position = offset
-        self._eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        window = csvio.CHUNK_BYTES - self._position % csvio.CHUNK_BYTES
-        want = window if size is None or size < 0 else min(size, window)
-        parts = []
-        if self._data:
-            part = bytes(self._data[:want])
-            self._data = self._data[len(part) :]
-            parts.append(part)
-            want -= len(part)
-        while want > 0 and not self._eof:
-            part = self._source.read(want)
-            if not part:
-                self._eof = True
-                break
-            parts.append(part)
-            want -= len(part)
-        data = b"".join(parts)
-        self._position += len(data)
-        return data
 
 
 class ResumedSource(CsvSource):
@@ -253,8 +216,8 @@ class CsvChunks:
             end += len(data)
         self._buffer = b"".join(parts)
 
-    def _rest(self) -> Resume:
-        return Resume(self._buffer, self._source, self._start)
+    def _rest(self) -> csvio.Joined:
+        return csvio.Joined(self._buffer, self._source, offset=self._start)
 
     def open(self, required: Iterable[str]) -> BinaryIO | None:
         """Read and check the header (FileRejected as the reference raises it). Returns None
@@ -286,7 +249,7 @@ class CsvChunks:
 
     def restart(self) -> BinaryIO:
         """The whole file again as a stream (only right after :meth:`open`)."""
-        return Resume(self._initial, self._source, 0)  # type: ignore[return-value]
+        return csvio.Joined(self._initial, self._source)  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[FastChunk | SlowRows]:
         while True:
