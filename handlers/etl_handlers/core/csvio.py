@@ -146,27 +146,26 @@ class Joined(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _window(self) -> int:
-        return CHUNK_BYTES - self._position % CHUNK_BYTES
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        want = min(len(view), self._window())
-        filled = 0
-        while filled < want and self._streams:
-            data = self._streams[0].read(want - filled)
+    def read(self, size: int | None = -1) -> bytes:
+        window = CHUNK_BYTES - self._position % CHUNK_BYTES
+        want = window if size is None or size < 0 else min(size, window)
+        parts = []
+        while want > 0 and self._streams:
+            data = self._streams[0].read(want)
             if not data:
                 self._streams.pop(0)
                 continue
-            view[filled : filled + len(data)] = data
-            filled += len(data)
-        self._position += filled
-        return filled
+            parts.append(data)
+            want -= len(data)
+        data = b"".join(parts)
+        self._position += len(data)
+        return data
 
-    def read(self, size: int | None = -1) -> bytes:
-        window = self._window()
-        buffer = bytearray(window if size is None or size < 0 else min(size, window))
-        return bytes(memoryview(buffer)[: self.readinto(buffer)])
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
 
 def _first_line_end(data: bytes) -> int:
