@@ -75,6 +75,10 @@ ALL = (
 # -- The job table ---------------------------------------------------------------------------
 JOB_INDEX_NAME = "TimestampIndex"
 """The GSI over status and time of the last status change."""
+JOB_TABLE_KEYS = (("jobId", "S"), ("fileName", "S"))
+"""The table's partition and sort key: (attribute name, DynamoDB type)."""
+JOB_INDEX_KEYS = (("status", "S"), ("timestamp", "N"))
+"""The index's partition and sort key: (attribute name, DynamoDB type)."""
 
 # -- Job statuses and their groups -----------------------------------------------------------
 PENDING = "PENDING"

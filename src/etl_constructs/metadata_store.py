@@ -30,7 +30,7 @@ from ._core.keys import data_key
 from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from .compliance import Compliance
-from .naming import JOB_INDEX_NAME, Naming
+from .naming import JOB_INDEX_KEYS, JOB_INDEX_NAME, JOB_TABLE_KEYS, Naming
 
 #: How long the strict profile's daily backups are kept.
 BACKUP_RETENTION = cdk.Duration.days(35)
@@ -122,8 +122,8 @@ class MetadataStore(Construct):
             self,
             "Table",
             table_name=table_name or naming.metadata_table,
-            partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="fileName", type=dynamodb.AttributeType.STRING),
+            partition_key=_attribute(JOB_TABLE_KEYS[0]),
+            sort_key=_attribute(JOB_TABLE_KEYS[1]),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=(
                 dynamodb.TableEncryption.CUSTOMER_MANAGED
@@ -140,8 +140,8 @@ class MetadataStore(Construct):
         )
         self.dynamodb_table.add_global_secondary_index(
             index_name=JOB_INDEX_NAME,
-            partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="timestamp", type=dynamodb.AttributeType.NUMBER),
+            partition_key=_attribute(JOB_INDEX_KEYS[0]),
+            sort_key=_attribute(JOB_INDEX_KEYS[1]),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.table = self.dynamodb_table
@@ -229,3 +229,17 @@ def _retained(removal_policy: cdk.RemovalPolicy) -> bool:
         cdk.RemovalPolicy.RETAIN,
         cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     )
+
+
+#: DynamoDB's attribute type codes, as the contract writes them.
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+
+
+def _attribute(key: tuple[str, str]) -> dynamodb.Attribute:
+    """A key attribute of the contract's job table layout."""
+    name, type_code = key
+    return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[type_code])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from etl_constructs._contract import contract
 from etl_constructs.local import cli
 from etl_constructs.local.assembly import CloudAssembly, synthesize
-from etl_constructs.local.pipeline import JOB_INDEX_KEYS, JOB_TABLE_KEYS
 
 pytestmark = pytest.mark.xdist_group("moto-runtime")
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,11 +97,11 @@ def test_the_job_table_an_import_gets_is_the_metadata_stores(tmp_path):
     props = table.properties
     types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
     assert [(k["AttributeName"], types[k["AttributeName"]]) for k in props["KeySchema"]] == list(
-        JOB_TABLE_KEYS
+        contract.JOB_TABLE_KEYS
     )
     (index,) = props["GlobalSecondaryIndexes"]
     assert [(k["AttributeName"], types[k["AttributeName"]]) for k in index["KeySchema"]] == list(
-        JOB_INDEX_KEYS
+        contract.JOB_INDEX_KEYS
     )
     assert isinstance(CloudAssembly.load(tmp_path / "assembly"), CloudAssembly)
 

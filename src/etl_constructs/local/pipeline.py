@@ -41,10 +41,6 @@ UPLOAD_PART_SIZE = 64 * 1024 * 1024
 EXPORTED_PREFIXES = tuple(
     p for p in contract.PREFIXES if p not in (contract.RAW_PREFIX, contract.VALIDATED_PREFIX)
 )
-#: The job table's layout, for a table the app imports (its template declares none): the
-#: one :class:`etl_constructs.MetadataStore` creates (a test holds the two equal).
-JOB_TABLE_KEYS = (("jobId", "S"), ("fileName", "S"))
-JOB_INDEX_KEYS = (("status", "S"), ("timestamp", "N"))
 
 #: Resource types a local run does without, and why (see the README's "what local runs
 #: cannot prove").
@@ -256,16 +252,18 @@ class LocalPipeline:
                     "with EventBridge delivery"
                 )
             table = function.environment.get(contract.JOB_TABLE)
-            if table and table not in tables:
+            if table and table not in tables:  # the job table layout MetadataStore creates
                 self.dynamodb.create_table(
                     TableName=table,
-                    KeySchema=_key_schema(JOB_TABLE_KEYS),
-                    AttributeDefinitions=_attributes(JOB_TABLE_KEYS + JOB_INDEX_KEYS),
+                    KeySchema=_key_schema(contract.JOB_TABLE_KEYS),
+                    AttributeDefinitions=_attributes(
+                        contract.JOB_TABLE_KEYS + contract.JOB_INDEX_KEYS
+                    ),
                     BillingMode="PAY_PER_REQUEST",
                     GlobalSecondaryIndexes=[
                         {
                             "IndexName": contract.JOB_INDEX_NAME,
-                            "KeySchema": _key_schema(JOB_INDEX_KEYS),
+                            "KeySchema": _key_schema(contract.JOB_INDEX_KEYS),
                             "Projection": {"ProjectionType": "ALL"},
                         }
                     ],
