@@ -164,6 +164,7 @@ SEEN_IDS_TABLE = "ETL_SEEN_IDS_TABLE"
 SEEN_IDS_WINDOW_DAYS = "ETL_SEEN_IDS_WINDOW_DAYS"
 SEEN_IDS_WORKERS = "ETL_SEEN_IDS_WORKERS"
 SEEN_IDS_ENV = (SEEN_IDS_TABLE, SEEN_IDS_WINDOW_DAYS, SEEN_IDS_WORKERS)
+ALL = (*ALL, *SEEN_IDS_ENV)  # the validator's settings of the check are environment names too
 SEEN_IDS_KEY = ("idHash", "B")
 """The seen-ids table's partition key: (attribute name, DynamoDB type)."""
 SEEN_IDS_TTL_ATTRIBUTE = "expiresAt"
