@@ -150,6 +150,7 @@ class SeenIdStore:
             "ExpressionAttributeValues": {":me": {"S": job_id}, ":now": {"N": str(now)}}
         }
         held: Mapping[str, Any] | None = None
+        taking_over = False
         for _ in range(_ROUNDS):
             try:
                 self.client.put_item(
@@ -169,8 +170,15 @@ class SeenIdStore:
                 continue
             owner = held["jobId"]["S"]
             expired = int(held[SEEN_IDS_TTL_ATTRIBUTE]["N"]) <= now
-            if owner != job_id and not expired and not self._owner_released(owner):
+            # A takeover that failed met a new claim: its owner's status is read afresh
+            # (a failed job that is reprocessed re-claims its ids once it runs again).
+            if (
+                owner != job_id
+                and not expired
+                and not self._owner_released(owner, fresh=taking_over)
+            ):
                 return _claim_of(held)
+            taking_over = True
             # The holder failed (or the claim expired, or it is ours from a concurrent
             # attempt): take it over unless someone changed it since we read it.
             condition = "#token = :held"
@@ -187,10 +195,11 @@ class SeenIdStore:
         )
         return response.get("Item")
 
-    def _owner_released(self, owner: str) -> bool:
-        """Whether ``owner``'s claims no longer count: its job FAILED or is gone."""
+    def _owner_released(self, owner: str, *, fresh: bool = False) -> bool:
+        """Whether ``owner``'s claims no longer count: its job FAILED or is gone (read once
+        per :meth:`claim`, unless ``fresh``)."""
         with self._lock:
-            known = self._released.get(owner)
+            known = None if fresh else self._released.get(owner)
         if known is None:
             job = self._jobs.get(owner)
             known = job is None or job.get("status") == FAILED

@@ -390,3 +390,43 @@ def test_staging_keys_sit_under_the_job_s_validated_folder() -> None:
         f"validated/{'j' * 32}/seen-ids/a.csv",
         f"validated/{'j' * 32}/seen-ids/a.rejected.jsonl",
     )
+
+
+def test_a_failed_job_reprocessed_while_another_takes_its_claim_over_keeps_one_owner(
+    store: JobStore, seen_table: str, clock: Clock
+) -> None:
+    """B reads the claim of A (FAILED) and is about to take it over; A's reprocess re-claims
+    first. B's takeover must not overwrite A's fresh claim: exactly one of them holds the id."""
+    a, b = "a" * 32, "b" * 32
+    store.create(job_id=a, file_name="a", bucket=BUCKET, version_id="v", etag="e", size_bytes=1)
+    seen_a = seen_store(store, clock)
+    assert seen_a.claim(a, ["x"]) == {}
+    store.fail(a, "a", step="transform", code="X", message="fault")
+    client = boto3.client("dynamodb", region_name=REGION)
+
+    class ReprocessFirst:
+        """B's client: just before B's takeover write, A is reprocessed and re-claims."""
+
+        fired = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client, name)
+
+        def put_item(self, **kwargs: Any) -> Any:
+            if "#token" in kwargs["ConditionExpression"] and not ReprocessFirst.fired:
+                ReprocessFirst.fired = True
+                client.update_item(  # the reprocess moves A out of FAILED (issue 19)
+                    TableName=store.table_name,
+                    Key={"jobId": {"S": a}, "fileName": {"S": "a"}},
+                    UpdateExpression="SET #s = :v",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":v": {"S": "VALIDATING"}},
+                )
+                assert seen_store(store, clock).claim(a, ["x"]) == {}
+            return client.put_item(**kwargs)
+
+    held = seen_store(store, clock, client=ReprocessFirst()).claim(b, ["x"])
+    assert ReprocessFirst.fired
+    assert held[0].job_id == a  # B lost: A holds the id again
+    item = client.get_item(TableName=SEEN, Key={"idHash": {"B": id_digest("x", salt=SEEN)}})
+    assert item["Item"]["jobId"]["S"] == a
