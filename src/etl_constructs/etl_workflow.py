@@ -239,9 +239,10 @@ class EtlWorkflow(Construct):
             the step functions' reserved concurrency, no failed part tolerated).
             ``LargeFiles.off()`` keeps every file on the single-function path.
         seen_ids: reject a row whose transaction id another job of this pipeline accepted
-            within a window (``DUPLICATE_ACROSS_FILES``), e.g. ``SeenIdsPolicy(window=
-            Duration.days(90))``: a seen-ids table only the validator writes. Off (None) by
-            default; needs ``large_files=LargeFiles.off()`` and one unique schema column.
+            within a window (``DUPLICATE_ACROSS_FILES``), e.g.
+            ``SeenIdsPolicy(window=Duration.days(90))``: a seen-ids table only the validator
+            writes. Off (None) by default; needs ``large_files=LargeFiles.off()`` and one
+            unique schema column.
 
     Attributes:
         functions: the five functions by base name.
