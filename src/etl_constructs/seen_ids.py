@@ -96,8 +96,9 @@ def seen_ids_table(
         scope,
         "SeenIdsTable",
         table_name=naming.seen_ids_table,
+        # the contract's key type is "B" (binary): a digest, not the id
         partition_key=dynamodb.Attribute(
-            name=contract.SEEN_IDS_KEY[0], type=dynamodb.AttributeType.BINARY
+            name=contract.SEEN_IDS_KEYS[0][0], type=dynamodb.AttributeType.BINARY
         ),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         time_to_live_attribute=contract.SEEN_IDS_TTL_ATTRIBUTE,

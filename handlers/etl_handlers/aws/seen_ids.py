@@ -42,7 +42,7 @@ from etl_handlers.contract import (
     DEFAULT_SEEN_IDS_WINDOW_DAYS,
     DEFAULT_SEEN_IDS_WORKERS,
     FAILED,
-    SEEN_IDS_KEY,
+    SEEN_IDS_KEYS,
     SEEN_IDS_TTL_ATTRIBUTE,
 )
 from etl_handlers.core.errors import ConfigurationError
@@ -52,7 +52,7 @@ __all__ = ["Claim", "SeenIdStore", "id_digest", "seen_id_store_from_env"]
 DIGEST_BYTES = 16
 """128 bits of HMAC-SHA-256: a false "duplicate" between two of 10^10 distinct ids has a
 probability below 10^-18."""
-_KEY = SEEN_IDS_KEY[0]
+_KEY = SEEN_IDS_KEYS[0][0]
 _ROUNDS = 5  # item changes one id may go through while we claim it (each needs a writer)
 
 

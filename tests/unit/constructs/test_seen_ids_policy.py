@@ -51,8 +51,10 @@ def test_the_table_keeps_digests_for_the_window_encrypted_like_the_job_table():
     )
     template = pipeline.template()
     logical_id, props = _seen_table(template)
-    assert props["KeySchema"] == [{"AttributeName": "idHash", "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": "idHash", "AttributeType": "B"}]
+
+    ((name, kind),) = handler_env.SEEN_IDS_KEYS
+    assert props["AttributeDefinitions"] == [{"AttributeName": name, "AttributeType": kind}]
+    assert props["KeySchema"] == [{"AttributeName": name, "KeyType": "HASH"}]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
