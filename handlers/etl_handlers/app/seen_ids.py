@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from etl_handlers.app.steps import content_type
 from etl_handlers.aws import s3io
 from etl_handlers.aws.seen_ids import Claim, SeenIdStore
 from etl_handlers.contract import VALID, VALIDATED_PREFIX
@@ -132,8 +133,8 @@ def validate_across_files(
                 if staged["rejected"]
                 else io.BytesIO()
             )
-            valid_out = stack.enter_context(writer(valid_key, "text/csv; charset=utf-8"))
-            rejects_out = stack.enter_context(writer(reject_key, "application/x-ndjson"))
+            valid_out = stack.enter_context(writer(valid_key, content_type("csv")))
+            rejects_out = stack.enter_context(writer(reject_key, content_type("jsonl")))
             found = recode_seen_ids(
                 valid_in=valid_in,
                 rejects_in=rejects_in,
