@@ -155,3 +155,20 @@ DEFAULT_STUCK_AFTER_MINUTES = 60
 """A job in an active status for longer is stuck."""
 DEFAULT_QUALITY_WINDOW_HOURS = 24
 """How far back the quality check looks for failures."""
+
+# -- Ids seen in earlier files (issue 19: duplicates across files) ---------------------------
+# Off unless the workflow's ``seen_ids`` prop is set; then the validator claims every accepted
+# row's unique id in the seen-ids table (partition key SEEN_IDS_KEYS, binary: a keyed digest of
+# the id, never the id) and rejects a row whose id another job holds (DUPLICATE_ACROSS_FILES).
+SEEN_IDS_TABLE = "ETL_SEEN_IDS_TABLE"
+SEEN_IDS_WINDOW_DAYS = "ETL_SEEN_IDS_WINDOW_DAYS"
+SEEN_IDS_WORKERS = "ETL_SEEN_IDS_WORKERS"
+SEEN_IDS_ENV = (SEEN_IDS_TABLE, SEEN_IDS_WINDOW_DAYS, SEEN_IDS_WORKERS)
+ALL = (*ALL, *SEEN_IDS_ENV)  # the validator's settings of the check are environment names too
+SEEN_IDS_KEYS = (("idHash", "B"),)
+"""The seen-ids table's partition key: (attribute name, DynamoDB type)."""
+SEEN_IDS_TTL_ATTRIBUTE = "expiresAt"
+"""Epoch seconds after which a claim no longer counts (and DynamoDB's TTL deletes it)."""
+DEFAULT_SEEN_IDS_WINDOW_DAYS = 90
+DEFAULT_SEEN_IDS_WORKERS = 32
+"""Conditional writes one validator keeps in flight at once."""

@@ -43,6 +43,7 @@ _LAZY = {
     "PipelineKey": ".encryption",
     "PipelineNetwork": ".network",
     "SchemaError": ".schema",
+    "SeenIdsPolicy": ".seen_ids",
     "StepRetry": ".etl_workflow",
     "TotalsSpec": ".schema",
     "TransactionSchema": ".schema",
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import PipelineNetwork
     from .observability_pack import AlarmThresholds, ObservabilityPack
     from .schema import ColumnSpec, SchemaError, TotalsSpec, TransactionSchema
+    from .seen_ids import SeenIdsPolicy
 
 
 def __getattr__(name: str) -> Any:
@@ -99,6 +101,7 @@ __all__ = [
     "PipelineNetwork",
     "PropsError",
     "SchemaError",
+    "SeenIdsPolicy",
     "StepRetry",
     "TotalsSpec",
     "TransactionSchema",

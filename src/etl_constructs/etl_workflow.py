@@ -54,6 +54,7 @@ from ._version import __version__
 from .compliance import Compliance
 from .large_files import LargeFiles
 from .schema import TransactionSchema
+from .seen_ids import SeenIdsPolicy, grant_claims, seen_ids_environment, seen_ids_table
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
 #: Errors worth another attempt: Lambda service faults and the handlers' own TransientError.
@@ -237,6 +238,11 @@ class EtlWorkflow(Construct):
             ``LargeFiles()`` (above 1 GiB, parts of 100,000 rows, at most 40 parts at once or
             the step functions' reserved concurrency, no failed part tolerated).
             ``LargeFiles.off()`` keeps every file on the single-function path.
+        seen_ids: reject a row whose transaction id another job of this pipeline accepted
+            within a window (``DUPLICATE_ACROSS_FILES``), e.g.
+            ``SeenIdsPolicy(window=Duration.days(90))``: a seen-ids table only the validator
+            writes. Off (None) by default; needs ``large_files=LargeFiles.off()`` and one
+            unique schema column.
 
     Attributes:
         functions: the five functions by base name.
@@ -246,6 +252,7 @@ class EtlWorkflow(Construct):
         execution_status_rule, encryption_key, schema, compliance.
         execution_budget: the longest path's worst case (the default execution timeout).
         large_files: the big-file settings in force (``enabled`` is False when off).
+        seen_ids_table: the seen-ids table when ``seen_ids`` is set, else ``None``.
         vpc, security_group: strict only, else ``None``.
     """
 
@@ -277,6 +284,7 @@ class EtlWorkflow(Construct):
         compliance: Compliance | str | None = None,
         vpc: ec2.IVpc | None = None,
         large_files: LargeFiles | None = None,
+        seen_ids: SeenIdsPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()
@@ -320,6 +328,10 @@ class EtlWorkflow(Construct):
         )
         large_files = large_files if large_files is not None else LargeFiles()
         problems += large_files.problems(reserved_concurrency=step_concurrency)
+        if seen_ids is not None:
+            problems += seen_ids.problems(
+                schema=self.schema, large_files_enabled=large_files.enabled
+            )
         raise_if_any("EtlWorkflow", problems)
         check_unique_names(self)
         self.environment = env
@@ -393,6 +405,15 @@ class EtlWorkflow(Construct):
             fn = self._function(base, settings[base], {**common_env, **specific_env[base]})
             self._grant_data_access(fn, base)
             self.functions[base] = fn
+        # Ids accepted across files (off by default): a table only the validator writes.
+        self.seen_ids_table: dynamodb.Table | None = None
+        if seen_ids is not None:
+            self.seen_ids_table = seen_ids_table(
+                self, policy=seen_ids, naming=names, job_table=table, removal_policy=removal_policy
+            )
+            grant_claims(self.seen_ids_table, self.functions["validator"].role)
+            for name, value in seen_ids_environment(seen_ids, self.seen_ids_table).items():
+                self.functions["validator"].add_environment(name, value)
 
         self.state_machine_log_group = self._log_group(
             "StateMachineLogs", names.vended_log_group("state-machine")

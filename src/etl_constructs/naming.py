@@ -190,6 +190,11 @@ class Naming:
         return f"{self.lead}-metadata-{self.suffix}"
 
     @property
+    def seen_ids_table(self) -> str:
+        """The table of ids accepted across files (``EtlWorkflow(seen_ids=...)``)."""
+        return f"{self.lead}-seen-ids-{self.suffix}"
+
+    @property
     def state_machine(self) -> str:
         return f"{self.lead}-state-machine-{self.suffix}"
 

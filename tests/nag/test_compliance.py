@@ -62,6 +62,7 @@ def _pipeline(
     split: bool,
     profile: str = "standard",
     env: cdk.Environment | None = None,
+    **flow_props,
 ):
     from aws_cdk import aws_kms as kms
 
@@ -92,6 +93,7 @@ def _pipeline(
         table=table,
         encryption_key=key,
         compliance=profile,
+        **flow_props,
     )
     api = ControlApi(
         compute,
@@ -184,3 +186,20 @@ def test_strict_packs_refuse_what_standard_accepts(tmp_path):
     app_with_a_plain_function(tmp_path / "standard", "standard").synth()
     with pytest.raises(Exception, match=re.escape("NIST.800.53.R5-LambdaConcurrency")):
         app_with_a_plain_function(tmp_path / "strict", "strict").synth()
+
+
+@pytest.mark.parametrize(("profile", "kms_everywhere"), [("standard", False), ("strict", True)])
+def test_the_seen_ids_table_is_nag_clean_in_both_profiles(tmp_path, profile, kms_everywhere):
+    from etl_constructs import LargeFiles, SeenIdsPolicy
+
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    _pipeline(
+        app,
+        kms_everywhere=kms_everywhere,
+        split=True,
+        profile=profile,
+        seen_ids=SeenIdsPolicy(),
+        large_files=LargeFiles.off(),
+    )
+    compliance.add_nag_packs(app, profile)
+    app.synth()

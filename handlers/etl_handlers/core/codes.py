@@ -76,6 +76,9 @@ INVALID_COUNTRY = "INVALID_COUNTRY"
 """Not an ISO 3166-1 alpha-2 code (any case)."""
 DUPLICATE_ID = "DUPLICATE_ID"
 """A unique column's value was already taken by an accepted row earlier in the file."""
+DUPLICATE_ACROSS_FILES = "DUPLICATE_ACROSS_FILES"
+"""The row's unique id was accepted by another job of the pipeline within the seen-ids window
+(only with the workflow's ``seen_ids`` on); the message names that job and the day."""
 
 ROW_CODES = (
     FIELD_COUNT,
@@ -91,6 +94,7 @@ ROW_CODES = (
     INVALID_CARD,
     INVALID_COUNTRY,
     DUPLICATE_ID,
+    DUPLICATE_ACROSS_FILES,
 )
 
 # -- step codes -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from etl_handlers.app import modes
 from etl_handlers.app.steps import max_reject_rate_from_env, schema_from_env
 from etl_handlers.aws import observability, s3io
 from etl_handlers.aws.jobs import JobStore
+from etl_handlers.aws.seen_ids import seen_id_store_from_env
 from etl_handlers.validator.logic import validate
 
 logger = observability.build_logger()
@@ -43,6 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             max_reject_rate=max_reject_rate_from_env(),
             metrics=metrics,
             log=logger.info,
+            seen_ids=seen_id_store_from_env(store),
         )
     else:
         from etl_handlers.app import large_steps  # the big-file path only

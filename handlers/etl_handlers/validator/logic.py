@@ -24,6 +24,7 @@ from etl_handlers.app.steps import (
 )
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
+from etl_handlers.aws.seen_ids import SeenIdStore
 from etl_handlers.core import codes, keys
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.selector import validate_stream
@@ -46,37 +47,62 @@ def validate(
     metrics: Any = None,
     log: Callable[..., None] | None = None,
     part_size: int = PART_SIZE,
+    seen_ids: SeenIdStore | None = None,
 ) -> dict[str, Any]:
     """Run the Validate step for the job in ``event`` (the state machine's state).
 
     Returns ``{"outcome", "rows": {"input", "valid", "rejected"}, "totals",
     "outputs": {"validated", "rejected"}, "error"}``. ``metrics`` (a Powertools
     ``Metrics``) receives ``RowsRejected`` and, for a data failure, ``FilesFailed``.
+    ``seen_ids``: the seen-ids store when the check of ids across files is on
+    (:mod:`etl_handlers.app.seen_ids`).
     """
 
     def body(ctx: StepContext) -> StepOutcome:
         job_id, key = ctx.event.job_id, ctx.event.key
-        valid_key = keys.validated_key(job_id, key)
-        reject_key = keys.rejected_key(job_id, key)
-        with (
-            ctx.open_source() as source,
-            ctx.writer(valid_key, content_type("csv")) as valid_sink,
-            ctx.writer(reject_key, content_type("jsonl")) as reject_sink,
-        ):
-            result = validate_stream(
-                source,
-                valid_sink,
-                reject_sink,
+
+        def validate_to(valid_key: str, reject_key: str) -> tuple[Any, dict[str, str | None]]:
+            with (
+                ctx.open_source() as source,
+                ctx.writer(valid_key, content_type("csv")) as valid_sink,
+                ctx.writer(reject_key, content_type("jsonl")) as reject_sink,
+            ):
+                result = validate_stream(
+                    source,
+                    valid_sink,
+                    reject_sink,
+                    schema=schema,
+                    max_reject_rate=max_reject_rate,
+                )
+                read_to_end = result.outcome == VALID or (
+                    result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
+                )
+                if result.outcome != VALID:
+                    valid_sink.abort()
+                if not (read_to_end and result.rows_rejected):
+                    reject_sink.abort()
+            return result, {
+                "validated": valid_key if valid_sink.committed else None,
+                "rejected": reject_key if reject_sink.committed else None,
+            }
+
+        if seen_ids is None:
+            result, outputs = validate_to(
+                keys.validated_key(job_id, key), keys.rejected_key(job_id, key)
+            )
+        else:  # duplicates across files: validation into staging keys, then the claim pass
+            from etl_handlers.app.seen_ids import validate_across_files
+
+            result, outputs = validate_across_files(
+                job_id=job_id,
+                bucket=ctx.event.bucket,
+                key=key,
+                s3=ctx.s3,
                 schema=schema,
-                max_reject_rate=max_reject_rate,
+                store=seen_ids,
+                validate_to=validate_to,
+                writer=ctx.writer,
             )
-            read_to_end = result.outcome == VALID or (
-                result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
-            )
-            if result.outcome != VALID:
-                valid_sink.abort()
-            if not (read_to_end and result.rows_rejected):
-                reject_sink.abort()
         return StepOutcome(
             outcome=result.outcome,
             rows={
@@ -90,10 +116,7 @@ def validate(
                 "rejected": result.rows_rejected,
             },
             totals=result.totals,
-            outputs={
-                "validated": valid_key if valid_sink.committed else None,
-                "rejected": reject_key if reject_sink.committed else None,
-            },
+            outputs=outputs,
             error=result.error,
             extra_columns=list(result.extra_columns),
             report=result.report,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from constructs import IConstruct
 
-from .findings import acknowledge
+from .findings import acknowledge, strict_findings
 from .kms import KMS_WILDCARD_REASON
 
 STANDARD_TABLE_KEY_REASON = (
@@ -12,6 +12,24 @@ STANDARD_TABLE_KEY_REASON = (
     "job metadata (keys, counts, totals, errors), never card data. The strict profile "
     "encrypts it with the customer-managed DataKey."
 )
+
+STANDARD_SEEN_IDS_KEY_REASON = (
+    "Standard profile: the seen-ids table is encrypted at rest with the AWS-managed key, like "
+    "the job table; it holds keyed digests of transaction ids and job ids, never an id or "
+    "card data. The strict profile encrypts it with the job table's customer-managed key."
+)
+
+SEEN_IDS_BACKUP_REASON = (
+    "The seen-ids table is an index of the ids the pipeline accepted in the window, not a "
+    "record of its own: every id in it is in the enriched outputs of its job, from which the "
+    "table can be rebuilt, and point-in-time recovery (35 days) restores it after a bad "
+    "write."
+)
+
+
+def acknowledge_seen_ids_table(table: IConstruct) -> None:
+    """The strict packs' backup-plan rule on the seen-ids table."""
+    acknowledge(table, strict_findings("DynamoDBInBackupPlan", SEEN_IDS_BACKUP_REASON))
 
 
 BACKUP_ROLE_REASON = (
