@@ -884,6 +884,37 @@ def test_byte_class_kernels(values: list[str]) -> None:
 
 
 @SETTINGS
+@given(st.lists(st.none() | st.text(max_size=12), max_size=30), st.integers(0, 3))
+@example(['a\\b"c\nd\re\tf\bg\fh\x00i\x1fé🛒', '\\"', None, ""], 1)
+def test_json_escaping_writes_what_encode_basestring_writes(
+    values: list[str | None], skip: int
+) -> None:
+    """Values with quotes, backslashes and control characters (the short escapes replaced
+    in bulk, the others as \\u00XX) read as ``encode_basestring`` writes them; nulls as
+    ``null``; on an array past offset 0."""
+    from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+    array = kernels.str_array(["x" * skip, *values]).slice(1)
+    assert kernels.json_values(array).to_pylist() == [
+        "null" if value is None else encode_basestring(value) for value in values
+    ]
+
+
+@SETTINGS
+@given(st.lists(st.text(alphabet="aé€🛒", min_size=1, max_size=9), max_size=30))
+def test_length_limit_counts_characters(values: list[str]) -> None:
+    """A value is within a limit of characters as ``len`` counts them, whatever the bytes of
+    each character: a name of multi-byte characters within the limit is certified."""
+    import numpy as np
+
+    array = kernels.str_array(values)
+    offsets, _ = kernels.pieces(array)
+    for limit in (3, 6):
+        ok = kernels.chars_within(array, np.diff(offsets), limit)
+        assert ok.tolist() == [len(value) <= limit for value in values]
+
+
+@SETTINGS
 @given(
     st.lists(st.tuples(st.sampled_from(["a", "b", "cé", "", "dd"]), st.booleans()), max_size=40),
     st.integers(min_value=0, max_value=3),
@@ -917,7 +948,7 @@ def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
 @given(st.lists(st.text(alphabet="ab1é,", max_size=12), max_size=40), st.integers(0, 3))
 def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
     """Marked bytes per value, counted both ways (a lookup per value among the marks, a
-    running count of the marks), on arrays that start past offset 0, against a count
+    sum over each value's marks), on arrays that start past offset 0, against a count
     in Python."""
     import numpy as np
 
@@ -934,13 +965,13 @@ def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
         if values:
             marked = table.mask(data[int(offsets[0]) : int(offsets[-1])])
             dense = kernels._per_value(marked, bounds, np.flatnonzero(marked).repeat(8))
-            assert dense.tolist() == expected  # as many marks as values: a running count
+            assert dense.tolist() == expected  # as many marks as values: a sum per value
             sparse = kernels._per_value(marked, bounds, np.flatnonzero(marked))
             assert sparse.tolist() == expected
 
 
 def test_per_value_counts_alike_whether_marks_are_sparse_or_dense() -> None:
-    """Few marks are counted by searching their positions, many by a running count: both
+    """Few marks are counted by searching their positions, many by a sum per value: both
     give each value's count (here 3 marks among 61 values, then 100 among 60)."""
     import numpy as np
 

@@ -370,13 +370,13 @@ class _Validator:
         if kind == "identifier":
             ok = ~empty
             if column.max_length is not None:
-                ok &= lengths <= column.max_length
+                ok &= k.chars_within(array, lengths, column.max_length)
             if column.pattern:
                 ok &= self.patterns[column.name](array)
         elif kind == "text":
             ok = ~empty
             if column.max_length is not None:
-                ok &= lengths <= column.max_length
+                ok &= k.chars_within(array, lengths, column.max_length)
         elif kind == "timestamp":
             ok = k.Timestamps(array).ok
         elif kind == "amount":
