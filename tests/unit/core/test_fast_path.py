@@ -944,6 +944,23 @@ def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
     assert repeats(values, chosen, hashes, candidates).tolist() == expected
 
 
+def test_characters_the_scrub_prefilter_skips_are_neither_digits_nor_separators() -> None:
+    """The scrub prefilter reads the letters of some scripts (and emoji) as not digit-like:
+    none of them is a decimal digit or a separator to scrub(), so no value it would change
+    is skipped; names written in those scripts are not scrubbed for being long."""
+    from etl_handlers.core.masking import SEPARATORS
+
+    separator = re.compile(SEPARATORS)
+    for low, high in kernels.NOT_DIGIT_RANGES:
+        for code in range(low, high + 1):
+            char = chr(code)
+            assert not char.isdecimal() and not separator.fullmatch(char), hex(code)
+    names = ["Пекарня Хлеб Müller Drogerie", "مطعم السلام 寿司 🛒 ☕ 한국어 ひらがな Ελληνικά"]
+    assert not kernels.scrub_candidates(kernels.str_array(names)).any()
+    pans = ["Пекарня 4111 1111 1111 1111", "٤١١١١١١١١١١١١١١١ café", "4111\u200b1111\u00ad1111 1111"]
+    assert kernels.scrub_candidates(kernels.str_array(pans)).all()
+
+
 @SETTINGS
 @given(st.lists(st.text(alphabet="ab1é,", max_size=12), max_size=40), st.integers(0, 3))
 def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:

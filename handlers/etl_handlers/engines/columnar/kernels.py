@@ -59,13 +59,29 @@ TIMESTAMP_RE = (
     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 AMOUNT_RE = r"^[0-9]{1,30}(?:\.[0-9]{1,4}0*)?$"
-# A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit (or
+# A superset of the digit runs scrub() looks at: a non-ASCII character may be a digit (or
 # one of scrub()'s non-ASCII separators: counted as a digit, it splits a gap in two shorter
-# ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two.
+# ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two. Except the
+# letters of these blocks (and emoji), which are neither a separator (SEPARATORS lists
+# them) nor a decimal digit (Nd) in any Unicode version: digits come in blocks of ten of
+# their own, and a letter does not become one. Names in these scripts are then not sent to
+# scrub() for being long.
+NOT_DIGIT_RANGES = (
+    (0x00C0, 0x024F),  # Latin-1 letters (and x, /), Latin Extended-A and -B
+    (0x0370, 0x03FF),  # Greek
+    (0x0400, 0x052F),  # Cyrillic
+    (0x0620, 0x065F),  # Arabic letters and vowel marks (not its digits, 0660-0669)
+    (0x3041, 0x309F),  # Hiragana
+    (0x4E00, 0x9FFF),  # CJK ideographs
+    (0xAC00, 0xD7A3),  # Hangul syllables
+    (0x2600, 0x27BF),  # Miscellaneous Symbols, Dingbats
+    (0x1F300, 0x1FAFF),  # emoji
+)
 _ASCII_SEPARATORS = "".join(
     f"\\x{code:02x}" for code in range(128) if re.fullmatch(SEPARATORS, chr(code))
 )
-_DIGIT_LIKE = r"(?:[0-9]|[^\x00-\x7f])"
+_NOT_DIGIT_CLASS = "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in NOT_DIGIT_RANGES)
+_DIGIT_LIKE = rf"(?:[0-9]|[^\x00-\x7f{_NOT_DIGIT_CLASS}])"
 SCRUB_RE = rf"{_DIGIT_LIKE}(?:[{_ASCII_SEPARATORS}]{{0,{MAX_GAP}}}{_DIGIT_LIKE}){{11,}}"
 MAX_HEAD_DIGITS = 12
 """Significant integer digits summed in int64 (10**12 * 10**4 per row, 10**6 rows per chunk
