@@ -385,10 +385,11 @@ def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], An
 def scrub_candidates(array: pa.Array) -> np.ndarray:
     """Values that may hold a digit run :func:`core.masking.scrub` masks (a superset)."""
     maybe = byte_counts(array, DIGIT_LIKE_BYTES) >= 12
-    if maybe.any():
-        rows = np.flatnonzero(maybe)
-        found = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
-        maybe[rows] = found
+    rows = np.flatnonzero(maybe)
+    if len(rows) * 4 > len(maybe):  # most pass (long non-ASCII text): no copy of them
+        return bools(pc.match_substring_regex(array, SCRUB_RE))
+    if len(rows):
+        maybe[rows] = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
     return maybe
 
 
@@ -511,11 +512,10 @@ def json_escaped(array: pa.Array, mask: np.ndarray) -> pa.Array:
     rows = np.flatnonzero(mask)
     chosen = array.take(int_array(rows)).cast(pa.string())
     long = any_byte(chosen, _LONG_ESCAPE_BYTES)
-    _, data = pieces(chosen)
-    present = np.zeros(256, dtype=bool)
-    present[data] = True  # the byte values of the chosen values (and of their buffer)
+    offsets, data = pieces(chosen)
+    data = data[int(offsets[0]) : int(offsets[-1])]
     for char, escaped in _SHORT_ESCAPES:
-        if present[ord(char)]:
+        if (data == ord(char)).any():
             chosen = pc.replace_substring(chosen, char, escaped)
     if long.any():
         slow = [
