@@ -384,9 +384,13 @@ def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], An
 
 def scrub_candidates(array: pa.Array) -> np.ndarray:
     """Values that may hold a digit run :func:`core.masking.scrub` masks (a superset)."""
+    offsets, _ = pieces(array)
+    if len(array) and int(offsets[-1] - offsets[0]) > 32 * len(array):
+        # long values: most pass the byte count, so RE2 reads them all without it
+        return bools(pc.match_substring_regex(array, SCRUB_RE))
     maybe = byte_counts(array, DIGIT_LIKE_BYTES) >= 12
     rows = np.flatnonzero(maybe)
-    if len(rows) * 4 > len(maybe):  # most pass (long non-ASCII text): no copy of them
+    if len(rows) * 4 > len(maybe):  # most pass (non-ASCII text): no copy of them
         return bools(pc.match_substring_regex(array, SCRUB_RE))
     if len(rows):
         maybe[rows] = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
@@ -507,23 +511,27 @@ def json_escaped(array: pa.Array, mask: np.ndarray) -> pa.Array:
     escaped byte is part of a multi-byte character, so one vectorized replace per escaped
     character present gives the same bytes; values with a control character written as
     ``\\u00XX`` (rare) go through ``encode_basestring`` itself."""
-    if not mask.any():
-        return array
     rows = np.flatnonzero(mask)
-    chosen = array.take(int_array(rows)).cast(pa.string())
+    if not len(rows):
+        return array
+    # The replaces change only values with an escaped byte: with many such values, run
+    # them over the whole array instead of over a copy of those values.
+    whole = len(rows) * 4 > len(mask)
+    chosen = (array if whole else array.take(int_array(rows))).cast(pa.string())
     long = any_byte(chosen, _LONG_ESCAPE_BYTES)
+    if whole:
+        long &= mask
     offsets, data = pieces(chosen)
     data = data[int(offsets[0]) : int(offsets[-1])]
     for char, escaped in _SHORT_ESCAPES:
         if (data == ord(char)).any():
             chosen = pc.replace_substring(chosen, char, escaped)
     if long.any():
-        slow = [
-            encode_basestring(value)[1:-1]
-            for value in array.take(int_array(rows[long])).to_pylist()
-        ]
-        chosen = replace_rows(chosen, np.flatnonzero(long), str_array(slow))
-    return replace_rows(array.cast(pa.string()), rows, chosen)
+        at = np.flatnonzero(long)
+        source = array if whole else array.take(int_array(rows))
+        slow = [encode_basestring(value)[1:-1] for value in source.take(int_array(at)).to_pylist()]
+        chosen = replace_rows(chosen, at, str_array(slow))
+    return chosen if whole else replace_rows(array.cast(pa.string()), rows, chosen)
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
