@@ -1504,7 +1504,7 @@ def test_a_record_the_columnar_reader_cannot_take_costs_only_its_range(
     else:
         assert report.reference_rows <= len(at) * 2  # a bare CR makes two rows of one line
         assert report.columnar_rows >= rows - len(at)
-    assert set(report.reasons) <= {Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE}
+    assert set(report.reasons) <= {Reason.BARE_CR, Reason.STRAY_QUOTE}
 
 
 @pytest.mark.parametrize("kind", list(FATAL))
@@ -1587,14 +1587,31 @@ def test_any_mix_of_ranges_and_columnar_chunks(
 def test_short_runs_between_unsafe_records_are_read_with_the_range(
     reference: Any, every: int, chunks: int
 ) -> None:
-    """A blank line after every 5th row: one range, not a batch per five rows; one after
-    every 600th: columnar runs between ranges of one blank line each."""
-    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), b"\r\n"))
+    """A line with a bare CR after every 5th row: one range, not a batch per five rows; one
+    after every 600th: columnar runs between ranges of one line (two rows) each."""
+    bare = LOCAL["bare CR"]
+    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), bare))
     out = same_chain(reference, data)
     report = out["validate"][0].report
     assert report.columnar_chunks + report.reference_chunks == chunks
     if every > csvchunks.MIN_RUN:
-        assert report.columnar_rows == 3000 and report.reference_rows == 0
+        assert report.columnar_rows == 3000 and report.reference_rows == 8
+
+
+@pytest.mark.parametrize("blank", [b"\r\n", b"\n", b"\r\n\n\r\n"])
+@pytest.mark.parametrize("crlf", [True, False])
+def test_blank_lines_stay_on_the_columnar_path(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, blank: bytes, crlf: bool
+) -> None:
+    """Blank lines (after every 10th row, before the first and after the last, over chunk
+    edges) are skipped as the reference skips them, without a row number, on the columnar
+    path: the same outputs, no range handed to the csv module."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    data = with_records(300, 16, dict.fromkeys([1, *range(11, 302, 10)], blank), crlf=crlf)
+    out = same_chain(reference, data)
+    report = out["validate"][0].report
+    assert report.columnar_rows == 300 and report.reasons == {}
 
 
 @pytest.mark.parametrize("bound", [1 << 20, 4096])

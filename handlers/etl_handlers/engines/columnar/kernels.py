@@ -130,6 +130,10 @@ def int_array(values: np.ndarray) -> pa.Array:
 
 def str_array(values: list[Any]) -> pa.Array:
     """A pyarrow string array from Python strings (None for null)."""
+    try:  # pyarrow's own conversion: several times faster than encoding each value here
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate: encoded as the reference reader's text
+        pass
     nulls = [value is None for value in values]
     encoded = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
