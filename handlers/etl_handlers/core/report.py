@@ -31,7 +31,6 @@ class Reason(StrEnum):
     COLUMN_ORDER = "columns not in schema order"
     QUOTED_LINE_BREAK = "quoted line break"
     BARE_CR = "bare CR"
-    BLANK_LINE = "blank line"
     BAD_UTF8 = "bad UTF-8"
     STRAY_QUOTE = "stray quote"
     OVERLONG_LINE = "overlong line"

@@ -110,7 +110,6 @@ CASES = {
     # a quoted field still open at the end of the file: no record end to cut at
     Reason.QUOTED_LINE_BREAK: lines(good(1), good(2, '"two\nlines'), good(3)),
     Reason.BARE_CR: lines(good(1), good(2, '"a\rb"'), good(3)),
-    Reason.BLANK_LINE: HEAD + (good(1) + "\n\n" + good(2) + "\n").encode(),
     Reason.BAD_UTF8: lines(good(1)) + b"x" * 70_000 + b"\n" + good(2, "caf\xe9").encode("latin-1"),
     Reason.STRAY_QUOTE: lines(good(1), good(2, 'Joe"s'), good(3)),
     Reason.OVERLONG_LINE: lines(good(1), good(2, "m" * csvio.MAX_FIELD_CHARS)),
@@ -124,6 +123,13 @@ def test_quoted_line_breaks_stay_on_the_columnar_path() -> None:
     result, _ = validated(data)
     assert result.rows_valid == 4
     assert result.report.reasons == {} and result.report.columnar_rows == 4
+
+
+def test_blank_lines_stay_on_the_columnar_path() -> None:
+    data = HEAD + (good(1) + "\n\n" + good(2) + "\r\n\r\n").encode()
+    result, _ = validated(data)
+    assert result.rows_valid == 2
+    assert result.report.reasons == {} and result.report.columnar_rows == 2
 
 
 @pytest.mark.parametrize("reason", list(CASES), ids=str)

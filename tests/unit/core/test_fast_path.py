@@ -884,6 +884,37 @@ def test_byte_class_kernels(values: list[str]) -> None:
 
 
 @SETTINGS
+@given(st.lists(st.none() | st.text(max_size=12), max_size=30), st.integers(0, 3))
+@example(['a\\b"c\nd\re\tf\bg\fh\x00i\x1fé🛒', '\\"', None, ""], 1)
+def test_json_escaping_writes_what_encode_basestring_writes(
+    values: list[str | None], skip: int
+) -> None:
+    """Values with quotes, backslashes and control characters (the short escapes replaced
+    in bulk, the others as \\u00XX) read as ``encode_basestring`` writes them; nulls as
+    ``null``; on an array past offset 0."""
+    from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+    array = kernels.str_array(["x" * skip, *values]).slice(1)
+    assert kernels.json_values(array).to_pylist() == [
+        "null" if value is None else encode_basestring(value) for value in values
+    ]
+
+
+@SETTINGS
+@given(st.lists(st.text(alphabet="aé€🛒", min_size=1, max_size=9), max_size=30))
+def test_length_limit_counts_characters(values: list[str]) -> None:
+    """A value is within a limit of characters as ``len`` counts them, whatever the bytes of
+    each character: a name of multi-byte characters within the limit is certified."""
+    import numpy as np
+
+    array = kernels.str_array(values)
+    offsets, _ = kernels.pieces(array)
+    for limit in (3, 6):
+        ok = kernels.chars_within(array, np.diff(offsets), limit)
+        assert ok.tolist() == [len(value) <= limit for value in values]
+
+
+@SETTINGS
 @given(
     st.lists(st.tuples(st.sampled_from(["a", "b", "cé", "", "dd"]), st.booleans()), max_size=40),
     st.integers(min_value=0, max_value=3),
@@ -913,11 +944,28 @@ def test_in_batch_repeats(rows: list[tuple[str, bool]], spread: int) -> None:
     assert repeats(values, chosen, hashes, candidates).tolist() == expected
 
 
+def test_characters_the_scrub_prefilter_skips_are_neither_digits_nor_separators() -> None:
+    """The scrub prefilter reads the letters of some scripts (and emoji) as not digit-like:
+    none of them is a decimal digit or a separator to scrub(), so no value it would change
+    is skipped; names written in those scripts are not scrubbed for being long."""
+    from etl_handlers.core.masking import SEPARATORS
+
+    separator = re.compile(SEPARATORS)
+    for low, high in kernels.NOT_DIGIT_RANGES:
+        for code in range(low, high + 1):
+            char = chr(code)
+            assert not char.isdecimal() and not separator.fullmatch(char), hex(code)
+    names = ["Пекарня Хлеб Müller Drogerie", "مطعم السلام 寿司 🛒 ☕ 한국어 ひらがな Ελληνικά"]
+    assert not kernels.scrub_candidates(kernels.str_array(names)).any()
+    pans = ["Пекарня 4111 1111 1111 1111", "٤١١١١١١١١١١١١١١١ café", "4111\u200b1111\u00ad1111 1111"]
+    assert kernels.scrub_candidates(kernels.str_array(pans)).all()
+
+
 @SETTINGS
 @given(st.lists(st.text(alphabet="ab1é,", max_size=12), max_size=40), st.integers(0, 3))
 def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
     """Marked bytes per value, counted both ways (a lookup per value among the marks, a
-    running count of the marks), on arrays that start past offset 0, against a count
+    sum over each value's marks), on arrays that start past offset 0, against a count
     in Python."""
     import numpy as np
 
@@ -934,13 +982,13 @@ def test_byte_counts_sparse_and_dense(values: list[str], skip: int) -> None:
         if values:
             marked = table.mask(data[int(offsets[0]) : int(offsets[-1])])
             dense = kernels._per_value(marked, bounds, np.flatnonzero(marked).repeat(8))
-            assert dense.tolist() == expected  # as many marks as values: a running count
+            assert dense.tolist() == expected  # as many marks as values: a sum per value
             sparse = kernels._per_value(marked, bounds, np.flatnonzero(marked))
             assert sparse.tolist() == expected
 
 
 def test_per_value_counts_alike_whether_marks_are_sparse_or_dense() -> None:
-    """Few marks are counted by searching their positions, many by a running count: both
+    """Few marks are counted by searching their positions, many by a sum per value: both
     give each value's count (here 3 marks among 61 values, then 100 among 60)."""
     import numpy as np
 
@@ -1456,7 +1504,7 @@ def test_a_record_the_columnar_reader_cannot_take_costs_only_its_range(
     else:
         assert report.reference_rows <= len(at) * 2  # a bare CR makes two rows of one line
         assert report.columnar_rows >= rows - len(at)
-    assert set(report.reasons) <= {Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE}
+    assert set(report.reasons) <= {Reason.BARE_CR, Reason.STRAY_QUOTE}
 
 
 @pytest.mark.parametrize("kind", list(FATAL))
@@ -1539,14 +1587,31 @@ def test_any_mix_of_ranges_and_columnar_chunks(
 def test_short_runs_between_unsafe_records_are_read_with_the_range(
     reference: Any, every: int, chunks: int
 ) -> None:
-    """A blank line after every 5th row: one range, not a batch per five rows; one after
-    every 600th: columnar runs between ranges of one blank line each."""
-    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), b"\r\n"))
+    """A line with a bare CR after every 5th row: one range, not a batch per five rows; one
+    after every 600th: columnar runs between ranges of one line (two rows) each."""
+    bare = LOCAL["bare CR"]
+    data = with_records(3000, 14, dict.fromkeys(range(every + 1, 3001, every), bare))
     out = same_chain(reference, data)
     report = out["validate"][0].report
     assert report.columnar_chunks + report.reference_chunks == chunks
     if every > csvchunks.MIN_RUN:
-        assert report.columnar_rows == 3000 and report.reference_rows == 0
+        assert report.columnar_rows == 3000 and report.reference_rows == 8
+
+
+@pytest.mark.parametrize("blank", [b"\r\n", b"\n", b"\r\n\n\r\n"])
+@pytest.mark.parametrize("crlf", [True, False])
+def test_blank_lines_stay_on_the_columnar_path(
+    reference: Any, monkeypatch: pytest.MonkeyPatch, blank: bytes, crlf: bool
+) -> None:
+    """Blank lines (after every 10th row, before the first and after the last, over chunk
+    edges) are skipped as the reference skips them, without a row number, on the columnar
+    path: the same outputs, no range handed to the csv module."""
+    monkeypatch.setattr(csvio, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(csvchunks, "CHUNK_TARGET", 2048)
+    data = with_records(300, 16, dict.fromkeys([1, *range(11, 302, 10)], blank), crlf=crlf)
+    out = same_chain(reference, data)
+    report = out["validate"][0].report
+    assert report.columnar_rows == 300 and report.reasons == {}
 
 
 @pytest.mark.parametrize("bound", [1 << 20, 4096])

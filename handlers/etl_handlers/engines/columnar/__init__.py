@@ -9,10 +9,11 @@ How it stays exact:
 
 * Input is read in bounded chunks cut at record ends (a line end after an even number of
   quotes). A run of records goes to pyarrow's CSV parser only when nothing in it can be
-  read differently by pyarrow and by the ``csv`` module: valid UTF-8, no bare CR, no blank
-  line, no line longer than a field may be, and every quote where a well-formed quoted field
-  puts it (a quoted field may hold line breaks: such runs are parsed with pyarrow's
-  ``newlines_in_values``). A record that is not (a bare CR, a blank line, a stray quote) is
+  read differently by pyarrow and by the ``csv`` module: valid UTF-8, no bare CR, no line
+  longer than a field may be, and every quote where a well-formed quoted field puts it (a
+  quoted field may hold line breaks: such runs are parsed with pyarrow's
+  ``newlines_in_values``); blank lines are cut out of the runs (the reference skips them
+  without a row number). A record that is not (a bare CR, a stray quote) is
   read by the ``csv`` module for its own range only, with the reference's line numbers and
   errors, and the columnar path goes on after it. What no range can bound (bad UTF-8, an
   overlong line, a last line without a line end, a quoted field longer than the buffer may

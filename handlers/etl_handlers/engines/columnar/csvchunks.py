@@ -5,8 +5,9 @@ read by the ``csv`` module, as the reference reads it, everywhere else.
 windows (its ``NOT_UTF8`` check and partial counts depend on them), finds the header, and
 cuts each buffer into records: a line end is a record end when an even number of quotes
 precedes it (a quoted field may hold line breaks). Runs of records safe for pyarrow come as
-:class:`FastChunk` objects; a record it cannot certify (a bare CR, a blank line, a quote
-out of place, a record longer than a field may be) starts a range that the ``csv`` module
+:class:`FastChunk` objects, blank lines left out (the reference skips them without a row
+number); a record it cannot certify (a bare CR, a quote out of place, a record longer than
+a field may be) starts a range that the ``csv`` module
 reads record by record (:class:`RangeRows`, with the reference's line numbers and errors)
 up to the next safe record, after which the chunks go on. Only what no range can bound
 (bad UTF-8, an overlong line, a last line without a line end, a quoted field running past
@@ -54,7 +55,8 @@ MAX_BUFFER = 4 * CHUNK_TARGET
 """Most bytes buffered to find the end of a record (a quoted field with line breaks); past
 it, the rest of the file goes to the reference reader."""
 # What makes a record unsafe for pyarrow, by code (0: safe); the lower code wins.
-_UNSAFE = (None, Reason.BARE_CR, Reason.BLANK_LINE, Reason.STRAY_QUOTE, Reason.OVERLONG_LINE)
+_BLANK = 2  # a blank record's mark in a layout: not unsafe, left out of the records
+_UNSAFE = (None, Reason.BARE_CR, None, Reason.STRAY_QUOTE, Reason.OVERLONG_LINE)
 _BOM = codecs.BOM_UTF8
 _FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
 SAFE_LINE = rf"^{_FIELD}(?:,{_FIELD})*\r?$"
@@ -293,6 +295,10 @@ class CsvChunks:
         when the rest of the file went to the reference reader."""
         ends, bad, lfs = layout.ends, layout.bad, layout.lfs
         starts = _line_starts(ends)
+        # Blank lines are left out of the columnar runs (the reference skips them without a
+        # row number), not read as ranges of their own.
+        blank = bad == _BLANK
+        bad = np.where(blank, 0, bad)
         unsafe = np.flatnonzero(bad)
         count = len(ends)
         base = 0  # offset in the chunk of the buffer's start
@@ -307,11 +313,16 @@ class CsvChunks:
             if upto > at:
                 low, high = int(starts[at]), int(ends[upto - 1]) + 1
                 lines = int(np.searchsorted(lfs, high) - np.searchsorted(lfs, low))
-                multiline = lines != upto - at
-                chunk = data[: high - low]
-                yield FastChunk(
-                    chunk, upto - at, ends[at:upto] - low, layout.quoted[at:upto], multiline
+                fast = _without_blanks(
+                    data[: high - low],
+                    starts[at:upto] - low,
+                    ends[at:upto] - low,
+                    layout.quoted[at:upto],
+                    blank[at:upto],
+                    lines,
                 )
+                if fast is not None:
+                    yield fast
                 data = self._consume(data, high - low, lines, lines)
                 base, at = high, upto
                 if at == count:
@@ -347,6 +358,32 @@ class CsvChunks:
             if (at < count and starts[at] != base) or base > layout.size:
                 return False  # a range with an odd count of quotes: lay the rest out again
         return False
+
+
+def _without_blanks(
+    data: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    quoted: np.ndarray,
+    blank: np.ndarray,
+    lines: int,
+) -> FastChunk | None:
+    """The chunk of the safe records of ``data`` (``starts``, ``ends``: each record's first
+    byte and last LF in it; ``lines``: its LFs), its blank records left out (their bytes
+    cut from a copy); None when every record is blank."""
+    if blank.any():
+        keep = ~blank
+        if not keep.any():
+            return None
+        cut = np.zeros(len(data) + 1, dtype=np.int32)  # +1 on a blank record's bytes
+        np.add.at(cut, starts[blank], 1)
+        np.add.at(cut, ends[blank] + 1, -1)
+        view = np.frombuffer(data, dtype=np.uint8)
+        data = view[np.cumsum(cut[:-1]) == 0].tobytes()
+        removed = np.cumsum(np.where(blank, ends - starts + 1, 0))  # blank bytes up to each
+        ends, quoted = (ends - removed)[keep], quoted[keep]
+        lines -= int(np.count_nonzero(blank))  # a blank record is one line end
+    return FastChunk(data, len(ends), ends, quoted, lines != len(ends))
 
 
 @dataclass

@@ -35,12 +35,14 @@ __all__ = [
     "binary_of",
     "bool_array",
     "bools",
+    "chars_within",
     "csv_quoted",
     "first_byte_in",
     "from_matrix",
     "has_byte",
     "int_array",
     "ints",
+    "json_escaped",
     "json_values",
     "luhn_ok",
     "mask_cards",
@@ -57,13 +59,29 @@ TIMESTAMP_RE = (
     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 AMOUNT_RE = r"^[0-9]{1,30}(?:\.[0-9]{1,4}0*)?$"
-# A superset of the digit runs scrub() looks at: any non-ASCII character may be a digit (or
+# A superset of the digit runs scrub() looks at: a non-ASCII character may be a digit (or
 # one of scrub()'s non-ASCII separators: counted as a digit, it splits a gap in two shorter
-# ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two.
+# ones), and up to MAX_GAP of scrub()'s ASCII separators may stand between two. Except the
+# letters of these blocks (and emoji), which are neither a separator (SEPARATORS lists
+# them) nor a decimal digit (Nd) in any Unicode version: digits come in blocks of ten of
+# their own, and a letter does not become one. Names in these scripts are then not sent to
+# scrub() for being long.
+NOT_DIGIT_RANGES = (
+    (0x00C0, 0x024F),  # Latin-1 letters (and x, /), Latin Extended-A and -B
+    (0x0370, 0x03FF),  # Greek
+    (0x0400, 0x052F),  # Cyrillic
+    (0x0620, 0x065F),  # Arabic letters and vowel marks (not its digits, 0660-0669)
+    (0x3041, 0x309F),  # Hiragana
+    (0x4E00, 0x9FFF),  # CJK ideographs
+    (0xAC00, 0xD7A3),  # Hangul syllables
+    (0x2600, 0x27BF),  # Miscellaneous Symbols, Dingbats
+    (0x1F300, 0x1FAFF),  # emoji
+)
 _ASCII_SEPARATORS = "".join(
     f"\\x{code:02x}" for code in range(128) if re.fullmatch(SEPARATORS, chr(code))
 )
-_DIGIT_LIKE = r"(?:[0-9]|[^\x00-\x7f])"
+_NOT_DIGIT_CLASS = "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in NOT_DIGIT_RANGES)
+_DIGIT_LIKE = rf"(?:[0-9]|[^\x00-\x7f{_NOT_DIGIT_CLASS}])"
 SCRUB_RE = rf"{_DIGIT_LIKE}(?:[{_ASCII_SEPARATORS}]{{0,{MAX_GAP}}}{_DIGIT_LIKE}){{11,}}"
 MAX_HEAD_DIGITS = 12
 """Significant integer digits summed in int64 (10**12 * 10**4 per row, 10**6 rows per chunk
@@ -112,6 +130,10 @@ def int_array(values: np.ndarray) -> pa.Array:
 
 def str_array(values: list[Any]) -> pa.Array:
     """A pyarrow string array from Python strings (None for null)."""
+    try:  # pyarrow's own conversion: several times faster than encoding each value here
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate: encoded as the reference reader's text
+        pass
     nulls = [value is None for value in values]
     encoded = [b"" if value is None else value.encode("utf-8", "surrogatepass") for value in values]
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
@@ -204,15 +226,25 @@ def _per_value(marked: np.ndarray, bounds: np.ndarray, positions: Any = None) ->
     the ``n + 1`` value bounds into them, ``positions`` the flagged offsets if known.
 
     Sparse marks: marked bytes before each value's end minus those before its start, one
-    lookup per value. From one mark per eight values on, a running count of the marked
-    bytes is cheaper than finding (and searching) their positions."""
+    lookup per value. From one mark per eight values on, one sum per value over its bytes
+    (``reduceat``; about twice as fast as a running count of every byte)."""
     if positions is None and np.count_nonzero(marked) * 8 < len(bounds):
         positions = np.flatnonzero(marked)
     if positions is not None and len(positions) * 8 < len(bounds):
         return np.diff(np.searchsorted(positions, bounds))
-    running = np.zeros(len(marked) + 1, dtype=np.int32 if len(marked) < 2**31 else np.int64)
-    np.cumsum(marked, out=running[1:])
-    return np.diff(running[bounds]).astype(np.int64)
+    return _segments(np.add, marked, bounds, np.int64)
+
+
+def _segments(ufunc: Any, marked: np.ndarray, bounds: np.ndarray, kind: Any) -> np.ndarray:
+    """``ufunc`` reduced over each value's flags (``bounds``: the n + 1 value bounds, the
+    last one ``len(marked)``); 0 (False) for an empty value. Only the non-empty values are
+    reduced: each one's bytes then end where the next non-empty one's start."""
+    starts = bounds[:-1]
+    nonempty = bounds[1:] > starts
+    result = np.zeros(len(starts), dtype=kind)
+    if nonempty.any():
+        result[nonempty] = ufunc.reduceat(marked, starts[nonempty], dtype=kind)
+    return result
 
 
 def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
@@ -223,7 +255,24 @@ def byte_counts(array: pa.Array, table: ByteSet) -> np.ndarray:
 
 def any_byte(array: pa.Array, table: ByteSet) -> np.ndarray:
     """Per value: whether any of its bytes is in ``table``."""
-    return byte_counts(array, table) > 0
+    marked, bounds, _ = _marks(array, table)
+    return _segments(np.logical_or, marked, bounds, bool)
+
+
+UTF8_CONTINUATION_BYTES = byte_table(range(0x80, 0xC0))
+
+
+def chars_within(array: pa.Array, lengths: np.ndarray, limit: int) -> np.ndarray:
+    """Per value (UTF-8, ``lengths`` its bytes): at most ``limit`` characters, as ``len``
+    counts them. A value of more bytes than that may still be short enough when it has
+    multi-byte characters: its characters are its bytes minus its continuation bytes."""
+    ok = lengths <= limit
+    longer = np.flatnonzero(~ok)
+    if len(longer):
+        taken = array.take(int_array(longer))
+        chars = lengths[longer] - byte_counts(taken, UTF8_CONTINUATION_BYTES)
+        ok[longer] = chars <= limit
+    return ok
 
 
 def has_byte(array: pa.Array, table: ByteSet) -> bool:
@@ -339,11 +388,16 @@ def apply_python(array: pa.Array, mask: np.ndarray, function: Callable[[Any], An
 
 def scrub_candidates(array: pa.Array) -> np.ndarray:
     """Values that may hold a digit run :func:`core.masking.scrub` masks (a superset)."""
+    offsets, _ = pieces(array)
+    if len(array) and int(offsets[-1] - offsets[0]) > 32 * len(array):
+        # long values: most pass the byte count, so RE2 reads them all without it
+        return bools(pc.match_substring_regex(array, SCRUB_RE))
     maybe = byte_counts(array, DIGIT_LIKE_BYTES) >= 12
-    if maybe.any():
-        rows = np.flatnonzero(maybe)
-        found = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
-        maybe[rows] = found
+    rows = np.flatnonzero(maybe)
+    if len(rows) * 4 > len(maybe):  # most pass (non-ASCII text): no copy of them
+        return bools(pc.match_substring_regex(array, SCRUB_RE))
+    if len(rows):
+        maybe[rows] = bools(pc.match_substring_regex(array.take(int_array(rows)), SCRUB_RE))
     return maybe
 
 
@@ -435,12 +489,53 @@ def json_values(array: pa.Array) -> pa.Array:
     """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
     writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
     escape = any_byte(array, JSON_ESCAPE_BYTES)
-    quoted = pc.binary_join_element_wise('"', array, '"', "")
-    if escape.any():
-        chosen = array.filter(bool_array(escape)).to_pylist()
-        encoded = str_array([encode_basestring(value) for value in chosen])
-        quoted = replace_rows(quoted, np.flatnonzero(escape), encoded)
+    if array.null_count:
+        escape &= bools(pc.is_valid(array))
+    quoted = pc.binary_join_element_wise('"', json_escaped(array, escape), '"', "")
     return pc.fill_null(quoted, "null") if quoted.null_count else quoted
+
+
+# encode_basestring's two-character escapes, backslash first (the others add backslashes)
+_SHORT_ESCAPES = (
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+)
+# control characters encode_basestring writes as \u00XX
+_LONG_ESCAPE_BYTES = byte_table(set(range(0x20)) - {ord(char) for char, _ in _SHORT_ESCAPES})
+
+
+def json_escaped(array: pa.Array, mask: np.ndarray) -> pa.Array:
+    """``array`` with the values under ``mask`` (not null) as they read inside a JSON string
+    (``encode_basestring`` without its quotes). Each escape is one byte for two, and no
+    escaped byte is part of a multi-byte character, so one vectorized replace per escaped
+    character present gives the same bytes; values with a control character written as
+    ``\\u00XX`` (rare) go through ``encode_basestring`` itself."""
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return array
+    # The replaces change only values with an escaped byte: with many such values, run
+    # them over the whole array instead of over a copy of those values.
+    whole = len(rows) * 4 > len(mask)
+    chosen = (array if whole else array.take(int_array(rows))).cast(pa.string())
+    long = any_byte(chosen, _LONG_ESCAPE_BYTES)
+    if whole:
+        long &= mask
+    offsets, data = pieces(chosen)
+    data = data[int(offsets[0]) : int(offsets[-1])]
+    for char, escaped in _SHORT_ESCAPES:
+        if (data == ord(char)).any():
+            chosen = pc.replace_substring(chosen, char, escaped)
+    if long.any():
+        at = np.flatnonzero(long)
+        source = array if whole else array.take(int_array(rows))
+        slow = [encode_basestring(value)[1:-1] for value in source.take(int_array(at)).to_pylist()]
+        chosen = replace_rows(chosen, at, str_array(slow))
+    return chosen if whole else replace_rows(array.cast(pa.string()), rows, chosen)
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ Per batch of validated rows: every column is normalized with vectorized kernels 
 result is certain (a valid timestamp, amount, code, an ASCII card number...); a row with any
 other value is normalized by the reference normalizers, which also raise the reference's
 ``INVALID_INPUT`` at the first row that fails. Records are encoded as JSON text with string
-kernels (values that need escaping go through ``encode_basestring``) in schema key order.
+kernels (values that need escaping are escaped as ``encode_basestring`` does) in schema key order.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ class _Transformer:
                 escape = k.any_byte(array, k.JSON_ESCAPE_BYTES)
                 if array.null_count:
                     escape &= k.bools(pc.is_valid(array))
-                array = k.apply_python(array, escape, _escaped)
+                array = k.json_escaped(array, escape)
             literal += key
             if array.null_count:
                 quotes = pc.if_else(pc.is_valid(array), '"', "")
@@ -279,8 +279,3 @@ class _Transformer:
             flush()  # an earlier row's error comes first, as in the reference
             raise
         flush()
-
-
-def _escaped(text: str) -> str:
-    """``text`` as it reads inside a JSON string (``json.dumps`` without the quotes)."""
-    return encode_basestring(text)[1:-1]

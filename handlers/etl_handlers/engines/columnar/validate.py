@@ -370,13 +370,13 @@ class _Validator:
         if kind == "identifier":
             ok = ~empty
             if column.max_length is not None:
-                ok &= lengths <= column.max_length
+                ok &= k.chars_within(array, lengths, column.max_length)
             if column.pattern:
                 ok &= self.patterns[column.name](array)
         elif kind == "text":
             ok = ~empty
             if column.max_length is not None:
-                ok &= lengths <= column.max_length
+                ok &= k.chars_within(array, lengths, column.max_length)
         elif kind == "timestamp":
             ok = k.Timestamps(array).ok
         elif kind == "amount":
@@ -457,6 +457,10 @@ class _Validator:
         view = np.frombuffer(chunk.data, dtype=np.uint8)
         line = numbers[rows] - self.chunk_base - 1  # line index in the chunk
         ends = chunk.ends[line]
+        crlf = view[ends - 1] == 13
+        if not crlf.any():  # csv.writer ends lines with CRLF: no line can be copied
+            self.valid_sink.write(self._build(columns, rows))
+            return
         starts = np.where(line > 0, chunk.ends[np.maximum(line - 1, 0)] + 1, 0)
         sizes = [np.diff(k.pieces(column)[0]) for column in columns]
         # The line csv.writer would write has this many bytes (CRLF included); the input
@@ -479,7 +483,7 @@ class _Validator:
                     else:
                         raw_sizes[position][quoted] += extra
         expected = sum(raw_sizes) + len(columns) + 1
-        copy = (view[ends - 1] == 13) & (ends - starts + 1 == expected)
+        copy = crlf & (ends - starts + 1 == expected)
         for position, is_text in self.checked_at:
             array = columns[position]
             copy &= ~k.first_byte_in(array, FORMULA_FIRST)[rows]
