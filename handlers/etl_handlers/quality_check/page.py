@@ -59,7 +59,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8rem;word-break:break-all;
 min-width:9rem}
 td.file{overflow-wrap:anywhere;min-width:8rem}
-svg.chart{display:block;width:100%;height:auto;max-width:42rem}
+svg.chart{display:block;width:100%;height:auto;max-width:30rem}
 svg.chart text{font:13px system-ui,sans-serif;fill:#1f2328}
 svg.chart rect.bar{fill:#0969da}svg.chart rect.bar.alert{fill:#cf222e}
 .empty{color:#57606a;font-style:italic}
@@ -321,8 +321,6 @@ def _int(value: Any) -> str:
 
 
 def _age(minutes: Any) -> str:
-    if minutes is None:
-        return ""
     minutes = int(minutes)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -305,3 +306,31 @@ def test_volumes_skip_totals_that_cannot_be_read() -> None:
     assert figures.currency_volumes(jobs) == {
         "EUR": {"count": 3, "debit": "1.10", "credit": "2.25"}
     }
+
+
+def test_ages_read_as_a_person_says_them(scene: report_scene.Scene) -> None:
+    report = json.loads(json.dumps(scene.report))
+    report["stuck"][0]["ageMinutes"] = 3 * 24 * 60 + 2 * 60 + 5
+    report["failed"][0]["ageMinutes"] = 7
+    page = read_page(render_page(report))
+    assert page.tables["stuck"][0][3] == "3 d 2 h 5 min"
+    assert page.tables["failed"][0][3] == "7 min"
+
+
+def test_days_cover_the_window_and_only_it() -> None:
+    start = datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+    end = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
+
+    def at(moment: datetime, **rows: int) -> dict[str, Any]:
+        return {"timestamp": moment.timestamp(), "rows": rows}
+
+    jobs = [
+        at(datetime(2026, 11, 19, 23, 30, tzinfo=UTC), input=3, valid=2, rejected=1),
+        at(datetime(2026, 11, 21, 0, 30, tzinfo=UTC)),  # a record without rows: a job, 0 rows
+        at(datetime(2026, 11, 22, 0, 0, tzinfo=UTC), input=9, valid=9, rejected=0),  # after end
+    ]
+    assert figures.daily_rows(jobs, start=start, end=end) == [
+        {"date": "2026-11-19", "jobs": 1, "rowsInput": 3, "rowsValid": 2, "rowsRejected": 1},
+        {"date": "2026-11-20", "jobs": 0, "rowsInput": 0, "rowsValid": 0, "rowsRejected": 0},
+        {"date": "2026-11-21", "jobs": 1, "rowsInput": 0, "rowsValid": 0, "rowsRejected": 0},
+    ]
