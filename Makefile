@@ -13,11 +13,13 @@ CHECKOV_STAMP := $(VENV)/.checkov-$(CHECKOV_VERSION)
 export PATH := $(BIN):$(PATH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# Playwright drives Debian's chromium (make browser): it must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 ENVIRONMENT_SUFFIX ?= dev
 
-.PHONY: install demo test synth lint bench deploy destroy docs refdata clean
+.PHONY: install browser demo test synth lint bench deploy destroy docs refdata clean
 
-install: $(STAMP) $(CHECKOV_STAMP)
+install: $(STAMP) $(CHECKOV_STAMP) browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,18 @@ $(CHECKOV_STAMP): | $(STAMP)
 	$(VENV)/checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	ln -sf ../checkov/bin/checkov $(BIN)/checkov
 	touch $(CHECKOV_STAMP)
+
+# The browser test of the quality report (tests/browser/) drives Debian's chromium through
+# Playwright. Installed where missing when we are root with apt-get; elsewhere the test skips
+# and says why, so this never fails the install.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if test -x $(CHROMIUM); then :; \
+	elif test "$$(id -u)" != 0; then echo "make browser: $(CHROMIUM) missing and not root: the browser test will skip"; \
+	elif ! command -v apt-get >/dev/null; then echo "make browser: $(CHROMIUM) missing and no apt-get: the browser test will skip"; \
+	else echo "make browser: installing Debian's chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+	  || echo "make browser: chromium could not be installed: the browser test will skip"; fi
 
 demo: install
 	$(BIN)/python examples/demo.py

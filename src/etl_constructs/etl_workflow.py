@@ -166,7 +166,8 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "validator": ((naming.RAW_PREFIX,), (naming.VALIDATED_PREFIX, naming.REJECTED_PREFIX)),
     "transformer": ((naming.VALIDATED_PREFIX,), (naming.PROCESSED_PREFIX,)),
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
-    "quality-check": ((), (naming.REPORTS_PREFIX,)),
+    # the report counts rejected rows by code from the reject lines (figures.reject_codes)
+    "quality-check": ((naming.REJECTED_PREFIX,), (naming.REPORTS_PREFIX,)),
 }
 # What the large-file path adds: (reads, writes, lists) per function.
 _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -176,6 +177,8 @@ _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[s
     "transformer": ((), (naming.REJECTED_PREFIX,), ()),
     # the reduce reads and lists the parts' summaries
     "enricher": ((naming.ENRICHED_PREFIX,), (), (naming.ENRICHED_PREFIX,)),
+    # a big file's rejects are its parts' reject files, listed under the job's prefix
+    "quality-check": ((), (), (naming.REJECTED_PREFIX,)),
 }
 _TABLE_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "trigger": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),

@@ -87,9 +87,23 @@ def test_status_jobs_and_quality_check_answer_from_the_run(run, capsys):
     assert "message" in json.loads(capsys.readouterr().out)
 
     assert cli.main(["quality-check", "--out", str(out)]) == cli.EXIT_OK
-    report = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    report = json.loads(printed.out)
     assert report["failedJobs"] == 1
     assert (out / report["reportKey"]).is_file()
+    # the page beside the JSON, exported with it, its path on stdout (JSON) and stderr
+    page = Path(report["pageFile"])
+    assert page == out / report["pageKey"] and page.suffix == ".html" and page.is_file()
+    assert Path(report["reportFile"]) == out / report["reportKey"]
+    assert f"report page: {page}" in printed.err
+    figures = json.loads((out / report["reportKey"]).read_text())
+    html = page.read_text(encoding="utf-8")
+    assert figures["jobsByStatus"]["FAILED"] == 1 and figures["jobsByStatus"]["SUCCEEDED"] == 2
+    assert 'data-figure="jobsByStatus.SUCCEEDED">2<' in html
+    # the reject lines of the run's exported rejected/ are read back and counted by code
+    assert sum(figures["rejectsByCode"].values()) == 3 and figures["rejectsUnread"] == []
+    assert all(f'data-figure="rejectsByCode.{code}"' in html for code in figures["rejectsByCode"])
+    assert not any(pan in html for pan in ("4111111111111111", "5500005555555559"))
 
 
 @pytest.mark.parametrize(

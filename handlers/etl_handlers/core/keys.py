@@ -55,6 +55,7 @@ __all__ = [
     "processed_key",
     "rejected_key",
     "report_key",
+    "report_page_key",
     "stem",
     "validated_key",
 ]
@@ -167,6 +168,11 @@ def report_key(day: date | datetime) -> str:
     if isinstance(day, datetime):
         day = day.date()
     return f"{REPORTS_PREFIX}{day.isoformat()}.json"
+
+
+def report_page_key(day: date | datetime) -> str:
+    """``reports/YYYY-MM-DD.html``: the same report as a page, beside the JSON."""
+    return report_key(day).removesuffix(".json") + ".html"
 
 
 def copy_source(bucket: str, key: str, version_id: str | None = None) -> str:

@@ -11,7 +11,9 @@ exports its outputs (``enriched/``, ``processed/``, ``rejected/``, ``failed/``, 
 into DIR. A synth is cached (:mod:`.cache`) and reused while its inputs stay the same. It
 keeps the job records (``DIR/jobs.json``) and the cloud assembly (``DIR/.assembly``), so the
 other commands answer from the same pipeline, through the same API and quality-check
-functions a deployment runs. Exit status: see :data:`EXIT_HELP`.
+functions a deployment runs; ``quality-check`` exports its report and the report's HTML page
+into DIR/reports/ and prints where (``reportFile``, ``pageFile``). Exit status: see
+:data:`EXIT_HELP`.
 """
 
 from __future__ import annotations
@@ -525,13 +527,28 @@ def _refused(status: int, body: Any) -> None:
         raise UsageError(str((body or {}).get("message", "the API refused the query")))
 
 
+def _put_back(pipeline: LocalPipeline, out: Path, prefix: str) -> None:
+    """Upload what the run exported under ``out/prefix`` into the restored bucket, under
+    the keys it came from (the export mirrors them)."""
+    for path in sorted((out / prefix).rglob("*")):
+        if path.is_file():
+            key = path.relative_to(out).as_posix()
+            pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=path.read_bytes())
+
+
 def _quality_check(args: argparse.Namespace) -> int:
     if args.hours is not None and args.hours < 1:
         raise UsageError(f"--hours {args.hours}: give a number of hours of 1 or more")
     with _restored(args.out) as pipeline:
         event = {"windowHours": args.hours} if args.hours is not None else None
+        _put_back(pipeline, args.out, contract.REJECTED_PREFIX)  # the report counts their codes
         result = pipeline.run_schedule("quality_check", event)
         pipeline.export(args.out, prefixes=(contract.REPORTS_PREFIX,))
+    # where the export put the report and its page; stdout stays one JSON document
+    files = {"reportFile": result.get("reportKey"), "pageFile": result.get("pageKey")}
+    result.update({name: str(args.out / key) for name, key in files.items() if key})
+    if "pageFile" in result:
+        print(f"etl-pipeline: report page: {result['pageFile']}", file=sys.stderr)
     print(json.dumps(result, indent=2, sort_keys=True, default=str))
     return EXIT_OK
 

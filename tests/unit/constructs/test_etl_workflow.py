@@ -194,7 +194,8 @@ def _s3_resources(statement):
         # a big file's parts reject the rows found duplicated across batches
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
         ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
-        ("WorkflowQualityCheckRole", [], ["/reports/*"]),
+        # rejects by code: the reject lines of the day's jobs
+        ("WorkflowQualityCheckRole", ["/rejected/*"], ["/reports/*"]),
         ("WorkflowTriggerRole", ["/raw/*"], []),
     ],
 )
@@ -215,6 +216,13 @@ def test_roles_reach_only_their_prefixes(built, role, reads, writes):
     for statement in statements:
         if statement["Resource"] == "*":
             assert all(a.startswith("xray:") for a in statement["Action"]), statement
+
+
+def test_the_quality_check_lists_rejected_parts_only(built):
+    _, _, template = built
+    statements = _policy_statements(template, "WorkflowQualityCheckRole")
+    [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["rejected/*"]}}
 
 
 def test_state_machine_settings(built):
