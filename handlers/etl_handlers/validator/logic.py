@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from etl_handlers.app.steps import (
     VALID,
@@ -22,9 +22,12 @@ from etl_handlers.app.steps import (
     run_step,
     validation_metrics,
 )
+from etl_handlers.app import intake
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.core import codes, keys
+from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, ROWS_READ
+from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.selector import validate_stream
 
@@ -46,25 +49,37 @@ def validate(
     metrics: Any = None,
     log: Callable[..., None] | None = None,
     part_size: int = PART_SIZE,
+    manifest_required: bool = False,
+    duplicate_files: bool = False,
 ) -> dict[str, Any]:
     """Run the Validate step for the job in ``event`` (the state machine's state).
 
     Returns ``{"outcome", "rows": {"input", "valid", "rejected"}, "totals",
     "outputs": {"validated", "rejected"}, "error"}``. ``metrics`` (a Powertools
     ``Metrics``) receives ``RowsRejected`` and, for a data failure, ``FilesFailed``.
+    ``manifest_required``: the file's manifest is read first and what validation counted
+    is checked against it (``CONTROL_TOTALS_MISMATCH``). ``duplicate_files``: a file with
+    an earlier job's bytes ends DUPLICATE (``duplicateOf``) and keeps no output.
     """
 
     def body(ctx: StepContext) -> StepOutcome:
         job_id, key = ctx.event.job_id, ctx.event.key
         valid_key = keys.validated_key(job_id, key)
         reject_key = keys.rejected_key(job_id, key)
+        declared = None
+        attributes: dict[str, Any] = {}
+        if manifest_required:
+            declared, info = intake.read_manifest(ctx.event.bucket, key, s3=ctx.s3)
+            attributes["manifest"] = {"key": info.key, "version": info.version}
+        duplicate_of = None
         with (
-            ctx.open_source() as source,
+            ctx.open_source() as raw_source,
             ctx.writer(valid_key, content_type("csv")) as valid_sink,
             ctx.writer(reject_key, content_type("jsonl")) as reject_sink,
         ):
+            source = HashingReader(raw_source)
             result = validate_stream(
-                source,
+                cast(BinaryIO, source),
                 valid_sink,
                 reject_sink,
                 schema=schema,
@@ -73,10 +88,34 @@ def validate(
             read_to_end = result.outcome == VALID or (
                 result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
             )
-            if result.outcome != VALID:
+            if result.outcome == VALID and (declared is not None or duplicate_files):
+                attributes["contentSha256"] = digest = source.hexdigest()
+                mismatch = declared and check_counted(
+                    declared, rows=result.rows_input, totals=result.totals, sha256=digest
+                )
+                if mismatch:
+                    result.outcome = INVALID
+                    result.error = (mismatch.code, mismatch.message)
+                elif duplicate_files:
+                    duplicate_of = intake.claim_content(
+                        store, digest, job_id=job_id, file_name=ctx.event.file_name
+                    )
+            if result.outcome != VALID or duplicate_of:
                 valid_sink.abort()
-            if not (read_to_end and result.rows_rejected):
+            if not (read_to_end and result.rows_rejected) or duplicate_of:
                 reject_sink.abort()
+        if duplicate_of:
+            # Nothing of these bytes is published twice: no outputs, no figures to add up.
+            return StepOutcome(
+                outcome=OUTCOME_DUPLICATE,
+                rows={ROWS_READ: result.rows_input},
+                result_rows={"input": result.rows_input, "valid": 0, "rejected": 0},
+                totals=None,
+                outputs={"validated": None, "rejected": None},
+                final=DUPLICATE,
+                attributes={**attributes, "duplicateOf": duplicate_of},
+                report=result.report,
+            )
         return StepOutcome(
             outcome=result.outcome,
             rows={
@@ -97,6 +136,7 @@ def validate(
             error=result.error,
             extra_columns=list(result.extra_columns),
             report=result.report,
+            attributes=attributes or None,
         )
 
     return run_step(
