@@ -736,9 +736,7 @@ class EtlWorkflow(Construct):
         self._after_manifest, self._manifest_seconds = then, 0.0
         if self.manifest is None:
             return then
-        chain, check = manifests.build(
-            self, policy=self.manifest, then=then, failure=self._failure
-        )
+        chain, check = manifests.build(self, policy=self.manifest, then=then, failure=self._failure)
         check_seconds = budget.state_seconds(check.state_id, check.to_state_json())
         self._manifest_seconds = self.manifest.loop_seconds(check_seconds)
         return chain
@@ -801,10 +799,8 @@ class EtlWorkflow(Construct):
                 ),
                 self._duplicate_end(),
             )
-        outcome = (
-            outcome.when(_explained_invalid(result_path), rejected.next(self._failure))
-            .when(_not_valid(result_path), unexplained.next(self._failure))
-        )
+        outcome.when(_explained_invalid(result_path), rejected.next(self._failure))
+        outcome.when(_not_valid(result_path), unexplained.next(self._failure))
         task.next(outcome)
         return task, outcome
 

@@ -97,6 +97,7 @@ def build(
     """The wait for the manifest in front of ``then`` (a missing one goes to ``failure``),
     and its check task (whose worst case the execution budget counts once per check)."""
     from .etl_workflow import TRANSIENT_ERRORS  # the workflow imports this module first
+
     start = sfn.Pass(
         workflow,
         "ManifestStart",
@@ -137,9 +138,7 @@ def build(
         jitter_strategy=sfn.JitterType.FULL,
     )
     result = f"$.{CHECK_FIELD}"
-    check.add_catch(
-        _errored(workflow).next(failure), errors=["States.ALL"], result_path="$.error"
-    )
+    check.add_catch(_errored(workflow).next(failure), errors=["States.ALL"], result_path="$.error")
     missing = sfn.Pass(
         workflow,
         "ManifestMissing",

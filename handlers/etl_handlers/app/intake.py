@@ -21,13 +21,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from etl_handlers import contract
+from etl_handlers.app.steps import StepOutcome, empty_validation
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import FAILED, JobStore, iso
 from etl_handlers.aws.observability import transient_aws_errors
-from etl_handlers.contract import INVALID, VALID, WAITING
+from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, VALID, WAITING
 from etl_handlers.core.codes import MANIFEST_MISSING
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.core.manifest import MAX_MANIFEST_BYTES, Manifest, manifest_key, parse_manifest
+from etl_handlers.core.manifest import (
+    MAX_MANIFEST_BYTES,
+    Manifest,
+    check_sha256,
+    manifest_key,
+    mismatch,
+    parse_manifest,
+)
 
 __all__ = [
     "CHECK_FIELD",
@@ -35,8 +43,11 @@ __all__ = [
     "claim_content",
     "content_key",
     "duplicate_files_from_env",
+    "manifest_attributes",
     "manifest_required_from_env",
+    "preflight_verdict",
     "read_manifest",
+    "recorded_manifest_version",
 ]
 
 CHECK_FIELD = "manifestCheck"
@@ -93,11 +104,14 @@ def check_manifest(
     return result
 
 
-def read_manifest(bucket: str, data_key: str, *, s3: Any) -> tuple[Manifest, s3io.ObjectInfo]:
-    """The data file's manifest, parsed, and which version of it was read. Raises
-    :class:`FileRejected`: ``MANIFEST_MISSING`` (gone) or ``MANIFEST_INVALID``."""
+def read_manifest(
+    bucket: str, data_key: str, *, s3: Any, version_id: str | None = None
+) -> tuple[Manifest, s3io.ObjectInfo]:
+    """The data file's manifest (its version ``version_id``, else the latest), parsed, and
+    which version was read. Raises :class:`FileRejected`: ``MANIFEST_MISSING`` (gone) or
+    ``MANIFEST_INVALID``."""
     key = manifest_key(data_key)
-    info = s3io.head_object(bucket, key, client=s3)
+    info = s3io.head_object(bucket, key, version_id=version_id, client=s3)
     if info is None:
         raise FileRejected(MANIFEST_MISSING, _missing(key, None))
     try:
@@ -106,6 +120,54 @@ def read_manifest(bucket: str, data_key: str, *, s3: Any) -> tuple[Manifest, s3i
     except (s3io.ObjectNotFound, s3io.ObjectChanged):  # pragma: no cover - deleted meanwhile
         raise FileRejected(MANIFEST_MISSING, _missing(key, None)) from None
     return parse_manifest(data, key=key), info
+
+
+def recorded_manifest_version(job: Mapping[str, Any]) -> str | None:
+    """The manifest version the job's first read recorded (the big-file path reads it at
+    the preflight and again at the reduce: both must read the same one)."""
+    recorded = job.get("manifest")
+    version = recorded.get("versionId") if isinstance(recorded, Mapping) else None
+    return str(version) if version else None
+
+
+def manifest_attributes(info: s3io.ObjectInfo) -> dict[str, Any]:
+    """What the job records of the manifest it was checked against."""
+    found: dict[str, Any] = {"key": info.key, "etag": info.etag}
+    if info.version_id:
+        found["versionId"] = info.version_id
+    return {"manifest": found}
+
+
+def preflight_verdict(
+    declared: Manifest | None,
+    attributes: dict[str, Any],
+    *,
+    store: JobStore,
+    job_id: str,
+    file_name: str,
+    duplicate_files: bool,
+) -> StepOutcome | None:
+    """A big file's preflight, once its SHA-256 is known: a declared SHA-256 that differs
+    (``CONTROL_TOTALS_MISMATCH``; rows and totals are checked at the reduce), or an earlier
+    job's bytes (DUPLICATE, before any part is read); None to go on."""
+    digest = attributes.get("contentSha256")
+    if digest is None:
+        return None
+    different = declared and mismatch(check_sha256(declared, sha256=digest))
+    if different:
+        failed = empty_validation()
+        failed.error = (different.code, different.message)
+        failed.attributes = attributes
+        return failed
+    if not duplicate_files:
+        return None
+    earlier = claim_content(store, digest, job_id=job_id, file_name=file_name)
+    if earlier is None:
+        return None
+    duplicate = empty_validation()
+    duplicate.outcome, duplicate.final = OUTCOME_DUPLICATE, DUPLICATE
+    duplicate.attributes = {**attributes, "duplicateOf": earlier}
+    return duplicate
 
 
 def content_key(sha256: str) -> dict[str, Any]:
@@ -129,7 +191,9 @@ def claim_content(store: JobStore, sha256: str, *, job_id: str, file_name: str) 
         "claimedAt": {"S": now},
     }
     try:
-        client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(jobId)")
+        client.put_item(
+            TableName=table, Item=item, ConditionExpression="attribute_not_exists(jobId)"
+        )
         return None
     except ClientError as exc:
         if not _condition_failed(exc):
@@ -179,4 +243,6 @@ def _missing(key: str, wait: int | None) -> str:
 
 
 def _whole(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )

@@ -37,7 +37,9 @@ __all__ = [
     "HashingReader",
     "Manifest",
     "check_counted",
+    "check_sha256",
     "manifest_key",
+    "mismatch",
     "parse_manifest",
 ]
 
@@ -121,14 +123,29 @@ def check_counted(
         minor = CURRENCY_MINOR_UNITS[currency]
         if count != declared.count:
             differences.append(f"{currency} count: declared {declared.count}, counted {count}")
-        for name, want, got in (("debit", declared.debit, debit), ("credit", declared.credit, credit)):
+        for name, want, got in (
+            ("debit", declared.debit, debit),
+            ("credit", declared.credit, credit),
+        ):
             if want != got:
                 differences.append(
                     f"{currency} {name}: declared {format_minor(want, minor)}, "
                     f"counted {format_minor(got, minor)}"
                 )
+    differences += check_sha256(manifest, sha256=sha256)
+    return mismatch(differences)
+
+
+def check_sha256(manifest: Manifest, *, sha256: str | None) -> list[str]:
+    """The SHA-256 difference, if the manifest declares one (a big file's preflight checks
+    it before any part is read)."""
     if manifest.sha256 is not None and sha256 != manifest.sha256:
-        differences.append(f"sha256: declared {manifest.sha256}, computed {sha256}")
+        return [f"sha256: declared {manifest.sha256}, computed {sha256}"]
+    return []
+
+
+def mismatch(differences: list[str]) -> FileRejected | None:
+    """``CONTROL_TOTALS_MISMATCH`` naming ``differences``; None when there are none."""
     if not differences:
         return None
     return FileRejected(
@@ -199,7 +216,10 @@ def _currency(currency: str, figures: Any, problems: list[str]) -> DeclaredTotal
         return None
     found = len(problems)
     count = _count(figures.get("count"), f"totals.{currency}.count", problems)
-    amounts = [_amount(figures.get(name), f"{where[:-1]}.{name}\"", minor, problems) for name in ("debit", "credit")]
+    amounts = [
+        _amount(figures.get(name), f'{where[:-1]}.{name}"', minor, problems)
+        for name in ("debit", "credit")
+    ]
     if len(problems) > found:
         return None
     return DeclaredTotals(count=count, debit=amounts[0], credit=amounts[1])

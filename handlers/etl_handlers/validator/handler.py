@@ -57,7 +57,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
         if mode == modes.PREFLIGHT:
             result = large_steps.preflight(
-                event, store=store, s3=s3, schema=schema, log=logger.info
+                event,
+                store=store,
+                s3=s3,
+                schema=schema,
+                log=logger.info,
+                manifest_required=intake.manifest_required_from_env(),
+                duplicate_files=intake.duplicate_files_from_env(),
             )
         else:
             result = large_steps.reduce_validation(
@@ -68,6 +74,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 max_reject_rate=max_reject_rate_from_env(),
                 metrics=metrics,
                 log=logger.info,
+                manifest_required=intake.manifest_required_from_env(),
             )
     logger.info(
         "validate finished", outcome=result["outcome"], rows=result["rows"], error=result["error"]

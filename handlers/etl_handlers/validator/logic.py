@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
+from etl_handlers.app import intake
 from etl_handlers.app.steps import (
     VALID,
     StepContext,
@@ -22,11 +23,10 @@ from etl_handlers.app.steps import (
     run_step,
     validation_metrics,
 )
-from etl_handlers.app import intake
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
-from etl_handlers.core import codes, keys
 from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, ROWS_READ
+from etl_handlers.core import codes, keys
 from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.selector import validate_stream
@@ -70,7 +70,7 @@ def validate(
         attributes: dict[str, Any] = {}
         if manifest_required:
             declared, info = intake.read_manifest(ctx.event.bucket, key, s3=ctx.s3)
-            attributes["manifest"] = {"key": info.key, "version": info.version}
+            attributes.update(intake.manifest_attributes(info))
         duplicate_of = None
         with (
             ctx.open_source() as raw_source,

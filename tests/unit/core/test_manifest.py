@@ -50,9 +50,9 @@ def test_a_manifest_parses_into_minor_units() -> None:
     )
     assert parse_manifest(b'{"rows": 0, "totals": {}}') == Manifest(rows=0, totals={})
     # more trailing zeros than the currency's minor units are the same amount
-    assert parse_manifest(document(totals={"JPY": {"count": 1, "debit": "5.000", "credit": "0"}})).totals[
-        "JPY"
-    ] == DeclaredTotals(count=1, debit=5, credit=0)
+    assert parse_manifest(
+        document(totals={"JPY": {"count": 1, "debit": "5.000", "credit": "0"}})
+    ).totals["JPY"] == DeclaredTotals(count=1, debit=5, credit=0)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_a_manifest_parses_into_minor_units() -> None:
         (document(totals={"EUR": {"count": 1, "debit": 1.5, "credit": "0"}}), "not a JSON number"),
         (document(totals={"EUR": {"count": 1, "debit": "-1", "credit": "0"}}), "decimal string"),
         (document(totals={"EUR": {"count": 1, "debit": "1.234", "credit": "0"}}), "more decimals"),
-        (document(totals={"EUR": {"debit": "1", "credit": "0"}}), "count\" must be a whole"),
+        (document(totals={"EUR": {"debit": "1", "credit": "0"}}), 'count" must be a whole'),
         (document(sha256="abc"), '"sha256" must be 64 hexadecimal digits'),
     ],
 )
@@ -135,14 +135,18 @@ def test_figures_that_agree_pass() -> None:
 def test_each_difference_is_named(
     fields: dict[str, object], rows: int, sha256: str | None, difference: str
 ) -> None:
-    found = check_counted(parse_manifest(document(**fields)), rows=rows, totals=counted(), sha256=sha256)
+    found = check_counted(
+        parse_manifest(document(**fields)), rows=rows, totals=counted(), sha256=sha256
+    )
     assert found is not None
     assert found.code == CONTROL_TOTALS_MISMATCH
     assert difference in found.message
 
 
 def test_several_differences_are_named_together() -> None:
-    manifest = parse_manifest(document(rows=9, totals={"EUR": {"count": 2, "debit": "1.00", "credit": "0.00"}}))
+    manifest = parse_manifest(
+        document(rows=9, totals={"EUR": {"count": 2, "debit": "1.00", "credit": "0.00"}})
+    )
     found = check_counted(manifest, rows=3, totals=counted(), sha256=None)
     assert found is not None
     assert "rows: declared 9, counted 3; EUR debit: declared 1.00, counted 12.30" in found.message

@@ -77,7 +77,9 @@ def required(monkeypatch: pytest.MonkeyPatch, lenient: None) -> None:
     monkeypatch.setenv("ETL_MANIFEST_REQUIRED", "1")
 
 
-def test_a_file_that_matches_its_manifest_is_valid(s3: Any, store: JobStore, required: None) -> None:
+def test_a_file_that_matches_its_manifest_is_valid(
+    s3: Any, store: JobStore, required: None
+) -> None:
     state = put_source(s3, store, "raw/tx.csv", BODY)
     put_manifest(s3, "raw/tx.csv", manifest())
     result = validator.lambda_handler(state, FakeContext())
@@ -173,9 +175,16 @@ def test_a_retry_of_the_same_job_is_not_its_own_duplicate(
     assert validator.lambda_handler(state, FakeContext())["outcome"] == "VALID"
 
 
-def test_a_reprocess_of_the_first_job_is_not_a_duplicate(s3: Any, store: JobStore, ddb: Any) -> None:
+def test_a_reprocess_of_the_first_job_is_not_a_duplicate(
+    s3: Any, store: JobStore, ddb: Any
+) -> None:
     store.create(
-        job_id="a" * 32, file_name="raw/a.csv", bucket=BUCKET, version_id=None, etag="e", size_bytes=1
+        job_id="a" * 32,
+        file_name="raw/a.csv",
+        bucket=BUCKET,
+        version_id=None,
+        etag="e",
+        size_bytes=1,
     )
     assert claim_content(store, SHA, job_id="a" * 32, file_name="raw/a.csv") is None
     ddb.update_item(
