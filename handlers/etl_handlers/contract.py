@@ -168,7 +168,7 @@ MANIFEST_REQUIRED = "ETL_MANIFEST_REQUIRED"
 """``1``: every data file needs its manifest (``raw/<name>.manifest.json``), whose control
 totals the validator checks; absent or ``0``: manifests are not read."""
 DUPLICATE_FILES = "ETL_DUPLICATE_FILES"
-"""``1`` (default): a file with the bytes of an earlier job's ends DUPLICATE; ``0``: off."""
+"""``1``: a file with the bytes of an earlier job's ends DUPLICATE; absent or ``0``: off."""
 ALL = (*ALL, MANIFEST_REQUIRED, DUPLICATE_FILES)
 
 MANIFEST_SUFFIX = ".manifest.json"

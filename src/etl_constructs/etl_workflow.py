@@ -243,7 +243,8 @@ class EtlWorkflow(Construct):
             ``MANIFEST_MISSING``), whose control totals the validation checks
             (``CONTROL_TOTALS_MISMATCH``); ``None`` (default): manifests are not read.
         duplicate_files: a file with the same bytes (SHA-256) as an earlier job's that did
-            not fail ends ``DUPLICATE`` naming that job, and publishes nothing (True).
+            not fail ends ``DUPLICATE`` naming that job, and publishes nothing (False: off,
+            so re-sending a file under a new key processes it again, as before).
 
     Attributes:
         functions: the five functions by base name.
@@ -285,7 +286,7 @@ class EtlWorkflow(Construct):
         vpc: ec2.IVpc | None = None,
         large_files: LargeFiles | None = None,
         manifest: ManifestPolicy | None = None,
-        duplicate_files: bool = True,
+        duplicate_files: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()

@@ -62,8 +62,8 @@ def manifest_required_from_env() -> bool:
 
 
 def duplicate_files_from_env() -> bool:
-    """``ETL_DUPLICATE_FILES``: ``0`` turns the duplicate-file check off (default on)."""
-    return (os.environ.get(contract.DUPLICATE_FILES) or "1").strip() != "0"
+    """``ETL_DUPLICATE_FILES``: ``1`` turns the duplicate-file check on (default off)."""
+    return (os.environ.get(contract.DUPLICATE_FILES) or "0").strip() == "1"
 
 
 def check_manifest(

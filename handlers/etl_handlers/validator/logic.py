@@ -96,7 +96,9 @@ def validate(
                 if mismatch:
                     result.outcome = INVALID
                     result.error = (mismatch.code, mismatch.message)
-                elif duplicate_files:
+                elif duplicate_files and result.rows_input:
+                    # a file without data rows posts nothing twice (and a day without
+                    # transactions sends the same header-only bytes every day)
                     duplicate_of = intake.claim_content(
                         store, digest, job_id=job_id, file_name=ctx.event.file_name
                     )

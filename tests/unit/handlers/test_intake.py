@@ -37,6 +37,7 @@ def put_manifest(s3: Any, key: str, body: bytes) -> None:
 @pytest.fixture
 def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ETL_MAX_REJECT_RATE", "0.5")
+    monkeypatch.setenv("ETL_DUPLICATE_FILES", "1")
 
 
 # -- the state machine's wait for the manifest -------------------------------------------------
@@ -217,10 +218,14 @@ def test_a_failed_earlier_job_lets_the_bytes_be_sent_again(
     assert validator.lambda_handler(third, FakeContext())["duplicateOf"] == again["jobId"]
 
 
-def test_the_duplicate_check_can_be_switched_off(
-    s3: Any, store: JobStore, monkeypatch: pytest.MonkeyPatch, lenient: None
+@pytest.mark.parametrize("setting", ["0", None])
+def test_the_duplicate_check_is_off_unless_switched_on(
+    s3: Any, store: JobStore, monkeypatch: pytest.MonkeyPatch, lenient: None, setting: str | None
 ) -> None:
-    monkeypatch.setenv("ETL_DUPLICATE_FILES", "0")
+    if setting is None:
+        monkeypatch.delenv("ETL_DUPLICATE_FILES")
+    else:
+        monkeypatch.setenv("ETL_DUPLICATE_FILES", setting)
     for key in ("raw/a.csv", "raw/b.csv"):
         state = put_source(s3, store, key, BODY)
         assert validator.lambda_handler(state, FakeContext())["outcome"] == "VALID"
@@ -243,3 +248,11 @@ def test_the_content_item_is_not_a_job(store: JobStore, ddb: Any) -> None:
     assert claim_content(store, SHA, job_id="a" * 32, file_name="raw/a.csv") is None
     assert store.list_by_status("PENDING").items == []
     assert store.get("sha256:" + SHA) is not None  # by key only, never listed
+
+
+def test_files_without_data_rows_are_never_duplicates(
+    s3: Any, store: JobStore, lenient: None
+) -> None:
+    for key in ("raw/monday.csv", "raw/tuesday.csv"):  # no transactions either day
+        state = put_source(s3, store, key, csv_bytes())
+        assert validator.lambda_handler(state, FakeContext())["outcome"] == "VALID"
