@@ -59,15 +59,17 @@ class ManifestPolicy:
     @property
     def checks(self) -> int:
         """How many times the state machine looks for the manifest (the first at once)."""
-        return 1 + math.ceil(self.wait.to_seconds() / self.poll.to_seconds())
+        wait, poll = self.wait.to_seconds(integral=False), self.poll.to_seconds(integral=False)
+        return 1 + math.ceil(wait / poll)
 
     def problems(self, *, stuck_after: cdk.Duration) -> list[str]:
         """Every bad setting: a wait the job spends PENDING must end before it counts as
         stuck."""
-        found = []
-        poll, wait = self.poll.to_seconds(), self.wait.to_seconds()
-        if poll < 1:
-            found.append("manifest.poll must be at least 1 second")
+        found: list[str] = []
+        poll = self.poll.to_seconds(integral=False)
+        wait = self.wait.to_seconds(integral=False)
+        if poll < 1 or poll != int(poll):  # a Wait state waits whole seconds
+            found.append("manifest.poll must be a whole number of seconds, at least 1")
         if not 0 <= wait <= MAX_WAIT.to_seconds():
             found.append("manifest.wait must be between 0 and 1 day")
         elif poll >= 1 and wait and poll > wait:
