@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -256,3 +257,39 @@ def test_files_without_data_rows_are_never_duplicates(
     for key in ("raw/monday.csv", "raw/tuesday.csv"):  # no transactions either day
         state = put_source(s3, store, key, csv_bytes())
         assert validator.lambda_handler(state, FakeContext())["outcome"] == "VALID"
+
+
+def test_a_duplicate_is_neither_failed_nor_stuck_for_the_quality_check(
+    s3: Any, store: JobStore, clock: Any, lenient: None
+) -> None:
+    from etl_handlers.quality_check.logic import QualitySettings, run_quality_check
+
+    first = put_source(s3, store, "raw/monday.csv", BODY)
+    validator.lambda_handler(first, FakeContext())
+    again = put_source(s3, store, "raw/monday-resent.csv", BODY)
+    assert validator.lambda_handler(again, FakeContext())["outcome"] == "DUPLICATE"
+    store.fail(first["jobId"], first["fileName"], step="transform", code="X", message="broke")
+    clock.advance(hours=3)
+    settings = QualitySettings(window=timedelta(hours=24), stuck_after=timedelta(minutes=60))
+    summary = run_quality_check(store=store, s3=s3, bucket=BUCKET, settings=settings)
+    assert (summary["failedJobs"], summary["stuckJobs"], summary["unreconciledJobs"]) == (1, 0, 0)
+
+
+def test_a_manifest_is_never_a_pipeline_input_of_its_own(
+    s3: Any, store: JobStore, sfn: Any
+) -> None:
+    from etl_handlers.trigger.logic import handle_event
+
+    from .handlers_testkit import s3_event
+
+    result = handle_event(
+        s3_event("raw/tx.csv.manifest.json"),
+        store=store,
+        sfn=sfn,
+        s3=s3,
+        state_machine_arn=sfn.state_machine_arn,
+    )
+    assert result == {
+        "status": "ignored",
+        "reason": "not a pipeline input: key must end with '.csv'",
+    }
