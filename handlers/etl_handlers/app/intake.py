@@ -25,7 +25,14 @@ from etl_handlers.app.steps import StepOutcome, empty_validation
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import FAILED, JobStore, iso
 from etl_handlers.aws.observability import transient_aws_errors
-from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, VALID, WAITING
+from etl_handlers.contract import (
+    DUPLICATE,
+    INVALID,
+    OUTCOME_DUPLICATE,
+    ROWS_READ,
+    VALID,
+    WAITING,
+)
 from etl_handlers.core.codes import MANIFEST_MISSING
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.manifest import (
@@ -146,6 +153,7 @@ def preflight_verdict(
     job_id: str,
     file_name: str,
     duplicate_files: bool,
+    rows_read: int,
 ) -> StepOutcome | None:
     """A big file's preflight, once its SHA-256 is known: a declared SHA-256 that differs
     (``CONTROL_TOTALS_MISMATCH``; rows and totals are checked at the reduce), or an earlier
@@ -166,6 +174,7 @@ def preflight_verdict(
         return None
     duplicate = empty_validation()
     duplicate.outcome, duplicate.final = OUTCOME_DUPLICATE, DUPLICATE
+    duplicate.rows = {ROWS_READ: rows_read}
     duplicate.attributes = {**attributes, "duplicateOf": earlier}
     return duplicate
 

@@ -99,6 +99,7 @@ def preflight(
             job_id=ctx.event.job_id,
             file_name=ctx.event.file_name,
             duplicate_files=duplicate_files,
+            rows_read=sum(part.rows for part in plan.parts),
         )
         if early is not None:
             return early
