@@ -293,3 +293,52 @@ def test_a_manifest_is_never_a_pipeline_input_of_its_own(
         "status": "ignored",
         "reason": "not a pipeline input: key must end with '.csv'",
     }
+
+
+class _Racing:
+    """The moto client, with another job's takeover landing just before this one's."""
+
+    def __init__(self, client: Any, store: JobStore, rival: str) -> None:
+        self._client, self._store, self._rival = client, store, rival
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if kwargs["Key"]["jobId"]["S"].startswith("sha256:") and self._rival:
+            rival, self._rival = self._rival, ""
+            assert claim_content(self._store, SHA, job_id=rival, file_name="raw/r.csv") is None
+        return self._client.update_item(**kwargs)
+
+
+def test_two_takeovers_racing_leave_one_owner(store: JobStore, ddb: Any) -> None:
+    for n, status in (("a", FAILED), ("c", "VALIDATING")):
+        store.create(
+            job_id=n * 32,
+            file_name=f"raw/{n}.csv",
+            bucket=BUCKET,
+            version_id=None,
+            etag="e",
+            size_bytes=1,
+        )
+        if status == FAILED:
+            store.fail(n * 32, f"raw/{n}.csv", step=None, code="X", message="broke")
+    assert claim_content(store, SHA, job_id="a" * 32, file_name="raw/a.csv") is None
+    racing = JobStore(TABLE, client=_Racing(ddb, store, rival="c" * 32), clock=store.now)
+    # the rival (running) took the failed job's bytes first: this job is its duplicate
+    assert claim_content(racing, SHA, job_id="b" * 32, file_name="raw/b.csv") == "c" * 32
+
+
+def test_a_fault_of_the_content_claim_is_not_taken_for_a_duplicate(
+    store: JobStore, ddb: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    class Broken:
+        def put_item(self, **kwargs: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem"
+            )
+
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
+        claim_content(JobStore(TABLE, client=Broken()), SHA, job_id="a" * 32, file_name="raw/a.csv")
