@@ -61,6 +61,8 @@ def build(app: cdk.App) -> PipelineStacks:
         compliance=profile,
         vpc=vpc,
         large_files=settings.large_files,
+        manifest=settings.manifest,
+        duplicate_files=settings.duplicate_files,
     )
     api = ApiStack(
         app,

@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from etl_constructs import Compliance, EtlWorkflow, LargeFiles
+from etl_constructs import Compliance, EtlWorkflow, LargeFiles, ManifestPolicy
 
 
 class ComputeStack(cdk.Stack):
@@ -26,6 +26,8 @@ class ComputeStack(cdk.Stack):
         compliance: Compliance | str = Compliance.STANDARD,
         vpc: ec2.IVpc | None = None,
         large_files: LargeFiles | None = None,
+        manifest: ManifestPolicy | None = None,
+        duplicate_files: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -40,6 +42,8 @@ class ComputeStack(cdk.Stack):
             compliance=compliance,
             vpc=vpc,
             large_files=large_files,
+            manifest=manifest,
+            duplicate_files=duplicate_files,
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

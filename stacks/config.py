@@ -6,7 +6,10 @@ ephemeral by default: their bucket, table and logs are destroyed with the stacks
 ``removalPolicy`` = ``retain`` or ``destroy`` overrides that). Context ``compliance`` picks the
 compliance profile: ``standard`` (default) or ``strict`` (PCI DSS 3.2.1 + NIST 800-53 rev 5).
 Context ``largeFileThresholdBytes`` (default 1 GiB) and ``largeFileBatchRows`` (rows per part,
-100,000) tune the Distributed Map path of big files. Under strict, context ``s3PrefixListId`` and
+100,000) tune the Distributed Map path of big files. Context ``manifestWaitSeconds`` requires a
+sender's manifest per data file, waited for that long (polled every minute, or every second
+below a minute); ``duplicateFiles=true`` ends a file with an earlier job's bytes DUPLICATE.
+Under strict, context ``s3PrefixListId`` and
 ``dynamodbPrefixListId`` (the region's AWS-managed prefix lists, both or neither) narrow the
 functions' HTTPS egress to the VPC endpoints (see ``PipelineNetwork``).
 """
@@ -22,6 +25,7 @@ from constructs import Construct
 
 from etl_constructs.compliance import Compliance, UnknownProfileError
 from etl_constructs.large_files import LargeFiles
+from etl_constructs.manifests import ManifestPolicy
 from etl_constructs.naming import validate_suffix
 
 _REMOVAL = {"retain": cdk.RemovalPolicy.RETAIN, "destroy": cdk.RemovalPolicy.DESTROY}
@@ -39,6 +43,8 @@ class AppSettings:
     compliance: Compliance = Compliance.STANDARD
     large_files: LargeFiles = field(default_factory=LargeFiles)
     gateway_prefix_lists: dict[str, str] | None = None
+    manifest: ManifestPolicy | None = None
+    duplicate_files: bool = False
 
     @classmethod
     def from_context(cls, scope: Construct) -> AppSettings:
@@ -69,6 +75,8 @@ class AppSettings:
             compliance=compliance,
             large_files=_large_files(node),
             gateway_prefix_lists=_gateway_prefix_lists(node),
+            manifest=_manifest(node),
+            duplicate_files=_flag(node, "duplicateFiles"),
         )
 
 
@@ -86,6 +94,30 @@ def _gateway_prefix_lists(node: Any) -> dict[str, str] | None:
             "(aws ec2 describe-managed-prefix-lists) or neither"
         )
     return given
+
+
+def _manifest(node: Any) -> ManifestPolicy | None:
+    """Context ``manifestWaitSeconds``: require manifests, waited for that long."""
+    raw = node.try_get_context("manifestWaitSeconds")
+    if raw is None:
+        return None
+    try:
+        seconds = int(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"context manifestWaitSeconds {raw!r} is invalid: use a whole number"
+        ) from None
+    poll = 60 if seconds >= 60 else 1
+    return ManifestPolicy(wait=cdk.Duration.seconds(seconds), poll=cdk.Duration.seconds(poll))
+
+
+def _flag(node: Any, name: str) -> bool:
+    raw = node.try_get_context(name)
+    if raw is None or str(raw).lower() in ("false", "0", "no"):
+        return False
+    if str(raw).lower() in ("true", "1", "yes"):
+        return True
+    raise SettingsError(f"context {name} {raw!r} is invalid: use true or false")
 
 
 def _large_files(node: Any) -> LargeFiles:

@@ -172,3 +172,31 @@ SEEN_IDS_TTL_ATTRIBUTE = "expiresAt"
 DEFAULT_SEEN_IDS_WINDOW_DAYS = 90
 DEFAULT_SEEN_IDS_WORKERS = 32
 """Conditional writes one validator keeps in flight at once."""
+# -- Sender manifests and duplicate files (issue 19) ----------------------------------------
+# Kept in one block: the statuses and environment variables are added to the tuples above.
+DUPLICATE = "DUPLICATE"
+"""Final status of a job whose file has the same bytes (SHA-256) as an earlier job's that
+did not fail: it names that job in ``duplicateOf`` and published nothing."""
+STATUSES = (*STATUSES, DUPLICATE)
+FINAL_STATUSES = (*FINAL_STATUSES, DUPLICATE)
+
+MANIFEST_REQUIRED = "ETL_MANIFEST_REQUIRED"
+"""``1``: every data file needs its manifest (``raw/<name>.manifest.json``), whose control
+totals the validator checks; absent or ``0``: manifests are not read."""
+DUPLICATE_FILES = "ETL_DUPLICATE_FILES"
+"""``1``: a file with the bytes of an earlier job's ends DUPLICATE; absent or ``0``: off."""
+ALL = (*ALL, MANIFEST_REQUIRED, DUPLICATE_FILES)
+
+MANIFEST_SUFFIX = ".manifest.json"
+"""A data file ``raw/<name>`` has its manifest at ``raw/<name>.manifest.json``."""
+MANIFEST_MODE = "manifest"
+"""The validator's ``mode`` for the state machine's check that the manifest has arrived."""
+WAITING = "WAITING"
+"""The manifest check's outcome while the manifest is absent and the wait not over."""
+OUTCOME_DUPLICATE = DUPLICATE
+"""The Validate outcome of a duplicate file; the state machine ends the execution there."""
+CONTENT_KEY_PREFIX = "sha256:"
+CONTENT_SORT_KEY = "#content"
+"""The job table's item that names the first job of a content hash: ``jobId`` =
+``sha256:<hex>``, ``fileName`` = ``#content``. It has no ``status``, so the index never
+holds it."""

@@ -36,6 +36,7 @@ _LAZY = {
     "IngestionBucket": ".ingestion_bucket",
     "LargeFiles": ".large_files",
     "Lifecycle": ".ingestion_bucket",
+    "ManifestPolicy": ".manifests",
     "MetadataStore": ".metadata_store",
     "Naming": ".naming",
     "ObservabilityPack": ".observability_pack",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .etl_workflow import EtlWorkflow, FunctionSettings, StepRetry
     from .ingestion_bucket import IngestionBucket, Lifecycle
     from .large_files import LargeFiles
+    from .manifests import ManifestPolicy
     from .metadata_store import MetadataStore
     from .naming import Naming
     from .network import PipelineNetwork
@@ -93,6 +95,7 @@ __all__ = [
     "IngestionBucket",
     "LargeFiles",
     "Lifecycle",
+    "ManifestPolicy",
     "MetadataStore",
     "Naming",
     "ObservabilityPack",

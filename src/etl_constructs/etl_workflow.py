@@ -39,7 +39,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from . import budget, large_files, naming, network, runtime
+from . import budget, large_files, manifests, naming, network, runtime
 from . import compliance as nag
 from ._contract import contract
 from ._core.environment import PipelineEnvironment, resolve_environment
@@ -53,6 +53,7 @@ from ._core.queues import dead_letter_queue, grant_dead_letter_key
 from ._version import __version__
 from .compliance import Compliance
 from .large_files import LargeFiles
+from .manifests import ManifestPolicy
 from .schema import TransactionSchema
 from .seen_ids import SeenIdsPolicy, grant_claims, seen_ids_environment, seen_ids_table
 
@@ -246,6 +247,13 @@ class EtlWorkflow(Construct):
             ``SeenIdsPolicy(window=Duration.days(90))``: a seen-ids table only the validator
             writes. Off (None) by default; needs ``large_files=LargeFiles.off()`` and one
             unique schema column.
+        manifest: ``ManifestPolicy(...)`` requires a manifest ``raw/<name>.manifest.json``
+            per data file, waited for up to ``wait`` (30 minutes; then FAILED with
+            ``MANIFEST_MISSING``), whose control totals the validation checks
+            (``CONTROL_TOTALS_MISMATCH``); ``None`` (default): manifests are not read.
+        duplicate_files: a file with the same bytes (SHA-256) as an earlier job's that did
+            not fail ends ``DUPLICATE`` naming that job, and publishes nothing (False: off,
+            so re-sending a file under a new key processes it again, as before).
 
     Attributes:
         functions: the five functions by base name.
@@ -288,6 +296,8 @@ class EtlWorkflow(Construct):
         vpc: ec2.IVpc | None = None,
         large_files: LargeFiles | None = None,
         seen_ids: SeenIdsPolicy | None = None,
+        manifest: ManifestPolicy | None = None,
+        duplicate_files: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.schema = schema or TransactionSchema.default()
@@ -335,6 +345,10 @@ class EtlWorkflow(Construct):
             problems += seen_ids.problems(
                 schema=self.schema, large_files_enabled=large_files.enabled
             )
+        if manifest is not None:
+            problems += manifest.problems(stuck_after=stuck_after)
+        #: the manifest each data file needs (None: none), and the duplicate-file check
+        self.manifest, self.duplicate_files = manifest, duplicate_files
         raise_if_any("EtlWorkflow", problems)
         check_unique_names(self)
         self.environment = env
@@ -394,7 +408,12 @@ class EtlWorkflow(Construct):
         }
         specific_env: Mapping[str, Mapping[str, str]] = {
             "trigger": {},
-            "validator": {**step_env, naming.ENV_MAX_REJECT_RATE: str(max_reject_rate)},
+            "validator": {
+                **step_env,
+                naming.ENV_MAX_REJECT_RATE: str(max_reject_rate),
+                contract.MANIFEST_REQUIRED: "1" if manifest is not None else "0",
+                contract.DUPLICATE_FILES: "1" if duplicate_files else "0",
+            },
             "transformer": step_env,
             "enricher": {**step_env, naming.ENV_PIPELINE_VERSION: __version__},
             "quality-check": {
@@ -434,7 +453,9 @@ class EtlWorkflow(Construct):
             else None  # standard: CDK's own role (any state machine of this account)
         )
         definition = self._definition(step_retry, settings)
-        self.execution_budget = execution_budget(definition)
+        self.execution_budget = execution_budget(
+            self._after_manifest, before=self._manifest_seconds
+        )
         raise_if_any("EtlWorkflow", _timeout_problems(state_machine_timeout, self.execution_budget))
         self.state_machine = sfn.StateMachine(
             self,
@@ -652,6 +673,20 @@ class EtlWorkflow(Construct):
             *(("kms:GenerateDataKey",) if writes else ()),
         )
         grant_table(self.table, role, _TABLE_ACTIONS[base], grant_key=False)
+        if base == "validator" and self.duplicate_files:
+            # The first job of a content hash: a conditional put of the items keyed
+            # "sha256:<hex>" only, never of a job record (app/intake.py).
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:PutItem"],
+                    resources=[self.table.table_arn],
+                    conditions={
+                        "ForAllValues:StringLike": {
+                            "dynamodb:LeadingKeys": [f"{contract.CONTENT_KEY_PREFIX}*"]
+                        }
+                    },
+                )
+            )
         grant_keys(
             role,
             (self.bucket.encryption_key, bucket_key_actions),
@@ -680,7 +715,13 @@ class EtlWorkflow(Construct):
         self._failure = failure = self._failure_branch()
         succeeded = sfn.Succeed(self, "JobSucceeded")
         steps = [
-            self.step_task(step.state, step.step, step.function, step.result_path)
+            self.step_task(
+                step.state,
+                step.step,
+                step.function,
+                step.result_path,
+                duplicate=step.step == naming.STEP_VALIDATE,
+            )
             for step in _STEPS
         ]
         for (_, outcome), (next_task, _) in itertools.pairwise(steps):
@@ -688,7 +729,7 @@ class EtlWorkflow(Construct):
         steps[-1][1].otherwise(succeeded)
         whole_file = steps[0][0]
         if not self.large_files.enabled:
-            return whole_file
+            return self._manifest_first(whole_file)
         big_file = large_files.build(
             self,
             settings=self.large_files,
@@ -698,7 +739,7 @@ class EtlWorkflow(Construct):
         )
         # Unversioned buckets stay on the single-function path: the item reader pins the
         # version that triggered the job, and such objects have none.
-        return (
+        return self._manifest_first(
             sfn.Choice(self, "FileSize", comment="big files take the Distributed Map path")
             .when(
                 sfn.Condition.and_(
@@ -713,6 +754,18 @@ class EtlWorkflow(Construct):
             .otherwise(whole_file)
         )
 
+    def _manifest_first(self, then: sfn.IChainable) -> sfn.IChainable:
+        """``then``, behind the wait for the sender's manifest when one is required. The
+        execution budget counts that wait (a loop) apart: ``_manifest_seconds`` before
+        the worst case of ``then``."""
+        self._after_manifest, self._manifest_seconds = then, 0.0
+        if self.manifest is None:
+            return then
+        chain, check = manifests.build(self, policy=self.manifest, then=then, failure=self._failure)
+        check_seconds = budget.state_seconds(check.state_id, check.to_state_json())
+        self._manifest_seconds = self.manifest.loop_seconds(check_seconds)
+        return chain
+
     def step_task(
         self,
         state: str,
@@ -721,9 +774,12 @@ class EtlWorkflow(Construct):
         result_path: str,
         *,
         payload: Mapping[str, Any] | None = None,
+        duplicate: bool = False,
     ) -> tuple[tasks.LambdaInvoke, sfn.Choice]:
         """A step's task: retries, a catch into the failure branch, and an outcome Choice
         whose INVALID branch is wired to the failure branch (the caller wires ``otherwise``).
+        ``duplicate``: the step may find the file a duplicate (outcome DUPLICATE, the job
+        recorded so), which ends the execution at ``JobDuplicate`` when the check is on.
         """
         task = self._invoke(state, function, result_path, payload)
         task.add_catch(
@@ -757,13 +813,30 @@ class EtlWorkflow(Construct):
             },
             result_path="$.failure",
         )
-        outcome = (
-            sfn.Choice(self, f"{state}Outcome")
-            .when(_explained_invalid(result_path), rejected.next(self._failure))
-            .when(_not_valid(result_path), unexplained.next(self._failure))
-        )
+        outcome = sfn.Choice(self, f"{state}Outcome")
+        if duplicate and self.duplicate_files:
+            outcome.when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present(f"{result_path}.outcome"),
+                    sfn.Condition.string_equals(
+                        f"{result_path}.outcome", contract.OUTCOME_DUPLICATE
+                    ),
+                ),
+                self._duplicate_end(),
+            )
+        outcome.when(_explained_invalid(result_path), rejected.next(self._failure))
+        outcome.when(_not_valid(result_path), unexplained.next(self._failure))
         task.next(outcome)
         return task, outcome
+
+    def _duplicate_end(self) -> sfn.Succeed:
+        """Where a duplicate file's execution ends: the job is DUPLICATE, nothing failed."""
+        found = self.node.try_find_child("JobDuplicate")
+        if isinstance(found, sfn.Succeed):
+            return found
+        return sfn.Succeed(
+            self, "JobDuplicate", comment="an earlier job sent these bytes: nothing published"
+        )
 
     def inner_task(
         self, state: str, function: str, *, result_path: str | None = None
@@ -1021,11 +1094,12 @@ class EtlWorkflow(Construct):
         return record.next(then)
 
 
-def execution_budget(definition: sfn.IChainable) -> cdk.Duration:
+def execution_budget(definition: sfn.IChainable, *, before: float = 0.0) -> cdk.Duration:
     """The longest an execution of ``definition`` can take while it works through its task
     timeouts and retry policies (:mod:`etl_constructs.budget`), up to a whole minute: the
-    default execution timeout, and the least one given may be."""
-    seconds = budget.of_chain(definition)
+    default execution timeout, and the least one given may be. ``before``: seconds spent
+    ahead of ``definition`` (the wait for a manifest, a bounded loop)."""
+    seconds = before + budget.of_chain(definition)
     return cdk.Duration.minutes(max(1, math.ceil(seconds / 60)))
 
 
@@ -1123,6 +1197,7 @@ __all__ = [
     "TRANSIENT_ERRORS",
     "EtlWorkflow",
     "FunctionSettings",
+    "ManifestPolicy",
     "PipelineEnvironment",
     "StepRetry",
 ]

@@ -177,6 +177,7 @@ def build(
         "validator",
         "$.validation",
         payload=job_fields(mode="preflight", rowsPerPart=settings.batch_rows),
+        duplicate=True,
     )
     # Every child's last task replaces its state with the handler's empty result: the map
     # collects one output per child. A child's input is the job and the key of its part's

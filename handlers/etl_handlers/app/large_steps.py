@@ -16,9 +16,9 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from etl_handlers.app import large
+from etl_handlers.app import intake, large
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -42,6 +42,7 @@ from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.core import codes
 from etl_handlers.core.csvio import Joined
 from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.reference.enrich import EnrichMetadata
@@ -51,10 +52,19 @@ from etl_handlers.engines.reference.validate import reject_rate_error
 
 
 def preflight(
-    event: Mapping[str, Any], *, store: JobStore, s3: Any, schema: Schema, log: Any = None
+    event: Mapping[str, Any],
+    *,
+    store: JobStore,
+    s3: Any,
+    schema: Schema,
+    log: Any = None,
+    manifest_required: bool = False,
+    duplicate_files: bool = False,
 ) -> dict[str, Any]:
     """Read the file with the whole-file parser (its file rules fail it here) and write the
-    plan of each part; the job becomes VALIDATING. ``rowsPerPart`` comes with the event."""
+    plan of each part; the job becomes VALIDATING. ``rowsPerPart`` comes with the event.
+    The file's SHA-256 is taken on the way: a declared one is checked here, and a file with
+    an earlier job's bytes ends DUPLICATE before any part is read (see ``app/intake``)."""
     rows_per_part = int(event["rowsPerPart"])
 
     known = set(schema.column_names)
@@ -63,9 +73,18 @@ def preflight(
         return [scrub(name) for name in header if name not in known]
 
     def body(ctx: StepContext) -> StepOutcome:
+        declared, attributes = None, {}  # the sender's manifest, what the job records
+        if manifest_required:
+            declared, info = intake.read_manifest(ctx.event.bucket, ctx.event.key, s3=ctx.s3)
+            attributes.update(intake.manifest_attributes(info))
         try:
-            with ctx.open_source() as source:
-                plan = large.plan_parts(source, rows_per_part=rows_per_part, schema=schema)
+            with ctx.open_source() as raw:
+                source = HashingReader(raw)
+                plan = large.plan_parts(
+                    cast(BinaryIO, source), rows_per_part=rows_per_part, schema=schema
+                )
+                if declared is not None or duplicate_files:
+                    attributes["contentSha256"] = source.hexdigest()
         except large.PlanRejected as rejected:  # the rows read before it, as a whole file
             failed = empty_validation()
             failed.error = (rejected.code, rejected.message)
@@ -73,6 +92,17 @@ def preflight(
             failed.result_rows = {"input": rejected.rows_read, "valid": 0, "rejected": 0}
             failed.extra_columns = extra(rejected.header)
             return failed
+        early = intake.preflight_verdict(
+            declared,
+            attributes,
+            store=store,
+            job_id=ctx.event.job_id,
+            file_name=ctx.event.file_name,
+            duplicate_files=duplicate_files,
+            rows_read=sum(part.rows for part in plan.parts),
+        )
+        if early is not None:
+            return early
         prefixes = large.JobPrefixes(ctx.event.job_id)
         # Written only once the whole file has passed: a file that fails leaves no plan.
         for part in plan.parts:
@@ -87,6 +117,7 @@ def preflight(
         outcome.outcome = VALID
         outcome.outputs = {}
         outcome.extra_columns = extra(plan.header)
+        outcome.attributes = attributes or None
         return outcome
 
     return run_step(
@@ -161,8 +192,10 @@ def reduce_validation(
     max_reject_rate: Decimal,
     metrics: Any = None,
     log: Any = None,
+    manifest_required: bool = False,
 ) -> dict[str, Any]:
-    """Merge the batches: duplicates across them, the file's rows and totals, the rate."""
+    """Merge the batches: duplicates across them, the file's rows and totals, the rate;
+    then the sender's control totals (the manifest version the preflight read)."""
 
     def body(ctx: StepContext) -> StepOutcome:
         bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.job_id)
@@ -187,6 +220,17 @@ def reduce_validation(
             rows_rejected=reduced.rows_rejected,
             max_reject_rate=max_reject_rate,
         )
+        if error is None and manifest_required:
+            declared, _ = intake.read_manifest(
+                bucket, ctx.event.key, s3=s3, version_id=intake.recorded_manifest_version(ctx.job)
+            )
+            mismatch = check_counted(
+                declared,
+                rows=reduced.rows_input,
+                totals=reduced.totals,
+                sha256=ctx.job.get("contentSha256"),
+            )
+            error = (mismatch.code, mismatch.message) if mismatch else None
         return StepOutcome(
             outcome=VALID if error is None else INVALID,
             rows=rows,

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from etl_handlers.contract import MANIFEST_MODE
+
 PREFLIGHT, BATCH, REDUCE, PART = "preflight", "batch", "reduce", "part"
 #: The failure branch's copy of a source too big for one CopyObject (app/failed_copy).
 COPY_FAILED = "copy-failed"
+#: The state machine's check that the sender's manifest has arrived (app/intake).
+MANIFEST = MANIFEST_MODE
 
 
 def mode_of(event: Any) -> str | None:
@@ -20,6 +24,6 @@ def mode_of(event: Any) -> str | None:
     ``None`` for the single-function steps."""
     if isinstance(event, Mapping):
         mode = event.get("mode")
-        if mode in (PREFLIGHT, BATCH, REDUCE, PART, COPY_FAILED):
+        if mode in (PREFLIGHT, BATCH, REDUCE, PART, COPY_FAILED, MANIFEST):
             return str(mode)
     return None

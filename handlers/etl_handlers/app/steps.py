@@ -49,7 +49,7 @@ from etl_handlers.aws.observability import (
     add_count,
     transient_aws_errors,
 )
-from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
+from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, OUTCOME_DUPLICATE, VALID
 from etl_handlers.core import keys
 from etl_handlers.core.codes import (  # step codes live with every other code; re-exported here
     INVALID_WITHOUT_REASON,
@@ -145,21 +145,28 @@ class StepOutcome:
     extra_columns: list[str] | None = None
     succeed: bool = False
     report: EngineReport | None = None
+    #: a final status other than SUCCEEDED this outcome ends the job in (DUPLICATE), and
+    #: top-level attributes to record with it (``contentSha256``, ``duplicateOf``)
+    final: str | None = None
+    attributes: dict[str, Any] | None = None
 
     def result(self) -> dict[str, Any]:
         """The contract's result dict; an INVALID one always carries ``error``."""
         error = None
-        if self.error is None and self.outcome != VALID:
+        if self.error is None and self.outcome not in (VALID, OUTCOME_DUPLICATE):
             self.error = _unexplained(None)
         if self.error is not None:
             error = {"code": self.error[0], "message": scrub(self.error[1])}
-        return {
+        result = {
             "outcome": self.outcome,
             "rows": self.result_rows,
             "totals": self.totals.to_json() if self.totals is not None else {},
             "outputs": dict(self.outputs),
             "error": error,
         }
+        if self.outcome == OUTCOME_DUPLICATE:
+            result["duplicateOf"] = (self.attributes or {}).get("duplicateOf")
+        return result
 
 
 @dataclass
@@ -347,7 +354,7 @@ def run_step(
         outcome.outcome = INVALID
         outcome.error = (rejected.code, rejected.message)
     log_engine_report(say, outcome.report, job_id=parsed.job_id, step=step)
-    if outcome.outcome != VALID and outcome.error is None:
+    if outcome.outcome not in (VALID, OUTCOME_DUPLICATE) and outcome.error is None:
         outcome.error = _unexplained(step)
 
     error = None
@@ -366,6 +373,8 @@ def run_step(
                 extra_columns=outcome.extra_columns,
                 error=error,
                 succeed=outcome.succeed and outcome.outcome == VALID,
+                final_status=outcome.final,
+                attributes=outcome.attributes,
             )
         except TransitionRefused as refused:
             # The job was failed (e.g. by a timeout's failure branch) while this attempt

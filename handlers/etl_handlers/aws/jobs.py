@@ -8,7 +8,8 @@ never move a job backwards or out of a final status: the write is refused and re
     PENDING -> VALIDATING -> TRANSFORMING -> ENRICHING -> SUCCEEDED
     VALIDATING/TRANSFORMING/ENRICHING -> the same status (a retry of that step)
     PENDING/VALIDATING/TRANSFORMING/ENRICHING -> FAILED
-    SUCCEEDED, FAILED: final
+    VALIDATING -> DUPLICATE (the file's bytes are an earlier job's)
+    SUCCEEDED, FAILED, DUPLICATE: final
 
 Records come back as plain JSON-able dicts (DynamoDB numbers become ``int``; amounts are
 stored as exact decimal strings in the first place), with the attribute names of the
@@ -34,6 +35,7 @@ from etl_handlers.aws import ddbtypes
 from etl_handlers.aws.clients import RETRYING, shared_client
 from etl_handlers.contract import (
     ACTIVE_STATUSES,
+    DUPLICATE,
     ENRICHING,
     FAILED,
     FINAL_STATUSES,
@@ -59,6 +61,7 @@ ALLOWED_FROM: Mapping[str, frozenset[str]] = {
     ENRICHING: frozenset({TRANSFORMING, ENRICHING}),
     SUCCEEDED: frozenset({ENRICHING}),
     FAILED: frozenset(ACTIVE_STATUSES),
+    DUPLICATE: frozenset({VALIDATING}),  # validation found an earlier job's bytes
 }
 """For each target status, the statuses a job may be in to move there."""
 
@@ -74,6 +77,7 @@ CLIENT_CONFIG = RETRYING
 __all__ = [
     "ACTIVE_STATUSES",
     "ALLOWED_FROM",
+    "DUPLICATE",
     "ENRICHING",
     "FAILED",
     "FINAL_STATUSES",
@@ -376,8 +380,14 @@ class JobStore:
         extra_columns: list[str] | None = None,
         error: Mapping[str, str] | None = None,
         succeed: bool = False,
+        final_status: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Record a finished step's timings and results, in one conditional write.
+
+        ``final_status`` (e.g. DUPLICATE) ends the job there in the same write, like
+        ``succeed``; ``attributes`` are set as top-level attributes (``contentSha256``,
+        ``duplicateOf``, ``manifest``).
 
         The job must still be in the step's running status: after FAILED (or any other
         move) nothing is recorded and :class:`TransitionRefused` is raised. With
@@ -402,8 +412,11 @@ class JobStore:
             update.set("extraColumns", value=bounded_columns(extra_columns))
         if error is not None:
             update.set("error", value=_clean_error(step, error))
-        if succeed:
-            return self._transition(job_id, file_name, SUCCEEDED, update, now=now)
+        for name, value in (attributes or {}).items():
+            update.set(name, value=value)
+        if succeed or final_status:
+            target = final_status or SUCCEEDED
+            return self._transition(job_id, file_name, target, update, now=now)
         update.set("updatedAt", value=iso(now))
         condition = f"attribute_exists(jobId) AND {update.name('status')} = {update.value(status)}"
         return self._update(job_id, file_name, update, condition=condition, refused_target=status)

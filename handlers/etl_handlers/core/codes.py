@@ -130,3 +130,17 @@ EXECUTION_FAILED = "EXECUTION_FAILED"
 branch's own record could not be written); the message names the execution's error."""
 
 EXECUTION_CODES = (EXECUTION_TIMED_OUT, EXECUTION_ABORTED, EXECUTION_FAILED)
+
+# -- sender manifests (issue 19) ------------------------------------------------------------
+MANIFEST_MISSING = "MANIFEST_MISSING"
+"""The pipeline requires a manifest and ``raw/<name>.manifest.json`` did not arrive within
+the configured wait (or was deleted before validation read it)."""
+MANIFEST_INVALID = "MANIFEST_INVALID"
+"""The manifest is not the documented JSON (``docs/pipeline-contract.md``); the message
+lists every problem."""
+CONTROL_TOTALS_MISMATCH = "CONTROL_TOTALS_MISMATCH"
+"""What validation counted (rows, per currency count, debit and credit of the valid rows,
+the file's SHA-256) differs from what the manifest declares; the message names each
+difference."""
+
+MANIFEST_CODES = (MANIFEST_MISSING, MANIFEST_INVALID, CONTROL_TOTALS_MISMATCH)

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from etl_handlers.app import modes
+from etl_handlers.app import intake, modes
 from etl_handlers.app.steps import max_reject_rate_from_env, schema_from_env
 from etl_handlers.aws import observability, s3io
 from etl_handlers.aws.jobs import JobStore
@@ -34,6 +34,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         copied = copy_to_failed(event, s3=s3io.default_client())
         logger.info("source copied to failed/", **copied)
         return copied
+    if mode == modes.MANIFEST:  # the state machine's wait for the sender's manifest
+        return intake.check_manifest(event, s3=s3io.default_client(), log=logger.info)
     store, s3, schema = JobStore(), s3io.default_client(), schema_from_env()
     if mode is None:
         result = validate(
@@ -45,6 +47,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             metrics=metrics,
             log=logger.info,
             seen_ids=seen_id_store_from_env(store),
+            manifest_required=intake.manifest_required_from_env(),
+            duplicate_files=intake.duplicate_files_from_env(),
         )
     else:
         from etl_handlers.app import large_steps  # the big-file path only
@@ -55,7 +59,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
         if mode == modes.PREFLIGHT:
             result = large_steps.preflight(
-                event, store=store, s3=s3, schema=schema, log=logger.info
+                event,
+                store=store,
+                s3=s3,
+                schema=schema,
+                log=logger.info,
+                manifest_required=intake.manifest_required_from_env(),
+                duplicate_files=intake.duplicate_files_from_env(),
             )
         else:
             result = large_steps.reduce_validation(
@@ -66,6 +76,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 max_reject_rate=max_reject_rate_from_env(),
                 metrics=metrics,
                 log=logger.info,
+                manifest_required=intake.manifest_required_from_env(),
             )
     logger.info(
         "validate finished", outcome=result["outcome"], rows=result["rows"], error=result["error"]

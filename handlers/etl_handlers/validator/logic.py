@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+from etl_handlers.app import intake
 from etl_handlers.app.steps import (
     VALID,
     StepContext,
@@ -25,7 +26,9 @@ from etl_handlers.app.steps import (
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.aws.seen_ids import SeenIdStore
+from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, ROWS_READ
 from etl_handlers.core import codes, keys
+from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.schema import Schema
 from etl_handlers.engines.selector import validate_stream
 
@@ -48,6 +51,8 @@ def validate(
     log: Callable[..., None] | None = None,
     part_size: int = PART_SIZE,
     seen_ids: SeenIdStore | None = None,
+    manifest_required: bool = False,
+    duplicate_files: bool = False,
 ) -> dict[str, Any]:
     """Run the Validate step for the job in ``event`` (the state machine's state).
 
@@ -55,20 +60,33 @@ def validate(
     "outputs": {"validated", "rejected"}, "error"}``. ``metrics`` (a Powertools
     ``Metrics``) receives ``RowsRejected`` and, for a data failure, ``FilesFailed``.
     ``seen_ids``: the seen-ids store when the check of ids across files is on
-    (:mod:`etl_handlers.app.seen_ids`).
+    (:mod:`etl_handlers.app.seen_ids`). ``manifest_required``: the file's manifest is read
+    first and what validation counted is checked against it (``CONTROL_TOTALS_MISMATCH``;
+    before the ids across files are claimed: the sender declares what it sent).
+    ``duplicate_files``: a file with an earlier job's bytes ends DUPLICATE
+    (``duplicateOf``) and keeps no output.
     """
 
     def body(ctx: StepContext) -> StepOutcome:
         job_id, key = ctx.event.job_id, ctx.event.key
 
+        declared = None
+        attributes: dict[str, Any] = {}
+        if manifest_required:
+            declared, info = intake.read_manifest(ctx.event.bucket, key, s3=ctx.s3)
+            attributes.update(intake.manifest_attributes(info))
+        duplicate_of: str | None = None
+
         def validate_to(valid_key: str, reject_key: str) -> tuple[Any, dict[str, str | None]]:
+            nonlocal duplicate_of
             with (
-                ctx.open_source() as source,
+                ctx.open_source() as raw_source,
                 ctx.writer(valid_key, content_type("csv")) as valid_sink,
                 ctx.writer(reject_key, content_type("jsonl")) as reject_sink,
             ):
+                source = HashingReader(raw_source)
                 result = validate_stream(
-                    source,
+                    cast(BinaryIO, source),
                     valid_sink,
                     reject_sink,
                     schema=schema,
@@ -77,9 +95,25 @@ def validate(
                 read_to_end = result.outcome == VALID or (
                     result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
                 )
+                if result.outcome == VALID and (declared is not None or duplicate_files):
+                    attributes["contentSha256"] = digest = source.hexdigest()
+                    mismatch = declared and check_counted(
+                        declared, rows=result.rows_input, totals=result.totals, sha256=digest
+                    )
+                    if mismatch:
+                        result.outcome = INVALID
+                        result.error = (mismatch.code, mismatch.message)
+                    elif duplicate_files and result.rows_input:
+                        # a file without data rows posts nothing twice (and a day without
+                        # transactions sends the same header-only bytes every day)
+                        duplicate_of = intake.claim_content(
+                            store, digest, job_id=job_id, file_name=ctx.event.file_name
+                        )
+                        if duplicate_of:  # not VALID: the seen-ids pass claims nothing
+                            result.outcome = OUTCOME_DUPLICATE
                 if result.outcome != VALID:
                     valid_sink.abort()
-                if not (read_to_end and result.rows_rejected):
+                if not (read_to_end and result.rows_rejected) or duplicate_of:
                     reject_sink.abort()
             return result, {
                 "validated": valid_key if valid_sink.committed else None,
@@ -103,6 +137,18 @@ def validate(
                 validate_to=validate_to,
                 writer=ctx.writer,
             )
+        if duplicate_of:
+            # Nothing of these bytes is published twice: no outputs, no figures to add up.
+            return StepOutcome(
+                outcome=OUTCOME_DUPLICATE,
+                rows={ROWS_READ: result.rows_input},
+                result_rows={"input": result.rows_input, "valid": 0, "rejected": 0},
+                totals=None,
+                outputs={"validated": None, "rejected": None},
+                final=DUPLICATE,
+                attributes={**attributes, "duplicateOf": duplicate_of},
+                report=result.report,
+            )
         return StepOutcome(
             outcome=result.outcome,
             rows={
@@ -120,6 +166,7 @@ def validate(
             error=result.error,
             extra_columns=list(result.extra_columns),
             report=result.report,
+            attributes=attributes or None,
         )
 
     return run_step(

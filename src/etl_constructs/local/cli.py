@@ -45,7 +45,8 @@ from .pipeline import EXPORTED_PREFIXES, JobOutcome, LocalPipeline, LocalRuntime
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SYNTH = 0, 1, 2, 3
 EXIT_HELP = """exit status:
-  0  every job SUCCEEDED (status, jobs, quality-check: answered)
+  0  every job SUCCEEDED or was a DUPLICATE of an earlier one (status, jobs, quality-check:
+     answered)
   1  a job FAILED or did not end in time (status: no such job; or the run failed)
   2  usage error: the command line cannot be carried out as given
   3  the app did not synthesize (its error, or cdk-nag findings, printed in full)"""
@@ -97,7 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         "while the app's files, the -c values and the library stay the same.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    run.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a CSV file; FILE.manifest.json beside it is uploaded too (the sender's manifest)",
+    )
     common(run)
     run.add_argument("--json", action="store_true", help="one JSON object per file per line")
     run.add_argument(
@@ -193,7 +200,8 @@ def _run(args: argparse.Namespace) -> int:
             f"\n{len(outcomes)} file(s) in {total:.1f}s (synth {synth_seconds:.1f}s); "
             f"outputs in {out}/, job records in {out / JOBS_FILE}, logs in {out / LOG_FILE}"
         )
-    return EXIT_OK if all(o.status == contract.SUCCEEDED for o in outcomes) else EXIT_FAILED
+    done = (contract.SUCCEEDED, contract.DUPLICATE)
+    return EXIT_OK if all(o.status in done for o in outcomes) else EXIT_FAILED
 
 
 FAST_PATH_NOTE = (
@@ -281,6 +289,10 @@ def _process(
     uploaded = {}
     progress = _Progress(len(files), enabled=not args.json)
     for path in files:
+        # The sender's manifest first, when it sits beside the file (either order works).
+        manifest = path.with_name(path.name + contract.MANIFEST_SUFFIX)
+        if manifest.is_file():
+            pipeline.upload(manifest, f"{contract.RAW_PREFIX}{manifest.name}")
         uploaded[path] = pipeline.upload(path)
     deadline = time.monotonic() + args.timeout
     waiting = dict(uploaded)
@@ -326,7 +338,10 @@ def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOu
     error = job.get("error")
     rows = job.get("rows", {})
     totals = job.get("totals", {})
-    failed = job["status"] == contract.FAILED
+    # a DUPLICATE published nothing either: the rows read, and the job it repeats
+    failed = job["status"] in (contract.FAILED, contract.DUPLICATE)
+    if job.get("duplicateOf"):
+        error = {"code": contract.DUPLICATE, "message": f"same bytes as job {job['duplicateOf']}"}
     read, given = contract.ROWS_READ, contract.STEP_ROW_COUNTS[0]
     if failed:
         figures = {read: int(rows.get(read, rows.get(given, 0)))}

@@ -695,6 +695,32 @@ class MapTolerance:
                 )
 
 
+class ShortWaits:
+    """Wait states as a local run can afford them.
+
+    moto's interpreter sleeps for a Wait state's ``Seconds`` in earnest, so a deployment's
+    one-minute poll for a sender's manifest would make a local run sit for half an hour.
+    The rewrite caps every ``Seconds`` at :attr:`cap` (1 s by default). Loops that must
+    keep their length count their turns in the execution state (the manifest wait does),
+    not the clock, so they keep their number of turns.
+    """
+
+    def __init__(self, cap: int = 1) -> None:
+        self.cap = cap
+
+    def rewrite(self, definition: dict[str, Any]) -> dict[str, Any]:
+        rewritten = copy.deepcopy(definition)
+        self._rewrite_states(rewritten["States"])
+        return rewritten
+
+    def _rewrite_states(self, states: dict[str, Any]) -> None:
+        for state in states.values():
+            for inner in _inner_state_lists(state):
+                self._rewrite_states(inner)
+            if state.get("Type") == "Wait" and isinstance(state.get("Seconds"), int | float):
+                state["Seconds"] = min(int(state["Seconds"]), self.cap)
+
+
 def _inner_state_lists(state: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for key in ("ItemProcessor", "Iterator"):

@@ -122,7 +122,8 @@ class LocalPipeline:
 
     ``executions=False`` leaves the state machines out (no file can be processed then): for
     answering from job records (the API, the quality check), which need none, and start
-    without loading moto's Step Functions interpreter (seconds).
+    without loading moto's Step Functions interpreter (seconds). ``wait_cap``: the longest a
+    Wait state waits locally (seconds; moto would sleep a deployment's full poll interval).
     """
 
     def __init__(
@@ -132,8 +133,11 @@ class LocalPipeline:
         log_path: Path | None = None,
         time_scale: float = 1.0,
         executions: bool = True,
+        wait_cap: int = 1,
     ) -> None:
         self.assembly = assembly
+        #: the longest a Wait state of the state machine waits locally, in seconds
+        self.wait_cap = wait_cap
         self.executions = executions
         self.resolver = Resolver(assembly)
         self.functions = FunctionRegistry(time_scale=time_scale)
@@ -344,6 +348,7 @@ class LocalPipeline:
         if isinstance(definition, str):
             definition = json.loads(definition)
         definition = self._map_tolerance.rewrite(definition)
+        definition = moto_compat.ShortWaits(self.wait_cap).rewrite(definition)
         self.sfn.create_state_machine(
             name=self.resolver.names(resource).name,
             definition=json.dumps(definition),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from etl_handlers.aws import jobs
 from etl_handlers.aws.jobs import (
+    DUPLICATE,
     ENRICHING,
     FAILED,
     PENDING,
@@ -33,6 +34,7 @@ PATH = {  # how to walk a fresh job into each status
     ENRICHING: [VALIDATING, TRANSFORMING, ENRICHING],
     SUCCEEDED: [VALIDATING, TRANSFORMING, ENRICHING, SUCCEEDED],
     FAILED: [FAILED],
+    DUPLICATE: [VALIDATING, DUPLICATE],
 }
 ALLOWED = {
     (PENDING, VALIDATING),
@@ -46,6 +48,7 @@ ALLOWED = {
     (VALIDATING, FAILED),
     (TRANSFORMING, FAILED),
     (ENRICHING, FAILED),
+    (VALIDATING, DUPLICATE),
 }
 
 
