@@ -19,6 +19,9 @@ PROCESSED_PREFIX = "processed/"
 ENRICHED_PREFIX = "enriched/"
 FAILED_PREFIX = "failed/"
 REPORTS_PREFIX = "reports/"
+CURATED_PREFIX = "curated/"
+"""The curated dataset analysts query: Parquet tables under ``curated/{table}/`` (see
+``core/curated.py`` and the catalog construct)."""
 
 PREFIXES = (
     RAW_PREFIX,
@@ -28,6 +31,7 @@ PREFIXES = (
     ENRICHED_PREFIX,
     FAILED_PREFIX,
     REPORTS_PREFIX,
+    CURATED_PREFIX,
 )
 
 # -- A big file's folders under the prefixes -----------------------------------------------
@@ -149,6 +153,18 @@ METRIC_NAMES = (
     METRIC_UNRECONCILED_JOBS,
     METRIC_ROWS_ON_REFERENCE_PATH,
 )
+
+# -- The curated dataset (Parquet, Hive-style partitions) ----------------------------------
+TRANSACTIONS_TABLE = "transactions"
+"""Valid rows, typed: ``curated/transactions/transaction_date=YYYY-MM-DD/{job}.parquet``."""
+REJECTS_TABLE = "rejects"
+"""Rejected rows: ``curated/rejects/received_date=YYYY-MM-DD/{job}.parquet``."""
+TRANSACTIONS_PARTITION = "transaction_date"
+"""The UTC date of the schema's first timestamp column (the enricher's ``transaction_date``)."""
+REJECTS_PARTITION = "received_date"
+"""The UTC date the job was created (rejects may have no valid timestamp)."""
+AMOUNT_TYPE = "decimal(38,4)"
+"""Amount columns: exact; 4 places hold every currency's minor units (a test checks)."""
 
 # -- Defaults --------------------------------------------------------------------------------
 DEFAULT_STUCK_AFTER_MINUTES = 60

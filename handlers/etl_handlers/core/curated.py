@@ -1,0 +1,145 @@
+"""The curated dataset's tables: their columns and types, derived from the schema document.
+
+One home for what the writer and the catalog must agree on: the Parquet writer
+(``app/curate.py``) builds its Arrow schema from :func:`transactions_columns` and
+:func:`rejects_columns`, and the ``AnalyticsCatalog`` construct its Glue tables from the same
+functions, so a table never declares a type the files do not hold. Types are Hive/Glue type
+names (what Athena reads); amounts are exact decimals (:data:`contract.AMOUNT_TYPE`),
+timestamps UTC ``timestamp`` values, every other schema type a ``string`` (card numbers
+masked, as in every output).
+
+Standard library only and no import from the rest of ``etl_handlers``: the construct side
+loads this file by its path (with the contract beside it) without importing the handler
+package. It reads the schema *document* (the JSON the handlers receive), not the parsed
+:class:`~etl_handlers.core.schema.Schema`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = [
+    "CuratedColumn",
+    "curated_key",
+    "partition_prefix",
+    "rejects_columns",
+    "table_prefix",
+    "transactions_columns",
+]
+
+
+def _contract() -> ModuleType:
+    """``etl_handlers.contract``, imported normally inside the package, or loaded from the
+    file beside this one when the construct side loads this module by its path."""
+    if __package__:
+        from etl_handlers import contract
+
+        return contract
+    name = "etl_constructs._handler_contract"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "contract.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+contract = _contract()
+
+#: Glue keeps at most 255 characters of a column comment.
+MAX_COMMENT = 255
+
+#: Schema column type -> the curated column's type.
+_TYPES = {
+    "identifier": "string",
+    "text": "string",
+    "timestamp": "timestamp",
+    "amount": contract.AMOUNT_TYPE,
+    "currency": "string",
+    "enum": "string",
+    "card_number": "string",
+    "country": "string",
+}
+
+#: What the type of each schema column type means to a reader (the column comment's tail).
+_NOTES = {
+    "timestamp": "UTC",
+    "amount": "exact decimal, the currency's minor units",
+    "currency": "ISO 4217, upper case",
+    "enum": "upper case",
+    "card_number": "masked: last four digits only",
+    "country": "ISO 3166-1 alpha-2, upper case",
+}
+
+
+@dataclass(frozen=True)
+class CuratedColumn:
+    """One column of a curated table: its name, Glue/Hive type and comment."""
+
+    name: str
+    type: str
+    comment: str
+
+
+def _schema_columns(document: Mapping[str, Any]) -> list[CuratedColumn]:
+    columns = []
+    for column in document["columns"]:
+        kind = column["type"]
+        parts = [column.get("description") or "", _NOTES.get(kind, "")]
+        if column.get("required"):
+            parts.append("required")
+        comment = "; ".join(part for part in parts if part)
+        columns.append(CuratedColumn(column["name"], _TYPES[kind], comment[:MAX_COMMENT]))
+    return columns
+
+
+def transactions_columns(document: Mapping[str, Any]) -> list[CuratedColumn]:
+    """The ``transactions`` table's data columns: the schema's columns in schema order,
+    then the processing fields the enricher adds (the partition column is apart: see
+    :data:`contract.TRANSACTIONS_PARTITION`)."""
+    return [
+        *_schema_columns(document),
+        CuratedColumn("job_id", "string", "the job that wrote the row"),
+        CuratedColumn("source_key", "string", "the raw object the row came from"),
+        CuratedColumn("processed_at", "timestamp", "when the job enriched the row, UTC"),
+        CuratedColumn("pipeline_version", "string", "the pipeline release that wrote it"),
+    ]
+
+
+def rejects_columns() -> list[CuratedColumn]:
+    """The ``rejects`` table's data columns (partition: :data:`contract.REJECTS_PARTITION`)."""
+    return [
+        CuratedColumn("job_id", "string", "the job that rejected the row"),
+        CuratedColumn("source_key", "string", "the raw object the row came from"),
+        CuratedColumn("row_number", "bigint", "1-based data row number in the file"),
+        CuratedColumn("code", "string", "the reject code (pipeline contract: Codes)"),
+        CuratedColumn("column_name", "string", "the column the code is about, if any"),
+        CuratedColumn("message", "string", "why, scrubbed of card numbers"),
+        CuratedColumn("fields", "string", "the row's fields as JSON, card numbers masked"),
+    ]
+
+
+def table_prefix(table: str) -> str:
+    """``curated/{table}/``: where a table's partitions live."""
+    return f"{contract.CURATED_PREFIX}{table}/"
+
+
+def partition_prefix(table: str, partition: str, value: str) -> str:
+    """``curated/{table}/{partition}={value}/``: one Hive-style partition."""
+    return f"{table_prefix(table)}{partition}={value}/"
+
+
+def curated_key(table: str, partition: str, value: str, job_id: str) -> str:
+    """``curated/{table}/{partition}={value}/{job}.parquet``: one job's rows of one
+    partition, in one object, so a job never mixes with another job's half-written file and
+    a rerun of the job replaces its own objects."""
+    return f"{partition_prefix(table, partition, value)}{job_id}.parquet"
