@@ -26,9 +26,12 @@ from typing import Any
 
 __all__ = [
     "CuratedColumn",
+    "SavedQuery",
     "curated_key",
+    "partition_column",
     "partition_prefix",
     "rejects_columns",
+    "saved_queries",
     "table_prefix",
     "transactions_columns",
 ]
@@ -126,6 +129,76 @@ def rejects_columns() -> list[CuratedColumn]:
         CuratedColumn("message", "string", "why, scrubbed of card numbers"),
         CuratedColumn("fields", "string", "the row's fields as JSON, card numbers masked"),
     ]
+
+
+def partition_column(table: str) -> CuratedColumn:
+    """A table's one partition column. A ``string`` in ``yyyy-MM-dd`` form, as Athena's date
+    projection reads partition values (compare with ``'2024-03-01'``; they sort as dates)."""
+    if table == contract.TRANSACTIONS_TABLE:
+        return CuratedColumn(
+            contract.TRANSACTIONS_PARTITION,
+            "string",
+            "UTC date of the transaction (the job's received date when the schema has no "
+            "timestamp), yyyy-MM-dd",
+        )
+    if table == contract.REJECTS_TABLE:
+        return CuratedColumn(
+            contract.REJECTS_PARTITION, "string", "UTC date the job was created, yyyy-MM-dd"
+        )
+    raise ValueError(f"no curated table {table!r}")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A query the catalog saves in the workgroup and ``etl-pipeline query`` runs offline
+    (portable SQL: Athena's Trino and DuckDB both read it). ``?`` marks a parameter."""
+
+    name: str
+    description: str
+    sql: str
+
+
+def saved_queries(document: Mapping[str, Any]) -> list[SavedQuery]:
+    """The saved queries of a pipeline with the schema ``document`` (its totals columns)."""
+    totals = document["totals"]
+    # Schema names are quoted: a column may be called like an SQL keyword (``timestamp``).
+    amount, currency, direction = (_name(totals[k]) for k in ("amount", "currency", "direction"))
+    debit, credit = (_literal(totals[side]) for side in ("debit", "credit"))
+    day = contract.TRANSACTIONS_PARTITION
+    return [
+        SavedQuery(
+            "daily-control-totals",
+            "Rows and debit / credit sums per day and currency: the jobs' control totals.",
+            f"SELECT {day}, {currency}, count(*) AS row_count,\n"
+            f"  sum(CASE WHEN {direction} = {debit} THEN {amount} ELSE 0 END) AS debit,\n"
+            f"  sum(CASE WHEN {direction} = {credit} THEN {amount} ELSE 0 END) AS credit\n"
+            f"FROM {contract.TRANSACTIONS_TABLE}\n"
+            f"GROUP BY {day}, {currency}\nORDER BY {day}, {currency}",
+        ),
+        SavedQuery(
+            "rejects-by-code",
+            "Rejected rows per day and reject code.",
+            f"SELECT {contract.REJECTS_PARTITION}, code, count(*) AS rejects\n"
+            f"FROM {contract.REJECTS_TABLE}\n"
+            f"GROUP BY {contract.REJECTS_PARTITION}, code\n"
+            f"ORDER BY {contract.REJECTS_PARTITION}, rejects DESC, code",
+        ),
+        SavedQuery(
+            "job-rows",
+            "Every row one job wrote (parameter: the job id).",
+            f"SELECT * FROM {contract.TRANSACTIONS_TABLE} WHERE job_id = ?",
+        ),
+    ]
+
+
+def _name(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier (schema names are ``[a-z0-9_]``)."""
+    return f'"{identifier}"'
+
+
+def _literal(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def table_prefix(table: str) -> str:
