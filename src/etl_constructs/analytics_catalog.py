@@ -27,11 +27,11 @@ from constructs import Construct
 
 from . import compliance as nag
 from ._asset import load_asset_module
+from ._contract import contract
 from ._core.environment import PipelineEnvironment, resolve_environment
 from ._core.names import check_unique_names
 from ._core.props import raise_if_any
 from .compliance import Compliance
-from ._contract import contract
 from .naming import ATHENA_RESULTS_PREFIX
 from .schema import TransactionSchema
 
@@ -266,9 +266,7 @@ class AnalyticsCatalog(Construct):
         return cfn
 
     def _catalog_arn(self, resource: str, name: str) -> str:
-        return cdk.Stack.of(self).format_arn(
-            service="glue", resource=resource, resource_name=name
-        )
+        return cdk.Stack.of(self).format_arn(service="glue", resource=resource, resource_name=name)
 
     def _reader_statements(
         self, bucket: s3.IBucket, key: kms.IKey | None, results: str

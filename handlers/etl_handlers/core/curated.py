@@ -186,7 +186,7 @@ def saved_queries(document: Mapping[str, Any]) -> list[SavedQuery]:
         SavedQuery(
             "job-rows",
             "Every row one job wrote (parameter: the job id).",
-            f"SELECT * FROM {contract.TRANSACTIONS_TABLE} WHERE job_id = ?",
+            f"SELECT * FROM {contract.TRANSACTIONS_TABLE} WHERE job_id = ?",  # noqa: S608 - a constant
         ),
     ]
 

@@ -97,7 +97,13 @@ def test_tables_have_the_columns_and_types_the_writer_writes(standard):
     ]
     rejects = _table(template, "rejects")
     assert [c["Name"] for c in rejects["StorageDescriptor"]["Columns"]] == [
-        "job_id", "source_key", "row_number", "code", "column_name", "message", "fields"
+        "job_id",
+        "source_key",
+        "row_number",
+        "code",
+        "column_name",
+        "message",
+        "fields",
     ]
     assert rejects["PartitionKeys"][0]["Name"] == "received_date"
 
@@ -164,8 +170,8 @@ def test_the_reader_policy_reads_curated_objects_and_writes_only_results(standar
     assert "UseTheDataKey" not in statements  # no KMS key on the standard bucket
 
 
-def test_strict_results_use_the_data_key(tmp_path):
-    _, catalog, template = _catalog("strict")
+def test_strict_results_use_the_data_key():
+    _, _, template = _catalog("strict")
     workgroup = next(iter(template.find_resources("AWS::Athena::WorkGroup").values()))
     encryption = workgroup["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"][
         "EncryptionConfiguration"
@@ -193,7 +199,7 @@ def test_a_custom_schema_gives_its_own_columns_and_comments():
         for q in queries.values()
         if q["Properties"]["Name"] == "daily-control-totals"
     )
-    assert '"side" = \'DR\'' in totals and '"value"' in totals
+    assert "\"side\" = 'DR'" in totals and '"value"' in totals
 
 
 def test_the_description_does_not_reach_the_handlers():
