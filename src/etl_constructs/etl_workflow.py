@@ -167,6 +167,8 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "enricher": ((naming.PROCESSED_PREFIX,), (naming.ENRICHED_PREFIX,)),
     "quality-check": ((), (naming.REPORTS_PREFIX,)),
 }
+# What the enricher adds for the curated dataset: it reads the rejects, writes curated/.
+_CURATED_ACCESS = ((naming.REJECTED_PREFIX,), (naming.CURATED_PREFIX,))
 # What the large-file path adds: (reads, writes, lists) per function.
 _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # batches write parts and id indexes; the reduce reads and lists them
@@ -237,6 +239,9 @@ class EtlWorkflow(Construct):
             ``LargeFiles()`` (above 1 GiB, parts of 100,000 rows, at most 40 parts at once or
             the step functions' reserved concurrency, no failed part tolerated).
             ``LargeFiles.off()`` keeps every file on the single-function path.
+        curated_dataset: the enrich step also writes the job's rows and rejects as typed
+            Parquet under ``curated/`` (True), the dataset :class:`AnalyticsCatalog` makes
+            queryable; it needs pyarrow (the AWS SDK for pandas layer) on the enricher.
 
     Attributes:
         functions: the five functions by base name.
@@ -277,8 +282,11 @@ class EtlWorkflow(Construct):
         compliance: Compliance | str | None = None,
         vpc: ec2.IVpc | None = None,
         large_files: LargeFiles | None = None,
+        curated_dataset: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: Whether the enrich step writes the curated Parquet dataset under ``curated/``.
+        self.curated_dataset = curated_dataset
         self.schema = schema or TransactionSchema.default()
         #: When the quality check (and a ControlApi given this state machine) calls a job
         #: stuck.
@@ -361,7 +369,7 @@ class EtlWorkflow(Construct):
             self._vpc_access = network.lambda_vpc_access_policy(self, "LambdaVpcAccess")
         self._layers = [runtime.powertools_layer(self)]
         self._data_layers = list(self._layers)
-        if fast_path or output_format == "parquet":
+        if fast_path or output_format == "parquet" or curated_dataset:
             self._data_layers.append(pyarrow_layer or runtime.sdk_for_pandas_layer(self))
 
         common_env = {
@@ -381,7 +389,11 @@ class EtlWorkflow(Construct):
             "trigger": {},
             "validator": {**step_env, naming.ENV_MAX_REJECT_RATE: str(max_reject_rate)},
             "transformer": step_env,
-            "enricher": {**step_env, naming.ENV_PIPELINE_VERSION: __version__},
+            "enricher": {
+                **step_env,
+                naming.ENV_PIPELINE_VERSION: __version__,
+                naming.ENV_CURATED: "1" if curated_dataset else "0",
+            },
             "quality-check": {
                 naming.ENV_STUCK_AFTER_MINUTES: str(int(stuck_after.to_minutes())),
                 naming.ENV_QUALITY_WINDOW_HOURS: str(int(quality_window.to_hours())),
@@ -591,6 +603,8 @@ class EtlWorkflow(Construct):
         role = fn.role
         assert role is not None
         reads, writes = _PREFIX_ACCESS[base]
+        if base == "enricher" and self.curated_dataset:
+            reads, writes = (*reads, *_CURATED_ACCESS[0]), (*writes, *_CURATED_ACCESS[1])
         lists: tuple[str, ...] = ()
         if self.large_files.enabled and base in _LARGE_FILE_ACCESS:
             more_reads, more_writes, lists = _LARGE_FILE_ACCESS[base]

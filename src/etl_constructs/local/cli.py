@@ -358,12 +358,22 @@ def _duration(job: dict[str, Any], fallback: float) -> float:
 def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {
         p.rstrip("/"): []
-        for p in (contract.ENRICHED_PREFIX, contract.REJECTED_PREFIX, contract.FAILED_PREFIX)
+        for p in (
+            contract.ENRICHED_PREFIX,
+            contract.REJECTED_PREFIX,
+            contract.FAILED_PREFIX,
+            contract.CURATED_PREFIX,
+        )
     }
     if not outcome.job_id:
         return found
+    curated = contract.CURATED_PREFIX.rstrip("/")
     for path in exported:
         parts = path.relative_to(out).parts
+        # curated/{table}/{partition}/{job}.parquet: one file per table and partition
+        if parts[0] == curated and path.stem == outcome.job_id:
+            found[curated].append(str(path))
+            continue
         # a big file's parts are outputs; the per-part summaries are bookkeeping
         if (
             len(parts) >= 2
