@@ -198,7 +198,7 @@ class AnalyticsCatalog(Construct):
                 query_string=query.sql,
                 work_group=self.workgroup.ref,
             )
-            named.add_dependency(self.database)
+            named.node.add_dependency(self.database)
             self.saved_queries[query.name] = named
 
         self.reader_policy = iam.ManagedPolicy(
@@ -262,7 +262,7 @@ class AnalyticsCatalog(Construct):
                 ),
             ),
         )
-        cfn.add_dependency(self.database)
+        cfn.node.add_dependency(self.database)
         return cfn
 
     def _catalog_arn(self, resource: str, name: str) -> str:
