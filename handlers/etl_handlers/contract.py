@@ -46,6 +46,8 @@ PARTS_FOLDER = "parts"
 IDS_FOLDER = "ids"
 BATCHES_FOLDER = "batches"
 SUMMARIES_FOLDER = "summaries"
+CURATED_FOLDER = "curated"
+"""``enriched/{job}/curated/``: a big file's parts' curated Parquet, until the job succeeds."""
 DUPLICATES_FILE = "duplicates.json"
 
 # -- Environment variables the constructs set and the handlers read ------------------------

@@ -28,6 +28,7 @@ __all__ = [
     "CuratedColumn",
     "SavedQuery",
     "curated_key",
+    "parse_key",
     "partition_column",
     "partition_prefix",
     "rejects_columns",
@@ -201,18 +202,30 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def table_prefix(table: str) -> str:
-    """``curated/{table}/``: where a table's partitions live."""
-    return f"{contract.CURATED_PREFIX}{table}/"
+def table_prefix(table: str, *, root: str = contract.CURATED_PREFIX) -> str:
+    """``curated/{table}/``: where a table's partitions live (under ``root``)."""
+    return f"{root}{table}/"
 
 
-def partition_prefix(table: str, partition: str, value: str) -> str:
+def partition_prefix(
+    table: str, partition: str, value: str, *, root: str = contract.CURATED_PREFIX
+) -> str:
     """``curated/{table}/{partition}={value}/``: one Hive-style partition."""
-    return f"{table_prefix(table)}{partition}={value}/"
+    return f"{table_prefix(table, root=root)}{partition}={value}/"
 
 
-def curated_key(table: str, partition: str, value: str, job_id: str) -> str:
-    """``curated/{table}/{partition}={value}/{job}.parquet``: one job's rows of one
-    partition, in one object, so a job never mixes with another job's half-written file and
-    a rerun of the job replaces its own objects."""
-    return f"{partition_prefix(table, partition, value)}{job_id}.parquet"
+def curated_key(
+    table: str, partition: str, value: str, stem: str, *, root: str = contract.CURATED_PREFIX
+) -> str:
+    """``curated/{table}/{partition}={value}/{stem}.parquet``, ``stem`` the job id (a big
+    file: ``{job}-{part}``): one job's rows of one partition in objects of its own, so a job
+    never mixes with another job's half-written file and a rerun replaces its own objects.
+    A big file's parts write under ``root`` = ``enriched/{job}/curated/`` first."""
+    return f"{partition_prefix(table, partition, value, root=root)}{stem}.parquet"
+
+
+def parse_key(key: str, *, root: str = contract.CURATED_PREFIX) -> tuple[str, str, str, str]:
+    """``(table, partition, value, stem)`` of a key :func:`curated_key` made under ``root``."""
+    table, folder, name = key[len(root) :].split("/")
+    partition, value = folder.split("=", 1)
+    return table, partition, value, name.removesuffix(".parquet")

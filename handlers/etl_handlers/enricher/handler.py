@@ -44,10 +44,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             pipeline_version=version,
             metrics=metrics,
             log=logger.info,
+            curated=curated_enabled(),
         )
     if mode == modes.REDUCE:
         result = large_steps.reduce_enrich(
-            event, store=JobStore(), s3=s3io.default_client(), metrics=metrics, log=logger.info
+            event,
+            store=JobStore(),
+            s3=s3io.default_client(),
+            metrics=metrics,
+            log=logger.info,
+            curated=curated_enabled(),
         )
         logger.info("enrich finished", outcome=result["outcome"], error=result["error"])
         return result

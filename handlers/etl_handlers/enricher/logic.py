@@ -147,10 +147,8 @@ def _publish_curated(
             bucket, enriched_key, client=ctx.s3, seekable=output_format == "parquet"
         ),
         enriched_format=output_format,
-        rejected=(
-            (lambda: s3io.open_object(bucket, rejected_key, client=ctx.s3))
-            if rejected_key
-            else None
-        ),
+        rejected=[lambda: s3io.open_object(bucket, rejected_key, client=ctx.s3)]
+        if rejected_key
+        else [],
         received_date=str(ctx.job["createdAt"])[:10],  # the job's creation day, UTC
     )

@@ -15,7 +15,7 @@ to six in the curated table only, never rounded into another second.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -107,10 +107,10 @@ def write_transactions(
     return result
 
 
-def write_rejects(source: BinaryIO, *, job_id: str, source_key: str, sink: BinaryIO) -> int:
-    """Write the validator's reject lines of ``source`` as the ``rejects`` table's file;
-    returns the count. The lines are the contract's (``row``, ``code``, ``column``,
-    ``message``, ``fields``); ``fields`` stays JSON text."""
+def write_rejects(source: Iterable[bytes], *, job_id: str, source_key: str, sink: BinaryIO) -> int:
+    """Write the reject lines of ``source`` (a file, or the lines of several) as the
+    ``rejects`` table's file; returns the count. The lines are the contract's (``row``,
+    ``code``, ``column``, ``message``, ``fields``); ``fields`` stays JSON text."""
     schema = arrow_schema(curated.rejects_columns())
     names = schema.names
     columns: dict[str, list[Any]] = {name: [] for name in names}
