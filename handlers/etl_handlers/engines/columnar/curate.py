@@ -42,6 +42,11 @@ BLOCK_BYTES = 16 << 20
 #: faster than many small ones).
 ROW_GROUP_ROWS = 1 << 20
 COMPRESSION = "zstd"
+#: Rows held (typed, per day) before they are written: each flush writes one row group per
+#: day, so a file of many days gets row groups of this size over the days, in bounded memory.
+FLUSH_ROWS = 1 << 19
+#: A block with more runs of days than this is sorted by day first.
+MAX_RUNS = 64
 
 _DECIMAL = pa.decimal128(38, 4)
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -89,18 +94,38 @@ def write_transactions(
     schema = arrow_schema(columns)
     partition = curated.contract.TRANSACTIONS_PARTITION
     writers: dict[str, pq.ParquetWriter] = {}
+    pending: dict[str, list[pa.Table]] = {}
     result = CurateResult()
+
+    def flush() -> None:
+        for value, pieces in pending.items():
+            writer = writers.get(value)
+            if writer is None:
+                writer = writers[value] = _writer(open_sink(value), schema)
+            writer.write_table(pa.concat_tables(pieces), row_group_size=ROW_GROUP_ROWS)
+        pending.clear()
+
+    buffered = 0
     try:
         for batch in _enriched_batches(source, input_format, [c.name for c in columns], partition):
             dates = batch.column(partition).fill_null(default_partition)
             typed = _typed(batch, schema)
-            for value in pc.unique(dates).to_pylist():
-                rows = typed.filter(pc.equal(dates, value))
-                writer = writers.get(value)
-                if writer is None:
-                    writer = writers[value] = _writer(open_sink(value), schema)
-                writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
-                result.rows[value] = result.rows.get(value, 0) + rows.num_rows
+            runs = pc.run_end_encode(dates)
+            if len(runs.values) > MAX_RUNS:
+                # Rows of many days interleaved: one sort groups them (a filter per day
+                # would read the batch once per day).
+                order = pc.sort_indices(dates)
+                typed, runs = typed.take(order), pc.run_end_encode(dates.take(order))
+            start = 0
+            for end, value in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+                pending.setdefault(value, []).append(typed.slice(start, end - start))
+                result.rows[value] = result.rows.get(value, 0) + end - start
+                start = end
+            buffered += batch.num_rows
+            if buffered >= FLUSH_ROWS:
+                flush()
+                buffered = 0
+        flush()
     finally:
         for writer in writers.values():
             writer.close()
