@@ -39,7 +39,7 @@ from bench.generate import PROFILES, ensure
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"100k": 100_000, "1M": 1_000_000, "5M": 5_000_000}
-ENGINES = ("reference", "ours", "duckdb", "polars", "pandas")
+ENGINES = ("reference", "ours", "ours-curated", "duckdb", "polars", "pandas")
 STEPS = ("validate", "transform", "enrich")
 
 

@@ -23,7 +23,13 @@ use_virtualenv_node()  # before aws_cdk starts jsii: the Node.js of this virtual
 import aws_cdk as cdk  # noqa: E402
 
 from etl_constructs import compliance  # noqa: E402
-from stacks import ApiStack, ComputeStack, MonitoringStack, StorageStack  # noqa: E402
+from stacks import (  # noqa: E402
+    AnalyticsStack,
+    ApiStack,
+    ComputeStack,
+    MonitoringStack,
+    StorageStack,
+)
 from stacks.config import AppSettings  # noqa: E402
 
 
@@ -33,6 +39,7 @@ class PipelineStacks:
     compute: ComputeStack
     api: ApiStack
     monitoring: MonitoringStack
+    analytics: AnalyticsStack
 
 
 def build(app: cdk.App) -> PipelineStacks:
@@ -85,8 +92,16 @@ def build(app: cdk.App) -> PipelineStacks:
         encryption_key=key,
         alarm_email=settings.alarm_email,
     )
+    analytics = AnalyticsStack(
+        app,
+        f"EtlAnalytics-{suffix}",
+        environment_suffix=suffix,
+        bucket=storage.ingestion.bucket,
+        schema=compute.workflow.schema,
+        compliance=profile,
+    )
     compliance.add_nag_packs(app, profile)
-    return PipelineStacks(storage, compute, api, monitoring)
+    return PipelineStacks(storage, compute, api, monitoring, analytics)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import etl_constructs  # noqa: E402
 etl_constructs.use_virtualenv_node()  # before the constructs start jsii
 
 from etl_constructs import (  # noqa: E402
+    AnalyticsCatalog,
     ControlApi,
     EtlWorkflow,
     IngestionBucket,
@@ -37,6 +38,7 @@ DOCUMENTED = (
     ControlApi,
     ObservabilityPack,
     PipelineNetwork,
+    AnalyticsCatalog,
 )
 README = ROOT / "README.md"
 

@@ -19,6 +19,9 @@ PROCESSED_PREFIX = "processed/"
 ENRICHED_PREFIX = "enriched/"
 FAILED_PREFIX = "failed/"
 REPORTS_PREFIX = "reports/"
+CURATED_PREFIX = "curated/"
+"""The curated dataset analysts query: Parquet tables under ``curated/{table}/`` (see
+``core/curated.py`` and the catalog construct)."""
 
 PREFIXES = (
     RAW_PREFIX,
@@ -28,6 +31,7 @@ PREFIXES = (
     ENRICHED_PREFIX,
     FAILED_PREFIX,
     REPORTS_PREFIX,
+    CURATED_PREFIX,
 )
 
 # -- A big file's folders under the prefixes -----------------------------------------------
@@ -42,6 +46,8 @@ PARTS_FOLDER = "parts"
 IDS_FOLDER = "ids"
 BATCHES_FOLDER = "batches"
 SUMMARIES_FOLDER = "summaries"
+CURATED_FOLDER = "curated"
+"""``enriched/{job}/curated/``: a big file's parts' curated Parquet, until the job succeeds."""
 DUPLICATES_FILE = "duplicates.json"
 
 # -- Environment variables the constructs set and the handlers read ------------------------
@@ -56,6 +62,7 @@ PIPELINE_VERSION = "ETL_PIPELINE_VERSION"
 STUCK_AFTER_MINUTES = "ETL_STUCK_AFTER_MINUTES"
 QUALITY_WINDOW_HOURS = "ETL_QUALITY_WINDOW_HOURS"
 FAST_PATH = "ETL_FAST_PATH"
+CURATED = "ETL_CURATED"
 
 ALL = (
     DATA_BUCKET,
@@ -69,6 +76,7 @@ ALL = (
     STUCK_AFTER_MINUTES,
     QUALITY_WINDOW_HOURS,
     FAST_PATH,
+    CURATED,
 )
 """Every environment variable name above."""
 
@@ -149,6 +157,18 @@ METRIC_NAMES = (
     METRIC_UNRECONCILED_JOBS,
     METRIC_ROWS_ON_REFERENCE_PATH,
 )
+
+# -- The curated dataset (Parquet, Hive-style partitions) ----------------------------------
+TRANSACTIONS_TABLE = "transactions"
+"""Valid rows, typed: ``curated/transactions/transaction_date=YYYY-MM-DD/{job}.parquet``."""
+REJECTS_TABLE = "rejects"
+"""Rejected rows: ``curated/rejects/received_date=YYYY-MM-DD/{job}.parquet``."""
+TRANSACTIONS_PARTITION = "transaction_date"
+"""The UTC date of the schema's first timestamp column (the enricher's ``transaction_date``)."""
+REJECTS_PARTITION = "received_date"
+"""The UTC date the job was created (rejects may have no valid timestamp)."""
+AMOUNT_TYPE = "decimal(38,4)"
+"""Amount columns: exact; 4 places hold every currency's minor units (a test checks)."""
 
 # -- Defaults --------------------------------------------------------------------------------
 DEFAULT_STUCK_AFTER_MINUTES = 60

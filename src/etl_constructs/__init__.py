@@ -27,6 +27,7 @@ from ._version import __version__
 # ``use_virtualenv_node()`` can still pick the Node.js that jsii will run.
 _LAZY = {
     "AlarmThresholds": ".observability_pack",
+    "AnalyticsCatalog": ".analytics_catalog",
     "ColumnSpec": ".schema",
     "Compliance": ".compliance",
     "ControlApi": ".control_api",
@@ -52,6 +53,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._core.environment import PipelineEnvironment
+    from .analytics_catalog import AnalyticsCatalog
     from .compliance import Compliance
     from .control_api import ControlApi
     from .encryption import DataKey, PipelineKey
@@ -86,6 +88,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AlarmThresholds",
+    "AnalyticsCatalog",
     "ColumnSpec",
     "Compliance",
     "ControlApi",

@@ -170,6 +170,8 @@ _PREFIX_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # the report counts rejected rows by code from the reject lines (figures.reject_codes)
     "quality-check": ((naming.REJECTED_PREFIX,), (naming.REPORTS_PREFIX,)),
 }
+# What the enricher adds for the curated dataset: it reads the rejects, writes curated/.
+_CURATED_ACCESS = ((naming.REJECTED_PREFIX,), (naming.CURATED_PREFIX,))
 # What the large-file path adds: (reads, writes, lists) per function.
 _LARGE_FILE_ACCESS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # batches write parts and id indexes; the reduce reads and lists them
@@ -254,6 +256,9 @@ class EtlWorkflow(Construct):
         duplicate_files: a file with the same bytes (SHA-256) as an earlier job's that did
             not fail ends ``DUPLICATE`` naming that job, and publishes nothing (False: off,
             so re-sending a file under a new key processes it again, as before).
+        curated_dataset: the enrich step also writes the job's rows and rejects as typed
+            Parquet under ``curated/`` (True), the dataset :class:`AnalyticsCatalog` makes
+            queryable; it needs pyarrow (the AWS SDK for pandas layer) on the enricher.
 
     Attributes:
         functions: the five functions by base name.
@@ -298,8 +303,11 @@ class EtlWorkflow(Construct):
         seen_ids: SeenIdsPolicy | None = None,
         manifest: ManifestPolicy | None = None,
         duplicate_files: bool = False,
+        curated_dataset: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: Whether the enrich step writes the curated Parquet dataset under ``curated/``.
+        self.curated_dataset = curated_dataset
         self.schema = schema or TransactionSchema.default()
         #: When the quality check (and a ControlApi given this state machine) calls a job
         #: stuck.
@@ -389,9 +397,22 @@ class EtlWorkflow(Construct):
             )
             self._vpc_access = network.lambda_vpc_access_policy(self, "LambdaVpcAccess")
         self._layers = [runtime.powertools_layer(self)]
-        self._data_layers = list(self._layers)
-        if fast_path or output_format == "parquet":
-            self._data_layers.append(pyarrow_layer or runtime.sdk_for_pandas_layer(self))
+        # pyarrow (the AWS SDK for pandas layer) where a function reads or writes Arrow: the
+        # fast path and Parquet output in the three steps; the curated dataset in the enricher.
+        pyarrow_for = {
+            base
+            for base in STEP_FUNCTIONS
+            if fast_path or output_format == "parquet" or (base == "enricher" and curated_dataset)
+        }
+        data_layers = (
+            [*self._layers, pyarrow_layer or runtime.sdk_for_pandas_layer(self)]
+            if pyarrow_for
+            else self._layers
+        )
+        self._layers_of = {
+            base: data_layers if base in pyarrow_for else self._layers
+            for base in naming.WORKFLOW_FUNCTIONS
+        }
 
         common_env = {
             naming.ENV_DATA_BUCKET: bucket.bucket_name,
@@ -415,7 +436,11 @@ class EtlWorkflow(Construct):
                 contract.DUPLICATE_FILES: "1" if duplicate_files else "0",
             },
             "transformer": step_env,
-            "enricher": {**step_env, naming.ENV_PIPELINE_VERSION: __version__},
+            "enricher": {
+                **step_env,
+                naming.ENV_PIPELINE_VERSION: __version__,
+                naming.ENV_CURATED: "1" if curated_dataset else "0",
+            },
             "quality-check": {
                 naming.ENV_STUCK_AFTER_MINUTES: str(int(stuck_after.to_minutes())),
                 naming.ENV_QUALITY_WINDOW_HOURS: str(int(quality_window.to_hours())),
@@ -608,7 +633,7 @@ class EtlWorkflow(Construct):
             memory_size=settings.memory_size,
             timeout=settings.timeout,
             role=role,
-            layers=self._data_layers if base in STEP_FUNCTIONS else self._layers,
+            layers=self._layers_of[base],
             environment=dict(environment),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -636,6 +661,8 @@ class EtlWorkflow(Construct):
         role = fn.role
         assert role is not None
         reads, writes = _PREFIX_ACCESS[base]
+        if base == "enricher" and self.curated_dataset:
+            reads, writes = (*reads, *_CURATED_ACCESS[0]), (*writes, *_CURATED_ACCESS[1])
         lists: tuple[str, ...] = ()
         if self.large_files.enabled and base in _LARGE_FILE_ACCESS:
             more_reads, more_writes, lists = _LARGE_FILE_ACCESS[base]

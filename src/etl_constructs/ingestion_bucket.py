@@ -25,7 +25,7 @@ from ._core.keys import data_key
 from ._core.names import check_unique_names
 from ._core.props import PropsError, raise_if_any
 from .compliance import Compliance
-from .naming import FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX
+from .naming import ATHENA_RESULTS_PREFIX, FAILED_PREFIX, RAW_PREFIX, VALIDATED_PREFIX
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +35,7 @@ class Lifecycle:
     raw_expiration: cdk.Duration | None = cdk.Duration.days(30)
     failed_expiration: cdk.Duration | None = cdk.Duration.days(90)
     validated_expiration: cdk.Duration | None = cdk.Duration.days(7)
+    athena_results_expiration: cdk.Duration | None = cdk.Duration.days(30)
     noncurrent_version_expiration: cdk.Duration | None = cdk.Duration.days(30)
     access_log_expiration: cdk.Duration | None = cdk.Duration.days(365)
 
@@ -173,6 +174,11 @@ class IngestionBucket(Construct):
                     "validated-expiration",
                     prefix=VALIDATED_PREFIX,
                     expiration=lifecycle.validated_expiration,
+                ),
+                _rule(
+                    "athena-results-expiration",
+                    prefix=ATHENA_RESULTS_PREFIX,
+                    expiration=lifecycle.athena_results_expiration,
                 ),
                 _rule("noncurrent-versions", noncurrent=lifecycle.noncurrent_version_expiration),
                 _rule("incomplete-uploads", abort_uploads=cdk.Duration.days(1)),

@@ -23,6 +23,12 @@ PROCESSED_PREFIX = contract.PROCESSED_PREFIX
 ENRICHED_PREFIX = contract.ENRICHED_PREFIX
 FAILED_PREFIX = contract.FAILED_PREFIX
 REPORTS_PREFIX = contract.REPORTS_PREFIX
+CURATED_PREFIX = contract.CURATED_PREFIX
+
+#: Where the analytics workgroup writes query results, one folder per workgroup (not a
+#: pipeline output: the bucket's lifecycle expires them).
+ATHENA_RESULTS_PREFIX = "athena-results/"
+
 #: The only prefixes the state machine lists (the ``s3:prefix`` condition of its
 #: ``s3:ListBucket``): the Distributed Maps read a big file's plan and parts under
 #: ``validated/{job}/`` (the contract's ``PLAN_FOLDER`` and ``PARTS_FOLDER``; see
@@ -44,6 +50,7 @@ ENV_PIPELINE_VERSION = contract.PIPELINE_VERSION
 ENV_STUCK_AFTER_MINUTES = contract.STUCK_AFTER_MINUTES
 ENV_QUALITY_WINDOW_HOURS = contract.QUALITY_WINDOW_HOURS
 ENV_FAST_PATH = contract.FAST_PATH
+ENV_CURATED = contract.CURATED
 
 # Error codes the state machine writes itself.
 CODE_INVALID_WITHOUT_REASON = contract.CODE_INVALID_WITHOUT_REASON
@@ -218,6 +225,15 @@ class Naming:
             if network == "pipeline"
             else f"{self.lead}-{network}-vpc-{self.suffix}"
         )
+
+    @property
+    def analytics_database(self) -> str:
+        """The Glue database: letters, digits and underscores only."""
+        return f"{self.lead}_analytics_{self.suffix}".replace("-", "_")
+
+    @property
+    def analytics_workgroup(self) -> str:
+        return f"{self.lead}-analytics-{self.suffix}"
 
     @property
     def web_acl(self) -> str:

@@ -46,7 +46,8 @@ class SchemaError(ValueError):
 class ColumnSpec:
     """One CSV column.
 
-    ``name`` is matched against the header after trimming and lower-casing. ``type`` is one
+    ``name`` is matched against the header after trimming and lower-casing. ``description``
+    becomes the column's comment in the analytics catalog. ``type`` is one
     of :data:`COLUMN_TYPES`. ``max_length`` applies to identifier and text columns,
     ``pattern`` to identifier columns, ``values`` to enum columns; ``unique`` (one required
     identifier column at most) rejects a row whose value an accepted earlier row already used.
@@ -59,8 +60,11 @@ class ColumnSpec:
     pattern: str | None = None
     values: tuple[str, ...] | None = None
     unique: bool = False
+    description: str | None = None
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self, *, descriptions: bool = True) -> dict[str, Any]:
+        """The column's JSON document; ``descriptions=False`` leaves the description out
+        (what the handlers receive: it only feeds the catalog's column comments)."""
         # Values as given (not coerced), so the rules see what the handlers will receive.
         doc: dict[str, Any] = {"name": self.name, "type": self.type}
         if self.required is not False:
@@ -75,6 +79,8 @@ class ColumnSpec:
             )
         if self.unique is not False:
             doc["unique"] = self.unique
+        if descriptions and self.description is not None:
+            doc["description"] = self.description
         return doc
 
     @classmethod
@@ -88,6 +94,7 @@ class ColumnSpec:
             pattern=doc.get("pattern"),
             values=tuple(values) if values is not None else None,
             unique=doc.get("unique", False),
+            description=doc.get("description"),
         )
 
 
@@ -147,17 +154,21 @@ class TransactionSchema:
             totals=TotalsSpec(**{k: totals[k] for k in totals if k in TotalsSpec().to_document()}),
         )
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self, *, descriptions: bool = True) -> dict[str, Any]:
+        """The schema's JSON document (``descriptions=False``: without column descriptions)."""
         return {
             "name": self.name,
             "version": self.version,
-            "columns": [c.to_document() for c in self.columns],
+            "columns": [c.to_document(descriptions=descriptions) for c in self.columns],
             "totals": self.totals.to_document(),
         }
 
     def to_json(self) -> str:
-        """Compact JSON, as the handlers receive it."""
-        return json.dumps(self.to_document(), separators=(",", ":"), sort_keys=False)
+        """Compact JSON, as the handlers receive it: without column descriptions, which
+        only the catalog reads (they would spend the environment variable's 4 KB)."""
+        return json.dumps(
+            self.to_document(descriptions=False), separators=(",", ":"), sort_keys=False
+        )
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -173,9 +184,10 @@ class TransactionSchema:
             return shape
         try:
             document = self.to_json()
+            described = json.dumps(self.to_document())
         except (TypeError, ValueError) as error:
             return [f"schema: not expressible as a JSON document ({error})"]
-        found = list(handler_schema_rules().schema_problems(document))
+        found = list(handler_schema_rules().schema_problems(described))
         if not found and len(document.encode()) > MAX_DOCUMENT_BYTES:
             found.append(
                 f"schema: the JSON document exceeds {MAX_DOCUMENT_BYTES} bytes "

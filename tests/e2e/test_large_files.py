@@ -121,6 +121,58 @@ def test_a_big_file_is_validated_in_batches_with_the_same_outcome(pipeline):
     assert len(parts) == 8  # 80 rows in batches of 10
 
 
+def _curated(pipeline, keys: list[str]):
+    import pyarrow.parquet as pq
+
+    return [
+        pq.read_table(
+            io.BytesIO(pipeline.s3.get_object(Bucket=pipeline.bucket, Key=k)["Body"].read())
+        )
+        for k in keys
+    ]
+
+
+def test_a_big_files_curated_parts_are_published_only_when_it_succeeds(pipeline):
+    body = (DATA / "transactions-with-rejects.csv").read_bytes()
+    job = _run(pipeline, "curated.csv", body)
+    assert job["status"] == "SUCCEEDED", job.get("error")
+    job_id = job["jobId"]
+    curated = job["outputs"]["curated"]
+    keys = curated["transactions"]
+    assert keys and all(k.startswith("curated/transactions/transaction_date=") for k in keys)
+    assert all(k.rsplit("/", 1)[1].startswith(f"{job_id}-part-") for k in keys)
+    assert set(keys) <= set(pipeline._keys("curated/transactions/"))
+    rows = [r for table in _curated(pipeline, keys) for r in table.to_pylist()]
+    assert len(rows) == job["rows"]["valid"] == 77
+    sums: dict[str, dict] = {}
+    for row in rows:
+        figures = sums.setdefault(row["currency"], {"count": 0, "debit": 0, "credit": 0})
+        figures["count"] += 1
+        figures[row["transaction_type"].lower()] += row["amount"]
+    assert {
+        currency: {
+            "count": f["count"],
+            "debit": f"{f['debit']:.2f}",
+            "credit": f"{f['credit']:.2f}",
+        }
+        for currency, f in sums.items()
+    } == job["totals"]["enrich"]
+    rejects = [r for table in _curated(pipeline, curated["rejects"]) for r in table.to_pylist()]
+    assert sorted((r["row_number"], r["code"]) for r in rejects) == _reference(body)[1]
+
+
+def test_a_failed_big_file_publishes_no_curated_rows(pipeline):
+    header, *rows = (DATA / "transactions-clean.csv").read_text().splitlines()
+    # 60 rows, every third one with an unknown currency: far above the 5% reject rate
+    lines = [header] + [
+        row.replace(",USD,", ",XXX,") if index % 3 == 0 else row
+        for index, row in enumerate((rows * 10)[:60])
+    ]
+    job = _run(pipeline, "failing-curated.csv", ("\n".join(lines) + "\n").encode())
+    assert job["status"] == "FAILED"
+    assert not [k for k in pipeline._keys("curated/") if job["jobId"] in k]
+
+
 def test_a_big_file_with_a_broken_header_fails_at_preflight(pipeline):
     body = (DATA / "transactions-missing-column.csv").read_bytes() * 20
     job = _run(pipeline, "missing.csv", body)

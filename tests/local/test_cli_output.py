@@ -118,7 +118,9 @@ def test_context_pairs_reach_the_synth_and_bad_ones_are_usage_errors(tmp_path, c
     assert "--context 'compliance': use KEY=VALUE" in capsys.readouterr().err
 
 
-def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries(tmp_path):
+def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries_and_its_curated_files(
+    tmp_path,
+):
     job = "0123456789abcdef0123456789abcdef"
     exported = [
         tmp_path / "enriched" / job / "summaries" / "part-000000000001.json",
@@ -126,6 +128,9 @@ def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries(tmp_pa
         tmp_path / "enriched" / job / "parts" / "part-000000000001.jsonl",
         tmp_path / "rejected" / job / "parts" / "part-000000000001.rejected.jsonl",
         tmp_path / "enriched" / "another-job" / "x.jsonl",
+        tmp_path / "curated" / "transactions" / "transaction_date=2024-03-02" / f"{job}.parquet",
+        tmp_path / "curated" / "rejects" / "received_date=2026-12-07" / f"{job}.parquet",
+        tmp_path / "curated" / "transactions" / "transaction_date=2024-03-02" / "other.parquet",
     ]
     outcome = JobOutcome(
         file="big.csv", key="raw/big.csv", job_id=job, status="SUCCEEDED", error=None
@@ -135,6 +140,7 @@ def test_a_big_files_outputs_are_its_parts_in_order_without_the_summaries(tmp_pa
         "enriched": [str(exported[2]), str(exported[1])],
         "rejected": [str(exported[3])],
         "failed": [],
+        "curated": [str(exported[6]), str(exported[5])],
     }
 
 

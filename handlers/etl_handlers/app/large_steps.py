@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
 from etl_handlers.app import intake, large
+from etl_handlers.app.curate import promote_parts, publish_curated, staging_root
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -320,9 +321,11 @@ def enrich_part(
     pipeline_version: str,
     metrics: Any = None,
     log: Any = None,
+    curated: bool = False,
 ) -> dict[str, Any]:
     """One transformed part, enriched; its figures left in a summary for the reduce (its
-    engine report published as :func:`validate_batch` does)."""
+    engine report published as :func:`validate_batch` does). With ``curated``, the part's
+    curated Parquet is staged for the reduce to publish (``app.curate``)."""
     job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
     transformed = event["part"]
@@ -356,6 +359,8 @@ def enrich_part(
                 output_format=output_format,
                 schema=schema,
             )
+        if curated:
+            _stage_curated(s3, job, prefixes, part, key, output_format, schema, store)
         summary = {
             "part": part,
             "transform": {"rows": transformed["rows"], "totals": transformed["totals"]},
@@ -368,6 +373,41 @@ def enrich_part(
         result.report, metrics=metrics, log=log, job_id=job.job_id, step="enrich", part=part
     )
     return {}  # the map collects one result per part: the summary is in S3
+
+
+def _stage_curated(
+    s3: Any,
+    job: StepEvent,
+    prefixes: large.JobPrefixes,
+    part: str,
+    enriched_key: str,
+    output_format: str,
+    schema: Schema,
+    store: JobStore,
+) -> None:
+    """The part's curated files under ``enriched/{job}/curated/``: its enriched rows, and its
+    rejects (its validation's and the rows its transform found duplicated across parts)."""
+    record = store.require(job.job_id)
+
+    def opener(key: str, *, seekable: bool = False) -> Callable[[], BinaryIO]:
+        return lambda: s3io.open_object(job.bucket, key, client=s3, seekable=seekable)
+
+    publish_curated(
+        s3=s3,
+        bucket=job.bucket,
+        job_id=job.job_id,
+        source_key=job.key,
+        schema=schema,
+        enriched=opener(enriched_key, seekable=output_format == "parquet"),
+        enriched_format=output_format,
+        rejected=[
+            opener(f"{prefixes.rejected}{part}.rejected.jsonl"),
+            opener(f"{prefixes.rejected}{part}.duplicates.jsonl"),
+        ],
+        received_date=str(record["createdAt"])[:10],
+        stem=part,
+        root=staging_root(job.job_id),
+    )
 
 
 def _require_running(store: JobStore, job: StepEvent) -> None:
@@ -388,8 +428,10 @@ def reduce_enrich(
     s3: Any,
     metrics: Any = None,
     log: Any = None,
+    curated: bool = False,
 ) -> dict[str, Any]:
-    """Record the parts' transform and enrich figures, reconcile, and complete the job."""
+    """Record the parts' transform and enrich figures, reconcile, and complete the job
+    (with ``curated``, publishing the parts' staged curated files first)."""
     job = StepEvent.from_event(event)
     prefixes = large.JobPrefixes(job.job_id)
     with transient_aws_errors("reduce: S3"):
@@ -437,6 +479,11 @@ def reduce_enrich(
             outcome.outcome = INVALID
             outcome.error = (RECONCILIATION_FAILED, "; ".join(problems))
             outcome.outputs = {"enriched": None}
+        elif curated:
+            with transient_aws_errors("reduce: curated"):
+                outcome.outputs["curated"] = promote_parts(
+                    s3=ctx.s3, bucket=job.bucket, job_id=job.job_id
+                )
         return outcome
 
     return run_step(

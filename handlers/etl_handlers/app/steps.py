@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
@@ -140,7 +140,7 @@ class StepOutcome:
     rows: dict[str, int]
     result_rows: int | dict[str, int]
     totals: Totals | None
-    outputs: dict[str, str | None]
+    outputs: dict[str, Any]
     error: tuple[str, str] | None = None
     extra_columns: list[str] | None = None
     succeed: bool = False
@@ -410,13 +410,25 @@ def _unexplained(step: str | None) -> tuple[str, str]:
 def _withdraw_outputs(s3: Any, parsed: StepEvent, outcome: StepOutcome) -> list[str]:
     """Delete the objects ``outcome`` committed (best effort); returns their keys."""
     withdrawn = []
-    for key in outcome.outputs.values():
-        if not key:
-            continue
+    for key in _object_keys(outcome.outputs):
         with contextlib.suppress(ClientError, BotoCoreError):
             s3.delete_object(Bucket=parsed.bucket, Key=key)
             withdrawn.append(key)
     return withdrawn
+
+
+def _object_keys(value: Any) -> Iterator[str]:
+    """Every object key in an ``outputs`` value: a key, or lists and maps of keys (the
+    curated dataset's)."""
+    if isinstance(value, str):
+        if value:
+            yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _object_keys(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _object_keys(item)
 
 
 def _not_runnable(empty_result: Callable[[], StepOutcome], message: str) -> dict[str, Any]:

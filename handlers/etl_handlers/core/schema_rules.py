@@ -28,6 +28,9 @@ COLUMN_TYPES = (
 #: A column name: lower case, as header names are matched after trimming and lower-casing.
 NAME = re.compile(r"[a-z0-9_]{1,64}")
 
+#: A column description becomes a Glue column comment, which holds at most 255 characters.
+MAX_DESCRIPTION = 255
+
 # Keys each column type accepts besides name/type/required/description.
 TYPE_KEYS: dict[str, frozenset[str]] = {
     "identifier": frozenset({"maxLength", "pattern", "unique"}),
@@ -136,6 +139,13 @@ def _column_problems(raw: Any, index: int) -> list[str]:
                 found.append(
                     _problem(f"{where}pattern", f"not a valid regular expression ({error})")
                 )
+    description = raw.get("description")
+    if description is not None and not (
+        isinstance(description, str) and len(description) <= MAX_DESCRIPTION
+    ):
+        found.append(
+            _problem(f"{where}description", f"must be text of at most {MAX_DESCRIPTION} characters")
+        )
     unique = raw.get("unique", False)
     if not isinstance(unique, bool):
         found.append(_problem(f"{where}unique", "must be true or false"))

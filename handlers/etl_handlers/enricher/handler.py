@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from etl_handlers import contract as env
 from etl_handlers.app import modes
+from etl_handlers.app.curate import curated_enabled
 from etl_handlers.app.steps import output_format_from_env, schema_from_env
 from etl_handlers.aws import observability, s3io
 from etl_handlers.aws.jobs import JobStore
@@ -43,10 +44,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             pipeline_version=version,
             metrics=metrics,
             log=logger.info,
+            curated=curated_enabled(),
         )
     if mode == modes.REDUCE:
         result = large_steps.reduce_enrich(
-            event, store=JobStore(), s3=s3io.default_client(), metrics=metrics, log=logger.info
+            event,
+            store=JobStore(),
+            s3=s3io.default_client(),
+            metrics=metrics,
+            log=logger.info,
+            curated=curated_enabled(),
         )
         logger.info("enrich finished", outcome=result["outcome"], error=result["error"])
         return result
@@ -59,6 +66,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         pipeline_version=version,
         metrics=metrics,
         log=logger.info,
+        curated=curated_enabled(),
     )
     logger.info(
         "enrich finished", outcome=result["outcome"], rows=result["rows"], error=result["error"]

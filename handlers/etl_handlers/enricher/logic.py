@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from etl_handlers.app.curate import publish_curated
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -25,6 +26,7 @@ from etl_handlers.app.steps import (
     reconcile_job,
     run_step,
 )
+from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import JobStore, iso
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.core import keys
@@ -53,13 +55,15 @@ def enrich(
     metrics: Any = None,
     log: Callable[..., None] | None = None,
     part_size: int = PART_SIZE,
+    curated: bool = False,
 ) -> dict[str, Any]:
     """Run the Enrich step for the job in ``event``.
 
     Reads the transformer's output (its format from its key), writes
     ``enriched/{job}/{stem}.{output_format}``. Returns ``{"outcome", "rows": n, "totals",
     "outputs": {"enriched"}, "error"}``; on VALID the job is SUCCEEDED. ``metrics``
-    receives ``FilesSucceeded`` and ``RowsProcessed``, or ``FilesFailed``.
+    receives ``FilesSucceeded`` and ``RowsProcessed``, or ``FilesFailed``. With
+    ``curated``, the job's curated Parquet is written before it succeeds (``outputs.curated``).
     """
 
     def body(ctx: StepContext) -> StepOutcome:
@@ -101,12 +105,15 @@ def enrich(
                 ),
                 report=result.report,
             )
+        outputs: dict[str, Any] = {"enriched": out_key}
+        if curated:
+            outputs["curated"] = _publish_curated(ctx, out_key, output_format, schema)
         return StepOutcome(
             outcome=VALID,
             rows={"enriched": result.rows},
             result_rows=result.rows,
             totals=result.totals,
-            outputs={"enriched": out_key},
+            outputs=outputs,
             succeed=True,
             report=result.report,
         )
@@ -121,4 +128,27 @@ def enrich(
         part_size=part_size,
         log=log,
         on_recorded=completion_metrics(metrics),
+    )
+
+
+def _publish_curated(
+    ctx: StepContext, enriched_key: str, output_format: str, schema: Schema
+) -> dict[str, Any]:
+    """The curated dataset of a job whose enriched object was just written."""
+    bucket = ctx.event.bucket
+    rejected_key = (ctx.job.get("outputs") or {}).get("rejected")
+    return publish_curated(
+        s3=ctx.s3,
+        bucket=bucket,
+        job_id=ctx.event.job_id,
+        source_key=ctx.event.key,
+        schema=schema,
+        enriched=lambda: s3io.open_object(
+            bucket, enriched_key, client=ctx.s3, seekable=output_format == "parquet"
+        ),
+        enriched_format=output_format,
+        rejected=[lambda: s3io.open_object(bucket, rejected_key, client=ctx.s3)]
+        if rejected_key
+        else [],
+        received_date=str(ctx.job["createdAt"])[:10],  # the job's creation day, UTC
     )

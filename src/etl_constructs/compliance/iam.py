@@ -82,3 +82,27 @@ def acknowledge_lambda_vpc_access(policy: IConstruct) -> None:
     (cdk-nag), write actions without resource constraints (checkov)."""
     acknowledge(policy, [("AwsSolutions-IAM5[Resource::*]", LAMBDA_VPC_ACCESS_REASON)])
     acknowledge_checkov(policy, "CKV_AWS_111", LAMBDA_VPC_ACCESS_REASON)
+
+
+GLUE_TABLES_REASON = (
+    "Readers of the analytics catalog may read every table of its one Glue database (the "
+    "curated transactions and rejects); the wildcard covers that database's tables only."
+)
+
+
+def acknowledge_analytics_reader(
+    policy: IConstruct, *, bucket_arn: str, prefixes: Sequence[str], tables_arn: str
+) -> None:
+    """The analytics reader policy: objects under the curated and result prefixes, and the
+    tables of the catalog's database."""
+    findings = [
+        (
+            f"AwsSolutions-IAM5[Resource::{finding_resource(policy, f'{bucket_arn}/{prefix}*')}]",
+            PREFIX_REASON.format(prefix=prefix),
+        )
+        for prefix in prefixes
+    ]
+    findings.append(
+        (f"AwsSolutions-IAM5[Resource::{finding_resource(policy, tables_arn)}]", GLUE_TABLES_REASON)
+    )
+    acknowledge(policy, findings)

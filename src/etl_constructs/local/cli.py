@@ -157,6 +157,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(quality)
     quality.set_defaults(command=_quality_check)
+
+    query = commands.add_parser(
+        "query",
+        help="SQL over the curated dataset of the last run (tables transactions, rejects)",
+        description="Run SQL over OUT/curated/ with DuckDB: the tables and types of the "
+        "analytics catalog, so queries written for Athena run unchanged.",
+    )
+    query.add_argument("sql", nargs="?", default=None, help="the SQL; ? marks a --param")
+    query.add_argument(
+        "--saved",
+        default=None,
+        metavar="NAME",
+        help="run one of the catalog's saved queries instead (e.g. daily-control-totals)",
+    )
+    query.add_argument(
+        "--param", action="append", default=[], help="a value for each ? in the SQL, in order"
+    )
+    query.add_argument("--json", action="store_true", help="one JSON object per row per line")
+    common(query)
+    query.set_defaults(command=_query)
     return parser
 
 
@@ -375,12 +395,22 @@ def _duration(job: dict[str, Any], fallback: float) -> float:
 def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {
         p.rstrip("/"): []
-        for p in (contract.ENRICHED_PREFIX, contract.REJECTED_PREFIX, contract.FAILED_PREFIX)
+        for p in (
+            contract.ENRICHED_PREFIX,
+            contract.REJECTED_PREFIX,
+            contract.FAILED_PREFIX,
+            contract.CURATED_PREFIX,
+        )
     }
     if not outcome.job_id:
         return found
+    curated = contract.CURATED_PREFIX.rstrip("/")
     for path in exported:
         parts = path.relative_to(out).parts
+        # curated/{table}/{partition}/{job}.parquet: one file per table and partition
+        if parts[0] == curated and path.stem == outcome.job_id:
+            found[curated].append(str(path))
+            continue
         # a big file's parts are outputs; the per-part summaries are bookkeeping
         if (
             len(parts) >= 2
@@ -494,6 +524,44 @@ def _restored(out: Path) -> Iterator[LocalPipeline]:
     with LocalPipeline(assembly, log_path=out / LOG_FILE, executions=False) as pipeline:
         pipeline.load_jobs(json.loads(jobs_file.read_text()))
         yield pipeline
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .query import QueryError, run_query, saved_query
+
+    if (args.sql is None) == (args.saved is None):
+        raise UsageError("give either SQL or --saved NAME")
+    try:
+        sql = args.sql
+        if args.saved is not None:
+            sql = saved_query(args.saved, _schema_document(args.out))
+        result = run_query(_out_dir(args.out), sql, params=args.param)
+    except QueryError as exc:
+        print(f"etl-pipeline: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        for line in result.json_lines():
+            print(line)
+    else:
+        print(result.table())
+    return EXIT_OK
+
+
+def _schema_document(out: Path) -> dict[str, Any]:
+    """The schema the last run's enricher had (its ``ETL_SCHEMA``), or the default one."""
+    from .._asset import handlers_path
+
+    assembly_dir = _out_dir(out) / ASSEMBLY_DIR
+    if assembly_dir.is_dir():
+        assembly = CloudAssembly.load(assembly_dir)
+        for resource in assembly.resources():
+            if resource.type != "AWS::Lambda::Function":
+                continue
+            variables = (resource.properties.get("Environment") or {}).get("Variables") or {}
+            if contract.CURATED in variables and isinstance(variables.get(contract.SCHEMA), str):
+                return json.loads(variables[contract.SCHEMA])
+    path = handlers_path() / "etl_handlers" / "core" / "default_schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _answer(status: int, body: Any) -> int:

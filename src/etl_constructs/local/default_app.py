@@ -1,6 +1,6 @@
 """The pipeline the local runtime synthesizes when there is no cdk.json: one stack with
-the library's constructs at their defaults (what ``pip install etl-constructs[local]``
-users get with ``etl-pipeline run`` in any folder).
+the library's constructs at their defaults, the analytics catalog included (what
+``pip install etl-constructs[local]`` users get with ``etl-pipeline run`` in any folder).
 
 Context ``compliance`` picks the profile as the example app does (``-c compliance=strict``):
 strict builds the pipeline a strict deployment has (customer-managed keys, the functions in
@@ -16,6 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from .. import compliance as nag
+from ..analytics_catalog import AnalyticsCatalog
 from ..compliance import Compliance, UnknownProfileError
 from ..control_api import ControlApi
 from ..encryption import PipelineKey
@@ -78,6 +79,14 @@ def synthesize_default(outdir: Path, *, context: Mapping[str, Any]) -> None:
         encryption_key=key,
         compliance=profile,
         vpc=vpc,
+    )
+    AnalyticsCatalog(
+        stack,
+        "Analytics",
+        environment_suffix=suffix,
+        bucket=landing.bucket,
+        schema=flow.schema,
+        compliance=profile,
     )
     nag.add_nag_packs(app, profile)
     app.synth()

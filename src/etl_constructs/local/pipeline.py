@@ -59,6 +59,7 @@ NOT_NEEDED_LOCALLY: Mapping[str, str] = {
     "AWS::WAFv2::": "there is no HTTP front door locally",
     "AWS::Backup::": "backups are not taken locally",
     "AWS::CDK::Metadata": "CDK bookkeeping",
+    "AWS::Athena::": "queries run offline with `etl-pipeline query` (DuckDB, same tables)",
     "Custom::S3AutoDeleteObjects": "local buckets vanish with the process",
 }
 EMULATED = (
@@ -68,6 +69,8 @@ EMULATED = (
     "AWS::Lambda::Function",
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
 )
 
 
@@ -183,6 +186,7 @@ class LocalPipeline:
         self.s3 = session.client("s3")
         self.dynamodb = session.client("dynamodb")
         self.sqs = session.client("sqs")
+        self.glue = session.client("glue")
         self.events = session.client("events")
         self.sfn = session.client("stepfunctions")
         self._map_tolerance = moto_compat.MapTolerance()
@@ -241,6 +245,27 @@ class LocalPipeline:
         self._stand_up_imports(buckets=buckets, tables=tables)
         for resource in by_type.get("AWS::Events::Rule", []):
             self._rule(resource)
+        self._catalog(by_type.get("AWS::Glue::Database", []), by_type.get("AWS::Glue::Table", []))
+
+    def _catalog(self, databases: list[Resource], tables: list[Resource]) -> None:
+        """The analytics catalog's Glue database and tables, as the template declares them
+        (``catalog_tables`` reads them back: what Athena would read the curated files as)."""
+        for resource in databases:
+            props = self.resolver.resolve(dict(resource.properties), resource.stack)
+            self.glue.create_database(DatabaseInput=props["DatabaseInput"])
+        for resource in tables:
+            props = self.resolver.resolve(dict(resource.properties), resource.stack)
+            self.glue.create_table(
+                DatabaseName=props["DatabaseName"], TableInput=props["TableInput"]
+            )
+
+    def catalog_tables(self) -> dict[str, dict[str, Any]]:
+        """Every Glue table the app declares, by name, as the Glue API returns it."""
+        found: dict[str, dict[str, Any]] = {}
+        for database in self.glue.get_databases()["DatabaseList"]:
+            for table in self.glue.get_tables(DatabaseName=database["Name"])["TableList"]:
+                found[table["Name"]] = table
+        return found
 
     def _stand_up_imports(self, *, buckets: list[str], tables: list[str]) -> None:
         """Create the bucket and the job table the functions name but the templates do not

@@ -193,7 +193,12 @@ def _s3_resources(statement):
         ),
         # a big file's parts reject the rows found duplicated across batches
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
-        ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
+        # the curated dataset: the rejects read, the Parquet written under curated/
+        (
+            "WorkflowEnricherRole",
+            ["/processed/*", "/enriched/*", "/rejected/*"],
+            ["/enriched/*", "/curated/*"],
+        ),
         # rejects by code: the reject lines of the day's jobs
         ("WorkflowQualityCheckRole", ["/rejected/*"], ["/reports/*"]),
         ("WorkflowTriggerRole", ["/raw/*"], []),
@@ -474,11 +479,17 @@ def test_bad_props_are_reported_together():
 
 
 def test_without_the_fast_path_the_data_functions_carry_no_layer():
-    stack, _ = _workflow_stack(fast_path=False)
+    stack, _ = _workflow_stack(fast_path=False, curated_dataset=False)
     functions = _functions(Template.from_stack(stack))
     for base in ("validator", "transformer", "enricher"):
         assert len(functions[f"{base}-dev"]["Layers"]) == 1
         assert functions[f"{base}-dev"]["Environment"]["Variables"]["ETL_FAST_PATH"] == "0"
+    # the curated dataset's Parquet needs pyarrow in the enricher only
+    stack, _ = _workflow_stack(fast_path=False)
+    functions = _functions(Template.from_stack(stack))
+    assert [len(functions[f"{b}-dev"]["Layers"]) for b in ("validator", "transformer")] == [1, 1]
+    assert len(functions["enricher-dev"]["Layers"]) == 2
+    assert functions["enricher-dev"]["Environment"]["Variables"]["ETL_CURATED"] == "1"
     # Parquet output needs pyarrow even then
     stack, _ = _workflow_stack(fast_path=False, output_format="parquet")
     assert len(_functions(Template.from_stack(stack))["transformer-dev"]["Layers"]) == 2

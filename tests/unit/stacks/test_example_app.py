@@ -1,4 +1,4 @@
-"""The example app: four stacks, one-way references, outputs, nag and cfn-lint clean."""
+"""The example app: five stacks, one-way references, outputs, nag and cfn-lint clean."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.conftest import build_example_app, cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("example-app")
 
-STACKS = ("EtlStorage-ci", "EtlCompute-ci", "EtlApi-ci", "EtlMonitoring-ci")
+STACKS = ("EtlStorage-ci", "EtlCompute-ci", "EtlApi-ci", "EtlMonitoring-ci", "EtlAnalytics-ci")
 
 
 def _imports(template) -> set[str]:
@@ -36,7 +36,7 @@ def _imports(template) -> set[str]:
     return found
 
 
-def test_four_stacks_with_their_outputs(example_app):
+def test_five_stacks_with_their_outputs(example_app):
     _, _, _, templates = example_app
     assert set(templates) == set(STACKS)
     outputs = {name: set(t.get("Outputs", {})) for name, t in templates.items()}
@@ -44,6 +44,9 @@ def test_four_stacks_with_their_outputs(example_app):
     assert "StateMachineArn" in outputs["EtlCompute-ci"]
     assert "ApiEndpoint" in outputs["EtlApi-ci"]
     assert "AlarmTopicArn" in outputs["EtlMonitoring-ci"]
+    assert {"AnalyticsDatabase", "AthenaWorkgroup", "AnalyticsReaderPolicyArn"} <= outputs[
+        "EtlAnalytics-ci"
+    ]
 
 
 def test_references_go_one_way(example_app):
@@ -57,6 +60,8 @@ def test_references_go_one_way(example_app):
         "EtlCompute-ci",
         "EtlApi-ci",
     }
+    # the catalog reads the bucket's name and key only: no reference into the compute stack
+    assert _imports(templates["EtlAnalytics-ci"]) == {"EtlStorage-ci"}
 
 
 def test_the_bucket_points_at_no_consumer(example_app):

@@ -25,7 +25,7 @@ from tests.conftest import build_example_app, cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("example-app")
 
-STACKS = ("EtlStorage-ci", "EtlCompute-ci", "EtlApi-ci", "EtlMonitoring-ci")
+STACKS = ("EtlStorage-ci", "EtlCompute-ci", "EtlApi-ci", "EtlMonitoring-ci", "EtlAnalytics-ci")
 #: Every finding the strict profile acknowledges beyond the standard profile's, by rule. A new
 #: acknowledgement must be added here on purpose, with its reason in etl_constructs.compliance.
 STRICT_ONLY_ACKNOWLEDGEMENTS = {

@@ -1,0 +1,198 @@
+"""Publish a job's curated dataset: its enriched records and its rejects as Parquet under
+``curated/`` (layout and types: :mod:`etl_handlers.core.curated`).
+
+A small file: the enrich step calls :func:`publish_curated` once the enriched object is
+written and the job reconciles, before the job becomes SUCCEEDED, so a SUCCEEDED job's
+partitions exist. A big file: each part writes its files under ``enriched/{job}/curated/``
+(not queryable), and the last reduce, once the job reconciles, copies them into
+``curated/`` as ``{job}-{part}.parquet`` (:func:`promote_parts`): a failed big file leaves
+nothing under ``curated/``. Each file is built in a local temporary file (Parquet writes its
+footer last) and uploaded whole; a failure deletes what the call uploaded or copied.
+``ETL_CURATED=0`` switches it off.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from typing import IO, Any, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from etl_handlers import contract
+from etl_handlers.aws import s3io
+from etl_handlers.core import curated
+from etl_handlers.core.schema import Schema
+
+__all__ = [
+    "PARQUET_CONTENT_TYPE",
+    "curated_enabled",
+    "promote_parts",
+    "publish_curated",
+    "schema_document",
+    "staging_root",
+]
+
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+#: A temporary file stays in memory up to this size, then spills to /tmp.
+_SPOOL_BYTES = 32 << 20
+
+Opener = Callable[[], BinaryIO]
+
+
+def curated_enabled() -> bool:
+    """``ETL_CURATED``: on unless ``0``/``false``/``off``/``no``."""
+    value = (os.environ.get(contract.CURATED) or "1").strip().lower()
+    return value not in ("0", "false", "off", "no")
+
+
+def staging_root(job_id: str) -> str:
+    """``enriched/{job}/curated/``: where a big file's parts leave their curated files."""
+    return f"{contract.ENRICHED_PREFIX}{job_id}/{contract.CURATED_FOLDER}/"
+
+
+def schema_document(schema: Schema) -> dict[str, Any]:
+    """The parts of the schema document the curated tables are built from."""
+    return {
+        "columns": [
+            {"name": c.name, "type": c.type, "required": c.required} for c in schema.columns
+        ],
+        "totals": {
+            "amount": schema.totals.amount,
+            "currency": schema.totals.currency,
+            "direction": schema.totals.direction,
+            "debit": schema.totals.debit,
+            "credit": schema.totals.credit,
+        },
+    }
+
+
+def publish_curated(
+    *,
+    s3: Any,
+    bucket: str,
+    job_id: str,
+    source_key: str,
+    schema: Schema,
+    enriched: Opener,
+    enriched_format: str,
+    rejected: Sequence[Opener],
+    received_date: str,
+    stem: str | None = None,
+    root: str = contract.CURATED_PREFIX,
+) -> dict[str, list[str]]:
+    """Write the job's ``transactions`` partitions and its ``rejects`` file (when it has
+    rejects) as ``{root}{table}/{partition}={value}/{stem}.parquet`` (``stem``: the job id);
+    returns ``{"transactions": [keys in date order], "rejects": [key] or []}``, what the job
+    record keeps under ``outputs.curated``. ``enriched`` and ``rejected`` open the step's
+    outputs (a missing reject file is skipped)."""
+    # Local import: pyarrow is loaded only by the functions that write Parquet.
+    from etl_handlers.engines.columnar import curate
+
+    stem = stem or job_id
+    uploaded: list[str] = []
+    written: dict[str, list[str]] = {contract.TRANSACTIONS_TABLE: [], contract.REJECTS_TABLE: []}
+    try:
+        with ExitStack() as stack:
+            files: dict[str, IO[bytes]] = {}
+
+            def open_sink(value: str) -> IO[bytes]:
+                files[value] = stack.enter_context(_spooled())
+                return files[value]
+
+            with enriched() as source:
+                curate.write_transactions(
+                    source,
+                    document=schema_document(schema),
+                    input_format=enriched_format,
+                    open_sink=open_sink,
+                    default_partition=received_date,
+                )
+            for value, data in sorted(files.items()):
+                key = curated.curated_key(
+                    contract.TRANSACTIONS_TABLE,
+                    contract.TRANSACTIONS_PARTITION,
+                    value,
+                    stem,
+                    root=root,
+                )
+                _upload(s3, bucket, key, data)
+                uploaded.append(key)
+                written[contract.TRANSACTIONS_TABLE].append(key)
+            data = stack.enter_context(_spooled())
+            count = curate.write_rejects(
+                _lines(rejected, stack), job_id=job_id, source_key=source_key, sink=data
+            )
+            if count:
+                key = curated.curated_key(
+                    contract.REJECTS_TABLE,
+                    contract.REJECTS_PARTITION,
+                    received_date,
+                    stem,
+                    root=root,
+                )
+                _upload(s3, bucket, key, data)
+                uploaded.append(key)
+                written[contract.REJECTS_TABLE].append(key)
+    except BaseException:
+        _delete(s3, bucket, uploaded)
+        raise
+    return written
+
+
+def promote_parts(*, s3: Any, bucket: str, job_id: str) -> dict[str, list[str]]:
+    """Copy a big file's staged part files into ``curated/`` as ``{job}-{part}.parquet``;
+    returns the keys as :func:`publish_curated` does. A failure deletes the copies made."""
+    root = staging_root(job_id)
+    copied: list[str] = []
+    written: dict[str, list[str]] = {contract.TRANSACTIONS_TABLE: [], contract.REJECTS_TABLE: []}
+    try:
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=root):
+            for item in page.get("Contents", []):
+                table, partition, value, part = curated.parse_key(item["Key"], root=root)
+                key = curated.curated_key(table, partition, value, f"{job_id}-{part}")
+                s3.copy_object(
+                    Bucket=bucket,
+                    Key=key,
+                    CopySource={"Bucket": bucket, "Key": item["Key"]},
+                    ContentType=PARQUET_CONTENT_TYPE,
+                    MetadataDirective="REPLACE",
+                )
+                copied.append(key)
+                written[table].append(key)
+    except BaseException:
+        _delete(s3, bucket, copied)
+        raise
+    return {table: sorted(keys) for table, keys in written.items()}
+
+
+def _lines(openers: Sequence[Opener], stack: ExitStack) -> Iterator[bytes]:
+    for opener in openers:
+        try:
+            source = stack.enter_context(opener())
+        except s3io.ObjectNotFound:
+            continue
+        yield from source
+
+
+def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
+    """Best effort: the error that got here matters more than a failed delete."""
+    for key in keys:
+        with suppress(ClientError, BotoCoreError):
+            s3.delete_object(Bucket=bucket, Key=key)
+
+
+@contextmanager
+def _spooled() -> Iterator[IO[bytes]]:
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as data:
+        yield data  # type: ignore[misc]
+
+
+def _upload(s3: Any, bucket: str, key: str, data: IO[bytes]) -> None:
+    data.seek(0)
+    with s3io.MultipartWriter(bucket, key, client=s3, content_type=PARQUET_CONTENT_TYPE) as sink:
+        while chunk := data.read(s3io.PART_SIZE):
+            sink.write(chunk)
