@@ -62,6 +62,17 @@ changes one fails a test instead of the pipeline:
 12. Event patterns: moto does not implement EventBridge's ``TestEventPattern``;
    :func:`pattern_matches` asks moto's own matcher (the one that routes events to rules),
    so the runtime can tell at once that a file would start no job.
+13. S3 ETags: moto takes the MD5 of every body it stores (an object's, each part's), the
+   largest cost of storing it. The ETag of a body larger than moto's memory buffer (5 MiB)
+   is its :func:`content_etag` instead (CRC32 and size, in an MD5's shape): equal bodies
+   still get equal ETags, and a multipart object's ETag is still the MD5 of its parts'
+   ETags with the part count. S3 documents its ETag as an MD5 of the data only for objects
+   put in one request without SSE-KMS; nothing here checks one against the bytes.
+14. botocore's data files: every botocore session loads the service models and endpoint
+   files it needs (tens of milliseconds each), and moto (its EC2 regions, loaded with the
+   Step Functions interpreter, its backends) and the handlers each make sessions of their
+   own. :func:`shared_botocore_data` gives sessions on the default data path one loader,
+   so each file is read once per process.
 """
 
 from __future__ import annotations
@@ -95,6 +106,7 @@ InvokeHandler = Callable[[str, bytes, str], tuple[bytes, "str | None"]]
 
 def start_mock() -> Any:
     """Start moto with the Step Functions interpreter switched on, one request at a time."""
+    shared_botocore_data()
     serialize_requests()
     lean_s3_bodies()
     lazy_s3_reads()
@@ -102,6 +114,30 @@ def start_mock() -> Any:
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
     return mock
+
+
+def shared_botocore_data() -> None:
+    """Let every botocore session on the default data path share one loader (see 14.).
+
+    The loader caches what it reads per instance; a session made later (sessions build
+    their loader when first asked) reads nothing another one already did. Idempotent.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    if "create_loader" in MOTO_ORIGINALS:
+        return
+    create_loader = MOTO_ORIGINALS["create_loader"] = botocore.session.create_loader
+    shared: list[Any] = []
+
+    def one_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string is not None:  # AWS_DATA_PATH set: as botocore does
+            return create_loader(search_path_string)
+        if not shared:
+            shared.append(botocore.loaders.Loader())
+        return shared[0]
+
+    botocore.session.create_loader = one_loader  # type: ignore[assignment]
 
 
 _REQUESTS = threading.RLock()
@@ -137,7 +173,7 @@ S3_MEMORY_BUDGET = 64 * 1024 * 1024
 #: GetObject bodies of at least this many bytes are read from the key as they are consumed.
 LAZY_BODY_SIZE = 8 * 1024 * 1024
 
-#: moto's own functions that :func:`lean_s3_bodies` replaced, by name (for the tests that
+#: moto's and botocore's own functions replaced here, by name (for the tests that
 #: compare the replacements with them)
 MOTO_ORIGINALS: dict[str, Callable[..., Any]] = {}
 
@@ -270,7 +306,8 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     """moto's ``FakeKey.value`` setter: a body larger than moto's memory buffer is kept in
     memory within the budget (:class:`_HeldInMemory`), else written to the buffer's file at
     once; a key without an ETag yet gets the MD5 of the body in hand (moto's ``etag``
-    computes the same when first asked, reading the body back). A completed multipart
+    computes the same when first asked, reading the body back), or its
+    :func:`content_etag` if it is larger than the buffer (see 13.). A completed multipart
     upload's body (:class:`_JoinedParts`) becomes the key's buffer as it is."""
     from moto.s3 import models as s3_models
 
@@ -295,8 +332,17 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
         buffer.write(new_value)
     self._value_buffer = buffer
     self.contentsize = size
-    if self._etag is None:
+    if self._etag is None and size > self._max_buffer_size:
+        self._etag = content_etag(new_value)
+    elif self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
+
+
+def content_etag(body: bytes) -> str:
+    """The ETag of a body larger than moto's memory buffer: its CRC32 and size as 32 hex
+    digits, the shape of an MD5 (see 13.). Equal bodies get equal ETags, as on S3; a CRC32
+    costs a sixth of the MD5 moto took."""
+    return f"{binascii.crc32(body):08x}{len(body):024x}"
 
 
 def _complete_multipart(
