@@ -473,8 +473,9 @@ def test_chunked_bodies_decode_as_moto_decodes_them(size, chunk_size):
 
 @pytest.mark.parametrize("budget", [0, 64 * MiB])
 def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
-    """The same value, size and ETag as moto's setter gives; a body larger than moto's
-    memory buffer stays in memory within the budget, and is spooled to a file past it."""
+    """The same value and size as moto's setter gives, and its MD5 ETag up to moto's memory
+    buffer; a larger body gets its CRC32 ETag (moto reads the MD5 of it), stays in memory
+    within the budget, and is spooled to a file past it."""
     import hashlib
 
     from moto.s3.models import FakeKey
@@ -486,11 +487,14 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
         key = FakeKey("k", value, account_id=ACCOUNT, region_name=REGION)
         theirs = FakeKey("k", b"", account_id=ACCOUNT, region_name=REGION)
         moto_compat.MOTO_ORIGINALS["set_value"](theirs, value)
+        theirs._etag = None  # as moto made it: its MD5 is taken when first asked
         expected = value.encode() if isinstance(value, str) else value
         assert key.value == theirs.value == expected
         assert key.size == theirs.size == len(expected)
-        assert key.etag == f'"{hashlib.md5(expected).hexdigest()}"'
         large = len(expected) > key._max_buffer_size
+        assert theirs.etag == f'"{hashlib.md5(expected).hexdigest()}"'
+        etag = moto_compat.content_etag(expected) if large else hashlib.md5(expected).hexdigest()
+        assert key.etag == f'"{etag}"'
         assert theirs._value_buffer._rolled == large
         in_memory = large and budget > 0
         assert isinstance(key._value_buffer, moto_compat._HeldInMemory) == in_memory
@@ -507,6 +511,54 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
     given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
     assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
     given.dispose()
+
+
+def test_large_bodies_get_an_etag_of_their_content_shaped_as_an_md5():
+    body = _payload(6 * MiB)
+    etag = moto_compat.content_etag(body)
+    assert len(etag) == 32 and int(etag, 16) >= 0  # an MD5's shape: 32 hex digits
+    assert moto_compat.content_etag(bytes(body)) == etag  # equal bodies, equal ETags
+    assert moto_compat.content_etag(body[:-1] + b"!") != etag
+    assert moto_compat.content_etag(body + b"\0") != etag
+
+
+def test_a_multipart_etag_is_still_made_of_its_parts_etags():
+    """The object's ETag is the MD5 of its parts' ETags (CRC32 ones for parts over 5 MiB),
+    and the part count, as S3 makes it of theirs."""
+    moto_compat.lean_s3_bodies()
+    parts = [_payload(6 * MiB), b"tail"]
+    upload = _multipart(parts)
+    listed = [(n, upload.parts[n].etag) for n in (1, 2)]
+    assert listed[0][1] == f'"{moto_compat.content_etag(parts[0])}"'
+    assert listed[1][1] == f'"{hashlib.md5(b"tail").hexdigest()}"'
+    _, etag, _ = upload.complete(listed)
+    digests = b"".join(bytes.fromhex(e.strip('"')) for _, e in listed)
+    assert etag == f"{hashlib.md5(digests).hexdigest()}-2"
+
+
+def test_botocore_sessions_share_one_loader_unless_given_a_data_path(tmp_path, monkeypatch):
+    """Each botocore data file is read once per process, however many sessions ask."""
+    import botocore.loaders
+    import botocore.session
+
+    moto_compat.shared_botocore_data()
+    first, second = botocore.session.Session(), botocore.session.Session()
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    reads = []
+    original = botocore.loaders.JSONFileLoader.load_file
+    monkeypatch.setattr(
+        botocore.loaders.JSONFileLoader,
+        "load_file",
+        lambda self, path: reads.append(path) or original(self, path),
+    )
+    for session in (first, second, botocore.session.Session()):
+        session.create_client("sqs", region_name=REGION)
+    assert [path for path in reads if "/sqs/" in path]  # the first session reads them
+    assert len(reads) == len(set(reads))  # and the later ones read none of them again
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    given = botocore.session.Session()
+    assert given.get_component("data_loader") is not first.get_component("data_loader")
+    assert str(tmp_path) in given.get_component("data_loader").search_paths
 
 
 def _multipart(parts: list[bytes], algorithm: str | None = None, kind: str | None = None):
