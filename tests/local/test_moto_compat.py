@@ -13,6 +13,7 @@ from importlib.metadata import version
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from etl_constructs.local import moto_compat
 
@@ -473,9 +474,8 @@ def test_chunked_bodies_decode_as_moto_decodes_them(size, chunk_size):
 
 @pytest.mark.parametrize("budget", [0, 64 * MiB])
 def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
-    """The same value and size as moto's setter gives, and its MD5 ETag up to moto's memory
-    buffer; a larger body gets its CRC32 ETag (moto reads the MD5 of it), stays in memory
-    within the budget, and is spooled to a file past it."""
+    """The same value, size and ETag as moto's setter gives; a body larger than moto's
+    memory buffer stays in memory within the budget, and is spooled to a file past it."""
     import hashlib
 
     from moto.s3.models import FakeKey
@@ -491,10 +491,8 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
         expected = value.encode() if isinstance(value, str) else value
         assert key.value == theirs.value == expected
         assert key.size == theirs.size == len(expected)
+        assert key.etag == theirs.etag == f'"{hashlib.md5(expected).hexdigest()}"'
         large = len(expected) > key._max_buffer_size
-        assert theirs.etag == f'"{hashlib.md5(expected).hexdigest()}"'
-        etag = moto_compat.content_etag(expected) if large else hashlib.md5(expected).hexdigest()
-        assert key.etag == f'"{etag}"'
         assert theirs._value_buffer._rolled == large
         in_memory = large and budget > 0
         assert isinstance(key._value_buffer, moto_compat._HeldInMemory) == in_memory
@@ -523,14 +521,20 @@ def test_large_bodies_get_an_etag_of_their_content_shaped_as_an_md5():
 
 
 def test_a_multipart_etag_is_still_made_of_its_parts_etags():
-    """The object's ETag is the MD5 of its parts' ETags (CRC32 ones for parts over 5 MiB),
-    and the part count, as S3 makes it of theirs."""
+    """A part over 5 MiB gets its CRC32 ETag (moto took its MD5), a smaller one its MD5;
+    the object's ETag is the MD5 of its parts' ETags and the part count, as S3 makes it."""
+    from moto.s3.models import FakeMultipart
+
     moto_compat.lean_s3_bodies()
     parts = [_payload(6 * MiB), b"tail"]
     upload = _multipart(parts)
     listed = [(n, upload.parts[n].etag) for n in (1, 2)]
     assert listed[0][1] == f'"{moto_compat.content_etag(parts[0])}"'
     assert listed[1][1] == f'"{hashlib.md5(b"tail").hexdigest()}"'
+    theirs = FakeMultipart("k", {}, account_id=ACCOUNT, region_name=REGION)
+    moto_compat.MOTO_ORIGINALS["set_part"](theirs, 1, parts[0])
+    theirs.parts[1]._etag = None  # as moto made it: its MD5 is taken when first asked
+    assert theirs.parts[1].etag == f'"{hashlib.md5(parts[0]).hexdigest()}"'
     _, etag, _ = upload.complete(listed)
     digests = b"".join(bytes.fromhex(e.strip('"')) for _, e in listed)
     assert etag == f"{hashlib.md5(digests).hexdigest()}-2"
@@ -552,9 +556,9 @@ def test_botocore_sessions_share_one_loader_unless_given_a_data_path(tmp_path, m
         lambda self, path: reads.append(path) or original(self, path),
     )
     for session in (first, second, botocore.session.Session()):
-        session.create_client("sqs", region_name=REGION)
-    assert [path for path in reads if "/sqs/" in path]  # the first session reads them
-    assert len(reads) == len(set(reads))  # and the later ones read none of them again
+        session.create_client("kafkaconnect", region_name=REGION)  # a model nothing reads
+    model = [path for path in reads if path.endswith("/service-2")]
+    assert len(model) == 1 and "/kafkaconnect/" in model[0]  # the first session read it
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     given = botocore.session.Session()
     assert given.get_component("data_loader") is not first.get_component("data_loader")
@@ -676,7 +680,8 @@ def test_multipart_completion_refuses_what_moto_refuses(parts, listing, error):
 
 
 def test_s3_bodies_round_trip_through_moto(mock):
-    """Bodies, ETags and checksums as S3 has them, through botocore's aws-chunked requests."""
+    """Bodies, ETags and checksums as S3 has them (but for the ETags of large parts),
+    through botocore's aws-chunked requests."""
     import hashlib
 
     s3 = boto3.client("s3", region_name=REGION)
@@ -701,9 +706,14 @@ def test_s3_bodies_round_trip_through_moto(mock):
         UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
     )
-    md5s = b"".join(hashlib.md5(body).digest() for body in parts)
-    assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-3"'
-    assert etags == [f'"{hashlib.md5(body).hexdigest()}"' for body in parts]
+    # a part over moto's memory buffer gets its CRC32 ETag, a smaller one its MD5 (see 13.)
+    large = 5 * MiB - 1024  # moto's memory buffer
+    expected = [
+        moto_compat.content_etag(b) if len(b) > large else hashlib.md5(b).hexdigest() for b in parts
+    ]
+    assert etags == [f'"{etag}"' for etag in expected]
+    digests = b"".join(bytes.fromhex(etag.strip('"')) for etag in etags)
+    assert done["ETag"] == f'"{hashlib.md5(digests).hexdigest()}-3"'
     got = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", IfMatch=done["ETag"])
     assert got["Body"].read() == b"".join(parts)
     ranged = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", Range="bytes=10-19")
@@ -921,3 +931,73 @@ def test_event_patterns_match_as_moto_routes_them():
     assert moto_compat.pattern_matches(pattern, event("raw/a.csv"))
     assert not moto_compat.pattern_matches(pattern, event("raw/a.txt"))
     assert not moto_compat.pattern_matches(pattern, event("other/a.csv"))
+
+
+def test_a_definition_is_parsed_once_and_each_execution_gets_its_own_copy(
+    mock, tmp_path, monkeypatch
+):
+    """moto parses at create and at each execution; with the parses kept, a definition is
+    parsed once per folder of kept parses, executions still run it as moto does, and an
+    invalid one is still refused at create."""
+    moto_compat.ParsedDefinitions.install()
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "directory", tmp_path)
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})
+    parses = []
+    parse = moto_compat.MOTO_ORIGINALS["parse"]
+    monkeypatch.setitem(moto_compat.MOTO_ORIGINALS, "parse", lambda d: parses.append(d) or parse(d))
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = {
+        "StartAt": "Count",
+        "States": {
+            "Count": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.count", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = _machine(sfn, definition)
+    outputs = [json.loads(_run(sfn, arn, name=f"e{n}")["output"]) for n in range(2)]
+    assert outputs == [{"count": {"n": 1}}] * 2
+    assert len(parses) <= 1  # at create, or not at all in a process that parsed it before
+    kept = list(tmp_path.glob("asl-*.pickle"))
+    assert len(kept) == 1
+    first = moto_compat.ParsedDefinitions.program(json.dumps(definition))
+    second = moto_compat.ParsedDefinitions.program(json.dumps(definition))
+    assert first is not None and first is not second  # a copy each: no state shared
+    with pytest.raises(ClientError, match="ASLParserException"):  # moto's InvalidDefinition
+        sfn.create_state_machine(
+            name="bad",
+            definition='{"StartAt": "X", "States": {"X": {"Type": "Nope"}}}',
+            roleArn="arn:aws:iam::123456789012:role/r",
+        )
+    assert not moto_compat.ParsedDefinitions.program('{"StartAt": "X"}')
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})  # the next run
+    parses.clear()
+    assert moto_compat.ParsedDefinitions.program(json.dumps(definition)) is not None
+    kept[0].write_bytes(b"damaged")
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})
+    assert moto_compat.ParsedDefinitions.program(json.dumps(definition)) is None  # parse again
+
+
+def test_moto_batch_and_ec2_load_only_when_asked_for():
+    """moto's Step Functions interpreter imports moto.batch.utils; without the deferral its
+    package's __init__ loads moto's Batch and EC2 backends (most of a second)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from etl_constructs.local import moto_compat\n"
+        "{defer}"
+        "import moto.stepfunctions.parser.models\n"
+        "print('moto.ec2' in sys.modules)\n"
+        "from moto.batch import batch_backends\n"
+        "import moto.batch\n"
+        "print('moto.ec2' in sys.modules, moto.batch.batch_backends is batch_backends)\n"
+    )
+    for defer, expected in (("moto_compat.deferred_batch_package()\n", "False"), ("", "True")):
+        shown = subprocess.run(
+            [sys.executable, "-c", script.format(defer=defer)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert shown == [expected, "True", "True"]

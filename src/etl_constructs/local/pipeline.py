@@ -231,6 +231,7 @@ class LocalPipeline:
             self._function(resource)
         for resource in by_type.get("AWS::StepFunctions::StateMachine", []):
             if self.executions:
+                moto_compat.ParsedDefinitions.install()  # before moto parses the first one
                 self._state_machine(resource)
             else:
                 self.skipped.setdefault(resource.type, "this command runs no execution")
