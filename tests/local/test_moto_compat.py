@@ -1001,3 +1001,58 @@ def test_moto_batch_and_ec2_load_only_when_asked_for():
             check=True,
         ).stdout.split()
         assert shown == [expected, "True", "True"]
+
+
+def test_crc32s_combine_as_zlib_combines_them():
+    import binascii
+    import random
+
+    chooser = random.Random(14)
+    for _ in range(100):
+        first = chooser.randbytes(chooser.randint(0, 3000))
+        second = chooser.randbytes(chooser.choice([0, 1, 7, chooser.randint(0, 5000)]))
+        combined = moto_compat.crc32_combine(
+            binascii.crc32(first), binascii.crc32(second), len(second)
+        )
+        assert combined == binascii.crc32(first + second)
+
+
+@pytest.mark.parametrize("budget", [0, 64 * MiB])
+def test_an_exported_object_is_its_latest_body(mock, tmp_path, monkeypatch, budget):
+    """Bodies in memory, on file and of completed multipart uploads are written out whole;
+    the latest version of a key is; a deleted key is not."""
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", budget)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="out-bucket")
+    s3.put_bucket_versioning(Bucket="out-bucket", VersioningConfiguration={"Status": "Enabled"})
+    small, large = b"small body", _payload(6 * MiB + 5)
+    s3.put_object(Bucket="out-bucket", Key="small", Body=b"an earlier version")
+    s3.put_object(Bucket="out-bucket", Key="small", Body=small)
+    s3.put_object(Bucket="out-bucket", Key="large", Body=large)
+    parts = [_payload(6 * MiB), b"tail"]
+    upload = s3.create_multipart_upload(Bucket="out-bucket", Key="joined")["UploadId"]
+    etags = [
+        s3.upload_part(Bucket="out-bucket", Key="joined", UploadId=upload, PartNumber=n, Body=b)[
+            "ETag"
+        ]
+        for n, b in enumerate(parts, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket="out-bucket",
+        Key="joined",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
+    )
+    s3.put_object(Bucket="out-bucket", Key="gone", Body=b"x")
+    s3.delete_object(Bucket="out-bucket", Key="gone")
+    for key, body in (("small", small), ("large", large), ("joined", b"".join(parts))):
+        target = tmp_path / key
+        assert moto_compat.copy_object_to(
+            account=ACCOUNT, bucket="out-bucket", key=key, target=target
+        )
+        assert target.read_bytes() == body
+        assert s3.get_object(Bucket="out-bucket", Key=key)["Body"].read() == body  # still
+    assert not moto_compat.copy_object_to(
+        account=ACCOUNT, bucket="out-bucket", key="gone", target=tmp_path / "gone"
+    )
+    assert not (tmp_path / "gone").exists()

@@ -84,6 +84,10 @@ changes one fails a test instead of the pipeline:
    (instance types, regions: most of a second). :func:`deferred_batch_package` puts the
    package in place without running its ``__init__``, which runs when something else of
    the package is first asked for (moto's Batch backend, if a state machine calls Batch).
+17. Export: a run copies its outputs out of the bucket. GetObject through the SDK copies
+   each body out of moto chunk by chunk and checks its CRC32 on the way;
+   :func:`copy_object_to` writes the latest version's body from moto's store instead (a
+   body on file is copied by the kernel, ``os.sendfile``).
 """
 
 from __future__ import annotations
@@ -483,6 +487,7 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     self.contentsize = size
     if self._etag is None and size > self._max_buffer_size and getattr(_PART, "active", False):
         self._etag = content_etag(new_value)
+        self._etl_crc32 = int(self._etag[:8], 16)  # for the object's full CRC32
     elif self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
 
@@ -492,6 +497,45 @@ def content_etag(body: bytes) -> str:
     digits, the shape of an MD5 (see 13.). Equal parts get equal ETags, as on S3; a CRC32
     costs a sixth of the MD5 moto took."""
     return f"{binascii.crc32(body):08x}{len(body):024x}"
+
+
+def _crc32_matrix_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _crc32_matrix_square(matrix: list[int]) -> list[int]:
+    return [_crc32_matrix_times(matrix, row) for row in matrix]
+
+
+def crc32_combine(first: int, second: int, second_size: int) -> int:
+    """The CRC32 of two bodies joined, from each one's CRC32 and the second's size (zlib's
+    ``crc32_combine``, which Python does not expose): a completed object's full-object
+    CRC32 without reading its parts again."""
+    if second_size <= 0:
+        return first
+    odd = [0xEDB88320] + [1 << bit for bit in range(31)]  # appends one zero bit
+    even = _crc32_matrix_square(odd)  # two zero bits
+    odd = _crc32_matrix_square(even)  # four zero bits
+    while True:  # appends second_size zero bytes to first, squaring per bit of the size
+        even = _crc32_matrix_square(odd)
+        if second_size & 1:
+            first = _crc32_matrix_times(even, first)
+        second_size >>= 1
+        if not second_size:
+            break
+        odd = _crc32_matrix_square(even)
+        if second_size & 1:
+            first = _crc32_matrix_times(odd, first)
+        second_size >>= 1
+        if not second_size:
+            break
+    return first ^ second
 
 
 _PART = threading.local()  # set while moto stores an uploaded part
@@ -568,9 +612,46 @@ def _full_object_checksum(algorithm: str, parts: list[Any]) -> str:
     ):
         crc = 0
         for part in parts:
-            crc = binascii.crc32(part.value, crc)
+            known = getattr(part, "_etl_crc32", None)  # taken for its ETag (see 13.)
+            part_crc = binascii.crc32(part.value) if known is None else known
+            crc = crc32_combine(crc, part_crc, part.contentsize)
         return base64.b64encode(crc.to_bytes(4, "big")).decode()
     return compute_checksum(b"".join(part.value for part in parts), algorithm).decode()
+
+
+def copy_object_to(*, account: str, bucket: str, key: str, target: Path) -> bool:
+    """Write the body of the latest version of ``key`` to ``target`` (see 17.); False,
+    with nothing written, where moto has no such object (or it is deleted)."""
+    from moto.s3.models import FakeKey, s3_backends
+
+    found = s3_backends[account]["aws"].get_object(bucket, key)
+    if not isinstance(found, FakeKey):
+        return False
+    with target.open("wb") as sink:
+        _copy_body(found._value_buffer, found.contentsize, sink, lock=found.lock)
+    return True
+
+
+def _copy_body(buffer: Any, size: int, sink: Any, *, lock: Any) -> None:
+    if isinstance(buffer, _JoinedParts):
+        for part, length in buffer._buffers:
+            _copy_body(part, length, sink, lock=buffer._lock)
+    elif isinstance(buffer, _Readable):  # held in memory, or a part's window of its object
+        for offset in range(0, size, _BODY_READ_SIZE * 64):
+            sink.write(buffer.read_at(offset, _BODY_READ_SIZE * 64))
+    elif getattr(buffer, "_rolled", False):  # on file: the kernel copies it
+        sink.flush()
+        with lock:  # reads at offsets: the buffer's position stays as it is
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(sink.fileno(), buffer.fileno(), offset, size - offset)
+                if not sent:
+                    raise OSError(f"the object's file ended at {offset} of {size} bytes")
+                offset += sent
+    else:  # in moto's memory buffer (up to 5 MiB)
+        with lock:
+            buffer.seek(0)
+            sink.write(buffer.read(size))
 
 
 class _Readable:
@@ -1058,6 +1139,7 @@ __all__ = [
     "LambdaDispatch",
     "MapTolerance",
     "ParsedDefinitions",
+    "copy_object_to",
     "deferred_batch_package",
     "lazy_s3_reads",
     "lean_s3_bodies",

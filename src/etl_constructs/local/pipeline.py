@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -708,9 +707,11 @@ class LocalPipeline:
             for key in self._keys(prefix):
                 target = out_dir / key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
-                with target.open("wb") as sink:
-                    shutil.copyfileobj(body, sink, 1 << 20)
+                # from moto's store, not through GetObject (moto_compat 17.)
+                if not moto_compat.copy_object_to(
+                    account=ACCOUNT, bucket=self.bucket, key=key, target=target
+                ):
+                    continue  # deleted since it was listed
                 written.append(target)
         return written
 
