@@ -13,6 +13,7 @@ from importlib.metadata import version
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from etl_constructs.local import moto_compat
 
@@ -486,10 +487,11 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
         key = FakeKey("k", value, account_id=ACCOUNT, region_name=REGION)
         theirs = FakeKey("k", b"", account_id=ACCOUNT, region_name=REGION)
         moto_compat.MOTO_ORIGINALS["set_value"](theirs, value)
+        theirs._etag = None  # as moto made it: its MD5 is taken when first asked
         expected = value.encode() if isinstance(value, str) else value
         assert key.value == theirs.value == expected
         assert key.size == theirs.size == len(expected)
-        assert key.etag == f'"{hashlib.md5(expected).hexdigest()}"'
+        assert key.etag == theirs.etag == f'"{hashlib.md5(expected).hexdigest()}"'
         large = len(expected) > key._max_buffer_size
         assert theirs._value_buffer._rolled == large
         in_memory = large and budget > 0
@@ -507,6 +509,60 @@ def test_object_bodies_are_stored_as_moto_stores_them(budget, monkeypatch):
     given = FakeKey("k", _payload(6 * MiB), account_id=ACCOUNT, region_name=REGION, etag="e-2")
     assert given.etag == '"e-2"'  # a multipart object's ETag is not the MD5 of its body
     given.dispose()
+
+
+def test_large_bodies_get_an_etag_of_their_content_shaped_as_an_md5():
+    body = _payload(6 * MiB)
+    etag = moto_compat.content_etag(body)
+    assert len(etag) == 32 and int(etag, 16) >= 0  # an MD5's shape: 32 hex digits
+    assert moto_compat.content_etag(bytes(body)) == etag  # equal bodies, equal ETags
+    assert moto_compat.content_etag(body[:-1] + b"!") != etag
+    assert moto_compat.content_etag(body + b"\0") != etag
+
+
+def test_a_multipart_etag_is_still_made_of_its_parts_etags():
+    """A part over 5 MiB gets its CRC32 ETag (moto took its MD5), a smaller one its MD5;
+    the object's ETag is the MD5 of its parts' ETags and the part count, as S3 makes it."""
+    from moto.s3.models import FakeMultipart
+
+    moto_compat.lean_s3_bodies()
+    parts = [_payload(6 * MiB), b"tail"]
+    upload = _multipart(parts)
+    listed = [(n, upload.parts[n].etag) for n in (1, 2)]
+    assert listed[0][1] == f'"{moto_compat.content_etag(parts[0])}"'
+    assert listed[1][1] == f'"{hashlib.md5(b"tail").hexdigest()}"'
+    theirs = FakeMultipart("k", {}, account_id=ACCOUNT, region_name=REGION)
+    moto_compat.MOTO_ORIGINALS["set_part"](theirs, 1, parts[0])
+    theirs.parts[1]._etag = None  # as moto made it: its MD5 is taken when first asked
+    assert theirs.parts[1].etag == f'"{hashlib.md5(parts[0]).hexdigest()}"'
+    _, etag, _ = upload.complete(listed)
+    digests = b"".join(bytes.fromhex(e.strip('"')) for _, e in listed)
+    assert etag == f"{hashlib.md5(digests).hexdigest()}-2"
+
+
+def test_botocore_sessions_share_one_loader_unless_given_a_data_path(tmp_path, monkeypatch):
+    """Each botocore data file is read once per process, however many sessions ask."""
+    import botocore.loaders
+    import botocore.session
+
+    moto_compat.shared_botocore_data()
+    first, second = botocore.session.Session(), botocore.session.Session()
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    reads = []
+    original = botocore.loaders.JSONFileLoader.load_file
+    monkeypatch.setattr(
+        botocore.loaders.JSONFileLoader,
+        "load_file",
+        lambda self, path: reads.append(path) or original(self, path),
+    )
+    for session in (first, second, botocore.session.Session()):
+        session.create_client("kafkaconnect", region_name=REGION)  # a model nothing reads
+    model = [path for path in reads if path.endswith("/service-2")]
+    assert len(model) == 1 and "/kafkaconnect/" in model[0]  # the first session read it
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    given = botocore.session.Session()
+    assert given.get_component("data_loader") is not first.get_component("data_loader")
+    assert str(tmp_path) in given.get_component("data_loader").search_paths
 
 
 def _multipart(parts: list[bytes], algorithm: str | None = None, kind: str | None = None):
@@ -624,7 +680,8 @@ def test_multipart_completion_refuses_what_moto_refuses(parts, listing, error):
 
 
 def test_s3_bodies_round_trip_through_moto(mock):
-    """Bodies, ETags and checksums as S3 has them, through botocore's aws-chunked requests."""
+    """Bodies, ETags and checksums as S3 has them (but for the ETags of large parts),
+    through botocore's aws-chunked requests."""
     import hashlib
 
     s3 = boto3.client("s3", region_name=REGION)
@@ -649,9 +706,14 @@ def test_s3_bodies_round_trip_through_moto(mock):
         UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
     )
-    md5s = b"".join(hashlib.md5(body).digest() for body in parts)
-    assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-3"'
-    assert etags == [f'"{hashlib.md5(body).hexdigest()}"' for body in parts]
+    # a part over moto's memory buffer gets its CRC32 ETag, a smaller one its MD5 (see 13.)
+    large = 5 * MiB - 1024  # moto's memory buffer
+    expected = [
+        moto_compat.content_etag(b) if len(b) > large else hashlib.md5(b).hexdigest() for b in parts
+    ]
+    assert etags == [f'"{etag}"' for etag in expected]
+    digests = b"".join(bytes.fromhex(etag.strip('"')) for etag in etags)
+    assert done["ETag"] == f'"{hashlib.md5(digests).hexdigest()}-3"'
     got = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", IfMatch=done["ETag"])
     assert got["Body"].read() == b"".join(parts)
     ranged = s3.get_object(Bucket="body-bucket", Key="out/two.jsonl", Range="bytes=10-19")
@@ -869,3 +931,128 @@ def test_event_patterns_match_as_moto_routes_them():
     assert moto_compat.pattern_matches(pattern, event("raw/a.csv"))
     assert not moto_compat.pattern_matches(pattern, event("raw/a.txt"))
     assert not moto_compat.pattern_matches(pattern, event("other/a.csv"))
+
+
+def test_a_definition_is_parsed_once_and_each_execution_gets_its_own_copy(
+    mock, tmp_path, monkeypatch
+):
+    """moto parses at create and at each execution; with the parses kept, a definition is
+    parsed once per folder of kept parses, executions still run it as moto does, and an
+    invalid one is still refused at create."""
+    moto_compat.ParsedDefinitions.install()
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "directory", tmp_path)
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})
+    parses = []
+    parse = moto_compat.MOTO_ORIGINALS["parse"]
+    monkeypatch.setitem(moto_compat.MOTO_ORIGINALS, "parse", lambda d: parses.append(d) or parse(d))
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = {
+        "StartAt": "Count",
+        "States": {
+            "Count": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.count", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = _machine(sfn, definition)
+    outputs = [json.loads(_run(sfn, arn, name=f"e{n}")["output"]) for n in range(2)]
+    assert outputs == [{"count": {"n": 1}}] * 2
+    assert len(parses) <= 1  # at create, or not at all in a process that parsed it before
+    kept = list(tmp_path.glob("asl-*.pickle"))
+    assert len(kept) == 1
+    first = moto_compat.ParsedDefinitions.program(json.dumps(definition))
+    second = moto_compat.ParsedDefinitions.program(json.dumps(definition))
+    assert first is not None and first is not second  # a copy each: no state shared
+    with pytest.raises(ClientError, match="ASLParserException"):  # moto's InvalidDefinition
+        sfn.create_state_machine(
+            name="bad",
+            definition='{"StartAt": "X", "States": {"X": {"Type": "Nope"}}}',
+            roleArn="arn:aws:iam::123456789012:role/r",
+        )
+    assert not moto_compat.ParsedDefinitions.program('{"StartAt": "X"}')
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})  # the next run
+    parses.clear()
+    assert moto_compat.ParsedDefinitions.program(json.dumps(definition)) is not None
+    kept[0].write_bytes(b"damaged")
+    monkeypatch.setattr(moto_compat.ParsedDefinitions, "_pickled", {})
+    assert moto_compat.ParsedDefinitions.program(json.dumps(definition)) is None  # parse again
+
+
+def test_moto_batch_and_ec2_load_only_when_asked_for():
+    """moto's Step Functions interpreter imports moto.batch.utils; without the deferral its
+    package's __init__ loads moto's Batch and EC2 backends (most of a second)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from etl_constructs.local import moto_compat\n"
+        "{defer}"
+        "import moto.stepfunctions.parser.models\n"
+        "print('moto.ec2' in sys.modules)\n"
+        "from moto.batch import batch_backends\n"
+        "import moto.batch\n"
+        "print('moto.ec2' in sys.modules, moto.batch.batch_backends is batch_backends)\n"
+    )
+    for defer, expected in (("moto_compat.deferred_batch_package()\n", "False"), ("", "True")):
+        shown = subprocess.run(
+            [sys.executable, "-c", script.format(defer=defer)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert shown == [expected, "True", "True"]
+
+
+def test_crc32s_combine_as_zlib_combines_them():
+    import binascii
+    import random
+
+    chooser = random.Random(14)
+    for _ in range(100):
+        first = chooser.randbytes(chooser.randint(0, 3000))
+        second = chooser.randbytes(chooser.choice([0, 1, 7, chooser.randint(0, 5000)]))
+        combined = moto_compat.crc32_combine(
+            binascii.crc32(first), binascii.crc32(second), len(second)
+        )
+        assert combined == binascii.crc32(first + second)
+
+
+@pytest.mark.parametrize("budget", [0, 64 * MiB])
+def test_an_exported_object_is_its_latest_body(mock, tmp_path, monkeypatch, budget):
+    """Bodies in memory, on file and of completed multipart uploads are written out whole;
+    the latest version of a key is; a deleted key is not."""
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", budget)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="out-bucket")
+    s3.put_bucket_versioning(Bucket="out-bucket", VersioningConfiguration={"Status": "Enabled"})
+    small, large = b"small body", _payload(6 * MiB + 5)
+    s3.put_object(Bucket="out-bucket", Key="small", Body=b"an earlier version")
+    s3.put_object(Bucket="out-bucket", Key="small", Body=small)
+    s3.put_object(Bucket="out-bucket", Key="large", Body=large)
+    parts = [_payload(6 * MiB), b"tail"]
+    upload = s3.create_multipart_upload(Bucket="out-bucket", Key="joined")["UploadId"]
+    etags = [
+        s3.upload_part(Bucket="out-bucket", Key="joined", UploadId=upload, PartNumber=n, Body=b)[
+            "ETag"
+        ]
+        for n, b in enumerate(parts, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket="out-bucket",
+        Key="joined",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
+    )
+    s3.put_object(Bucket="out-bucket", Key="gone", Body=b"x")
+    s3.delete_object(Bucket="out-bucket", Key="gone")
+    for key, body in (("small", small), ("large", large), ("joined", b"".join(parts))):
+        target = tmp_path / key
+        assert moto_compat.copy_object_to(
+            account=ACCOUNT, bucket="out-bucket", key=key, target=target
+        )
+        assert target.read_bytes() == body
+        assert s3.get_object(Bucket="out-bucket", Key=key)["Body"].read() == body  # still
+    assert not moto_compat.copy_object_to(
+        account=ACCOUNT, bucket="out-bucket", key="gone", target=tmp_path / "gone"
+    )
+    assert not (tmp_path / "gone").exists()

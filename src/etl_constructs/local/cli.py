@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from .. import use_virtualenv_node
 from .._contract import contract
+from . import moto_compat
 from .assembly import (
     AssemblyError,
     CloudAssembly,
@@ -246,6 +247,8 @@ def _assembly(
     cache = AssemblyCache(project)
     has_cdk_json = (project / "cdk.json").is_file()
     key = cache.key(context=synth_context(context), has_cdk_json=has_cdk_json, skip=[out])
+    # moto's parse of the state machines is kept with the synth (--no-cache: not kept)
+    moto_compat.ParsedDefinitions.directory = None if args.no_cache else cache.directory / key
     if not args.no_cache and cache.get(key, assembly_dir):
         _say(args, f"reusing the synth in {cache.directory / key} (--no-cache to synthesize)")
         return CloudAssembly.load(assembly_dir)

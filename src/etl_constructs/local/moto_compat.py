@@ -35,7 +35,7 @@ changes one fails a test instead of the pipeline:
    upload with four copies of the object, spooled to a file once more. :func:`lean_s3_bodies`
    replaces those functions with ones that produce the same bytes, ETags, checksums and
    errors in linear time, with one copy of each body: in memory while the process holds
-   less than :data:`S3_MEMORY_BUDGET` (1 GiB) of bodies over 5 MiB, then on file as moto
+   less than :data:`S3_MEMORY_BUDGET` (64 MiB) of bodies over 5 MiB, then on file as moto
    keeps them all (a write to a new temporary file cost more than the part's MD5). The
    handlers send each body with its CRC32 in a header instead (no aws-chunked framing);
    such a body reaches moto as the bytes it was sent as, and is stored as those bytes.
@@ -62,20 +62,54 @@ changes one fails a test instead of the pipeline:
 12. Event patterns: moto does not implement EventBridge's ``TestEventPattern``;
    :func:`pattern_matches` asks moto's own matcher (the one that routes events to rules),
    so the runtime can tell at once that a file would start no job.
+13. S3 part ETags: moto takes the MD5 of every body it stores, the largest cost of storing
+   the parts the steps upload. The ETag of an uploaded part larger than moto's memory
+   buffer (5 MiB) is its :func:`content_etag` instead (CRC32 and size, in an MD5's shape):
+   equal parts still get equal ETags, and a multipart object's ETag is still the MD5 of
+   its parts' ETags with the part count, whose value S3 does not document as a digest of
+   the data. An object put in one request keeps its MD5 ETag, as on S3 without SSE-KMS.
+14. botocore's data files: every botocore session loads the service models and endpoint
+   files it needs (tens of milliseconds each), and moto (its EC2 regions, loaded with the
+   Step Functions interpreter, its backends) and the handlers each make sessions of their
+   own. :func:`shared_botocore_data` gives sessions on the default data path one loader,
+   so each file is read once per process.
+15. Step Functions definitions: moto parses a definition with its ANTLR grammar when the
+   state machine is created (to validate it) and again for every execution, about a second
+   for the pipeline's in a fresh process. :class:`ParsedDefinitions` keeps what the parser
+   made of each definition (pickled), in memory and, given a folder (the runtime gives the
+   synth's cache entry), on disk for the next run with the same moto and Python: a
+   definition parsed before is valid, and each execution gets its own copy of the parse.
+16. Imports: moto's Step Functions interpreter imports ``moto.batch.utils`` for one enum,
+   and the package's ``__init__`` loads moto's Batch backend and with it all of moto's EC2
+   (instance types, regions: most of a second). :func:`deferred_batch_package` puts the
+   package in place without running its ``__init__``, which runs when something else of
+   the package is first asked for (moto's Batch backend, if a state machine calls Batch).
+17. Export: a run copies its outputs out of the bucket. GetObject through the SDK copies
+   each body out of moto chunk by chunk and checks its CRC32 on the way;
+   :func:`copy_object_to` writes the latest version's body from moto's store instead (a
+   body on file is copied by the kernel, ``os.sendfile``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
+import hashlib
+import importlib.util
 import io
 import json
+import os
+import pickle
 import re
+import sys
 import tempfile
 import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -95,6 +129,8 @@ InvokeHandler = Callable[[str, bytes, str], tuple[bytes, "str | None"]]
 
 def start_mock() -> Any:
     """Start moto with the Step Functions interpreter switched on, one request at a time."""
+    shared_botocore_data()
+    deferred_batch_package()
     serialize_requests()
     lean_s3_bodies()
     lazy_s3_reads()
@@ -102,6 +138,155 @@ def start_mock() -> Any:
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
     return mock
+
+
+def shared_botocore_data() -> None:
+    """Let every botocore session on the default data path share one loader (see 14.).
+
+    The loader caches what it reads per instance; a session made later (sessions build
+    their loader when first asked) reads nothing another one already did. Idempotent.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    if "create_loader" in MOTO_ORIGINALS:
+        return
+    create_loader = MOTO_ORIGINALS["create_loader"] = botocore.session.create_loader
+    shared: list[Any] = []
+
+    def one_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string is not None:  # AWS_DATA_PATH set: as botocore does
+            return create_loader(search_path_string)
+        if not shared:
+            shared.append(botocore.loaders.Loader())
+        return shared[0]
+
+    botocore.session.create_loader = one_loader  # type: ignore[assignment]
+
+
+def deferred_batch_package() -> None:
+    """Import ``moto.batch`` without its ``__init__`` until it is needed (see 16.).
+
+    Idempotent; nothing to do once the package is imported."""
+    if "moto.batch" in sys.modules:
+        return
+    spec = importlib.util.find_spec("moto.batch")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    package = sys.modules["moto.batch"] = _DeferredPackage(spec)
+    import moto
+
+    moto.batch = package  # type: ignore[attr-defined]  # as an import sets it on its parent
+
+
+class _DeferredPackage(types.ModuleType):
+    """A package whose ``__init__`` runs when one of its names is first asked for; its
+    submodules import meanwhile (the import system needs only its ``__path__``)."""
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__(spec.name)
+        self.__spec__ = spec
+        self.__loader__ = spec.loader
+        self.__file__ = spec.origin
+        self.__package__ = spec.name
+        self.__path__ = list(spec.submodule_search_locations)
+        self._etl_lock = threading.RLock()
+        self._etl_ran = False
+
+    def __getattr__(self, name: str) -> Any:  # only for names the package lacks so far
+        if name.startswith("__") or name.startswith("_etl_"):
+            raise AttributeError(name)
+        with self._etl_lock:
+            if not self._etl_ran:
+                self._etl_ran = True
+                self.__spec__.loader.exec_module(self)
+        return object.__getattribute__(self, name)
+
+
+class ParsedDefinitions:
+    """What moto's Step Functions parser made of each definition (see 15. above)."""
+
+    #: where parses are kept between runs; None: in memory only
+    directory: Path | None = None
+    _pickled: dict[str, bytes] = {}  # one per process, as moto's backends are
+    _lock = threading.Lock()
+
+    @classmethod
+    def install(cls) -> None:
+        """Patch moto's validation and its executions' parse to ask here first. Idempotent;
+        imports moto's Step Functions interpreter (a second)."""
+        if "parse" in MOTO_ORIGINALS:
+            return
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        parse = AmazonStateLanguageParser.parse
+        validate = StepFunctionsParserBackend._validate_definition
+        entrypoint = ExecutionWorker._get_evaluation_entrypoint
+        MOTO_ORIGINALS.update(parse=parse, validate=validate, entrypoint=entrypoint)
+
+        def parse_and_keep(definition: str) -> Any:
+            # raises for an invalid one: nothing kept
+            program, tree = MOTO_ORIGINALS["parse"](definition)
+            cls._keep(definition, program)
+            return program, tree
+
+        def validate_unless_parsed(definition: str) -> None:
+            if cls.program(definition) is None:
+                validate(definition)
+
+        def parsed_entrypoint(self: Any) -> Any:
+            definition = self._evaluation_details.state_machine_details.definition
+            program = cls.program(definition)
+            return program if program is not None else entrypoint(self)
+
+        AmazonStateLanguageParser.parse = staticmethod(parse_and_keep)  # type: ignore[method-assign]
+        StepFunctionsParserBackend._validate_definition = staticmethod(validate_unless_parsed)  # type: ignore[method-assign]
+        ExecutionWorker._get_evaluation_entrypoint = parsed_entrypoint  # type: ignore[method-assign]
+
+    @classmethod
+    def program(cls, definition: str) -> Any:
+        """A new copy of the parse of ``definition``, None if it was never parsed."""
+        digest = _definition_digest(definition)
+        with cls._lock:
+            pickled = cls._pickled.get(digest)
+        if pickled is None and cls.directory is not None:
+            with contextlib.suppress(OSError):
+                pickled = (cls.directory / f"asl-{digest}.pickle").read_bytes()
+        if pickled is None:
+            return None
+        try:
+            program = pickle.loads(pickled)  # noqa: S301 - written by this code, in the project
+        except Exception:  # a damaged file: parse again
+            return None
+        with cls._lock:
+            cls._pickled[digest] = pickled
+        return program
+
+    @classmethod
+    def _keep(cls, definition: str, program: Any) -> None:
+        try:
+            pickled = pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a parse that does not pickle is parsed each time
+            return
+        digest = _definition_digest(definition)
+        with cls._lock:
+            cls._pickled[digest] = pickled
+        if cls.directory is not None:
+            target = cls.directory / f"asl-{digest}.pickle"
+            staging = target.with_name(f".{target.name}.{os.getpid()}")
+            with contextlib.suppress(OSError):
+                staging.write_bytes(pickled)
+                staging.replace(target)
+
+
+def _definition_digest(definition: str) -> str:
+    """The key of a parse: the definition, the moto release and the Python that made it."""
+    from moto import __version__ as moto_version
+
+    text = f"{moto_version}\0{sys.version}\0{definition}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 _REQUESTS = threading.RLock()
@@ -137,7 +322,7 @@ S3_MEMORY_BUDGET = 64 * 1024 * 1024
 #: GetObject bodies of at least this many bytes are read from the key as they are consumed.
 LAZY_BODY_SIZE = 8 * 1024 * 1024
 
-#: moto's own functions that :func:`lean_s3_bodies` replaced, by name (for the tests that
+#: moto's and botocore's own functions replaced here, by name (for the tests that
 #: compare the replacements with them)
 MOTO_ORIGINALS: dict[str, Callable[..., Any]] = {}
 
@@ -167,7 +352,9 @@ def lean_s3_bodies() -> None:
     - ``FakeMultipart.complete`` makes the object of the parts' buffers instead of copying
       them into a new one (moto read every part twice, copied the object four times for
       the object and its checksum, then spooled it to a file again), and takes a CRC32
-      full-object checksum part by part.
+      full-object checksum part by part;
+    - ``FakeMultipart.set_part`` gives a part larger than moto's memory buffer its
+      :func:`content_etag` instead of its MD5 (see 13.).
 
     Idempotent.
     """
@@ -204,6 +391,7 @@ def lean_s3_bodies() -> None:
         get_checksum=get_checksum,
         set_value=value.fset,  # type: ignore[attr-defined]
         complete=s3_models.FakeMultipart.complete,
+        set_part=s3_models.FakeMultipart.set_part,
     )
 
     def find_trailer_then_get_checksum(self: Any, response_headers: dict[str, Any]) -> Any:
@@ -225,6 +413,7 @@ def lean_s3_bodies() -> None:
     S3Response._get_checksum = find_trailer_then_get_checksum  # type: ignore[method-assign]
     s3_models.FakeKey.value = value.setter(_set_value)  # type: ignore[attr-defined]
     s3_models.FakeMultipart.complete = _complete_multipart  # type: ignore[method-assign]
+    s3_models.FakeMultipart.set_part = _set_part  # type: ignore[method-assign]
 
 
 #: the checksum trailer of an aws-chunked body, as moto's ``S3Response._get_checksum``
@@ -270,7 +459,8 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     """moto's ``FakeKey.value`` setter: a body larger than moto's memory buffer is kept in
     memory within the budget (:class:`_HeldInMemory`), else written to the buffer's file at
     once; a key without an ETag yet gets the MD5 of the body in hand (moto's ``etag``
-    computes the same when first asked, reading the body back). A completed multipart
+    computes the same when first asked, reading the body back), or its
+    :func:`content_etag` if it is a part larger than the buffer (see 13.). A completed multipart
     upload's body (:class:`_JoinedParts`) becomes the key's buffer as it is."""
     from moto.s3 import models as s3_models
 
@@ -295,8 +485,70 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
         buffer.write(new_value)
     self._value_buffer = buffer
     self.contentsize = size
-    if self._etag is None:
+    if self._etag is None and size > self._max_buffer_size and getattr(_PART, "active", False):
+        self._etag = content_etag(new_value)
+        self._etl_crc32 = int(self._etag[:8], 16)  # for the object's full CRC32
+    elif self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
+
+
+def content_etag(body: bytes) -> str:
+    """The ETag of a part larger than moto's memory buffer: its CRC32 and size as 32 hex
+    digits, the shape of an MD5 (see 13.). Equal parts get equal ETags, as on S3; a CRC32
+    costs a sixth of the MD5 moto took."""
+    return f"{binascii.crc32(body):08x}{len(body):024x}"
+
+
+def _crc32_matrix_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _crc32_matrix_square(matrix: list[int]) -> list[int]:
+    return [_crc32_matrix_times(matrix, row) for row in matrix]
+
+
+def crc32_combine(first: int, second: int, second_size: int) -> int:
+    """The CRC32 of two bodies joined, from each one's CRC32 and the second's size (zlib's
+    ``crc32_combine``, which Python does not expose): a completed object's full-object
+    CRC32 without reading its parts again."""
+    if second_size <= 0:
+        return first
+    odd = [0xEDB88320] + [1 << bit for bit in range(31)]  # appends one zero bit
+    even = _crc32_matrix_square(odd)  # two zero bits
+    odd = _crc32_matrix_square(even)  # four zero bits
+    while True:  # appends second_size zero bytes to first, squaring per bit of the size
+        even = _crc32_matrix_square(odd)
+        if second_size & 1:
+            first = _crc32_matrix_times(even, first)
+        second_size >>= 1
+        if not second_size:
+            break
+        odd = _crc32_matrix_square(even)
+        if second_size & 1:
+            first = _crc32_matrix_times(odd, first)
+        second_size >>= 1
+        if not second_size:
+            break
+    return first ^ second
+
+
+_PART = threading.local()  # set while moto stores an uploaded part
+
+
+def _set_part(self: Any, part_id: int, value: bytes) -> Any:
+    """moto's ``FakeMultipart.set_part``, its part's ETag a :func:`content_etag` when the
+    part is larger than moto's memory buffer."""
+    _PART.active = True
+    try:
+        return MOTO_ORIGINALS["set_part"](self, part_id, value)
+    finally:
+        _PART.active = False
 
 
 def _complete_multipart(
@@ -360,9 +612,46 @@ def _full_object_checksum(algorithm: str, parts: list[Any]) -> str:
     ):
         crc = 0
         for part in parts:
-            crc = binascii.crc32(part.value, crc)
+            known = getattr(part, "_etl_crc32", None)  # taken for its ETag (see 13.)
+            part_crc = binascii.crc32(part.value) if known is None else known
+            crc = crc32_combine(crc, part_crc, part.contentsize)
         return base64.b64encode(crc.to_bytes(4, "big")).decode()
     return compute_checksum(b"".join(part.value for part in parts), algorithm).decode()
+
+
+def copy_object_to(*, account: str, bucket: str, key: str, target: Path) -> bool:
+    """Write the body of the latest version of ``key`` to ``target`` (see 17.); False,
+    with nothing written, where moto has no such object (or it is deleted)."""
+    from moto.s3.models import FakeKey, s3_backends
+
+    found = s3_backends[account]["aws"].get_object(bucket, key)
+    if not isinstance(found, FakeKey):
+        return False
+    with target.open("wb") as sink:
+        _copy_body(found._value_buffer, found.contentsize, sink, lock=found.lock)
+    return True
+
+
+def _copy_body(buffer: Any, size: int, sink: Any, *, lock: Any) -> None:
+    if isinstance(buffer, _JoinedParts):
+        for part, length in buffer._buffers:
+            _copy_body(part, length, sink, lock=buffer._lock)
+    elif isinstance(buffer, _Readable):  # held in memory, or a part's window of its object
+        for offset in range(0, size, _BODY_READ_SIZE * 64):
+            sink.write(buffer.read_at(offset, _BODY_READ_SIZE * 64))
+    elif getattr(buffer, "_rolled", False):  # on file: the kernel copies it
+        sink.flush()
+        with lock:  # reads at offsets: the buffer's position stays as it is
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(sink.fileno(), buffer.fileno(), offset, size - offset)
+                if not sent:
+                    raise OSError(f"the object's file ended at {offset} of {size} bytes")
+                offset += sent
+    else:  # in moto's memory buffer (up to 5 MiB)
+        with lock:
+            buffer.seek(0)
+            sink.write(buffer.read(size))
 
 
 class _Readable:
@@ -875,6 +1164,9 @@ __all__ = [
     "ExecutionStatusEvents",
     "LambdaDispatch",
     "MapTolerance",
+    "ParsedDefinitions",
+    "copy_object_to",
+    "deferred_batch_package",
     "lazy_s3_reads",
     "lean_s3_bodies",
     "pattern_matches",

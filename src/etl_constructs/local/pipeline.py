@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -239,6 +238,7 @@ class LocalPipeline:
             self._function(resource)
         for resource in by_type.get("AWS::StepFunctions::StateMachine", []):
             if self.executions:
+                moto_compat.ParsedDefinitions.install()  # before moto parses the first one
                 self._state_machine(resource)
             else:
                 self.skipped.setdefault(resource.type, "this command runs no execution")
@@ -737,9 +737,11 @@ class LocalPipeline:
             for key in self._keys(prefix):
                 target = out_dir / key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
-                with target.open("wb") as sink:
-                    shutil.copyfileobj(body, sink, 1 << 20)
+                # from moto's store, not through GetObject (moto_compat 17.)
+                if not moto_compat.copy_object_to(
+                    account=ACCOUNT, bucket=self.bucket, key=key, target=target
+                ):
+                    continue  # deleted since it was listed
                 written.append(target)
         return written
 
