@@ -155,3 +155,15 @@ DEFAULT_STUCK_AFTER_MINUTES = 60
 """A job in an active status for longer is stuck."""
 DEFAULT_QUALITY_WINDOW_HOURS = 24
 """How far back the quality check looks for failures."""
+
+# -- Reprocess: attempts of a job ----------------------------------------------------------
+# A reprocess runs a final job again from the same source version as a new attempt. Attempt 1
+# keeps the job's keys and execution name as they always were; attempt N >= 2 writes under
+# ``{prefix}{job}/a{N}/`` and runs as the execution ``{job}-a{N}``.
+ATTEMPT_FOLDER_PREFIX = "a"
+ATTEMPT_EXECUTION_SEPARATOR = "-a"
+MAX_ATTEMPTS = 50
+"""Attempts a job may have: the history lives in the record (DynamoDB's 400 KB item)."""
+ATTEMPT_PRUNED_PREFIXES = (VALIDATED_PREFIX, REJECTED_PREFIX, PROCESSED_PREFIX, ENRICHED_PREFIX)
+"""Where a reprocess that SUCCEEDED removes the objects of the job's other attempts (the
+enricher, once the job is SUCCEEDED); ``failed/`` keeps its copy of the source."""

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from etl_handlers.app import large
+from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -73,7 +74,7 @@ def preflight(
             failed.result_rows = {"input": rejected.rows_read, "valid": 0, "rejected": 0}
             failed.extra_columns = extra(rejected.header)
             return failed
-        prefixes = large.JobPrefixes(ctx.event.job_id)
+        prefixes = large.JobPrefixes(ctx.event.folder)
         # Written only once the whole file has passed: a file that fails leaves no plan.
         for part in plan.parts:
             _put(
@@ -110,7 +111,7 @@ def validate_batch(
     reference path published, as a single-file step does (:func:`publish_engine_report`).
     """
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     with transient_aws_errors("validate batch: S3"):
         plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
 
@@ -165,7 +166,7 @@ def reduce_validation(
     """Merge the batches: duplicates across them, the file's rows and totals, the rate."""
 
     def body(ctx: StepContext) -> StepOutcome:
-        bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.job_id)
+        bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.folder)
         summaries = [
             json.loads(_get(s3, bucket, key)) for key in _keys(s3, bucket, prefixes.batches)
         ]
@@ -225,7 +226,7 @@ def transform_part(
     """One validated part: its duplicated rows rejected, the rest transformed (its engine
     report published as :func:`validate_batch` does)."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     part = large.part_of(event["partKey"])
     _require_running(store, job)
     with transient_aws_errors("transform part: S3"):
@@ -280,7 +281,7 @@ def enrich_part(
     """One transformed part, enriched; its figures left in a summary for the reduce (its
     engine report published as :func:`validate_batch` does)."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     transformed = event["part"]
     part = transformed["part"]
     _require_running(store, job)
@@ -347,7 +348,7 @@ def reduce_enrich(
 ) -> dict[str, Any]:
     """Record the parts' transform and enrich figures, reconcile, and complete the job."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     with transient_aws_errors("reduce: S3"):
         summaries = [
             json.loads(_get(s3, job.bucket, key))
@@ -395,7 +396,7 @@ def reduce_enrich(
             outcome.outputs = {"enriched": None}
         return outcome
 
-    return run_step(
+    result = run_step(
         "enrich",
         event,
         enrich_body,
@@ -405,6 +406,7 @@ def reduce_enrich(
         log=log,
         on_recorded=completion_metrics(metrics),
     )
+    return prune_after_success(result, event, s3=s3, log=log)
 
 
 # -- S3 helpers ------------------------------------------------------------------------------

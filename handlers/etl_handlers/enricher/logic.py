@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -63,11 +64,11 @@ def enrich(
     """
 
     def body(ctx: StepContext) -> StepOutcome:
-        job_id, key = ctx.event.job_id, ctx.event.key
+        job_id, key, folder = ctx.event.job_id, ctx.event.key, ctx.event.folder
         in_key, source = ctx.open_output_of(
-            "processed", keys.processed_key(job_id, key, output_format)
+            "processed", keys.processed_key(folder, key, output_format)
         )
-        out_key = keys.enriched_key(job_id, key, output_format)
+        out_key = keys.enriched_key(folder, key, output_format)
         metadata = EnrichMetadata(
             job_id=job_id,
             source_key=key,
@@ -111,7 +112,7 @@ def enrich(
             report=result.report,
         )
 
-    return run_step(
+    result = run_step(
         STEP,
         event,
         body,
@@ -122,3 +123,4 @@ def enrich(
         log=log,
         on_recorded=completion_metrics(metrics),
     )
+    return prune_after_success(result, event, s3=s3, log=log)

@@ -55,9 +55,9 @@ def validate(
     """
 
     def body(ctx: StepContext) -> StepOutcome:
-        job_id, key = ctx.event.job_id, ctx.event.key
-        valid_key = keys.validated_key(job_id, key)
-        reject_key = keys.rejected_key(job_id, key)
+        folder, key = ctx.event.folder, ctx.event.key
+        valid_key = keys.validated_key(folder, key)
+        reject_key = keys.rejected_key(folder, key)
         with (
             ctx.open_source() as source,
             ctx.writer(valid_key, content_type("csv")) as valid_sink,
