@@ -28,12 +28,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
-from etl_handlers.contract import SUCCEEDED
+from etl_handlers.aws import s3io
+from etl_handlers.contract import EXECUTION_STATUS_CHANGE, STATES_SOURCE, SUCCEEDED
 from etl_handlers.core import keys
 from etl_handlers.core.masking import scrub
-from etl_handlers.trigger.executions import is_execution_event
-from etl_handlers.trigger.logic import candidate_keys, parse_event
 
 MAX_MESSAGES = 1000
 """Messages one run looks at, at most."""
@@ -99,19 +99,26 @@ class RedriveLine:
 
 
 def job_of_event(event: Any) -> str | None:
-    """The job an event concerns: an S3 object's (the trigger's job id rule) or an
-    execution's (its name), else None (a schedule's event)."""
+    """The job an event concerns: an S3 object's (the trigger's job id rule: bucket, the key
+    as decoded, version id or else ETag) or an execution's (its name), else None (a
+    schedule's event)."""
     if not isinstance(event, Mapping):
         return None
-    obj = parse_event(event)
-    if obj is not None:
-        version = obj.version_id or obj.etag
-        if not version:
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        return None
+    if event.get("source") == "aws.s3":
+        bucket = detail.get("bucket") if isinstance(detail.get("bucket"), Mapping) else {}
+        obj = detail.get("object") if isinstance(detail.get("object"), Mapping) else {}
+        key = obj.get("key")
+        version = s3io.normalize_version_id(obj.get("version-id")) or s3io.normalize_etag(
+            obj.get("etag")
+        )
+        if not (bucket.get("name") and isinstance(key, str) and key and version):
             return None
-        return keys.job_id(obj.bucket, candidate_keys(obj.raw_key)[0], version)
-    if is_execution_event(event):
-        detail = event.get("detail")
-        return keys.job_of_execution(detail.get("name")) if isinstance(detail, Mapping) else None
+        return keys.job_id(str(bucket["name"]), unquote_plus(key), version)
+    if event.get("source") == STATES_SOURCE and event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        return keys.job_of_execution(detail.get("name"))
     return None
 
 
