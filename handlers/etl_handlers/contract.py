@@ -160,7 +160,8 @@ DEFAULT_QUALITY_WINDOW_HOURS = 24
 # A reprocess runs a final job again from the same source version as a new attempt. Attempt 1
 # keeps the job's keys and execution name as they always were; attempt N >= 2 writes under
 # ``{prefix}{job}/a{N}/`` and runs as the execution ``{job}-a{N}``.
-ATTEMPT_FOLDER_PREFIX = "a"
+ATTEMPT_FOLDER = "a{attempt}"
+"""The folder of attempt N >= 2 under ``{prefix}{job}/``."""
 ATTEMPT_EXECUTION_SEPARATOR = "-a"
 MAX_ATTEMPTS = 50
 """Attempts a job may have: the history lives in the record (DynamoDB's 400 KB item)."""

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from etl_handlers.contract import (
     ATTEMPT_EXECUTION_SEPARATOR,
-    ATTEMPT_FOLDER_PREFIX,
+    ATTEMPT_FOLDER,
     ENRICHED_PREFIX,
     FAILED_PREFIX,
     PREFIXES,
@@ -196,7 +196,7 @@ def job_folder(job: str, attempt: int = 1) -> str:
     functions above take it in place of the job id."""
     if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
         raise ValueError(f"attempt must be a whole number of at least 1, not {attempt!r}")
-    return job if attempt == 1 else f"{job}/{ATTEMPT_FOLDER_PREFIX}{attempt}"
+    return job if attempt == 1 else f"{job}/{ATTEMPT_FOLDER.format(attempt=attempt)}"
 
 
 def attempt_of(value: object) -> int:
