@@ -220,3 +220,15 @@ CONTENT_SORT_KEY = "#content"
 """The job table's item that names the first job of a content hash: ``jobId`` =
 ``sha256:<hex>``, ``fileName`` = ``#content``. It has no ``status``, so the index never
 holds it."""
+# -- Reprocess: attempts of a job ----------------------------------------------------------
+# A reprocess runs a final job again from the same source version as a new attempt. Attempt 1
+# keeps the job's keys and execution name as they always were; attempt N >= 2 writes under
+# ``{prefix}{job}/a{N}/`` and runs as the execution ``{job}-a{N}``.
+ATTEMPT_FOLDER = "a{attempt}"
+"""The folder of attempt N >= 2 under ``{prefix}{job}/``."""
+ATTEMPT_EXECUTION_SEPARATOR = "-a"
+MAX_ATTEMPTS = 50
+"""Attempts a job may have: the history lives in the record (DynamoDB's 400 KB item)."""
+ATTEMPT_PRUNED_PREFIXES = (VALIDATED_PREFIX, REJECTED_PREFIX, PROCESSED_PREFIX, ENRICHED_PREFIX)
+"""Where a reprocess that SUCCEEDED removes the objects of the job's other attempts (the
+enricher, once the job is SUCCEEDED); ``failed/`` keeps its copy of the source."""

@@ -1,6 +1,7 @@
 """ControlApi: the REST API that reports on jobs and starts them.
 
-``GET /status/{jobId}``, ``POST /trigger`` and ``GET /jobs?status=..&since=..`` behind IAM
+``GET /status/{jobId}``, ``POST /trigger``, ``GET /jobs?status=..&since=..`` and
+``POST /jobs/{jobId}/reprocess`` behind IAM
 authorization, with body and parameter validation, stage throttling, JSON access logs,
 X-Ray and INFO execution logging. Data trace stays OFF: it would copy whole request and
 response bodies, job details of financial files included, into CloudWatch Logs.
@@ -357,7 +358,8 @@ class ControlApi(Construct):
             request_validator=validator,
             request_models={"application/json": trigger_model},
         )
-        self.api.root.add_resource("jobs").add_method(
+        jobs = self.api.root.add_resource("jobs")
+        jobs.add_method(
             "GET",
             integration,
             request_validator=validator,
@@ -365,6 +367,13 @@ class ControlApi(Construct):
                 f"method.request.querystring.{name}": False
                 for name in ("status", "since", "limit", "cursor")
             },
+        )
+        # A new attempt of a final job (no body; 409 while the job runs).
+        jobs.add_resource("{jobId}").add_resource("reprocess").add_method(
+            "POST",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.path.jobId": True},
         )
         self.url = self.api.url
         nag.acknowledge_rest_api(

@@ -193,6 +193,8 @@ _TABLE_ACTIONS: Mapping[str, tuple[str, ...]] = {
 # Functions whose reads of their prefixes are HeadObject only: object metadata, never a body,
 # so S3 asks KMS for nothing (the trigger resolves keys and sizes of raw/ objects).
 _HEAD_ONLY = frozenset({"trigger"})
+# The function that removes a job's other attempts once a reprocess SUCCEEDED (the last step).
+_PRUNES_ATTEMPTS = "enricher"
 
 
 class EtlWorkflow(Construct):
@@ -684,6 +686,17 @@ class EtlWorkflow(Construct):
                     resources=[self.bucket.arn_for_objects(f"{p}*") for p in writes],
                 )
             )
+        pruned: tuple[str, ...] = ()
+        if base == _PRUNES_ATTEMPTS:
+            # A reprocess that SUCCEEDED: the enricher removes the job's other attempts.
+            pruned = contract.ATTEMPT_PRUNED_PREFIXES
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject"],
+                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in pruned],
+                )
+            )
+            lists = tuple(dict.fromkeys(lists + pruned))
         if lists:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -722,7 +735,7 @@ class EtlWorkflow(Construct):
         nag.acknowledge_function_role(
             role,
             bucket_arn=self.bucket.bucket_arn,
-            prefixes=tuple(dict.fromkeys(reads + writes)),
+            prefixes=tuple(dict.fromkeys(reads + writes + pruned)),
         )
 
     def _rule_target(self, base: str) -> targets.LambdaFunction:

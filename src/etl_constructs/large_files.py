@@ -137,7 +137,7 @@ class ListedObjectsItemReader(sfn.S3ObjectsItemReader):
         ]
 
 
-JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName")
+JOB_FIELDS = ("jobId", "bucket", "key", "versionId", "fileName", "attempt", "jobFolder")
 
 
 def job_fields(**extra: Any) -> dict[str, Any]:
@@ -153,11 +153,14 @@ LISTED_PARTS = (naming.VALIDATED_PREFIX, contract.PARTS_FOLDER)
 
 
 def _job_objects(workflow: EtlWorkflow, listed: tuple[str, str]) -> ListedObjectsItemReader:
-    """Lists ``{prefix}{job}/{folder}/``: the items are object keys and sizes, never data."""
+    """Lists ``{prefix}{jobFolder}/{folder}/`` (the attempt's folder, ``keys.job_folder``):
+    the items are object keys and sizes, never data."""
     prefix, folder = listed
     return ListedObjectsItemReader(
         bucket=workflow.bucket,
-        prefix=sfn.JsonPath.format(f"{prefix}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobId")),
+        prefix=sfn.JsonPath.format(
+            f"{prefix}{{}}/{folder}/", sfn.JsonPath.string_at("$.jobFolder")
+        ),
     )
 
 

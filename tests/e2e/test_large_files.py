@@ -227,3 +227,25 @@ def test_parts_reject_what_the_whole_file_rejects_with_quoted_line_breaks(pipeli
     assert job["totals"]["validate"] == reference.totals.to_json()
     rejects = _read_lines(pipeline, job["outputs"]["rejected"])
     assert sorted((r["row"], r["code"]) for r in rejects) == reference_rejects
+
+
+def test_a_reprocessed_big_file_keeps_its_parts_apart_and_replaces_them(pipeline):
+    """Attempt 2 of a big file lists and writes its parts under ``{job}/a2/`` only: the
+    first attempt's plans and parts can neither feed it nor mix with its outputs; once it
+    SUCCEEDED, the first attempt's are gone."""
+    body = (DATA / "transactions-with-rejects.csv").read_bytes()
+    first = _run(pipeline, "again.csv", body)
+    assert first["status"] == "SUCCEEDED", first.get("error")
+    job_id = first["jobId"]
+    status, answer = pipeline.reprocess(job_id)
+    assert status == 202 and answer["attempt"] == 2
+    job = pipeline.wait_job(job_id, timeout=120)
+    assert job["status"] == "SUCCEEDED", job.get("error")
+    assert job["rows"] == first["rows"] and job["totals"] == first["totals"]
+    assert job["outputs"]["enriched"] == f"enriched/{job_id}/a2/parts/"
+    enriched = _read_lines(pipeline, job["outputs"]["enriched"])
+    assert len(enriched) == 77 and len({r["transaction_id"] for r in enriched}) == 77
+    assert len(list(pipeline._keys(f"validated/{job_id}/a2/parts/"))) == 8
+    for prefix in ("validated/", "rejected/", "processed/", "enriched/"):
+        left = list(pipeline._keys(f"{prefix}{job_id}/"))
+        assert left and all(k.startswith(f"{prefix}{job_id}/a2/") for k in left), left

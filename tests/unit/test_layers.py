@@ -21,6 +21,7 @@ ALLOWED = {
     "aws": {"core"},
     "app": {"core", "engines", "aws"},
     **{name: {"core", "engines", "aws", "app"} for name in FUNCTIONS},
+    "ops": {"core", "engines", "aws", "app"},  # operator actions, run from a workstation
 }
 
 

@@ -1,6 +1,7 @@
 """Lambda entry point of the control API (API Gateway REST proxy integration).
 
-Routes: ``GET /status/{jobId}``, ``POST /trigger``, ``GET /jobs``. Errors are JSON
+Routes: ``GET /status/{jobId}``, ``POST /trigger``, ``GET /jobs``,
+``POST /jobs/{jobId}/reprocess``. Errors are JSON
 ``{"message": ...}`` with a 4xx status; anything unexpected is logged and answered with a
 generic 500 (never a stack trace).
 """
@@ -68,6 +69,21 @@ def get_jobs() -> Response[str]:
     params = app.current_event.query_string_parameters or {}
     page = logic.list_jobs(params, store=JobStore(), stuck_after=logic.stuck_after_from_env())
     return _json(HTTPStatus.OK, page)
+
+
+@app.post("/jobs/<job_id>/reprocess")
+@tracer.capture_method
+def post_reprocess(job_id: str) -> Response[str]:
+    body = logic.reprocess(
+        job_id,
+        store=JobStore(),
+        s3=s3io.default_client(),
+        sfn=default_sfn_client(),
+        state_machine_arn=os.environ[env.STATE_MACHINE_ARN],
+        stuck_after=logic.stuck_after_from_env(),
+    )
+    logger.info("reprocess", job_id=job_id, attempt=body["attempt"])
+    return _json(HTTPStatus.ACCEPTED, body)
 
 
 @app.exception_handler(logic.ApiError)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from etl_handlers import contract as env
+from etl_handlers.app import reprocess as app_reprocess
 from etl_handlers.app.ingest import start_job
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import (
@@ -20,6 +21,7 @@ from etl_handlers.aws.jobs import (
     MAX_PAGE_SIZE,
     STATUSES,
     InvalidCursor,
+    JobNotFound,
     JobStore,
     as_reported,
 )
@@ -38,11 +40,13 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "ApiError",
     "BadRequest",
+    "Conflict",
     "NotFound",
     "get_status",
     "job_view",
     "list_jobs",
     "parse_since",
+    "reprocess",
     "stuck_after_from_env",
     "trigger",
 ]
@@ -222,3 +226,39 @@ def list_jobs(
         "items": [job_view(job, now=now, stuck_after=stuck_after) for job in page.items],
         "cursor": page.cursor,
     }
+
+
+# -- reprocess ---------------------------------------------------------------------------------
+
+
+class Conflict(ApiError):
+    """The job's state does not allow the request now (409)."""
+
+    status = 409
+
+
+def reprocess(
+    job_id: str,
+    *,
+    store: JobStore,
+    s3: Any,
+    sfn: Any,
+    state_machine_arn: str,
+    stuck_after: timedelta,
+) -> dict[str, Any]:
+    """``POST /jobs/{jobId}/reprocess``: a new attempt of a SUCCEEDED or FAILED job, from
+    the same source version (``app.reprocess``). Returns ``{"job", "attempt"}`` (202); 404
+    unknown job, 409 while the job is active, when its source version is gone or changed,
+    or when another reprocess of it got there first."""
+    if not keys.is_job_id(job_id):
+        raise NotFound(f"job {job_id[:64]!r} not found: a job id is 32 lower-case hex characters")
+    try:
+        started = app_reprocess.reprocess(
+            job_id, store=store, s3=s3, sfn=sfn, state_machine_arn=state_machine_arn
+        )
+    except JobNotFound:
+        raise NotFound(f"job {job_id} not found") from None
+    except app_reprocess.ReprocessRefused as refused:
+        raise Conflict(str(refused)) from None
+    view = job_view(started.job, now=store.now(), stuck_after=stuck_after)
+    return {"job": view, "attempt": started.attempt}

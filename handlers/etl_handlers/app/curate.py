@@ -29,10 +29,13 @@ from etl_handlers.core.schema import Schema
 __all__ = [
     "PARQUET_CONTENT_TYPE",
     "curated_enabled",
+    "curated_keys",
+    "curated_stem",
     "promote_parts",
     "publish_curated",
     "schema_document",
     "staging_root",
+    "stale_curated_keys",
 ]
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
@@ -48,9 +51,37 @@ def curated_enabled() -> bool:
     return value not in ("0", "false", "off", "no")
 
 
-def staging_root(job_id: str) -> str:
-    """``enriched/{job}/curated/``: where a big file's parts leave their curated files."""
-    return f"{contract.ENRICHED_PREFIX}{job_id}/{contract.CURATED_FOLDER}/"
+def staging_root(folder: str) -> str:
+    """``enriched/{folder}/curated/``: where a big file's parts leave their curated files
+    (``folder``: the job id, or ``{job}/a{N}`` for a reprocess's attempt N)."""
+    return f"{contract.ENRICHED_PREFIX}{folder}/{contract.CURATED_FOLDER}/"
+
+
+def curated_stem(job_id: str, attempt: int) -> str:
+    """The file name (without ``.parquet``) of a job's curated files: the job id for its
+    first attempt, ``{job}-a{N}`` for attempt N >= 2, so that a reprocess never overwrites
+    the files of the attempt readers see until it SUCCEEDED (then the enricher removes the
+    other attempts' files, :func:`stale_curated_keys`)."""
+    return job_id if attempt < 2 else f"{job_id}{contract.ATTEMPT_EXECUTION_SEPARATOR}{attempt}"
+
+
+def curated_keys(outputs: Any) -> set[str]:
+    """The curated object keys an ``outputs`` map names (``outputs.curated``)."""
+    found = (outputs or {}).get("curated") if isinstance(outputs, dict) else None
+    if not isinstance(found, dict):
+        return set()
+    return {k for keys in found.values() if isinstance(keys, list) for k in keys if k}
+
+
+def stale_curated_keys(job: Any) -> list[str]:
+    """The curated keys the job's earlier attempts wrote that its current outputs do not
+    name: what a reprocess that SUCCEEDED removes."""
+    current = curated_keys(job.get("outputs"))
+    earlier: set[str] = set()
+    for attempt in job.get("attempts") or []:
+        if isinstance(attempt, dict):
+            earlier |= curated_keys(attempt.get("outputs"))
+    return sorted(earlier - current)
 
 
 def schema_document(schema: Schema) -> dict[str, Any]:
@@ -142,10 +173,14 @@ def publish_curated(
     return written
 
 
-def promote_parts(*, s3: Any, bucket: str, job_id: str) -> dict[str, list[str]]:
-    """Copy a big file's staged part files into ``curated/`` as ``{job}-{part}.parquet``;
-    returns the keys as :func:`publish_curated` does. A failure deletes the copies made."""
-    root = staging_root(job_id)
+def promote_parts(
+    *, s3: Any, bucket: str, job_id: str, attempt: int = 1, folder: str | None = None
+) -> dict[str, list[str]]:
+    """Copy a big file's staged part files into ``curated/`` as ``{stem}-{part}.parquet``
+    (``stem``: :func:`curated_stem`); returns the keys as :func:`publish_curated` does. A
+    failure deletes the copies made."""
+    root = staging_root(folder or job_id)
+    stem = curated_stem(job_id, attempt)
     copied: list[str] = []
     written: dict[str, list[str]] = {contract.TRANSACTIONS_TABLE: [], contract.REJECTS_TABLE: []}
     try:
@@ -153,7 +188,7 @@ def promote_parts(*, s3: Any, bucket: str, job_id: str) -> dict[str, list[str]]:
         for page in paginator.paginate(Bucket=bucket, Prefix=root):
             for item in page.get("Contents", []):
                 table, partition, value, part = curated.parse_key(item["Key"], root=root)
-                key = curated.curated_key(table, partition, value, f"{job_id}-{part}")
+                key = curated.curated_key(table, partition, value, f"{stem}-{part}")
                 s3.copy_object(
                     Bucket=bucket,
                     Key=key,

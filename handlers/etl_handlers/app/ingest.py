@@ -34,6 +34,7 @@ __all__ = [
     "default_sfn_client",
     "execution_arn_for",
     "execution_input",
+    "start_execution",
     "start_job",
 ]
 
@@ -64,8 +65,11 @@ def execution_input(job: dict[str, Any]) -> dict[str, Any]:
     request)."""
     key = job["fileName"]
     version_id = job.get("versionId")
+    attempt = keys.attempt_of(job.get("attempt"))
     return {
         "jobId": job["jobId"],
+        "attempt": attempt,
+        "jobFolder": keys.job_folder(job["jobId"], attempt),
         "bucket": job["bucket"],
         "key": key,
         "versionId": version_id,
@@ -102,11 +106,23 @@ def start_job(
         )
     if job.get("executionArn") or job.get("status") != PENDING:
         return StartedJob(job=job, created=created, started=False)
+    arn, started = start_execution(job, store=store, sfn=sfn, state_machine_arn=state_machine_arn)
+    return StartedJob(job={**job, "executionArn": arn}, created=created, started=started)
+
+
+def start_execution(
+    job: dict[str, Any], *, store: JobStore, sfn: Any, state_machine_arn: str
+) -> tuple[str, bool]:
+    """Start the execution of the job's current attempt (named by ``keys.execution_name``)
+    and record its ARN; returns ``(arn, started)``. An execution of that name that already
+    exists is taken as this one (a repeated call)."""
+    job_id = str(job["jobId"])
+    name = keys.execution_name(job_id, keys.attempt_of(job.get("attempt")))
     with transient_aws_errors("start execution"):
         try:
             response = sfn.start_execution(
                 stateMachineArn=state_machine_arn,
-                name=job_id,
+                name=name,
                 input=json.dumps(execution_input(job), sort_keys=True, separators=(",", ":")),
             )
             arn = response["executionArn"]
@@ -114,7 +130,7 @@ def start_job(
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
                 raise
-            arn = execution_arn_for(state_machine_arn, job_id)
+            arn = execution_arn_for(state_machine_arn, name)
             started = False
-        store.set_execution(job_id, info.key, arn)
-    return StartedJob(job={**job, "executionArn": arn}, created=created, started=started)
+        store.set_execution(job_id, job["fileName"], arn)
+    return arn, started

@@ -82,12 +82,15 @@ MERGE_FAN_IN = 256
 
 @dataclass(frozen=True)
 class JobPrefixes:
-    """Where one big file's parts live: the contract's folders under the job's prefixes."""
+    """Where one big file's parts live: the contract's folders under the job's prefixes.
 
-    job_id: str
+    ``job_folder`` is the attempt's folder (``keys.job_folder``: the job id for a first
+    attempt), so the parts of two attempts never share a folder."""
+
+    job_folder: str
 
     def _folder(self, prefix: str, folder: str) -> str:
-        return f"{prefix}{self.job_id}/{folder}/"
+        return f"{prefix}{self.job_folder}/{folder}/"
 
     @property
     def plan(self) -> str:
@@ -107,7 +110,7 @@ class JobPrefixes:
 
     @property
     def duplicates(self) -> str:
-        return f"{VALIDATED_PREFIX}{self.job_id}/{DUPLICATES_FILE}"
+        return f"{VALIDATED_PREFIX}{self.job_folder}/{DUPLICATES_FILE}"
 
     @property
     def rejected(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, cast
 
 from etl_handlers.app import intake, large
 from etl_handlers.app.curate import promote_parts, publish_curated, staging_root
+from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -104,7 +105,7 @@ def preflight(
         )
         if early is not None:
             return early
-        prefixes = large.JobPrefixes(ctx.event.job_id)
+        prefixes = large.JobPrefixes(ctx.event.folder)
         # Written only once the whole file has passed: a file that fails leaves no plan.
         for part in plan.parts:
             _put(
@@ -142,7 +143,7 @@ def validate_batch(
     reference path published, as a single-file step does (:func:`publish_engine_report`).
     """
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     with transient_aws_errors("validate batch: S3"):
         plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
 
@@ -199,7 +200,7 @@ def reduce_validation(
     then the sender's control totals (the manifest version the preflight read)."""
 
     def body(ctx: StepContext) -> StepOutcome:
-        bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.job_id)
+        bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.folder)
         summaries = [
             json.loads(_get(s3, bucket, key)) for key in _keys(s3, bucket, prefixes.batches)
         ]
@@ -270,7 +271,7 @@ def transform_part(
     """One validated part: its duplicated rows rejected, the rest transformed (its engine
     report published as :func:`validate_batch` does)."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     part = large.part_of(event["partKey"])
     _require_running(store, job)
     with transient_aws_errors("transform part: S3"):
@@ -327,7 +328,7 @@ def enrich_part(
     engine report published as :func:`validate_batch` does). With ``curated``, the part's
     curated Parquet is staged for the reduce to publish (``app.curate``)."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     transformed = event["part"]
     part = transformed["part"]
     _require_running(store, job)
@@ -406,7 +407,7 @@ def _stage_curated(
         ],
         received_date=str(record["createdAt"])[:10],
         stem=part,
-        root=staging_root(job.job_id),
+        root=staging_root(job.folder),
     )
 
 
@@ -433,7 +434,7 @@ def reduce_enrich(
     """Record the parts' transform and enrich figures, reconcile, and complete the job
     (with ``curated``, publishing the parts' staged curated files first)."""
     job = StepEvent.from_event(event)
-    prefixes = large.JobPrefixes(job.job_id)
+    prefixes = large.JobPrefixes(job.folder)
     with transient_aws_errors("reduce: S3"):
         summaries = [
             json.loads(_get(s3, job.bucket, key))
@@ -482,11 +483,15 @@ def reduce_enrich(
         elif curated:
             with transient_aws_errors("reduce: curated"):
                 outcome.outputs["curated"] = promote_parts(
-                    s3=ctx.s3, bucket=job.bucket, job_id=job.job_id
+                    s3=ctx.s3,
+                    bucket=job.bucket,
+                    job_id=job.job_id,
+                    attempt=job.attempt,
+                    folder=job.folder,
                 )
         return outcome
 
-    return run_step(
+    result = run_step(
         "enrich",
         event,
         enrich_body,
@@ -496,6 +501,7 @@ def reduce_enrich(
         log=log,
         on_recorded=completion_metrics(metrics),
     )
+    return prune_after_success(result, event, s3=s3, log=log, store=store)
 
 
 # -- S3 helpers ------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ def staged_keys(job_id: str, key: str) -> tuple[str, str]:
 def validate_across_files(
     *,
     job_id: str,
+    folder: str | None = None,
     bucket: str,
     key: str,
     s3: Any,
@@ -114,11 +115,14 @@ def validate_across_files(
     """Validate through the staging keys, then run the pass into the usual keys.
 
     ``result`` comes back with the rows and totals of the outputs. ``writer(key,
-    content_type)`` opens an all-or-nothing output (the step's).
+    content_type)`` opens an all-or-nothing output (the step's). ``folder``: where the
+    outputs go under each prefix (a reprocess's attempt folder; the job id by default); the
+    ids are claimed for ``job_id`` whatever the attempt.
     """
     unique_id_column(schema)  # a configuration problem before any work
-    valid_key, reject_key = keys.validated_key(job_id, key), keys.rejected_key(job_id, key)
-    staged_valid, staged_rejects = staged_keys(job_id, key)
+    folder = folder or job_id
+    valid_key, reject_key = keys.validated_key(folder, key), keys.rejected_key(folder, key)
+    staged_valid, staged_rejects = staged_keys(folder, key)
     result, staged = validate_to(staged_valid, staged_rejects)
     try:
         if result.outcome != VALID:

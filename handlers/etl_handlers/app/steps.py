@@ -107,6 +107,13 @@ class StepEvent:
     key: str
     file_name: str
     version_id: str | None = None
+    attempt: int = 1
+    """The job's attempt this execution runs (1 unless reprocessed)."""
+
+    @property
+    def folder(self) -> str:
+        """Where this attempt's outputs go under each prefix (``keys.job_folder``)."""
+        return keys.job_folder(self.job_id, self.attempt)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> StepEvent:
@@ -123,6 +130,7 @@ class StepEvent:
             key=key,
             file_name=str(event.get("fileName") or key),
             version_id=s3io.normalize_version_id(event.get("versionId")),
+            attempt=keys.attempt_of(event.get("attempt")),
         )
 
 

@@ -563,6 +563,63 @@ class JobStore:
                 return
             cursor = page.cursor
 
+    # -- reprocess: a new attempt of a final job --------------------------------------------
+
+    def reopen(
+        self, job_id: str, file_name: str, *, attempt: int, history: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Start attempt ``attempt + 1`` of a final job, in one conditional write.
+
+        ``history`` (the finished attempt as ``app.reprocess`` summarizes it) is appended to
+        ``attempts``; the job becomes PENDING again with the figures, outputs, error and
+        execution of the finished attempt cleared. The write is refused
+        (:class:`TransitionRefused`) unless the job is still final and still at ``attempt``:
+        of two concurrent reprocesses of one job, exactly one gets through.
+        """
+        now = self.now()
+        update = _Update()
+        update.set("attempt", value=attempt + 1)
+        update.set("attemptStartedAt", value=iso(now))
+        history_list = update.name("attempts")
+        update.set_to(
+            history_list,
+            f"list_append(if_not_exists({history_list}, {update.value([])}), "
+            f"{update.value([dict(history)])})",
+        )
+        for name in ("steps", "rows", "totals", "outputs"):
+            update.set(name, value={})
+        # what the finished attempt found about its file: a new attempt finds it again
+        # (a DUPLICATE job's earlier job may have failed since; a manifest may be new)
+        for name in (
+            "executionArn",
+            "error",
+            "failedAt",
+            "failedCopyError",
+            "extraColumns",
+            "duplicateOf",
+            "contentSha256",
+            "manifest",
+        ):
+            update.remove(name)
+        update.set("status", value=PENDING)
+        update.set("timestamp", value=int(now.timestamp()))
+        update.set("updatedAt", value=iso(now))
+        finals = ", ".join(update.value(s) for s in FINAL_STATUSES)
+        number = update.name("attempt")
+        same_attempt = f"{number} = {update.value(attempt)}"
+        if attempt == 1:  # a record from before attempts were counted has none
+            same_attempt = f"(attribute_not_exists({number}) OR {same_attempt})"
+        return self._update(
+            job_id,
+            file_name,
+            update,
+            condition=(
+                f"attribute_exists(jobId) AND {update.name('status')} IN ({finals}) "
+                f"AND {same_attempt}"
+            ),
+            refused_target=PENDING,
+        )
+
 
 def failed_figures(update: _Update) -> None:
     """Add to ``update`` (a move to FAILED) what a FAILED job's figures become.

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from etl_handlers.contract import (
+    ATTEMPT_EXECUTION_SEPARATOR,
+    ATTEMPT_FOLDER,
     ENRICHED_PREFIX,
     FAILED_PREFIX,
     PREFIXES,
@@ -44,14 +46,18 @@ __all__ = [
     "REJECTED_PREFIX",
     "REPORTS_PREFIX",
     "VALIDATED_PREFIX",
+    "attempt_of",
     "copy_source",
     "enriched_key",
+    "execution_name",
     "failed_key",
     "file_name",
     "input_problem",
     "is_job_id",
     "is_pipeline_input",
+    "job_folder",
     "job_id",
+    "job_of_execution",
     "processed_key",
     "rejected_key",
     "report_key",
@@ -185,3 +191,44 @@ def copy_source(bucket: str, key: str, version_id: str | None = None) -> str:
     if version_id:
         source += f"?versionId={quote(version_id, safe='')}"
     return source
+
+
+# -- attempts (reprocess) ----------------------------------------------------------------------
+
+
+def job_folder(job: str, attempt: int = 1) -> str:
+    """The folder of one attempt's outputs under each prefix: ``{job}`` for the first
+    attempt (its keys as they always were), ``{job}/a{N}`` for attempt N >= 2. The key
+    functions above take it in place of the job id."""
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+        raise ValueError(f"attempt must be a whole number of at least 1, not {attempt!r}")
+    return job if attempt == 1 else f"{job}/{ATTEMPT_FOLDER.format(attempt=attempt)}"
+
+
+def attempt_of(value: object) -> int:
+    """An attempt number as an event or a record carries it: absent (a job never
+    reprocessed) is 1; anything but a whole number >= 1 is refused."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"attempt must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def execution_name(job: str, attempt: int = 1) -> str:
+    """The Step Functions execution name of an attempt: the job id for the first (so a
+    repeated event starts nothing new), ``{job}-a{N}`` for attempt N >= 2."""
+    job_folder(job, attempt)  # checks attempt
+    return job if attempt == 1 else f"{job}{ATTEMPT_EXECUTION_SEPARATOR}{attempt}"
+
+
+def job_of_execution(name: object) -> str | None:
+    """The job id an execution name belongs to (see :func:`execution_name`), else None."""
+    if not isinstance(name, str):
+        return None
+    job, sep, number = name.partition(ATTEMPT_EXECUTION_SEPARATOR)
+    if sep and not (
+        number.isascii() and number.isdigit() and number[0] != "0" and int(number) >= 2
+    ):
+        return None
+    return job if is_job_id(job) else None

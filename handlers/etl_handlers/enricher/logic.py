@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from etl_handlers.app.curate import publish_curated
+from etl_handlers.app.curate import curated_stem, publish_curated
+from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -67,11 +68,11 @@ def enrich(
     """
 
     def body(ctx: StepContext) -> StepOutcome:
-        job_id, key = ctx.event.job_id, ctx.event.key
+        job_id, key, folder = ctx.event.job_id, ctx.event.key, ctx.event.folder
         in_key, source = ctx.open_output_of(
-            "processed", keys.processed_key(job_id, key, output_format)
+            "processed", keys.processed_key(folder, key, output_format)
         )
-        out_key = keys.enriched_key(job_id, key, output_format)
+        out_key = keys.enriched_key(folder, key, output_format)
         metadata = EnrichMetadata(
             job_id=job_id,
             source_key=key,
@@ -118,7 +119,7 @@ def enrich(
             report=result.report,
         )
 
-    return run_step(
+    result = run_step(
         STEP,
         event,
         body,
@@ -129,6 +130,7 @@ def enrich(
         log=log,
         on_recorded=completion_metrics(metrics),
     )
+    return prune_after_success(result, event, s3=s3, log=log, store=store)
 
 
 def _publish_curated(
@@ -151,4 +153,5 @@ def _publish_curated(
         if rejected_key
         else [],
         received_date=str(ctx.job["createdAt"])[:10],  # the job's creation day, UTC
+        stem=curated_stem(ctx.event.job_id, ctx.event.attempt),
     )

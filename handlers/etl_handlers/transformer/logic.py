@@ -50,9 +50,9 @@ def transform(
     """
 
     def body(ctx: StepContext) -> StepOutcome:
-        job_id, key = ctx.event.job_id, ctx.event.key
-        _, source = ctx.open_output_of("validated", keys.validated_key(job_id, key))
-        out_key = keys.processed_key(job_id, key, output_format)
+        folder, key = ctx.event.folder, ctx.event.key
+        _, source = ctx.open_output_of("validated", keys.validated_key(folder, key))
+        out_key = keys.processed_key(folder, key, output_format)
         with source, ctx.writer(out_key, content_type(output_format)) as sink:
             result = transform_stream(source, sink, schema=schema, output_format=output_format)
         return StepOutcome(

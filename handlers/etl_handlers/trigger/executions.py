@@ -7,7 +7,8 @@ catch ends the execution with the job still in a running status: the execution t
 record could not be written). An EventBridge rule sends Step Functions' ``Execution Status
 Change`` events for those three statuses to the trigger, which marks the job FAILED here:
 
-* the job is the execution's name (the job id); an event for another state machine, for an
+* the job is the execution's name (the job id, or ``{job}-a{N}`` for attempt N of a
+  reprocess); an event for another state machine, for an
   execution the job does not name (an older one), or for a job that does not exist changes
   nothing;
 * the write is the job store's conditional move to FAILED: a job that is SUCCEEDED or
@@ -75,7 +76,8 @@ def parse_execution_event(event: Mapping[str, Any]) -> ExecutionEnd | None:
         return None
     status, name = detail.get("status"), detail.get("name")
     arn, machine = detail.get("executionArn"), detail.get("stateMachineArn")
-    if status not in EXECUTION_END_STATUSES or not keys.is_job_id(name):
+    job_id = keys.job_of_execution(name)  # the job id, or ``{job}-a{N}`` of a reprocess
+    if status not in EXECUTION_END_STATUSES or job_id is None:
         return None
     if not (isinstance(arn, str) and isinstance(machine, str)):
         return None
@@ -83,7 +85,7 @@ def parse_execution_event(event: Mapping[str, Any]) -> ExecutionEnd | None:
     return ExecutionEnd(
         execution_arn=arn,
         state_machine_arn=machine,
-        job_id=str(name),
+        job_id=job_id,
         status=str(status),
         error=str(error) if error else None,
         cause=str(cause) if cause else None,

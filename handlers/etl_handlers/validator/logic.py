@@ -68,7 +68,8 @@ def validate(
     """
 
     def body(ctx: StepContext) -> StepOutcome:
-        job_id, key = ctx.event.job_id, ctx.event.key
+        # the job's id claims (contents, ids); its attempt's folder holds the outputs
+        job_id, folder, key = ctx.event.job_id, ctx.event.folder, ctx.event.key
 
         declared = None
         attributes: dict[str, Any] = {}
@@ -122,13 +123,14 @@ def validate(
 
         if seen_ids is None:
             result, outputs = validate_to(
-                keys.validated_key(job_id, key), keys.rejected_key(job_id, key)
+                keys.validated_key(folder, key), keys.rejected_key(folder, key)
             )
         else:  # duplicates across files: validation into staging keys, then the claim pass
             from etl_handlers.app.seen_ids import validate_across_files
 
             result, outputs = validate_across_files(
                 job_id=job_id,
+                folder=folder,
                 bucket=ctx.event.bucket,
                 key=key,
                 s3=ctx.s3,

@@ -4,6 +4,8 @@
     etl-pipeline status JOB_ID [--out DIR]
     etl-pipeline jobs [--status S] [--since T] [--out DIR]
     etl-pipeline quality-check [--hours H] [--out DIR]
+    etl-pipeline reprocess JOB_ID [--out DIR] [--json]
+    etl-pipeline redrive [--dry-run] [--out DIR] [--json]
 
 ``run`` synthesizes the app of the current folder's cdk.json (or the library's default
 pipeline), stands it up in moto, uploads each file to ``raw/``, lets the pipeline run and
@@ -32,7 +34,7 @@ from typing import Any, TextIO
 
 from .. import use_virtualenv_node
 from .._contract import contract
-from . import moto_compat
+from . import moto_compat, operations
 from .assembly import (
     AssemblyError,
     CloudAssembly,
@@ -178,6 +180,12 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="one JSON object per row per line")
     common(query)
     query.set_defaults(command=_query)
+    operations.add_commands(
+        commands,
+        common,
+        files=operations.RunFiles(jobs=JOBS_FILE, assembly=ASSEMBLY_DIR, log=LOG_FILE),
+        usage_error=UsageError,
+    )
     return parser
 
 
@@ -209,6 +217,7 @@ def _run(args: argparse.Namespace) -> int:
         _clear_outputs(out)
         exported = pipeline.export(out)
         (out / JOBS_FILE).write_text(json.dumps(pipeline.jobs(), indent=1, sort_keys=True))
+        operations.save_state(pipeline, out, files)  # for reprocess and redrive
     for outcome in outcomes:
         outcome.outputs = _local_outputs(outcome, out, exported)
     total = time.perf_counter() - started

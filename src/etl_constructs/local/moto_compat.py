@@ -88,6 +88,9 @@ changes one fails a test instead of the pipeline:
    each body out of moto chunk by chunk and checks its CRC32 on the way;
    :func:`copy_object_to` writes the latest version's body from moto's store instead (a
    body on file is copied by the kernel, ``os.sendfile``).
+18. Object version ids: moto draws a random id for every put, and nothing survives between
+   two CLI commands; :func:`restore_version_id` gives a source uploaded again the version id
+   the job records of an earlier run name (``etl-pipeline reprocess`` and ``redrive``).
 """
 
 from __future__ import annotations
@@ -1173,3 +1176,20 @@ __all__ = [
     "start_mock",
     "whole_s3_listings",
 ]
+
+
+def restore_version_id(*, bucket: str, key: str, current: str, wanted: str) -> bool:
+    """Give the version ``current`` of ``key`` the id ``wanted``: the bucket of an earlier
+    run put back as it was (``etl-pipeline reprocess`` and ``redrive``), since moto draws a
+    new random id for every put and keeps nothing between two commands. Returns whether the
+    version was found."""
+    from moto.s3.models import s3_backends
+
+    from .resolve import ACCOUNT
+
+    found = s3_backends[ACCOUNT]["aws"].get_bucket(bucket).keys.getlist(key, default=[])
+    for version in found:
+        if version.version_id == current:
+            version._version_id = wanted
+            return True
+    return False

@@ -552,14 +552,63 @@ class LocalPipeline:
 
     def _deliver(self, target: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         attempts = 1 + int(target["retries"])
+        failure: dict[str, Any] = {}
         for _ in range(attempts):
             try:
                 self.functions.invoke(target["function"], dict(event))
                 return
-            except FunctionFailed:
+            except FunctionFailed as failed:
+                failure = failed.payload
                 continue
         if target["dlq"]:
-            self.sqs.send_message(QueueUrl=target["dlq"], MessageBody=json.dumps(event))
+            # as Lambda's dead-letter queue has them: the error in the message's attributes
+            error = f"{failure.get('errorType', 'Error')}: {failure.get('errorMessage', '')}"
+            self.sqs.send_message(
+                QueueUrl=target["dlq"],
+                MessageBody=json.dumps(event),
+                MessageAttributes={
+                    "ErrorCode": {"DataType": "String", "StringValue": "200"},
+                    "ErrorMessage": {"DataType": "String", "StringValue": error[:1024]},
+                },
+            )
+
+    # -- operator actions: reprocess a job, redrive the dead-letter queues ----------------
+
+    def reprocess(self, job_id: str) -> tuple[int, Any]:
+        """``POST /jobs/{jobId}/reprocess`` through the API function."""
+        return self.api("POST", f"/jobs/{job_id}/reprocess", path_parameters={"jobId": job_id})
+
+    def wait_job(self, job_id: str, *, timeout: float) -> dict[str, Any] | None:
+        """Wait until the job is final and its (current) execution stopped; its record."""
+        deadline = time.monotonic() + timeout
+        self._executions.pop(job_id, None)  # its record names a new execution now
+        while True:
+            self.deliver_events()
+            if self._over(job_id) or time.monotonic() >= deadline:
+                return self.job(job_id)
+            left = deadline - time.monotonic()
+            self.functions.pause(min(POLL_SECONDS, left), busy=min(BUSY_POLL_SECONDS, left))
+
+    def dead_letter_queues(self) -> list[tuple[LocalFunction, str]]:
+        """Each function that has a dead-letter queue, with the queue's URL."""
+        return [(f, f.dead_letter_queue) for f in self.functions if f.dead_letter_queue]
+
+    def redrive(self, *, dry_run: bool) -> list[Any]:
+        """List (``dry_run``) or redrive every dead-letter queue (``etl_handlers.ops.redrive``,
+        as against AWS): one line per message."""
+        redrive = self._handler_module("etl_handlers.ops.redrive")
+        lambda_client = boto3.session.Session(region_name=REGION).client("lambda")
+        lines: list[Any] = []
+        for function, queue_url in self.dead_letter_queues():
+            lines += redrive.redrive_queue(
+                sqs=self.sqs,
+                lambda_client=lambda_client,
+                queue_url=queue_url,
+                function=function.name,
+                job_status=lambda job_id: (self.job(job_id) or {}).get("status"),
+                dry_run=dry_run,
+            )
+        return lines
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         return self._read_job(job_id)

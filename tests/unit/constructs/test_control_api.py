@@ -60,16 +60,21 @@ def test_every_method_uses_iam_and_the_validator(template):
         for m in template.find_resources("AWS::ApiGateway::Method").values()
         if m["Properties"]["HttpMethod"] != "OPTIONS"
     ]
-    assert len(methods) == 3
+    assert len(methods) == 4
     assert {m["AuthorizationType"] for m in methods} == {"AWS_IAM"}
     assert all("RequestValidatorId" in m for m in methods)
     (validator,) = template.find_resources("AWS::ApiGateway::RequestValidator").values()
     assert validator["Properties"]["ValidateRequestBody"] is True
     assert validator["Properties"]["ValidateRequestParameters"] is True
-    by_verb = {m["HttpMethod"]: m for m in methods}
+    by_verb = {
+        m["HttpMethod"]: m for m in methods if "RequestModels" in m or m["HttpMethod"] != "POST"
+    }
     assert by_verb["POST"]["RequestModels"] == {
         "application/json": {"Ref": next(iter(template.find_resources("AWS::ApiGateway::Model")))}
     }
+    # the reprocess route: POST without a body, the job id a required path parameter
+    [reprocess] = [m for m in methods if m["HttpMethod"] == "POST" and "RequestModels" not in m]
+    assert reprocess["RequestParameters"] == {"method.request.path.jobId": True}
     assert set(by_verb["GET"]["RequestParameters"]) <= {
         "method.request.path.jobId",
         "method.request.querystring.status",
@@ -84,7 +89,7 @@ def test_routes(template):
         r["Properties"]["PathPart"]
         for r in template.find_resources("AWS::ApiGateway::Resource").values()
     }
-    assert paths == {"status", "{jobId}", "trigger", "jobs"}
+    assert paths == {"status", "{jobId}", "trigger", "jobs", "reprocess"}
 
 
 def test_trigger_model_requires_a_raw_key(template):

@@ -159,6 +159,7 @@ def test_the_json_report_has_the_days_figures(scene: report_scene.Scene) -> None
         "ENRICHING": 0,
         "SUCCEEDED": 3,
         "FAILED": 1,
+        "DUPLICATE": 0,
     }
     assert [
         (d["date"], d["jobs"], d["rowsInput"], d["rowsValid"], d["rowsRejected"])

@@ -56,6 +56,8 @@ def test_an_upload_creates_a_job_and_starts_its_execution(
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
     assert started == {
         "jobId": job_id,
+        "attempt": 1,
+        "jobFolder": job_id,
         "bucket": BUCKET,
         "key": "raw/2026/tx.csv",
         "versionId": version,

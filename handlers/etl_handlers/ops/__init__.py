@@ -1,0 +1,1 @@
+"""Operator actions over a running pipeline (``redrive``: the dead-letter queues)."""
