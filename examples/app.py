@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The example app: the four stacks of the pipeline, checked by cdk-nag on synth.
+"""The example app: the five stacks of the pipeline, checked by cdk-nag on synth.
 
 cdk synth -c environmentSuffix=dev
 cdk synth -c environmentSuffix=dev -c compliance=strict     # + PCI DSS 3.2.1, NIST 800-53 r5

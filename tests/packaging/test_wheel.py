@@ -83,5 +83,6 @@ def test_cdk_cli_synthesizes_the_example_app(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     produced = sorted(p.name for p in (tmp_path / "out").glob("*.template.json"))
     assert produced == [
-        f"Etl{s}-cli.template.json" for s in ("Api", "Compute", "Monitoring", "Storage")
+        f"Etl{s}-cli.template.json"
+        for s in ("Analytics", "Api", "Compute", "Monitoring", "Storage")
     ]

@@ -80,7 +80,7 @@ DUPLICATE_ACROSS_FILES = "DUPLICATE_ACROSS_FILES"
 """The row's unique id was accepted by another job of the pipeline within the seen-ids window
 (only with the workflow's ``seen_ids`` on); the message names that job and the day."""
 
-ROW_CODES = (
+FILE_ROW_CODES = (
     FIELD_COUNT,
     NUL_CHARACTER,
     REQUIRED,
@@ -94,8 +94,10 @@ ROW_CODES = (
     INVALID_CARD,
     INVALID_COUNTRY,
     DUPLICATE_ID,
-    DUPLICATE_ACROSS_FILES,
 )
+"""The row codes one file can give by itself (the rules and the file's own duplicates)."""
+ROW_CODES = (*FILE_ROW_CODES, DUPLICATE_ACROSS_FILES)
+"""Every row code: those of one file, and a duplicate of an earlier file's row."""
 
 # -- step codes -----------------------------------------------------------------------------
 JOB_NOT_RUNNABLE = "JOB_NOT_RUNNABLE"

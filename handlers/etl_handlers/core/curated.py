@@ -41,7 +41,7 @@ __all__ = [
 def _contract() -> ModuleType:
     """``etl_handlers.contract``, imported normally inside the package, or loaded from the
     file beside this one when the construct side loads this module by its path."""
-    if __package__:
+    if __name__.startswith("etl_handlers."):
         from etl_handlers import contract
 
         return contract

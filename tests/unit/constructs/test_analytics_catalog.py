@@ -235,3 +235,30 @@ def test_strict_needs_a_key_for_the_results():
 @pytest.mark.parametrize("profile", ["standard", "strict"])
 def test_clean_under_every_pack_of_the_profile(profile):
     _catalog(profile, nag=True)
+
+
+def test_the_catalog_reads_the_curated_columns_without_the_handler_package():
+    """As a CDK app runs (`python3 app.py`): the construct side loads the asset's
+    curated.py by its path, with no `etl_handlers` importable."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[3] / "src"
+    code = (
+        "import sys\n"
+        "sys.path = [p for p in sys.path if not p.rstrip('/').endswith('handlers')]\n"
+        f"sys.path.insert(0, {str(src)!r})\n"
+        "from etl_constructs._asset import load_asset_module\n"
+        "m = load_asset_module('etl_handlers/core/curated.py', name='etl_constructs._c')\n"
+        "import json\n"
+        "doc = {'columns': [{'name': 'a', 'type': 'amount'}], 'totals': {}}\n"
+        "print(json.dumps([c.type for c in m.transactions_columns(doc)]))\n"
+        "assert 'etl_handlers' not in sys.modules\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().startswith('["decimal(38,4)"')

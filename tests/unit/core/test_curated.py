@@ -270,3 +270,16 @@ def test_a_description_must_be_short_text(description: object) -> None:
     document = {**CUSTOM, "columns": [{**CUSTOM["columns"][0], "description": description}]}
     problems = schema_rules.schema_problems(json.dumps(document))
     assert any("description" in problem for problem in problems)
+
+
+def test_a_job_with_no_valid_row_writes_no_transactions_file() -> None:
+    # every row rejected (or claimed by earlier files): the enriched object is empty
+    opened: list[str] = []
+    written = curate.write_transactions(
+        io.BytesIO(b""),
+        document=DEFAULT_DOCUMENT,
+        input_format="jsonl",
+        open_sink=lambda value: opened.append(value) or io.BytesIO(),
+        default_partition="2026-12-07",
+    )
+    assert written.rows == {} and opened == []

@@ -184,13 +184,18 @@ def _enriched_batches(
         yield from pq.ParquetFile(source).iter_batches(columns=wanted)
         return
     strings = pa.schema([pa.field(name, pa.string()) for name in wanted])
-    reader = pa_json.open_json(
-        source,
-        read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=strings, unexpected_field_behavior="ignore"
-        ),
-    )
+    try:
+        reader = pa_json.open_json(
+            source,
+            read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=strings, unexpected_field_behavior="ignore"
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        if "empty" in str(error).lower():
+            return  # no enriched record (every row rejected): nothing to write
+        raise
     yield from reader
 
 
