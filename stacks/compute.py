@@ -44,6 +44,7 @@ class ComputeStack(cdk.Stack):
             large_files=large_files,
             manifest=manifest,
             duplicate_files=duplicate_files,
+            curated_dataset=True,  # the AnalyticsStack's catalog reads it
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

@@ -259,8 +259,10 @@ class EtlWorkflow(Construct):
             not fail ends ``DUPLICATE`` naming that job, and publishes nothing (False: off,
             so re-sending a file under a new key processes it again, as before).
         curated_dataset: the enrich step also writes the job's rows and rejects as typed
-            Parquet under ``curated/`` (True), the dataset :class:`AnalyticsCatalog` makes
-            queryable; it needs pyarrow (the AWS SDK for pandas layer) on the enricher.
+            Parquet under ``curated/``, the dataset :class:`AnalyticsCatalog` makes
+            queryable (pyarrow, the AWS SDK for pandas layer, on the enricher). Off (False)
+            by default for now: it costs the enrich step about as much CPU as the whole
+            chain (docs/performance.md); switch it on with the catalog.
 
     Attributes:
         functions: the five functions by base name.
@@ -305,7 +307,7 @@ class EtlWorkflow(Construct):
         seen_ids: SeenIdsPolicy | None = None,
         manifest: ManifestPolicy | None = None,
         duplicate_files: bool = False,
-        curated_dataset: bool = True,
+        curated_dataset: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         #: Whether the enrich step writes the curated Parquet dataset under ``curated/``.

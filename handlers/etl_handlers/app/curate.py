@@ -46,9 +46,9 @@ Opener = Callable[[], BinaryIO]
 
 
 def curated_enabled() -> bool:
-    """``ETL_CURATED``: on unless ``0``/``false``/``off``/``no``."""
-    value = (os.environ.get(contract.CURATED) or "1").strip().lower()
-    return value not in ("0", "false", "off", "no")
+    """``ETL_CURATED``: on when ``1``/``true``/``on``/``yes`` (the construct sets it)."""
+    value = (os.environ.get(contract.CURATED) or "0").strip().lower()
+    return value in ("1", "true", "on", "yes")
 
 
 def staging_root(folder: str) -> str:

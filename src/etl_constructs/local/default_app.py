@@ -68,6 +68,7 @@ def synthesize_default(outdir: Path, *, context: Mapping[str, Any]) -> None:
         encryption_key=key,
         compliance=profile,
         vpc=vpc,
+        curated_dataset=True,  # the catalog below reads it
     )
     ControlApi(
         stack,

@@ -193,12 +193,7 @@ def _s3_resources(statement):
         ),
         # a big file's parts reject the rows found duplicated across batches
         ("WorkflowTransformerRole", ["/validated/*"], ["/processed/*", "/rejected/*"]),
-        # the curated dataset: the rejects read, the Parquet written under curated/
-        (
-            "WorkflowEnricherRole",
-            ["/processed/*", "/enriched/*", "/rejected/*"],
-            ["/enriched/*", "/curated/*"],
-        ),
+        ("WorkflowEnricherRole", ["/processed/*", "/enriched/*"], ["/enriched/*"]),
         # rejects by code: the reject lines of the day's jobs
         ("WorkflowQualityCheckRole", ["/rejected/*"], ["/reports/*"]),
         ("WorkflowTriggerRole", ["/raw/*"], []),
@@ -221,6 +216,21 @@ def test_roles_reach_only_their_prefixes(built, role, reads, writes):
     for statement in statements:
         if statement["Resource"] == "*":
             assert all(a.startswith("xray:") for a in statement["Action"]), statement
+
+
+def test_the_curated_dataset_is_off_by_default_and_on_reaches_rejected_and_curated():
+    stack, _ = _workflow_stack()
+    template = Template.from_stack(stack)
+    enricher = _functions(template)["enricher-dev"]
+    assert enricher["Environment"]["Variables"]["ETL_CURATED"] == "0"
+    stack, _ = _workflow_stack(curated_dataset=True)
+    template = Template.from_stack(stack)
+    assert _functions(template)["enricher-dev"]["Environment"]["Variables"]["ETL_CURATED"] == "1"
+    statements = _policy_statements(template, "WorkflowEnricherRole")
+    reads = [r for s in statements if "s3:GetObject" in s["Action"] for r in _s3_resources(s)]
+    writes = [r for s in statements if "s3:PutObject" in s["Action"] for r in _s3_resources(s)]
+    assert sorted(reads) == ["/enriched/*", "/processed/*", "/rejected/*"]
+    assert sorted(writes) == ["/curated/*", "/enriched/*"]
 
 
 def test_the_quality_check_lists_rejected_parts_only(built):
@@ -485,7 +495,7 @@ def test_without_the_fast_path_the_data_functions_carry_no_layer():
         assert len(functions[f"{base}-dev"]["Layers"]) == 1
         assert functions[f"{base}-dev"]["Environment"]["Variables"]["ETL_FAST_PATH"] == "0"
     # the curated dataset's Parquet needs pyarrow in the enricher only
-    stack, _ = _workflow_stack(fast_path=False)
+    stack, _ = _workflow_stack(fast_path=False, curated_dataset=True)
     functions = _functions(Template.from_stack(stack))
     assert [len(functions[f"{b}-dev"]["Layers"]) for b in ("validator", "transformer")] == [1, 1]
     assert len(functions["enricher-dev"]["Layers"]) == 2

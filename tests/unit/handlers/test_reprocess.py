@@ -79,8 +79,9 @@ def test_attempt_keys_keep_the_first_attempt_as_it_was() -> None:
 
 
 def test_reprocess_of_a_succeeded_job_replaces_its_outputs_as_a_whole(
-    pipeline: Any, store: JobStore, sfn: Any
+    pipeline: Any, store: JobStore, sfn: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ETL_CURATED", "1")  # its curated files are replaced too
     state = run_steps(put_source(pipeline, store, "raw/tx.csv", good_csv(3)))
     first = store.require(state["jobId"])
     assert first["status"] == SUCCEEDED
