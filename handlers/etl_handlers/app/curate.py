@@ -141,32 +141,21 @@ def publish_curated(
                     open_sink=open_sink,
                     default_partition=received_date,
                 )
-            for value, data in sorted(files.items()):
-                key = curated.curated_key(
-                    contract.TRANSACTIONS_TABLE,
-                    contract.TRANSACTIONS_PARTITION,
-                    value,
-                    stem,
-                    root=root,
-                )
+
+            def put(table: str, partition: str, value: str, data: IO[bytes]) -> None:
+                key = curated.curated_key(table, partition, value, stem, root=root)
                 _upload(s3, bucket, key, data)
                 uploaded.append(key)
-                written[contract.TRANSACTIONS_TABLE].append(key)
+                written[table].append(key)
+
+            for value, data in sorted(files.items()):
+                put(contract.TRANSACTIONS_TABLE, contract.TRANSACTIONS_PARTITION, value, data)
             data = stack.enter_context(_spooled())
             count = curate.write_rejects(
                 _lines(rejected, stack), job_id=job_id, source_key=source_key, sink=data
             )
             if count:
-                key = curated.curated_key(
-                    contract.REJECTS_TABLE,
-                    contract.REJECTS_PARTITION,
-                    received_date,
-                    stem,
-                    root=root,
-                )
-                _upload(s3, bucket, key, data)
-                uploaded.append(key)
-                written[contract.REJECTS_TABLE].append(key)
+                put(contract.REJECTS_TABLE, contract.REJECTS_PARTITION, received_date, data)
     except BaseException:
         _delete(s3, bucket, uploaded)
         raise
@@ -184,20 +173,18 @@ def promote_parts(
     copied: list[str] = []
     written: dict[str, list[str]] = {contract.TRANSACTIONS_TABLE: [], contract.REJECTS_TABLE: []}
     try:
-        paginator = s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=root):
-            for item in page.get("Contents", []):
-                table, partition, value, part = curated.parse_key(item["Key"], root=root)
-                key = curated.curated_key(table, partition, value, f"{stem}-{part}")
-                s3.copy_object(
-                    Bucket=bucket,
-                    Key=key,
-                    CopySource={"Bucket": bucket, "Key": item["Key"]},
-                    ContentType=PARQUET_CONTENT_TYPE,
-                    MetadataDirective="REPLACE",
-                )
-                copied.append(key)
-                written[table].append(key)
+        for staged in s3io.list_keys(bucket, root, client=s3):
+            table, partition, value, part = curated.parse_key(staged, root=root)
+            key = curated.curated_key(table, partition, value, f"{stem}-{part}")
+            s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": bucket, "Key": staged},
+                ContentType=PARQUET_CONTENT_TYPE,
+                MetadataDirective="REPLACE",
+            )
+            copied.append(key)
+            written[table].append(key)
     except BaseException:
         _delete(s3, bucket, copied)
         raise
@@ -215,9 +202,8 @@ def _lines(openers: Sequence[Opener], stack: ExitStack) -> Iterator[bytes]:
 
 def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
     """Best effort: the error that got here matters more than a failed delete."""
-    for key in keys:
-        with suppress(ClientError, BotoCoreError):
-            s3.delete_object(Bucket=bucket, Key=key)
+    with suppress(ClientError, BotoCoreError):
+        s3io.delete_keys(bucket, keys, client=s3)
 
 
 @contextmanager

@@ -202,13 +202,14 @@ def reduce_validation(
     def body(ctx: StepContext) -> StepOutcome:
         bucket, prefixes = ctx.event.bucket, large.JobPrefixes(ctx.event.folder)
         summaries = [
-            json.loads(_get(s3, bucket, key)) for key in _keys(s3, bucket, prefixes.batches)
+            json.loads(_get(s3, bucket, key))
+            for key in s3io.list_keys(bucket, prefixes.batches, client=s3)
         ]
         reduced = large.reduce_id_indexes(
             s3,
             bucket,
             summaries,
-            list(_keys(s3, bucket, prefixes.ids)),
+            list(s3io.list_keys(bucket, prefixes.ids, client=s3)),
             unique=large.unique_column(schema),
         )
         _put(s3, bucket, prefixes.duplicates, json.dumps(reduced.duplicates).encode(), "json")
@@ -438,7 +439,7 @@ def reduce_enrich(
     with transient_aws_errors("reduce: S3"):
         summaries = [
             json.loads(_get(s3, job.bucket, key))
-            for key in _keys(s3, job.bucket, prefixes.summaries)
+            for key in s3io.list_keys(job.bucket, prefixes.summaries, client=s3)
         ]
     transformed = sum(int(s["transform"]["rows"]) for s in summaries)
     enriched = sum(int(s["enrich"]["rows"]) for s in summaries)
@@ -521,9 +522,3 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, kind: str) -> None:
 def _get(s3: Any, bucket: str, key: str) -> bytes:
     with s3io.open_object(bucket, key, client=s3) as body:
         return body.read()
-
-
-def _keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            yield item["Key"]

@@ -18,7 +18,7 @@ ids, rely on).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +40,6 @@ from etl_handlers.core.errors import EtlError
 
 RESUME_AFTER = timedelta(minutes=5)
 """How long a reopened job may wait for its execution before a reprocess starts it."""
-DELETE_BATCH = 1000
-"""Keys per DeleteObjects request (S3's limit)."""
 
 __all__ = [
     "ReprocessRefused",
@@ -194,18 +192,12 @@ def prune_other_attempts(
     deleted: list[str] = []
     try:
         for prefix in ATTEMPT_PRUNED_PREFIXES:
-            found = _keys(s3, bucket, f"{prefix}{job_id}/")
+            found = s3io.list_keys(bucket, f"{prefix}{job_id}/", client=s3)
             stale = [k for k in found if not k.startswith(prefix + kept)]
-            for start in range(0, len(stale), DELETE_BATCH):
-                batch = stale[start : start + DELETE_BATCH]
-                response = s3.delete_objects(
-                    Bucket=bucket,
-                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
-                )
-                refused = {e.get("Key") for e in response.get("Errors") or []}
-                deleted += [k for k in batch if k not in refused]
-                if refused:
-                    raise RuntimeError(f"{len(refused)} objects not deleted")
+            done, refused = s3io.delete_keys(bucket, stale, client=s3)
+            deleted += done
+            if refused:
+                raise RuntimeError(f"{len(refused)} objects not deleted")
     except Exception as exc:
         say(
             "objects of earlier attempts not removed",
@@ -246,13 +238,7 @@ def _prune_curated(store: Any, s3: Any, step: StepEvent, log: Callable[..., None
 
     say = log or (lambda message, **fields: None)
     try:
-        stale = stale_curated_keys(store.require(step.job_id))
-        for start in range(0, len(stale), DELETE_BATCH):
-            batch = stale[start : start + DELETE_BATCH]
-            s3.delete_objects(
-                Bucket=step.bucket,
-                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
-            )
+        s3io.delete_keys(step.bucket, stale_curated_keys(store.require(step.job_id)), client=s3)
     except Exception as exc:
         say(
             "curated files of earlier attempts not removed",
@@ -260,9 +246,3 @@ def _prune_curated(store: Any, s3: Any, step: StepEvent, log: Callable[..., None
             attempt=step.attempt,
             error=type(exc).__name__,
         )
-
-
-def _keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            yield item["Key"]

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import io
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,9 @@ __all__ = [
     "copy_object",
     "crc32_header",
     "default_client",
+    "delete_keys",
     "head_object",
+    "list_keys",
     "normalize_etag",
     "normalize_version_id",
     "open_object",
@@ -480,3 +483,35 @@ def copy_object(
 
     managed_copy(client, source, dest_bucket, dest_key, Callback=count, Config=config)
     return copied[0]
+
+
+#: Keys one DeleteObjects request may name (S3's limit).
+DELETE_BATCH = 1000
+
+
+def list_keys(bucket: str, prefix: str, *, client: Any = None) -> Iterator[str]:
+    """Every key under ``prefix``, in S3's (UTF-8 binary) order, page by page."""
+    client = client or default_client()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+def delete_keys(
+    bucket: str, keys: Iterable[str], *, client: Any = None
+) -> tuple[list[str], list[str]]:
+    """Delete ``keys`` (their current versions) in DeleteObjects requests of
+    :data:`DELETE_BATCH` keys; returns ``(deleted, refused)``: the keys S3 deleted and those
+    it refused (the request after a refusal is not sent: its keys are in neither list)."""
+    client = client or default_client()
+    pending, deleted = list(keys), []
+    for start in range(0, len(pending), DELETE_BATCH):
+        batch = pending[start : start + DELETE_BATCH]
+        response = client.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+        )
+        refused = {e.get("Key") for e in response.get("Errors") or []}
+        deleted += [k for k in batch if k not in refused]
+        if refused:
+            return deleted, sorted(refused)
+    return deleted, []

@@ -127,12 +127,8 @@ def reject_codes(
 def _codes_in(s3: Any, bucket: str, location: str) -> Counter[str]:
     keys = [location]
     if location.endswith("/"):
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=location)
         keys = sorted(
-            item["Key"]
-            for page in pages
-            for item in page.get("Contents", [])
-            if item["Key"].endswith(".jsonl")
+            key for key in s3io.list_keys(bucket, location, client=s3) if key.endswith(".jsonl")
         )
     found: Counter[str] = Counter()
     for key in keys:

@@ -347,3 +347,34 @@ def test_copy_object_is_managed_with_a_plain_botocore_client(s3: Any) -> None:
 def test_default_client_is_created_once(aws: None) -> None:
     assert s3io.default_client() is s3io.default_client()
     assert type(s3io.default_client()).__module__ == "botocore.client"
+
+
+def test_delete_keys_sends_batches_of_a_thousand_and_stops_at_a_refusal() -> None:
+    class Client:
+        def __init__(self, refuse: set[str]) -> None:
+            self.batches: list[list[str]] = []
+            self.refuse = refuse
+
+        def delete_objects(self, *, Bucket: str, Delete: dict) -> dict:
+            batch = [o["Key"] for o in Delete["Objects"]]
+            self.batches.append(batch)
+            return {
+                "Errors": [{"Key": k, "Code": "AccessDenied"} for k in batch if k in self.refuse]
+            }
+
+    keys = [f"k{n:04d}" for n in range(2500)]
+    client = Client(set())
+    assert s3io.delete_keys("b", keys, client=client) == (keys, [])
+    assert [len(b) for b in client.batches] == [1000, 1000, 500]
+    client = Client({"k1500"})
+    deleted, refused = s3io.delete_keys("b", keys, client=client)
+    assert refused == ["k1500"] and len(client.batches) == 2  # the third request not sent
+    assert deleted == [k for k in keys[:2000] if k != "k1500"]
+    assert s3io.delete_keys("b", [], client=client) == ([], [])
+
+
+def test_list_keys_reads_every_page(s3: Any) -> None:
+    for n in range(3):
+        s3.put_object(Bucket=BUCKET, Key=f"p/{n}", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="q/0", Body=b"x")
+    assert list(s3io.list_keys(BUCKET, "p/", client=s3)) == ["p/0", "p/1", "p/2"]
