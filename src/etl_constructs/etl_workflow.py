@@ -249,8 +249,8 @@ class EtlWorkflow(Construct):
         seen_ids: reject a row whose transaction id another job of this pipeline accepted
             within a window (``DUPLICATE_ACROSS_FILES``), e.g.
             ``SeenIdsPolicy(window=Duration.days(90))``: a seen-ids table only the validator
-            writes. Off (None) by default; needs ``large_files=LargeFiles.off()`` and one
-            unique schema column.
+            writes (big files: each part claims its ids in parallel). Off (None) by default;
+            needs one unique schema column.
         manifest: ``ManifestPolicy(...)`` requires a manifest ``raw/<name>.manifest.json``
             per data file, waited for up to ``wait`` (30 minutes; then FAILED with
             ``MANIFEST_MISSING``), whose control totals the validation checks
@@ -354,9 +354,7 @@ class EtlWorkflow(Construct):
         large_files = large_files if large_files is not None else LargeFiles()
         problems += large_files.problems(reserved_concurrency=step_concurrency)
         if seen_ids is not None:
-            problems += seen_ids.problems(
-                schema=self.schema, large_files_enabled=large_files.enabled
-            )
+            problems += seen_ids.problems(schema=self.schema)
         if manifest is not None:
             problems += manifest.problems(stuck_after=stuck_after)
         #: the manifest each data file needs (None: none), and the duplicate-file check

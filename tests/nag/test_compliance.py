@@ -190,16 +190,15 @@ def test_strict_packs_refuse_what_standard_accepts(tmp_path):
 
 @pytest.mark.parametrize(("profile", "kms_everywhere"), [("standard", False), ("strict", True)])
 def test_the_seen_ids_table_is_nag_clean_in_both_profiles(tmp_path, profile, kms_everywhere):
-    from etl_constructs import LargeFiles, SeenIdsPolicy
+    from etl_constructs import SeenIdsPolicy
 
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
-    _pipeline(
+    _pipeline(  # with the big-file path (the default): its parts claim too
         app,
         kms_everywhere=kms_everywhere,
         split=True,
         profile=profile,
         seen_ids=SeenIdsPolicy(),
-        large_files=LargeFiles.off(),
     )
     compliance.add_nag_packs(app, profile)
     app.synth()

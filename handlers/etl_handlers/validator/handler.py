@@ -55,7 +55,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
         if mode == modes.BATCH:
             return large_steps.validate_batch(
-                event, s3=s3, schema=schema, metrics=metrics, log=logger.info
+                event,
+                s3=s3,
+                schema=schema,
+                metrics=metrics,
+                log=logger.info,
+                seen_ids=seen_id_store_from_env(store),
             )
         if mode == modes.PREFLIGHT:
             result = large_steps.preflight(
