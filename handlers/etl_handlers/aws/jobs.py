@@ -636,6 +636,19 @@ def failed_figures(update: _Update) -> None:
     update.remove("totals")
 
 
+def posted_nothing(job: Mapping[str, Any] | None) -> bool:
+    """Whether nothing of ``job`` stands published, so its claims (on ids, on a file's
+    bytes) no longer count: its record is gone, or it FAILED and none of its earlier attempts
+    SUCCEEDED. A reprocess that fails leaves the last successful attempt's outputs in place,
+    so that attempt's rows stay posted."""
+    if job is None:
+        return True
+    if job.get("status") != FAILED:
+        return False
+    attempts = job.get("attempts") or []
+    return not any(isinstance(a, Mapping) and a.get("status") == SUCCEEDED for a in attempts)
+
+
 def as_reported(job: Mapping[str, Any]) -> dict[str, Any]:
     """The record as readers get it (API, local CLI): a FAILED job with ``rows`` of the
     rows read only and no ``totals``, also when it was recorded before FAILED jobs were
