@@ -44,6 +44,7 @@ from etl_handlers.core.manifest import (
     mismatch,
     parse_manifest,
 )
+from etl_handlers.core.masking import scrub
 
 __all__ = [
     "CHECK_FIELD",
@@ -168,8 +169,8 @@ def preflight_verdict(
         failed.error = (different.code, different.message)
         failed.attributes = attributes
         return failed
-    if not duplicate_files:
-        return None
+    if not duplicate_files or not rows_read:
+        return None  # a file without data rows posts nothing twice (as on the small path)
     earlier = claim_content(store, digest, job_id=job_id, file_name=file_name)
     if earlier is None:
         return None
@@ -245,7 +246,7 @@ def _condition_failed(exc: ClientError) -> bool:
 
 def _missing(key: str, wait: int | None) -> str:
     within = f" within {wait // 60} min {wait % 60} s of the data file" if wait else ""
-    return (
+    return scrub(  # a file (and so its manifest) may be named after a card number
         f"the pipeline requires a manifest and {key} did not arrive{within}; upload the "
         "manifest, then the data file again (or reprocess the job)"
     )

@@ -414,6 +414,8 @@ class JobStore:
             update.set("error", value=_clean_error(step, error))
         for name, value in (attributes or {}).items():
             update.set(name, value=value)
+        if final_status == DUPLICATE and totals is None:
+            update.remove("totals")  # nothing published: no figures to add up (as FAILED)
         if succeed or final_status:
             target = final_status or SUCCEEDED
             return self._transition(job_id, file_name, target, update, now=now)

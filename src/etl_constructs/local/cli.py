@@ -282,13 +282,14 @@ def _project(given: Path | None) -> Path:
             f"--project {given}: no cdk.json there (leave --project out to run "
             "the default pipeline)"
         )
-    return given
+    return given.absolute()
 
 
 def _out_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a folder")
-    return out
+    # absolute: the app is synthesized in its project's folder, not the current one
+    return out.absolute()
 
 
 def _context(pairs: Sequence[str]) -> dict[str, str]:
@@ -631,9 +632,15 @@ def _put_back(pipeline: LocalPipeline, out: Path, prefix: str) -> None:
             pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=path.read_bytes())
 
 
+#: The longest look-back of ``quality-check --hours`` (ten years: older jobs have expired).
+MAX_WINDOW_HOURS = 10 * 366 * 24
+
+
 def _quality_check(args: argparse.Namespace) -> int:
-    if args.hours is not None and args.hours < 1:
-        raise UsageError(f"--hours {args.hours}: give a number of hours of 1 or more")
+    if args.hours is not None and not 1 <= args.hours <= MAX_WINDOW_HOURS:
+        raise UsageError(
+            f"--hours {args.hours}: give a number of hours from 1 to {MAX_WINDOW_HOURS} (ten years)"
+        )
     with _restored(args.out) as pipeline:
         event = {"windowHours": args.hours} if args.hours is not None else None
         _put_back(pipeline, args.out, contract.REJECTED_PREFIX)  # the report counts their codes
