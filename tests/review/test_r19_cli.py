@@ -107,3 +107,32 @@ def test_run_with_a_relative_out_and_another_project(tmp_path, monkeypatch):
     assert not (project / "etl-out").exists()  # nothing written into the app's folder
     assert code == 0, err
     assert (work / "etl-out" / "jobs.json").is_file()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reprocess exits 1 for any status but SUCCEEDED and prints a bare 'DUPLICATE'; "
+    "run exits 0 for DUPLICATE and names the earlier job",
+)
+def test_reprocess_of_a_duplicate_job_reports_it_as_run_does(tmp_path):
+    """`etl-pipeline run a.csv b.csv -c duplicateFiles=true` (same bytes) exits 0 and says
+    'DUPLICATE: same bytes as job ...'. `etl-pipeline reprocess` of the DUPLICATE job (the
+    API allows it) ends DUPLICATE again, as it should, but exits 1 (a script takes that
+    for a failure) and prints 'attempt 2: DUPLICATE' without the job it duplicates."""
+    body = csv(row("dup-cli-1"))
+    files = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for path in files:
+        path.write_bytes(body)
+    out = tmp_path / "etl-out"
+    code, text, _ = _main(
+        "run", *map(str, files), "--out", str(out), "--json", "--project", str(ROOT),
+        "-c", "duplicateFiles=true", "-c", "environmentSuffix=rvclidup",
+    )  # fmt: skip
+    results = [json.loads(line) for line in text.splitlines()]
+    assert code == 0 and sorted(r["status"] for r in results) == ["DUPLICATE", "SUCCEEDED"]
+    (duplicate,) = [r for r in results if r["status"] == "DUPLICATE"]
+    (original,) = [r for r in results if r["status"] == "SUCCEEDED"]
+    code, text, _ = _main("reprocess", duplicate["job_id"], "--out", str(out))
+    assert "DUPLICATE" in text
+    assert code == 0, text
+    assert original["job_id"] in text
