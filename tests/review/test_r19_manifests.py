@@ -85,7 +85,8 @@ def test_manifest_missing_never_writes_a_card_number_into_the_error(local):
 def test_a_manifest_with_a_byte_order_mark_is_read_or_refused_saying_so(local):
     """Expected: the manifest is read (RFC 8259 lets parsers ignore a BOM), or refused
     with a message a sender can act on (it names the byte order mark). Observed: 'it is
-    not JSON (JSONDecodeError at line 1 column 1)' for a document that is valid JSON."""
+    not JSON (JSONDecodeError at line 1 column 1)' for a document that is valid JSON,
+    while a data file that starts with the same mark is read (both paths)."""
     body = csv(row("bom-1"))
     job = run(
         local, "bom.csv", body, b"\xef\xbb\xbf" + manifest(body, rows=1, count=1, debit="10.00")
