@@ -581,8 +581,9 @@ def transform_part(
     file_columns: Sequence[str],
     output_format: str,
     sink: Any,
-) -> tuple[Any, bytes]:
-    """Transform one part without its duplicated rows; returns (StepResult, reject lines).
+) -> tuple[Any, bytes, bytes]:
+    """Transform one part without its duplicated rows; returns (StepResult, reject lines,
+    the part's validated CSV without those rows).
 
     A row duplicated within the file gets its reject line from the whole-file reject
     writer, with the schema columns the file has (``file_columns``): card columns masked,
@@ -619,13 +620,11 @@ def transform_part(
             for name, value in zip(names, values, strict=True)
         ]
         reject_writer.write(row, duplicate_failure(str(unique)), original)
+    kept_csv = kept.getvalue().encode("utf-8")
     result = transform_stream(
-        io.BytesIO(kept.getvalue().encode("utf-8")),
-        sink,
-        schema=schema,
-        output_format=output_format,
+        io.BytesIO(kept_csv), sink, schema=schema, output_format=output_format
     )
-    return result, rejects.getvalue()
+    return result, rejects.getvalue(), kept_csv
 
 
 def recode_duplicates(rejects: bytes, rows: Iterable[int], *, schema: Schema) -> bytes:

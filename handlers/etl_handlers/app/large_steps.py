@@ -271,6 +271,9 @@ def reduce_validation(
 
 # -- parts -----------------------------------------------------------------------------------
 
+#: S3 metadata of a validated part whose transform took out the rows the reduce rejected.
+KEPT_ROWS_METADATA = "etl-kept-rows"
+
 
 def transform_part(
     event: Mapping[str, Any],
@@ -293,15 +296,20 @@ def transform_part(
             duplicates = json.loads(_get(s3, job.bucket, prefixes.duplicates)).get(part, [])
         except s3io.ObjectNotFound:
             duplicates = []
-        validated = _get(s3, job.bucket, event["partKey"])
+        answer = s3.get_object(Bucket=job.bucket, Key=event["partKey"])
+        validated = answer["Body"].read()
+        # A retry after the part's rows were already narrowed (below) drops nothing again:
+        # the positions in duplicates.json are those of the part as validation wrote it.
+        narrowed = (answer.get("Metadata") or {}).get(KEPT_ROWS_METADATA) == "1"
+        dropping = [entry for entry in duplicates if not narrowed or entry[0] < 0]
         summary = json.loads(_get(s3, job.bucket, f"{prefixes.batches}{part}.json"))
         key = prefixes.processed(part, output_format)
         with s3io.MultipartWriter(
             job.bucket, key, client=s3, content_type=content_type(output_format)
         ) as sink:
-            result, rejects = large.transform_part(
+            result, rejects, kept = large.transform_part(
                 validated,
-                duplicates,
+                dropping,
                 schema=schema,
                 file_columns=summary["header"],
                 output_format=output_format,
@@ -314,6 +322,14 @@ def transform_part(
             own = f"{prefixes.rejected}{part}.rejected.jsonl"
             lines = large.recode_duplicates(_get(s3, job.bucket, own), recoded, schema=schema)
             _put(s3, job.bucket, own, lines, "jsonl")
+        if rejects:  # validated/ keeps the rows the file kept, as a whole file's does
+            s3.put_object(
+                Bucket=job.bucket,
+                Key=event["partKey"],
+                Body=kept,
+                ContentType=content_type("csv"),
+                Metadata={KEPT_ROWS_METADATA: "1"},
+            )
     publish_engine_report(
         result.report, metrics=metrics, log=log, job_id=job.job_id, step="transform", part=part
     )

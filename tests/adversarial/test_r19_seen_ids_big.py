@@ -11,9 +11,9 @@ import io
 import pytest
 
 from etl_constructs import LargeFiles, SeenIdsPolicy
-from tests.review.kit import any_id_schema, csv, objects, pipeline, read, reject_lines, row, run
+from tests.adversarial.kit import any_id_schema, csv, objects, pipeline, read, reject_lines, row, run
 
-pytestmark = pytest.mark.xdist_group("r19-review")
+pytestmark = pytest.mark.xdist_group("adversarial-ops")
 
 MONDAY = csv(*map(row, ["=1+2", "+t-1", "é-ü-Ω", "a\nb", "t-1", "@SUM(A1)", "-2+3", "H", "Ab"]))
 FILES = [
@@ -104,12 +104,6 @@ def test_tricky_ids_give_the_same_rows_totals_and_reject_lines_on_both_paths(sma
     assert big["all-held.csv"]["rows"]["valid"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="big-file path: validated/{job}/parts/ keep rows the reduce rejected "
-    "(DUPLICATE_ACROSS_FILES, DUPLICATE_ID across parts); outputs.validated disagrees "
-    "with rows.valid",
-)
 def test_the_validated_output_of_a_big_file_holds_only_the_rows_it_kept(small, big):
     """A reader of the job's ``outputs.validated`` (the valid rows, per the contract) gets
     rows the job counts as rejected: for all-held.csv (every id posted by Monday, rows.valid
@@ -121,11 +115,6 @@ def test_the_validated_output_of_a_big_file_holds_only_the_rows_it_kept(small, b
         assert [r["transaction_id"] for r in big[name]["validated"]] == kept, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="big-file path: the preflight's duplicate-file check does not spare a file "
-    "without data rows (the contract: never a duplicate)",
-)
 def test_a_header_only_file_sent_again_is_never_a_duplicate_on_either_path(small, big):
     """docs/pipeline-contract.md, Duplicate files: "A file without data rows is never a
     duplicate (a day without transactions sends the same header-only bytes each day)". The

@@ -12,9 +12,9 @@ import pytest
 
 from etl_constructs import LargeFiles, SeenIdsPolicy
 from etl_constructs.manifests import ManifestPolicy
-from tests.review.kit import csv, manifest, pipeline, put, row, run
+from tests.adversarial.kit import csv, manifest, pipeline, put, row, run
 
-pytestmark = pytest.mark.xdist_group("r19-review")
+pytestmark = pytest.mark.xdist_group("adversarial-ops")
 
 MONDAY = csv(row("m1"), row("m2"), row("m3"))
 TUESDAY = csv(row("m1"), row("m2"), row("n1"))
@@ -52,11 +52,6 @@ def story(tmp_path_factory):
         return monday, tuesday, again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the seen-ids takeover treats the claims of a FAILED job as unposted, though "
-    "its earlier SUCCEEDED attempt's outputs are still in place",
-)
 def test_ids_posted_by_an_attempt_that_succeeded_stay_claimed_after_a_failed_reprocess(story):
     """Tuesday's m1 and m2 were posted by Monday's attempt 1 (its enriched object is in
     the bucket and named by its attempts entry). Expected: rejected
@@ -67,11 +62,6 @@ def test_ids_posted_by_an_attempt_that_succeeded_stay_claimed_after_a_failed_rep
     assert (tuesday["rows"]["valid"], tuesday["rows"]["rejected"]) == (1, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the duplicate-file check lets a new job take over the content claim of a "
-    "FAILED job, though its earlier SUCCEEDED attempt's outputs are still in place",
-)
 def test_a_file_whose_bytes_an_earlier_attempt_posted_is_still_a_duplicate(story):
     """Monday's bytes again under a new key, after Monday's failed reprocess. Expected:
     DUPLICATE of Monday (its attempt 1 delivered these bytes). Observed: SUCCEEDED and

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-import pytest
 
 from etl_constructs.manifests import ManifestPolicy
 
@@ -14,11 +13,6 @@ HISTORY_EVENTS = 25_000
 EVENTS_PER_CHECK = 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ManifestPolicy checks poll <= wait < stuck_after only: a wait of 3,541 checks "
-    "is accepted, and on AWS the execution runs out of history events while waiting",
-)
 def test_a_manifest_wait_longer_than_the_execution_history_can_hold_is_refused():
     """`ManifestPolicy(wait=59 min, poll=1 s)` with the default stuck_after (60 min) is
     accepted today. The wait is a loop of states (CheckManifest -> ManifestArrived ->

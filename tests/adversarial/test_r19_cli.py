@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from etl_constructs.local import cli
-from tests.review.kit import csv, manifest, row
+from tests.adversarial.kit import csv, manifest, row
 
-pytestmark = pytest.mark.xdist_group("r19-review")
+pytestmark = pytest.mark.xdist_group("adversarial-ops")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,12 +49,6 @@ def ran(tmp_path_factory):
     return out, first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reprocess stands the run's pipeline up again with the data files only "
-    "(sources.json), not their manifests: the new attempt waits for a manifest that never "
-    "comes and ends FAILED MANIFEST_MISSING",
-)
 def test_reprocess_of_a_job_whose_pipeline_requires_manifests_succeeds(ran):
     """`etl-pipeline reprocess JOB` of the job `run` made (its manifest uploaded beside
     it) should run it again from the same file and manifest. Observed: exit 1, 'attempt
@@ -66,12 +60,6 @@ def test_reprocess_of_a_job_whose_pipeline_requires_manifests_succeeds(ran):
     assert (code, again["status"], again["attempt"]) == (0, "SUCCEEDED", 2), again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--hours is checked for >= 1 only: a window that reaches before year 1 makes "
-    "the quality-check function fail, and the command ends in a traceback "
-    "(FunctionFailed: date value out of range)",
-)
 def test_quality_check_with_a_window_too_long_is_a_usage_error(ran):
     """`etl-pipeline quality-check --hours 1000000000`: expected exit 2 with a message
     (as for --hours 0). Observed: a Python traceback, FunctionFailed: date value out of
@@ -81,11 +69,6 @@ def test_quality_check_with_a_window_too_long_is_a_usage_error(ran):
     assert code == cli.EXIT_USAGE and "--hours" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with --project, the app runs in the project's folder with CDK_OUTDIR as given: "
-    "a relative --out lands the synth in PROJECT/out/.assembly and the run fails",
-)
 def test_run_with_a_relative_out_and_another_project(tmp_path, monkeypatch):
     """`cd work && etl-pipeline run day.csv --out etl-out --project ../app`: expected the
     run (exit 0, outputs in work/etl-out). Observed: exit 1, 'etl-out/.assembly is not a
@@ -109,11 +92,6 @@ def test_run_with_a_relative_out_and_another_project(tmp_path, monkeypatch):
     assert (work / "etl-out" / "jobs.json").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reprocess exits 1 for any status but SUCCEEDED and prints a bare 'DUPLICATE'; "
-    "run exits 0 for DUPLICATE and names the earlier job",
-)
 def test_reprocess_of_a_duplicate_job_reports_it_as_run_does(tmp_path):
     """`etl-pipeline run a.csv b.csv -c duplicateFiles=true` (same bytes) exits 0 and says
     'DUPLICATE: same bytes as job ...'. `etl-pipeline reprocess` of the DUPLICATE job (the

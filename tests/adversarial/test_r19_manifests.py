@@ -10,9 +10,9 @@ import pytest
 
 from etl_constructs import LargeFiles
 from etl_constructs.manifests import ManifestPolicy
-from tests.review.kit import PAN, csv, manifest, pipeline, row, run
+from tests.adversarial.kit import PAN, csv, manifest, pipeline, row, run
 
-pytestmark = pytest.mark.xdist_group("r19-review")
+pytestmark = pytest.mark.xdist_group("adversarial-ops")
 
 #: the most the state machine carries in one state (256 KiB); an error message must fit
 STATE_LIMIT = 256 * 1024
@@ -30,11 +30,6 @@ def local(tmp_path_factory):
         yield started
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="json.loads raises RecursionError (not ValueError) on deep nesting: the "
-    "validator crashes, the job fails with the error name RecursionError",
-)
 def test_a_deeply_nested_manifest_fails_manifest_invalid(local):
     """200 KB of nested brackets (well under the 1 MiB manifest limit): the job should end
     FAILED with MANIFEST_INVALID naming the problem; it ends FAILED with error.code
@@ -45,11 +40,6 @@ def test_a_deeply_nested_manifest_fails_manifest_invalid(local):
     assert job["error"]["code"] == "MANIFEST_INVALID", job["error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the MANIFEST_INVALID message repeats every bad key in full: a 600 KB key "
-    "makes the validator's result exceed the state size limit (States.DataLimitExceeded)",
-)
 def test_a_manifest_with_a_huge_currency_key_fails_manifest_invalid_with_a_short_message(local):
     """A 600,000-character currency key (the manifest is under 1 MiB, so it is parsed):
     expected MANIFEST_INVALID with a message that fits a record; observed FAILED with
@@ -63,11 +53,6 @@ def test_a_manifest_with_a_huge_currency_key_fails_manifest_invalid_with_a_short
     assert len(job["error"]["message"]) < STATE_LIMIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MANIFEST_MISSING's message names the manifest key verbatim: a card number in "
-    "the file name lands in error.message unmasked",
-)
 def test_manifest_missing_never_writes_a_card_number_into_the_error(local):
     """Contract (Job record): error.message is never a card number. A file named after a
     PAN (senders do name files after accounts) without its manifest: the message holds the
@@ -77,11 +62,6 @@ def test_manifest_missing_never_writes_a_card_number_into_the_error(local):
     assert PAN not in job["error"]["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a manifest saved with a UTF-8 byte order mark (Windows editors) is rejected "
-    "as 'not JSON (JSONDecodeError at line 1 column 1)'",
-)
 def test_a_manifest_with_a_byte_order_mark_is_read_or_refused_saying_so(local):
     """Expected: the manifest is read (RFC 8259 lets parsers ignore a BOM), or refused
     with a message a sender can act on (it names the byte order mark). Observed: 'it is
@@ -95,10 +75,6 @@ def test_a_manifest_with_a_byte_order_mark_is_read_or_refused_saying_so(local):
     assert job["status"] == "SUCCEEDED" or "byte order mark" in message.lower(), message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a DUPLICATE job's record carries totals: {} (the contract: no totals)",
-)
 def test_a_duplicate_job_record_carries_no_totals(local):
     """docs/pipeline-contract.md, Duplicate files: a DUPLICATE job has `rows: {"read": N}`,
     no `totals`, no outputs. Its record has `totals: {}`, which a reader summing totals
