@@ -11,7 +11,16 @@ import io
 import pytest
 
 from etl_constructs import LargeFiles, SeenIdsPolicy
-from tests.adversarial.kit import any_id_schema, csv, objects, pipeline, read, reject_lines, row, run
+from tests.adversarial.kit import (
+    any_id_schema,
+    csv,
+    objects,
+    pipeline,
+    read,
+    reject_lines,
+    row,
+    run,
+)
 
 pytestmark = pytest.mark.xdist_group("adversarial-ops")
 
