@@ -232,3 +232,27 @@ MAX_ATTEMPTS = 50
 ATTEMPT_PRUNED_PREFIXES = (VALIDATED_PREFIX, REJECTED_PREFIX, PROCESSED_PREFIX, ENRICHED_PREFIX)
 """Where a reprocess that SUCCEEDED removes the objects of the job's other attempts (the
 enricher, once the job is SUCCEEDED); ``failed/`` keeps its copy of the source."""
+# -- Lineage: OpenLineage run events (issue 15) --------------------------------------------
+# Off unless the workflow's ``lineage`` prop is set; then the validator emits START, the step
+# that ends the job COMPLETE (SUCCEEDED or DUPLICATE) and the trigger FAIL (from the end of the
+# job's execution), each written once to the data bucket under LINEAGE_KEY and, when an
+# endpoint is set, POSTed there too (docs/lineage.md).
+LINEAGE_PREFIX = "lineage/"
+PREFIXES = (*PREFIXES, LINEAGE_PREFIX)
+LINEAGE_KEY = LINEAGE_PREFIX + "{job}/{attempt}/{sequence}-{event_type}.json"
+"""One run event: ``lineage/{jobId}/{attempt}/1-START.json``, ``.../2-COMPLETE.json`` or
+``.../2-FAIL.json`` (attempt 1 for the first run; a reprocess is attempt N, a new run)."""
+LINEAGE_SEQUENCE = {"START": 1, "COMPLETE": 2, "FAIL": 2}
+"""The events a run emits and their order in the run's folder."""
+LINEAGE_NAMESPACE = "ETL_LINEAGE_NAMESPACE"
+"""The OpenLineage job namespace (the state machine's name); lineage is on when it is set."""
+LINEAGE_ENDPOINT = "ETL_LINEAGE_ENDPOINT"
+"""An HTTP(S) URL each event is POSTed to as well (e.g. Marquez's ``/api/v1/lineage``)."""
+LINEAGE_API_KEY_SECRET = "ETL_LINEAGE_API_KEY_SECRET"  # noqa: S105 - a variable name
+"""The ARN of a Secrets Manager secret whose value is sent as ``Authorization: Bearer``."""
+ALL = (*ALL, LINEAGE_NAMESPACE, LINEAGE_ENDPOINT, LINEAGE_API_KEY_SECRET)
+METRIC_LINEAGE_FAILED = "LineageEventsFailed"
+"""Run events that could not be written or sent (the job goes on; the log says why)."""
+METRIC_NAMES = (*METRIC_NAMES, METRIC_LINEAGE_FAILED)
+LINEAGE_FACETS_URL = "https://github.com/etl-constructs/etl-constructs/blob/main/docs/lineage/"
+"""Where the JSON schemas of the project's custom facets are published (docs/lineage/)."""
