@@ -256,3 +256,15 @@ METRIC_LINEAGE_FAILED = "LineageEventsFailed"
 METRIC_NAMES = (*METRIC_NAMES, METRIC_LINEAGE_FAILED)
 LINEAGE_FACETS_URL = "https://github.com/etl-constructs/etl-constructs/blob/main/docs/lineage/"
 """Where the JSON schemas of the project's custom facets are published (docs/lineage/)."""
+LINEAGE_RUN_FACETS = {
+    "etlConstructs_job": "EtlJobRunFacet",
+    "etlConstructs_masking": "EtlMaskingRunFacet",
+    "etlConstructs_controlTotals": "EtlControlTotalsRunFacet",
+}
+"""The project's custom run facets: name in ``run.facets`` -> schema (``{name}.json``)."""
+
+
+def lineage_facet_schema_url(facet: str) -> str:
+    """The ``_schemaURL`` of one of the project's custom run facets."""
+    name = LINEAGE_RUN_FACETS[facet]
+    return f"{LINEAGE_FACETS_URL}{name}.json#/$defs/{name}"

@@ -39,14 +39,8 @@ OUTPUT_STATISTICS_SCHEMA = (
 ERROR_MESSAGE_SCHEMA = f"{_FACETS}1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 
 #: The project's own facets (JSON schemas in docs/lineage/), named with its prefix.
-JOB_FACET = "etlConstructs_job"
-MASKING_FACET = "etlConstructs_masking"
-CONTROL_TOTALS_FACET = "etlConstructs_controlTotals"
-CUSTOM_FACETS = {
-    JOB_FACET: "EtlJobRunFacet",
-    MASKING_FACET: "EtlMaskingRunFacet",
-    CONTROL_TOTALS_FACET: "EtlControlTotalsRunFacet",
-}
+JOB_FACET, MASKING_FACET, CONTROL_TOTALS_FACET = contract.LINEAGE_RUN_FACETS
+facet_schema_url = contract.lineage_facet_schema_url
 MASKING_MODE = f"keep-last-{KEEP_LAST}"
 """How card numbers are masked: every character but the last four replaced, length kept."""
 
@@ -106,11 +100,6 @@ def event_type_of(status: object) -> str | None:
     if status == contract.FAILED:
         return FAIL
     return None
-
-
-def facet_schema_url(facet: str) -> str:
-    name = CUSTOM_FACETS[facet]
-    return f"{contract.LINEAGE_FACETS_URL}{name}.json#/$defs/{name}"
 
 
 def run_event(
