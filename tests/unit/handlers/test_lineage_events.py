@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -417,3 +418,20 @@ def test_the_client_check_refuses_what_is_not_openlineage() -> None:
     for event in broken:
         with pytest.raises(InvalidLineageEvent):
             check_event(event)
+
+
+def test_the_custom_facets_have_the_fields_their_published_schemas_give(
+    s3: Any, store: JobStore
+) -> None:
+    """docs/lineage/*.json (what each ``_schemaURL`` names) against what a run emits."""
+    docs = Path(__file__).resolve().parents[3] / "docs" / "lineage"
+    state = put_source(s3, store, "raw/facets.csv", good_csv(2))
+    run_steps(state)
+    complete = events_of(s3, state["jobId"])["1/2-COMPLETE.json"]
+    for facet, name in contract.LINEAGE_RUN_FACETS.items():
+        schema = json.loads((docs / f"{name}.json").read_text())
+        (_, own) = schema["$defs"][name]["allOf"]
+        emitted = complete["run"]["facets"][facet]
+        assert emitted["_schemaURL"] == f"{schema['$id']}#/$defs/{name}"
+        fields = set(emitted) - {"_producer", "_schemaURL"}
+        assert set(own["required"]) <= fields <= set(own["properties"]), name
