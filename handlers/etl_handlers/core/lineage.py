@@ -257,13 +257,7 @@ def _is_count(value: Any) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """Totals as JSON: exact decimal strings stay strings, numbers become strings too."""
+    """Totals as plain JSON: counts stay whole numbers, amounts exact decimal strings."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value
-    return str(value)
+    return value if _is_count(value) else str(value)

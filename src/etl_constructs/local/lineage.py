@@ -12,7 +12,7 @@ client's ``Serde``: an event is valid when that gives back exactly the event wri
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +179,3 @@ def _facet(name: str, classes: Mapping[str, type[Any]], value: Any) -> Any:
         raise ValueError(f"facet {name!r} is not one the pipeline emits there")
     fields = {k: v for k, v in value.items() if k not in ("_producer", "_schemaURL")}
     return cls(producer=value["_producer"], **fields)
-
-
-def events_of(files: Iterable[Path]) -> list[dict[str, Any]]:
-    """The events in ``files`` (in the order given)."""
-    return [json.loads(path.read_text()) for path in files]

@@ -418,6 +418,8 @@ def test_the_client_check_refuses_what_is_not_openlineage() -> None:
     for event in broken:
         with pytest.raises(InvalidLineageEvent):
             check_event(event)
+    with pytest.raises(ValueError, match="unknown lineage event 'RUNNING'"):
+        lineage.run_event("RUNNING", job, namespace="n", producer="p", event_time="t")
 
 
 def test_the_custom_facets_have_the_fields_their_published_schemas_give(
@@ -435,3 +437,101 @@ def test_the_custom_facets_have_the_fields_their_published_schemas_give(
         assert emitted["_schemaURL"] == f"{schema['$id']}#/$defs/{name}"
         fields = set(emitted) - {"_producer", "_schemaURL"}
         assert set(own["required"]) <= fields <= set(own["properties"]), name
+
+
+def test_a_big_file_is_one_run_too_started_by_its_preflight_completed_by_its_reduce(
+    s3: Any, store: JobStore
+) -> None:
+    from etl_handlers.app import large, large_steps
+
+    schema = load_schema(None)
+    job = put_source(s3, store, "raw/big.csv", good_csv(3))
+    prefixes = large.JobPrefixes(job["jobId"])
+    kw: dict[str, Any] = {"store": store, "s3": s3}
+
+    def under(prefix: str) -> list[str]:
+        found = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        return sorted(item["Key"] for item in found)
+
+    large_steps.preflight({**job, "mode": "preflight", "rowsPerPart": 2}, schema=schema, **kw)
+    for plan in under(prefixes.plan):
+        large_steps.validate_batch({**job, "mode": "batch", "planKey": plan}, s3=s3, schema=schema)
+    large_steps.reduce_validation(
+        {**job, "mode": "reduce"}, schema=schema, max_reject_rate=Decimal("0.05"), **kw
+    )
+    assert list(events_of(s3, job["jobId"])) == ["1/1-START.json"]  # the reduce: not again
+    for part_key in under(prefixes.parts):
+        part = {**job, "mode": "part", "partKey": part_key}
+        transformed = large_steps.transform_part(part, schema=schema, output_format="jsonl", **kw)
+        large_steps.enrich_part(
+            {**part, "part": transformed},
+            schema=schema,
+            output_format="jsonl",
+            pipeline_version="test",
+            **kw,
+        )
+    assert large_steps.reduce_enrich({**job, "mode": "reduce"}, **kw)["outcome"] == "VALID"
+
+    events = events_of(s3, job["jobId"])
+    assert list(events) == ["1/1-START.json", "1/2-COMPLETE.json"]
+    complete = events["1/2-COMPLETE.json"]
+    check_event(complete)
+    outputs = {o["name"]: o["outputFacets"]["outputStatistics"] for o in complete["outputs"]}
+    assert outputs[prefixes.enriched().rstrip("/")]["rowCount"] == 3  # the parts' folder
+
+
+def test_what_cannot_be_emitted_is_said_and_counted(s3: Any, store: JobStore) -> None:
+    state = put_source(s3, store, "raw/edge.csv", good_csv(1))
+    job = store.require(state["jobId"])
+    settings = emitter.LineageSettings(namespace="n", endpoint="ftp://lineage.example.com/x")
+    cases = {
+        "build": (lineage.START, {k: v for k, v in job.items() if k != "fileName"}, None),
+        "endpoint": (lineage.START, job, settings),
+    }
+    for where, (event_type, record, given) in cases.items():
+        recorder, lines = Recorder(), []
+        result = emitter.emit(
+            event_type,
+            record,
+            s3=s3,
+            settings=given or emitter.LineageSettings(namespace="n"),
+            metrics=recorder,
+            log=lambda message, _lines=lines, **fields: _lines.append(fields),
+        )
+        assert result == emitter.FAILED, where
+        assert recorder.metrics == {contract.METRIC_LINEAGE_FAILED: 1}
+        assert [line["where"] for line in lines] == [where]
+    # a secret without a string value: the POST is never made
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    arn = secrets.create_secret(Name="lineage-binary", SecretBinary=b"\x00")["ARN"]
+    sent: list[str] = []
+    result = emitter.emit(
+        lineage.COMPLETE,
+        {**job, "status": SUCCEEDED},
+        s3=s3,
+        settings=emitter.LineageSettings(
+            namespace="n", endpoint="https://lineage.example.com/x", api_key_secret=arn
+        ),
+        metrics=Recorder(),
+        send=lambda url, body, headers, timeout: sent.append(url) or 200,
+    )
+    assert result == emitter.FAILED and sent == []
+    assert emitter.emit_for_status(job) == emitter.OFF  # PENDING: no run has ended
+
+
+def test_a_job_the_failure_branch_recorded_while_the_trigger_wrote_gets_its_fail(
+    s3: Any, store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure branch and the trigger race: the trigger's write is refused because the
+    job just became FAILED; the run's FAIL is still emitted, from the record as it is."""
+    state = put_source(s3, store, "raw/race.csv", good_csv(1))
+    validator.lambda_handler(dict(state), FakeContext())
+    real_fail = store.fail
+
+    def fail_first(*args: Any, **kwargs: Any) -> Any:
+        real_fail(*args, **kwargs)  # the failure branch got there first
+        return real_fail(*args, **kwargs)  # so the trigger's own write is refused
+
+    monkeypatch.setattr(store, "fail", fail_first)
+    assert end_execution(store, state["jobId"], "FAILED")["status"] == "unchanged"
+    assert list(events_of(s3, state["jobId"])) == ["1/1-START.json", "1/2-FAIL.json"]
