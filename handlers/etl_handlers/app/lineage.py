@@ -16,8 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -170,6 +168,9 @@ class EndpointRefused(Exception):
 
 
 def _urllib_send(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    import urllib.error  # only functions with an endpoint pay for the import
+    import urllib.request
+
     if not url.lower().startswith(("https://", "http://")):
         raise ValueError("the lineage endpoint is not an http(s) URL")
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
