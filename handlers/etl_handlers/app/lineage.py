@@ -26,7 +26,9 @@ from botocore.exceptions import ClientError
 
 from etl_handlers import contract
 from etl_handlers.aws import clients, s3io
+from etl_handlers.aws.jobs import iso
 from etl_handlers.aws.observability import add_count, build_metrics
+from etl_handlers.contract import STEPS
 from etl_handlers.core import lineage
 from etl_handlers.core.schema import load_schema
 
@@ -107,7 +109,7 @@ def emit(
             job,
             namespace=settings.namespace,
             producer=lineage.PRODUCER,
-            event_time=_iso((now or _utcnow)()),
+            event_time=_recorded_time(event_type, job) or iso((now or _utcnow)()),
             card_columns=_card_columns(os.environ.get(contract.SCHEMA) or None),
         )
         body = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
@@ -222,5 +224,13 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _recorded_time(event_type: str, job: Mapping[str, Any]) -> str | None:
+    """When the record says the event happened: validation's start, the failure, or the
+    write that ended the job (``updatedAt`` of the record that step returned)."""
+    if event_type == lineage.START:
+        value = ((job.get("steps") or {}).get(STEPS[0]) or {}).get("startedAt")
+    elif event_type == lineage.FAIL:
+        value = job.get("failedAt")
+    else:
+        value = job.get("updatedAt")
+    return value if isinstance(value, str) and "T" in value else None

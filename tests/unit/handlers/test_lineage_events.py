@@ -116,7 +116,9 @@ def test_a_clean_file_is_one_run_started_then_completed_naming_its_outputs(
         assert source["facets"]["version"]["datasetVersion"] == job["versionId"]
     assert start["eventType"] == "START" and start["outputs"] == []
     assert complete["eventType"] == "COMPLETE"
-    assert complete["eventTime"] >= start["eventTime"]
+    # when it happened, as the record says, not when a retry got round to it
+    assert start["eventTime"] == job["steps"]["validate"]["startedAt"]
+    assert complete["eventTime"] == job["updatedAt"] >= start["eventTime"]
     outputs = {o["name"]: o["outputFacets"]["outputStatistics"] for o in complete["outputs"]}
     recorded = job["outputs"]
     assert set(outputs) == {recorded["processed"], recorded["enriched"]}  # nothing rejected
@@ -166,6 +168,7 @@ def test_a_file_missing_a_column_is_started_then_failed_by_the_execution_s_end(
     message = events["1/2-FAIL.json"]["run"]["facets"]["errorMessage"]["message"]
     assert message.startswith("MISSING_COLUMN: ")
     assert events["1/2-FAIL.json"]["outputs"] == []
+    assert events["1/2-FAIL.json"]["eventTime"] == store.require(state["jobId"])["failedAt"]
 
 
 def test_a_job_the_execution_left_running_is_failed_by_the_trigger_with_its_event(
