@@ -236,7 +236,7 @@ enricher, once the job is SUCCEEDED); ``failed/`` keeps its copy of the source."
 # Off unless the workflow's ``lineage`` prop is set; then the validator emits START, the step
 # that ends the job COMPLETE (SUCCEEDED or DUPLICATE) and the trigger FAIL (from the end of the
 # job's execution), each written once to the data bucket under LINEAGE_KEY and, when an
-# endpoint is set, POSTed there too (docs/lineage.md).
+# endpoint or a DataZone domain is set, sent there too (docs/lineage.md).
 LINEAGE_PREFIX = "lineage/"
 PREFIXES = (*PREFIXES, LINEAGE_PREFIX)
 LINEAGE_KEY = LINEAGE_PREFIX + "{job}/{attempt}/{sequence}-{event_type}.json"
@@ -250,7 +250,9 @@ LINEAGE_ENDPOINT = "ETL_LINEAGE_ENDPOINT"
 """An HTTP(S) URL each event is POSTed to as well (e.g. Marquez's ``/api/v1/lineage``)."""
 LINEAGE_API_KEY_SECRET = "ETL_LINEAGE_API_KEY_SECRET"  # noqa: S105 - a variable name
 """The ARN of a Secrets Manager secret whose value is sent as ``Authorization: Bearer``."""
-ALL = (*ALL, LINEAGE_NAMESPACE, LINEAGE_ENDPOINT, LINEAGE_API_KEY_SECRET)
+LINEAGE_DATAZONE_DOMAIN = "ETL_LINEAGE_DATAZONE_DOMAIN"
+"""An Amazon DataZone domain id each event is posted to as well (``PostLineageEvent``)."""
+ALL = (*ALL, LINEAGE_NAMESPACE, LINEAGE_ENDPOINT, LINEAGE_API_KEY_SECRET, LINEAGE_DATAZONE_DOMAIN)
 METRIC_LINEAGE_FAILED = "LineageEventsFailed"
 """Run events that could not be written or sent (the job goes on; the log says why)."""
 METRIC_NAMES = (*METRIC_NAMES, METRIC_LINEAGE_FAILED)

@@ -5,15 +5,18 @@ OpenLineage run: the validator emits START, the step that ends the job COMPLETE 
 trigger FAIL, each written once as JSON to the data bucket under ``lineage/`` (the record,
 and what makes a retried Lambda emit nothing twice). ``endpoint`` also POSTs each event to
 an OpenLineage HTTP API (Marquez's ``/api/v1/lineage``, or any service that takes
-``RunEvent`` JSON), with ``api_key_secret``'s value as a bearer token.
+``RunEvent`` JSON), with ``api_key_secret``'s value as a bearer token; ``datazone_domain``
+posts it to an Amazon DataZone domain's lineage (``PostLineageEvent``).
 
 Least privilege: the three emitting functions get ``s3:PutObject`` on ``lineage/*`` only
-(and ``kms:GenerateDataKey`` on a customer-managed bucket key), and read access to the
-secret when one is given. Emitting never fails a job.
+(and ``kms:GenerateDataKey`` on a customer-managed bucket key), read access to the secret
+when one is given, and ``datazone:PostLineageEvent`` on the domain when one is given.
+Emitting never fails a job.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +30,8 @@ from ._contract import contract
 
 __all__ = ["EMITTING_FUNCTIONS", "LineagePolicy"]
 
+DATAZONE_DOMAIN_PATTERN = r"dzd[-_][a-zA-Z0-9_-]{1,36}"
+"""A DataZone domain id, as the DataZone API defines it."""
 EMITTING_FUNCTIONS = ("trigger", "validator", "enricher")
 """START (validator), COMPLETE (validator for a duplicate file, enricher), FAIL (trigger)."""
 
@@ -39,12 +44,15 @@ class LineagePolicy:
     written to the bucket (None: the bucket only). ``api_key_secret``: a Secrets Manager
     secret whose string value is sent as ``Authorization: Bearer <value>``; only with an
     endpoint. ``namespace``: the OpenLineage job namespace (default: the state machine's
-    name, e.g. ``etl-state-machine-dev``).
+    name, e.g. ``etl-state-machine-dev``). ``datazone_domain``: an Amazon DataZone domain id
+    (``dzd_...``, in the stack's account and region) each event is also posted to with
+    ``PostLineageEvent``.
     """
 
     endpoint: str | None = None
     api_key_secret: secretsmanager.ISecret | None = None
     namespace: str | None = None
+    datazone_domain: str | None = None
 
     def problems(self) -> list[str]:
         found = []
@@ -57,6 +65,13 @@ class LineagePolicy:
             found.append(f"lineage.endpoint must be an http(s) URL, got {endpoint!r}")
         if self.api_key_secret is not None and endpoint is None:
             found.append("lineage.api_key_secret needs lineage.endpoint (the key is sent there)")
+        domain = self.datazone_domain
+        if (
+            domain is not None
+            and not cdk.Token.is_unresolved(domain)
+            and not re.fullmatch(DATAZONE_DOMAIN_PATTERN, domain)
+        ):
+            found.append(f"lineage.datazone_domain must be a DataZone domain id, got {domain!r}")
         if self.namespace is not None and not self.namespace.strip():
             found.append("lineage.namespace must not be empty (leave it unset for the default)")
         return found
@@ -68,6 +83,8 @@ class LineagePolicy:
             env[contract.LINEAGE_ENDPOINT] = self.endpoint
         if self.api_key_secret is not None:
             env[contract.LINEAGE_API_KEY_SECRET] = self.api_key_secret.secret_arn
+        if self.datazone_domain is not None:
+            env[contract.LINEAGE_DATAZONE_DOMAIN] = self.datazone_domain
         return env
 
     def grant_emit(self, role: iam.IRole, *, bucket: s3.IBucket) -> None:
@@ -82,6 +99,19 @@ class LineagePolicy:
             bucket.encryption_key.grant(role, "kms:GenerateDataKey")
         if self.api_key_secret is not None:
             self.api_key_secret.grant_read(role)
+        if self.datazone_domain is not None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["datazone:PostLineageEvent"],
+                    resources=[
+                        cdk.Stack.of(role).format_arn(
+                            service="datazone",
+                            resource="domain",
+                            resource_name=self.datazone_domain,
+                        )
+                    ],
+                )
+            )
         nag.acknowledge_function_role(
             role, bucket_arn=bucket.bucket_arn, prefixes=(contract.LINEAGE_PREFIX,)
         )

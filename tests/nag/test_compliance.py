@@ -206,7 +206,7 @@ def test_the_seen_ids_table_is_nag_clean_in_both_profiles(tmp_path, profile, kms
 
 
 @pytest.mark.parametrize(("profile", "kms_everywhere"), [("standard", False), ("strict", True)])
-def test_lineage_to_the_bucket_and_an_endpoint_is_nag_clean_in_both_profiles(
+def test_lineage_to_the_bucket_an_endpoint_and_datazone_is_nag_clean_in_both_profiles(
     tmp_path, profile, kms_everywhere
 ):
     from aws_cdk import aws_secretsmanager as secretsmanager
@@ -231,7 +231,9 @@ def test_lineage_to_the_bucket_and_an_endpoint_is_nag_clean_in_both_profiles(
         split=True,
         profile=profile,
         lineage=LineagePolicy(
-            endpoint="https://lineage.example.com/api/v1/lineage", api_key_secret=secret
+            endpoint="https://lineage.example.com/api/v1/lineage",
+            api_key_secret=secret,
+            datazone_domain="dzd_a1b2c3",
         ),
     )
     compliance.add_nag_packs(app, profile)

@@ -5,7 +5,9 @@ event is written once to the data bucket under ``contract.LINEAGE_KEY`` with a c
 put (``If-None-Match: *``): a retried Lambda or a repeated EventBridge event finds the event
 there and emits nothing again, so every run has one START and one COMPLETE or FAIL, with the
 one run id of its job attempt. With ``ETL_LINEAGE_ENDPOINT`` the event is then POSTed there
-(``Authorization: Bearer`` the value of the secret ``ETL_LINEAGE_API_KEY_SECRET``, if any).
+(``Authorization: Bearer`` the value of the secret ``ETL_LINEAGE_API_KEY_SECRET``, if any),
+and with ``ETL_LINEAGE_DATAZONE_DOMAIN`` posted to that Amazon DataZone domain
+(``PostLineageEvent``, SigV4 as every AWS call).
 
 Emitting never fails the job: an error is logged (its kind, never the endpoint's URL, the
 key or the event) and counted in the ``LineageEventsFailed`` metric.
@@ -35,7 +37,8 @@ from etl_handlers.core.schema import load_schema
 CARD_NUMBER_TYPE = "card_number"
 HTTP_TIMEOUT_SECONDS = 5.0
 """How long one POST to the endpoint may take: the step waits for it."""
-SECRETS_CONFIG = Config(
+#: Secrets Manager and DataZone: short timeouts, one retry (the step waits for them).
+SERVICE_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
 )
 #: S3's answers to a conditional put that finds the key taken (412), or being written (409).
@@ -56,6 +59,7 @@ class LineageSettings:
     namespace: str
     endpoint: str | None = None
     api_key_secret: str | None = None
+    datazone_domain: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LineageSettings | None:
@@ -68,6 +72,7 @@ class LineageSettings:
             namespace=namespace,
             endpoint=(environ.get(contract.LINEAGE_ENDPOINT) or "").strip() or None,
             api_key_secret=(environ.get(contract.LINEAGE_API_KEY_SECRET) or "").strip() or None,
+            datazone_domain=(environ.get(contract.LINEAGE_DATAZONE_DOMAIN) or "").strip() or None,
         )
 
 
@@ -89,14 +94,15 @@ def emit(
     settings: LineageSettings | None = None,
     send: Sender | None = None,
     secrets: Any = None,
+    datazone: Any = None,
     now: Callable[[], datetime] | None = None,
 ) -> str:
     """Emit the run event ``event_type`` of the job record ``job``, once.
 
     Returns ``written`` (and sent, with an endpoint), ``exists`` (emitted before: nothing
     done), ``off`` (lineage is off) or ``failed`` (logged and counted; the job goes on).
-    ``settings`` default to the environment's; ``send`` and ``secrets`` (a Secrets Manager
-    client) are injectable for tests.
+    ``settings`` default to the environment's; ``send``, ``secrets`` (a Secrets Manager
+    client) and ``datazone`` (a DataZone client) are injectable for tests.
     """
     settings = settings if settings is not None else LineageSettings.from_env()
     if settings is None:
@@ -122,12 +128,25 @@ def emit(
         return EXISTS
     if isinstance(written, BaseException):
         _failed(say, metrics, "bucket", written, job_id=job_id, event=event_type)
+    delivered = not isinstance(written, BaseException)
     if settings.endpoint:
         try:
             _post(settings, body, send=send or _urllib_send, secrets=secrets)
         except Exception as exc:  # never the job's failure: logged and counted
-            return _failed(say, metrics, "endpoint", exc, job_id=job_id, event=event_type)
-    if isinstance(written, BaseException):
+            delivered = False
+            _failed(say, metrics, "endpoint", exc, job_id=job_id, event=event_type)
+    if settings.datazone_domain:
+        try:
+            (datazone or clients.shared_client("datazone", SERVICE_CONFIG)).post_lineage_event(
+                domainIdentifier=settings.datazone_domain,
+                event=body,
+                # one token per event: DataZone takes a repeated post as the same request
+                clientToken=f"{event['run']['runId']}-{event_type}",
+            )
+        except Exception as exc:  # never the job's failure: logged and counted
+            delivered = False
+            _failed(say, metrics, "datazone", exc, job_id=job_id, event=event_type)
+    if not delivered:
         return FAILED
     say("lineage event emitted", job_id=job_id, event=event_type, key=key)
     return WRITTEN
@@ -189,7 +208,7 @@ _keys: dict[str, str] = {}
 def _api_key(secret_arn: str, secrets: Any) -> str:
     """The endpoint's key from Secrets Manager, read once per process."""
     if secret_arn not in _keys:
-        client = secrets or clients.shared_client("secretsmanager", SECRETS_CONFIG)
+        client = secrets or clients.shared_client("secretsmanager", SERVICE_CONFIG)
         value = client.get_secret_value(SecretId=secret_arn).get("SecretString")
         if not value:
             raise ValueError("the lineage API key secret has no string value")

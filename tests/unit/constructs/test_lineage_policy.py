@@ -16,6 +16,7 @@ LINEAGE_ENV = {
     handler_env.LINEAGE_NAMESPACE,
     handler_env.LINEAGE_ENDPOINT,
     handler_env.LINEAGE_API_KEY_SECRET,
+    handler_env.LINEAGE_DATAZONE_DOMAIN,
 }
 
 
@@ -100,6 +101,24 @@ def test_an_endpoint_and_its_key_reach_the_emitters_and_only_they_read_the_secre
     assert readers == {_role_of(functions[name][1]) for name in EMITTERS}
 
 
+def test_a_datazone_domain_reaches_the_emitters_which_may_post_to_it_only():
+    template = build_pipeline(
+        api=False, workflow_props={"lineage": LineagePolicy(datazone_domain="dzd_a1b2c3")}
+    ).template()
+    functions = _functions(template)
+    for name in EMITTERS:
+        variables = functions[name][1]["Environment"]["Variables"]
+        assert variables[handler_env.LINEAGE_DATAZONE_DOMAIN] == "dzd_a1b2c3"
+    posting = {}
+    for roles, statement in _statements(template):
+        if statement["Action"] == "datazone:PostLineageEvent":
+            for role in roles:
+                posting[role] = statement["Resource"]
+    assert set(posting) == {_role_of(functions[name][1]) for name in EMITTERS}
+    for resource in posting.values():  # the stack's account and region, this domain only
+        assert resource == "arn:aws:datazone:eu-west-1:123456789012:domain/dzd_a1b2c3"
+
+
 def test_a_customer_key_on_the_bucket_lets_the_trigger_encrypt_its_events():
     stack = new_stack()
     key = kms.Key(stack, "BucketKey", enable_key_rotation=True)
@@ -121,6 +140,7 @@ def test_a_customer_key_on_the_bucket_lets_the_trigger_encrypt_its_events():
     [
         (LineagePolicy(endpoint="marquez:5000"), r"lineage.endpoint must be an http\(s\) URL"),
         (LineagePolicy(namespace=" "), "lineage.namespace must not be empty"),
+        (LineagePolicy(datazone_domain="marketing"), "must be a DataZone domain id"),
     ],
 )
 def test_unusable_props_are_refused_naming_the_prop(policy, problem):
@@ -135,3 +155,19 @@ def test_a_key_secret_without_an_endpoint_is_refused():
         build_pipeline(
             stack, api=False, workflow_props={"lineage": LineagePolicy(api_key_secret=secret)}
         )
+
+
+def test_the_example_app_writes_its_events_to_its_bucket(example_app):
+    *_, templates = example_app
+    found = {}
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            if handler_env.LINEAGE_NAMESPACE in variables:
+                found[resource["Properties"]["FunctionName"]] = variables
+    assert set(found) == {"trigger-ci", "validator-ci", "enricher-ci"}
+    for variables in found.values():
+        assert variables[handler_env.LINEAGE_NAMESPACE] == "etl-state-machine-ci"
+        assert not set(variables) & (LINEAGE_ENV - {handler_env.LINEAGE_NAMESPACE})

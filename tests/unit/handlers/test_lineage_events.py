@@ -538,3 +538,50 @@ def test_a_job_the_failure_branch_recorded_while_the_trigger_wrote_gets_its_fail
     monkeypatch.setattr(store, "fail", fail_first)
     assert end_execution(store, state["jobId"], "FAILED")["status"] == "unchanged"
     assert list(events_of(s3, state["jobId"])) == ["1/1-START.json", "1/2-FAIL.json"]
+
+
+class _DataZone:
+    """Stands in for a DataZone client: records PostLineageEvent calls, or refuses them."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.posted: list[dict[str, Any]] = []
+        self.refuse = refuse
+
+    def post_lineage_event(self, **kwargs: Any) -> dict[str, Any]:
+        if self.refuse:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "PostLineageEvent")
+        self.posted.append(kwargs)
+        return {"id": "e-1", "domainId": kwargs["domainIdentifier"]}
+
+
+def test_events_go_to_a_datazone_domain_once_per_event(s3: Any, store: JobStore) -> None:
+    state = put_source(s3, store, "raw/zone.csv", good_csv(1))
+    job = store.require(state["jobId"])
+    settings = emitter.LineageSettings(namespace="n", datazone_domain="dzd_a1b2c3")
+    zone = _DataZone()
+    assert emitter.emit(lineage.START, job, s3=s3, settings=settings, datazone=zone) == (
+        emitter.WRITTEN
+    )
+    assert emitter.emit(lineage.START, job, s3=s3, settings=settings, datazone=zone) == (
+        emitter.EXISTS
+    )
+    ((call),) = zone.posted
+    assert call["domainIdentifier"] == "dzd_a1b2c3"
+    assert json.loads(call["event"]) == events_of(s3, state["jobId"])["1/1-START.json"]
+    assert call["clientToken"] == f"{lineage.run_id(state['jobId'], 1)}-START"
+
+    recorder, lines = Recorder(), []
+    refused = emitter.emit(
+        lineage.FAIL,
+        {**job, "status": FAILED},
+        s3=s3,
+        settings=settings,
+        datazone=_DataZone(refuse=True),
+        metrics=recorder,
+        log=lambda message, **fields: lines.append(fields),
+    )
+    assert refused == emitter.FAILED
+    assert [(f["where"], f["code"]) for f in lines] == [("datazone", "AccessDeniedException")]
+    assert recorder.metrics == {contract.METRIC_LINEAGE_FAILED: 1}
