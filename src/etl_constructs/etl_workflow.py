@@ -53,6 +53,7 @@ from ._core.queues import dead_letter_queue, grant_dead_letter_key
 from ._version import __version__
 from .compliance import Compliance
 from .large_files import LargeFiles
+from .lineage import EMITTING_FUNCTIONS, LineagePolicy
 from .manifests import ManifestPolicy
 from .schema import TransactionSchema
 from .seen_ids import SeenIdsPolicy, grant_claims, seen_ids_environment, seen_ids_table
@@ -263,6 +264,9 @@ class EtlWorkflow(Construct):
             queryable (pyarrow, the AWS SDK for pandas layer, on the enricher). Off (False)
             by default for now: it costs the enrich step about as much CPU as the whole
             chain (docs/performance.md); switch it on with the catalog.
+        lineage: ``LineagePolicy(...)`` emits an OpenLineage run event per job (START,
+            COMPLETE or FAIL) to the bucket under ``lineage/`` and, with an ``endpoint``, to
+            an OpenLineage HTTP API (docs/lineage.md); ``None`` (default): no events.
 
     Attributes:
         functions: the five functions by base name.
@@ -308,6 +312,7 @@ class EtlWorkflow(Construct):
         manifest: ManifestPolicy | None = None,
         duplicate_files: bool = False,
         curated_dataset: bool = False,
+        lineage: LineagePolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         #: Whether the enrich step writes the curated Parquet dataset under ``curated/``.
@@ -357,6 +362,8 @@ class EtlWorkflow(Construct):
             problems += seen_ids.problems(schema=self.schema)
         if manifest is not None:
             problems += manifest.problems(stuck_after=stuck_after)
+        if lineage is not None:
+            problems += lineage.problems()
         #: the manifest each data file needs (None: none), and the duplicate-file check
         self.manifest, self.duplicate_files = manifest, duplicate_files
         raise_if_any("EtlWorkflow", problems)
@@ -454,6 +461,15 @@ class EtlWorkflow(Construct):
             fn = self._function(base, settings[base], {**common_env, **specific_env[base]})
             self._grant_data_access(fn, base)
             self.functions[base] = fn
+        # OpenLineage run events (off by default): put-only access to lineage/ for the three
+        # functions that emit them.
+        self.lineage = lineage
+        if lineage is not None:
+            lineage_env = lineage.environment(default_namespace=names.state_machine)
+            for base in EMITTING_FUNCTIONS:
+                for name, value in lineage_env.items():
+                    self.functions[base].add_environment(name, value)
+                lineage.grant_emit(self.functions[base].role, bucket=bucket)
         # Ids accepted across files (off by default): a table only the validator writes.
         self.seen_ids_table: dynamodb.Table | None = None
         if seen_ids is not None:

@@ -216,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         outcomes = _process(pipeline, files, args)
         _clear_outputs(out)
         exported = pipeline.export(out)
+        _check_lineage(out)
         (out / JOBS_FILE).write_text(json.dumps(pipeline.jobs(), indent=1, sort_keys=True))
         operations.save_state(pipeline, out, files)  # for reprocess and redrive
     for outcome in outcomes:
@@ -433,6 +434,16 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
         ):
             found[parts[0]].append(str(path))
     return {kind: sorted(paths) for kind, paths in found.items()}  # parts in file order
+
+
+def _check_lineage(out: Path) -> None:
+    """Every exported run event must read back through the OpenLineage client unchanged."""
+    from . import lineage  # the client: only when a run has events to check
+
+    try:
+        lineage.check_exported(out)
+    except lineage.InvalidLineageEvent as exc:
+        raise LocalRuntimeError(f"a lineage event is not valid OpenLineage: {exc}") from None
 
 
 def _clear_outputs(out: Path) -> None:

@@ -169,8 +169,8 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
         folders = [f"{prefix}{args.job_id}/" for prefix in EXPORTED_PREFIXES]
         if job.get("status") == contract.SUCCEEDED:
             for folder in folders:  # as in the bucket: the earlier attempts' objects go
-                if folder.startswith(contract.FAILED_PREFIX):
-                    continue
+                if not folder.startswith(contract.ATTEMPT_PRUNED_PREFIXES):
+                    continue  # failed/ keeps its copy, lineage/ every attempt's run
                 shutil.rmtree(out / folder, ignore_errors=True)
         pipeline.export(out, prefixes=folders)
         _save(pipeline, out, files)
