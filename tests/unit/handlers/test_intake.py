@@ -291,7 +291,7 @@ def test_a_manifest_is_never_a_pipeline_input_of_its_own(
     )
     assert result == {
         "status": "ignored",
-        "reason": "not a pipeline input: key must end with '.csv'",
+        "reason": "not a pipeline input: key must end with '.csv' or '.xml' or '.sta' or '.mt940' or '.940' or '.bai' or '.bai2'",
     }
 
 

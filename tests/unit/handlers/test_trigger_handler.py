@@ -334,7 +334,7 @@ def test_ignored_events_are_logged_with_the_reason(s3: Any, store: JobStore, sfn
     assert lines == [
         (
             "event ignored",
-            {"reason": "not a pipeline input: key must end with '.csv'", "key": "raw/notes.txt"},
+            {"reason": "not a pipeline input: key must end with '.csv' or '.xml' or '.sta' or '.mt940' or '.940' or '.bai' or '.bai2'", "key": "raw/notes.txt"},
         )
     ]
 
