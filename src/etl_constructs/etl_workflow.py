@@ -562,9 +562,7 @@ class EtlWorkflow(Construct):
                 detail_type=["Object Created"],
                 detail={
                     "bucket": {"name": [bucket.bucket_name]},
-                    "object": {
-                        "key": key_wildcards(self.input_formats, naming.RAW_PREFIX)
-                    },
+                    "object": {"key": key_wildcards(self.input_formats, naming.RAW_PREFIX)},
                 },
             ),
             targets=[self._rule_target("trigger")],

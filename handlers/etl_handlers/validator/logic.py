@@ -37,7 +37,6 @@ from etl_handlers.contract import (
 from etl_handlers.core import codes, keys
 from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.schema import Schema
-from etl_handlers.core.statements import as_csv
 from etl_handlers.engines.selector import validate_stream
 
 STEP = "validate"
@@ -97,18 +96,16 @@ def validate(
                 ctx.writer(reject_key, content_type("jsonl")) as reject_sink,
             ):
                 source = HashingReader(raw_source)
-                # a statement is read as the CSV of its entries; the hash is the file's own
-                readable = as_csv(cast(BinaryIO, source), schema=schema, accepted=input_formats)
                 result = validate_stream(
-                    readable,
+                    cast(BinaryIO, source),
                     valid_sink,
                     reject_sink,
                     schema=schema,
                     max_reject_rate=max_reject_rate,
+                    input_formats=input_formats,
                 )
-                detected = getattr(readable, "detected", None)
-                if detected is not None and detected.format != FORMAT_CSV:
-                    attributes["inputFormat"] = detected.label
+                if result.input_format not in (None, FORMAT_CSV):
+                    attributes["inputFormat"] = result.input_format
                 read_to_end = result.outcome == VALID or (
                     result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
                 )

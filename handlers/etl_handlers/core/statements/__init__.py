@@ -1,6 +1,6 @@
 """Bank statement files (camt.053, MT940, BAI2) read as the CSV the pipeline validates.
 
-:func:`as_csv` detects a file's format from its first bytes and, for a statement, streams its
+:class:`StatementCsv` detects a file's format from its first bytes and, for a statement, streams its
 entries as canonical CSV rows of the schema's columns, checking each statement's balances and
 currency as it ends. So a statement takes the very path a CSV file takes: validation, rejects,
 totals, transform, enrich, masking and the job record. Standard library only; the mapping of
@@ -13,7 +13,7 @@ from etl_handlers.core.statements.detect import CAMT053_VERSIONS, Detected, dete
 from etl_handlers.core.statements.model import STATEMENT_FIELDS, Entry, StatementEnd
 from etl_handlers.core.statements.reader import (
     StatementCsv,
-    as_csv,
+    csv_only,
     parse_formats,
     statement_schema_problems,
 )
@@ -25,7 +25,7 @@ __all__ = [
     "Entry",
     "StatementCsv",
     "StatementEnd",
-    "as_csv",
+    "csv_only",
     "detect",
     "parse_formats",
     "statement_schema_problems",

@@ -76,7 +76,9 @@ def _records(source: BinaryIO) -> Iterator[tuple[int, str, int]]:
                 continue
             if line.startswith("88,"):
                 if not current:
-                    malformed(FORMAT, f"line {number}: a continuation (88) with no record before it")
+                    malformed(
+                        FORMAT, f"line {number}: a continuation (88) with no record before it"
+                    )
                 current.append(line[3:])
                 physical += 1
                 continue
@@ -109,13 +111,27 @@ def _int(value: str, what: str, line: int) -> int:
         malformed(FORMAT, f"line {line}: {what} {raw[:20]!r} is not a whole number")
 
 
-def _check(section: _Section, fields: list[str], *, what: str, line: int, total_at: int, count_at: int) -> None:
-    declared_total = _int(fields[total_at] if len(fields) > total_at else "", f"the {what} control total", line)
-    declared = _int(fields[count_at] if len(fields) > count_at else "", f"the {what} record count", line)
+def _check(
+    section: _Section, fields: list[str], *, what: str, line: int, total_at: int, count_at: int
+) -> None:
+    declared_total = _int(
+        fields[total_at] if len(fields) > total_at else "", f"the {what} control total", line
+    )
+    declared = _int(
+        fields[count_at] if len(fields) > count_at else "", f"the {what} record count", line
+    )
     if declared != section.records:
-        malformed(FORMAT, f"line {line}: the {what} trailer declares {declared} records, the {what} has {section.records}")
+        malformed(
+            FORMAT,
+            f"line {line}: the {what} trailer declares {declared} records, the {what} has "
+            f"{section.records}",
+        )
     if declared_total != section.total:
-        malformed(FORMAT, f"line {line}: the {what} trailer declares the control total {declared_total}, the amounts add up to {section.total}")
+        malformed(
+            FORMAT,
+            f"line {line}: the {what} trailer declares the control total {declared_total}, the "
+            f"amounts add up to {section.total}",
+        )
 
 
 def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd]:
@@ -151,13 +167,21 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
             group_currency = (fields[6].strip() if len(fields) > 6 else "") or DEFAULT_CURRENCY
         elif kind == "03":
             if group is None or account is not None:
-                malformed(FORMAT, f"line {line}: an account identifier (03) outside a group or inside an open account")
+                malformed(
+                    FORMAT,
+                    f"line {line}: an account identifier (03) outside a group or inside an open "
+                    "account",
+                )
             account = _Section(records=physical)
             account_id = fields[1].strip() if len(fields) > 1 else ""
             currency = (fields[2].strip() if len(fields) > 2 else "") or group_currency
             minor = CURRENCY_MINOR_UNITS.get(currency.upper())
             if minor is None:
-                raise FileRejected(codes.CURRENCY_MISMATCH, f"bai2: account {account_id[:34]} at line {line} reports in {currency[:3]!r}, not an ISO 4217 currency with minor units")
+                raise FileRejected(
+                    codes.CURRENCY_MISMATCH,
+                    f"bai2: account {account_id[:34]} at line {line} reports in "
+                    f"{currency[:3]!r}, not an ISO 4217 currency with minor units",
+                )
             scale = Decimal(1).scaleb(-minor)
             opening = closing = None
             entries = 0
@@ -182,12 +206,16 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
             _check(account, fields, what="account", line=line, total_at=1, count_at=2)
             assert group is not None
             group.total += account.total
-            name = f"{account_id}/{as_of}"
+            name = f"{account_id} as of {as_of}"
             yield StatementEnd(name, currency.upper(), opening, closing)
             account = None
         elif kind == "98":
             if group is None or account is not None:
-                malformed(FORMAT, f"line {line}: a group trailer (98) without its group, or inside an open account")
+                malformed(
+                    FORMAT,
+                    f"line {line}: a group trailer (98) without its group, or inside an open "
+                    "account",
+                )
             _check(group, fields, what="group", line=line, total_at=1, count_at=3)
             file.total += group.total
             group = None
@@ -195,9 +223,15 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
             if group is not None:
                 malformed(FORMAT, f"line {line}: the file trailer (99) inside an open group")
             _check(file, fields, what="file", line=line, total_at=1, count_at=3)
-            declared_groups = _int(fields[2] if len(fields) > 2 else "", "the number of groups", line)
+            declared_groups = _int(
+                fields[2] if len(fields) > 2 else "", "the number of groups", line
+            )
             if declared_groups != groups_seen:
-                malformed(FORMAT, f"line {line}: the file trailer declares {declared_groups} groups, the file has {groups_seen}")
+                malformed(
+                    FORMAT,
+                    f"line {line}: the file trailer declares {declared_groups} groups, the file "
+                    f"has {groups_seen}",
+                )
             return
         else:
             malformed(FORMAT, f"line {line}: unknown record type {kind[:4]!r}")
@@ -246,9 +280,9 @@ def _detail(
         value_date = f"20{raw[:2]}-{raw[2:4]}-{raw[4:]}"
     bank, customer = bank.removesuffix("/"), customer.removesuffix("/")
     amount = amount_units * scale
-    name = f"{account_id}/{as_of}"
+    name = f"{account_id} as of {as_of}"
     entry = Entry(
-        transaction_id=bank or customer or fallback_id(f"{account_id}-{as_of}", number),
+        transaction_id=bank or customer or fallback_id(name, number),
         account_id=account_id,
         timestamp=date_only(as_of),
         amount=str(amount),

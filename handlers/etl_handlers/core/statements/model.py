@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
@@ -62,6 +62,8 @@ class Entry:
     source_format: str = ""
     counts_in_balance: bool = True
     """False for an entry that does not move the booked balance (camt ``PDNG``/``INFO``)."""
+    blank: ClassVar[str] = ""
+    """What a schema column that statements do not fill gets."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ _LINE61 = re.compile(
 )
 DIRECTIONS = {"C": CREDIT, "D": DEBIT, "RC": DEBIT, "RD": CREDIT}
 """``RC`` (reversal of a credit) is a debit, ``RD`` (reversal of a debit) a credit."""
+AFTER_CLOSING = ("64", "65", "86")
+"""Fields that may follow the closing balance: available balances and statement-level text."""
 _TAG = re.compile(r":(\d\d[A-Z]?):")
 
 
@@ -85,7 +87,9 @@ def _fields(source: BinaryIO) -> Iterator[tuple[int, str, str]]:
                 tag, value, start = found_tag.group(1), [line[found_tag.end() :]], number
             elif tag and line.strip():
                 if len(value) >= MAX_FIELD_LINES:
-                    malformed(FORMAT, f"field :{tag}: at line {start} runs over {MAX_FIELD_LINES} lines")
+                    malformed(
+                        FORMAT, f"field :{tag}: at line {start} runs over {MAX_FIELD_LINES} lines"
+                    )
                 value.append(line)
             elif line.strip():
                 malformed(FORMAT, f"line {number} is outside any :tag: field")
@@ -103,6 +107,7 @@ class _Statement:
         self.account = ""
         self.currency = ""
         self.opening: Decimal | None = None
+        self.closed = False
         self.entries = 0
 
     @property
@@ -112,12 +117,17 @@ class _Statement:
     def balance(self, tag: str, value: str, line: int) -> Decimal:
         found = _BALANCE.match(value.strip())
         if not found:
-            malformed(FORMAT, f"statement {self.name}: :{tag}: at line {line} is not D/C, YYMMDD, currency, amount")
+            malformed(
+                FORMAT,
+                f"statement {self.name}: :{tag}: at line {line} is not D/C, YYMMDD, currency, "
+                "amount",
+            )
         mark, _, currency, raw = found.groups()
         if self.currency and currency != self.currency:
             raise FileRejected(
                 codes.CURRENCY_MISMATCH,
-                f"statement {self.name}: the :{tag}: balance is in {currency}, the statement in {self.currency}",
+                f"statement {self.name}: the :{tag}: balance is in {currency}, the statement in "
+                f"{self.currency}",
             )
         self.currency = currency
         amount = _amount(raw)
@@ -140,13 +150,23 @@ def read_mt940(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEn
             yield pending, pending_amount
             pending = None
         if tag == "20":
-            if statement is not None:
-                malformed(FORMAT, f"statement {statement.name} has no closing balance :62F: before line {line}")
+            if statement is not None and not statement.closed:
+                malformed(
+                    FORMAT,
+                    f"statement {statement.name} has no closing balance :62F: before line {line}",
+                )
             statement = _Statement(value, line)
             statements += 1
             continue
         if statement is None:
             malformed(FORMAT, f"field :{tag}: at line {line} comes before any :20: statement")
+        if statement.closed:
+            if tag not in AFTER_CLOSING:
+                malformed(
+                    FORMAT,
+                    f"statement {statement.name}: :{tag}: at line {line} after its closing balance",
+                )
+            continue
         if tag == "25":
             statement.account = re.sub(r"[^A-Za-z0-9]", "", value)
         elif tag == "28C":
@@ -155,17 +175,23 @@ def read_mt940(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEn
             statement.opening = statement.balance(tag, value, line)
         elif tag == "61":
             if statement.opening is None:
-                malformed(FORMAT, f"statement {statement.name}: :61: at line {line} before the opening balance :60F:")
+                malformed(
+                    FORMAT,
+                    f"statement {statement.name}: :61: at line {line} before the opening "
+                    "balance :60F:",
+                )
             statement.entries += 1
             pending, pending_amount = _entry(value, statement, line)
         elif tag in ("62F", "62M"):
             closing = statement.balance(tag, value, line)
             yield StatementEnd(statement.name, statement.currency, statement.opening, closing)
-            statement = None
+            statement.closed = True
     if pending is not None:  # pragma: no cover - a :61: is always followed by :62F: in a valid file
         yield pending, pending_amount
-    if statement is not None:
-        malformed(FORMAT, f"statement {statement.name} ends without a closing balance :62F: (truncated?)")
+    if statement is not None and not statement.closed:
+        malformed(
+            FORMAT, f"statement {statement.name} ends without a closing balance :62F: (truncated?)"
+        )
     if not statements:
         malformed(FORMAT, "the file holds no :20: statement")
 

@@ -1,6 +1,6 @@
 """A file of any input format as the CSV bytes validation reads.
 
-:func:`as_csv` wraps the source object's stream. On the first read it detects the format
+:class:`StatementCsv` wraps the source object's stream. On the first read it detects the format
 (:mod:`.detect`); a CSV file is handed on byte for byte, a statement is parsed as it streams
 and written as canonical CSV of the schema's columns, one row per entry in file order (so a
 reject's ``row`` is the entry's number in the file). The statement checks run as each
@@ -15,6 +15,7 @@ import io
 from collections.abc import Collection, Iterator
 from dataclasses import asdict
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, BinaryIO
 
 from etl_handlers.contract import FORMAT_BAI2, FORMAT_CAMT053, FORMAT_CSV, INPUT_FORMATS
@@ -30,7 +31,7 @@ from etl_handlers.core.statements.model import (
     StatementTally,
 )
 
-__all__ = ["StatementCsv", "as_csv", "parse_formats", "statement_schema_problems"]
+__all__ = ["StatementCsv", "csv_only", "parse_formats", "statement_schema_problems"]
 
 _BUFFER = 1 << 16
 
@@ -57,21 +58,43 @@ def statement_schema_problems(schema: Schema) -> list[str]:
 
 def _document(schema: Schema) -> dict[str, Any]:
     return {
-        "columns": [{"name": c.name, "type": c.type, "required": c.required} for c in schema.columns],
+        "columns": [
+            {"name": c.name, "type": c.type, "required": c.required} for c in schema.columns
+        ],
         "totals": asdict(schema.totals),
     }
 
 
-def as_csv(source: BinaryIO, *, schema: Schema, accepted: Collection[str] = INPUT_FORMATS) -> BinaryIO:
-    """``source`` as CSV bytes, whatever its format (see the module)."""
-    return StatementCsv(source, schema=schema, accepted=accepted)  # type: ignore[return-value]
+def csv_only(source: BinaryIO, *, schema: Schema) -> StatementCsv:
+    """``source`` for the big-file path, which cuts CSV into parts: a statement there ends
+    ``UNSUPPORTED_FORMAT`` saying how to let one function read it instead."""
+    return StatementCsv(
+        source,
+        schema=schema,
+        accepted=(FORMAT_CSV,),
+        refusal="a statement above the big-file threshold is not cut into parts: one "
+        "function reads it, so raise LargeFiles(threshold_bytes=...) above its size, or "
+        "switch the path off with LargeFiles.off()",
+    )
 
 
 class StatementCsv:
-    """A read-only binary stream: the source's bytes (CSV) or its entries as CSV."""
+    """A read-only binary stream: the source's bytes (CSV) or its entries as CSV.
 
-    def __init__(self, source: BinaryIO, *, schema: Schema, accepted: Collection[str]) -> None:
+    ``accepted``: the formats read; another one raises ``UNSUPPORTED_FORMAT`` on the first
+    read, its message ending in ``refusal`` (default: the pipeline's ``input_formats``).
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO,
+        *,
+        schema: Schema,
+        accepted: Collection[str] = INPUT_FORMATS,
+        refusal: str | None = None,
+    ) -> None:
         self._source = source
+        self._refusal = refusal
         self._schema = schema
         self._accepted = tuple(accepted)
         self._head: bytes | None = None
@@ -79,6 +102,11 @@ class StatementCsv:
         self._buffer = b""
         self.detected: Detected | None = None
         """The format, once the first read has detected it."""
+
+    @property
+    def label(self) -> str | None:
+        """The detected format as a person reads it (None before the first read)."""
+        return None if self.detected is None else self.detected.label
 
     def readable(self) -> bool:
         return True
@@ -130,8 +158,11 @@ class StatementCsv:
         if fmt not in self._accepted:
             raise FileRejected(
                 codes.UNSUPPORTED_FORMAT,
-                f"recognised a {self.detected.label} file; this pipeline accepts "
-                f"{', '.join(self._accepted)} (its input_formats)",
+                f"recognised a {self.detected.label} file; "
+                + (
+                    self._refusal
+                    or f"this pipeline accepts {', '.join(self._accepted)} (its input_formats)"
+                ),
             )
         if fmt == FORMAT_CSV:
             return
@@ -174,10 +205,13 @@ class _Joined:
         return self._source.read(size)
 
 
-def _csv_rows(items: Iterator[tuple[Entry, Decimal] | StatementEnd], schema: Schema) -> Iterator[bytes]:
+def _csv_rows(
+    items: Iterator[tuple[Entry, Decimal] | StatementEnd], schema: Schema
+) -> Iterator[bytes]:
     """CSV bytes (header first) of every entry, checking each statement as it ends."""
     names = schema.column_names
-    fields = [name if name in STATEMENT_FIELDS else None for name in names]
+    # one C call per row: a column statements do not fill reads the entry's empty ``blank``
+    values = attrgetter(*(name if name in STATEMENT_FIELDS else "blank" for name in names))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(names)
@@ -189,7 +223,8 @@ def _csv_rows(items: Iterator[tuple[Entry, Decimal] | StatementEnd], schema: Sch
             continue
         entry, amount = item
         tally.add(entry, amount)
-        writer.writerow([getattr(entry, f) if f else "" for f in fields])
+        row = values(entry)
+        writer.writerow(row if isinstance(row, tuple) else (row,))
         if text.tell() >= _BUFFER:
             yield text.getvalue().encode("utf-8")
             text.seek(0)
