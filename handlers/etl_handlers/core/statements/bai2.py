@@ -75,7 +75,7 @@ def _records(source: BinaryIO) -> Iterator[tuple[int, str, int]]:
             if not line:
                 continue
             if line.startswith("88,"):
-                if not current:
+                if not current:  # pragma: no cover - detection: the file starts with 01
                     malformed(
                         FORMAT, f"line {number}: a continuation (88) with no record before it"
                     )
@@ -144,9 +144,12 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
     scale = Decimal(1)
     entries = 0
     groups_seen = 0
+    ended = False
     for line, record, physical in _records(source):
         fields = _fields(record)
         kind = fields[0]
+        if ended:
+            malformed(FORMAT, f"line {line}: a record after the file trailer (99)")
         for section in (file, group, account):
             if section is not None:
                 section.records += physical
@@ -154,7 +157,7 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
             if file is not None:
                 malformed(FORMAT, f"line {line}: a second file header (01)")
             file = _Section(records=physical)
-        elif file is None:
+        elif file is None:  # pragma: no cover - detection reads BAI2 by its 01 record
             malformed(FORMAT, f"line {line}: record {kind[:4]!r} before the file header (01)")
         elif kind == "02":
             if group is not None:
@@ -232,10 +235,11 @@ def read_bai2(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEnd
                     f"line {line}: the file trailer declares {declared_groups} groups, the file "
                     f"has {groups_seen}",
                 )
-            return
+            ended = True
         else:
             malformed(FORMAT, f"line {line}: unknown record type {kind[:4]!r}")
-    malformed(FORMAT, "the file ends without its file trailer (99): truncated?")
+    if not ended:
+        malformed(FORMAT, "the file ends without its file trailer (99): truncated?")
 
 
 def _funds_extra(funds: str, after: list[str], line: int) -> int:
