@@ -31,7 +31,7 @@ def test_by_default_all_four_formats_are_read(standard_workflow) -> None:
 
 
 def test_csv_only_matches_what_the_pipeline_matched_before() -> None:
-    stack, workflow = _workflow_stack(input_formats=["csv"])
+    stack, _ = _workflow_stack(input_formats=["csv"])
     template = Template.from_stack(stack)
     assert _rule_keys(template) == ["raw/*.csv", "raw/*.CSV"]
     assert _validator_env(template)["ETL_INPUT_FORMATS"] == "csv"

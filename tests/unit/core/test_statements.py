@@ -10,7 +10,6 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from bench.statements import bai2_bytes, camt053_chunks, mt940_bytes
 from etl_handlers.contract import FORMAT_CSV, INPUT_FORMATS
 from etl_handlers.core import codes
 from etl_handlers.core.errors import ConfigurationError, FileRejected
@@ -24,6 +23,8 @@ from etl_handlers.core.statements import (
 )
 from etl_handlers.core.statements import camt as camt_module
 from etl_handlers.core.statements.detect import SNIFF_BYTES
+
+from bench.statements import bai2_bytes, camt053_chunks, mt940_bytes
 
 FILES = Path(__file__).resolve().parents[2] / "corpus" / "files"
 SCHEMA = load_schema()
@@ -312,8 +313,8 @@ def test_balances_are_checked_per_statement_in_exact_decimals():
 
 def test_an_interim_or_credit_line_balance_is_not_taken_for_a_booked_one():
     credit_line = (
-        '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><CdtLine><Incl>true</Incl><Amt Ccy="EUR">'
-        '500.00</Amt></CdtLine><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        "<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><CdtLine><Incl>true</Incl>"
+        '<Amt Ccy="EUR">500.00</Amt></CdtLine><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
         "<Dt><Dt>2024-01-15</Dt></Dt></Bal>"
     )
     data = camt(ntry("1.00"), balances=credit_line + balance("ITBD", "7") + balance("CLBD", "2.00"))
@@ -516,7 +517,7 @@ def test_bai2_fields_as_the_contract_maps_them():
 
 def bai2(*details: str, opening: int = 0, closing: int | None = None, currency: str = "USD"):
     amounts = [int(d.split(",")[2]) for d in details]
-    credit = sum(a for d, a in zip(details, amounts) if 100 <= int(d.split(",")[1]) < 400)
+    credit = sum(a for d, a in zip(details, amounts, strict=True) if 100 <= int(d.split(",")[1]) < 400)
     debit = sum(amounts) - credit
     closing = opening + credit - debit if closing is None else closing
     account = [f"03,ACC1,{currency},010,{opening},,,015,{closing},,/", *details]
