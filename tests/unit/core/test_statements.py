@@ -517,7 +517,9 @@ def test_bai2_fields_as_the_contract_maps_them():
 
 def bai2(*details: str, opening: int = 0, closing: int | None = None, currency: str = "USD"):
     amounts = [int(d.split(",")[2]) for d in details]
-    credit = sum(a for d, a in zip(details, amounts, strict=True) if 100 <= int(d.split(",")[1]) < 400)
+    credit = sum(
+        a for d, a in zip(details, amounts, strict=True) if 100 <= int(d.split(",")[1]) < 400
+    )
     debit = sum(amounts) - credit
     closing = opening + credit - debit if closing is None else closing
     account = [f"03,ACC1,{currency},010,{opening},,,015,{closing},,/", *details]
