@@ -367,7 +367,7 @@ ODD_XML = camt(
         extra="<NtryDtls><TxDtls><!-- c --><RltdPties><Dbtr><Nm>A &amp; B &#x263A;</Nm></Dbtr>"
         "</RltdPties></TxDtls></NtryDtls>",
     )
-    + ntry("3.00", extra="<AddtlNtryInf>Fish &amp; Chips &lt;3</AddtlNtryInf>")
+    + ntry("3.00", extra="<AddtlNtryInf>Fish &amp; Chips &lt;3 &#33;</AddtlNtryInf>")
 )
 
 
@@ -421,7 +421,7 @@ def test_markup_in_entries_is_read_as_the_xml_says():
     assert [r["amount"] for r in got] == ["1.00", "2.00", "3.00"]
     assert got[0]["merchant"] == "<Ntry> & </Ntry>"
     assert got[1]["merchant"] == "A & B \u263a"
-    assert got[2]["merchant"] == "Fish & Chips <3"
+    assert got[2]["merchant"] == "Fish & Chips <3 !"
 
 
 def test_an_unclosed_comment_or_a_truncated_document_is_malformed():
@@ -589,3 +589,100 @@ def test_bai2_balances_are_checked_per_account():
 def test_the_bench_files_are_read_in_full():
     for data, count in ((mt940_bytes(500), 500), (bai2_bytes(500), 500)):
         assert len(rows(data)) == count
+
+
+# -- edges of the readers ---------------------------------------------------------------------
+
+
+def test_every_split_of_a_document_with_markup_gives_the_same_rows():
+    namespace = NS8
+    whole = list(camt_module.read_camt053(io.BytesIO(ODD_XML), namespace=namespace, version="v"))
+    split = list(camt_module.read_camt053(Trickle(ODD_XML, 1), namespace=namespace, version="v"))
+    assert split == whole and len(whole) == 4
+
+
+def test_the_camt_reader_itself_refuses_a_dtd():
+    with pytest.raises(FileRejected) as caught:
+        list(
+            camt_module.read_camt053(
+                io.BytesIO((FILES / "xml-bomb.xml").read_bytes()), namespace=NS8, version="v"
+            )
+        )
+    assert caught.value.code == codes.UNSAFE_XML
+
+
+def latin1(text: str) -> bytes:
+    return f'<?xml version="1.0" encoding="ISO-8859-1"?>{text}'.encode("latin-1")
+
+
+def test_the_tree_reader_of_other_encodings():
+    ok = latin1(
+        f'<Document xmlns="{NS8}"><BkToCstmrStmt><Stmt><Id>É</Id></Stmt></BkToCstmrStmt></Document>'
+    )
+    assert rows(ok) == []
+    empty = latin1(f'<Document xmlns="{NS8}"><BkToCstmrStmt/></Document>')
+    assert "holds no Stmt" in rejected(empty).message
+    truncated = latin1(f'<Document xmlns="{NS8}"><BkToCstmrStmt><Stmt><Id>É</Id>')
+    assert "not well-formed or is truncated" in rejected(truncated).message
+
+
+def test_the_csv_stream_reads_whole_and_into_buffers():
+    data = (FILES / "mt940-two-statements.sta").read_bytes()
+    whole = StatementCsv(io.BytesIO(data), schema=SCHEMA).read()
+    assert whole.count(b"\n") == 6
+    reader = StatementCsv(io.BytesIO(data), schema=SCHEMA)
+    buffer = bytearray(10)
+    assert reader.readable() and reader.readinto(buffer) == 10 and bytes(buffer) == whole[:10]
+    reader.close()
+    csv_reader = StatementCsv(io.BytesIO(b"a,b\n1,2\n"), schema=SCHEMA)
+    assert csv_reader.read() == b"a,b\n1,2\n" and csv_reader.label == "csv"
+
+
+def test_a_schema_with_other_types_or_totals_cannot_take_statements():
+    import json
+
+    document = load_schema_document()
+    document["columns"][0] = {"name": "transaction_id", "type": "text"}
+    document["totals"]["debit"] = "D"
+    document["columns"][5]["values"] = ["D", "CREDIT"]
+    assert statement_schema_problems(load_schema(json.dumps(document))) == [
+        "column transaction_id must be of type identifier",
+        "the totals must be those of the default schema",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (("{1:F01BANK}{2:O940}", "stray", ":20:R", ":60F:C240101EUR1,"), "line 2 is outside"),
+        (("{1:F01BANK}{2:O940}{4:", ":25:A", ":20:R", ":60F:C240101EUR1,"), "before any :20:"),
+        (("{1:F01BANK}{4:", ":60F:C240101EUR1,"), "before any :20:"),
+        ((":20:R", ":60F:C240101EUR1,", ":86:" + "\r\nx" * 101), "runs over 100 lines"),
+    ],
+)
+def test_mt940_more_structure_errors(lines, message):
+    error = rejected(mt940(*lines))
+    assert error.code == codes.MALFORMED_STATEMENT and message in error.message, error.message
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.replace(b"03,", b"02,R,B,1,240101,,USD,2/\n03,"), "inside an open group"),
+        (lambda d: d.replace(b"03,ACC1,USD,010,0,,,015,100,,/\n", b""), "outside an account"),
+        (lambda d: d.replace(b"16,165,100,Z,BR1,,ok\n", b"16,165\n"), "fewer than 4 fields"),
+        (lambda d: d.replace(b"98,", b"49,0,1/\n98,"), "(49) without its account"),
+        (lambda d: d.replace(b"49,", b"98,0,0,0/\n49,"), "(98) without its group, or inside"),
+        (lambda d: d.replace(b"99,", b"02,R,B,1,240101,,USD,2/\n99,"), "inside an open group"),
+        (lambda d: d[: d.index(b"99,")], "truncated"),
+        (lambda d: d.replace(b"ok", b"\xff"), "not valid UTF-8"),
+    ],
+)
+def test_bai2_more_structure_errors(mutate, message):
+    error = rejected(mutate(bai2("16,165,100,Z,BR1,,ok")))
+    assert error.code in (codes.MALFORMED_STATEMENT, codes.NOT_UTF8)
+    assert message in error.message, error.message
+
+
+def test_bai2_blank_lines_are_not_records():
+    assert len(rows(bai2("16,165,100,Z,BR1,,ok").replace(b"\n16,", b"\n\n16,"))) == 1

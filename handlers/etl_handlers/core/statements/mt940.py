@@ -192,7 +192,7 @@ def read_mt940(source: BinaryIO) -> Iterator[tuple[Entry, Decimal] | StatementEn
         malformed(
             FORMAT, f"statement {statement.name} ends without a closing balance :62F: (truncated?)"
         )
-    if not statements:
+    if not statements:  # pragma: no cover - detection needs a :60F:, and :20: comes first
         malformed(FORMAT, "the file holds no :20: statement")
 
 
