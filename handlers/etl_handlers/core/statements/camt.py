@@ -159,7 +159,7 @@ class _Text:
             fields = self._entry_head(s, details)
             start = 0
         domain = self.domain.search(s, start, details)
-        fields["code"] = tuple(clean(g) for g in domain.groups()) if domain else ()
+        fields["code"] = tuple(map(clean, domain.groups())) if domain else ()
         fields["proprietary"] = "" if domain else self._get(self.proprietary, s, start, details)
         info = self.entry_info.search(s, details if found_details != -1 else start)
         fields["entry_info"] = clean(info.group(1)) if info else ""
@@ -345,22 +345,27 @@ class _Statement:
             self.check_currency(currency, f"its {kind} balance")
         self.entries = 0
 
-    def amount(self, fields: dict[str, Any], what: str) -> tuple[Decimal, str]:
+    def amount(self, fields: dict[str, Any], what: str | int) -> tuple[Decimal, str]:
+        """The amount and currency of a balance or of entry number ``what``."""
         raw = fields["amt"]
         try:
             value = Decimal(raw) if raw is not None else Decimal("NaN")
         except InvalidOperation:
             value = Decimal("NaN")
         if not value.is_finite() or value < 0:
+            what = what if isinstance(what, str) else f"entry {what}"
             malformed(
                 FORMAT, f"statement {self.name}: {what} has no valid Amt ({(raw or '')[:40]!r})"
             )
         return value, fields["ccy"].upper()
 
-    def check_currency(self, currency: str, what: str) -> None:
+    def check_currency(self, currency: str, what: str | int) -> None:
+        if currency == self.currency:
+            return
         if not self.currency:
             self.currency = currency
-        elif currency != self.currency:
+        else:
+            what = what if isinstance(what, str) else f"entry {what}"
             raise FileRejected(
                 codes.CURRENCY_MISMATCH,
                 f"statement {self.name}: {what} is in {currency[:3] or 'no currency'}, "
@@ -380,8 +385,8 @@ def _timestamp(value: str) -> str:
 
 def _entry(fields: dict[str, Any], statement: _Statement, version: str) -> tuple[Entry, Decimal]:
     number = statement.entries
-    amount, currency = statement.amount(fields, f"entry {number}")
-    statement.check_currency(currency, f"entry {number}")
+    amount, currency = statement.amount(fields, number)
+    statement.check_currency(currency, number)
     indicator = fields["cdi"]
     direction = _DIRECTION.get(indicator)
     if direction is None:
@@ -397,7 +402,7 @@ def _entry(fields: dict[str, Any], statement: _Statement, version: str) -> tuple
     kind, when = fields["value"]
     value = when[:10]
     reference, bank_reference = fields["ref"], fields["svcr_ref"]
-    category = "-".join(c for c in fields["code"] if c) or fields["proprietary"]
+    category = "-".join(filter(None, fields["code"])) or fields["proprietary"]
     tx = fields["tx"]
     remittance = party = ""
     if tx is not None:
