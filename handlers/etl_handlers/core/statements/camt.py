@@ -515,6 +515,7 @@ def _read_scan(
     statements = 0
     read = _Reader(namespace, "")
     close_entry = b"</Ntry"
+    next_entry = re.compile(rb"\s*(<Ntry[\s>])")
     chunk = first
     while True:
         final = not chunk
@@ -547,6 +548,9 @@ def _read_scan(
                 statement.entries += 1
                 yield _entry(read.entry(buffer[block_start : end + 1]), statement, version)
                 block_start, in_entry, pos = None, False, end + 1
+                following = next_entry.match(buffer, pos)  # the usual case: another entry
+                if following is not None:
+                    block_start, in_entry, pos = following.start(1), True, following.end()
                 continue
             lt = buffer.find(b"<", pos)
             if lt == -1:
@@ -570,6 +574,7 @@ def _read_scan(
                 if read.prefix != prefix.decode():
                     read = _Reader(namespace, prefix.decode())
                 close_entry = b"</" + prefix + b"Ntry"
+                next_entry = re.compile(rb"\s*(<" + re.escape(prefix) + rb"Ntry[\s>])")
             elif name == b"Ntry" and not closing:
                 if statement is None:
                     if block_start is None:  # pragma: no cover - an Ntry outside a Stmt
