@@ -346,10 +346,14 @@ class EtlWorkflow(Construct):
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
-        problems += self.schema.problems()
+        schema_problems = self.schema.problems()
+        problems += schema_problems
         problems += input_format_problems(
             input_formats,
-            schema_document=self.schema.to_document(descriptions=False),
+            # a broken schema is reported above; whether statements fit it is moot
+            schema_document=None
+            if schema_problems
+            else self.schema.to_document(descriptions=False),
             default_document=TransactionSchema.default().to_document(descriptions=False),
         )
         #: the file formats the pipeline reads (docs/statements.md)

@@ -35,9 +35,10 @@ def resolve_formats(given: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def input_format_problems(
-    given: Sequence[str] | None, *, schema_document: dict, default_document: dict
+    given: Sequence[str] | None, *, schema_document: dict | None, default_document: dict
 ) -> list[str]:
-    """Every problem of ``input_formats`` with this schema (empty when fine)."""
+    """Every problem of ``input_formats`` with this schema (empty when fine); the schema is
+    not checked when ``schema_document`` is None (a schema with problems of its own)."""
     if given is None:
         formats: Sequence[str] = INPUT_FORMATS
     elif isinstance(given, str) or not all(isinstance(f, str) for f in given):
@@ -52,7 +53,7 @@ def input_format_problems(
     if not formats:
         problems.append("input_formats: name at least one format")
     statements = [f for f in formats if f in INPUT_FORMATS and f != contract.FORMAT_CSV]
-    if statements:
+    if statements and schema_document is not None:
         problems += [
             f"input_formats: {', '.join(statements)} need a schema statements can fill: {p} "
             "(or leave the statement formats out of input_formats)"
