@@ -56,3 +56,19 @@ def test_a_statement_check_ends_the_file_with_its_code(s3: Any, store: JobStore)
     assert result["outcome"] == "INVALID"
     assert result["error"]["code"] == "BALANCE_MISMATCH"
     assert store.require(state["jobId"])["inputFormat"] == "bai2"
+
+
+def test_a_statement_on_the_big_file_path_fails_saying_what_to_do(s3: Any, store: JobStore):
+    from etl_handlers.app import large_steps
+    from etl_handlers.core.schema import load_schema
+
+    body = (FILES / "camt053-two-statements.xml").read_bytes()
+    job = put_source(s3, store, "raw/huge.xml", body)
+    event = {**job, "mode": "preflight", "rowsPerPart": 10}
+    result = large_steps.preflight(event, store=store, s3=s3, schema=load_schema())
+    assert result["outcome"] == "INVALID"
+    assert result["error"]["code"] == "UNSUPPORTED_FORMAT"
+    assert "not cut into parts" in result["error"]["message"]
+    assert "LargeFiles(threshold_bytes=...)" in result["error"]["message"]
+    plans = s3.list_objects_v2(Bucket=job["bucket"], Prefix="validated/").get("KeyCount", 0)
+    assert plans == 0
