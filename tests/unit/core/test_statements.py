@@ -686,3 +686,10 @@ def test_bai2_more_structure_errors(mutate, message):
 
 def test_bai2_blank_lines_are_not_records():
     assert len(rows(bai2("16,165,100,Z,BR1,,ok").replace(b"\n16,", b"\n\n16,"))) == 1
+
+
+def test_empty_statement_and_entry_elements():
+    empty_statement = f'<Document xmlns="{NS8}"><BkToCstmrStmt><Stmt/></BkToCstmrStmt></Document>'
+    assert rows(empty_statement.encode()) == []
+    error = rejected(camt("<Ntry/>" + ntry()))
+    assert error.code == codes.MALFORMED_STATEMENT and "entry 1 has no valid Amt" in error.message

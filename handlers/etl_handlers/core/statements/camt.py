@@ -568,7 +568,11 @@ def _read_scan(
                 break  # the tag continues in the next chunk
             pos = end + 1
             closing, prefix, name = tag.groups()
-            if name == b"Stmt" and not closing:
+            empty = buffer[end - 1] == 0x2F  # "/>": an element without content
+            if name == b"Stmt" and not closing and empty:
+                statements += 1
+                yield _Statement(read.header(buffer[lt : end + 1]), statements).end()
+            elif name == b"Stmt" and not closing:
                 statements += 1
                 block_start, statement = lt, None
                 if read.prefix != prefix.decode():
@@ -582,6 +586,10 @@ def _read_scan(
                     header = buffer[block_start:lt] + b"</" + prefix + b"Stmt>"
                     statement = _Statement(read.header(header), statements)
                 block_start, in_entry = lt, True
+                if empty:  # an entry without its elements: malformed, said by _entry
+                    statement.entries += 1
+                    yield _entry(read.entry(buffer[lt : end + 1]), statement, version)
+                    block_start, in_entry = None, False
             elif name == b"Stmt":  # the end of a statement
                 if statement is None:  # one without entries
                     if block_start is None:  # pragma: no cover - expat
