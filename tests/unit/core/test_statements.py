@@ -693,3 +693,20 @@ def test_empty_statement_and_entry_elements():
     assert rows(empty_statement.encode()) == []
     error = rejected(camt("<Ntry/>" + ntry()))
     assert error.code == codes.MALFORMED_STATEMENT and "entry 1 has no valid Amt" in error.message
+
+
+@pytest.mark.parametrize(
+    ("booked", "timestamp"),
+    [
+        ("2024-01-15T10:30:00.123-05:00", "2024-01-15T10:30:00.123-05:00"),
+        ("2024-01-15T10:30:00+14:00", "2024-01-15T10:30:00+14:00"),
+        ("2024-01-15T10:30:00Z", "2024-01-15T10:30:00Z"),
+        ("2024-01-15T10:30:00.5", "2024-01-15T10:30:00.5Z"),  # no offset: taken as UTC
+        ("2024-01-15T10:30:00", "2024-01-15T10:30:00Z"),
+    ],
+)
+def test_a_booking_time_keeps_its_offset_or_is_taken_as_utc(booked, timestamp):
+    entry = ntry().replace(
+        "<BookgDt><Dt>2024-01-15</Dt></BookgDt>", f"<BookgDt><DtTm>{booked}</DtTm></BookgDt>"
+    )
+    assert rows(camt(entry))[0]["timestamp"] == timestamp

@@ -46,7 +46,6 @@ FORMAT = "camt.053"
 CHUNK = 1 << 16
 MAX_BLOCK_BYTES = 16 << 20
 """Largest statement header or single entry read (16 MiB); a larger one is malformed."""
-_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
 _DIRECTION = {"CRDT": CREDIT, "DBIT": DEBIT}
 OPENING = ("OPBD", "PRCD")
 """Balance types taken as the opening booked balance (the first one found)."""
@@ -57,6 +56,7 @@ _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)[
 _TAG = re.compile(rb"<(/?)((?:[A-Za-z_][\w.-]*:)?)([A-Za-z_][\w.-]*)[\s/>]")
 _NAME_END_BYTES = frozenset(b">/ \t\r\n")
 _CCY = re.compile(r"""\bCcy\s*=\s*["']([^"']*)["']""")
+_MARKUP = re.compile(rb"<[!?]")
 _NAME_END = frozenset(">/ \t\r\n")
 
 
@@ -146,7 +146,7 @@ class _Text:
             fields: dict[str, object] = {
                 "ref": clean(g[0] or ""),
                 "amt": clean(g[2]),
-                "ccy": _currency(g[1] or ""),
+                "ccy": _currency(g[1]) if g[1] else "",
                 "cdi": clean(g[3]),
                 "rvsl": clean(g[4] or ""),
                 "sts": clean(g[5] if g[5] is not None else g[6]),
@@ -167,13 +167,18 @@ class _Text:
         tx = s.find(self.tx_start, details)
         if tx != -1:
             end = s.find(self.tx_end, tx)
-            names = {"Cdtr": "", "Dbtr": ""}
+            creditor = debtor = ""
             parties = s.find(self.parties, tx, end)
             if parties != -1:
                 for party in self.party.finditer(s, parties, s.find(self.parties_end, parties)):
-                    names[party.group(1)] = names[party.group(1)] or clean(party.group(2))
+                    if party.group(1) == "Cdtr":
+                        creditor = creditor or clean(party.group(2))
+                    else:
+                        debtor = debtor or clean(party.group(2))
             extra = self.tx_info.search(s, tx, end)
-            fields["tx"] = names | {
+            fields["tx"] = {
+                "Cdtr": creditor,
+                "Dbtr": debtor,
                 "ustrd": [clean(u) for u in self.ustrd.findall(s, tx, end)],
                 "tx_info": clean(extra.group(1)) if extra else "",
             }
@@ -233,6 +238,8 @@ def _clean(value: str) -> str:
 
 def _currency(attributes: str) -> str:
     """The ``Ccy`` attribute among an ``Amt`` element's attributes."""
+    if len(attributes) == 10 and attributes.startswith(' Ccy="') and attributes[9] == '"':
+        return attributes[6:9]  # the usual ` Ccy="EUR"`
     found = _CCY.search(attributes)
     return _unescape(found.group(1)).strip() if found else ""
 
@@ -378,7 +385,7 @@ class _Statement:
 
 def _timestamp(value: str) -> str:
     """An ISODateTime as the schema wants it: one without an offset is taken as UTC."""
-    if not value or _OFFSET.search(value):
+    if not value or value[-1] == "Z" or (value[-3:-2] == ":" and value[-6:-5] in ("+", "-")):
         return value
     return value + "Z"
 
@@ -495,14 +502,6 @@ def _markup_end(buffer: bytes, start: int) -> int | None:
     return None if stop == -1 else stop + len(closer)
 
 
-def _first_markup(buffer: bytes, start: int, end: int) -> int:
-    """Where the first ``<!`` or ``<?`` in ``buffer[start:end]`` is, or -1."""
-    bang, question = buffer.find(b"<!", start, end), buffer.find(b"<?", start, end)
-    if bang == -1 or question == -1:
-        return max(bang, question)
-    return min(bang, question)
-
-
 def _read_scan(
     first: bytes, source: BinaryIO, *, namespace: str, version: str
 ) -> Iterator[tuple[Entry, Decimal] | StatementEnd]:
@@ -510,7 +509,7 @@ def _read_scan(
     buffer = b""
     pos = 0  # where the scan goes on in buffer
     block_start: int | None = None  # the open statement header's or entry's start
-    in_entry = False
+    in_entry = marked = False
     statement: _Statement | None = None
     statements = 0
     read = _Reader(namespace, "")
@@ -533,21 +532,22 @@ def _read_scan(
                         close = buffer.find(close_entry, after_name)
                     else:
                         break
-                markup = _first_markup(buffer, pos, len(buffer) if close == -1 else close)
-                if markup != -1:  # what looks like a tag inside it is text
-                    after = _markup_end(buffer, markup)
+                markup = _MARKUP.search(buffer, pos, len(buffer) if close == -1 else close)
+                if markup is not None:  # what looks like a tag inside it is text
+                    after = _markup_end(buffer, markup.start())
                     if after is None:
-                        waiting = markup
+                        waiting = markup.start()
                         break
-                    pos = after
+                    pos, marked = after, True
                     continue
                 end = buffer.find(b">", close) if close != -1 else -1
                 if end == -1:
                     break
                 assert block_start is not None and statement is not None
                 statement.entries += 1
-                yield _entry(read.entry(buffer[block_start : end + 1]), statement, version)
-                block_start, in_entry, pos = None, False, end + 1
+                fields = read.entry(buffer[block_start : end + 1], marked=marked)
+                yield _entry(fields, statement, version)
+                block_start, in_entry, pos, marked = None, False, end + 1, False
                 following = next_entry.match(buffer, pos)  # the usual case: another entry
                 if following is not None:
                     block_start, in_entry, pos = following.start(1), True, following.end()
@@ -588,7 +588,7 @@ def _read_scan(
                 block_start, in_entry = lt, True
                 if empty:  # an entry without its elements: malformed, said by _entry
                     statement.entries += 1
-                    yield _entry(read.entry(buffer[lt : end + 1]), statement, version)
+                    yield _entry(read.entry(buffer[lt : end + 1], marked=False), statement, version)
                     block_start, in_entry = None, False
             elif name == b"Stmt":  # the end of a statement
                 if statement is None:  # one without entries
@@ -637,8 +637,9 @@ class _Reader:
         # the block has passed expat already, and the document has no DTD (detection)
         return ET.fromstring(wrapped)[0]  # noqa: S314
 
-    def entry(self, block: bytes) -> dict[str, Any]:
-        if b"<!" in block or b"<?" in block:
+    def entry(self, block: bytes, *, marked: bool) -> dict[str, Any]:
+        """``marked``: the scan skipped a comment, CDATA section or PI inside the entry."""
+        if marked:
             return self._tree.entry(self._element(block))
         return self._text.entry(block.decode("utf-8"))
 
