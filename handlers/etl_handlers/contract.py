@@ -270,3 +270,26 @@ def lineage_facet_schema_url(facet: str) -> str:
     """The ``_schemaURL`` of one of the project's custom run facets."""
     name = LINEAGE_RUN_FACETS[facet]
     return f"{LINEAGE_FACETS_URL}{name}.json#/$defs/{name}"
+
+
+# -- Bank statement formats (issue 16) -------------------------------------------------------
+# A file under ``raw/`` is read by its first bytes (core/statements/detect.py), not its name;
+# the suffixes below only say which keys are pipeline inputs (the event rule matches those of
+# the accepted formats).
+FORMAT_CSV = "csv"
+FORMAT_CAMT053 = "camt.053"
+FORMAT_MT940 = "mt940"
+FORMAT_BAI2 = "bai2"
+INPUT_FORMATS = (FORMAT_CSV, FORMAT_CAMT053, FORMAT_MT940, FORMAT_BAI2)
+"""Every input format, and the default of the workflow's ``input_formats``."""
+FORMAT_SUFFIXES = {
+    FORMAT_CSV: (".csv",),
+    FORMAT_CAMT053: (".xml",),
+    FORMAT_MT940: (".sta", ".mt940", ".940"),
+    FORMAT_BAI2: (".bai", ".bai2"),
+}
+"""Key suffixes (any case) of each format's files; a key with any of them is a pipeline input."""
+INPUT_SUFFIXES = tuple(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+ACCEPTED_FORMATS = "ETL_INPUT_FORMATS"
+"""Comma-separated formats the validator reads (absent: all of INPUT_FORMATS)."""
+ALL = (*ALL, ACCEPTED_FORMATS)

@@ -49,6 +49,7 @@ from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
+from etl_handlers.core.statements import csv_only
 from etl_handlers.engines.reference.enrich import EnrichMetadata
 from etl_handlers.engines.reference.validate import reject_rate_error
 
@@ -85,7 +86,9 @@ def preflight(
             with ctx.open_source() as raw:
                 source = HashingReader(raw)
                 plan = large.plan_parts(
-                    cast(BinaryIO, source), rows_per_part=rows_per_part, schema=schema
+                    cast(BinaryIO, csv_only(source, schema=schema)),
+                    rows_per_part=rows_per_part,
+                    schema=schema,
                 )
                 if declared is not None or duplicate_files:
                     attributes["contentSha256"] = source.hexdigest()

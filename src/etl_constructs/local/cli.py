@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="process CSV files through the pipeline",
+        help="process CSV and bank statement files (camt.053, MT940, BAI2) through the pipeline",
         epilog=EXIT_HELP + "\n\nThe synth is cached in PROJECT/.etl-pipeline/cache/ (PROJECT: "
         "the folder of cdk.json, or the current folder for the default pipeline) and reused "
         "while the app's files, the -c values and the library stay the same.",
@@ -106,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="a CSV file; FILE.manifest.json beside it is uploaded too (the sender's manifest)",
+        help="a CSV or statement file; FILE.manifest.json beside it is uploaded too "
+        "(the sender's manifest)",
     )
     common(run)
     run.add_argument("--json", action="store_true", help="one JSON object per file per line")
