@@ -20,7 +20,6 @@ import bisect
 import hashlib
 import io
 import json
-import sys
 import time
 from collections import Counter
 from decimal import Decimal
@@ -33,8 +32,6 @@ from bench.job_sql import NAMES, SCRUB_PREFILTER
 SCRUB_PREFILTER_PY = r"(?:[0-9]|[^\x00-\x7f])(?:[ \t./_-]{0,3}(?:[0-9]|[^\x00-\x7f])){11,}"
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "handlers") not in sys.path:
-    sys.path.insert(0, str(ROOT / "handlers"))
 
 META = {
     "job_id": "0123456789abcdef0123456789abcdef",

@@ -269,11 +269,12 @@ class EtlWorkflow(Construct):
             COMPLETE or FAIL) to the bucket under ``lineage/`` and, with an ``endpoint``, to
             an OpenLineage HTTP API (docs/lineage.md); ``None`` (default): no events.
         input_formats: the file formats read, from ``csv``, ``camt.053``, ``mt940``,
-            ``bai2`` (None: all four). A file is read by its first bytes; one of a format
-            left out ends FAILED with ``UNSUPPORTED_FORMAT``, and the ingestion rule only
-            matches the suffixes of the formats in (``.csv``; ``.xml``; ``.sta``, ``.mt940``,
-            ``.940``; ``.bai``, ``.bai2``). A statement format needs a schema statements
-            can fill (the default's columns; docs/statements.md).
+            ``bai2`` (None: all four when statements can fill the schema, as they can the
+            default one; else ``csv`` alone). A file is read by its first bytes; one of a
+            format left out ends FAILED with ``UNSUPPORTED_FORMAT``, and the ingestion rule
+            only matches the suffixes of the formats in (``.csv``; ``.xml``; ``.sta``,
+            ``.mt940``, ``.940``; ``.bai``, ``.bai2``). Naming a statement format needs a
+            schema statements can fill (the default's columns; docs/statements.md).
 
     Attributes:
         functions: the five functions by base name.
@@ -353,16 +354,16 @@ class EtlWorkflow(Construct):
         )
         schema_problems = self.schema.problems()
         problems += schema_problems
-        problems += input_format_problems(
-            input_formats,
+        formats_against = {
             # a broken schema is reported above; whether statements fit it is moot
-            schema_document=None
+            "schema_document": None
             if schema_problems
             else self.schema.to_document(descriptions=False),
-            default_document=TransactionSchema.default().to_document(descriptions=False),
-        )
+            "default_document": TransactionSchema.default().to_document(descriptions=False),
+        }
+        problems += input_format_problems(input_formats, **formats_against)
         #: the file formats the pipeline reads (docs/statements.md)
-        self.input_formats = resolve_formats(input_formats)
+        self.input_formats = resolve_formats(input_formats, **formats_against)
         settings.update(function_settings or {})
         self.compliance = profile
         # The maps of the big-file path run parts on the step functions: more parts at once

@@ -1,6 +1,7 @@
 """Which file formats a pipeline reads (``EtlWorkflow(input_formats=...)``).
 
-CSV and the bank statements camt.053, MT940 and BAI2 (all four by default). The setting
+CSV and the bank statements camt.053, MT940 and BAI2 (by default: all four when statements
+can fill the schema, as they can the default one; CSV alone for a schema they cannot). The setting
 decides three things: the key suffixes the ingestion rule sends to the trigger, the formats
 the validator accepts (``ETL_INPUT_FORMATS``; a file of another format ends FAILED with
 ``UNSUPPORTED_FORMAT``), and, when a statement format is in, that the schema can take
@@ -26,12 +27,18 @@ def _fields() -> ModuleType:
     )
 
 
-def resolve_formats(given: Sequence[str] | None) -> tuple[str, ...]:
-    """The formats in force: all of them when ``given`` is None, else ``given`` (checked by
-    :func:`input_format_problems`), without repeats, in the contract's order."""
-    if given is None:
-        return INPUT_FORMATS
-    return tuple(f for f in INPUT_FORMATS if f in given)
+def resolve_formats(
+    given: Sequence[str] | None, *, schema_document: dict | None, default_document: dict
+) -> tuple[str, ...]:
+    """The formats in force: ``given`` (checked by :func:`input_format_problems`) without
+    repeats, in the contract's order; when ``given`` is None, CSV and the statement formats
+    if statements can fill the schema, else CSV alone (a schema of the user's own with
+    columns no statement carries keeps reading CSV, as before the statement formats)."""
+    if given is not None:
+        return tuple(f for f in INPUT_FORMATS if f in given)
+    if schema_document is None or _fields().schema_problems(schema_document, default_document):
+        return (contract.FORMAT_CSV,)
+    return INPUT_FORMATS
 
 
 def input_format_problems(
@@ -40,11 +47,10 @@ def input_format_problems(
     """Every problem of ``input_formats`` with this schema (empty when fine); the schema is
     not checked when ``schema_document`` is None (a schema with problems of its own)."""
     if given is None:
-        formats: Sequence[str] = INPUT_FORMATS
-    elif isinstance(given, str) or not all(isinstance(f, str) for f in given):
+        return []  # the statement formats only when the schema takes them (resolve_formats)
+    if isinstance(given, str) or not all(isinstance(f, str) for f in given):
         return [f"input_formats: must be a list of format names ({', '.join(INPUT_FORMATS)})"]
-    else:
-        formats = given
+    formats: Sequence[str] = given
     problems = [
         f"input_formats: {f!r} is not one of {', '.join(INPUT_FORMATS)}"
         for f in formats

@@ -1,5 +1,6 @@
 """EtlWorkflow's ``input_formats``: what the ingestion rule matches, what the validator
-accepts, and a schema statements cannot fill refused at synth."""
+accepts, and what a schema statements cannot fill gets (CSV only; statements refused at
+synth when named)."""
 
 from __future__ import annotations
 
@@ -68,11 +69,16 @@ def _custom_schema() -> TransactionSchema:
     return TransactionSchema.from_document(document)
 
 
-def test_a_schema_statements_cannot_fill_needs_csv_only() -> None:
+def test_a_schema_statements_cannot_fill_reads_csv_unless_statements_are_asked_for() -> None:
+    """A schema of the user's own that no statement can fill keeps working as before the
+    statement formats (CSV only, its rule matching ``.csv`` keys); naming a statement format
+    for it is refused, saying why."""
+    stack, workflow = _workflow_stack(schema=_custom_schema())
+    assert workflow.input_formats == ("csv",)
+    assert _rule_keys(Template.from_stack(stack)) == ["raw/*.csv", "raw/*.CSV"]
     with pytest.raises(PropsError) as raised:
-        _workflow_stack(schema=_custom_schema())
+        _workflow_stack(schema=_custom_schema(), input_formats=["csv", "mt940"])
     message = str(raised.value)
-    assert "input_formats: camt.053, mt940, bai2 need a schema statements can fill" in message
+    assert "input_formats: mt940 need a schema statements can fill" in message
     assert "column category is missing" in message
     assert "required column branch is not a statement field" in message
-    _workflow_stack(schema=_custom_schema(), input_formats=["csv"])  # as before
