@@ -222,3 +222,75 @@ def test_pruning_columns_keep_statistics() -> None:
         for name in ("job_id", "timestamp", "amount", "currency", "transaction_type"):
             stats = group.column(names.index(name)).statistics
             assert stats is not None and stats.has_min_max, name
+
+
+def _rejects_spec(lines: list[bytes]) -> list[dict[str, Any]]:
+    """The rejects table's rows, line by line as the contract reads them."""
+    rows = []
+    for line in lines:
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        rows.append(
+            {
+                "job_id": "job",
+                "source_key": "raw/a.csv",
+                "row_number": record.get("row"),
+                "code": record.get("code"),
+                "column_name": record.get("column"),
+                "message": record.get("message"),
+                "fields": json.dumps(record.get("fields"), ensure_ascii=False),
+            }
+        )
+    return rows
+
+
+def _rejects_table(lines: list[bytes]) -> list[dict[str, Any]]:
+    sink = io.BytesIO()
+    count = curate.write_rejects(lines, job_id="job", source_key="raw/a.csv", sink=sink)
+    rows = pq.read_table(io.BytesIO(sink.getvalue())).to_pylist()
+    assert count == len(rows)
+    return rows
+
+
+def test_rejects_read_in_blocks_hold_what_each_line_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the validator's own lines: card numbers masked, control characters, quotes, non-ASCII
+    data = (
+        _generated(400)
+        + (
+            't-x,ACC1,2024-01-01T00:00:00Z,1.00,EUR,DEBIT,"tab\there ""q"" \x01 é",food,'
+            "4111111111111111,DE,extra\n"
+            "t-y,ACC1,not a time,1.00,EUR,DEBIT,Shop,food,4111111111111111,DE\n"
+            "t-z,ACC1,2024-01-01T00:00:00Z,-5,XXX,DEBIT,Shop,food,,DE\n"
+        ).encode()
+    )
+    rejects = io.BytesIO()
+    validate_stream(
+        io.BytesIO(data),
+        io.BytesIO(),
+        rejects,
+        schema=load_schema(None),
+        max_reject_rate=Decimal(1),
+    )
+    lines = rejects.getvalue().splitlines(keepends=True)
+    assert len(lines) >= 3
+    monkeypatch.setattr(curate, "REJECT_BLOCK_LINES", 2)
+    assert _rejects_table([*lines, b"\n"]) == _rejects_spec(lines)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b'{"row": 1, "code": "X", "column": null, "message": "m", "fields": {"a": "\\u00e9"}}\n',
+        b'{"row": 1, "code": "X", "column": "c", "message": "m", "fields": {"a":"b"}}\n',
+        b'{"row": 1, "code": "X", "column": "c", "message": "m", "fields": {"a": 1}}\n',
+        b'{"row": 1, "code": "X", "column": "c", "message": "m", "fields": {"a": "\\/"}}\n',
+        b'{"code": "X", "row": 1, "column": "c", "message": "m", "fields": null}',
+    ],
+    ids=["escaped-non-ascii", "no-space", "number", "escaped-slash", "key-order"],
+)
+def test_reject_lines_in_another_form_are_read_line_by_line(odd: bytes) -> None:
+    # fields text not in json.dumps form: written as json.dumps writes it, whatever the block
+    plain = b'{"row": 2, "code": "Y", "column": "c", "message": "m", "fields": {"a": "b"}}\n'
+    lines = [plain, odd, plain]
+    assert _rejects_table(lines) == _rejects_spec(lines)

@@ -140,33 +140,117 @@ def write_transactions(
 def write_rejects(source: Iterable[bytes], *, job_id: str, source_key: str, sink: BinaryIO) -> int:
     """Write the reject lines of ``source`` (a file, or the lines of several) as the
     ``rejects`` table's file; returns the count. The lines are the contract's (``row``,
-    ``code``, ``column``, ``message``, ``fields``); ``fields`` stays JSON text."""
+    ``code``, ``column``, ``message``, ``fields``); ``fields`` stays JSON text, as
+    ``json.dumps(fields, ensure_ascii=False)`` writes it.
+
+    Lines in the form the validator writes (``json.dumps(record, ensure_ascii=False)``, the
+    keys in that order, ``fields`` a flat object of strings) are read in blocks by the JSON
+    reader, and their ``fields`` text is kept as it is (that form is its own ``json.dumps``);
+    a block with any other line is read line by line."""
     schema = arrow_schema(curated.rejects_columns())
-    names = schema.names
-    columns: dict[str, list[Any]] = {name: [] for name in names}
     writer = _writer(sink, schema)
     count = 0
+    pending: list[pa.Table] = []
+    held = 0
     try:
-        for line in source:
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            columns["job_id"].append(job_id)
-            columns["source_key"].append(source_key)
-            columns["row_number"].append(record.get("row"))
-            columns["code"].append(record.get("code"))
-            columns["column_name"].append(record.get("column"))
-            columns["message"].append(record.get("message"))
-            columns["fields"].append(json.dumps(record.get("fields"), ensure_ascii=False))
-            count += 1
-            if len(columns["job_id"]) >= ROW_GROUP_ROWS:
-                writer.write_table(pa.table(columns, schema=schema))
-                columns = {name: [] for name in names}
-        if columns["job_id"] or count == 0:
-            writer.write_table(pa.table(columns, schema=schema))
+        for block in _reject_blocks(source):
+            table = _rejects_block(block, job_id, source_key, schema)
+            pending.append(table)
+            held += table.num_rows
+            count += table.num_rows
+            if held >= ROW_GROUP_ROWS:
+                writer.write_table(pa.concat_tables(pending))
+                pending, held = [], 0
+        if pending or count == 0:
+            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
     finally:
         writer.close()
     return count
+
+
+#: Reject lines read at a time.
+REJECT_BLOCK_LINES = 1 << 16
+_JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+# A string as json.dumps(..., ensure_ascii=False) writes it: only quote, backslash and
+# control characters escaped, the short forms where there is one, else \u00xx.
+_DUMPED_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f]))*"'
+_DUMPED_PAIR = f"{_DUMPED_STRING}: {_DUMPED_STRING}"
+_REJECT_LINE = (
+    r'^\{"row": (?:0|[1-9][0-9]*), "code": '
+    + _JSON_STRING
+    + r', "column": (?:'
+    + _JSON_STRING
+    + r'|null), "message": '
+    + _JSON_STRING
+    + r', "fields": (?P<fields>\{(?:'
+    + _DUMPED_PAIR
+    + "(?:, "
+    + _DUMPED_PAIR
+    + r")*)?\}|null)\}\n?$"
+)
+_REJECT_VALUES = pa.schema(
+    [("row", pa.int64()), ("code", pa.string()), ("column", pa.string()), ("message", pa.string())]
+)
+
+
+def _reject_blocks(source: Iterable[bytes]) -> Iterator[list[bytes]]:
+    block: list[bytes] = []
+    for line in source:
+        if not line.strip():
+            continue
+        block.append(line if line.endswith(b"\n") else line + b"\n")
+        if len(block) >= REJECT_BLOCK_LINES:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _rejects_block(block: list[bytes], job_id: str, source_key: str, schema: pa.Schema) -> pa.Table:
+    n = len(block)
+    constant = {
+        "job_id": pa.array([job_id] * n, pa.string()),
+        "source_key": pa.array([source_key] * n, pa.string()),
+    }
+    try:
+        lines = pa.array(block, pa.large_binary()).cast(pa.large_string())
+        found = pc.extract_regex(lines, _REJECT_LINE)
+    except pa.ArrowInvalid:  # not UTF-8: the line by line read says where
+        found = None
+    if found is not None and found.null_count == 0:
+        values = pa_json.read_json(
+            pa.BufferReader(b"".join(block)),
+            read_options=pa_json.ReadOptions(
+                use_threads=False, block_size=max(1 << 20, sum(map(len, block)))
+            ),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=_REJECT_VALUES, unexpected_field_behavior="ignore"
+            ),
+        )
+        columns = {
+            **constant,
+            "row_number": values.column("row"),
+            "code": values.column("code"),
+            "column_name": values.column("column"),
+            "message": values.column("message"),
+            "fields": found.field("fields").cast(pa.string()),
+        }
+        return pa.table([columns[name] for name in schema.names], schema=schema)
+    rows: dict[str, list[Any]] = {
+        name: [] for name in ("row_number", "code", "column_name", "message", "fields")
+    }
+    for line in block:
+        record = json.loads(line)
+        rows["row_number"].append(record.get("row"))
+        rows["code"].append(record.get("code"))
+        rows["column_name"].append(record.get("column"))
+        rows["message"].append(record.get("message"))
+        rows["fields"].append(json.dumps(record.get("fields"), ensure_ascii=False))
+    columns = {
+        **constant,
+        **{name: pa.array(v, schema.field(name).type) for name, v in rows.items()},
+    }
+    return pa.table([columns[name] for name in schema.names], schema=schema)
 
 
 def _writer(
