@@ -416,7 +416,8 @@ class CuratedBuilder:
     def _flush(self) -> None:
         if not self._held:
             return
-        strings = [pa.concat_arrays(parts) for parts in self._parts]
+        # chunked: the sort's take gathers from the pieces (no copy into one array first)
+        strings = [pa.chunked_array(parts, pa.string()) for parts in self._parts]
         dates = pa.concat_arrays(self._dates).fill_null(self.default_partition)
         rows = np.concatenate(self._rows)
         self._parts = [[] for _ in self.names]
