@@ -37,6 +37,9 @@ def _generated(rows: int, seed: int = 7) -> bytes:
     pick = random.Random(seed)
     lines = [HEADER]
     merchants = ["Shop", 'Joe\'s ""Diner""', '"Hotel\nBerlin"', "Café Zürich", "", "寿司"]
+    # backslashes: one at the end of a value (before its closing quote), one before an
+    # escaped quote, a tab (escaped as \t)
+    merchants += ["C:\\shop\\", '"a\\""b"', "tab\there"]
     for n in range(rows):
         day = pick.randrange(1, 41)
         stamp = f"2024-{1 + day // 28:02d}-{1 + day % 28:02d}T{pick.randrange(24):02d}:15:00"

@@ -278,7 +278,8 @@ _NO_STATISTICS = frozenset({"identifier", "text", "card_number"})
 
 def _tuning(document: Mapping[str, Any]) -> dict[str, list[str]]:
     """The ``transactions`` writer's dictionary and statistics columns: measured on 1M
-    realistic rows, a third less write time and a fifth smaller files than both everywhere.
+    realistic rows (359 day files), a quarter less write time and a fifth smaller files than
+    both everywhere (0.82 -> 0.60 CPU-s, 28.6 -> 22.5 MB).
     The processing fields (one value per job) keep both: ``job_id`` statistics let a reader
     skip other jobs' files."""
     kinds = {c["name"]: c["type"] for c in document["columns"]}
@@ -369,24 +370,16 @@ class CuratedBuilder:
         """The processing fields' values (one per job, as the enriched records hold them)."""
         self._constants = dict(values)
 
-    def add(
-        self,
-        columns: list[pa.Array],
-        dates: pa.Array | None,
-        rows: np.ndarray,
-        *,
-        more: bool = False,
-    ) -> None:
+    def add(self, columns: list[pa.Array], dates: pa.Array | None, rows: np.ndarray) -> None:
         """Rows of the job: each schema column's strings (nulls where the record holds
-        null), their transaction dates (None: no date) and their 0-based record numbers.
-        ``more``: the rest of the rows before these comes next (no flush in between, or a
-        day's rows would reach its file out of order)."""
+        null), their transaction dates (None: no date) and their 0-based record numbers
+        (every row before these has come in: a flush may follow)."""
         for parts, values in zip(self._parts, columns, strict=True):
             parts.append(values)
         self._dates.append(dates if dates is not None else pa.nulls(len(rows), pa.string()))
         self._rows.append(rows)
         self._held += len(rows)
-        if self._held >= BUILD_ROWS and not more:
+        if self._held >= BUILD_ROWS:
             self._flush()
 
     def add_enriched(self, data: bytes, first: int) -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
@@ -493,67 +493,49 @@ def _hand_over(
     the quotes do not pair up as expected.
 
     Certified lines are ``{"key":value,...}`` with every key in schema order and every value
-    a string or ``null``. In a line without a backslash no quote is escaped, so its quotes
-    pair up; a pair followed by ``:`` is a key, and its value is the next pair when a quote
-    follows the colon, else ``null``. Lines with a backslash are read by the JSON reader."""
+    a string or ``null``. Once the escaped quotes are left out (a quote after an odd run of
+    backslashes), a line's quotes pair up; a pair followed by ``:`` is a key, and its value
+    is the next pair when a quote follows the colon, else ``null``. The few values with a
+    backslash are decoded as JSON strings."""
     n = len(ends)
     if quotes is None:
         quotes = np.flatnonzero(view == ord('"'))
-    plain = np.arange(n)
-    escaped = None
-    if data.find(b"\\") >= 0:
-        slashes = np.flatnonzero(view == ord("\\"))
-        marked = np.zeros(n, dtype=bool)
-        marked[np.searchsorted(ends, slashes)] = True
-        plain, escaped = np.flatnonzero(~marked), np.flatnonzero(marked)
-        # drop the quotes of the marked lines (few)
-        line_starts = np.where(escaped > 0, ends[escaped - 1] + 1, 0)
-        low = np.searchsorted(quotes, line_starts)
-        high = np.searchsorted(quotes, ends[escaped])
-        quotes = np.delete(
-            quotes, np.concatenate([np.arange(a, b) for a, b in zip(low, high, strict=True)])
-        )
-    m = len(plain)
+    slashes = np.flatnonzero(view == ord("\\")) if data.find(b"\\") >= 0 else None
+    if slashes is not None:
+        # the length of each run of backslashes up to each backslash
+        fresh = np.ones(len(slashes), dtype=bool)
+        fresh[1:] = slashes[1:] != slashes[:-1] + 1
+        run = slashes - np.maximum.accumulate(np.where(fresh, slashes, 0)) + 1
+        after = slashes + 1  # a line never ends in a backslash: still in the chunk
+        escaping = (view[after] == ord('"')) & (run % 2 == 1)
+        quotes = np.delete(quotes, np.searchsorted(quotes, after[escaping]))
     close = quotes[1::2]
-    if len(quotes) % 2 or (m and len(close) == 0):
+    if len(quotes) % 2 or (n and len(close) == 0):
         return False
     keys = np.flatnonzero(view[close + 1] == ord(":"))
-    if len(keys) != m * width:
+    if len(keys) != n * width:
         return False
-    after = close[keys]  # each key's closing quote
-    string = view[after + 2] == ord('"')
+    key_end = close[keys]  # each key's closing quote
+    string = view[key_end + 2] == ord('"')
     value_end = close[np.minimum(keys + 1, len(close) - 1)]
-    begin = np.where(string, after + 3, after + 1).reshape(m, width)
-    end = np.where(string, value_end, after + 1).reshape(m, width)
-    null = ~string.reshape(m, width)
+    begin = np.where(string, key_end + 3, key_end + 1)
+    end = np.where(string, value_end, key_end + 1)
     # one take for all columns: the values column after column (their ranges in file order)
-    ranges = _ranges_and_gaps(pa.py_buffer(data), begin.ravel(), end.ravel())
-    picks = (2 * np.arange(m * width, dtype=np.int64)).reshape(m, width).T.ravel()
-    valid = np.packbits(~null.T.ravel(), bitorder="little")
-    index = pa.Array.from_buffers(pa.int64(), m * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
+    ranges = _ranges_and_gaps(pa.py_buffer(data), begin, end)
+    picks = (2 * np.arange(n * width, dtype=np.int64)).reshape(n, width).T.ravel()
+    valid = np.packbits(string.reshape(n, width).T.ravel(), bitorder="little")
+    index = pa.Array.from_buffers(pa.int64(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
     values = ranges.take(index).cast(pa.string())
-    columns = [values.slice(j * m, m) for j in range(width)]
-    if escaped is None:
-        curated.add(columns, days, np.arange(first, first + n))
-        return True
-    curated.add(
-        columns,
-        None if days is None else days.take(k.int_array(plain)),
-        first + plain,
-        more=True,
-    )
-    lines = b"".join(data[(ends[i - 1] + 1 if i else 0) : ends[i] + 1] for i in escaped.tolist())
-    found = pa_json.read_json(
-        pa.BufferReader(lines),
-        read_options=pa_json.ReadOptions(use_threads=False),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=pa.schema([pa.field(name, pa.string()) for name in curated.names]),
-            unexpected_field_behavior="ignore",
-        ),
-    )
-    curated.add(
-        [found.column(name).combine_chunks() for name in curated.names],
-        None if days is None else days.take(k.int_array(escaped)),
-        first + escaped,
-    )
+    if slashes is not None:
+        # the values holding a backslash (row-major numbers), decoded; placed column-major
+        holders = np.unique(np.searchsorted(begin, slashes, side="right") - 1)
+        texts = ranges.take(k.int_array(2 * holders)).to_pylist()
+        at = (holders % width) * n + holders // width
+        mask = np.zeros(n * width, dtype=bool)
+        mask[at] = True
+        # json's own string decoder (what json.loads runs for a string), from after the quote
+        decoded = [scanstring(texts[i] + '"', 0)[0] for i in np.argsort(at).tolist()]
+        values = pc.replace_with_mask(values, k.bool_array(mask), pa.array(decoded, pa.string()))
+    columns = [values.slice(j * n, n) for j in range(width)]
+    curated.add(columns, days, np.arange(first, first + n))
     return True
