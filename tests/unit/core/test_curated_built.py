@@ -313,3 +313,60 @@ def test_reject_lines_in_another_form_are_read_line_by_line(odd: bytes) -> None:
     plain = b'{"row": 2, "code": "Y", "column": "c", "message": "m", "fields": {"a": "b"}}\n'
     lines = [plain, odd, plain]
     assert _rejects_table(lines) == _rejects_spec(lines)
+
+
+OPTIONAL_TIME = {
+    **CUSTOM,
+    "columns": [*CUSTOM["columns"], {"name": "booked", "type": "timestamp"}],
+}
+
+
+def test_rows_without_a_timestamp_land_in_the_received_date_beside_dated_ones() -> None:
+    data = (
+        b"ref,value,ccy,side,note,booked\n"
+        b"S1,10.00,USD,DR,first,2024-03-01T10:00:00Z\n"
+        b"S2,2.50,usd,cr,,\n"
+        b"S3,1.00,USD,DR,third,2024-03-01T23:30:00-02:00\n"
+    )
+    built = _assert_same_files(_processed(data, OPTIONAL_TIME), OPTIONAL_TIME)
+    assert {day: t.column("ref").to_pylist() for day, t in built.items()} == {
+        "2024-03-01": ["S1"],
+        DEFAULT_PARTITION: ["S2"],
+        "2024-03-02": ["S3"],
+    }
+
+
+def test_a_job_with_no_enriched_record_builds_no_file() -> None:
+    _, builder, sinks = _built(b"", DEFAULT_DOCUMENT)
+    assert builder.complete and builder.finish().rows == {} and sinks == {}
+
+
+def test_a_builder_without_the_processing_fields_writes_nothing() -> None:
+    builder = curate.CuratedBuilder(
+        document=CUSTOM, open_sink=lambda value: io.BytesIO(), default_partition="x"
+    )
+    strings = [pa.array(["S1"]), pa.array(["1.00"]), pa.array(["USD"]), pa.array(["DR"])]
+    builder.add([*strings, pa.array([None], pa.string())], None, np.arange(1))
+    with pytest.raises(ValueError, match="processing fields"):
+        builder.finish()
+
+
+def test_rejects_past_a_row_group_start_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [
+        f'{{"row": {n}, "code": "X", "column": null, "message": "m", "fields": {{}}}}\n'.encode()
+        for n in range(1, 8)
+    ]
+    monkeypatch.setattr(curate, "REJECT_BLOCK_LINES", 2)
+    monkeypatch.setattr(curate, "ROW_GROUP_ROWS", 3)
+    sink = io.BytesIO()
+    assert curate.write_rejects(lines, job_id="job", source_key="raw/a.csv", sink=sink) == 7
+    assert pq.ParquetFile(io.BytesIO(sink.getvalue())).metadata.num_row_groups == 3
+    assert _rejects_table(lines) == _rejects_spec(lines)
+
+
+def test_a_reject_line_that_is_not_utf8_fails_as_the_line_by_line_read_does() -> None:
+    bad = b'{"row": 1, "code": "X", "column": null, "message": "\xff", "fields": null}\n'
+    with pytest.raises(ValueError):
+        _rejects_spec([bad])
+    with pytest.raises(ValueError):
+        curate.write_rejects([bad], job_id="job", source_key="raw/a.csv", sink=io.BytesIO())

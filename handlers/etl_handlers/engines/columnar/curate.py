@@ -159,10 +159,11 @@ def write_rejects(source: Iterable[bytes], *, job_id: str, source_key: str, sink
             held += table.num_rows
             count += table.num_rows
             if held >= ROW_GROUP_ROWS:
-                writer.write_table(pa.concat_tables(pending))
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
                 pending, held = [], 0
         if pending or count == 0:
-            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
+            table = pa.concat_tables(pending) if pending else schema.empty_table()
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
     finally:
         writer.close()
     return count
