@@ -150,28 +150,21 @@ def ours_step(
 
 
 class _Curated:
-    """What the enrich step adds with the curated dataset on, as ``app.curate`` does it
-    (files instead of S3 objects): the ``transactions`` files built while the engine
-    enriches (read back from the enriched output when the engine did not build them), then
-    the rejects' file."""
+    """What the enrich step adds with the curated dataset on, with the enricher's own code
+    (``app.curate.StagedCurated``: in-memory spooled files, as in the function; the upload
+    to S3 is not timed): the ``transactions`` files built while the engine enriches (read
+    back from the enriched output when the engine did not build them), then the rejects'
+    file."""
 
     def __init__(self, out: Path, schema: Any) -> None:
-        from etl_handlers.app.curate import schema_document
+        from etl_handlers.app.curate import StagedCurated, schema_document
         from etl_handlers.engines.columnar import curate
 
         self.out = out
         self.curate = curate
         self.document = schema_document(schema)
-        self.folder = out / "curated"
-        self.folder.mkdir(exist_ok=True)
-        self.sinks: list[Any] = []
-        self.builder = curate.CuratedBuilder(
-            document=self.document, open_sink=self._open, default_partition="2026-01-01"
-        )
-
-    def _open(self, value: str) -> Any:
-        self.sinks.append((self.folder / f"transactions-{value}.parquet").open("wb"))
-        return self.sinks[-1]
+        self.staged = StagedCurated(schema=schema, received_date="2026-01-01")
+        self.builder = self.staged.builder
 
     def write(self) -> int:
         """Rows written to the ``transactions`` files."""
@@ -183,13 +176,11 @@ class _Curated:
                     source,
                     document=self.document,
                     input_format="jsonl",
-                    open_sink=self._open,
+                    open_sink=self.staged.open_sink,
                     default_partition="2026-01-01",
                 )
-        with (
-            (self.out / "rejected.jsonl").open("rb") as source,
-            (self.folder / "rejects.parquet").open("wb") as sink,
-        ):
+        with (self.out / "rejected.jsonl").open("rb") as source:
+            sink = self.staged.open_sink("rejects")  # a spooled file, as for the others
             self.curate.write_rejects(source, job_id=META["job_id"], source_key="bench", sink=sink)
         return written.total
 
@@ -197,9 +188,7 @@ class _Curated:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.builder.close()
-        for sink in self.sinks:
-            sink.close()
+        self.staged.__exit__(None, None, None)
 
 
 def ours_curated(path: Path, out: Path) -> dict[str, Any]:
@@ -212,6 +201,7 @@ def ours(path: Path, out: Path, engine: str | None = None, curated: bool = False
     step also writes the curated Parquet."""
     _engine(engine)
     if curated:  # loaded before the clock starts, as the engines' modules are
+        import etl_handlers.app.curate
         import etl_handlers.engines.columnar.curate  # noqa: F401
     clock = Clock()
     validate = ours_step("validate", path, out, engine)

@@ -123,11 +123,12 @@ class StagedCurated:
         self.files: dict[str, IO[bytes]] = {}
         self.builder: CuratedBuilder = curate.CuratedBuilder(
             document=schema_document(schema),
-            open_sink=self._open,
+            open_sink=self.open_sink,
             default_partition=received_date,
         )
 
-    def _open(self, value: str) -> IO[bytes]:
+    def open_sink(self, value: str) -> IO[bytes]:
+        """A new spooled file for the partition ``value``'s file."""
         self.files[value] = self._stack.enter_context(_spooled())
         return self.files[value]
 
