@@ -526,16 +526,19 @@ def _hand_over(
     valid = np.packbits(string.reshape(n, width).T.ravel(), bitorder="little")
     index = pa.Array.from_buffers(pa.int64(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
     values = ranges.take(index).cast(pa.string())
+    columns = [values.slice(j * n, n) for j in range(width)]
     if slashes is not None:
-        # the values holding a backslash (row-major numbers), decoded; placed column-major
+        # the values holding a backslash (row-major numbers), decoded in their columns
         holders = np.unique(np.searchsorted(begin, slashes, side="right") - 1)
         texts = ranges.take(k.int_array(2 * holders)).to_pylist()
-        at = (holders % width) * n + holders // width
-        mask = np.zeros(n * width, dtype=bool)
-        mask[at] = True
-        # json's own string decoder (what json.loads runs for a string), from after the quote
-        decoded = [scanstring(texts[i] + '"', 0)[0] for i in np.argsort(at).tolist()]
-        values = pc.replace_with_mask(values, k.bool_array(mask), pa.array(decoded, pa.string()))
-    columns = [values.slice(j * n, n) for j in range(width)]
+        for column in np.unique(holders % width).tolist():
+            mine = np.flatnonzero(holders % width == column)
+            mask = np.zeros(n, dtype=bool)
+            mask[holders[mine] // width] = True
+            # json's own string decoder (what json.loads runs for a string), after the quote
+            decoded = [scanstring(texts[i] + '"', 0)[0] for i in mine.tolist()]
+            columns[column] = pc.replace_with_mask(
+                columns[column], k.bool_array(mask), pa.array(decoded, pa.string())
+            )
     curated.add(columns, days, np.arange(first, first + n))
     return True
