@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """`make demo`: the example app, synthesized and run offline on the example data.
 
-Runs ``etl-pipeline run examples/data/*.csv --out etl-out`` (the example app of cdk.json,
-cdk-nag packs included, stood up in moto), then checks each file got the outcome
-``examples/data/expected.json`` gives it: a clean file, one with a few rejected rows, and one
-that fails as a whole. Exits 0 when all three match (the failing file failing is expected).
+Runs ``etl-pipeline run`` on the files of ``examples/data/`` with ``--out etl-out`` (the
+example app of cdk.json, cdk-nag packs included, stood up in moto), then checks each file
+got the outcome ``examples/data/expected.json`` gives it: a clean file, one with a few
+rejected rows, one that fails as a whole, and a bank statement of each format (camt.053,
+MT940, BAI2). Exits 0 when all match (the failing file failing is expected).
 """
 
 from __future__ import annotations

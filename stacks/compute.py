@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from etl_constructs import Compliance, EtlWorkflow, LargeFiles, ManifestPolicy
+from etl_constructs import Compliance, EtlWorkflow, LargeFiles, LineagePolicy, ManifestPolicy
 
 
 class ComputeStack(cdk.Stack):
@@ -45,6 +45,7 @@ class ComputeStack(cdk.Stack):
             manifest=manifest,
             duplicate_files=duplicate_files,
             curated_dataset=True,  # the AnalyticsStack's catalog reads it
+            lineage=LineagePolicy(),  # OpenLineage run events under lineage/ in the bucket
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(

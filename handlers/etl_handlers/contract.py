@@ -232,3 +232,64 @@ MAX_ATTEMPTS = 50
 ATTEMPT_PRUNED_PREFIXES = (VALIDATED_PREFIX, REJECTED_PREFIX, PROCESSED_PREFIX, ENRICHED_PREFIX)
 """Where a reprocess that SUCCEEDED removes the objects of the job's other attempts (the
 enricher, once the job is SUCCEEDED); ``failed/`` keeps its copy of the source."""
+# -- Lineage: OpenLineage run events (issue 15) --------------------------------------------
+# Off unless the workflow's ``lineage`` prop is set; then the validator emits START, the step
+# that ends the job COMPLETE (SUCCEEDED or DUPLICATE) and the trigger FAIL (from the end of the
+# job's execution), each written once to the data bucket under LINEAGE_KEY and, when an
+# endpoint or a DataZone domain is set, sent there too (docs/lineage.md).
+LINEAGE_PREFIX = "lineage/"
+PREFIXES = (*PREFIXES, LINEAGE_PREFIX)
+LINEAGE_KEY = LINEAGE_PREFIX + "{job}/{attempt}/{sequence}-{event_type}.json"
+"""One run event: ``lineage/{jobId}/{attempt}/1-START.json``, ``.../2-COMPLETE.json`` or
+``.../2-FAIL.json`` (attempt 1 for the first run; a reprocess is attempt N, a new run)."""
+LINEAGE_SEQUENCE = {"START": 1, "COMPLETE": 2, "FAIL": 2}
+"""The events a run emits and their order in the run's folder."""
+LINEAGE_NAMESPACE = "ETL_LINEAGE_NAMESPACE"
+"""The OpenLineage job namespace (the state machine's name); lineage is on when it is set."""
+LINEAGE_ENDPOINT = "ETL_LINEAGE_ENDPOINT"
+"""An HTTP(S) URL each event is POSTed to as well (e.g. Marquez's ``/api/v1/lineage``)."""
+LINEAGE_API_KEY_SECRET = "ETL_LINEAGE_API_KEY_SECRET"  # noqa: S105 - a variable name
+"""The ARN of a Secrets Manager secret whose value is sent as ``Authorization: Bearer``."""
+LINEAGE_DATAZONE_DOMAIN = "ETL_LINEAGE_DATAZONE_DOMAIN"
+"""An Amazon DataZone domain id each event is posted to as well (``PostLineageEvent``)."""
+ALL = (*ALL, LINEAGE_NAMESPACE, LINEAGE_ENDPOINT, LINEAGE_API_KEY_SECRET, LINEAGE_DATAZONE_DOMAIN)
+METRIC_LINEAGE_FAILED = "LineageEventsFailed"
+"""Run events that could not be written or sent (the job goes on; the log says why)."""
+METRIC_NAMES = (*METRIC_NAMES, METRIC_LINEAGE_FAILED)
+LINEAGE_FACETS_URL = "https://github.com/etl-constructs/etl-constructs/blob/main/docs/lineage/"
+"""Where the JSON schemas of the project's custom facets are published (docs/lineage/)."""
+LINEAGE_RUN_FACETS = {
+    "etlConstructs_job": "EtlJobRunFacet",
+    "etlConstructs_masking": "EtlMaskingRunFacet",
+    "etlConstructs_controlTotals": "EtlControlTotalsRunFacet",
+}
+"""The project's custom run facets: name in ``run.facets`` -> schema (``{name}.json``)."""
+
+
+def lineage_facet_schema_url(facet: str) -> str:
+    """The ``_schemaURL`` of one of the project's custom run facets."""
+    name = LINEAGE_RUN_FACETS[facet]
+    return f"{LINEAGE_FACETS_URL}{name}.json#/$defs/{name}"
+
+
+# -- Bank statement formats (issue 16) -------------------------------------------------------
+# A file under ``raw/`` is read by its first bytes (core/statements/detect.py), not its name;
+# the suffixes below only say which keys are pipeline inputs (the event rule matches those of
+# the accepted formats).
+FORMAT_CSV = "csv"
+FORMAT_CAMT053 = "camt.053"
+FORMAT_MT940 = "mt940"
+FORMAT_BAI2 = "bai2"
+INPUT_FORMATS = (FORMAT_CSV, FORMAT_CAMT053, FORMAT_MT940, FORMAT_BAI2)
+"""Every input format, and the default of the workflow's ``input_formats``."""
+FORMAT_SUFFIXES = {
+    FORMAT_CSV: (".csv",),
+    FORMAT_CAMT053: (".xml",),
+    FORMAT_MT940: (".sta", ".mt940", ".940"),
+    FORMAT_BAI2: (".bai", ".bai2"),
+}
+"""Key suffixes (any case) of each format's files; a key with any of them is a pipeline input."""
+INPUT_SUFFIXES = tuple(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+ACCEPTED_FORMATS = "ETL_INPUT_FORMATS"
+"""Comma-separated formats the validator reads (absent: all of INPUT_FORMATS)."""
+ALL = (*ALL, ACCEPTED_FORMATS)

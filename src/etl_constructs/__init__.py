@@ -36,6 +36,7 @@ _LAZY = {
     "FunctionSettings": ".etl_workflow",
     "IngestionBucket": ".ingestion_bucket",
     "LargeFiles": ".large_files",
+    "LineagePolicy": ".lineage",
     "Lifecycle": ".ingestion_bucket",
     "ManifestPolicy": ".manifests",
     "MetadataStore": ".metadata_store",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .etl_workflow import EtlWorkflow, FunctionSettings, StepRetry
     from .ingestion_bucket import IngestionBucket, Lifecycle
     from .large_files import LargeFiles
+    from .lineage import LineagePolicy
     from .manifests import ManifestPolicy
     from .metadata_store import MetadataStore
     from .naming import Naming
@@ -98,6 +100,7 @@ __all__ = [
     "IngestionBucket",
     "LargeFiles",
     "Lifecycle",
+    "LineagePolicy",
     "ManifestPolicy",
     "MetadataStore",
     "Naming",

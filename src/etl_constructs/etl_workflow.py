@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,9 @@ from ._core.props import raise_if_any
 from ._core.queues import dead_letter_queue, grant_dead_letter_key
 from ._version import __version__
 from .compliance import Compliance
+from .input_formats import input_format_problems, key_wildcards, resolve_formats
 from .large_files import LargeFiles
+from .lineage import EMITTING_FUNCTIONS, LineagePolicy
 from .manifests import ManifestPolicy
 from .schema import TransactionSchema
 from .seen_ids import SeenIdsPolicy, grant_claims, seen_ids_environment, seen_ids_table
@@ -249,8 +251,8 @@ class EtlWorkflow(Construct):
         seen_ids: reject a row whose transaction id another job of this pipeline accepted
             within a window (``DUPLICATE_ACROSS_FILES``), e.g.
             ``SeenIdsPolicy(window=Duration.days(90))``: a seen-ids table only the validator
-            writes. Off (None) by default; needs ``large_files=LargeFiles.off()`` and one
-            unique schema column.
+            writes (big files: each part claims its ids in parallel). Off (None) by default;
+            needs one unique schema column.
         manifest: ``ManifestPolicy(...)`` requires a manifest ``raw/<name>.manifest.json``
             per data file, waited for up to ``wait`` (30 minutes; then FAILED with
             ``MANIFEST_MISSING``), whose control totals the validation checks
@@ -263,6 +265,15 @@ class EtlWorkflow(Construct):
             queryable (pyarrow, the AWS SDK for pandas layer, on the enricher). Off (False)
             by default for now: it adds 40-55% to the chain's CPU on rows spread over a
             year of days (docs/performance.md); switch it on with the catalog.
+        lineage: ``LineagePolicy(...)`` emits an OpenLineage run event per job (START,
+            COMPLETE or FAIL) to the bucket under ``lineage/`` and, with an ``endpoint``, to
+            an OpenLineage HTTP API (docs/lineage.md); ``None`` (default): no events.
+        input_formats: the file formats read, from ``csv``, ``camt.053``, ``mt940``,
+            ``bai2`` (None: all four). A file is read by its first bytes; one of a format
+            left out ends FAILED with ``UNSUPPORTED_FORMAT``, and the ingestion rule only
+            matches the suffixes of the formats in (``.csv``; ``.xml``; ``.sta``, ``.mt940``,
+            ``.940``; ``.bai``, ``.bai2``). A statement format needs a schema statements
+            can fill (the default's columns; docs/statements.md).
 
     Attributes:
         functions: the five functions by base name.
@@ -308,6 +319,8 @@ class EtlWorkflow(Construct):
         manifest: ManifestPolicy | None = None,
         duplicate_files: bool = False,
         curated_dataset: bool = False,
+        lineage: LineagePolicy | None = None,
+        input_formats: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         #: Whether the enrich step writes the curated Parquet dataset under ``curated/``.
@@ -338,7 +351,18 @@ class EtlWorkflow(Construct):
             function_settings=function_settings or {},
             step_retry=step_retry,
         )
-        problems += self.schema.problems()
+        schema_problems = self.schema.problems()
+        problems += schema_problems
+        problems += input_format_problems(
+            input_formats,
+            # a broken schema is reported above; whether statements fit it is moot
+            schema_document=None
+            if schema_problems
+            else self.schema.to_document(descriptions=False),
+            default_document=TransactionSchema.default().to_document(descriptions=False),
+        )
+        #: the file formats the pipeline reads (docs/statements.md)
+        self.input_formats = resolve_formats(input_formats)
         settings.update(function_settings or {})
         self.compliance = profile
         # The maps of the big-file path run parts on the step functions: more parts at once
@@ -354,11 +378,11 @@ class EtlWorkflow(Construct):
         large_files = large_files if large_files is not None else LargeFiles()
         problems += large_files.problems(reserved_concurrency=step_concurrency)
         if seen_ids is not None:
-            problems += seen_ids.problems(
-                schema=self.schema, large_files_enabled=large_files.enabled
-            )
+            problems += seen_ids.problems(schema=self.schema)
         if manifest is not None:
             problems += manifest.problems(stuck_after=stuck_after)
+        if lineage is not None:
+            problems += lineage.problems()
         #: the manifest each data file needs (None: none), and the duplicate-file check
         self.manifest, self.duplicate_files = manifest, duplicate_files
         raise_if_any("EtlWorkflow", problems)
@@ -438,6 +462,7 @@ class EtlWorkflow(Construct):
                 naming.ENV_MAX_REJECT_RATE: str(max_reject_rate),
                 contract.MANIFEST_REQUIRED: "1" if manifest is not None else "0",
                 contract.DUPLICATE_FILES: "1" if duplicate_files else "0",
+                contract.ACCEPTED_FORMATS: ",".join(self.input_formats),
             },
             "transformer": step_env,
             "enricher": {
@@ -456,6 +481,15 @@ class EtlWorkflow(Construct):
             fn = self._function(base, settings[base], {**common_env, **specific_env[base]})
             self._grant_data_access(fn, base)
             self.functions[base] = fn
+        # OpenLineage run events (off by default): put-only access to lineage/ for the three
+        # functions that emit them.
+        self.lineage = lineage
+        if lineage is not None:
+            lineage_env = lineage.environment(default_namespace=names.state_machine)
+            for base in EMITTING_FUNCTIONS:
+                for name, value in lineage_env.items():
+                    self.functions[base].add_environment(name, value)
+                lineage.grant_emit(self.functions[base].role, bucket=bucket)
         # Ids accepted across files (off by default): a table only the validator writes.
         self.seen_ids_table: dynamodb.Table | None = None
         if seen_ids is not None:
@@ -539,18 +573,14 @@ class EtlWorkflow(Construct):
             self,
             "IngestionRule",
             rule_name=names.ingestion_rule,
-            description="raw/*.csv object created in the ingestion bucket -> trigger",
+            description="raw/ object of an accepted format created in the ingestion bucket "
+            "-> trigger",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],
                 detail={
                     "bucket": {"name": [bucket.bucket_name]},
-                    "object": {
-                        "key": [
-                            {"wildcard": f"{naming.RAW_PREFIX}*.csv"},
-                            {"wildcard": f"{naming.RAW_PREFIX}*.CSV"},
-                        ]
-                    },
+                    "object": {"key": key_wildcards(self.input_formats, naming.RAW_PREFIX)},
                 },
             ),
             targets=[self._rule_target("trigger")],

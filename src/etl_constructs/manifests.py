@@ -41,6 +41,10 @@ CHECK_TIMEOUT = cdk.Duration.seconds(60)
 #: Where the check's state lives in the execution state (handlers' app/intake.py).
 CHECK_FIELD = "manifestCheck"
 MAX_WAIT = cdk.Duration.days(1)
+#: Checks one wait may make: each adds about 9 events to the execution's history (the task,
+#: the choice, the wait), which holds at most 25,000 in a Standard state machine; 1,000
+#: checks leave room for the rest of the run.
+MAX_CHECKS = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +78,12 @@ class ManifestPolicy:
             found.append("manifest.wait must be between 0 and 1 day")
         elif poll >= 1 and wait and poll > wait:
             found.append("manifest.poll must not be longer than manifest.wait")
+        elif poll >= 1 and self.checks > MAX_CHECKS:
+            found.append(
+                f"manifest.wait / manifest.poll makes {self.checks} checks, more than "
+                f"{MAX_CHECKS}: each adds about 9 events to the execution's history, which "
+                "Step Functions limits to 25,000; poll less often"
+            )
         if wait >= stuck_after.to_seconds():
             found.append(
                 f"manifest.wait ({self.wait.to_human_string()}) must be shorter than "

@@ -53,8 +53,8 @@ class SeenIdsPolicy:
         """The window in whole days."""
         return int(self.window.to_days())
 
-    def problems(self, *, schema: TransactionSchema, large_files_enabled: bool) -> list[str]:
-        """Every bad setting, and what the rest of the workflow's props rule out."""
+    def problems(self, *, schema: TransactionSchema) -> list[str]:
+        """Every bad setting, and what the workflow's schema rules out."""
         found = []
         try:
             days = self.window.to_days()
@@ -74,11 +74,6 @@ class SeenIdsPolicy:
             )
         elif unique[0].type == "card_number":
             found.append("seen_ids cannot use a card number column as the transaction id")
-        if large_files_enabled:
-            found.append(
-                "seen_ids does not cover the big-file path yet: pass "
-                "large_files=LargeFiles.off() with it"
-            )
         return found
 
 

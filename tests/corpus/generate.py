@@ -17,6 +17,8 @@ from pathlib import Path
 
 from etl_handlers.core.csvio import MAX_FIELD_CHARS, MAX_LINE_BYTES
 
+from bench.statements import camt053_chunks
+
 COLUMNS = (
     "transaction_id",
     "account_id",
@@ -141,6 +143,12 @@ def duplicate_ids_at_boundaries() -> bytes:
     return _file(HEADER, rows)
 
 
+def camt053_many_entries() -> bytes:
+    """A camt.053 of 10,000 entries over 3 statements (about 5 MB): entries and statements
+    across every read chunk, balances that add up (see bench/statements.py)."""
+    return b"".join(camt053_chunks(10_000, statements=3))
+
+
 GENERATED: dict[str, Callable[[], bytes]] = {
     "field-at-limit.csv": field_at_limit,
     "field-too-large.csv": field_too_large,
@@ -150,6 +158,7 @@ GENERATED: dict[str, Callable[[], bytes]] = {
     "header-1mb.csv": header_1mb,
     "columns-10k.csv": columns_10k,
     "duplicate-ids-at-boundaries.csv": duplicate_ids_at_boundaries,
+    "camt053-many-entries.xml": camt053_many_entries,
 }
 
 

@@ -52,5 +52,5 @@ def test_a_big_file_is_checked_against_its_manifest(big) -> None:
     put(big, "raw/big-resent.csv.manifest.json", manifest(data))
     job = finish(big, put(big, "raw/big-resent.csv", data))
     assert job["status"] == "DUPLICATE"
-    assert job["rows"] == {"read": 3} and not job["totals"]
+    assert job["rows"] == {"read": 3} and "totals" not in job
     assert not list(big._keys(f"validated/{job['jobId']}/"))

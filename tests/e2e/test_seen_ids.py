@@ -27,25 +27,28 @@ def _csv(*rows: str) -> bytes:
     return ("\n".join([HEADER, *rows]) + "\n").encode()
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("cdk.out.seen")
+def _local(outdir: Path, suffix: str, **workflow: object):
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
     stack = cdk.Stack(app, "SeenIds")
-    bucket = IngestionBucket(stack, "Ingestion", environment_suffix="seen")
-    table = MetadataStore(stack, "Metadata", environment_suffix="seen")
+    bucket = IngestionBucket(stack, "Ingestion", environment_suffix=suffix)
+    table = MetadataStore(stack, "Metadata", environment_suffix=suffix)
     EtlWorkflow(
         stack,
         "Workflow",
-        environment_suffix="seen",
+        environment_suffix=suffix,
         bucket=bucket.bucket,
         table=table.table,
-        max_reject_rate=0.9,
-        large_files=LargeFiles.off(),
         seen_ids=SeenIdsPolicy(),
+        **workflow,
     )
     assembly = app.synth()
-    with LocalPipeline(CloudAssembly.load(Path(assembly.directory)), time_scale=0.05) as local:
+    return LocalPipeline(CloudAssembly.load(Path(assembly.directory)), time_scale=0.05)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("cdk.out.seen")
+    with _local(outdir, "seen", max_reject_rate=0.9, large_files=LargeFiles.off()) as local:
         yield local
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
+from etl_handlers.core.masking import luhn_valid, scrub
 
 from etl_constructs.local import cli
 
@@ -69,6 +71,32 @@ def test_no_card_number_reaches_any_exported_file(run):
         if path.is_file() and path.suffix in (".jsonl", ".json", ".log"):
             text = path.read_text(errors="replace")
             assert not any(pan in text for pan in pans), path
+
+
+def test_each_file_is_one_openlineage_run_without_a_card_number(run):
+    """The events a run exports: START then COMPLETE or FAIL per file, each read back
+    unchanged by the OpenLineage client, and none with a card number of the input files."""
+    from etl_constructs.local.lineage import check_event
+
+    _, results, out = run
+    pans = {
+        digits
+        for path in FILES
+        for digits in re.findall(r"\d{12,19}", path.read_text())
+        if luhn_valid(digits)
+    }
+    assert len(pans) >= 3  # the example data has card numbers to leak
+    ends = {"SUCCEEDED": "2-COMPLETE.json", "FAILED": "2-FAIL.json"}
+    for result in results:
+        folder = out / "lineage" / result["job_id"] / "1"
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == ["1-START.json", ends[result["status"]]], result["file"]
+        for path in folder.iterdir():
+            text = path.read_text()
+            assert not any(pan in text for pan in pans), path
+            assert scrub(text) == text, path  # nothing that even looks like a card number
+            event = check_event(json.loads(text))
+            assert event.job.name == f"raw/{Path(result['file']).name}"
 
 
 def test_status_jobs_and_quality_check_answer_from_the_run(run, capsys):

@@ -60,6 +60,12 @@ def test_reprocess_runs_a_succeeded_job_again_and_replaces_its_exported_outputs(
     assert record["attempt"] == 2 and [a["status"] for a in record["attempts"]] == ["SUCCEEDED"]
     # the other job's record is still there
     assert _job(out, results["transactions-missing-column.csv"]["job_id"])["status"] == "FAILED"
+    # each attempt is its own OpenLineage run, and the first run's events stay
+    runs = sorted(
+        str(p.relative_to(out / "lineage" / job_id))
+        for p in (out / "lineage" / job_id).rglob("*.json")
+    )
+    assert runs == ["1/1-START.json", "1/2-COMPLETE.json", "2/1-START.json", "2/2-COMPLETE.json"]
 
 
 def test_reprocess_of_an_unknown_job_exits_1_with_the_api_answer(run, capsys):
@@ -128,3 +134,5 @@ def test_reprocess_of_a_failed_job_that_fails_again_exits_1_and_keeps_its_histor
     record = _job(out, job_id)
     assert [a["error"]["code"] for a in record["attempts"]] == ["MISSING_COLUMN"]
     assert (out / "failed" / job_id / "transactions-missing-column.csv").is_file()
+    attempt = out / "lineage" / job_id / "2"
+    assert sorted(p.name for p in attempt.iterdir()) == ["1-START.json", "2-FAIL.json"]

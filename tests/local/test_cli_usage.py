@@ -43,10 +43,10 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path, capsys):
         assert "is a file" in _usage_error([*command, "--out", str(existing)], capsys)
 
 
-@pytest.mark.parametrize("hours", ["-3", "0"])
-def test_quality_check_hours_below_one_is_a_usage_error(hours, tmp_path, capsys):
+@pytest.mark.parametrize("hours", ["-3", "0", "1000000000"])
+def test_quality_check_hours_outside_the_window_is_a_usage_error(hours, tmp_path, capsys):
     err = _usage_error(["quality-check", "--hours", hours, "--out", str(tmp_path)], capsys)
-    assert f"--hours {hours}: give a number of hours of 1 or more" in err
+    assert f"--hours {hours}: give a number of hours from 1 to" in err
 
 
 def test_a_timeout_of_zero_is_a_usage_error(tmp_path, capsys):

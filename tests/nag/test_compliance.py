@@ -190,16 +190,50 @@ def test_strict_packs_refuse_what_standard_accepts(tmp_path):
 
 @pytest.mark.parametrize(("profile", "kms_everywhere"), [("standard", False), ("strict", True)])
 def test_the_seen_ids_table_is_nag_clean_in_both_profiles(tmp_path, profile, kms_everywhere):
-    from etl_constructs import LargeFiles, SeenIdsPolicy
+    from etl_constructs import SeenIdsPolicy
 
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
-    _pipeline(
+    _pipeline(  # with the big-file path (the default): its parts claim too
         app,
         kms_everywhere=kms_everywhere,
         split=True,
         profile=profile,
         seen_ids=SeenIdsPolicy(),
-        large_files=LargeFiles.off(),
+    )
+    compliance.add_nag_packs(app, profile)
+    app.synth()
+
+
+@pytest.mark.parametrize(("profile", "kms_everywhere"), [("standard", False), ("strict", True)])
+def test_lineage_to_the_bucket_an_endpoint_and_datazone_is_nag_clean_in_both_profiles(
+    tmp_path, profile, kms_everywhere
+):
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    from etl_constructs import LineagePolicy
+
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    # the endpoint's key is the user's secret: what the packs say of it is theirs to answer
+    secret = secretsmanager.Secret(cdk.Stack(app, "Secrets"), "LineageKey")
+    theirs = "the user's secret: its rotation and key are the user's to choose"
+    compliance.acknowledge(
+        secret,
+        [
+            ("AwsSolutions-SMG4", theirs),
+            *compliance.strict_findings("SecretsManagerRotationEnabled", theirs),
+            *compliance.strict_findings("SecretsManagerUsingKMSKey", theirs),
+        ],
+    )
+    _pipeline(
+        app,
+        kms_everywhere=kms_everywhere,
+        split=True,
+        profile=profile,
+        lineage=LineagePolicy(
+            endpoint="https://lineage.example.com/api/v1/lineage",
+            api_key_secret=secret,
+            datazone_domain="dzd_a1b2c3",
+        ),
     )
     compliance.add_nag_packs(app, profile)
     app.synth()

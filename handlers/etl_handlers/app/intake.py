@@ -8,8 +8,9 @@
 * :func:`read_manifest`: the validator reads and parses the manifest before the data file
   (a bad manifest fails the job before the big read).
 * :func:`claim_content`: one item per SHA-256 in the job table names the first job that
-  sent those bytes; a later job with the same bytes is a duplicate of it, unless that job
-  FAILED (then the later one takes the item over: a failed file may be sent again).
+  sent those bytes; a later job with the same bytes is a duplicate of it, unless nothing
+  of that job stands published (``aws.jobs.posted_nothing``: it FAILED with no attempt that
+  SUCCEEDED; then the later one takes the item over: a failed file may be sent again).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 from etl_handlers import contract
 from etl_handlers.app.steps import StepOutcome, empty_validation
 from etl_handlers.aws import s3io
-from etl_handlers.aws.jobs import FAILED, JobStore, iso
+from etl_handlers.aws.jobs import JobStore, iso, posted_nothing
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.contract import (
     DUPLICATE,
@@ -43,6 +44,7 @@ from etl_handlers.core.manifest import (
     mismatch,
     parse_manifest,
 )
+from etl_handlers.core.masking import scrub
 
 __all__ = [
     "CHECK_FIELD",
@@ -167,8 +169,8 @@ def preflight_verdict(
         failed.error = (different.code, different.message)
         failed.attributes = attributes
         return failed
-    if not duplicate_files:
-        return None
+    if not duplicate_files or not rows_read:
+        return None  # a file without data rows posts nothing twice (as on the small path)
     earlier = claim_content(store, digest, job_id=job_id, file_name=file_name)
     if earlier is None:
         return None
@@ -212,10 +214,9 @@ def claim_content(store: JobStore, sha256: str, *, job_id: str, file_name: str) 
         owner = current.get("Item", {}).get("firstJob", {}).get("S")
         if owner == job_id:
             return None
-        earlier = store.get(owner) if owner else None
-        if earlier is not None and earlier.get("status") != FAILED:
+        if not posted_nothing(store.get(owner) if owner else None):
             return str(owner)
-        try:  # the earlier job failed (or is gone): these bytes may be sent again
+        try:  # nothing of the earlier job stands (failed, or gone): the bytes may come again
             client.update_item(
                 TableName=table,
                 Key=content_key(sha256),
@@ -245,7 +246,7 @@ def _condition_failed(exc: ClientError) -> bool:
 
 def _missing(key: str, wait: int | None) -> str:
     within = f" within {wait // 60} min {wait % 60} s of the data file" if wait else ""
-    return (
+    return scrub(  # a file (and so its manifest) may be named after a card number
         f"the pipeline requires a manifest and {key} did not arrive{within}; upload the "
         "manifest, then the data file again (or reprocess the job)"
     )

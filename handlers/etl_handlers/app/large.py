@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+from etl_handlers.app.seen_ids import AcrossFilesRejects, held_by
 from etl_handlers.aws import s3io
 from etl_handlers.contract import (
     BATCHES_FOLDER,
@@ -409,13 +410,17 @@ class ReducedValidation:
     rows_input: int
     rows_valid: int
     rows_rejected: int
-    duplicates: dict[str, list[list[int]]]  # part -> [[position, row], ...]
+    duplicates: dict[str, list[list[Any]]]  # part -> [[position, row(, job, claimedAt)], ...]
     totals: Totals
     error: tuple[str, str] | None
     extra_columns: list[str]
+    #: The totals before rows held by other jobs were taken out: what the sender's manifest
+    #: is checked against (as a single-function validation checks it before the seen-ids pass).
+    totals_as_sent: Totals | None = None
+    rows_across_files: int = 0
 
 
-Entry = tuple[list[Any], str]  # ([id, row, position, currency, debit, minor], part)
+Entry = tuple[list[Any], str]  # ([id, row, position, currency, debit, minor(, owner)], part)
 
 
 def index_entries(part: str, lines: Iterable[bytes]) -> Iterator[Entry]:
@@ -435,6 +440,11 @@ def reduce_validation(
     and reports every later one as a duplicate: an accepted row (then rejected by its part's
     transform), or one its part rejected for a later column (``[-1, row]``: its reject line
     is recoded DUPLICATE_ID, as a whole file would have found it; the counts stay).
+
+    With ids across files checked (``app.seen_ids.claim_part_ids``), a first accepted row
+    whose id another job holds is reported with that job (``[position, row, job,
+    claimedAt]``): its part's transform rejects it DUPLICATE_ACROSS_FILES, and later rows of
+    the id stay DUPLICATE_ID, as the single-function path finds them.
     """
     ordered = sorted(summaries, key=lambda s: s["part"])
     rows_input = sum(int(s["rows"]["input"]) for s in ordered)
@@ -444,10 +454,13 @@ def reduce_validation(
     extra = list(ordered[0].get("extraColumns", [])) if ordered else []
     merged = heapq.merge(*streams, key=_order)
     totals_sum: dict[str, list[int]] = {}
-    duplicates: dict[str, list[list[int]]] = {}
+    held_sum: dict[str, list[int]] = {}  # of the rows other jobs hold
+    duplicates: dict[str, list[list[Any]]] = {}
     current: Any = object()
     accepted = False  # an earlier row of the file was accepted with the current id
-    for (key, row, position, currency, debit, minor), part in merged:
+    across = 0
+    for entry, part in merged:
+        key, row, position, currency, debit, minor = entry[:6]
         if key != current:
             current, accepted = key, False
         # empty values are no ids: a whole file never finds them duplicated
@@ -460,18 +473,31 @@ def reduce_validation(
             duplicates.setdefault(part, []).append([position, row])
             continue
         accepted = True
-        figures = totals_sum.setdefault(currency, [0, 0, 0])
-        figures[0] += 1
-        figures[1 if debit else 2] += minor
-    found = sum(1 for rows in duplicates.values() for position, _ in rows if position >= 0)
+        held = len(entry) > 6  # another job holds the id (claim_part_ids)
+        if held:
+            across += 1
+            duplicates.setdefault(part, []).append([position, row, *entry[6]])
+        for sums in (totals_sum, held_sum) if held else (totals_sum,):
+            figures = sums.setdefault(currency, [0, 0, 0])
+            figures[0] += 1
+            figures[1 if debit else 2] += minor
+    found = sum(1 for rows in duplicates.values() for position, *_ in rows if position >= 0)
+    as_sent = totals_from(totals_sum)
+    for currency, (count, debit_sum, credit_sum) in held_sum.items():
+        figures = totals_sum[currency]
+        figures[0] -= count
+        figures[1] -= debit_sum
+        figures[2] -= credit_sum
     return ReducedValidation(
         rows_input=rows_input,
         rows_valid=rows_valid - found,
         rows_rejected=rows_rejected + found,
         duplicates=duplicates,
-        totals=totals_from(totals_sum),
+        totals=totals_from({c: f for c, f in totals_sum.items() if f[0]}),
         error=error,  # type: ignore[arg-type]
         extra_columns=extra,
+        totals_as_sent=as_sent,
+        rows_across_files=across,
     )
 
 
@@ -549,20 +575,23 @@ def _premerge(group: Sequence[Iterator[Entry]], stack: ExitStack) -> Iterator[En
 
 def transform_part(
     validated_csv: bytes,
-    duplicates: Sequence[Sequence[int]],
+    duplicates: Sequence[Sequence[Any]],
     *,
     schema: Schema,
     file_columns: Sequence[str],
     output_format: str,
     sink: Any,
-) -> tuple[Any, bytes]:
-    """Transform one part without its duplicated rows; returns (StepResult, reject lines).
+) -> tuple[Any, bytes, bytes]:
+    """Transform one part without its duplicated rows; returns (StepResult, reject lines,
+    the part's validated CSV without those rows).
 
-    A dropped row's reject line is written by the whole-file reject writer, with the
-    schema columns the file has (``file_columns``): card columns masked, every other value
-    scrubbed, as a whole file's duplicate would read.
+    A row duplicated within the file gets its reject line from the whole-file reject
+    writer, with the schema columns the file has (``file_columns``): card columns masked,
+    every other value scrubbed, as a whole file's duplicate would read. A row whose id
+    another job holds (``[position, row, job, claimedAt]``) gets the line the seen-ids pass
+    writes (:class:`etl_handlers.app.seen_ids.AcrossFilesRejects`).
     """
-    dropped = {int(position): int(row) for position, row in duplicates if int(position) >= 0}
+    dropped = {int(entry[0]): entry for entry in duplicates if int(entry[0]) >= 0}
     reader = csv.reader(io.StringIO(validated_csv.decode("utf-8"), newline=""))
     names = next(reader, [])
     kept = io.StringIO(newline="")
@@ -575,22 +604,27 @@ def transform_part(
     reject_writer = RejectWriter(
         rejects, schema, {name: i for i, name in enumerate(names) if name in present}
     )
+    across: AcrossFilesRejects | None = None
     for position, values in enumerate(reader):
-        if position not in dropped:
+        entry = dropped.get(position)
+        if entry is None:
             writer.writerow(values)
+            continue
+        row = int(entry[1])
+        if len(entry) > 2:  # [position, row, job, claimedAt]: held by another job
+            across = across or AcrossFilesRejects(schema)
+            rejects.write(across.line(row, values, held_by(entry[2:])))
             continue
         original = [
             restore_formula(value) if name in formulas else value
             for name, value in zip(names, values, strict=True)
         ]
-        reject_writer.write(dropped[position], duplicate_failure(str(unique)), original)
+        reject_writer.write(row, duplicate_failure(str(unique)), original)
+    kept_csv = kept.getvalue().encode("utf-8")
     result = transform_stream(
-        io.BytesIO(kept.getvalue().encode("utf-8")),
-        sink,
-        schema=schema,
-        output_format=output_format,
+        io.BytesIO(kept_csv), sink, schema=schema, output_format=output_format
     )
-    return result, rejects.getvalue()
+    return result, rejects.getvalue(), kept_csv
 
 
 def recode_duplicates(rejects: bytes, rows: Iterable[int], *, schema: Schema) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, cast
 from etl_handlers.app import intake, large
 from etl_handlers.app.curate import promote_parts, publish_curated, staging_root
 from etl_handlers.app.reprocess import prune_after_success
+from etl_handlers.app.seen_ids import claim_part_ids, unique_id_column
 from etl_handlers.app.steps import (
     INVALID,
     RECONCILIATION_FAILED,
@@ -41,12 +42,14 @@ from etl_handlers.app.steps import (
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import FAILED, JobStore, iso
 from etl_handlers.aws.observability import transient_aws_errors
+from etl_handlers.aws.seen_ids import SeenIdStore
 from etl_handlers.core import codes
 from etl_handlers.core.csvio import Joined
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.schema import Schema
+from etl_handlers.core.statements import csv_only
 from etl_handlers.engines.reference.enrich import EnrichMetadata
 from etl_handlers.engines.reference.validate import reject_rate_error
 
@@ -83,7 +86,9 @@ def preflight(
             with ctx.open_source() as raw:
                 source = HashingReader(raw)
                 plan = large.plan_parts(
-                    cast(BinaryIO, source), rows_per_part=rows_per_part, schema=schema
+                    cast(BinaryIO, csv_only(source, schema=schema)),
+                    rows_per_part=rows_per_part,
+                    schema=schema,
                 )
                 if declared is not None or duplicate_files:
                     attributes["contentSha256"] = source.hexdigest()
@@ -134,6 +139,7 @@ def validate_batch(
     schema: Schema,
     metrics: Any = None,
     log: Any = None,
+    seen_ids: SeenIdStore | None = None,
 ) -> dict[str, Any]:
     """Validate one planned part and write its rows, id index, rejects and summary.
 
@@ -141,8 +147,13 @@ def validate_batch(
     object version as two ranged reads, the header's bytes and the part's. Returns ``{}``.
     Once its objects are written, the part's engine report is logged and its rows on the
     reference path published, as a single-file step does (:func:`publish_engine_report`).
+    With ``seen_ids`` (ids across files), the part claims its accepted rows' ids for the job
+    and marks in its id index those another job holds (``app.seen_ids.claim_part_ids``): the
+    parts claim in parallel, and the reduce decides what each held id means for the file.
     """
     job = StepEvent.from_event(event)
+    if seen_ids is not None:
+        unique_id_column(schema)  # a configuration problem before any work
     prefixes = large.JobPrefixes(job.folder)
     with transient_aws_errors("validate batch: S3"):
         plan = large.PartPlan.from_json(json.loads(_get(s3, job.bucket, event["planKey"])))
@@ -166,6 +177,10 @@ def validate_batch(
 
         result = large.validate_part(open_part, plan=plan, schema=schema)
         part = result.part
+        if seen_ids is not None and result.ids:
+            result.ids = claim_part_ids(
+                result.ids, claim=lambda ids: seen_ids.claim(job.job_id, ids)
+            )
         _put(s3, job.bucket, f"{prefixes.parts}{part}.csv", result.valid_csv, "csv")
         _put(s3, job.bucket, f"{prefixes.ids}{part}.jsonl", result.ids, "jsonl")
         if result.rejects:
@@ -220,7 +235,8 @@ def reduce_validation(
         }
         error = reduced.error or reject_rate_error(
             rows_input=reduced.rows_input,
-            rows_rejected=reduced.rows_rejected,
+            # rows held by other jobs are well-formed: the rate is the file's as sent
+            rows_rejected=reduced.rows_rejected - reduced.rows_across_files,
             max_reject_rate=max_reject_rate,
         )
         if error is None and manifest_required:
@@ -230,7 +246,7 @@ def reduce_validation(
             mismatch = check_counted(
                 declared,
                 rows=reduced.rows_input,
-                totals=reduced.totals,
+                totals=reduced.totals_as_sent or reduced.totals,
                 sha256=ctx.job.get("contentSha256"),
             )
             error = (mismatch.code, mismatch.message) if mismatch else None
@@ -258,6 +274,9 @@ def reduce_validation(
 
 # -- parts -----------------------------------------------------------------------------------
 
+#: S3 metadata of a validated part whose transform took out the rows the reduce rejected.
+KEPT_ROWS_METADATA = "etl-kept-rows"
+
 
 def transform_part(
     event: Mapping[str, Any],
@@ -280,15 +299,20 @@ def transform_part(
             duplicates = json.loads(_get(s3, job.bucket, prefixes.duplicates)).get(part, [])
         except s3io.ObjectNotFound:
             duplicates = []
-        validated = _get(s3, job.bucket, event["partKey"])
+        answer = s3.get_object(Bucket=job.bucket, Key=event["partKey"])
+        validated = answer["Body"].read()
+        # A retry after the part's rows were already narrowed (below) drops nothing again:
+        # the positions in duplicates.json are those of the part as validation wrote it.
+        narrowed = (answer.get("Metadata") or {}).get(KEPT_ROWS_METADATA) == "1"
+        dropping = [entry for entry in duplicates if not narrowed or entry[0] < 0]
         summary = json.loads(_get(s3, job.bucket, f"{prefixes.batches}{part}.json"))
         key = prefixes.processed(part, output_format)
         with s3io.MultipartWriter(
             job.bucket, key, client=s3, content_type=content_type(output_format)
         ) as sink:
-            result, rejects = large.transform_part(
+            result, rejects, kept = large.transform_part(
                 validated,
-                duplicates,
+                dropping,
                 schema=schema,
                 file_columns=summary["header"],
                 output_format=output_format,
@@ -296,11 +320,19 @@ def transform_part(
             )
         if rejects:
             _put(s3, job.bucket, f"{prefixes.rejected}{part}.duplicates.jsonl", rejects, "jsonl")
-        recoded = [row for position, row in duplicates if position == large.LATE_REJECT]
+        recoded = [entry[1] for entry in duplicates if entry[0] == large.LATE_REJECT]
         if recoded:  # rows this part rejected for a later column repeat an earlier part's id
             own = f"{prefixes.rejected}{part}.rejected.jsonl"
             lines = large.recode_duplicates(_get(s3, job.bucket, own), recoded, schema=schema)
             _put(s3, job.bucket, own, lines, "jsonl")
+        if rejects:  # validated/ keeps the rows the file kept, as a whole file's does
+            s3.put_object(
+                Bucket=job.bucket,
+                Key=event["partKey"],
+                Body=kept,
+                ContentType=content_type("csv"),
+                Metadata={KEPT_ROWS_METADATA: "1"},
+            )
     publish_engine_report(
         result.report, metrics=metrics, log=log, job_id=job.job_id, step="transform", part=part
     )

@@ -28,8 +28,9 @@ import csv
 import io
 import json
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,6 +56,9 @@ __all__ = [
     "BATCH_ROWS",
     "SEEN_IDS_FOLDER",
     "AcrossFiles",
+    "AcrossFilesRejects",
+    "claim_part_ids",
+    "held_by",
     "recode_seen_ids",
     "staged_keys",
     "unique_id_column",
@@ -180,31 +184,14 @@ def recode_seen_ids(
     column = unique_id_column(schema)
     names = list(schema.column_names)
     formulas = set(formula_columns(schema))
-    cards = {c.name for c in schema.columns if c.type == "card_number"}
     id_at = names.index(column)
     spec = schema.totals
     amount_at, currency_at = names.index(spec.amount), names.index(spec.currency)
     direction_at = names.index(spec.direction)
+    rejects = AcrossFilesRejects(schema)
 
     def original(position: int, value: str) -> str:
         return restore_formula(value) if names[position] in formulas else value
-
-    def reject_line(number: int, row: list[str], owner: Claim) -> bytes:
-        # As a reject line of validation: card columns (masked in validated/ already) as
-        # they are, every other value as sent and scrubbed of card-number-like digits.
-        fields = {
-            name: value if name in cards else scrub(original(position, value))
-            for position, (name, value) in enumerate(zip(names, row, strict=True))
-        }
-        record = {
-            "row": number,
-            "code": codes.DUPLICATE_ACROSS_FILES,
-            "column": column,
-            "message": f"{column} already accepted by job {owner.job_id} on "
-            f"{owner.claimed_at:%Y-%m-%d}",
-            "fields": fields,
-        }
-        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
 
     text_in = io.TextIOWrapper(valid_in, encoding="utf-8", newline="")
     text_out = io.TextIOWrapper(valid_out, encoding="utf-8", newline="", write_through=False)
@@ -229,7 +216,7 @@ def recode_seen_ids(
                 owner = taken.get(index)
                 if owner is not None:
                     recoded += 1
-                    merged.write(numbers[index], reject_line(numbers[index], row, owner))
+                    merged.write(numbers[index], rejects.line(numbers[index], row, owner))
                     continue
                 kept += 1
                 currency = original(currency_at, row[currency_at]).upper()
@@ -245,6 +232,70 @@ def recode_seen_ids(
         text_out.detach()
         text_in.detach()
     return AcrossFiles(rows_valid=kept, rows_recoded=recoded, totals=totals)
+
+
+def claim_part_ids(
+    index: bytes,
+    *,
+    claim: Callable[[list[str]], Mapping[int, Claim]],
+    batch_rows: int = BATCH_ROWS,
+) -> bytes:
+    """The big-file path's claims: one part's id index (``app.large``: a JSON line
+    ``[id, row, position, currency, debit, minor]`` per row, sorted by id) with the ids of its
+    accepted rows claimed for the job, and the owner ``[job, claimedAt]`` appended to the entry
+    of each row another job holds. Rows rejected by the part (position -1) and empty ids claim
+    nothing; the part's accepted ids are distinct (a repeated id in one part is its own
+    DUPLICATE_ID). The reduce decides what a held id means for the file
+    (:func:`etl_handlers.app.large.reduce_validation`).
+    """
+    entries = [json.loads(line) for line in index.splitlines() if line.strip()]
+    wanted = [i for i, entry in enumerate(entries) if entry[2] >= 0 and entry[0] != ""]
+    for start in range(0, len(wanted), batch_rows):
+        batch = wanted[start : start + batch_rows]
+        for position, owner in claim([entries[i][0] for i in batch]).items():
+            entries[batch[position]].append([owner.job_id, owner.claimed_at.isoformat()])
+    return b"".join(
+        json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n" for entry in entries
+    )
+
+
+def held_by(owner: Sequence[str]) -> Claim:
+    """The claim ``[job, claimedAt]`` that :func:`claim_part_ids` appends, read back."""
+    job_id, claimed_at = owner
+    return Claim(job_id=job_id, claimed_at=datetime.fromisoformat(claimed_at))
+
+
+class AcrossFilesRejects:
+    """The reject line of a row whose id another job holds, as both paths write it.
+
+    Rows come as validation wrote them to ``validated/`` (the schema's columns): card columns
+    are kept as they are (masked already), every other value is given as sent (formulas
+    restored) and scrubbed of card-number-like digits, as a reject line of validation.
+    """
+
+    def __init__(self, schema: Schema) -> None:
+        self.column = unique_id_column(schema)
+        self._names = list(schema.column_names)
+        self._formulas = set(formula_columns(schema))
+        self._cards = {c.name for c in schema.columns if c.type == "card_number"}
+
+    def line(self, number: int, row: list[str], owner: Claim) -> bytes:
+        """Row ``number`` of the file, held by ``owner``, as one JSON line."""
+        fields = {
+            name: value
+            if name in self._cards
+            else scrub(restore_formula(value) if name in self._formulas else value)
+            for name, value in zip(self._names, row, strict=True)
+        }
+        record = {
+            "row": number,
+            "code": codes.DUPLICATE_ACROSS_FILES,
+            "column": self.column,
+            "message": f"{self.column} already accepted by job {owner.job_id} on "
+            f"{owner.claimed_at:%Y-%m-%d}",
+            "fields": fields,
+        }
+        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class _RejectMerge:

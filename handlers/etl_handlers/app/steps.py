@@ -31,6 +31,8 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from etl_handlers import contract as env
+from etl_handlers.app.lineage import emit as emit_lineage
+from etl_handlers.app.lineage import emit_for_status as emit_lineage_end
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import (
     FAILED,
@@ -60,6 +62,7 @@ from etl_handlers.core.codes import (  # step codes live with every other code; 
     STEP_CODES,
 )
 from etl_handlers.core.errors import ConfigurationError, FileRejected
+from etl_handlers.core.lineage import START as LINEAGE_START
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.report import EngineReport
 from etl_handlers.core.schema import Schema, load_schema
@@ -72,6 +75,7 @@ CONTENT_TYPES = {
 }
 
 DEFAULT_OUTPUT_FORMAT = "jsonl"
+FIRST_STEP = "validate"
 LAST_STEP = "enrich"
 
 __all__ = [
@@ -350,7 +354,9 @@ def run_step(
             say("job record not found; step not run", job_id=parsed.job_id, step=step)
             return _not_runnable(empty_result, f"job {parsed.job_id} does not exist")
         except TransitionRefused as refused:
-            return _refused(step, parsed, refused, store, empty_result, say)
+            return _refused(step, parsed, refused, store, empty_result, say, s3=s3)
+    if step == FIRST_STEP:  # the run starts (once: a retry finds its START written)
+        emit_lineage(LINEAGE_START, job, s3=s3, log=say)
 
     try:
         with transient_aws_errors(f"{step}: S3"):
@@ -370,7 +376,7 @@ def run_step(
         error = {"code": outcome.error[0], "message": outcome.error[1]}
     with transient_aws_errors(f"{step}: job update"):
         try:
-            store.finish_step(
+            recorded = store.finish_step(
                 parsed.job_id,
                 parsed.file_name,
                 step,
@@ -403,6 +409,7 @@ def run_step(
             )
     if on_recorded is not None:
         on_recorded(outcome)
+    emit_lineage_end(recorded, s3=s3, log=say)  # COMPLETE once the job ended here
     return outcome.result()
 
 
@@ -453,13 +460,17 @@ def _refused(
     store: JobStore,
     empty_result: Callable[[], StepOutcome],
     say: Callable[..., None],
+    *,
+    s3: Any,
 ) -> dict[str, Any]:
     """A step the job's status does not allow. A repeated last step of a job that already
-    succeeded (its first response was lost) replays the recorded result; anything else is
+    succeeded (its first response was lost) replays the recorded result, and emits its
+    COMPLETE unless it was (the first attempt may have ended before); anything else is
     reported and does nothing."""
     if refused.current == SUCCEEDED and step == LAST_STEP:
         job = store.require(parsed.job_id)
         say("job already succeeded; replaying its result", job_id=parsed.job_id, step=step)
+        emit_lineage_end(job, s3=s3, log=say)
         return {
             "outcome": VALID,
             "rows": (job.get("rows") or {}).get("enriched", 0),

@@ -414,6 +414,8 @@ class JobStore:
             update.set("error", value=_clean_error(step, error))
         for name, value in (attributes or {}).items():
             update.set(name, value=value)
+        if final_status == DUPLICATE and totals is None:
+            update.remove("totals")  # nothing published: no figures to add up (as FAILED)
         if succeed or final_status:
             target = final_status or SUCCEEDED
             return self._transition(job_id, file_name, target, update, now=now)
@@ -634,6 +636,19 @@ def failed_figures(update: _Update) -> None:
     for count in STEP_ROW_COUNTS:
         update.remove("rows", count)
     update.remove("totals")
+
+
+def posted_nothing(job: Mapping[str, Any] | None) -> bool:
+    """Whether nothing of ``job`` stands published, so its claims (on ids, on a file's
+    bytes) no longer count: its record is gone, or it FAILED and none of its earlier attempts
+    SUCCEEDED. A reprocess that fails leaves the last successful attempt's outputs in place,
+    so that attempt's rows stay posted."""
+    if job is None:
+        return True
+    if job.get("status") != FAILED:
+        return False
+    attempts = job.get("attempts") or []
+    return not any(isinstance(a, Mapping) and a.get("status") == SUCCEEDED for a in attempts)
 
 
 def as_reported(job: Mapping[str, Any]) -> dict[str, Any]:

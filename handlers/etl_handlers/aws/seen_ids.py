@@ -12,11 +12,12 @@ condition, not the deletion, is what ends the window). DynamoDB applies conditio
 one item one at a time, so of two jobs racing for an id exactly one write succeeds; the other
 sees the winner's item (``ReturnValuesOnConditionCheckFailure``).
 
-A claim held by a job that FAILED, or whose record is gone, does not count: that job posted
-nothing. The claimant takes it over with a write conditioned on the claim's ``token`` as it
-read it, so if the failed job is reprocessed at the same moment (its own re-claim writes a new
-token) exactly one of the two ends up holding the id. A claim held by a job still running or
-SUCCEEDED stands: the row that meets it is a duplicate across files.
+A claim held by a job that FAILED with no attempt that SUCCEEDED, or whose record is gone,
+does not count: that job posted nothing (``aws.jobs.posted_nothing``). The claimant takes it
+over with a write conditioned on the claim's ``token`` as it read it, so if the failed job
+is reprocessed at the same moment (its own re-claim writes a new token) exactly one of the
+two ends up holding the id. A claim held by a job still running or SUCCEEDED stands: the
+row that meets it is a duplicate across files.
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ from botocore.exceptions import ClientError
 
 from etl_handlers import contract as env
 from etl_handlers.aws.clients import create_client
-from etl_handlers.aws.jobs import JobStore
+from etl_handlers.aws.jobs import JobStore, posted_nothing
 from etl_handlers.contract import (
     DEFAULT_SEEN_IDS_WINDOW_DAYS,
     DEFAULT_SEEN_IDS_WORKERS,
-    FAILED,
     SEEN_IDS_KEYS,
     SEEN_IDS_TTL_ATTRIBUTE,
 )
@@ -196,13 +196,13 @@ class SeenIdStore:
         return response.get("Item")
 
     def _owner_released(self, owner: str, *, fresh: bool = False) -> bool:
-        """Whether ``owner``'s claims no longer count: its job FAILED or is gone (read once
-        per :meth:`claim`, unless ``fresh``)."""
+        """Whether ``owner``'s claims no longer count (:func:`posted_nothing`: its job FAILED
+        with no attempt that SUCCEEDED, or is gone), read once per :meth:`claim`, unless
+        ``fresh``."""
         with self._lock:
             known = None if fresh else self._released.get(owner)
         if known is None:
-            job = self._jobs.get(owner)
-            known = job is None or job.get("status") == FAILED
+            known = posted_nothing(self._jobs.get(owner))
             with self._lock:
                 self._released[owner] = known
         return known

@@ -146,3 +146,32 @@ the file's SHA-256) differs from what the manifest declares; the message names e
 difference."""
 
 MANIFEST_CODES = (MANIFEST_MISSING, MANIFEST_INVALID, CONTROL_TOTALS_MISMATCH)
+
+# -- bank statement formats (issue 16) ------------------------------------------------------
+# File codes of camt.053, MT940 and BAI2 files (see core/statements/); added to FILE_CODES.
+UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+"""The file's first bytes are a format the pipeline does not read (another ISO 20022 message
+or version, an MT94x without ``:60F:``, XML of another kind) or one its configuration does
+not accept; the message names what was recognised and what is accepted."""
+UNSAFE_XML = "UNSAFE_XML"
+"""The XML declares a DTD (``<!DOCTYPE``): refused before any parsing, since a DTD is how
+entity bombs and external entities (XXE) get in; or the root element did not start within
+the first 64 KiB."""
+MALFORMED_STATEMENT = "MALFORMED_STATEMENT"
+"""The statement cannot be read: XML that is not well-formed or truncated, a mandatory
+element or field missing or invalid, a BAI2 control record (record count, control total,
+trailer) that does not match; the message names the statement and the place."""
+BALANCE_MISMATCH = "BALANCE_MISMATCH"
+"""Opening balance + credits - debits differs from the closing balance of a statement
+(exact decimals); the message names the statement and both figures."""
+CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+"""An entry's or a balance's currency differs from its statement's currency."""
+
+STATEMENT_CODES = (
+    UNSUPPORTED_FORMAT,
+    UNSAFE_XML,
+    MALFORMED_STATEMENT,
+    BALANCE_MISMATCH,
+    CURRENCY_MISMATCH,
+)
+FILE_CODES = (*FILE_CODES, *STATEMENT_CODES)

@@ -8,6 +8,8 @@ document or setting is a :class:`ConfigurationError` (retrying cannot help).
 
 from __future__ import annotations
 
+from etl_handlers.core.masking import scrub
+
 __all__ = ["ConfigurationError", "EtlError", "FileRejected", "TransientError"]
 
 
@@ -19,10 +21,12 @@ class FileRejected(EtlError):
     """The file as a whole breaks a data rule (not UTF-8, malformed CSV, missing column...).
 
     ``code`` is a stable constant from :mod:`etl_handlers.core.codes`; ``message`` is plain text for
-    the job record and the user: it never carries a stack trace or a card number.
+    the job record and the user: it never carries a stack trace, and it is scrubbed of card
+    numbers here (a message may quote a key, and a file may be named after a card number).
     """
 
     def __init__(self, code: str, message: str) -> None:
+        message = scrub(message)
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

@@ -18,6 +18,7 @@ from etl_handlers.contract import (
     ATTEMPT_FOLDER,
     ENRICHED_PREFIX,
     FAILED_PREFIX,
+    INPUT_SUFFIXES,
     PREFIXES,
     PROCESSED_PREFIX,
     RAW_PREFIX,
@@ -90,7 +91,9 @@ def is_job_id(value: object) -> bool:
 def input_problem(key: object) -> str | None:
     """Say why ``key`` is not a pipeline input, or return None when it is one.
 
-    A pipeline input is a key under ``raw/`` ending in ``.csv`` (any case) with a non-empty
+    A pipeline input is a key under ``raw/`` ending in one of ``INPUT_SUFFIXES`` (``.csv``, or
+    a bank statement's: ``.xml``, ``.sta``, ``.mt940``, ``.940``, ``.bai``, ``.bai2``; any
+    case; the contents, not the name, then say the format) with a non-empty
     file name, no ``..`` segment (which would let derived keys escape their prefix when a
     tool normalizes paths), not absolute, and within S3's 1024-byte key limit. The API uses
     the message as its 400 response; the trigger logs it.
@@ -111,8 +114,8 @@ def input_problem(key: object) -> str | None:
         return "key must not contain '..' segments"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
         return "key must not contain control characters"
-    if not key.lower().endswith(CSV_SUFFIX):
-        return f"key must end with {CSV_SUFFIX!r}"
+    if not key.lower().endswith(INPUT_SUFFIXES):
+        return f"key must end with {' or '.join(repr(s) for s in INPUT_SUFFIXES)}"
     if not stem(key):
         return "the file name must not be empty"
     return None
@@ -129,10 +132,12 @@ def file_name(key: str) -> str:
 
 
 def stem(key: str) -> str:
-    """The file name of ``key`` without its ``.csv`` suffix (matched case-insensitively)."""
+    """The file name of ``key`` without its input suffix (``.csv``, ``.xml``...; matched
+    case-insensitively)."""
     name = file_name(key)
-    if name.lower().endswith(CSV_SUFFIX):
-        return name[: -len(CSV_SUFFIX)]
+    for suffix in INPUT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
     return name
 
 

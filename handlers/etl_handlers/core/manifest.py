@@ -27,6 +27,7 @@ from typing import Any
 from etl_handlers.contract import MANIFEST_SUFFIX
 from etl_handlers.core.codes import CONTROL_TOTALS_MISMATCH, MANIFEST_INVALID
 from etl_handlers.core.errors import FileRejected
+from etl_handlers.core.masking import scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.totals import Totals
 from etl_handlers.core.values import format_minor
@@ -78,11 +79,14 @@ def parse_manifest(data: bytes, *, key: str = "the manifest") -> Manifest:
     if len(data) > MAX_MANIFEST_BYTES:
         _invalid(key, [f"it is larger than {MAX_MANIFEST_BYTES} bytes"])
     try:
-        document = json.loads(data.decode("utf-8"), parse_float=Decimal)
+        # utf-8-sig: a byte order mark (Windows editors write one) is not part of the JSON
+        document = json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
     except UnicodeDecodeError:
         _invalid(key, ["it is not UTF-8"])
     except ValueError as exc:
         _invalid(key, [f"it is not JSON ({exc.__class__.__name__} at {_where(exc)})"])
+    except RecursionError:
+        _invalid(key, ["it is nested deeper than a manifest can be"])
     if not isinstance(document, dict):
         _invalid(key, ["it must be a JSON object"])
     problems: list[str] = []
@@ -93,7 +97,7 @@ def parse_manifest(data: bytes, *, key: str = "the manifest") -> Manifest:
         problems.append('"totals" must be an object of currencies (may be empty: {})')
         declared = {}
     for currency, figures in declared.items():
-        parsed = _currency(str(currency), figures, problems)
+        parsed = _currency(_shown(str(currency)), figures, problems)
         if parsed is not None:
             totals[str(currency)] = parsed
     sha256 = document.get("sha256")
@@ -190,7 +194,21 @@ class HashingReader:
 
 
 def _invalid(key: str, problems: list[str]) -> Any:
-    raise FileRejected(MANIFEST_INVALID, f"{key} is not a valid manifest: " + "; ".join(problems))
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    more = len(problems) - len(shown)
+    text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+    raise FileRejected(MANIFEST_INVALID, scrub(f"{key} is not a valid manifest: {text}"))
+
+
+#: Problems a MANIFEST_INVALID message lists (the job record and the execution's state hold
+#: it: a manifest with thousands of bad currencies must not outgrow them).
+MAX_PROBLEMS_SHOWN = 20
+_SHOWN_CHARACTERS = 40
+
+
+def _shown(value: str) -> str:
+    """A value of the manifest as a message names it: at most 40 characters."""
+    return value if len(value) <= _SHOWN_CHARACTERS else value[: _SHOWN_CHARACTERS - 1] + "…"
 
 
 def _where(exc: ValueError) -> str:

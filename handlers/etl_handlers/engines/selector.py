@@ -13,10 +13,11 @@ processing with the engine given (default: the selected one) and attach its
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from decimal import Decimal
 from functools import lru_cache
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from etl_handlers import contract
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
@@ -25,6 +26,7 @@ from etl_handlers.core.formats import JSONL
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.report import EngineReport, Reason
 from etl_handlers.core.schema import Schema
+from etl_handlers.core.statements import StatementCsv
 from etl_handlers.core.totals import StepResult
 from etl_handlers.engines.protocol import Engine
 from etl_handlers.engines.reference.engine import ReferenceEngine
@@ -84,23 +86,34 @@ def validate_stream(
     schema: Schema,
     max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE,
     engine: Engine | None = None,
+    input_formats: Collection[str] = contract.INPUT_FORMATS,
 ) -> ValidationResult:
-    """Stream ``source`` (CSV bytes) through the schema's rules; never raises on bad data.
+    """Stream ``source`` through the schema's rules; never raises on bad data.
 
+    ``source`` is CSV bytes or a bank statement of ``input_formats`` (read as the CSV of its
+    entries, :mod:`etl_handlers.core.statements`; ``result.input_format`` says which).
     Returns VALID, or INVALID with a file code (see :mod:`etl_handlers.core.codes`) and a
     message. A header-only file is VALID with 0 rows. The sinks are written to but not closed.
     """
     engine = engine or select_engine()
     result = ValidationResult(outcome=VALID)
     result.report = EngineReport(engine=engine.name)
+    readable = StatementCsv(source, schema=schema, accepted=input_formats)
     try:
         engine.validate(
-            source, valid_sink, reject_sink, schema=schema, result=result, report=result.report
+            cast(BinaryIO, readable),
+            valid_sink,
+            reject_sink,
+            schema=schema,
+            result=result,
+            report=result.report,
         )
     except FileRejected as rejected:
+        result.input_format = readable.label
         result.outcome = INVALID
         result.error = (rejected.code, scrub(rejected.message))
         return result
+    result.input_format = readable.label
     result.error = reject_rate_error(
         rows_input=result.rows_input,
         rows_rejected=result.rows_rejected,

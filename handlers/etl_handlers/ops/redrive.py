@@ -111,9 +111,11 @@ def job_of_event(event: Any) -> str | None:
         bucket = detail.get("bucket") if isinstance(detail.get("bucket"), Mapping) else {}
         obj = detail.get("object") if isinstance(detail.get("object"), Mapping) else {}
         key = obj.get("key")
-        version = s3io.normalize_version_id(obj.get("version-id")) or s3io.normalize_etag(
-            obj.get("etag")
+        version_id, etag = (
+            value if isinstance(value, str) else None
+            for value in (obj.get("version-id"), obj.get("etag"))
         )
+        version = s3io.normalize_version_id(version_id) or s3io.normalize_etag(etag)
         if not (bucket.get("name") and isinstance(key, str) and key and version):
             return None
         return keys.job_id(str(bucket["name"]), unquote_plus(key), version)
@@ -144,6 +146,17 @@ def _error(attributes: Mapping[str, Any]) -> str | None:
     return scrub(text)[:MAX_ERROR] if text else None
 
 
+def _event_of(body: Any) -> dict[str, Any] | None:
+    """The event a message carries: a JSON object, else None (anyone allowed to send to the
+    queue may have put anything there: a list, a string, nesting deeper than the parser
+    goes)."""
+    try:
+        event = json.loads(body or "")
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
 def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int, limit: int) -> list[DeadLetter]:
     """Receive up to ``limit`` messages, each hidden for ``hold_seconds`` meanwhile."""
     letters: list[DeadLetter] = []
@@ -159,10 +172,7 @@ def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int, limit: int) -> l
         if not messages:
             break
         for message in messages:
-            try:
-                event: Any = json.loads(message.get("Body") or "")
-            except ValueError:
-                event = None
+            event = _event_of(message.get("Body"))
             letters.append(
                 DeadLetter(
                     message_id=message["MessageId"],
@@ -208,7 +218,11 @@ def redrive_queue(
 
         status = job_status(letter.job_id) if letter.job_id else None
         if dry_run:
-            lines.append(line(LISTED, f"job {status}" if status else "would be sent back once"))
+            if letter.event is None:
+                would = "the body is not a JSON event; it would be left in the queue"
+            else:
+                would = f"job {status}" if status else "would be sent back once"
+            lines.append(line(LISTED, would))
             _release(sqs, queue_url, letter)
             continue
         if status == SUCCEEDED:

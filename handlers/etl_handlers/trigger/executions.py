@@ -5,7 +5,9 @@ catch ends the execution with the job still in a running status: the execution t
 (``TIMED_OUT``), was stopped (``ABORTED``), or failed outside the failure branch's reach
 (``FAILED``: ``States.Runtime``, ``States.DataLimitExceeded``, or the failure branch's own
 record could not be written). An EventBridge rule sends Step Functions' ``Execution Status
-Change`` events for those three statuses to the trigger, which marks the job FAILED here:
+Change`` events for those three statuses to the trigger, which marks the job FAILED here
+and emits the run's lineage FAIL event (also for a job the failure branch recorded: every
+failed job's execution ends here, so this is the one place FAIL is emitted):
 
 * the job is the execution's name (the job id, or ``{job}-a{N}`` for attempt N of a
   reprocess); an event for another state machine, for an
@@ -30,9 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl_handlers.app.ingest import EXECUTION_END_STATUSES, EXECUTION_STATUS_CHANGE, STATES_SOURCE
-from etl_handlers.aws.jobs import FINAL_STATUSES, STEP_STATUS, JobStore, TransitionRefused
+from etl_handlers.app.lineage import emit as emit_lineage
+from etl_handlers.aws.jobs import FAILED, FINAL_STATUSES, STEP_STATUS, JobStore, TransitionRefused
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.core import codes, keys
+from etl_handlers.core.lineage import FAIL
 
 #: The error of the state machine's Fail state (its failure branch's end).
 JOB_FAILED = "JobFailed"
@@ -132,11 +136,13 @@ def record_execution_end(
     status = job.get("status")
     if status in FINAL_STATUSES:
         say("job already final", job_id=end.job_id, status=status, execution=end.status)
+        if status == FAILED:  # the failure branch recorded it: the run's FAIL is due here
+            emit_lineage(FAIL, job, log=say)
         return {"status": "unchanged", "jobId": end.job_id, "jobStatus": status}
     code = STATUS_CODES[end.status]
     try:
         with transient_aws_errors("fail job"):
-            store.fail(
+            failed = store.fail(
                 end.job_id,
                 str(job["fileName"]),
                 step=_STEP_OF_STATUS.get(str(status)),
@@ -145,8 +151,14 @@ def record_execution_end(
             )
     except TransitionRefused as refused:  # it became final meanwhile
         say("job became final meanwhile", job_id=end.job_id, status=refused.current)
+        if refused.current == FAILED:
+            with transient_aws_errors("read job"):
+                now_failed = store.get(end.job_id)
+            if now_failed is not None:
+                emit_lineage(FAIL, now_failed, log=say)
         return {"status": "unchanged", "jobId": end.job_id, "jobStatus": refused.current}
     say("job recorded as failed", job_id=end.job_id, code=code, was=status)
+    emit_lineage(FAIL, failed, log=say)
     return {"status": "recorded", "jobId": end.job_id, "code": code}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,6 +12,8 @@ from etl_handlers.app.steps import max_reject_rate_from_env, schema_from_env
 from etl_handlers.aws import observability, s3io
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.seen_ids import seen_id_store_from_env
+from etl_handlers.contract import ACCEPTED_FORMATS
+from etl_handlers.core.statements import parse_formats
 from etl_handlers.validator.logic import validate
 
 logger = observability.build_logger()
@@ -49,13 +52,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             seen_ids=seen_id_store_from_env(store),
             manifest_required=intake.manifest_required_from_env(),
             duplicate_files=intake.duplicate_files_from_env(),
+            input_formats=parse_formats(os.environ.get(ACCEPTED_FORMATS)),
         )
     else:
         from etl_handlers.app import large_steps  # the big-file path only
 
         if mode == modes.BATCH:
             return large_steps.validate_batch(
-                event, s3=s3, schema=schema, metrics=metrics, log=logger.info
+                event,
+                s3=s3,
+                schema=schema,
+                metrics=metrics,
+                log=logger.info,
+                seen_ids=seen_id_store_from_env(store),
             )
         if mode == modes.PREFLIGHT:
             result = large_steps.preflight(

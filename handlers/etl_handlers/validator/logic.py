@@ -9,7 +9,7 @@ partial. Rows, totals and outputs are recorded on the job either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
@@ -26,7 +26,14 @@ from etl_handlers.app.steps import (
 from etl_handlers.aws.jobs import JobStore
 from etl_handlers.aws.s3io import PART_SIZE
 from etl_handlers.aws.seen_ids import SeenIdStore
-from etl_handlers.contract import DUPLICATE, INVALID, OUTCOME_DUPLICATE, ROWS_READ
+from etl_handlers.contract import (
+    DUPLICATE,
+    FORMAT_CSV,
+    INPUT_FORMATS,
+    INVALID,
+    OUTCOME_DUPLICATE,
+    ROWS_READ,
+)
 from etl_handlers.core import codes, keys
 from etl_handlers.core.manifest import HashingReader, check_counted
 from etl_handlers.core.schema import Schema
@@ -53,6 +60,7 @@ def validate(
     seen_ids: SeenIdStore | None = None,
     manifest_required: bool = False,
     duplicate_files: bool = False,
+    input_formats: Collection[str] = INPUT_FORMATS,
 ) -> dict[str, Any]:
     """Run the Validate step for the job in ``event`` (the state machine's state).
 
@@ -64,7 +72,9 @@ def validate(
     first and what validation counted is checked against it (``CONTROL_TOTALS_MISMATCH``;
     before the ids across files are claimed: the sender declares what it sent).
     ``duplicate_files``: a file with an earlier job's bytes ends DUPLICATE
-    (``duplicateOf``) and keeps no output.
+    (``duplicateOf``) and keeps no output. ``input_formats``: the formats read (CSV and the
+    bank statements, :mod:`etl_handlers.core.statements`); a statement's format is recorded
+    as ``inputFormat``.
     """
 
     def body(ctx: StepContext) -> StepOutcome:
@@ -92,7 +102,10 @@ def validate(
                     reject_sink,
                     schema=schema,
                     max_reject_rate=max_reject_rate,
+                    input_formats=input_formats,
                 )
+                if result.input_format not in (None, FORMAT_CSV):
+                    attributes["inputFormat"] = result.input_format
                 read_to_end = result.outcome == VALID or (
                     result.error is not None and result.error[0] == codes.REJECT_RATE_EXCEEDED
                 )

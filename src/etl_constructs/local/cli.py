@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="process CSV files through the pipeline",
+        help="process CSV and bank statement files (camt.053, MT940, BAI2) through the pipeline",
         epilog=EXIT_HELP + "\n\nThe synth is cached in PROJECT/.etl-pipeline/cache/ (PROJECT: "
         "the folder of cdk.json, or the current folder for the default pipeline) and reused "
         "while the app's files, the -c values and the library stay the same.",
@@ -106,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="a CSV file; FILE.manifest.json beside it is uploaded too (the sender's manifest)",
+        help="a CSV or statement file; FILE.manifest.json beside it is uploaded too "
+        "(the sender's manifest)",
     )
     common(run)
     run.add_argument("--json", action="store_true", help="one JSON object per file per line")
@@ -216,6 +217,7 @@ def _run(args: argparse.Namespace) -> int:
         outcomes = _process(pipeline, files, args)
         _clear_outputs(out)
         exported = pipeline.export(out)
+        _check_lineage(out)
         (out / JOBS_FILE).write_text(json.dumps(pipeline.jobs(), indent=1, sort_keys=True))
         operations.save_state(pipeline, out, files)  # for reprocess and redrive
     for outcome in outcomes:
@@ -282,13 +284,14 @@ def _project(given: Path | None) -> Path:
             f"--project {given}: no cdk.json there (leave --project out to run "
             "the default pipeline)"
         )
-    return given
+    return given.absolute()
 
 
 def _out_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a folder")
-    return out
+    # absolute: the app is synthesized in its project's folder, not the current one
+    return out.absolute()
 
 
 def _context(pairs: Sequence[str]) -> dict[str, str]:
@@ -432,6 +435,16 @@ def _local_outputs(outcome: JobOutcome, out: Path, exported: list[Path]) -> dict
         ):
             found[parts[0]].append(str(path))
     return {kind: sorted(paths) for kind, paths in found.items()}  # parts in file order
+
+
+def _check_lineage(out: Path) -> None:
+    """Every exported run event must read back through the OpenLineage client unchanged."""
+    from . import lineage  # the client: only when a run has events to check
+
+    try:
+        lineage.check_exported(out)
+    except lineage.InvalidLineageEvent as exc:
+        raise LocalRuntimeError(f"a lineage event is not valid OpenLineage: {exc}") from None
 
 
 def _clear_outputs(out: Path) -> None:
@@ -631,9 +644,15 @@ def _put_back(pipeline: LocalPipeline, out: Path, prefix: str) -> None:
             pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=path.read_bytes())
 
 
+#: The longest look-back of ``quality-check --hours`` (ten years: older jobs have expired).
+MAX_WINDOW_HOURS = 10 * 366 * 24
+
+
 def _quality_check(args: argparse.Namespace) -> int:
-    if args.hours is not None and args.hours < 1:
-        raise UsageError(f"--hours {args.hours}: give a number of hours of 1 or more")
+    if args.hours is not None and not 1 <= args.hours <= MAX_WINDOW_HOURS:
+        raise UsageError(
+            f"--hours {args.hours}: give a number of hours from 1 to {MAX_WINDOW_HOURS} (ten years)"
+        )
     with _restored(args.out) as pipeline:
         event = {"windowHours": args.hours} if args.hours is not None else None
         _put_back(pipeline, args.out, contract.REJECTED_PREFIX)  # the report counts their codes

@@ -22,6 +22,7 @@ from ..control_api import ControlApi
 from ..encryption import PipelineKey
 from ..etl_workflow import EtlWorkflow
 from ..ingestion_bucket import IngestionBucket
+from ..lineage import LineagePolicy
 from ..metadata_store import MetadataStore
 from ..network import PipelineNetwork
 from .assembly import ProfileError
@@ -69,6 +70,7 @@ def synthesize_default(outdir: Path, *, context: Mapping[str, Any]) -> None:
         compliance=profile,
         vpc=vpc,
         curated_dataset=True,  # the catalog below reads it
+        lineage=LineagePolicy(),  # run events under lineage/, exported to OUT/lineage/
     )
     ControlApi(
         stack,

@@ -105,6 +105,11 @@ def _restored(out: Path, files: RunFiles) -> Iterator[LocalPipeline]:
     with LocalPipeline(assembly, log_path=out / files.log) as pipeline:
         for key, source in sources.items():
             path = Path(source["path"])
+            # The sender's manifest as it is now beside the file (run uploads it from there,
+            # and a reprocess after a fix of the manifest must see the fix).
+            manifest = path.with_name(path.name + contract.MANIFEST_SUFFIX)
+            if manifest.is_file():
+                pipeline.upload(manifest, key + contract.MANIFEST_SUFFIX)
             if not path.is_file() or _sha256(path) != source["sha256"]:
                 continue  # its jobs cannot run again; reprocess says so
             _, version = pipeline.upload(path, key)
@@ -164,8 +169,8 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
         folders = [f"{prefix}{args.job_id}/" for prefix in EXPORTED_PREFIXES]
         if job.get("status") == contract.SUCCEEDED:
             for folder in folders:  # as in the bucket: the earlier attempts' objects go
-                if folder.startswith(contract.FAILED_PREFIX):
-                    continue
+                if not folder.startswith(contract.ATTEMPT_PRUNED_PREFIXES):
+                    continue  # failed/ keeps its copy, lineage/ every attempt's run
                 shutil.rmtree(out / folder, ignore_errors=True)
         pipeline.export(out, prefixes=folders)
         _save(pipeline, out, files)
@@ -175,14 +180,17 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
         "status": job.get("status"),
         "error": job.get("error"),
         "outputs": job.get("outputs", {}),
+        **({"duplicateOf": job["duplicateOf"]} if job.get("duplicateOf") else {}),
     }
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
         error = job.get("error") or {}
         reason = f" ({error.get('code')}: {error.get('message')})" if error else ""
+        if job.get("duplicateOf"):  # as `run` says it
+            reason = f": same bytes as job {job['duplicateOf']}"
         print(f"job {args.job_id} attempt {summary['attempt']}: {summary['status']}{reason}")
-    return 0 if job.get("status") == contract.SUCCEEDED else 1
+    return 0 if job.get("status") in (contract.SUCCEEDED, contract.DUPLICATE) else 1
 
 
 def redrive(args: argparse.Namespace, *, files: RunFiles) -> int:

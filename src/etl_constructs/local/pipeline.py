@@ -585,6 +585,7 @@ class LocalPipeline:
         while True:
             self.deliver_events()
             if self._over(job_id) or time.monotonic() >= deadline:
+                self.deliver_events()  # as in wait(): the end's events before the record
                 return self.job(job_id)
             left = deadline - time.monotonic()
             self.functions.pause(min(POLL_SECONDS, left), busy=min(BUSY_POLL_SECONDS, left))
@@ -687,6 +688,9 @@ class LocalPipeline:
                 break
         for obj in pending:
             found[obj] = self.job(self.job_id(*obj))
+        # the ends of executions that stopped since the last delivery reach their rules (the
+        # trigger emits a failed job's lineage FAIL) before the caller exports the bucket
+        self.deliver_events()
         return found
 
     def finished(

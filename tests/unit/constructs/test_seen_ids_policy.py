@@ -7,11 +7,11 @@ import pytest
 from aws_cdk import aws_kms as kms
 from etl_handlers import contract as handler_env
 
-from etl_constructs import LargeFiles, PropsError, SeenIdsPolicy, TransactionSchema
+from etl_constructs import PropsError, SeenIdsPolicy, TransactionSchema
 
 from .builders import build_pipeline, new_stack
 
-ON = {"seen_ids": SeenIdsPolicy(), "large_files": LargeFiles.off()}
+ON = {"seen_ids": SeenIdsPolicy()}  # with the big-file path (the default)
 
 
 def _functions(template):
@@ -105,4 +105,4 @@ def test_bad_settings_and_what_the_check_cannot_work_with_are_reported_together(
     assert "seen_ids.window must be whole days" in message
     assert "seen_ids.workers must be a whole number from 1 to 256" in message
     assert "exactly one unique column" in message
-    assert "large_files=LargeFiles.off()" in message
+    assert "large_files" not in message  # big files are covered

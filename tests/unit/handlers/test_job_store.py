@@ -442,3 +442,18 @@ def test_records_are_reported_with_the_failed_figures_also_when_written_before()
     assert jobs.as_reported({"status": FAILED}) == {"status": FAILED, "rows": {"read": 0}}
     succeeded = {"status": SUCCEEDED, "rows": {"input": 5, "valid": 5}, "totals": {"enrich": {}}}
     assert jobs.as_reported(succeeded) == succeeded
+
+
+def test_a_job_posted_nothing_only_when_it_failed_without_a_successful_attempt() -> None:
+    """The rule the seen-ids and duplicate-file checks share: a FAILED reprocess leaves its
+    earlier SUCCEEDED attempt's outputs published, so its claims still count."""
+    from etl_handlers.aws.jobs import posted_nothing
+
+    assert posted_nothing(None)  # the record is gone
+    assert posted_nothing({"status": "FAILED"})
+    assert posted_nothing({"status": "FAILED", "attempts": [{"attempt": 1, "status": "FAILED"}]})
+    assert not posted_nothing(
+        {"status": "FAILED", "attempts": [{"attempt": 1, "status": "SUCCEEDED"}]}
+    )
+    for status in ("PENDING", "VALIDATING", "SUCCEEDED", "DUPLICATE"):
+        assert not posted_nothing({"status": status})

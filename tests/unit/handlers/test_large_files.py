@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from dataclasses import replace
@@ -170,7 +171,7 @@ def test_the_merge_keeps_the_first_row_of_each_id_across_parts():
 def test_a_part_drops_its_duplicates_into_rejects_with_their_fields():
     (batch,) = _parts(_file(_row("a"), _row("b"), _row("c")), rows_per_part=3)
     sink = io.BytesIO()
-    result, rejects = large.transform_part(
+    result, rejects, _ = large.transform_part(
         batch.valid_csv,
         [[1, 2]],
         schema=SCHEMA,
@@ -401,7 +402,7 @@ def _part_rejects(parts, reduced) -> list[dict]:
         entries = reduced.duplicates.get(part.part, [])
         recoded = [row for position, row in entries if position == large.LATE_REJECT]
         own = large.recode_duplicates(part.rejects, recoded, schema=SCHEMA)
-        _, dropped = large.transform_part(
+        _, dropped, _ = large.transform_part(
             part.valid_csv,
             entries,
             schema=SCHEMA,
@@ -544,3 +545,48 @@ def test_each_part_logs_its_engine_report_and_counts_rows_on_the_reference_path(
     assert metrics.metrics["RowsOnReferencePath"] == 2  # validate's row and transform's
     assert metrics.metrics["FilesSucceeded"] == 1
     assert "4111111111111111" not in json.dumps(logged) and "Secret" not in json.dumps(logged)
+
+
+def test_a_part_s_validated_rows_are_the_rows_the_file_kept_and_a_retried_transform_agrees(
+    s3, store
+):
+    """The part's transform takes the rows the reduce rejected (here an id an earlier part
+    accepted) out of ``validated/{job}/parts/`` too, as a whole file's validated object
+    lacks them; a retry of that transform (Lambda retries) reads the narrowed part and
+    writes the same processed rows and reject lines again."""
+    body = _file(_row("a"), _row("b"), _row("a", amount="7.00"), _row("c"), _row("d"))
+    job = put_source(s3, store, "raw/big.csv", body)
+    prefixes = large.JobPrefixes(job["jobId"])
+    kw = {"store": store, "s3": s3}
+    large_steps.preflight(
+        {**job, "mode": "preflight", "rowsPerPart": 2}, store=store, s3=s3, schema=SCHEMA
+    )
+    for plan in _keys_under(s3, prefixes.plan):
+        large_steps.validate_batch({**job, "mode": "batch", "planKey": plan}, s3=s3, schema=SCHEMA)
+    reduced = large_steps.reduce_validation(
+        {**job, "mode": "reduce"}, schema=SCHEMA, max_reject_rate=Decimal("0.5"), **kw
+    )
+    assert reduced["outcome"] == "VALID"
+    second = f"{prefixes.parts}{large.part_name(3)}.csv"  # rows 3 and 4: a again, then c
+
+    def read(key: str) -> bytes:
+        return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    outputs = []
+    for _ in range(2):  # the transform, then its retry
+        part = {**job, "mode": "part", "partKey": second}
+        transformed = large_steps.transform_part(part, schema=SCHEMA, output_format="jsonl", **kw)
+        outputs.append(
+            (
+                transformed["rows"],
+                read(transformed["processedKey"]),
+                read(f"{prefixes.rejected}{large.part_name(3)}.duplicates.jsonl"),
+                read(second),
+            )
+        )
+    assert outputs[0] == outputs[1]
+    rows, processed, rejects, validated = outputs[0]
+    assert rows == 1 and b'"c"' in processed and b'"a"' not in processed
+    assert [json.loads(line)["row"] for line in rejects.splitlines()] == [3]
+    kept = list(csv.reader(io.StringIO(validated.decode())))
+    assert [r[0] for r in kept[1:]] == ["c"]

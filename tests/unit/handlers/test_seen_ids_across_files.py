@@ -430,3 +430,63 @@ def test_a_failed_job_reprocessed_while_another_takes_its_claim_over_keeps_one_o
     assert held[0].job_id == a  # B lost: A holds the id again
     item = client.get_item(TableName=SEEN, Key={"idHash": {"B": id_digest("x", salt=SEEN)}})
     assert item["Item"]["jobId"]["S"] == a
+
+
+# -- the big-file path: claims per part, decided by the reduce -------------------------------
+
+
+def test_a_part_claims_only_its_accepted_ids_and_marks_those_other_jobs_hold() -> None:
+    from datetime import UTC, datetime
+
+    from etl_handlers.app.seen_ids import claim_part_ids
+
+    index = b"".join(
+        json.dumps(entry).encode() + b"\n"
+        for entry in (
+            ["", 7, 6, "EUR", True, 100],  # an empty id: no claim
+            ["t-1", 3, 2, "EUR", True, 1000],
+            ["t-2", 4, -1, "", False, 0],  # rejected by the part for a later column
+            ["t-3", 5, 4, "USD", False, 250],
+            ["t-4", 6, 5, "EUR", False, 1],
+        )
+    )
+    asked: list[list[str]] = []
+    monday = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+
+    def claim(ids: list[str]) -> dict[int, Claim]:
+        asked.append(list(ids))
+        return {
+            i: Claim(job_id="job-monday", claimed_at=monday)
+            for i, v in enumerate(ids)
+            if v == "t-3"
+        }
+
+    lines = claim_part_ids(index, claim=claim, batch_rows=2)
+    assert asked == [["t-1", "t-3"], ["t-4"]]  # in batches, accepted non-empty ids only
+    entries = [json.loads(line) for line in lines.splitlines()]
+    assert entries[3] == ["t-3", 5, 4, "USD", False, 250, ["job-monday", monday.isoformat()]]
+    assert all(len(entry) == 6 for i, entry in enumerate(entries) if i != 3)
+
+
+def test_the_reduce_rejects_the_first_row_of_a_held_id_and_checks_the_manifest_as_sent() -> None:
+    from etl_handlers.app import large
+
+    held = ["job-monday", "2026-12-01T08:30:00+00:00"]
+    part_a = [["t-1", 1, 0, "EUR", True, 1000, held], ["t-2", 2, 1, "EUR", False, 500]]
+    part_b = [["t-1", 3, 0, "EUR", True, 1000], ["t-5", 4, 1, "EUR", True, 200]]
+    summaries = [
+        {"part": "part-a", "rows": {"input": 2, "valid": 2, "rejected": 0}},
+        {"part": "part-b", "rows": {"input": 2, "valid": 2, "rejected": 0}},
+    ]
+    reduced = large.reduce_validation(
+        summaries,
+        [iter([(e, "part-a") for e in part_a]), iter([(e, "part-b") for e in part_b])],
+        unique="transaction_id",
+    )
+    assert reduced.duplicates == {"part-a": [[0, 1, *held]], "part-b": [[0, 3]]}
+    assert (reduced.rows_valid, reduced.rows_rejected, reduced.rows_across_files) == (2, 2, 1)
+    assert reduced.totals.to_json() == {"EUR": {"count": 2, "debit": "2.00", "credit": "5.00"}}
+    # the sender declared the file as sent: row 1 counted, its repeat (row 3) not
+    assert reduced.totals_as_sent.to_json() == {
+        "EUR": {"count": 3, "debit": "12.00", "credit": "5.00"}
+    }

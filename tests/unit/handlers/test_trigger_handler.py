@@ -9,6 +9,7 @@ import pytest
 from etl_handlers.app.ingest import execution_arn_for, execution_input, start_job
 from etl_handlers.aws.jobs import FAILED, PENDING, JobStore
 from etl_handlers.aws.s3io import ObjectInfo
+from etl_handlers.contract import INPUT_SUFFIXES
 from etl_handlers.core import keys
 from etl_handlers.trigger import handler
 from etl_handlers.trigger.logic import candidate_keys, handle_event, parse_event
@@ -334,7 +335,11 @@ def test_ignored_events_are_logged_with_the_reason(s3: Any, store: JobStore, sfn
     assert lines == [
         (
             "event ignored",
-            {"reason": "not a pipeline input: key must end with '.csv'", "key": "raw/notes.txt"},
+            {
+                "reason": "not a pipeline input: key must end with "
+                + " or ".join(repr(s) for s in INPUT_SUFFIXES),
+                "key": "raw/notes.txt",
+            },
         )
     ]
 

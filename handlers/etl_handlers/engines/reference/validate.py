@@ -110,6 +110,8 @@ class ValidationResult:
     extra_columns: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     report: EngineReport | None = field(default=None, compare=False)
+    input_format: str | None = field(default=None, compare=False)
+    """The file's format as detected (``csv``, ``camt.053 (camt.053.001.08)``...), once read."""
 
     def to_json(self) -> dict[str, Any]:
         """The step result fields of the contract (the handler adds ``outputs``)."""
