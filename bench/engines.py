@@ -22,6 +22,7 @@ import io
 import json
 import time
 from collections import Counter
+from contextlib import nullcontext
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,12 @@ def _engine(name: str | None) -> Any:
     return engine
 
 
-def ours_step(step: str, path: Path, out: Path, engine: str | None = None) -> dict[str, Any]:
+def ours_step(
+    step: str, path: Path, out: Path, engine: str | None = None, curated: bool = False
+) -> dict[str, Any]:
     """One step of the chain over local files (for per-step peak RSS); ``engine``: the
-    engine's name (default: the one the selector chooses). ``report``: what it did."""
+    engine's name (default: the one the selector chooses). ``report``: what it did.
+    ``curated``: the enrich step also writes the curated Parquet, as the enricher does."""
     from etl_handlers.core.schema import load_schema
     from etl_handlers.engines.reference.enrich import EnrichMetadata
     from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
@@ -119,73 +123,87 @@ def ours_step(step: str, path: Path, out: Path, engine: str | None = None) -> di
         ):
             result = transform_stream(source, sink, schema=schema, engine=chosen)
         info = {"rows": result.rows}
-    elif step == "curate":
-        return _curate(out, schema, clock)
     else:
         metadata = EnrichMetadata(**META)
-        with (
-            (out / "processed.jsonl").open("rb") as source,
-            (out / "enriched.jsonl").open("wb") as sink,
-        ):
-            result = enrich_stream(source, sink, metadata=metadata, schema=schema, engine=chosen)
-        info = {"rows": result.rows}
+        with _Curated(out, schema) if curated else nullcontext() as staged:
+            with (
+                (out / "processed.jsonl").open("rb") as source,
+                (out / "enriched.jsonl").open("wb") as sink,
+            ):
+                result = enrich_stream(
+                    source,
+                    sink,
+                    metadata=metadata,
+                    schema=schema,
+                    engine=chosen,
+                    curated=staged.builder if staged else None,
+                )
+            info = {"rows": result.rows}
+            if staged:
+                info["curated"] = staged.write()
     info["report"] = result.report.to_json()
     info.update(clock.read())
     return info
 
 
-def _curate(out: Path, schema: Any, clock: Clock) -> dict[str, Any]:
-    """What the enrich step adds with the curated dataset on: the enriched records and the
-    rejects as typed Parquet, one file per transaction date (``app.curate``'s writer)."""
-    from etl_handlers.app.curate import schema_document
-    from etl_handlers.engines.columnar import curate
+class _Curated:
+    """What the enrich step adds with the curated dataset on, with the enricher's own code
+    (``app.curate.StagedCurated``: in-memory spooled files, as in the function; the upload
+    to S3 is not timed): the ``transactions`` files built while the engine enriches (read
+    back from the enriched output when the engine did not build them), then the rejects'
+    file."""
 
-    folder = out / "curated"
-    folder.mkdir(exist_ok=True)
-    sinks: list[Any] = []
+    def __init__(self, out: Path, schema: Any) -> None:
+        from etl_handlers.app.curate import StagedCurated, schema_document
+        from etl_handlers.engines.columnar import curate
 
-    def open_sink(value: str) -> Any:
-        sinks.append((folder / f"transactions-{value}.parquet").open("wb"))
-        return sinks[-1]
+        self.out = out
+        self.curate = curate
+        self.document = schema_document(schema)
+        self.staged = StagedCurated(schema=schema, received_date="2026-01-01")
+        self.builder = self.staged.builder
 
-    try:
-        with (out / "enriched.jsonl").open("rb") as source:
-            written = curate.write_transactions(
-                source,
-                document=schema_document(schema),
-                input_format="jsonl",
-                open_sink=open_sink,
-                default_partition="2026-01-01",
-            )
-    finally:
-        for sink in sinks:
-            sink.close()
-    with (
-        (out / "rejected.jsonl").open("rb") as source,
-        (folder / "rejects.parquet").open("wb") as sink,
-    ):
-        curate.write_rejects(source, job_id=META["job_id"], source_key="bench", sink=sink)
-    return {"rows": written.total, **clock.read()}
+    def write(self) -> int:
+        """Rows written to the ``transactions`` files."""
+        if self.builder.complete:
+            written = self.builder.finish()
+        else:
+            with (self.out / "enriched.jsonl").open("rb") as source:
+                written = self.curate.write_transactions(
+                    source,
+                    document=self.document,
+                    input_format="jsonl",
+                    open_sink=self.staged.open_sink,
+                    default_partition="2026-01-01",
+                )
+        with (self.out / "rejected.jsonl").open("rb") as source:
+            sink = self.staged.open_sink("rejects")  # a spooled file, as for the others
+            self.curate.write_rejects(source, job_id=META["job_id"], source_key="bench", sink=sink)
+        return written.total
+
+    def __enter__(self) -> _Curated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.staged.__exit__(None, None, None)
 
 
 def ours_curated(path: Path, out: Path) -> dict[str, Any]:
-    """The chain and the curated Parquet a pipeline writes by default."""
-    clock = Clock()
-    result = ours(path, out)
-    curated = ours_step("curate", path, out)
-    result["steps"]["curate"] = curated["seconds"]
-    result["check"]["curated"] = curated["rows"]
-    result.update(clock.read())
-    return result
+    """The chain with the curated Parquet on: the enrich step's time includes it."""
+    return ours(path, out, curated=True)
 
 
-def ours(path: Path, out: Path, engine: str | None = None) -> dict[str, Any]:
-    """The whole chain; the summary is read back from the outputs."""
+def ours(path: Path, out: Path, engine: str | None = None, curated: bool = False) -> dict[str, Any]:
+    """The whole chain; the summary is read back from the outputs. ``curated``: the enrich
+    step also writes the curated Parquet."""
     _engine(engine)
+    if curated:  # loaded before the clock starts, as the engines' modules are
+        import etl_handlers.app.curate
+        import etl_handlers.engines.columnar.curate  # noqa: F401
     clock = Clock()
     validate = ours_step("validate", path, out, engine)
     transform = ours_step("transform", path, out, engine)
-    enrich = ours_step("enrich", path, out, engine)
+    enrich = ours_step("enrich", path, out, engine, curated)
     timing = clock.read()
     rejects = []
     with (out / "rejected.jsonl").open("rb") as lines:
@@ -203,6 +221,8 @@ def ours(path: Path, out: Path, engine: str | None = None) -> dict[str, Any]:
         "enrich": enrich["seconds"],
     }
     result["check"] = {"transformed": transform["rows"], "enriched": enrich["rows"]}
+    if curated:
+        result["check"]["curated"] = enrich["curated"]
     result["outputs"] = _digests(out)
     if engine is None:  # what the engine report says it did: rows on the columnar path
         result["columnar_share"] = columnar_share(

@@ -31,3 +31,12 @@ def test_bad_arguments_get_a_clear_error(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_curated_run_times_every_valid_row_in_the_enrich_step(tmp_path):
+    from bench import engines
+
+    mine = generate(2_000, tmp_path / "mine.csv", profile="realistic").path
+    result = engines.run("ours-curated", mine, tmp_path / "out")
+    assert result["check"]["curated"] == result["valid"] == result["check"]["enriched"]
+    assert set(result["steps"]) == {"validate", "transform", "enrich"}

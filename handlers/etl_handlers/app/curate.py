@@ -9,6 +9,11 @@ partitions exist. A big file: each part writes its files under ``enriched/{job}/
 nothing under ``curated/``. Each file is built in a local temporary file (Parquet writes its
 footer last) and uploaded whole; a failure deletes what the call uploaded or copied.
 ``ETL_CURATED=0`` switches it off.
+
+A small file's ``transactions`` files are built while the columnar engine enriches
+(:class:`StagedCurated`: the values it already holds, no second read of the enriched
+object); when the engine did not build them (the reference engine, Parquet outputs),
+:func:`publish_curated` reads the enriched object back.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from typing import IO, Any, BinaryIO
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,8 +32,12 @@ from etl_handlers.aws import s3io
 from etl_handlers.core import curated
 from etl_handlers.core.schema import Schema
 
+if TYPE_CHECKING:
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
+
 __all__ = [
     "PARQUET_CONTENT_TYPE",
+    "StagedCurated",
     "curated_enabled",
     "curated_keys",
     "curated_stem",
@@ -100,6 +110,43 @@ def schema_document(schema: Schema) -> dict[str, Any]:
     }
 
 
+class StagedCurated:
+    """A job's ``transactions`` files built during its enrich step: ``builder`` goes to
+    :func:`~etl_handlers.engines.selector.enrich_stream`, the files stay local (spooled)
+    until :func:`publish_curated` uploads them; leaving the ``with`` block discards them."""
+
+    def __init__(self, *, schema: Schema, received_date: str) -> None:
+        # Local import: pyarrow is loaded only by the functions that write Parquet.
+        from etl_handlers.engines.columnar import curate
+
+        self._stack = ExitStack()
+        self.files: dict[str, IO[bytes]] = {}
+        self.builder: CuratedBuilder = curate.CuratedBuilder(
+            document=schema_document(schema),
+            open_sink=self.open_sink,
+            default_partition=received_date,
+        )
+
+    def open_sink(self, value: str) -> IO[bytes]:
+        """A new spooled file for the partition ``value``'s file."""
+        self.files[value] = self._stack.enter_context(_spooled())
+        return self.files[value]
+
+    def __enter__(self) -> StagedCurated:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            self.builder.close()
+        finally:
+            self._stack.close()
+
+
 def publish_curated(
     *,
     s3: Any,
@@ -113,12 +160,14 @@ def publish_curated(
     received_date: str,
     stem: str | None = None,
     root: str = contract.CURATED_PREFIX,
+    staged: StagedCurated | None = None,
 ) -> dict[str, list[str]]:
     """Write the job's ``transactions`` partitions and its ``rejects`` file (when it has
     rejects) as ``{root}{table}/{partition}={value}/{stem}.parquet`` (``stem``: the job id);
     returns ``{"transactions": [keys in date order], "rejects": [key] or []}``, what the job
     record keeps under ``outputs.curated``. ``enriched`` and ``rejected`` open the step's
-    outputs (a missing reject file is skipped)."""
+    outputs (a missing reject file is skipped). ``staged``: the ``transactions`` files built
+    while the job was enriched, used when the engine built them (``enriched`` is not read)."""
     # Local import: pyarrow is loaded only by the functions that write Parquet.
     from etl_handlers.engines.columnar import curate
 
@@ -133,14 +182,18 @@ def publish_curated(
                 files[value] = stack.enter_context(_spooled())
                 return files[value]
 
-            with enriched() as source:
-                curate.write_transactions(
-                    source,
-                    document=schema_document(schema),
-                    input_format=enriched_format,
-                    open_sink=open_sink,
-                    default_partition=received_date,
-                )
+            if staged is not None and staged.builder.complete:
+                staged.builder.finish()
+                files = staged.files
+            else:
+                with enriched() as source:
+                    curate.write_transactions(
+                        source,
+                        document=schema_document(schema),
+                        input_format=enriched_format,
+                        open_sink=open_sink,
+                        default_partition=received_date,
+                    )
 
             def put(table: str, partition: str, value: str, data: IO[bytes]) -> None:
                 key = curated.curated_key(table, partition, value, stem, root=root)

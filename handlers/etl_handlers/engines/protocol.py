@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from etl_handlers.core.report import EngineReport
     from etl_handlers.core.schema import Schema
     from etl_handlers.core.totals import StepResult
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
     from etl_handlers.engines.reference.enrich import EnrichMetadata
     from etl_handlers.engines.reference.validate import ValidationResult
 
@@ -57,4 +58,7 @@ class Engine(Protocol):
         input_format: str,
         output_format: str,
         report: EngineReport,
-    ) -> StepResult: ...
+        curated: CuratedBuilder | None = None,
+    ) -> StepResult:
+        """Enrich; an engine may also hand every record's values to ``curated``. One that
+        does not leaves it incomplete: the caller then reads the enriched output back."""

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from decimal import Decimal
 from functools import lru_cache
 from importlib.util import find_spec
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from etl_handlers import contract
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
@@ -32,6 +32,9 @@ from etl_handlers.engines.protocol import Engine
 from etl_handlers.engines.reference.engine import ReferenceEngine
 from etl_handlers.engines.reference.enrich import EnrichMetadata, check_enrich_schema
 from etl_handlers.engines.reference.validate import ValidationResult, reject_rate_error
+
+if TYPE_CHECKING:
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
 
 __all__ = [
     "ENV_SWITCH",
@@ -152,13 +155,15 @@ def enrich_stream(
     output_format: str = JSONL,
     schema: Schema | None = None,
     engine: Engine | None = None,
+    curated: CuratedBuilder | None = None,
 ) -> StepResult:
     """Read processed records from ``source``, write enriched ones to ``sink``.
 
     ``schema`` (default: the default schema) names the columns, the timestamp the date is
     derived from, and the totals columns. Raises FileRejected ``INVALID_INPUT`` when a
     record is not what transform writes, ConfigurationError when a schema column clashes
-    with an added field.
+    with an added field. ``curated``: a builder of the curated files the engine may feed
+    (``curated.complete`` says it did).
     """
     checked = check_enrich_schema(schema)
     engine = engine or select_engine()
@@ -171,6 +176,7 @@ def enrich_stream(
         input_format=input_format,
         output_format=output_format,
         report=report,
+        curated=curated,
     )
     result.report = report
     return result

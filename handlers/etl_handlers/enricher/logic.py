@@ -10,9 +10,10 @@ returns INVALID with ``RECONCILIATION_FAILED``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
-from etl_handlers.app.curate import curated_stem, publish_curated
+from etl_handlers.app.curate import StagedCurated, curated_stem, publish_curated
 from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.steps import (
     INVALID,
@@ -79,6 +80,22 @@ def enrich(
             processed_at=iso(store.now()),
             pipeline_version=pipeline_version,
         )
+        # the curated partition of rows without a date: the job's creation day, UTC
+        received_date = str(ctx.job["createdAt"])[:10] if curated else ""
+        with (
+            StagedCurated(schema=schema, received_date=received_date) if curated else nullcontext()
+        ) as staged:
+            return _enrich_body(ctx, source, in_key, out_key, metadata, staged, received_date)
+
+    def _enrich_body(
+        ctx: StepContext,
+        source: Any,
+        in_key: str,
+        out_key: str,
+        metadata: EnrichMetadata,
+        staged: StagedCurated | None,
+        received_date: str,
+    ) -> StepOutcome:
         with source, ctx.writer(out_key, content_type(output_format)) as sink:
             result = enrich_stream(
                 source,
@@ -87,6 +104,7 @@ def enrich(
                 input_format=format_of(in_key),
                 output_format=output_format,
                 schema=schema,
+                curated=staged.builder if staged is not None else None,
             )
             problems = reconcile_job(
                 ctx.job, rows_enriched=result.rows, enrich_totals=result.totals
@@ -107,8 +125,10 @@ def enrich(
                 report=result.report,
             )
         outputs: dict[str, Any] = {"enriched": out_key}
-        if curated:
-            outputs["curated"] = _publish_curated(ctx, out_key, output_format, schema)
+        if staged is not None:
+            outputs["curated"] = _publish_curated(
+                ctx, out_key, output_format, schema, staged, received_date
+            )
         return StepOutcome(
             outcome=VALID,
             rows={"enriched": result.rows},
@@ -134,7 +154,12 @@ def enrich(
 
 
 def _publish_curated(
-    ctx: StepContext, enriched_key: str, output_format: str, schema: Schema
+    ctx: StepContext,
+    enriched_key: str,
+    output_format: str,
+    schema: Schema,
+    staged: StagedCurated,
+    received_date: str,
 ) -> dict[str, Any]:
     """The curated dataset of a job whose enriched object was just written."""
     bucket = ctx.event.bucket
@@ -152,6 +177,7 @@ def _publish_curated(
         rejected=[lambda: s3io.open_object(bucket, rejected_key, client=ctx.s3)]
         if rejected_key
         else [],
-        received_date=str(ctx.job["createdAt"])[:10],  # the job's creation day, UTC
+        received_date=received_date,
         stem=curated_stem(ctx.event.job_id, ctx.event.attempt),
+        staged=staged,
     )

@@ -8,7 +8,7 @@ functions, and the report says which rows went there and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from etl_handlers.core.formats import JSONL
 from etl_handlers.core.report import COLUMNAR, EngineReport, Reason
@@ -17,6 +17,9 @@ from etl_handlers.core.totals import StepResult
 from etl_handlers.engines.reference.engine import ReferenceEngine
 from etl_handlers.engines.reference.enrich import EnrichMetadata
 from etl_handlers.engines.reference.validate import ValidationResult
+
+if TYPE_CHECKING:
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
 
 __all__ = ["ColumnarEngine"]
 
@@ -70,6 +73,7 @@ class ColumnarEngine:
         input_format: str,
         output_format: str,
         report: EngineReport,
+        curated: CuratedBuilder | None = None,
     ) -> StepResult:
         if input_format != JSONL or output_format != JSONL:
             return _OTHER_FORMAT.enrich(
@@ -83,4 +87,6 @@ class ColumnarEngine:
             )
         from etl_handlers.engines.columnar.enrich import enrich_jsonl
 
-        return enrich_jsonl(source, sink, metadata=metadata, schema=schema, report=report)
+        return enrich_jsonl(
+            source, sink, metadata=metadata, schema=schema, report=report, curated=curated
+        )

@@ -18,8 +18,9 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,9 @@ from etl_handlers.engines.reference.enrich import (
     transaction_date_of,
 )
 
+if TYPE_CHECKING:
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
+
 __all__ = ["CHUNK_BYTES", "TEXT_WINDOW", "enrich_jsonl"]
 
 CHUNK_BYTES = 4 << 20
@@ -69,11 +73,13 @@ def enrich_jsonl(
     metadata: EnrichMetadata,
     schema: Schema,
     report: EngineReport,
+    curated: CuratedBuilder | None = None,
 ) -> StepResult:
     """Drop-in for the reference's ``enrich_rows`` with JSON Lines in and out (schema already
-    checked); records in ``report`` the records of each path."""
+    checked); records in ``report`` the records of each path. ``curated`` receives every
+    enriched record's values as they are written (then the caller finishes it)."""
     keep_freed_memory()
-    state = _Enricher(schema, metadata, sink, report)
+    state = _Enricher(schema, metadata, sink, report, curated)
     buffer = b""
     offset = 0  # absolute offset of buffer[0]
     eof = False
@@ -108,16 +114,24 @@ def enrich_jsonl(
         chunk, buffer = buffer[:cut], buffer[cut:]
         state.chunk(chunk, offset, buffer[:reach])
         offset += cut
+    if curated is not None:
+        curated.complete = True
     return StepResult(rows=state.written, totals=state.totals)
 
 
 class _Enricher:
     def __init__(
-        self, schema: Schema, metadata: EnrichMetadata, sink: BinaryIO, report: EngineReport
+        self,
+        schema: Schema,
+        metadata: EnrichMetadata,
+        sink: BinaryIO,
+        report: EngineReport,
+        curated: CuratedBuilder | None = None,
     ) -> None:
         self.schema = schema
         self.sink = sink
         self.report = report
+        self.curated = curated
         self.spec = spec = schema.totals
         names = schema.column_names
         timestamps = [column.name for column in schema.columns if column.type == "timestamp"]
@@ -133,6 +147,8 @@ class _Enricher:
             for name, value in zip(ENRICH_FIELDS, constant, strict=False)
         )
         self.date_key = "," + encode_basestring("transaction_date") + ":"
+        if curated is not None:
+            curated.constants(dict(zip(ENRICH_FIELDS, constant, strict=False)))
         self.head = (self.suffix + self.date_key).encode("utf-8")  # what each record gains
         wanted = {spec.amount: "a", spec.currency: "c", spec.direction: "d"}
         if self.timestamp is not None:
@@ -158,6 +174,8 @@ class _Enricher:
         self.unsupported = supported(schema)
         if self.unsupported is None and any(len(name) >= 200 for name in names):
             self.unsupported = Reason.LONG_COLUMN_NAME
+        self.width = len(names)
+        self.quotes: np.ndarray | None = None  # the last chunk's quote positions
         self.lines = 0
         self.written = 0
         self.totals = Totals()
@@ -192,6 +210,7 @@ class _Enricher:
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
         starts = offsets[:-1]
+        self.quotes = None
         at = self._quote_table(data, view, starts, ends)
         if at is not None and self.segments.heads_ok(view, starts, at, n):
             # each line's tail, after its last wanted value: the odd values of an array of
@@ -216,11 +235,16 @@ class _Enricher:
         binary = pa.large_binary()
         head = self.head
         dates: list[Any] = [pa.scalar(head + b"null", binary)]  # what follows each record
+        days = None
         if self.timestamp is not None and not null.all():
             stamps = k.Timestamps(stamp)
             if not (stamps.ok | null).all():
                 return Reason.NOT_CERTIFIED
             utc = stamps.utc()
+            if self.curated is not None:
+                days = pc.utf8_slice_codeunits(utc, 0, 10).cast(pa.string())
+                if null.any():
+                    days = pc.if_else(k.bool_array(null), pa.scalar(None, pa.string()), days)
             if null.any():
                 day = pc.binary_join_element_wise('"', pc.utf8_slice_codeunits(utc, 0, 10), '"', "")
                 day = pc.if_else(k.bool_array(null), "null", day)
@@ -239,6 +263,12 @@ class _Enricher:
         joined = pc.binary_join_element_wise(pieces, *dates, pa.scalar(b"", binary))
         start, stop = k.pieces(joined)[0][[0, -1]]
         buffer = joined.buffers()[2]
+        curated = self.curated
+        if curated is not None and not _hand_over(
+            curated, data, view, ends, self.quotes, days, self.written, self.width
+        ):
+            # not a shape the quote walk reads: the records as written, read back
+            curated.add_enriched(bytes(memoryview(buffer)[start:stop]) + b"}\n", self.written)
         self.sink.write(memoryview(buffer)[start:stop])
         self.sink.write(b"}\n")
         self.lines += n
@@ -253,7 +283,7 @@ class _Enricher:
         per line (``starts``, ``ends``: where each line starts, where its line end is): when
         every value up to it is a string and no backslash comes before it (then quotes 4j+2
         and 4j+3 of a line delimit the value of column j); else None."""
-        quotes = np.flatnonzero(view == ord('"'))
+        quotes = self.quotes = np.flatnonzero(view == ord('"'))
         first = np.searchsorted(quotes, starts)
         width = 4 * self.last_wanted + 4
         if not len(starts) or first[-1] + width > len(quotes):
@@ -356,7 +386,10 @@ class _Enricher:
 
     def _flush(self, out: list[str]) -> None:
         if out:
-            self.sink.write("".join(out).encode("utf-8", "surrogatepass"))
+            data = "".join(out).encode("utf-8", "surrogatepass")
+            self.sink.write(data)
+            if self.curated is not None:
+                self.curated.add_enriched(data, self.written - len(out))
             out.clear()
 
 
@@ -443,3 +476,69 @@ def _unquote(array: pa.Array) -> pa.Array | None:
     if k.bools(pc.equal(array, "null")).any():
         return None
     return _strip(array)
+
+
+def _hand_over(
+    curated: CuratedBuilder,
+    data: bytes,
+    view: np.ndarray,
+    ends: np.ndarray,
+    quotes: np.ndarray | None,
+    days: pa.Array | None,
+    first: int,
+    width: int,
+) -> bool:
+    """Give ``curated`` the values of a certified chunk's records (``first``: the number of
+    the chunk's first record, ``width``: the schema's columns); False (nothing given) when
+    the quotes do not pair up as expected.
+
+    Certified lines are ``{"key":value,...}`` with every key in schema order and every value
+    a string or ``null``. Once the escaped quotes are left out (a quote after an odd run of
+    backslashes), a line's quotes pair up; a pair followed by ``:`` is a key, and its value
+    is the next pair when a quote follows the colon, else ``null``. The few values with a
+    backslash are decoded as JSON strings."""
+    n = len(ends)
+    if quotes is None:
+        quotes = np.flatnonzero(view == ord('"'))
+    slashes = np.flatnonzero(view == ord("\\")) if data.find(b"\\") >= 0 else None
+    if slashes is not None:
+        # the length of each run of backslashes up to each backslash
+        fresh = np.ones(len(slashes), dtype=bool)
+        fresh[1:] = slashes[1:] != slashes[:-1] + 1
+        run = slashes - np.maximum.accumulate(np.where(fresh, slashes, 0)) + 1
+        after = slashes + 1  # a line never ends in a backslash: still in the chunk
+        escaping = (view[after] == ord('"')) & (run % 2 == 1)
+        quotes = np.delete(quotes, np.searchsorted(quotes, after[escaping]))
+    close = quotes[1::2]
+    if len(quotes) % 2 or (n and len(close) == 0):
+        return False
+    keys = np.flatnonzero(view[close + 1] == ord(":"))
+    if len(keys) != n * width:
+        return False
+    key_end = close[keys]  # each key's closing quote
+    string = view[key_end + 2] == ord('"')
+    value_end = close[np.minimum(keys + 1, len(close) - 1)]
+    begin = np.where(string, key_end + 3, key_end + 1)
+    end = np.where(string, value_end, key_end + 1)
+    # one take for all columns: the values column after column (their ranges in file order)
+    ranges = _ranges_and_gaps(pa.py_buffer(data), begin, end)
+    picks = (2 * np.arange(n * width, dtype=np.int64)).reshape(n, width).T.ravel()
+    valid = np.packbits(string.reshape(n, width).T.ravel(), bitorder="little")
+    index = pa.Array.from_buffers(pa.int64(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
+    values = ranges.take(index).cast(pa.string())
+    columns = [values.slice(j * n, n) for j in range(width)]
+    if slashes is not None:
+        # the values holding a backslash (row-major numbers), decoded in their columns
+        holders = np.unique(np.searchsorted(begin, slashes, side="right") - 1)
+        texts = ranges.take(k.int_array(2 * holders)).to_pylist()
+        for column in np.unique(holders % width).tolist():
+            mine = np.flatnonzero(holders % width == column)
+            mask = np.zeros(n, dtype=bool)
+            mask[holders[mine] // width] = True
+            # json's own string decoder (what json.loads runs for a string), after the quote
+            decoded = [scanstring(texts[i] + '"', 0)[0] for i in mine.tolist()]
+            columns[column] = pc.replace_with_mask(
+                columns[column], k.bool_array(mask), pa.array(decoded, pa.string())
+            )
+    curated.add(columns, days, np.arange(first, first + n))
+    return True

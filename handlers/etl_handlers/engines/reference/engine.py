@@ -4,7 +4,7 @@ every row of the file on the per-row path, reported under the reason it was chos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from etl_handlers.core.report import REFERENCE, EngineReport, Reason
 from etl_handlers.core.schema import Schema
@@ -61,6 +61,7 @@ class ReferenceEngine:
         input_format: str,
         output_format: str,
         report: EngineReport,
+        curated: Any = None,  # never fed: the caller reads the enriched output back
     ) -> StepResult:
         result = enrich_rows(
             source,
