@@ -126,7 +126,21 @@ class CheckedBytes(io.BufferedIOBase):
             )
 
 
-class Joined(io.RawIOBase):
+class ReadsInto:
+    """``readinto`` for a reader whose ``read(size)`` does the work (what ``io.BufferedReader``
+    and ``io.TextIOWrapper`` call on a raw stream)."""
+
+    def read(self, size: int = -1) -> bytes:  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class Joined(ReadsInto, io.RawIOBase):
     """``head`` (bytes, or a stream read to its end), then ``rest``, as one raw stream; the
     streams are not closed with it.
 
@@ -160,12 +174,6 @@ class Joined(io.RawIOBase):
         data = b"".join(parts)
         self._position += len(data)
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
 
 def _first_line_end(data: bytes) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 
 from etl_handlers.contract import MANIFEST_SUFFIX
 from etl_handlers.core.codes import CONTROL_TOTALS_MISMATCH, MANIFEST_INVALID
+from etl_handlers.core.csvio import ReadsInto
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.masking import scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
@@ -158,7 +159,7 @@ def mismatch(differences: list[str]) -> FileRejected | None:
     )
 
 
-class HashingReader:
+class HashingReader(ReadsInto):
     """A binary stream that hands on what it reads from ``source`` and hashes it (SHA-256),
     so the content hash costs no second read."""
 
@@ -175,12 +176,6 @@ class HashingReader:
         self._hash.update(data)
         self.bytes_read += len(data)
         return bytes(data)
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
     def hexdigest(self) -> str:
         """The SHA-256 of the whole stream: what was not read yet is read (and hashed) first.

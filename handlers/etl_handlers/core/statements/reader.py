@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from etl_handlers.contract import FORMAT_BAI2, FORMAT_CAMT053, FORMAT_CSV, INPUT_FORMATS
 from etl_handlers.core import codes
+from etl_handlers.core.csvio import ReadsInto
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.schema import Schema, load_schema
 from etl_handlers.core.statements import fields
@@ -78,7 +79,7 @@ def csv_only(source: BinaryIO, *, schema: Schema) -> StatementCsv:
     )
 
 
-class StatementCsv:
+class StatementCsv(ReadsInto):
     """A read-only binary stream: the source's bytes (CSV) or its entries as CSV.
 
     ``accepted``: the formats read; another one raises ``UNSUPPORTED_FORMAT`` on the first
@@ -132,12 +133,6 @@ class StatementCsv:
                 want = len(self._buffer) + 1
         data, self._buffer = self._buffer[:want], self._buffer[want:]
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self._source.close()
