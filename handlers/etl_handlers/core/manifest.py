@@ -28,7 +28,6 @@ from etl_handlers.contract import MANIFEST_SUFFIX
 from etl_handlers.core.codes import CONTROL_TOTALS_MISMATCH, MANIFEST_INVALID
 from etl_handlers.core.csvio import ReadsInto
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.core.masking import scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.totals import Totals
 from etl_handlers.core.values import format_minor
@@ -192,7 +191,7 @@ def _invalid(key: str, problems: list[str]) -> Any:
     shown = problems[:MAX_PROBLEMS_SHOWN]
     more = len(problems) - len(shown)
     text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-    raise FileRejected(MANIFEST_INVALID, scrub(f"{key} is not a valid manifest: {text}"))
+    raise FileRejected(MANIFEST_INVALID, f"{key} is not a valid manifest: {text}")
 
 
 #: Problems a MANIFEST_INVALID message lists (the job record and the execution's state hold

@@ -20,7 +20,6 @@ from xml.parsers import expat
 from etl_handlers.contract import FORMAT_BAI2, FORMAT_CAMT053, FORMAT_CSV, FORMAT_MT940
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.core.masking import scrub
 
 __all__ = ["CAMT053_VERSIONS", "SNIFF_BYTES", "Detected", "detect"]
 
@@ -56,7 +55,7 @@ class _Root(Exception):
 
 
 def _unsupported(message: str) -> FileRejected:
-    return FileRejected(codes.UNSUPPORTED_FORMAT, scrub(message))
+    return FileRejected(codes.UNSUPPORTED_FORMAT, message)
 
 
 def detect(head: bytes, *, complete: bool) -> Detected:

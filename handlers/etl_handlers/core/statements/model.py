@@ -15,7 +15,6 @@ from typing import ClassVar, NoReturn
 
 from etl_handlers.core import codes
 from etl_handlers.core.errors import FileRejected
-from etl_handlers.core.masking import scrub
 from etl_handlers.core.statements.fields import STATEMENT_FIELDS
 
 __all__ = [
@@ -109,8 +108,8 @@ class StatementTally:
 
 
 def malformed(fmt: str, message: str) -> NoReturn:
-    """Raise ``MALFORMED_STATEMENT`` for a ``fmt`` file (never with a card number)."""
-    raise FileRejected(codes.MALFORMED_STATEMENT, scrub(f"{fmt}: {message}"))
+    """Raise ``MALFORMED_STATEMENT`` for a ``fmt`` file (FileRejected masks card numbers in it)."""
+    raise FileRejected(codes.MALFORMED_STATEMENT, f"{fmt}: {message}")
 
 
 def fallback_id(statement: str, number: int) -> str:
