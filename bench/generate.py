@@ -16,6 +16,10 @@ Profiles (:data:`PROFILES`), each a row of the bench table:
   met in practice (padded codes, thousands separators, an unquoted comma, a cut-off line).
   Free text holds a quoted line break, a quoted comma and a quoted quote each at 1 row in
   1,000; ``realistic-10`` is the same at 1 row in 10.
+* ``realistic-daily``: the realistic mix as a bank's daily export: every row booked on one
+  day (local time, so offsets put some on the UTC day before or after) but ~2% late
+  postings from the three days before. The other profiles draw days over a year in no
+  order: the worst case for the curated dataset's day partitions, this one the usual case.
 * ``adversarial``: the realistic mix where every row has a quoted line break in a very wide
   merchant name (100-255 characters, some exactly at the limit, quotes and emoji inside);
   LF records.
@@ -36,7 +40,9 @@ import argparse
 import random
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date as _date
+from datetime import timedelta as _timedelta
 from pathlib import Path
 
 __all__ = [
@@ -57,6 +63,8 @@ HEADER = (
     "merchant,category,card_number,country"
 )
 SEED = 20261126
+#: Rows of a daily export booked on an earlier day (late postings).
+LATE_RATE = 0.02
 BAD_RATE = 0.01
 
 # (currency, minor units, weight)
@@ -238,6 +246,11 @@ class Profile:
     wide: bool = False
     """Every merchant name 100-255 characters with a quoted line break inside."""
     newline: str = "\r\n"
+    business_day: str | None = None
+    """A daily export: every row booked on this day (``YYYY-MM-DD``, local time: an offset
+    can put it on the UTC day before or after), but ~2% late postings from the three days
+    before. None: days drawn over 2024 (a year's extract in no order, the worst case for
+    the curated dataset's day partitions)."""
 
 
 PROFILES = {
@@ -271,6 +284,14 @@ PROFILES = {
             messy=True,
             wide=True,
             newline="\n",
+        ),
+        Profile(
+            "realistic-daily",
+            "as realistic, a day's export: one booking day, ~2% late postings (3 days before)",
+            reject_rate=0.035,
+            special_rate=0.001,
+            messy=True,
+            business_day="2024-03-15",
         ),
     )
 }
@@ -411,8 +432,14 @@ def _messy_good(rng: random.Random, number: int, profile: Profile, pool: list[st
         amount = f"{whole}.{fraction}"
     else:
         amount = str(whole)
+    date = f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+    if profile.business_day is not None:
+        day = _date.fromisoformat(profile.business_day)
+        if rng.random() < LATE_RATE:
+            day -= _timedelta(days=rng.randrange(1, 4))
+        date = day.isoformat()
     stamp = (
-        f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+        f"{date}"
         f"{'T' if rng.random() < 0.98 else 't'}"
         f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
     )
@@ -508,14 +535,10 @@ def generate(
     """
     chosen = PROFILES[profile] if isinstance(profile, str) else profile
     if chosen.messy and (reject_rate is not None or special_rate is not None):
-        chosen = Profile(
-            chosen.name,
-            chosen.summary,
+        chosen = replace(
+            chosen,
             reject_rate=chosen.reject_rate if reject_rate is None else reject_rate,
             special_rate=chosen.special_rate if special_rate is None else special_rate,
-            messy=True,
-            wide=chosen.wide,
-            newline=chosen.newline,
         )
     elif reject_rate is not None or special_rate is not None:
         raise ValueError("the clean profile has fixed rates (it is the original file)")

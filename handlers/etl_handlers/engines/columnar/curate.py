@@ -107,7 +107,8 @@ def write_transactions(
             writer = writers.get(value)
             if writer is None:
                 writer = writers[value] = _writer(open_sink(value), schema, document)
-            writer.write_table(pa.concat_tables(pieces), row_group_size=ROW_GROUP_ROWS)
+            table = _stored(pa.concat_tables(pieces), writer.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         pending.clear()
 
     buffered = 0
@@ -258,17 +259,56 @@ def _writer(
     sink: BinaryIO, schema: pa.Schema, document: Mapping[str, Any] | None = None
 ) -> pq.ParquetWriter:
     """A Parquet writer; with the schema ``document`` (a ``transactions`` file), dictionaries
-    and statistics only where they pay (:func:`_tuning`)."""
-    tuning = _tuning(document) if document is not None else {}
+    and statistics only where they pay (:func:`_tuning`), taking tables of
+    :func:`_storage_schema` (:func:`_stored`)."""
+    if document is None:
+        return pq.ParquetWriter(
+            sink,
+            schema,
+            compression=COMPRESSION,
+            coerce_timestamps="us",
+            allow_truncated_timestamps=True,
+        )
+    tuning = _tuning(document)
     return pq.ParquetWriter(
         sink,
-        schema,
+        _storage_schema(schema, tuning["use_dictionary"]),
         compression=COMPRESSION,
         # Athena and DuckDB read INT64 microseconds as timestamp; no legacy INT96.
         coerce_timestamps="us",
         allow_truncated_timestamps=True,
+        # The dictionary columns are given as Arrow dictionaries (the writer stores their
+        # indices as they are instead of hashing every value again); without the Arrow
+        # schema in the file every reader (Athena, DuckDB, pyarrow) reads them as strings.
+        store_schema=False,
         **tuning,
     )
+
+
+def _storage_schema(schema: pa.Schema, dictionary: list[str]) -> pa.Schema:
+    """``schema`` with its string columns named in ``dictionary`` as Arrow dictionaries:
+    what a ``transactions`` writer takes."""
+    wanted = set(dictionary)
+    return pa.schema(
+        [
+            pa.field(f.name, pa.dictionary(pa.int32(), f.type))
+            if f.name in wanted and f.type == pa.string()
+            else pa.field(f.name, f.type)
+            for f in schema
+        ]
+    )
+
+
+def _stored(table: pa.Table, storage: pa.Schema) -> pa.Table:
+    """``table`` as ``storage`` holds it: its string columns dictionary-encoded where the
+    storage schema has a dictionary (one dictionary over all of a column's chunks, which
+    the writer needs to store indices as they are)."""
+    columns = []
+    for target, values in zip(storage, table.columns, strict=True):
+        if pa.types.is_dictionary(target.type) and not pa.types.is_dictionary(values.type):
+            values = pc.dictionary_encode(values)
+        columns.append(values)
+    return pa.Table.from_arrays(columns, schema=storage)
 
 
 #: Schema column types whose values are mostly distinct (a dictionary costs time and saves
@@ -355,6 +395,7 @@ class CuratedBuilder:
         self.document = document
         self.columns = curated.transactions_columns(document)
         self.schema = arrow_schema(self.columns)
+        self.storage = _storage_schema(self.schema, _tuning(document)["use_dictionary"])
         self.names = [c["name"] for c in document["columns"]]
         self.open_sink = open_sink
         self.default_partition = default_partition
@@ -419,10 +460,13 @@ class CuratedBuilder:
         n = len(rows)
         if set(self.schema.names) - set(self.names) - set(self._constants):
             raise ValueError("the processing fields' values were not given (constants())")
-        typed = [
-            _cast(values, self.schema.field(name).type)
-            for name, values in zip(self.names, strings, strict=True)
-        ]
+        typed = []
+        for name, values in zip(self.names, strings, strict=True):
+            values = _cast(values, self.schema.field(name).type)
+            if pa.types.is_dictionary(self.storage.field(name).type):
+                # encoded before the sort: the sort moves their indices, not their text
+                values = pc.dictionary_encode(values)
+            typed.append(values)
         # Days as small integers; one sort by (day, record number) groups them in file order.
         encoded = pc.dictionary_encode(dates)
         days = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32)[:n]
@@ -447,7 +491,7 @@ class CuratedBuilder:
                     else next(arrays).slice(start, count)
                     for target in self.schema
                 ],
-                schema=self.schema,
+                schema=self.storage,
             )
             writer = self._writers.get(value)
             if writer is None:
@@ -459,10 +503,20 @@ class CuratedBuilder:
             start += count
 
     def _constant_arrays(self, n: int) -> dict[str, pa.Array]:
-        """``n`` copies of each processing field, typed as :func:`_typed` types them."""
-        arrays = {}
+        """``n`` copies of each processing field, typed as :func:`_typed` types them (as a
+        one-value dictionary where the storage schema has one)."""
+        arrays: dict[str, pa.Array] = {}
         for target in self.schema:
             if target.name not in self._constants or target.name in self.names:
+                continue
+            if pa.types.is_dictionary(self.storage.field(target.name).type):
+                indices = pa.py_buffer(np.zeros(n, dtype=np.int32))
+                arrays[target.name] = pa.DictionaryArray.from_buffers(
+                    pa.dictionary(pa.int32(), target.type),
+                    n,
+                    [None, indices],
+                    _cast(pa.array([self._constants[target.name]], pa.string()), target.type),
+                )
                 continue
             raw = self._constants[target.name].encode("utf-8")
             offsets = np.arange(n + 1, dtype=np.int64) * len(raw)
