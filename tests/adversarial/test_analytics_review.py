@@ -119,11 +119,6 @@ def _curated_rows(story: dict[str, Any], name: str) -> dict[str, dict]:
 # -- the curated Parquet ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="curated timestamps are parsed as nanoseconds (years 1678-2261 only): a valid "
-    "row dated 2300 or 1600 fails the whole job at enrich with ArrowInvalid",
-)
 def test_a_valid_timestamp_outside_the_nanosecond_range_is_curated_not_a_failed_job(story):
     job = story["jobs"]["far-dates.csv"]
     assert job["status"] == "SUCCEEDED", job.get("error")
@@ -133,11 +128,6 @@ def test_a_valid_timestamp_outside_the_nanosecond_range_is_curated_not_a_failed_
     assert curated["f2"]["timestamp"] == datetime(1600, 6, 1, 12, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="before 1970 the cut to microseconds truncates toward zero, i.e. rounds up: "
-    "23:59:59.999999999 on 1969-12-31 becomes 1970-01-01T00:00:00 in partition 1969-12-31",
-)
 def test_a_pre_1970_fraction_is_cut_to_microseconds_never_rounded_into_another_day(story):
     job = story["jobs"]["pre-epoch.csv"]
     assert job["status"] == "SUCCEEDED", job.get("error")

@@ -54,6 +54,8 @@ BUILD_ROWS = 1 << 20
 MAX_RUNS = 64
 
 _DECIMAL = pa.decimal128(38, 4)
+#: Characters of a UTC text with a six-digit fraction (``2024-03-15T20:40:18.123456Z``).
+_MICROSECOND_TEXT = 27
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
     "timestamp": pa.timestamp("us", tz="UTC"),
@@ -366,9 +368,13 @@ def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
     if target == pa.string():
         return values
     if pa.types.is_timestamp(target):
-        # Nanoseconds first (a fraction may have nine digits), then cut to microseconds.
-        exact = pc.cast(values, pa.timestamp("ns", tz="UTC"))
-        return pc.cast(exact, target, safe=False)
+        # The texts are ``YYYY-MM-DDTHH:MM:SS[.fraction]Z`` (core.values.timestamp_to_utc):
+        # a fraction of more than six digits is cut in the text, never by a cast through
+        # nanoseconds (which overflows outside 1678-2261 and rounds up before 1970).
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is not None and longest > _MICROSECOND_TEXT:
+            values = pc.replace_substring_regex(values, r"(\.[0-9]{6})[0-9]+Z$", r"\1Z")
+        return pc.cast(values, target)
     return pc.cast(values, target)
 
 
