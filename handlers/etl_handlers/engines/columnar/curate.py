@@ -371,11 +371,18 @@ def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
         # The texts are ``YYYY-MM-DDTHH:MM:SS[.fraction]Z`` (core.values.timestamp_to_utc):
         # a fraction of more than six digits is cut in the text, never by a cast through
         # nanoseconds (which overflows outside 1678-2261 and rounds up before 1970).
-        longest = pc.max(pc.binary_length(values)).as_py()
-        if longest is not None and longest > _MICROSECOND_TEXT:
-            values = pc.replace_substring_regex(values, r"(\.[0-9]{6})[0-9]+Z$", r"\1Z")
+        long = pc.fill_null(pc.greater(pc.binary_length(values), _MICROSECOND_TEXT), False)
+        if pc.any(long).as_py():
+            values, long = _combined(values), _combined(long)
+            cut = pc.replace_substring_regex(values.filter(long), r"(\.[0-9]{6})[0-9]+Z$", r"\1Z")
+            values = pc.replace_with_mask(values, long, cut)
         return pc.cast(values, target)
     return pc.cast(values, target)
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``values`` as one array."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 class CuratedBuilder:

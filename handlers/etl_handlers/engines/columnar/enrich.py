@@ -393,6 +393,23 @@ class _Enricher:
             out.clear()
 
 
+#: Up to this many, a byte's positions are found by ``bytes.find`` (a few backslashes in a
+#: chunk of megabytes: a pass of numpy over every byte costs more).
+FEW_POSITIONS = 256
+
+
+def _byte_positions(data: bytes, view: np.ndarray, byte: bytes) -> np.ndarray:
+    """The positions of ``byte`` in ``data`` (``view``: its bytes as a numpy array)."""
+    count = data.count(byte)
+    if count > FEW_POSITIONS:
+        return np.flatnonzero(view == byte[0])
+    found = np.empty(count, dtype=np.int64)
+    at = -1
+    for i in range(count):
+        at = found[i] = data.find(byte, at + 1)
+    return found
+
+
 def _first_bad_utf8(data: bytes) -> int | None:
     """Where the first byte of ``data`` that cannot be UTF-8 is; None if there is none (an
     incomplete character at the end is not one: the next bytes may complete it)."""
@@ -445,18 +462,22 @@ class _Segments:
         return True
 
 
-def _ranges_and_gaps(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+def _ranges_and_gaps(
+    data: pa.Buffer, begin: np.ndarray, end: np.ndarray, kind: pa.DataType | None = None
+) -> pa.Array:
     """A string array over ``data`` (no copy) whose even values are its byte ranges
     ``[begin, end)`` (in order, apart) and whose odd values are what follows each range, up
-    to the next one (the last: to the end of ``data``)."""
+    to the next one (the last: to the end of ``data``). ``kind``: ``pa.string()`` for
+    32-bit offsets (``data`` under 2 GiB), else a large string array."""
     n = len(begin)
     if (end < begin).any() or (begin[1:] < end[:-1]).any():
         raise ValueError("byte ranges must be in order and must not overlap")
-    offsets = np.empty(2 * n + 1, dtype=np.int64)
+    kind = pa.large_string() if kind is None else kind
+    offsets = np.empty(2 * n + 1, dtype=np.int32 if kind == pa.string() else np.int64)
     offsets[0 : 2 * n : 2] = begin
     offsets[1 : 2 * n : 2] = end
     offsets[2 * n] = data.size
-    return pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offsets), data)
+    return pa.Array.from_buffers(kind, 2 * n, [None, pa.py_buffer(offsets), data])
 
 
 def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
@@ -500,7 +521,7 @@ def _hand_over(
     n = len(ends)
     if quotes is None:
         quotes = np.flatnonzero(view == ord('"'))
-    slashes = np.flatnonzero(view == ord("\\")) if data.find(b"\\") >= 0 else None
+    slashes = _byte_positions(data, view, b"\\") if data.find(b"\\") >= 0 else None
     if slashes is not None:
         # the length of each run of backslashes up to each backslash
         fresh = np.ones(len(slashes), dtype=bool)
@@ -521,11 +542,13 @@ def _hand_over(
     begin = np.where(string, key_end + 3, key_end + 1)
     end = np.where(string, value_end, key_end + 1)
     # one take for all columns: the values column after column (their ranges in file order)
-    ranges = _ranges_and_gaps(pa.py_buffer(data), begin, end)
-    picks = (2 * np.arange(n * width, dtype=np.int64)).reshape(n, width).T.ravel()
+    # 32-bit offsets where they fit (a chunk is megabytes): the take gives strings, no cast
+    small = len(data) < 1 << 31
+    ranges = _ranges_and_gaps(pa.py_buffer(data), begin, end, pa.string() if small else None)
+    picks = (2 * np.arange(n * width, dtype=np.int32)).reshape(n, width).T.ravel()
     valid = np.packbits(string.reshape(n, width).T.ravel(), bitorder="little")
-    index = pa.Array.from_buffers(pa.int64(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
-    values = ranges.take(index).cast(pa.string())
+    index = pa.Array.from_buffers(pa.int32(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])
+    values = ranges.take(index) if small else ranges.take(index).cast(pa.string())
     columns = [values.slice(j * n, n) for j in range(width)]
     if slashes is not None:
         # the values holding a backslash (row-major numbers), decoded in their columns
