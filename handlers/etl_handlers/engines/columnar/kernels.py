@@ -36,6 +36,7 @@ __all__ = [
     "bool_array",
     "bools",
     "chars_within",
+    "concat_ranges",
     "csv_quoted",
     "first_byte_in",
     "from_matrix",
@@ -345,6 +346,32 @@ def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(
         len(lengths), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
     ).cast(pa.string())
+
+
+def concat_ranges(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> memoryview:
+    """The byte ranges ``[begin, end)`` of ``data`` (uint8) one after another, in the order
+    given; the ranges must not overlap. One ``take`` over an array whose values are the
+    ranges and the gaps between them (in buffer order) copies them all in C."""
+    n = len(begin)
+    if not n:
+        return memoryview(b"")
+    order = np.argsort(begin, kind="stable")
+    first, last = begin[order], end[order]
+    if (last < first).any() or (first[1:] < last[:-1]).any():
+        raise ValueError("byte ranges must not overlap")
+    bounds = np.empty(2 * n + 1, dtype=np.int64)
+    bounds[0 : 2 * n : 2] = first
+    bounds[1 : 2 * n : 2] = last
+    bounds[2 * n] = len(data)
+    # (the bytes before the first range are in no value: the offsets start at it)
+    segments = pa.Array.from_buffers(
+        pa.large_binary(), 2 * n, [None, pa.py_buffer(bounds), pa.py_buffer(data)]
+    )
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    joined = segments.take(int_array(2 * rank))
+    offsets, _ = pieces(joined)
+    return memoryview(joined.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
 def python_strings(array: pa.Array) -> list[str]:
