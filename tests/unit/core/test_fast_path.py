@@ -1395,6 +1395,41 @@ def test_replace_rows_is_replace_with_mask(
     assert ours.to_pylist() == theirs.to_pylist()
 
 
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=30), st.data())
+def test_drop_first_byte_is_the_slice_after_a_leading_quote(values: list[str], data: Any) -> None:
+    """The byte gather gives what ``utf8_slice_codeunits(value, 1)`` gives under the mask
+    (values starting with an ASCII quote), on a sliced array with multi-byte text."""
+    import pyarrow as pa
+
+    values = [("'" + value) if data.draw(st.booleans()) else value for value in values]
+    array = pa.array(["pad", *values], pa.string()).slice(1)  # an offset into its buffers
+    mask = kernels.first_byte_in(array, "'")
+    ours = kernels.drop_first_byte(array, mask)
+    assert ours.type == pa.string()
+    expected = [v[1:] if m else v for v, m in zip(values, mask.tolist(), strict=True)]
+    assert ours.to_pylist() == expected
+
+
+@given(st.binary(min_size=1, max_size=64), st.data())
+def test_concat_ranges_joins_ranges_in_the_order_given(raw: bytes, data: Any) -> None:
+    """Disjoint byte ranges, given in any order (empty ones too), come out one after
+    another in that order; overlapping ones are refused."""
+    import numpy as np
+
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), min_size=2, max_size=20)))
+    ranges = list(zip(cuts[0::2], cuts[1::2], strict=False))  # an odd cut is left out
+    order = data.draw(st.permutations(range(len(ranges))))
+    begin = np.array([ranges[i][0] for i in order], dtype=np.int64)
+    end = np.array([ranges[i][1] for i in order], dtype=np.int64)
+    joined = kernels.concat_ranges(np.frombuffer(raw, dtype=np.uint8), begin, end)
+    assert bytes(joined) == b"".join(raw[ranges[i][0] : ranges[i][1]] for i in order)
+    if len(raw) >= 2:
+        with pytest.raises(ValueError):
+            kernels.concat_ranges(
+                np.frombuffer(raw, dtype=np.uint8), np.array([0, 0]), np.array([2, 1])
+            )
+
+
 def test_amounts_either_side_of_the_float_parse_are_exact() -> None:
     """Below 10**11 amounts are read from a float64 parse, above from a decimal one: both
     give the exact minor units, up to the largest amount the fast path certifies."""

@@ -36,7 +36,9 @@ __all__ = [
     "bool_array",
     "bools",
     "chars_within",
+    "concat_ranges",
     "csv_quoted",
+    "drop_first_byte",
     "first_byte_in",
     "from_matrix",
     "has_byte",
@@ -345,6 +347,49 @@ def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(
         len(lengths), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
     ).cast(pa.string())
+
+
+def concat_ranges(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> memoryview:
+    """The byte ranges ``[begin, end)`` of ``data`` (uint8) one after another, in the order
+    given; the ranges must not overlap. One ``take`` over an array whose values are the
+    ranges and the gaps between them (in buffer order) copies them all in C."""
+    n = len(begin)
+    if not n:
+        return memoryview(b"")
+    order = np.lexsort((end, begin))  # an empty range sorts before one from its start
+    first, last = begin[order], end[order]
+    if (last < first).any() or (first[1:] < last[:-1]).any():
+        raise ValueError("byte ranges must not overlap")
+    bounds = np.empty(2 * n + 1, dtype=np.int64)
+    bounds[0 : 2 * n : 2] = first
+    bounds[1 : 2 * n : 2] = last
+    bounds[2 * n] = len(data)
+    # (the bytes before the first range are in no value: the offsets start at it)
+    segments = pa.Array.from_buffers(
+        pa.large_binary(), 2 * n, [None, pa.py_buffer(bounds), pa.py_buffer(data)]
+    )
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    joined = segments.take(int_array(2 * rank))
+    offsets, _ = pieces(joined)
+    return memoryview(joined.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def drop_first_byte(array: pa.Array, mask: np.ndarray) -> pa.Array:
+    """``array`` (strings, no nulls) with the first byte of each value under ``mask`` (a
+    non-empty value starting with an ASCII character) left out: one copy of each value's
+    kept bytes, where ``utf8_slice_codeunits`` walks every value's characters and an
+    ``if_else`` copies the column again."""
+    offsets, data = pieces(array)
+    n = len(array)
+    bounds = np.empty(2 * n + 1, dtype=np.int64)
+    bounds[0 : 2 * n : 2] = offsets[:-1] + mask
+    bounds[1 : 2 * n : 2] = offsets[1:]
+    bounds[2 * n] = len(data)  # the values and, between them, the bytes left out
+    segments = pa.Array.from_buffers(
+        pa.large_string(), 2 * n, [None, pa.py_buffer(bounds), pa.py_buffer(data)]
+    )
+    return segments.take(int_array(np.arange(0, 2 * n, 2))).cast(pa.string())
 
 
 def python_strings(array: pa.Array) -> list[str]:

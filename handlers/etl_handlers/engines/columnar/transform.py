@@ -123,9 +123,7 @@ class _Transformer:
             if column.name in self.formulas:
                 quoted = k.first_byte_in(array, "'")
                 if quoted.any():
-                    array = pc.if_else(
-                        k.bool_array(quoted), pc.utf8_slice_codeunits(array, 1), array
-                    )
+                    array = k.drop_first_byte(array, quoted)
             offsets, _ = k.pieces(array)
             empty = offsets[1:] == offsets[:-1]
             kind = column.type

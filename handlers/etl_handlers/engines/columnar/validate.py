@@ -54,6 +54,8 @@ __all__ = ["SLOW_BATCH_ROWS", "add_totals", "currency_index", "supported", "vali
 SLOW_BATCH_ROWS = 20_000
 """Rows of the reference reader gathered into one batch."""
 _NUL = k.byte_table([0])
+_FEW_RUNS = 64
+"""Most runs of copied or built lines a chunk's valid rows are joined from in Python."""
 _QUOTE = k.byte_table([ord('"')])
 CURRENCIES = sorted(CURRENCY_MINOR_UNITS)
 """The supported currency codes, sorted: :func:`currency_index` numbers them in this order."""
@@ -512,15 +514,23 @@ class _Validator:
             index = np.cumsum(~copy) - 1  # a built row's line among the built ones
             low = np.where(copied, low, self._built_offsets[index[begins]])
             high = np.where(copied, high, self._built_offsets[index[finals] + 1])
-        chunk_view = memoryview(out.data if out is not view else chunk.data)
-        built_view = memoryview(built)
-        pieces = [
-            (chunk_view if from_chunk else built_view)[begin:end]
-            for from_chunk, begin, end in zip(
-                copied.tolist(), low.tolist(), high.tolist(), strict=True
-            )
-        ]
-        self.valid_sink.write(b"".join(pieces))
+        source = out if out is not view else view
+        if len(begins) <= _FEW_RUNS:
+            chunk_view = memoryview(source)
+            built_view = memoryview(built)
+            pieces = [
+                (chunk_view if from_chunk else built_view)[begin:end]
+                for from_chunk, begin, end in zip(
+                    copied.tolist(), low.tolist(), high.tolist(), strict=True
+                )
+            ]
+            self.valid_sink.write(b"".join(pieces))
+            return
+        # many runs (rows built between copied ones): one gather in C, not a slice per run
+        if built:
+            source = np.concatenate((source, np.frombuffer(built, dtype=np.uint8)))
+        shift = np.where(copied, 0, len(view))
+        self.valid_sink.write(k.concat_ranges(source, low + shift, high + shift))
 
     def _build(self, columns: list[pa.Array], rows: np.ndarray) -> bytes:
         """CSV lines of ``rows`` built from the columns; line offsets in ``_built_offsets``."""
