@@ -151,11 +151,6 @@ def test_a_pre_1970_fraction_is_cut_to_microseconds_never_rounded_into_another_d
 # -- saved queries and `etl-pipeline query` ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daily-control-totals compares the direction with totals.debit/credit as the "
-    "schema wrote them ('debit'), but the curated values are upper case ('DEBIT'): 0 sums",
-)
 def test_daily_control_totals_equal_the_job_s_totals_with_lower_case_direction_values(story):
     job = story["jobs"]["directions.csv"]
     assert job["status"] == "SUCCEEDED", job.get("error")
@@ -172,11 +167,6 @@ def test_daily_control_totals_equal_the_job_s_totals_with_lower_case_direction_v
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_query creates a view only for tables that have files: after a run whose "
-    "rows were all rejected, `transactions` does not exist (Athena: an empty table)",
-)
 def test_a_query_of_transactions_after_a_run_that_rejected_every_row_counts_zero(story):
     job = story["jobs"]["all-rejected.csv"]
     assert (job["status"], job["rows"]["valid"], job["rows"]["rejected"]) == ("SUCCEEDED", 0, 2)
@@ -185,11 +175,6 @@ def test_a_query_of_transactions_after_a_run_that_rejected_every_row_counts_zero
     assert query.run_query(out, "SELECT count(*) AS n FROM transactions").rows == [(0,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DuckDB reads the timestamps as TIMESTAMP WITH TIME ZONE in the machine's zone: "
-    "under TZ=Asia/Tokyo a row's date and its --json time are Tokyo's, not UTC as in Athena",
-)
 def test_the_offline_query_reads_timestamps_in_utc_whatever_the_machine_s_zone(story):
     # 2026-11-19T10:00Z (directions.csv) is 19:00 in Tokyo; 1969-12-31T23:59:59Z is the
     # next day there. Athena reads the `timestamp` column as UTC.
