@@ -231,11 +231,6 @@ def reprocessed(tmp_path_factory, story) -> tuple[Path, dict, dict]:
     return out, first, json.loads(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reprocess command exports curated/{job}/ (no such folder): the new "
-    "attempt's curated files never reach DIR and attempt 1's stay there",
-)
 def test_after_a_reprocess_the_exported_curated_files_are_the_new_attempt_s(reprocessed):
     out, first, answer = reprocessed
     assert answer["status"] == "SUCCEEDED" and answer["attempt"] == 2
