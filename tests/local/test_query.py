@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from etl_constructs.local import cli, query
 from etl_constructs.local.pipeline import LocalPipeline
 
 pytestmark = pytest.mark.xdist_group("moto-runtime")
+
+_TABLES = ("transactions", "rejects")
 
 # A bank export as users send them: BOM, CRLF, a mixed-case header, a quoted line break,
 # padded and lower-case codes, non-ASCII text, a card number in free text, a late row,
@@ -177,6 +180,44 @@ def test_a_query_before_any_run_or_with_bad_sql_is_a_clear_error(run, tmp_path, 
     assert cli.main(["query", "--saved", "nothing", "--out", str(out)]) == cli.EXIT_FAILED
     assert "daily-control-totals" in capsys.readouterr().err
     assert cli.main(["query", "--out", str(out)]) == cli.EXIT_USAGE
+
+
+def test_a_table_without_files_reads_as_an_empty_table_of_the_catalog_s_columns(run, tmp_path):
+    out, _ = run
+    both = {table: query.run_query(out, f"DESCRIBE {table}").rows for table in _TABLES}
+    for table, other in (_TABLES, _TABLES[::-1]):
+        # the run's cloud assembly and the other table's files only, as after a run whose
+        # rows were all rejected (or all valid)
+        alone = tmp_path / table
+        shutil.copytree(out / ".assembly", alone / ".assembly")
+        shutil.copytree(out / "curated" / other, alone / "curated" / other)
+        assert query.run_query(alone, f"SELECT count(*) FROM {table}").rows == [(0,)]
+        # same columns, order and types as the table read from its Parquet files
+        assert query.run_query(alone, f"DESCRIBE {table}").rows == both[table], table
+
+
+def test_a_query_reads_no_other_file_and_writes_none(run, tmp_path, capsys):
+    out, _ = run
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    target = tmp_path / "copy.csv"
+    for sql in (
+        f"SELECT * FROM read_csv('{secret}')",
+        f"COPY (SELECT * FROM transactions) TO '{target}'",
+        f"ATTACH '{tmp_path / 'other.db'}'",
+        "INSTALL httpfs",
+    ):
+        assert cli.main(["query", sql, "--out", str(out)]) == cli.EXIT_FAILED, sql
+        err = capsys.readouterr().err
+        assert err.startswith("etl-pipeline: ") and "Traceback" not in err, err
+    # nor the curated files themselves, which the views may read
+    (parquet, *_) = sorted((out / "curated" / "transactions").rglob("*.parquet"))
+    before = parquet.read_bytes()
+    sql = f"COPY (SELECT 1 AS a) TO '{parquet}' (FORMAT parquet, USE_TMP_FILE false)"
+    assert cli.main(["query", sql, "--out", str(out)]) == cli.EXIT_FAILED
+    assert "writes no file" in capsys.readouterr().err
+    assert parquet.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.csv"]
 
 
 def test_the_table_output_is_aligned_and_counts_rows(run):

@@ -5,9 +5,11 @@ event is written once to the data bucket under ``contract.LINEAGE_KEY`` with a c
 put (``If-None-Match: *``): a retried Lambda or a repeated EventBridge event finds the event
 there and emits nothing again, so every run has one START and one COMPLETE or FAIL, with the
 one run id of its job attempt. With ``ETL_LINEAGE_ENDPOINT`` the event is then POSTed there
-(``Authorization: Bearer`` the value of the secret ``ETL_LINEAGE_API_KEY_SECRET``, if any),
-and with ``ETL_LINEAGE_DATAZONE_DOMAIN`` posted to that Amazon DataZone domain
-(``PostLineageEvent``, SigV4 as every AWS call).
+(``Authorization: Bearer`` the value of the secret ``ETL_LINEAGE_API_KEY_SECRET``, if any;
+a redirect is not followed, so the key goes to the endpoint's host alone, and counts as a
+failed delivery; the POST has :data:`HTTP_TIMEOUT_SECONDS` in all), and with
+``ETL_LINEAGE_DATAZONE_DOMAIN`` posted to that Amazon DataZone domain (``PostLineageEvent``,
+SigV4 as every AWS call).
 
 Emitting never fails the job: an error is logged (its kind, never the endpoint's URL, the
 key or the event) and counted in the ``LineageEventsFailed`` metric.
@@ -15,9 +17,11 @@ key or the event) and counted in the ``LineageEventsFailed`` metric.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +40,7 @@ from etl_handlers.core.schema import load_schema
 
 CARD_NUMBER_TYPE = "card_number"
 HTTP_TIMEOUT_SECONDS = 5.0
-"""How long one POST to the endpoint may take: the step waits for it."""
+"""How long one POST to the endpoint may take in all: the step waits for it."""
 #: Secrets Manager and DataZone: short timeouts, one retry (the step waits for them).
 SERVICE_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
@@ -175,9 +179,32 @@ def _post(settings: LineageSettings, body: bytes, *, send: Sender, secrets: Any)
     headers = {"Content-Type": "application/json"}
     if settings.api_key_secret:
         headers["Authorization"] = f"Bearer {_api_key(settings.api_key_secret, secrets)}"
-    status = send(settings.endpoint, body, headers, HTTP_TIMEOUT_SECONDS)
-    if not 200 <= status < 300:
+    status = _within(HTTP_TIMEOUT_SECONDS, send, settings.endpoint, body, headers)
+    if not 200 <= status < 300:  # a 3xx too: the redirect was not followed
         raise EndpointRefused(status)
+
+
+def _within(seconds: float, send: Sender, url: str, body: bytes, headers: dict[str, str]) -> int:
+    """``send``'s status, waited for ``seconds`` at most: the socket timeout bounds each
+    read only, and an endpoint that drips a byte now and then must not hold the step. The
+    POST runs in a daemon thread; past the deadline its answer is dropped (the thread ends
+    by its own socket timeout, or with the process)."""
+    outcome: dict[str, Any] = {}
+
+    def post() -> None:
+        try:
+            outcome["status"] = send(url, body, headers, seconds)
+        except BaseException as exc:  # handed to the caller, who logs and counts it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=post, name="lineage-post", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"the lineage endpoint did not answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["status"])
 
 
 class EndpointRefused(Exception):
@@ -195,11 +222,28 @@ def _urllib_send(url: str, body: bytes, headers: Mapping[str, str], timeout: flo
     if not url.lower().startswith(("https://", "http://")):
         raise ValueError("the lineage endpoint is not an http(s) URL")
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
+    # No redirects: urllib would re-send the key to any host, and the event as a GET.
+    opener = urllib.request.build_opener(_no_redirect_handler())
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             return int(response.status)
-    except urllib.error.HTTPError as exc:
+    except urllib.error.HTTPError as exc:  # a 3xx arrives here, unfollowed
+        with contextlib.suppress(Exception):
+            exc.close()
         return int(exc.code)
+
+
+@functools.cache
+def _no_redirect_handler() -> type:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        """Answers a redirect with no new request: the 3xx is the POST's status."""
+
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return NoRedirect
 
 
 _keys: dict[str, str] = {}

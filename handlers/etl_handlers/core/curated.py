@@ -164,7 +164,9 @@ def saved_queries(document: Mapping[str, Any]) -> list[SavedQuery]:
     totals = document["totals"]
     # Schema names are quoted: a column may be called like an SQL keyword (``timestamp``).
     amount, currency, direction = (_name(totals[k]) for k in ("amount", "currency", "direction"))
-    debit, credit = (_literal(totals[side]) for side in ("debit", "credit"))
+    # The transform stores enum values in upper case (the schema's values compare ignoring
+    # case), so the direction is compared with totals.debit/credit as stored, not as written.
+    debit, credit = (_literal(totals[side].upper()) for side in ("debit", "credit"))
     day = contract.TRANSACTIONS_PARTITION
     return [
         SavedQuery(

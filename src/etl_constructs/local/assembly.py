@@ -18,6 +18,8 @@ from typing import Any
 
 #: Environment suffix of local runs: physical names end in ``-local``.
 LOCAL_SUFFIX = "local"
+#: The folder inside a run's ``--out`` where it keeps the cloud assembly it ran.
+ASSEMBLY_DIR = ".assembly"
 
 
 class AssemblyError(RuntimeError):

@@ -36,6 +36,7 @@ from .. import use_virtualenv_node
 from .._contract import contract
 from . import moto_compat, operations
 from .assembly import (
+    ASSEMBLY_DIR,
     AssemblyError,
     CloudAssembly,
     ProfileError,
@@ -54,7 +55,6 @@ EXIT_HELP = """exit status:
   2  usage error: the command line cannot be carried out as given
   3  the app did not synthesize (its error, or cdk-nag findings, printed in full)"""
 JOBS_FILE = "jobs.json"
-ASSEMBLY_DIR = ".assembly"
 LOG_FILE = "pipeline.log"
 
 
@@ -166,7 +166,9 @@ def _parser() -> argparse.ArgumentParser:
         "query",
         help="SQL over the curated dataset of the last run (tables transactions, rejects)",
         description="Run SQL over OUT/curated/ with DuckDB: the tables and types of the "
-        "analytics catalog, so queries written for Athena run unchanged.",
+        "analytics catalog, so queries written for Athena run unchanged. Timestamps read in "
+        "UTC, as in Athena. The query reads the curated files only: other files (read_csv, "
+        "ATTACH, extensions) are out of reach, and COPY/EXPORT are refused.",
     )
     query.add_argument("sql", nargs="?", default=None, help="the SQL; ? marks a --param")
     query.add_argument(
@@ -552,14 +554,14 @@ def _restored(out: Path) -> Iterator[LocalPipeline]:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .query import QueryError, run_query, saved_query
+    from .query import QueryError, run_query, saved_query, schema_document
 
     if (args.sql is None) == (args.saved is None):
         raise UsageError("give either SQL or --saved NAME")
     try:
         sql = args.sql
         if args.saved is not None:
-            sql = saved_query(args.saved, _schema_document(args.out))
+            sql = saved_query(args.saved, schema_document(_out_dir(args.out)))
         result = run_query(_out_dir(args.out), sql, params=args.param)
     except QueryError as exc:
         print(f"etl-pipeline: {exc}", file=sys.stderr)
@@ -570,23 +572,6 @@ def _query(args: argparse.Namespace) -> int:
     else:
         print(result.table())
     return EXIT_OK
-
-
-def _schema_document(out: Path) -> dict[str, Any]:
-    """The schema the last run's enricher had (its ``ETL_SCHEMA``), or the default one."""
-    from .._asset import handlers_path
-
-    assembly_dir = _out_dir(out) / ASSEMBLY_DIR
-    if assembly_dir.is_dir():
-        assembly = CloudAssembly.load(assembly_dir)
-        for resource in assembly.resources():
-            if resource.type != "AWS::Lambda::Function":
-                continue
-            variables = (resource.properties.get("Environment") or {}).get("Variables") or {}
-            if contract.CURATED in variables and isinstance(variables.get(contract.SCHEMA), str):
-                return json.loads(variables[contract.SCHEMA])
-    path = handlers_path() / "etl_handlers" / "core" / "default_schema.json"
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _answer(status: int, body: Any) -> int:

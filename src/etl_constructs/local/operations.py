@@ -12,8 +12,9 @@ and uploads the sources again under the version ids the records name
 object version its job read is gone.
 
 ``reprocess`` asks the API function (``POST /jobs/{jobId}/reprocess``), waits for the new
-attempt to end and exports its outputs; only once it SUCCEEDED are the job's earlier
-outputs in DIR removed, as the pipeline removes them from its bucket. ``redrive`` runs
+attempt to end and exports its outputs (its curated files: the keys its record names); only
+once it SUCCEEDED are the job's earlier outputs in DIR removed (curated files: those the
+earlier attempts' records name), as the pipeline removes them from its bucket. ``redrive`` runs
 ``etl_handlers.ops.redrive`` over every dead-letter queue, as against AWS.
 """
 
@@ -166,13 +167,21 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
             print(json.dumps(body, indent=2, sort_keys=True))
             return 1
         job = pipeline.wait_job(args.job_id, timeout=JOB_TIMEOUT_SECONDS) or {}
-        folders = [f"{prefix}{args.job_id}/" for prefix in EXPORTED_PREFIXES]
+        # curated/ is by table and day, not by job: the record names the job's files there
+        folders = [
+            f"{prefix}{args.job_id}/"
+            for prefix in EXPORTED_PREFIXES
+            if prefix != contract.CURATED_PREFIX
+        ]
+        curated, stale = pipeline.curated_keys(job)
         if job.get("status") == contract.SUCCEEDED:
             for folder in folders:  # as in the bucket: the earlier attempts' objects go
                 if not folder.startswith(contract.ATTEMPT_PRUNED_PREFIXES):
                     continue  # failed/ keeps its copy, lineage/ every attempt's run
                 shutil.rmtree(out / folder, ignore_errors=True)
-        pipeline.export(out, prefixes=folders)
+            for key in stale:
+                (out / key).unlink(missing_ok=True)
+        pipeline.export(out, prefixes=folders, keys=curated)
         _save(pipeline, out, files)
     summary = {
         "jobId": args.job_id,

@@ -12,6 +12,7 @@ are listed with the reason; a type that is in neither list is reported as unsupp
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import logging
 import time
@@ -783,20 +784,33 @@ class LocalPipeline:
             "body"
         ) else None
 
-    def export(self, out_dir: Path, prefixes: Iterable[str] = EXPORTED_PREFIXES) -> list[Path]:
-        """Copy the bucket's output objects into ``out_dir``, mirroring their keys."""
+    def export(
+        self,
+        out_dir: Path,
+        prefixes: Iterable[str] = EXPORTED_PREFIXES,
+        *,
+        keys: Iterable[str] = (),
+    ) -> list[Path]:
+        """Copy the bucket's output objects under ``prefixes``, and the objects ``keys``
+        (those that exist), into ``out_dir``, mirroring their keys."""
         written = []
-        for prefix in prefixes:
-            for key in self._keys(prefix):
-                target = out_dir / key
-                target.parent.mkdir(parents=True, exist_ok=True)
-                # from moto's store, not through GetObject (moto_compat 17.)
-                if not moto_compat.copy_object_to(
-                    account=ACCOUNT, bucket=self.bucket, key=key, target=target
-                ):
-                    continue  # deleted since it was listed
-                written.append(target)
+        for key in itertools.chain((k for prefix in prefixes for k in self._keys(prefix)), keys):
+            target = out_dir / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # from moto's store, not through GetObject (moto_compat 17.)
+            if not moto_compat.copy_object_to(
+                account=ACCOUNT, bucket=self.bucket, key=key, target=target
+            ):
+                continue  # deleted since it was listed, or never written
+            written.append(target)
         return written
+
+    def curated_keys(self, job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """The curated object keys the job record names: its current attempt's, and the
+        earlier attempts' that the current one does not (what the enricher removes from the
+        bucket once a reprocess SUCCEEDED), by the handlers' own rules."""
+        curate = self._handler_module("etl_handlers.app.curate")
+        return sorted(curate.curated_keys(job.get("outputs"))), curate.stale_curated_keys(job)
 
     def _keys(self, prefix: str) -> Iterator[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -248,11 +249,16 @@ def test_a_duplicate_file_completes_its_run_publishing_nothing(
 class _Endpoint(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]]
     answer = 201
+    drip = 0.0  # seconds over which the answer's header lines trickle, never idle long
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((dict(self.headers), body))
         self.send_response(self.answer)
+        for _ in range(int(self.drip / 0.05)):
+            self.flush_headers()
+            time.sleep(0.05)
+            self.send_header("X-Pad", "a")
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
@@ -321,6 +327,29 @@ def test_an_endpoint_that_refuses_fails_no_job_but_is_logged_and_counted(
     ]
     assert endpoint.url not in json.dumps([vars(r) for r in caplog.records], default=str)
     # the bucket still has both: the record does not depend on the endpoint
+    assert list(events_of(s3, state["jobId"])) == ["1/1-START.json", "1/2-COMPLETE.json"]
+
+
+def test_an_endpoint_slower_than_the_post_s_deadline_fails_no_job_but_is_counted(
+    s3: Any,
+    store: JobStore,
+    endpoint: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint.drip = 1.0  # a 201 in the end: each read is quick, the whole answer is not
+    monkeypatch.setattr(emitter, "HTTP_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setenv(contract.LINEAGE_ENDPOINT, endpoint.url)
+    state = put_source(s3, store, "raw/slow.csv", good_csv(2))
+    run_steps(state)
+    assert store.require(state["jobId"])["status"] == SUCCEEDED
+    assert emf_metrics(capsys.readouterr().out)["LineageEventsFailed"] == 2
+    logged = [vars(r) for r in caplog.records if r.msg == "lineage event not emitted"]
+    assert [(line["where"], line["error"]) for line in logged] == [
+        ("endpoint", "TimeoutError"),
+        ("endpoint", "TimeoutError"),
+    ]
     assert list(events_of(s3, state["jobId"])) == ["1/1-START.json", "1/2-COMPLETE.json"]
 
 
