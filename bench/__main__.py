@@ -313,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                 peaks = {}
                 for step in STEPS:
                     _, _, peaks[step] = _run(["ours", str(path), str(out), step], args.cpu)
+                if "ours-curated" in engines:  # the enrich step as deployed by default
+                    _, _, peaks["enrich+curated"] = _run(
+                        ["ours-curated", str(path), str(out), "enrich"], args.cpu
+                    )
                 print(
                     "peak RSS per handler step (MB): "
                     + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())

@@ -1,5 +1,8 @@
 """One measured run in a fresh process: ``python -m bench.worker ENGINE CSV OUT [STEP]``.
 
+With STEP, that handler step alone (the steps before it must have written their outputs to
+OUT); ENGINE ``ours-curated`` makes the enrich step write the curated Parquet too.
+
 Prints one JSON line: the engine's summary (see ``bench.engines``). The driver reads peak
 RSS from the process's resource usage, so nothing here measures memory.
 """
@@ -18,7 +21,11 @@ def main(argv: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if len(argv) > 3:
         result = engines.ours_step(
-            argv[3], path, out, "reference" if engine == "reference" else None
+            argv[3],
+            path,
+            out,
+            "reference" if engine == "reference" else None,
+            curated=engine == "ours-curated",
         )
     else:
         result = engines.run(engine, path, out)
