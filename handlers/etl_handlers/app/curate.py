@@ -49,7 +49,8 @@ __all__ = [
 ]
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
-#: A temporary file stays in memory up to this size, then spills to /tmp.
+#: A job's curated files stay in memory while they hold this much together; past it, the
+#: file being written spills to /tmp (a 5M-row file spread over a year: ~100 MB of files).
 _SPOOL_BYTES = 32 << 20
 
 Opener = Callable[[], BinaryIO]
@@ -120,6 +121,7 @@ class StagedCurated:
         from etl_handlers.engines.columnar import curate
 
         self._stack = ExitStack()
+        self._budget = _Budget(_SPOOL_BYTES)
         self.files: dict[str, IO[bytes]] = {}
         self.builder: CuratedBuilder = curate.CuratedBuilder(
             document=schema_document(schema),
@@ -129,7 +131,7 @@ class StagedCurated:
 
     def open_sink(self, value: str) -> IO[bytes]:
         """A new spooled file for the partition ``value``'s file."""
-        self.files[value] = self._stack.enter_context(_spooled())
+        self.files[value] = self._stack.enter_context(_spooled(self._budget))
         return self.files[value]
 
     def __enter__(self) -> StagedCurated:
@@ -177,9 +179,10 @@ def publish_curated(
     try:
         with ExitStack() as stack:
             files: dict[str, IO[bytes]] = {}
+            budget = _Budget(_SPOOL_BYTES)
 
             def open_sink(value: str) -> IO[bytes]:
-                files[value] = stack.enter_context(_spooled())
+                files[value] = stack.enter_context(_spooled(budget))
                 return files[value]
 
             if staged is not None and staged.builder.complete:
@@ -259,9 +262,38 @@ def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
         s3io.delete_keys(bucket, keys, client=s3)
 
 
+class _Budget:
+    """Bytes a job's spooled files hold in memory together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+
+class _BudgetedSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """A temporary file in memory until the files sharing ``budget`` hold more than its
+    limit together, then on disk (a per-file limit would let hundreds of day files, each
+    under it, fill the function's memory)."""
+
+    def __init__(self, budget: _Budget) -> None:
+        super().__init__(max_size=0)  # never rolls over by itself
+        self._budget = budget
+        self._in_memory = True
+
+    def write(self, data: Any) -> int:
+        written = super().write(data)
+        if self._in_memory:
+            self._budget.used += written
+            if self._budget.used > self._budget.limit:
+                self._budget.used -= self.tell()
+                self._in_memory = False
+                self.rollover()
+        return written
+
+
 @contextmanager
-def _spooled() -> Iterator[IO[bytes]]:
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as data:
+def _spooled(budget: _Budget | None = None) -> Iterator[IO[bytes]]:
+    with _BudgetedSpool(budget or _Budget(_SPOOL_BYTES)) as data:
         yield data  # type: ignore[misc]
 
 

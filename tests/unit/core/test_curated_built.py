@@ -370,3 +370,33 @@ def test_a_reject_line_that_is_not_utf8_fails_as_the_line_by_line_read_does() ->
         _rejects_spec([bad])
     with pytest.raises(ValueError):
         curate.write_rejects([bad], job_id="job", source_key="raw/a.csv", sink=io.BytesIO())
+
+
+def test_a_job_s_staged_files_spill_to_disk_past_one_budget_for_all_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hundreds of day files, each small, must not fill the function's memory together: past
+    # the shared budget the files go to /tmp, their bytes intact.
+    from etl_handlers.app import curate as app_curate
+
+    monkeypatch.setattr(app_curate, "_SPOOL_BYTES", 4096)
+    monkeypatch.setattr(curate, "BUILD_ROWS", 500)
+    processed = _processed(_generated(3000, seed=5), DEFAULT_DOCUMENT)
+    schema = load_schema(json.dumps(DEFAULT_DOCUMENT))
+    with app_curate.StagedCurated(schema=schema, received_date=DEFAULT_PARTITION) as staged:
+        enriched = io.BytesIO()
+        enrich_stream(
+            io.BytesIO(processed), enriched, metadata=META, schema=schema, curated=staged.builder
+        )
+        staged.builder.finish()
+        in_memory = [f for f in staged.files.values() if not f._rolled]  # type: ignore[attr-defined]
+        on_disk = [f for f in staged.files.values() if f._rolled]  # type: ignore[attr-defined]
+        assert on_disk and in_memory  # the first files stayed in memory, later ones spilled
+        assert sum(f.tell() for f in in_memory) <= 4096
+        built = {}
+        for value, data in staged.files.items():
+            data.seek(0)
+            built[value] = pq.read_table(io.BytesIO(data.read()))
+    spec = _spec(enriched.getvalue(), DEFAULT_DOCUMENT)
+    assert sorted(built) == sorted(spec)
+    assert all(built[v].to_pylist() == spec[v].to_pylist() for v in spec)

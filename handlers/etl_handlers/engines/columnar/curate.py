@@ -514,6 +514,10 @@ class CuratedBuilder:
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             self.result.rows[value] = self.result.rows.get(value, 0) + count
             start += count
+        del typed, table
+        # The held rows' buffers go back to the system: Arrow's allocator keeps freed pages
+        # otherwise, and a 5M-row file's enrich step grew 120 MB more (876 -> 757 MB).
+        pa.default_memory_pool().release_unused()
 
     def _constant_arrays(self, n: int) -> dict[str, pa.Array]:
         """``n`` copies of each processing field, typed as :func:`_typed` types them (as a
