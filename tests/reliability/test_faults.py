@@ -297,7 +297,8 @@ def test_an_aborted_execution_records_its_job_failed(driver):
     assert recorded["status"] == "FAILED"
     assert recorded["error"]["code"] == "EXECUTION_ABORTED"
     assert recorded["error"]["step"] == "validate"
-    assert job["executionArn"] in recorded["error"]["message"]
+    assert "executionArn" in recorded["error"]["message"]
+    assert recorded["executionArn"] == job["executionArn"]  # whole, where the message points
     assert recorded["rows"] == {"read": 40} and "totals" not in recorded  # validate finished
     status, body = driver.api("GET", f"/status/{job_id}")
     assert status == 200 and body["status"] == "FAILED" and body["stuck"] is False
