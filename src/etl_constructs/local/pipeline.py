@@ -11,6 +11,7 @@ are listed with the reason; a type that is in neither list is reported as unsupp
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -156,6 +157,7 @@ class LocalPipeline:
         self._job_ids: dict[tuple[str, str], str] = {}  # (key, version) -> job id
         #: moto sends no execution status change events; None while no rule asks for them
         self._execution_ends: moto_compat.ExecutionStatusEvents | None = None
+        self._froze_heap = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -191,6 +193,17 @@ class LocalPipeline:
         self._map_tolerance = moto_compat.MapTolerance()
         self._provision()
         self.unsupported += self._map_tolerance.warnings
+        self._freeze_heap()
+
+    def _freeze_heap(self) -> None:
+        """Exempt what is alive now (moto, its backends, botocore's models, the parsed state
+        machines: hundreds of thousands of objects) from the cyclic garbage collector until
+        :meth:`close`. Every full collection walks them all otherwise, and a big file's
+        steps trigger several (about 0.15 s each, 5% of a 1M-row run's CPU). Only when
+        nothing else in the process froze objects: :meth:`close` unfreezes them all."""
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            self._froze_heap = True
 
     def close(self) -> None:
         self._moto_logger.removeHandler(self._moto_handler)
@@ -208,6 +221,9 @@ class LocalPipeline:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if self._froze_heap:
+            self._froze_heap = False
+            gc.unfreeze()  # the collector sees them again (what the pipeline held is garbage)
 
     # -- provisioning from the templates -------------------------------------------------
 
