@@ -720,6 +720,54 @@ def test_s3_bodies_round_trip_through_moto(mock):
     assert ranged["Body"].read() == parts[0][10:20]
 
 
+def test_a_part_declaring_its_crc32_gets_the_etag_of_that_crc32(mock):
+    """The handlers send each part with its CRC32 in a header; moto takes the part's ETag
+    from it instead of a CRC32 of its own (see 13.). A wrong declaration, which S3 would
+    refuse, makes the completed object fail the SDK's checksum check on reading."""
+    import base64
+    import zlib
+
+    from botocore.exceptions import FlexibleChecksumError
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="crc-bucket")
+
+    def upload(key: str, parts: list[bytes], declared: list[int]) -> list[str]:
+        upload_id = s3.create_multipart_upload(
+            Bucket="crc-bucket", Key=key, ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT"
+        )["UploadId"]
+        listed = []
+        for number, (body, crc) in enumerate(zip(parts, declared, strict=True), 1):
+            checksum = base64.b64encode(crc.to_bytes(4, "big")).decode()
+            etag = s3.upload_part(
+                Bucket="crc-bucket",
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                ChecksumAlgorithm="CRC32",
+                ChecksumCRC32=checksum,
+            )["ETag"]
+            listed.append({"PartNumber": number, "ETag": etag, "ChecksumCRC32": checksum})
+        s3.complete_multipart_upload(
+            Bucket="crc-bucket", Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+        )
+        return [part["ETag"] for part in listed]
+
+    parts = [_payload(6 * MiB), _payload(6 * MiB)[::-1]]
+    honest = [zlib.crc32(body) for body in parts]
+    assert upload("good.jsonl", parts, honest) == [
+        f'"{moto_compat.content_etag(body)}"' for body in parts
+    ]
+    assert s3.get_object(Bucket="crc-bucket", Key="good.jsonl")["Body"].read() == b"".join(parts)
+    wrong = [honest[0], honest[1] ^ 1]
+    etags = upload("bad.jsonl", parts, wrong)
+    assert etags[1] == f'"{moto_compat.content_etag(parts[1], crc32=wrong[1])}"'
+    assert etags[1] != f'"{moto_compat.content_etag(parts[1])}"'
+    with pytest.raises(FlexibleChecksumError):
+        s3.get_object(Bucket="crc-bucket", Key="bad.jsonl")["Body"].read()
+
+
 class _ChecksumRequest:
     """What S3Response._get_checksum reads of itself: the headers and the raw body."""
 

@@ -68,6 +68,10 @@ changes one fails a test instead of the pipeline:
    equal parts still get equal ETags, and a multipart object's ETag is still the MD5 of
    its parts' ETags with the part count, whose value S3 does not document as a digest of
    the data. An object put in one request keeps its MD5 ETag, as on S3 without SSE-KMS.
+   A part sent with its CRC32 in a header (the handlers send every part so) gets the ETag
+   of that CRC32, not one taken again: the handler has just computed it over the same
+   bytes. moto does not check a declared checksum (S3 refuses a part that does not match
+   it); a wrong one shows when the object is read, in the full-object CRC32 the SDK checks.
 14. botocore's data files: every botocore session loads the service models and endpoint
    files it needs (tens of milliseconds each), and moto (its EC2 regions, loaded with the
    Step Functions interpreter, its backends) and the handlers each make sessions of their
@@ -357,7 +361,8 @@ def lean_s3_bodies() -> None:
       the object and its checksum, then spooled it to a file again), and takes a CRC32
       full-object checksum part by part;
     - ``FakeMultipart.set_part`` gives a part larger than moto's memory buffer its
-      :func:`content_etag` instead of its MD5 (see 13.).
+      :func:`content_etag` instead of its MD5 (see 13.), from the CRC32 the request
+      declares when it declares one (``S3Response.upload_part`` hands it over).
 
     Idempotent.
     """
@@ -411,7 +416,18 @@ def lean_s3_bodies() -> None:
         finally:
             self.raw_body = raw
 
+    upload_part = S3Response.upload_part
+    MOTO_ORIGINALS["upload_part"] = upload_part
+
+    def upload_part_declaring(self: Any) -> Any:
+        _PART.declared = self.headers.get("x-amz-checksum-crc32")
+        try:
+            return upload_part(self)
+        finally:
+            _PART.declared = None
+
     request_class.from_primitives = classmethod(read_then_build)  # type: ignore[assignment]
+    S3Response.upload_part = upload_part_declaring  # type: ignore[method-assign]
     S3Response._handle_encoded_body = _decode_aws_chunked  # type: ignore[method-assign]
     S3Response._get_checksum = find_trailer_then_get_checksum  # type: ignore[method-assign]
     s3_models.FakeKey.value = value.setter(_set_value)  # type: ignore[attr-defined]
@@ -489,17 +505,31 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     self._value_buffer = buffer
     self.contentsize = size
     if self._etag is None and size > self._max_buffer_size and getattr(_PART, "active", False):
-        self._etag = content_etag(new_value)
+        self._etag = content_etag(new_value, crc32=_declared_crc32())
         self._etl_crc32 = int(self._etag[:8], 16)  # for the object's full CRC32
     elif self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
 
 
-def content_etag(body: bytes) -> str:
+def content_etag(body: bytes, *, crc32: int | None = None) -> str:
     """The ETag of a part larger than moto's memory buffer: its CRC32 and size as 32 hex
     digits, the shape of an MD5 (see 13.). Equal parts get equal ETags, as on S3; a CRC32
-    costs a sixth of the MD5 moto took."""
-    return f"{binascii.crc32(body):08x}{len(body):024x}"
+    costs a sixth of the MD5 moto took. ``crc32``: the body's, as the request declared it
+    (not taken again)."""
+    return f"{binascii.crc32(body) if crc32 is None else crc32:08x}{len(body):024x}"
+
+
+def _declared_crc32() -> int | None:
+    """The CRC32 the UploadPart request being answered declares in its
+    ``x-amz-checksum-crc32`` header (the handlers send every part's), None without one."""
+    declared = getattr(_PART, "declared", None)
+    if not declared:
+        return None
+    try:
+        digest = base64.b64decode(declared, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return int.from_bytes(digest, "big") if len(digest) == 4 else None
 
 
 def _crc32_matrix_times(matrix: list[int], vector: int) -> int:
