@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
 from importlib.metadata import version
 
@@ -1104,3 +1105,66 @@ def test_an_exported_object_is_its_latest_body(mock, tmp_path, monkeypatch, budg
         account=ACCOUNT, bucket="out-bucket", key="gone", target=tmp_path / "gone"
     )
     assert not (tmp_path / "gone").exists()
+
+
+def _upload_parts(s3, bucket: str, key: str, parts: list[bytes], order=None) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etags = {}
+    for number in order or range(1, len(parts) + 1):
+        etags[number] = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=parts[number - 1]
+        )["ETag"]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]},
+    )
+
+
+def test_an_uploads_parts_on_file_are_one_file_an_export_links(mock, tmp_path, monkeypatch):
+    """Past the memory budget, an upload's parts (its small last one too) go to one file;
+    the completed object is that file, and an export gives it the target's name instead of
+    copying it (see 19.). Reads, ranged reads and a second export still see the object;
+    an upload whose parts are not the file in order (a part sent twice, parts out of
+    order) is exported as a copy, byte for byte."""
+    import stat
+
+    from moto.s3.models import s3_backends
+
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", 0)
+    monkeypatch.setattr(moto_compat, "SPOOL_DIRECTORY", tmp_path)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="link-bucket")
+    parts = [_payload(6 * MiB), _payload(6 * MiB)[::-1], b"the small tail"]
+    whole = b"".join(parts)
+    _upload_parts(s3, "link-bucket", "linked", parts)
+    _upload_parts(s3, "link-bucket", "resent", parts, order=[1, 2, 2, 3])
+    _upload_parts(s3, "link-bucket", "shuffled", parts, order=[2, 1, 3])
+    bucket = s3_backends[ACCOUNT]["aws"].get_bucket("link-bucket")
+    body = bucket.keys["linked"]._value_buffer
+    assert isinstance(body, moto_compat._FileWindow) and body.size == len(whole)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "linked").write_bytes(b"what an earlier run left")
+    for key in ("linked", "resent", "shuffled"):
+        assert moto_compat.copy_object_to(
+            account=ACCOUNT, bucket="link-bucket", key=key, target=out / key
+        )
+        assert (out / key).read_bytes() == whole
+    assert os.stat(out / "linked").st_ino == os.fstat(body.file.fd).st_ino  # no copy
+    for key in ("resent", "shuffled"):
+        assert os.stat(out / key).st_ino != os.fstat(body.file.fd).st_ino
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out / "linked").st_mode) == 0o666 & ~umask  # as a new file
+    assert sorted(p.name for p in out.iterdir()) == ["linked", "resent", "shuffled"]
+    assert s3.get_object(Bucket="link-bucket", Key="linked")["Body"].read() == whole
+    ranged = s3.get_object(Bucket="link-bucket", Key="linked", Range="bytes=6291450-6291460")
+    assert ranged["Body"].read() == whole[6291450:6291461]
+    assert moto_compat.copy_object_to(
+        account=ACCOUNT, bucket="link-bucket", key="linked", target=out / "again"
+    )
+    assert (out / "again").read_bytes() == whole
+    s3.delete_object(Bucket="link-bucket", Key="linked")  # unversioned: the key goes
+    assert (out / "linked").read_bytes() == whole  # the export keeps its bytes

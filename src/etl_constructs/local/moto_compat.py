@@ -95,6 +95,14 @@ changes one fails a test instead of the pipeline:
 18. Object version ids: moto draws a random id for every put, and nothing survives between
    two CLI commands; :func:`restore_version_id` gives a source uploaded again the version id
    the job records of an earlier run name (``etl-pipeline reprocess`` and ``redrive``).
+19. Multipart objects on file: moto kept every part past the memory budget in a file of its
+   own, so an export copied the object part by part (the object written twice: into moto,
+   then into the output). Such parts of one upload are appended to one unnamed file
+   (``O_TMPFILE``, in :data:`SPOOL_DIRECTORY`) instead, each part a window on it
+   (:class:`_UploadFile`); an object that lists them all, in the order they came, is the
+   whole file, and :func:`copy_object_to` links it into place (``os.link`` of
+   ``/proc/self/fd``) where the target is on the same file system, copying otherwise. The
+   linked output and moto's object are one file then, which moto never writes again.
 """
 
 from __future__ import annotations
@@ -484,7 +492,7 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     from moto.s3 import models as s3_models
 
     buffer = self._value_buffer
-    if isinstance(new_value, _JoinedParts):
+    if isinstance(new_value, _JoinedParts | _FileWindow):
         buffer.close()
         self._value_buffer = new_value
         self.contentsize = new_value.size
@@ -495,8 +503,13 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
         new_value = new_value.encode("utf-8")
     size = len(new_value)
     buffer.close()  # empty when moto has just made it; a new buffer suits the body's size
-    if size > self._max_buffer_size and _HeldInMemory.reserve(size):
+    upload = getattr(_PART, "upload", None) if getattr(_PART, "active", False) else None
+    # once an upload has a file, all its parts go there (its last, small one too)
+    spooled = upload is not None and _UploadFile.has(upload)
+    if not spooled and size > self._max_buffer_size and _HeldInMemory.reserve(size):
         buffer = _HeldInMemory(bytes(new_value))  # no copy of bytes; a bytearray's, once
+    elif upload is not None and (spooled or size > self._max_buffer_size):
+        buffer = _UploadFile.of(upload).append(new_value)
     else:
         buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
         if size > self._max_buffer_size:
@@ -577,11 +590,11 @@ _PART = threading.local()  # set while moto stores an uploaded part
 def _set_part(self: Any, part_id: int, value: bytes) -> Any:
     """moto's ``FakeMultipart.set_part``, its part's ETag a :func:`content_etag` when the
     part is larger than moto's memory buffer."""
-    _PART.active = True
+    _PART.active, _PART.upload = True, self
     try:
         return MOTO_ORIGINALS["set_part"](self, part_id, value)
     finally:
-        _PART.active = False
+        _PART.active, _PART.upload = False, None
 
 
 def _complete_multipart(
@@ -623,6 +636,9 @@ def _complete_multipart(
             _full_object_checksum(builder.checksum_algorithm, listed),
             1,
         )
+    whole = _UploadFile.whole(listed)
+    if whole is not None:  # the parts are the upload's file, in order: the object is it
+        return whole, f"{s3_models.md5_hash(bytes(md5s)).hexdigest()}-{len(listed)}", checksum
     joined = _JoinedParts([(part._value_buffer, part.contentsize) for part in listed])
     offset = 0
     for part in listed:
@@ -660,8 +676,11 @@ def copy_object_to(*, account: str, bucket: str, key: str, target: Path) -> bool
     found = s3_backends[account]["aws"].get_object(bucket, key)
     if not isinstance(found, FakeKey):
         return False
+    buffer = found._value_buffer
+    if isinstance(buffer, _FileWindow) and buffer.link_to(target):
+        return True
     with target.open("wb") as sink:
-        _copy_body(found._value_buffer, found.contentsize, sink, lock=found.lock)
+        _copy_body(buffer, found.contentsize, sink, lock=found.lock)
     return True
 
 
@@ -669,6 +688,9 @@ def _copy_body(buffer: Any, size: int, sink: Any, *, lock: Any) -> None:
     if isinstance(buffer, _JoinedParts):
         for part, length in buffer._buffers:
             _copy_body(part, length, sink, lock=buffer._lock)
+    elif isinstance(buffer, _FileWindow):  # in an upload's file: the kernel copies it
+        sink.flush()
+        buffer.send_to(sink.fileno())
     elif isinstance(buffer, _Readable):  # held in memory, or a part's window of its object
         for offset in range(0, size, _BODY_READ_SIZE * 64):
             sink.write(buffer.read_at(offset, _BODY_READ_SIZE * 64))
@@ -792,6 +814,168 @@ class _JoinedParts(_Readable):
     def close(self) -> None:
         for buffer, _ in self._buffers:
             buffer.close()
+
+
+#: Where uploads' files are made (None: the temporary directory). An export links an
+#: object's file into its target when both are on one file system, so the runtime puts
+#: them beside its outputs.
+SPOOL_DIRECTORY: Path | None = None
+
+
+class _UploadFile:
+    """One multipart upload's parts, from its first part larger than moto's memory buffer
+    past the memory budget on, appended to one unnamed file in the order they arrive
+    (see 19.).
+
+    Each part is a :class:`_FileWindow` on it; when the completed object lists them all,
+    in the order they were written, the object is a window on the whole file, which an
+    export links instead of copying. The file closes when its last window does.
+    """
+
+    def __init__(self) -> None:
+        directory = str(SPOOL_DIRECTORY or tempfile.gettempdir())
+        try:  # unnamed, and linkable into a directory (no O_EXCL)
+            self.fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o666)
+            self.linkable = True
+        except (AttributeError, OSError):  # no O_TMPFILE here: a file unlinked at once
+            handle, name = tempfile.mkstemp(dir=directory)
+            os.unlink(name)
+            self.fd, self.linkable = handle, False
+        self.size = 0
+        self._windows = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, upload: Any) -> _UploadFile:
+        """The file of ``upload`` (a moto ``FakeMultipart``), made on its first part."""
+        found = getattr(upload, "_etl_file", None)
+        if found is None or found.closed:
+            found = upload._etl_file = cls()
+        return found
+
+    @staticmethod
+    def has(upload: Any) -> bool:
+        """Whether ``upload`` has a file (one of its parts went past the memory budget)."""
+        found = getattr(upload, "_etl_file", None)
+        return found is not None and not found.closed
+
+    @staticmethod
+    def whole(parts: list[Any]) -> _FileWindow | None:
+        """A window on the whole file of ``parts`` (moto keys) when they are all of it, in
+        order; None otherwise (a part in memory, written twice, or listed out of order)."""
+        buffers = [part._value_buffer for part in parts]
+        if not all(isinstance(b, _FileWindow) for b in buffers):
+            return None
+        file = buffers[0].file
+        offset = 0
+        for buffer in buffers:
+            if buffer.file is not file or buffer.offset != offset:
+                return None
+            offset += buffer.size
+        return file.window(0, offset) if offset == file.size else None
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _UploadFile:
+        return self  # moto deep-copies keys (and their uploads) to list versions: one file
+
+    def append(self, data: bytes) -> _FileWindow:
+        with self._lock:
+            offset = self.size
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self.fd, view, offset + len(data) - len(view))
+                view = view[written:]
+            self.size += len(data)
+        return self.window(offset, len(data))
+
+    def window(self, offset: int, size: int) -> _FileWindow:
+        with self._lock:
+            self._windows += 1
+        return _FileWindow(self, offset, size)
+
+    def release(self) -> None:
+        with self._lock:
+            self._windows -= 1
+            if self._windows == 0 and self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
+class _FileWindow(_Readable):
+    """``size`` bytes of an :class:`_UploadFile` from ``offset`` on: a part's body, or a
+    completed object's (the whole file). Reads at offsets, safe from any thread."""
+
+    def __init__(self, file: _UploadFile, offset: int, size: int) -> None:
+        super().__init__()
+        self.file, self.offset, self.size = file, offset, size
+        self._open = True
+
+    @property
+    def closed(self) -> bool:
+        return not self._open
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if not self._open:
+            raise ValueError("I/O operation on closed file.")
+        size = min(size, max(self.size - offset, 0))
+        pieces = []
+        while size > 0:
+            data = os.pread(self.file.fd, size, self.offset + offset)
+            if not data:
+                raise OSError(f"the object's file ended at {offset} of {self.size} bytes")
+            pieces.append(data)
+            offset, size = offset + len(data), size - len(data)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def send_to(self, fd: int) -> None:
+        """Write the window to the file ``fd`` (the kernel copies it)."""
+        done = 0
+        while done < self.size:
+            sent = os.sendfile(fd, self.file.fd, self.offset + done, self.size - done)
+            if not sent:
+                raise OSError(f"the object's file ended at {done} of {self.size} bytes")
+            done += sent
+
+    def link_to(self, target: Path) -> bool:
+        """Give the whole file the name ``target`` (replacing what is there): an export
+        without a copy. False, with nothing done, where it cannot (a window on part of a
+        file, another file system, no ``/proc``): the caller copies then."""
+        if not (self._open and self.file.linkable and self.offset == 0):
+            return False
+        if self.size != self.file.size:
+            return False
+        staging = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:  # linkat(AT_SYMLINK_FOLLOW): a directory fd makes os.link use it (link() would
+            # link the /proc symlink itself)
+            os.link(
+                f"/proc/self/fd/{self.file.fd}",
+                staging.name,
+                dst_dir_fd=folder,
+                follow_symlinks=True,
+            )
+        except OSError:
+            return False
+        finally:
+            os.close(folder)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staging.unlink()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self.file.release()
 
 
 class _PartWindow(_Readable):

@@ -127,6 +127,8 @@ class LocalPipeline:
     answering from job records (the API, the quality check), which need none, and start
     without loading moto's Step Functions interpreter (seconds). ``wait_cap``: the longest a
     Wait state waits locally (seconds; moto would sleep a deployment's full poll interval).
+    ``spool_dir``: where moto keeps object bodies past its memory budget (default: the
+    temporary directory); on the file system of the outputs, :meth:`export` links them.
     """
 
     def __init__(
@@ -137,8 +139,12 @@ class LocalPipeline:
         time_scale: float = 1.0,
         executions: bool = True,
         wait_cap: int = 1,
+        spool_dir: Path | None = None,
     ) -> None:
         self.assembly = assembly
+        #: where moto keeps object bodies past its memory budget (None: the temporary
+        #: directory); on the file system of the export's target, an export links them
+        self.spool_dir = spool_dir
         #: the longest a Wait state of the state machine waits locally, in seconds
         self.wait_cap = wait_cap
         self.executions = executions
@@ -180,6 +186,7 @@ class LocalPipeline:
         self._moto_logger.propagate = False
         self._environment = local_environment()
         self._environment.__enter__()
+        moto_compat.SPOOL_DIRECTORY = self.spool_dir
         self._mock = moto_compat.start_mock()
         moto_compat.LambdaDispatch.install(self.functions.invoke_raw)
         moto_compat.CopySourceDecoding.install()
@@ -221,6 +228,7 @@ class LocalPipeline:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        moto_compat.SPOOL_DIRECTORY = None
         if self._froze_heap:
             self._froze_heap = False
             gc.unfreeze()  # the collector sees them again (what the pipeline held is garbage)
