@@ -1168,3 +1168,29 @@ def test_an_uploads_parts_on_file_are_one_file_an_export_links(mock, tmp_path, m
     assert (out / "again").read_bytes() == whole
     s3.delete_object(Bucket="link-bucket", Key="linked")  # unversioned: the key goes
     assert (out / "linked").read_bytes() == whole  # the export keeps its bytes
+
+
+def test_s3_routing_table_is_moto_s_own_built_once_per_environment(monkeypatch):
+    """moto rebuilds the S3 URL table (reloading ``moto.s3.urls``) for every request; the
+    cached table is the same table, and a custom endpoint set later still routes (see 20.)."""
+    from moto.s3 import models as s3_models
+
+    moto_compat.cached_s3_urls()
+    backend = s3_models.s3_backends[ACCOUNT]["aws"]
+    reloads = []
+    reload = s3_models.reload
+    monkeypatch.setattr(
+        s3_models, "reload", lambda module: reloads.append(module) or reload(module)
+    )
+    monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS", raising=False)
+    theirs = moto_compat.MOTO_ORIGINALS["s3_urls"](backend)
+    assert reloads  # moto's: reloads per call
+    first = backend.urls
+    assert list(first) == list(theirs)
+    assert [h.__qualname__ for h in first.values()] == [h.__qualname__ for h in theirs.values()]
+    reloads.clear()
+    assert backend.urls is first and backend.urls is first and not reloads  # built once
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", "http://custom.example:9000")
+    custom = backend.urls
+    assert any(url.startswith("http://custom.example:9000") for url in custom)
+    assert list(custom) == list(moto_compat.MOTO_ORIGINALS["s3_urls"](backend))
