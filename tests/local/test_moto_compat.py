@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
 from importlib.metadata import version
 
@@ -720,6 +721,54 @@ def test_s3_bodies_round_trip_through_moto(mock):
     assert ranged["Body"].read() == parts[0][10:20]
 
 
+def test_a_part_declaring_its_crc32_gets_the_etag_of_that_crc32(mock):
+    """The handlers send each part with its CRC32 in a header; moto takes the part's ETag
+    from it instead of a CRC32 of its own (see 13.). A wrong declaration, which S3 would
+    refuse, makes the completed object fail the SDK's checksum check on reading."""
+    import base64
+    import zlib
+
+    from botocore.exceptions import FlexibleChecksumError
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="crc-bucket")
+
+    def upload(key: str, parts: list[bytes], declared: list[int]) -> list[str]:
+        upload_id = s3.create_multipart_upload(
+            Bucket="crc-bucket", Key=key, ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT"
+        )["UploadId"]
+        listed = []
+        for number, (body, crc) in enumerate(zip(parts, declared, strict=True), 1):
+            checksum = base64.b64encode(crc.to_bytes(4, "big")).decode()
+            etag = s3.upload_part(
+                Bucket="crc-bucket",
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                ChecksumAlgorithm="CRC32",
+                ChecksumCRC32=checksum,
+            )["ETag"]
+            listed.append({"PartNumber": number, "ETag": etag, "ChecksumCRC32": checksum})
+        s3.complete_multipart_upload(
+            Bucket="crc-bucket", Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+        )
+        return [part["ETag"] for part in listed]
+
+    parts = [_payload(6 * MiB), _payload(6 * MiB)[::-1]]
+    honest = [zlib.crc32(body) for body in parts]
+    assert upload("good.jsonl", parts, honest) == [
+        f'"{moto_compat.content_etag(body)}"' for body in parts
+    ]
+    assert s3.get_object(Bucket="crc-bucket", Key="good.jsonl")["Body"].read() == b"".join(parts)
+    wrong = [honest[0], honest[1] ^ 1]
+    etags = upload("bad.jsonl", parts, wrong)
+    assert etags[1] == f'"{moto_compat.content_etag(parts[1], crc32=wrong[1])}"'
+    assert etags[1] != f'"{moto_compat.content_etag(parts[1])}"'
+    with pytest.raises(FlexibleChecksumError):
+        s3.get_object(Bucket="crc-bucket", Key="bad.jsonl")["Body"].read()
+
+
 class _ChecksumRequest:
     """What S3Response._get_checksum reads of itself: the headers and the raw body."""
 
@@ -1056,3 +1105,93 @@ def test_an_exported_object_is_its_latest_body(mock, tmp_path, monkeypatch, budg
         account=ACCOUNT, bucket="out-bucket", key="gone", target=tmp_path / "gone"
     )
     assert not (tmp_path / "gone").exists()
+
+
+def _upload_parts(s3, bucket: str, key: str, parts: list[bytes], order=None) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etags = {}
+    for number in order or range(1, len(parts) + 1):
+        etags[number] = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=parts[number - 1]
+        )["ETag"]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]},
+    )
+
+
+def test_an_uploads_parts_on_file_are_one_file_an_export_links(mock, tmp_path, monkeypatch):
+    """Past the memory budget, an upload's parts (its small last one too) go to one file;
+    the completed object is that file, and an export gives it the target's name instead of
+    copying it (see 19.). Reads, ranged reads and a second export still see the object;
+    an upload whose parts are not the file in order (a part sent twice, parts out of
+    order) is exported as a copy, byte for byte."""
+    import stat
+
+    from moto.s3.models import s3_backends
+
+    monkeypatch.setattr(moto_compat, "S3_MEMORY_BUDGET", 0)
+    monkeypatch.setattr(moto_compat, "SPOOL_DIRECTORY", tmp_path)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="link-bucket")
+    parts = [_payload(6 * MiB), _payload(6 * MiB)[::-1], b"the small tail"]
+    whole = b"".join(parts)
+    _upload_parts(s3, "link-bucket", "linked", parts)
+    _upload_parts(s3, "link-bucket", "resent", parts, order=[1, 2, 2, 3])
+    _upload_parts(s3, "link-bucket", "shuffled", parts, order=[2, 1, 3])
+    bucket = s3_backends[ACCOUNT]["aws"].get_bucket("link-bucket")
+    body = bucket.keys["linked"]._value_buffer
+    assert isinstance(body, moto_compat._FileWindow) and body.size == len(whole)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "linked").write_bytes(b"what an earlier run left")
+    for key in ("linked", "resent", "shuffled"):
+        assert moto_compat.copy_object_to(
+            account=ACCOUNT, bucket="link-bucket", key=key, target=out / key
+        )
+        assert (out / key).read_bytes() == whole
+    assert os.stat(out / "linked").st_ino == os.fstat(body.file.fd).st_ino  # no copy
+    for key in ("resent", "shuffled"):
+        assert os.stat(out / key).st_ino != os.fstat(body.file.fd).st_ino
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out / "linked").st_mode) == 0o666 & ~umask  # as a new file
+    assert sorted(p.name for p in out.iterdir()) == ["linked", "resent", "shuffled"]
+    ranged = s3.get_object(Bucket="link-bucket", Key="linked", Range="bytes=6291450-6291460")
+    assert ranged["Body"].read() == whole[6291450:6291461]
+    # read through last: a body left half read shows as a step's progress (LAST_READ)
+    assert s3.get_object(Bucket="link-bucket", Key="linked")["Body"].read() == whole
+    assert moto_compat.copy_object_to(
+        account=ACCOUNT, bucket="link-bucket", key="linked", target=out / "again"
+    )
+    assert (out / "again").read_bytes() == whole
+    s3.delete_object(Bucket="link-bucket", Key="linked")  # unversioned: the key goes
+    assert (out / "linked").read_bytes() == whole  # the export keeps its bytes
+
+
+def test_s3_routing_table_is_moto_s_own_built_once_per_environment(monkeypatch):
+    """moto rebuilds the S3 URL table (reloading ``moto.s3.urls``) for every request; the
+    cached table is the same table, and a custom endpoint set later still routes (see 20.)."""
+    from moto.s3 import models as s3_models
+
+    moto_compat.cached_s3_urls()
+    backend = s3_models.s3_backends[ACCOUNT]["aws"]
+    reloads = []
+    reload = s3_models.reload
+    monkeypatch.setattr(
+        s3_models, "reload", lambda module: reloads.append(module) or reload(module)
+    )
+    monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS", raising=False)
+    theirs = moto_compat.MOTO_ORIGINALS["s3_urls"](backend)
+    assert reloads  # moto's: reloads per call
+    first = backend.urls
+    assert list(first) == list(theirs)
+    assert [h.__qualname__ for h in first.values()] == [h.__qualname__ for h in theirs.values()]
+    reloads.clear()
+    assert backend.urls is first and backend.urls is first and not reloads  # built once
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", "http://custom.example:9000")
+    custom = backend.urls
+    assert any(url.startswith("http://custom.example:9000") for url in custom)
+    assert list(custom) == list(moto_compat.MOTO_ORIGINALS["s3_urls"](backend))

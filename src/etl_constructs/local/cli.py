@@ -206,7 +206,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     assembly = _assembly(args, project=project, context=context, out=out)
     synth_seconds = time.perf_counter() - started
-    with LocalPipeline(assembly, log_path=out / LOG_FILE) as pipeline:
+    # moto's bodies beside the outputs: the export links them instead of copying
+    with LocalPipeline(assembly, log_path=out / LOG_FILE, spool_dir=out) as pipeline:
         for item in pipeline.unsupported:
             print(f"etl-pipeline: warning: not emulated: {item}", file=sys.stderr)
         for item in pipeline.stood_up:

@@ -68,6 +68,10 @@ changes one fails a test instead of the pipeline:
    equal parts still get equal ETags, and a multipart object's ETag is still the MD5 of
    its parts' ETags with the part count, whose value S3 does not document as a digest of
    the data. An object put in one request keeps its MD5 ETag, as on S3 without SSE-KMS.
+   A part sent with its CRC32 in a header (the handlers send every part so) gets the ETag
+   of that CRC32, not one taken again: the handler has just computed it over the same
+   bytes. moto does not check a declared checksum (S3 refuses a part that does not match
+   it); a wrong one shows when the object is read, in the full-object CRC32 the SDK checks.
 14. botocore's data files: every botocore session loads the service models and endpoint
    files it needs (tens of milliseconds each), and moto (its EC2 regions, loaded with the
    Step Functions interpreter, its backends) and the handlers each make sessions of their
@@ -91,6 +95,19 @@ changes one fails a test instead of the pipeline:
 18. Object version ids: moto draws a random id for every put, and nothing survives between
    two CLI commands; :func:`restore_version_id` gives a source uploaded again the version id
    the job records of an earlier run name (``etl-pipeline reprocess`` and ``redrive``).
+19. Multipart objects on file: moto kept every part past the memory budget in a file of its
+   own, so an export copied the object part by part (the object written twice: into moto,
+   then into the output). Such parts of one upload are appended to one unnamed file
+   (``O_TMPFILE``, in :data:`SPOOL_DIRECTORY`) instead, each part a window on it
+   (:class:`_UploadFile`); an object that lists them all, in the order they came, is the
+   whole file, and :func:`copy_object_to` links it into place (``os.link`` of
+   ``/proc/self/fd``) where the target is on the same file system, copying otherwise. The
+   linked output and moto's object are one file then, which moto never writes again.
+20. S3 request routing: moto finds the handler of every S3 request in its S3 backend's
+   ``urls``, which reloads the module ``moto.s3.urls`` each time (its URLs depend on the
+   environment variable ``MOTO_S3_CUSTOM_ENDPOINTS``) and formats them all again: a tenth
+   of the cost of a small PutObject (the curated dataset puts hundreds per job).
+   :func:`cached_s3_urls` keeps the table per value of the variables it depends on.
 """
 
 from __future__ import annotations
@@ -138,6 +155,7 @@ def start_mock() -> Any:
     lean_s3_bodies()
     lazy_s3_reads()
     whole_s3_listings()
+    cached_s3_urls()
     mock = mock_aws(config=MOTO_CONFIG)
     mock.start()
     return mock
@@ -357,7 +375,8 @@ def lean_s3_bodies() -> None:
       the object and its checksum, then spooled it to a file again), and takes a CRC32
       full-object checksum part by part;
     - ``FakeMultipart.set_part`` gives a part larger than moto's memory buffer its
-      :func:`content_etag` instead of its MD5 (see 13.).
+      :func:`content_etag` instead of its MD5 (see 13.), from the CRC32 the request
+      declares when it declares one (``S3Response.upload_part`` hands it over).
 
     Idempotent.
     """
@@ -411,7 +430,18 @@ def lean_s3_bodies() -> None:
         finally:
             self.raw_body = raw
 
+    upload_part = S3Response.upload_part
+    MOTO_ORIGINALS["upload_part"] = upload_part
+
+    def upload_part_declaring(self: Any) -> Any:
+        _PART.declared = self.headers.get("x-amz-checksum-crc32")
+        try:
+            return upload_part(self)
+        finally:
+            _PART.declared = None
+
     request_class.from_primitives = classmethod(read_then_build)  # type: ignore[assignment]
+    S3Response.upload_part = upload_part_declaring  # type: ignore[method-assign]
     S3Response._handle_encoded_body = _decode_aws_chunked  # type: ignore[method-assign]
     S3Response._get_checksum = find_trailer_then_get_checksum  # type: ignore[method-assign]
     s3_models.FakeKey.value = value.setter(_set_value)  # type: ignore[attr-defined]
@@ -468,7 +498,7 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     from moto.s3 import models as s3_models
 
     buffer = self._value_buffer
-    if isinstance(new_value, _JoinedParts):
+    if isinstance(new_value, _JoinedParts | _FileWindow):
         buffer.close()
         self._value_buffer = new_value
         self.contentsize = new_value.size
@@ -479,8 +509,13 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
         new_value = new_value.encode("utf-8")
     size = len(new_value)
     buffer.close()  # empty when moto has just made it; a new buffer suits the body's size
-    if size > self._max_buffer_size and _HeldInMemory.reserve(size):
+    upload = getattr(_PART, "upload", None) if getattr(_PART, "active", False) else None
+    # once an upload has a file, all its parts go there (its last, small one too)
+    spooled = upload is not None and _UploadFile.has(upload)
+    if not spooled and size > self._max_buffer_size and _HeldInMemory.reserve(size):
         buffer = _HeldInMemory(bytes(new_value))  # no copy of bytes; a bytearray's, once
+    elif upload is not None and (spooled or size > self._max_buffer_size):
+        buffer = _UploadFile.of(upload).append(new_value)
     else:
         buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)  # noqa: SIM115 - the key's
         if size > self._max_buffer_size:
@@ -489,17 +524,31 @@ def _set_value(self: Any, new_value: bytes | str | _JoinedParts) -> None:
     self._value_buffer = buffer
     self.contentsize = size
     if self._etag is None and size > self._max_buffer_size and getattr(_PART, "active", False):
-        self._etag = content_etag(new_value)
+        self._etag = content_etag(new_value, crc32=_declared_crc32())
         self._etl_crc32 = int(self._etag[:8], 16)  # for the object's full CRC32
     elif self._etag is None:
         self._etag = s3_models.md5_hash(new_value).hexdigest()
 
 
-def content_etag(body: bytes) -> str:
+def content_etag(body: bytes, *, crc32: int | None = None) -> str:
     """The ETag of a part larger than moto's memory buffer: its CRC32 and size as 32 hex
     digits, the shape of an MD5 (see 13.). Equal parts get equal ETags, as on S3; a CRC32
-    costs a sixth of the MD5 moto took."""
-    return f"{binascii.crc32(body):08x}{len(body):024x}"
+    costs a sixth of the MD5 moto took. ``crc32``: the body's, as the request declared it
+    (not taken again)."""
+    return f"{binascii.crc32(body) if crc32 is None else crc32:08x}{len(body):024x}"
+
+
+def _declared_crc32() -> int | None:
+    """The CRC32 the UploadPart request being answered declares in its
+    ``x-amz-checksum-crc32`` header (the handlers send every part's), None without one."""
+    declared = getattr(_PART, "declared", None)
+    if not declared:
+        return None
+    try:
+        digest = base64.b64decode(declared, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return int.from_bytes(digest, "big") if len(digest) == 4 else None
 
 
 def _crc32_matrix_times(matrix: list[int], vector: int) -> int:
@@ -547,11 +596,11 @@ _PART = threading.local()  # set while moto stores an uploaded part
 def _set_part(self: Any, part_id: int, value: bytes) -> Any:
     """moto's ``FakeMultipart.set_part``, its part's ETag a :func:`content_etag` when the
     part is larger than moto's memory buffer."""
-    _PART.active = True
+    _PART.active, _PART.upload = True, self
     try:
         return MOTO_ORIGINALS["set_part"](self, part_id, value)
     finally:
-        _PART.active = False
+        _PART.active, _PART.upload = False, None
 
 
 def _complete_multipart(
@@ -593,6 +642,9 @@ def _complete_multipart(
             _full_object_checksum(builder.checksum_algorithm, listed),
             1,
         )
+    whole = _UploadFile.whole(listed)
+    if whole is not None:  # the parts are the upload's file, in order: the object is it
+        return whole, f"{s3_models.md5_hash(bytes(md5s)).hexdigest()}-{len(listed)}", checksum
     joined = _JoinedParts([(part._value_buffer, part.contentsize) for part in listed])
     offset = 0
     for part in listed:
@@ -630,8 +682,11 @@ def copy_object_to(*, account: str, bucket: str, key: str, target: Path) -> bool
     found = s3_backends[account]["aws"].get_object(bucket, key)
     if not isinstance(found, FakeKey):
         return False
+    buffer = found._value_buffer
+    if isinstance(buffer, _FileWindow) and buffer.link_to(target):
+        return True
     with target.open("wb") as sink:
-        _copy_body(found._value_buffer, found.contentsize, sink, lock=found.lock)
+        _copy_body(buffer, found.contentsize, sink, lock=found.lock)
     return True
 
 
@@ -639,6 +694,9 @@ def _copy_body(buffer: Any, size: int, sink: Any, *, lock: Any) -> None:
     if isinstance(buffer, _JoinedParts):
         for part, length in buffer._buffers:
             _copy_body(part, length, sink, lock=buffer._lock)
+    elif isinstance(buffer, _FileWindow):  # in an upload's file: the kernel copies it
+        sink.flush()
+        buffer.send_to(sink.fileno())
     elif isinstance(buffer, _Readable):  # held in memory, or a part's window of its object
         for offset in range(0, size, _BODY_READ_SIZE * 64):
             sink.write(buffer.read_at(offset, _BODY_READ_SIZE * 64))
@@ -762,6 +820,168 @@ class _JoinedParts(_Readable):
     def close(self) -> None:
         for buffer, _ in self._buffers:
             buffer.close()
+
+
+#: Where uploads' files are made (None: the temporary directory). An export links an
+#: object's file into its target when both are on one file system, so the runtime puts
+#: them beside its outputs.
+SPOOL_DIRECTORY: Path | None = None
+
+
+class _UploadFile:
+    """One multipart upload's parts, from its first part larger than moto's memory buffer
+    past the memory budget on, appended to one unnamed file in the order they arrive
+    (see 19.).
+
+    Each part is a :class:`_FileWindow` on it; when the completed object lists them all,
+    in the order they were written, the object is a window on the whole file, which an
+    export links instead of copying. The file closes when its last window does.
+    """
+
+    def __init__(self) -> None:
+        directory = str(SPOOL_DIRECTORY or tempfile.gettempdir())
+        try:  # unnamed, and linkable into a directory (no O_EXCL)
+            self.fd = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o666)
+            self.linkable = True
+        except (AttributeError, OSError):  # no O_TMPFILE here: a file unlinked at once
+            handle, name = tempfile.mkstemp(dir=directory)
+            os.unlink(name)
+            self.fd, self.linkable = handle, False
+        self.size = 0
+        self._windows = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, upload: Any) -> _UploadFile:
+        """The file of ``upload`` (a moto ``FakeMultipart``), made on its first part."""
+        found = getattr(upload, "_etl_file", None)
+        if found is None or found.closed:
+            found = upload._etl_file = cls()
+        return found
+
+    @staticmethod
+    def has(upload: Any) -> bool:
+        """Whether ``upload`` has a file (one of its parts went past the memory budget)."""
+        found = getattr(upload, "_etl_file", None)
+        return found is not None and not found.closed
+
+    @staticmethod
+    def whole(parts: list[Any]) -> _FileWindow | None:
+        """A window on the whole file of ``parts`` (moto keys) when they are all of it, in
+        order; None otherwise (a part in memory, written twice, or listed out of order)."""
+        buffers = [part._value_buffer for part in parts]
+        if not all(isinstance(b, _FileWindow) for b in buffers):
+            return None
+        file = buffers[0].file
+        offset = 0
+        for buffer in buffers:
+            if buffer.file is not file or buffer.offset != offset:
+                return None
+            offset += buffer.size
+        return file.window(0, offset) if offset == file.size else None
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _UploadFile:
+        return self  # moto deep-copies keys (and their uploads) to list versions: one file
+
+    def append(self, data: bytes) -> _FileWindow:
+        with self._lock:
+            offset = self.size
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self.fd, view, offset + len(data) - len(view))
+                view = view[written:]
+            self.size += len(data)
+        return self.window(offset, len(data))
+
+    def window(self, offset: int, size: int) -> _FileWindow:
+        with self._lock:
+            self._windows += 1
+        return _FileWindow(self, offset, size)
+
+    def release(self) -> None:
+        with self._lock:
+            self._windows -= 1
+            if self._windows == 0 and self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
+class _FileWindow(_Readable):
+    """``size`` bytes of an :class:`_UploadFile` from ``offset`` on: a part's body, or a
+    completed object's (the whole file). Reads at offsets, safe from any thread."""
+
+    def __init__(self, file: _UploadFile, offset: int, size: int) -> None:
+        super().__init__()
+        self.file, self.offset, self.size = file, offset, size
+        self._open = True
+
+    @property
+    def closed(self) -> bool:
+        return not self._open
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if not self._open:
+            raise ValueError("I/O operation on closed file.")
+        size = min(size, max(self.size - offset, 0))
+        pieces = []
+        while size > 0:
+            data = os.pread(self.file.fd, size, self.offset + offset)
+            if not data:
+                raise OSError(f"the object's file ended at {offset} of {self.size} bytes")
+            pieces.append(data)
+            offset, size = offset + len(data), size - len(data)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def send_to(self, fd: int) -> None:
+        """Write the window to the file ``fd`` (the kernel copies it)."""
+        done = 0
+        while done < self.size:
+            sent = os.sendfile(fd, self.file.fd, self.offset + done, self.size - done)
+            if not sent:
+                raise OSError(f"the object's file ended at {done} of {self.size} bytes")
+            done += sent
+
+    def link_to(self, target: Path) -> bool:
+        """Give the whole file the name ``target`` (replacing what is there): an export
+        without a copy. False, with nothing done, where it cannot (a window on part of a
+        file, another file system, no ``/proc``): the caller copies then."""
+        if not (self._open and self.file.linkable and self.offset == 0):
+            return False
+        if self.size != self.file.size:
+            return False
+        staging = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:  # linkat(AT_SYMLINK_FOLLOW): a directory fd makes os.link use it (link() would
+            # link the /proc symlink itself)
+            os.link(
+                f"/proc/self/fd/{self.file.fd}",
+                staging.name,
+                dst_dir_fd=folder,
+                follow_symlinks=True,
+            )
+        except OSError:
+            return False
+        finally:
+            os.close(folder)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staging.unlink()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self.file.release()
 
 
 class _PartWindow(_Readable):
@@ -1134,6 +1354,32 @@ def pattern_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
 
 
+def cached_s3_urls() -> None:
+    """Build the S3 backend's URL table once per environment it depends on (see 20.).
+
+    Idempotent. The table is moto's own (``BaseBackend.urls``), built the first time a
+    value of ``MOTO_S3_CUSTOM_ENDPOINTS`` and ``MOTO_ENABLE_ISO_REGIONS`` is seen.
+    """
+    from moto.s3.models import S3Backend
+
+    if "s3_urls" in MOTO_ORIGINALS:
+        return
+    urls = MOTO_ORIGINALS["s3_urls"] = S3Backend.urls.fget  # type: ignore[attr-defined]
+    tables: dict[tuple[str | None, str | None], Any] = {}
+
+    def cached(self: Any) -> Any:
+        environment = (
+            os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS"),
+            os.environ.get("MOTO_ENABLE_ISO_REGIONS"),
+        )
+        table = tables.get(environment)
+        if table is None:
+            table = tables[environment] = urls(self)
+        return table
+
+    S3Backend.urls = property(cached)  # type: ignore[method-assign,assignment]
+
+
 def whole_s3_listings() -> None:
     """Give a Distributed Map's S3 listing item reader every object, as AWS does (see 9.).
 
@@ -1168,6 +1414,7 @@ __all__ = [
     "LambdaDispatch",
     "MapTolerance",
     "ParsedDefinitions",
+    "cached_s3_urls",
     "copy_object_to",
     "deferred_batch_package",
     "lazy_s3_reads",
