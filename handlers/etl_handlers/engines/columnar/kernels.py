@@ -533,54 +533,63 @@ def csv_quoted(array: pa.Array) -> pa.Array:
 def json_values(array: pa.Array) -> pa.Array:
     """JSON text of each value: ``null`` or the string as ``json.encoder.encode_basestring``
     writes it (non-ASCII as is, quotes, backslashes and control characters escaped)."""
-    escape = any_byte(array, JSON_ESCAPE_BYTES)
-    if array.null_count:
-        escape &= bools(pc.is_valid(array))
-    quoted = pc.binary_join_element_wise('"', json_escaped(array, escape), '"', "")
+    quoted = pc.binary_join_element_wise('"', json_escaped(array), '"', "")
     return pc.fill_null(quoted, "null") if quoted.null_count else quoted
 
 
-# encode_basestring's two-character escapes, backslash first (the others add backslashes)
-_SHORT_ESCAPES = (
-    ("\\", "\\\\"),
-    ('"', '\\"'),
-    ("\n", "\\n"),
-    ("\r", "\\r"),
-    ("\t", "\\t"),
-    ("\b", "\\b"),
-    ("\f", "\\f"),
-)
-# control characters encode_basestring writes as \u00XX
-_LONG_ESCAPE_BYTES = byte_table(set(range(0x20)) - {ord(char) for char, _ in _SHORT_ESCAPES})
+# Each byte encode_basestring escapes (the JSON_ESCAPE_BYTES) and what it writes for it:
+# a two-character escape, or \u00XX (lower-case hex) for the other control characters.
+_ESCAPED_BYTES = [*range(0x20), ord('"'), ord("\\")]
+_ESCAPES = [encode_basestring(chr(code))[1:-1].encode() for code in _ESCAPED_BYTES]
+_ESCAPE_TABLE = np.frombuffer(b"".join(_ESCAPES), dtype=np.uint8)
+_ESCAPE_BOUNDS = np.cumsum([0] + [len(text) for text in _ESCAPES]).astype(np.int64)
+_ESCAPE_INDEX = np.zeros(256, dtype=np.int64)  # byte value -> its escape's index
+_ESCAPE_INDEX[_ESCAPED_BYTES] = np.arange(len(_ESCAPED_BYTES))
 
 
-def json_escaped(array: pa.Array, mask: np.ndarray) -> pa.Array:
-    """``array`` with the values under ``mask`` (not null) as they read inside a JSON string
-    (``encode_basestring`` without its quotes). Each escape is one byte for two, and no
-    escaped byte is part of a multi-byte character, so one vectorized replace per escaped
-    character present gives the same bytes; values with a control character written as
-    ``\\u00XX`` (rare) go through ``encode_basestring`` itself."""
-    rows = np.flatnonzero(mask)
-    if not len(rows):
+def json_escaped(array: pa.Array) -> pa.Array:
+    """``array`` with each value as it reads inside a JSON string (``encode_basestring``
+    without its quotes); nulls stay null. No escaped byte is part of a multi-byte character,
+    so each is replaced by its escape's bytes: one ``take`` copies the text between the
+    escaped bytes and the escapes, in order (where a vectorized replace per escaped character
+    present would copy the whole column once per character)."""
+    offsets, data = pieces(array)
+    first, last = int(offsets[0]), int(offsets[-1])
+    text = data[first:last]
+    bounds = offsets - first
+    at = np.flatnonzero(JSON_ESCAPE_BYTES.mask(text))
+    valid = None
+    if array.null_count:
+        valid = bools(pc.is_valid(array))
+        at = at[valid[np.searchsorted(bounds, at, "right") - 1]]  # a null's bytes stay out
+    if not len(at):
         return array
-    # The replaces change only values with an escaped byte: with many such values, run
-    # them over the whole array instead of over a copy of those values.
-    whole = len(rows) * 4 > len(mask)
-    chosen = (array if whole else array.take(int_array(rows))).cast(pa.string())
-    long = any_byte(chosen, _LONG_ESCAPE_BYTES)
-    if whole:
-        long &= mask
-    offsets, data = pieces(chosen)
-    data = data[int(offsets[0]) : int(offsets[-1])]
-    for char, escaped in _SHORT_ESCAPES:
-        if (data == ord(char)).any():
-            chosen = pc.replace_substring(chosen, char, escaped)
-    if long.any():
-        at = np.flatnonzero(long)
-        source = array if whole else array.take(int_array(rows))
-        slow = [encode_basestring(value)[1:-1] for value in source.take(int_array(at)).to_pylist()]
-        chosen = replace_rows(chosen, at, str_array(slow))
-    return chosen if whole else replace_rows(array.cast(pa.string()), rows, chosen)
+    which = _ESCAPE_INDEX[text[at]]
+    # The pieces, in buffer order: the text before each escaped byte, the byte itself (not
+    # taken), ..., the text after the last one; then the escapes, after the text.
+    count = len(at)
+    limits = np.empty(2 * count + 2 + len(_ESCAPES), dtype=np.int64)
+    limits[0] = 0
+    limits[1 : 2 * count : 2] = at
+    limits[2 : 2 * count + 1 : 2] = at + 1
+    limits[2 * count + 1 :] = len(text) + _ESCAPE_BOUNDS
+    segments = pa.Array.from_buffers(
+        pa.large_binary(),
+        len(limits) - 1,
+        [None, pa.py_buffer(limits), pa.py_buffer(np.concatenate((text, _ESCAPE_TABLE)))],
+    )
+    order = np.empty(2 * count + 1, dtype=np.int64)
+    order[0::2] = np.arange(0, 2 * count + 1, 2)
+    order[1::2] = 2 * count + 1 + which
+    joined = segments.take(int_array(order))
+    # each value grows by what the escapes before its end add
+    grown = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.diff(_ESCAPE_BOUNDS)[which] - 1, out=grown[1:])
+    new_bounds = bounds + grown[np.searchsorted(at, bounds)] + pieces(joined)[0][0]
+    validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(
+        len(array), pa.py_buffer(new_bounds), joined.buffers()[2], validity
+    ).cast(pa.string())
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

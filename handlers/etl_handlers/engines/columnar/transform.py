@@ -231,11 +231,8 @@ class _Transformer:
         for key, array, escapable in zip(self.keys, values, self.escapable, strict=True):
             # Timestamps, amounts and codes are certified or normalized by the reference:
             # never a character to escape. The other columns are looked at.
-            if escapable and k.has_byte(array, k.JSON_ESCAPE_BYTES):
-                escape = k.any_byte(array, k.JSON_ESCAPE_BYTES)
-                if array.null_count:
-                    escape &= k.bools(pc.is_valid(array))
-                array = k.json_escaped(array, escape)
+            if escapable:
+                array = k.json_escaped(array)
             literal += key
             if array.null_count:
                 quotes = pc.if_else(pc.is_valid(array), '"', "")
