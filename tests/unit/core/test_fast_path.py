@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from etl_handlers.core import csvio
 from etl_handlers.core.errors import FileRejected
@@ -1665,3 +1666,26 @@ def test_a_range_the_csv_module_reads_past_the_buffer(
     data = with_records(30, 15, {20: record + plain + closing})
     out = same_chain(reference, data)
     assert Reason.STRAY_QUOTE in out["validate"][0].report.reasons
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(
+                alphabet=st.characters(max_codepoint=0x1F600, exclude_categories=("Cs",)),
+                max_size=12,
+            ),
+        ),
+        max_size=20,
+    ),
+    offset=st.integers(min_value=0, max_value=3),
+)
+def test_json_escaped_writes_what_json_writes_inside_a_string(
+    values: list[str | None], offset: int
+) -> None:
+    # control characters, quotes, backslashes, non-ASCII and nulls, in a sliced array
+    array = pa.array(["pad"] * offset + values, pa.string()).slice(offset)
+    expected = [None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in values]
+    assert kernels.json_escaped(array).to_pylist() == expected
