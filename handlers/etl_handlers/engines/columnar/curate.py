@@ -50,6 +50,9 @@ FLUSH_ROWS = 1 << 19
 #: Rows :class:`CuratedBuilder` holds (as strings) before it writes them: at most this many
 #: row groups' worth per day and flush, in memory of about the processed records' size.
 BUILD_ROWS = 1 << 20
+#: Bytes of values it holds at most before it writes them (wide rows: 1M rows of 250-byte
+#: merchant names would hold 400 MB; a 1M-row file of the realistic profile holds ~170 MB).
+BUILD_BYTES = 128 << 20
 #: A block with more runs of days than this is sorted by day first.
 MAX_RUNS = 64
 
@@ -420,6 +423,7 @@ class CuratedBuilder:
         self._dates: list[pa.Array] = []
         self._rows: list[np.ndarray] = []
         self._held = 0
+        self._held_bytes = 0
 
     def constants(self, values: Mapping[str, str]) -> None:
         """The processing fields' values (one per job, as the enriched records hold them)."""
@@ -434,7 +438,8 @@ class CuratedBuilder:
         self._dates.append(dates if dates is not None else pa.nulls(len(rows), pa.string()))
         self._rows.append(rows)
         self._held += len(rows)
-        if self._held >= BUILD_ROWS:
+        self._held_bytes += sum(values.nbytes for values in columns)
+        if self._held >= BUILD_ROWS or self._held_bytes >= BUILD_BYTES:
             self._flush()
 
     def add_enriched(self, data: bytes, first: int) -> None:
@@ -469,7 +474,7 @@ class CuratedBuilder:
         dates = pa.concat_arrays(self._dates).fill_null(self.default_partition)
         rows = np.concatenate(self._rows)
         self._parts = [[] for _ in self.names]
-        self._dates, self._rows, self._held = [], [], 0
+        self._dates, self._rows, self._held, self._held_bytes = [], [], 0, 0
         n = len(rows)
         if set(self.schema.names) - set(self.names) - set(self._constants):
             raise ValueError("the processing fields' values were not given (constants())")
