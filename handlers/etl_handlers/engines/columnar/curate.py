@@ -102,6 +102,8 @@ def write_transactions(
     (a schema with no timestamp column): the job's received date."""
     columns = curated.transactions_columns(document)
     schema = arrow_schema(columns)
+    tuning = _tuning(document)
+    storage = _storage_schema(schema, tuning["use_dictionary"])
     partition = curated.contract.TRANSACTIONS_PARTITION
     writers: dict[str, pq.ParquetWriter] = {}
     pending: dict[str, list[pa.Table]] = {}
@@ -111,8 +113,8 @@ def write_transactions(
         for value, pieces in pending.items():
             writer = writers.get(value)
             if writer is None:
-                writer = writers[value] = _writer(open_sink(value), schema, document)
-            table = _stored(pa.concat_tables(pieces), writer.schema)
+                writer = writers[value] = _writer(open_sink(value), storage, tuning)
+            table = _stored(pa.concat_tables(pieces), storage)
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         pending.clear()
 
@@ -261,32 +263,25 @@ def _rejects_block(block: list[bytes], job_id: str, source_key: str, schema: pa.
 
 
 def _writer(
-    sink: BinaryIO, schema: pa.Schema, document: Mapping[str, Any] | None = None
+    sink: BinaryIO, schema: pa.Schema, tuning: Mapping[str, list[str]] | None = None
 ) -> pq.ParquetWriter:
-    """A Parquet writer; with the schema ``document`` (a ``transactions`` file), dictionaries
-    and statistics only where they pay (:func:`_tuning`), taking tables of
-    :func:`_storage_schema` (:func:`_stored`)."""
-    if document is None:
-        return pq.ParquetWriter(
-            sink,
-            schema,
-            compression=COMPRESSION,
-            coerce_timestamps="us",
-            allow_truncated_timestamps=True,
-        )
-    tuning = _tuning(document)
+    """A Parquet writer; with the ``transactions`` table's ``tuning`` (:func:`_tuning`),
+    dictionaries and statistics only where they pay, taking tables of ``schema`` as
+    :func:`_storage_schema` gives it (:func:`_stored`)."""
+    options: dict[str, Any] = {}
+    if tuning is not None:
+        # The dictionary columns are given as Arrow dictionaries (the writer stores their
+        # indices as they are instead of hashing every value again); without the Arrow
+        # schema in the file every reader (Athena, DuckDB, pyarrow) reads them as strings.
+        options = {"store_schema": False, **tuning}
     return pq.ParquetWriter(
         sink,
-        _storage_schema(schema, tuning["use_dictionary"]),
+        schema,
         compression=COMPRESSION,
         # Athena and DuckDB read INT64 microseconds as timestamp; no legacy INT96.
         coerce_timestamps="us",
         allow_truncated_timestamps=True,
-        # The dictionary columns are given as Arrow dictionaries (the writer stores their
-        # indices as they are instead of hashing every value again); without the Arrow
-        # schema in the file every reader (Athena, DuckDB, pyarrow) reads them as strings.
-        store_schema=False,
-        **tuning,
+        **options,
     )
 
 
@@ -411,7 +406,8 @@ class CuratedBuilder:
         self.document = document
         self.columns = curated.transactions_columns(document)
         self.schema = arrow_schema(self.columns)
-        self.storage = _storage_schema(self.schema, _tuning(document)["use_dictionary"])
+        self.tuning = _tuning(document)
+        self.storage = _storage_schema(self.schema, self.tuning["use_dictionary"])
         self.names = [c["name"] for c in document["columns"]]
         self.open_sink = open_sink
         self.default_partition = default_partition
@@ -513,9 +509,8 @@ class CuratedBuilder:
             )
             writer = self._writers.get(value)
             if writer is None:
-                writer = self._writers[value] = _writer(
-                    self.open_sink(value), self.schema, self.document
-                )
+                sink = self.open_sink(value)
+                writer = self._writers[value] = _writer(sink, self.storage, self.tuning)
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             self.result.rows[value] = self.result.rows.get(value, 0) + count
             start += count
