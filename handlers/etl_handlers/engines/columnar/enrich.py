@@ -176,6 +176,7 @@ class _Enricher:
             self.unsupported = Reason.LONG_COLUMN_NAME
         self.width = len(names)
         self.quotes: np.ndarray | None = None  # the last chunk's quote positions
+        self.slashes: np.ndarray | None = None  # and its backslashes, if it looked for them
         self.lines = 0
         self.written = 0
         self.totals = Totals()
@@ -210,7 +211,7 @@ class _Enricher:
         offsets[1:] = ends + 1
         lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
         starts = offsets[:-1]
-        self.quotes = None
+        self.quotes = self.slashes = None
         at = self._quote_table(data, view, starts, ends)
         if at is not None and self.segments.heads_ok(view, starts, at, n):
             # each line's tail, after its last wanted value: the odd values of an array of
@@ -265,7 +266,7 @@ class _Enricher:
         buffer = joined.buffers()[2]
         curated = self.curated
         if curated is not None and not _hand_over(
-            curated, data, view, ends, self.quotes, days, self.written, self.width
+            curated, data, view, ends, self.quotes, days, self.written, self.width, self.slashes
         ):
             # not a shape the quote walk reads: the records as written, read back
             curated.add_enriched(bytes(memoryview(buffer)[start:stop]) + b"}\n", self.written)
@@ -295,7 +296,7 @@ class _Enricher:
         if (at[:, 2::4] != at[:, 1::4] + 2).any():
             return None
         if data.find(b"\\") >= 0:
-            slashes = np.flatnonzero(view == ord("\\"))
+            slashes = self.slashes = _byte_positions(data, view, b"\\")
             after = np.searchsorted(slashes, starts)
             found = slashes[np.minimum(after, len(slashes) - 1)]
             if ((after < len(slashes)) & (found < at[:, -1])).any():
@@ -505,6 +506,15 @@ for _code, _byte in zip(b'"\\/bfnrt', b'"\\/\b\f\n\r\t', strict=True):
     _SHORT_ESCAPES[_code] = _byte
 
 
+def _escape_starts(slashes: np.ndarray) -> np.ndarray:
+    """Of a text's backslash positions (in order), those that start an escape: the first
+    of each pair in a run of backslashes."""
+    fresh = np.ones(len(slashes), dtype=bool)
+    fresh[1:] = slashes[1:] != slashes[:-1] + 1
+    place = slashes - np.maximum.accumulate(np.where(fresh, slashes, 0))
+    return slashes[place % 2 == 0]
+
+
 def _unescaped(texts: pa.Array) -> pa.Array | None:
     """JSON string bodies (a certified line's values, without their quotes) decoded, as
     ``json.loads`` decodes them; None when one holds a ``\\u`` escape (the caller decodes
@@ -514,13 +524,8 @@ def _unescaped(texts: pa.Array) -> pa.Array | None:
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + n + 1]
     first = int(offsets[0])
     body = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[first : int(offsets[-1])]
-    slashes = np.flatnonzero(body == ord("\\"))
-    # the first of each pair in a run of backslashes starts an escape (every value is a whole
-    # JSON string, so a run never carries over from one value into the next)
-    fresh = np.ones(len(slashes), dtype=bool)
-    fresh[1:] = slashes[1:] != slashes[:-1] + 1
-    place = slashes - np.maximum.accumulate(np.where(fresh, slashes, 0))
-    starts = slashes[place % 2 == 0]
+    # every value is a whole JSON string: a run never carries over into the next value
+    starts = _escape_starts(np.flatnonzero(body == ord("\\")))
     mapped = _SHORT_ESCAPES[body[starts + 1]]
     if not mapped.all():
         return None  # a \\u escape
@@ -543,10 +548,12 @@ def _hand_over(
     days: pa.Array | None,
     first: int,
     width: int,
+    slashes: np.ndarray | None = None,
 ) -> bool:
     """Give ``curated`` the values of a certified chunk's records (``first``: the number of
-    the chunk's first record, ``width``: the schema's columns); False (nothing given) when
-    the quotes do not pair up as expected.
+    the chunk's first record, ``width``: the schema's columns; ``quotes``, ``slashes``: the
+    chunk's quote and backslash positions when the caller found them); False (nothing
+    given) when the quotes do not pair up as expected.
 
     Certified lines are ``{"key":value,...}`` with every key in schema order and every value
     a string or ``null``. Once the escaped quotes are left out (a quote after an odd run of
@@ -556,15 +563,12 @@ def _hand_over(
     n = len(ends)
     if quotes is None:
         quotes = np.flatnonzero(view == ord('"'))
-    slashes = _byte_positions(data, view, b"\\") if data.find(b"\\") >= 0 else None
+    if slashes is None and data.find(b"\\") >= 0:
+        slashes = _byte_positions(data, view, b"\\")
     if slashes is not None:
-        # the length of each run of backslashes up to each backslash
-        fresh = np.ones(len(slashes), dtype=bool)
-        fresh[1:] = slashes[1:] != slashes[:-1] + 1
-        run = slashes - np.maximum.accumulate(np.where(fresh, slashes, 0)) + 1
-        after = slashes + 1  # a line never ends in a backslash: still in the chunk
-        escaping = (view[after] == ord('"')) & (run % 2 == 1)
-        quotes = np.delete(quotes, np.searchsorted(quotes, after[escaping]))
+        after = _escape_starts(slashes) + 1  # a line never ends in a backslash: in the chunk
+        escaped = after[view[after] == ord('"')]
+        quotes = np.delete(quotes, np.searchsorted(quotes, escaped))
     close = quotes[1::2]
     if len(quotes) % 2 or (n and len(close) == 0):
         return False
