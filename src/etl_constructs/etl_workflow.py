@@ -263,8 +263,9 @@ class EtlWorkflow(Construct):
         curated_dataset: the enrich step also writes the job's rows and rejects as typed
             Parquet under ``curated/``, the dataset :class:`AnalyticsCatalog` makes
             queryable (pyarrow, the AWS SDK for pandas layer, on the enricher). Off (False)
-            by default for now: it adds 40-55% to the chain's CPU on rows spread over a
-            year of days (docs/performance.md); switch it on with the catalog.
+            by default for now: it adds 22-38% to the chain's CPU (a day's export the
+            least, rows spread over a year the most; docs/performance.md); switch it on
+            with the catalog.
         lineage: ``LineagePolicy(...)`` emits an OpenLineage run event per job (START,
             COMPLETE or FAIL) to the bucket under ``lineage/`` and, with an ``endpoint``, to
             an OpenLineage HTTP API (docs/lineage.md); ``None`` (default): no events.
