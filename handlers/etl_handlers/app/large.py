@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from etl_handlers.app.seen_ids import AcrossFilesRejects, held_by
 from etl_handlers.aws import s3io
@@ -76,6 +76,9 @@ from etl_handlers.engines.reference.validate import (
     restore_formula,
 )
 from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
+
+if TYPE_CHECKING:
+    from etl_handlers.engines.columnar.curate import CuratedBuilder
 
 #: Files the reduce merges at once; more are pre-merged in rounds (Lambda allows 1024 fds).
 MERGE_FAN_IN = 256
@@ -649,7 +652,10 @@ def enrich_part(
     input_format: str,
     output_format: str,
     schema: Schema,
+    curated: CuratedBuilder | None = None,
 ) -> Any:
+    """A transformed part enriched, as a small file's enrich step does it; ``curated``
+    receives the part's values for its curated files (no second read of the output)."""
     return enrich_stream(
         processed,
         sink,
@@ -657,4 +663,5 @@ def enrich_part(
         input_format=input_format,
         output_format=output_format,
         schema=schema,
+        curated=curated,
     )

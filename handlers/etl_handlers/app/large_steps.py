@@ -14,12 +14,17 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
 from etl_handlers.app import intake, large
-from etl_handlers.app.curate import promote_parts, publish_curated, staging_root
+from etl_handlers.app.curate import (
+    StagedCurated,
+    promote_parts,
+    publish_curated,
+    staging_root,
+)
 from etl_handlers.app.reprocess import prune_after_success
 from etl_handlers.app.seen_ids import claim_part_ids, unique_id_column
 from etl_handlers.app.steps import (
@@ -364,37 +369,45 @@ def enrich_part(
     prefixes = large.JobPrefixes(job.folder)
     transformed = event["part"]
     part = transformed["part"]
-    _require_running(store, job)
+    record = _require_running(store, job)
     metadata = EnrichMetadata(
         job_id=job.job_id,
         source_key=job.key,
         processed_at=iso(store.now()),
         pipeline_version=pipeline_version,
     )
+    # the curated partition of rows without a date: the job's creation day, UTC
+    received_date = str(record["createdAt"])[:10]
     with transient_aws_errors("enrich part: S3"):
         key = prefixes.enriched(part, output_format)
         source_format = format_of(transformed["processedKey"])
         with (
-            s3io.open_object(
-                job.bucket,
-                transformed["processedKey"],
-                client=s3,
-                seekable=source_format == "parquet",
-            ) as source,
-            s3io.MultipartWriter(
-                job.bucket, key, client=s3, content_type=content_type(output_format)
-            ) as sink,
-        ):
-            result = large.enrich_part(
-                source,
-                sink,
-                metadata=metadata,
-                input_format=source_format,
-                output_format=output_format,
-                schema=schema,
-            )
-        if curated:
-            _stage_curated(s3, job, prefixes, part, key, output_format, schema, store)
+            StagedCurated(schema=schema, received_date=received_date) if curated else nullcontext()
+        ) as staged:
+            with (
+                s3io.open_object(
+                    job.bucket,
+                    transformed["processedKey"],
+                    client=s3,
+                    seekable=source_format == "parquet",
+                ) as source,
+                s3io.MultipartWriter(
+                    job.bucket, key, client=s3, content_type=content_type(output_format)
+                ) as sink,
+            ):
+                result = large.enrich_part(
+                    source,
+                    sink,
+                    metadata=metadata,
+                    input_format=source_format,
+                    output_format=output_format,
+                    schema=schema,
+                    curated=staged.builder if staged is not None else None,
+                )
+            if staged is not None:
+                _stage_curated(
+                    s3, job, prefixes, part, key, output_format, schema, staged, received_date
+                )
         summary = {
             "part": part,
             "transform": {"rows": transformed["rows"], "totals": transformed["totals"]},
@@ -417,11 +430,13 @@ def _stage_curated(
     enriched_key: str,
     output_format: str,
     schema: Schema,
-    store: JobStore,
+    staged: StagedCurated,
+    received_date: str,
 ) -> None:
-    """The part's curated files under ``enriched/{job}/curated/``: its enriched rows, and its
-    rejects (its validation's and the rows its transform found duplicated across parts)."""
-    record = store.require(job.job_id)
+    """The part's curated files under ``enriched/{job}/curated/``: its enriched rows (as the
+    engine handed them over while it enriched; read back from ``enriched_key`` when it did
+    not), and its rejects (its validation's and the rows its transform found duplicated
+    across parts)."""
 
     def opener(key: str, *, seekable: bool = False) -> Callable[[], BinaryIO]:
         return lambda: s3io.open_object(job.bucket, key, client=s3, seekable=seekable)
@@ -438,18 +453,21 @@ def _stage_curated(
             opener(f"{prefixes.rejected}{part}.rejected.jsonl"),
             opener(f"{prefixes.rejected}{part}.duplicates.jsonl"),
         ],
-        received_date=str(record["createdAt"])[:10],
+        received_date=received_date,
         stem=part,
         root=staging_root(job.folder),
+        staged=staged,
     )
 
 
-def _require_running(store: JobStore, job: StepEvent) -> None:
-    """A part of a job that already failed does nothing (its outputs would be orphans)."""
+def _require_running(store: JobStore, job: StepEvent) -> dict[str, Any]:
+    """The job's record; a part of a job that already failed does nothing (its outputs
+    would be orphans)."""
     with transient_aws_errors("part: job read"):
         record = store.require(job.job_id)
     if record.get("status") == FAILED:
         raise FileRejected(codes.JOB_NOT_RUNNABLE, f"job {job.job_id} is FAILED; part not run")
+    return record
 
 
 # -- the last reduce -------------------------------------------------------------------------

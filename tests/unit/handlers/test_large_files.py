@@ -483,33 +483,22 @@ def _keys_under(s3, prefix: str) -> list[str]:
     return sorted(item["Key"] for item in found)
 
 
-def test_each_part_logs_its_engine_report_and_counts_rows_on_the_reference_path(s3, store):
-    """A big file's parts report what their engine did as a single file's steps do: one
-    ``engine report`` line per part and step (no value of the file), and the rows handed to
-    the reference published as ``RowsOnReferencePath``."""
-    body = _file(_row("a"), _row("b", merchant='"Shop\rSecret 4111111111111111"'), _row("c"))
-    job = put_source(s3, store, "raw/big.csv", body)
+def _through_parts(
+    job: dict[str, Any], *, rows_per_part: int, curated: bool = False, **kw: Any
+) -> dict[str, Any]:
+    """``job``'s file through every step of the big-file path, in parts of
+    ``rows_per_part`` rows, as the state machine runs them; the last reduce's result."""
+    s3, store = kw["s3"], kw["store"]
     prefixes = large.JobPrefixes(job["jobId"])
-    metrics = Recorder()
-    logged: list[tuple[str, dict[str, Any]]] = []
-
-    def log(message: str, **fields: Any) -> None:
-        logged.append((message, fields))
-
-    kw = {"store": store, "s3": s3, "metrics": metrics, "log": log}
-    assert (
-        large_steps.preflight(
-            {**job, "mode": "preflight", "rowsPerPart": 2}, store=store, s3=s3, schema=SCHEMA
-        )["outcome"]
-        == "VALID"
-    )
+    preflight = {**job, "mode": "preflight", "rowsPerPart": rows_per_part}
+    assert large_steps.preflight(preflight, store=store, s3=s3, schema=SCHEMA)["outcome"] == "VALID"
     for plan in _keys_under(s3, prefixes.plan):
         large_steps.validate_batch(
             {**job, "mode": "batch", "planKey": plan},
             s3=s3,
             schema=SCHEMA,
-            metrics=metrics,
-            log=log,
+            metrics=kw.get("metrics"),
+            log=kw.get("log"),
         )
     reduced = large_steps.reduce_validation(
         {**job, "mode": "reduce"}, schema=SCHEMA, max_reject_rate=Decimal("0.05"), **kw
@@ -523,9 +512,70 @@ def test_each_part_logs_its_engine_report_and_counts_rows_on_the_reference_path(
             schema=SCHEMA,
             output_format="jsonl",
             pipeline_version="test",
+            curated=curated,
             **kw,
         )
-    assert large_steps.reduce_enrich({**job, "mode": "reduce"}, **kw)["outcome"] == "VALID"
+    return large_steps.reduce_enrich({**job, "mode": "reduce"}, curated=curated, **kw)
+
+
+def test_a_part_s_curated_files_come_from_its_enrich_pass_not_a_second_read(s3, store):
+    """With the curated dataset on, each part's Parquet is built from the values its enrich
+    step hands over while it writes them (as a small file's is): no enriched part is read
+    back, and the published rows are the file's valid rows, typed, in file order per day."""
+    rows = [
+        _row(f"t{i}", f"{i}.{i % 10}0", timestamp=f"2024-01-0{1 + i % 3}T10:00:00Z")
+        for i in range(1, 40)
+    ]
+    rows.insert(4, _row("bad", "1.234"))  # a reject: AMOUNT_PRECISION
+    job = put_source(s3, store, "raw/big.csv", _file(*rows))
+    enriched_parts = large.JobPrefixes(job["jobId"]).enriched()
+    enriched_reads: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith(enriched_parts):
+            enriched_reads.append(params["Key"])
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", record)
+    result = _through_parts(job, rows_per_part=3, curated=True, store=store, s3=s3)
+    assert result["outcome"] == "VALID"
+    assert enriched_reads == []
+    import pyarrow.parquet as pq
+
+    curated = result["outputs"]["curated"]
+    tables = [
+        pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+        for key in curated["transactions"]
+    ]
+    got = [
+        (r["transaction_id"], str(r["amount"]), r["timestamp"].day)
+        for t in tables
+        for r in t.to_pylist()
+    ]
+    want = sorted(
+        ((f"t{i}", f"{i}.{i % 10}000", 1 + i % 3) for i in range(1, 40)), key=lambda r: r[2]
+    )
+    assert got == want
+    assert {r["card_number"] for t in tables for r in t.to_pylist()} == {"************1111"}
+    rejects = pq.read_table(
+        io.BytesIO(s3.get_object(Bucket=BUCKET, Key=curated["rejects"][0])["Body"].read())
+    ).to_pylist()
+    assert [(r["row_number"], r["code"]) for r in rejects] == [(5, "AMOUNT_PRECISION")]
+
+
+def test_each_part_logs_its_engine_report_and_counts_rows_on_the_reference_path(s3, store):
+    """A big file's parts report what their engine did as a single file's steps do: one
+    ``engine report`` line per part and step (no value of the file), and the rows handed to
+    the reference published as ``RowsOnReferencePath``."""
+    body = _file(_row("a"), _row("b", merchant='"Shop\rSecret 4111111111111111"'), _row("c"))
+    job = put_source(s3, store, "raw/big.csv", body)
+    metrics = Recorder()
+    logged: list[tuple[str, dict[str, Any]]] = []
+
+    def log(message: str, **fields: Any) -> None:
+        logged.append((message, fields))
+
+    kw = {"store": store, "s3": s3, "metrics": metrics, "log": log}
+    assert _through_parts(job, rows_per_part=2, **kw)["outcome"] == "VALID"
 
     reports = {
         (fields["step"], fields["part"]): fields
