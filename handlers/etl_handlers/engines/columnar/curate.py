@@ -52,7 +52,10 @@ FLUSH_ROWS = 1 << 19
 BUILD_ROWS = 1 << 20
 #: Bytes of values it holds at most before it writes them (wide rows: 1M rows of 250-byte
 #: merchant names would hold 400 MB; a 1M-row file of the realistic profile holds ~170 MB).
-BUILD_BYTES = 128 << 20
+#: 64 MB: the enrich step of 1M realistic rows peaks at ~355 MB (~515 MB at 128 MB), and
+#: ``etl-pipeline run`` of 5M rows stays under 1 GB; rows spread over a year pay ~0.35 CPU-s
+#: per 1M rows more (each flush writes a row group per day), a day's export nothing.
+BUILD_BYTES = 64 << 20
 #: A block with more runs of days than this is sorted by day first.
 MAX_RUNS = 64
 
@@ -465,8 +468,7 @@ class CuratedBuilder:
     def _flush(self) -> None:
         if not self._held:
             return
-        # chunked: the sort's take gathers from the pieces (no copy into one array first)
-        strings = [pa.chunked_array(parts, pa.string()) for parts in self._parts]
+        parts = self._parts
         dates = pa.concat_arrays(self._dates).fill_null(self.default_partition)
         rows = np.concatenate(self._rows)
         self._parts = [[] for _ in self.names]
@@ -474,13 +476,6 @@ class CuratedBuilder:
         n = len(rows)
         if set(self.schema.names) - set(self.names) - set(self._constants):
             raise ValueError("the processing fields' values were not given (constants())")
-        typed = []
-        for name, values in zip(self.names, strings, strict=True):
-            values = _cast(values, self.schema.field(name).type)
-            if pa.types.is_dictionary(self.storage.field(name).type):
-                # encoded before the sort: the sort moves their indices, not their text
-                values = pc.dictionary_encode(values)
-            typed.append(values)
         # Days as small integers; one sort by (day, record number) groups them in file order.
         encoded = pc.dictionary_encode(dates)
         days = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32)[:n]
@@ -489,9 +484,19 @@ class CuratedBuilder:
         by_row = np.argsort(rows, kind="stable")
         small = days.astype(np.uint16) if len(encoded.dictionary) <= 1 << 16 else days
         order = by_row[np.argsort(small[by_row], kind="stable")]
-        if (np.diff(order) != 1).any():
-            picks = pa.array(order)
-            typed = [values.take(picks) for values in typed]
+        picks = pa.array(order) if (np.diff(order) != 1).any() else None
+        typed = []
+        for index, name in enumerate(self.names):
+            # one column at a time, its held text let go once it is typed and in day order:
+            # the flush holds the held values plus one column's copies, not three copies
+            values = pa.chunked_array(parts[index], pa.string())
+            parts[index] = []
+            values = _cast(values, self.schema.field(name).type)
+            if pa.types.is_dictionary(self.storage.field(name).type):
+                # encoded before the sort: the sort moves their indices, not their text
+                values = pc.dictionary_encode(values)
+            # chunked: the take gathers from the pieces (no copy into one array first)
+            typed.append(values.take(picks) if picks is not None else values)
         counts = np.bincount(days, minlength=len(encoded.dictionary))
         constants = self._constant_arrays(int(counts.max()))
         values = encoded.dictionary.to_pylist()
