@@ -11,6 +11,9 @@ which is what Step Functions retries and catches on); running past the timeout b
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import importlib
 import io
 import json
@@ -193,6 +196,7 @@ class FunctionRegistry:
             try:
                 return self._invoke(function, event)
             finally:
+                give_back_freed_memory()
                 with self._activity:
                     self._running -= 1
                     self._activity.notify_all()
@@ -238,6 +242,32 @@ class FunctionRegistry:
         return outcome.get("result")
 
 
+def give_back_freed_memory() -> None:
+    """Return the memory an invocation freed to the system before the next one runs.
+
+    On Lambda each function is a process of its own; here they share one, and the memory
+    allocators keep freed pages for reuse, so one step's peak stayed in the process while
+    the next step made its own (``etl-pipeline run`` of 5M rows peaked ~50 MB higher).
+    Arrow's pool (when pyarrow is loaded) and glibc's heap give theirs back; elsewhere
+    (no glibc) this does nothing."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
 class FunctionFailed(Exception):
     """A local invocation ended in a function error; ``payload`` is what Lambda returns."""
 
@@ -253,6 +283,13 @@ def _load_handler(function: LocalFunction) -> Any:
     _on_path(function.asset)
     module = importlib.import_module(module_name)
     return getattr(module, attribute)
+
+
+def handler_module(function: LocalFunction, name: str) -> Any:
+    """The module ``name`` of ``function``'s handler package, imported from its asset as its
+    handler is (so the runtime asks the deployed code, not a copy of its rules)."""
+    _on_path(function.asset)
+    return importlib.import_module(name)
 
 
 def _on_path(asset: Path) -> None:

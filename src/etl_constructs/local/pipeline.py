@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 
 from .._contract import contract
-from . import moto_compat
+from . import lambdas, moto_compat
 from .assembly import CloudAssembly, Resource
 from .lambdas import LOG_SINK, FunctionFailed, FunctionRegistry, LocalFunction, local_environment
 from .resolve import ACCOUNT, REGION, Resolver
@@ -460,7 +460,18 @@ class LocalPipeline:
 
     def refusal(self, key: str, *, size: int = 0) -> str | None:
         """Why an object put at ``key`` would start no job (no rule's pattern matches its
-        ``Object Created`` event), or None when one would."""
+        ``Object Created`` event, or the trigger function refuses its key), or None when one
+        would."""
+        refused = self._rule_refusal(key, size=size)
+        if refused is not None:
+            return refused
+        trigger = self.function_by_handler("trigger")
+        problem = lambdas.handler_module(trigger, "etl_handlers.core.keys").input_problem(key)
+        if problem is not None:
+            return f"{key!r} would start no job: the trigger refuses it ({problem})"
+        return None
+
+    def _rule_refusal(self, key: str, *, size: int) -> str | None:
         event = {
             "version": "0",
             "id": "local-check",
