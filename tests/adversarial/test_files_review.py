@@ -182,13 +182,6 @@ HINTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="header shapes real exports have (Excel's sep= line, semicolons, a doubled BOM, "
-    "a blank-looking line before the header, a space before a quoted name) fail with "
-    "MISSING_COLUMN naming columns that ARE in the file's header: the message points the "
-    "sender at the wrong problem",
-)
 @pytest.mark.parametrize("shape", sorted(HEADER_SHAPES))
 def test_a_header_problem_is_not_reported_as_columns_the_header_holds_being_missing(shape):
     data = HEADER_SHAPES[shape]

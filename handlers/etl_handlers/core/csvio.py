@@ -191,6 +191,26 @@ def normalize_name(name: str) -> str:
     return name.strip().lower()
 
 
+def header_hint(raw: list[str]) -> str | None:
+    """Why a first row that lacks the schema's columns may not be the header a sender
+    meant (the shapes spreadsheets and exporters write), or None: said with the
+    ``MISSING_COLUMN`` message, which alone would name columns the file does hold."""
+    first = raw[0].strip().lower() if raw else ""
+    if first.startswith("sep="):
+        return "the first line is a spreadsheet's 'sep=' line, not the header: remove it"
+    if not any(name.strip() for name in raw):
+        return "the first line holds only whitespace: the header must be the first line"
+    if any(name.lstrip().startswith("\ufeff") for name in raw):
+        return "the header starts with a second byte order mark (U+FEFF): remove it"
+    if len(raw) == 1:
+        for delimiter, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|' characters")):
+            if delimiter in raw[0]:
+                return f"the header is one field holding {called}: the file must be comma-separated"
+    if any(name.strip().startswith('"') for name in raw):
+        return "a column name starts with a quote: a quoted name must follow the comma directly"
+    return None
+
+
 class CsvSource:
     """Records of a CSV byte stream, after its header.
 
@@ -274,9 +294,11 @@ class CsvSource:
             seen.add(name)
         missing = [name for name in required if name not in seen]
         if missing:
+            hint = header_hint(raw)
             raise FileRejected(
                 codes.MISSING_COLUMN,
-                f"required columns missing from the header: {', '.join(missing)}",
+                f"required columns missing from the header: {', '.join(missing)}"
+                + (f" ({hint})" if hint else ""),
             )
         self.header = header
         return header
