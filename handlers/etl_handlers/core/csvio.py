@@ -191,6 +191,23 @@ def normalize_name(name: str) -> str:
     return name.strip().lower()
 
 
+def repeats_header(row: list[str], names: list[str]) -> bool:
+    """Whether ``row`` is a header line again: it names every one of ``names`` (the schema
+    columns the file's header named), matched as the header's names are. Two exports joined
+    into one file hold one; read as a data row, the rows after it would be read by the first
+    export's column order. Only rows a check rejected are asked (a header fails the amount's)."""
+    values = {normalize_name(value) for value in row}
+    return bool(names) and all(name in values for name in names)
+
+
+def repeated_header(number: int) -> FileRejected:
+    """The file's failure when its row ``number`` (the first of them) repeats the header."""
+    return FileRejected(
+        codes.MALFORMED_CSV,
+        f"row {number} repeats the header (two files joined into one?): send each file on its own",
+    )
+
+
 def header_hint(raw: list[str]) -> str | None:
     """Why a first row that lacks the schema's columns may not be the header a sender
     meant (the shapes spreadsheets and exporters write), or None: said with the

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from etl_handlers.core import codes
-from etl_handlers.core.csvio import CsvSource
+from etl_handlers.core.csvio import CsvSource, repeated_header, repeats_header
 from etl_handlers.core.idset import IdSet, fingerprints, words_at
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
@@ -123,6 +123,8 @@ def validate(
                     state.slow(piece.reader)
                 finally:
                     report.reference(piece.reason, state.number - before)
+        if state.repeated_at:
+            raise repeated_header(state.repeated_at)
     finally:
         state.close()
 
@@ -205,6 +207,8 @@ class _Validator:
         self.direction_at = positions[spec.direction]
         self.debit = spec.debit
         self.number = self.valid = self.rejected = 0
+        self.named = list(positions)
+        self.repeated_at = 0  # the first row that repeats the header (the reference's rule)
         out = io.StringIO()
         csv.writer(out).writerow(schema.column_names)
         valid_sink.write(out.getvalue().encode("utf-8"))
@@ -298,6 +302,13 @@ class _Validator:
                 failure = failures[index][1]
             entries.append((number, failure, [], fields))
         entries.sort(key=lambda entry: entry[0])
+        if not self.repeated_at:
+            named = self.named
+            repeats = [number for number, _, row in specials if repeats_header(row, named)]
+            repeats += [
+                int(numbers[index]) for index in failures if repeats_header(slow_rows[index], named)
+            ]
+            self.repeated_at = min(repeats, default=0)
         lines: list[str] = []
         for number, failure, row, fields in entries:
             if fields is None:  # a row of another width: the reference's own writer

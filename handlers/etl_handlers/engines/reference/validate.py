@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
 from etl_handlers.core import codes
-from etl_handlers.core.csvio import CsvSource
+from etl_handlers.core.csvio import CsvSource, repeated_header, repeats_header
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.report import EngineReport
@@ -231,6 +231,8 @@ def validate_rows(
     width = len(header)
     nul_failure: Failure = (codes.NUL_CHARACTER, None, "the row contains a NUL character")
     count_failure: Failure = (codes.FIELD_COUNT, None, f"the row does not have {width} fields")
+    named = list(positions)
+    repeated_at = 0  # the first row that repeats the header: the file fails once read
     number = valid = rejected = 0
     rows = reader.rows
     try:
@@ -252,6 +254,12 @@ def validate_rows(
                 if failure is not None:
                     rejected += 1
                     rejects.write(number, failure, row)
+                    if (
+                        not repeated_at
+                        and failure is not nul_failure
+                        and repeats_header(row, named)
+                    ):
+                        repeated_at = number
                     continue
                 valid += 1
                 for position, seen in uniques:
@@ -271,6 +279,8 @@ def validate_rows(
                     writer.writerow(row)
                 else:
                     writer.writerow([row[index] if index >= 0 else "" for index in order])
+        if repeated_at:
+            raise repeated_header(repeated_at)
     finally:
         result.rows_input = number
         result.rows_valid = valid
