@@ -200,12 +200,21 @@ def repeats_header(row: list[str], names: list[str]) -> bool:
     return bool(names) and all(name in values for name in names)
 
 
-def repeated_header(number: int) -> FileRejected:
+class RepeatedHeader(FileRejected):
+    """The file's failure when its row ``row`` (the first of them) repeats the header; a
+    big file's part, which numbers its rows from 1, says it again as a row of the file."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(
+            codes.MALFORMED_CSV,
+            f"row {row} repeats the header (two files joined into one?): send each file on its own",
+        )
+        self.row = row
+
+
+def repeated_header(number: int) -> RepeatedHeader:
     """The file's failure when its row ``number`` (the first of them) repeats the header."""
-    return FileRejected(
-        codes.MALFORMED_CSV,
-        f"row {number} repeats the header (two files joined into one?): send each file on its own",
-    )
+    return RepeatedHeader(number)
 
 
 def header_hint(raw: list[str]) -> str | None:

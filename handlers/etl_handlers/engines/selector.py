@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from etl_handlers import contract
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
+from etl_handlers.core.csvio import RepeatedHeader
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.formats import JSONL
 from etl_handlers.core.masking import scrub
@@ -112,6 +113,8 @@ def validate_stream(
         result.input_format = readable.label
         result.outcome = INVALID
         result.error = (rejected.code, scrub(rejected.message))
+        if isinstance(rejected, RepeatedHeader):
+            result.repeated_header_row = rejected.row
         return result
     result.input_format = readable.label
     result.error = reject_rate_error(

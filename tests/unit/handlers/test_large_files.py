@@ -640,3 +640,26 @@ def test_a_part_s_validated_rows_are_the_rows_the_file_kept_and_a_retried_transf
     assert [json.loads(line)["row"] for line in rejects.splitlines()] == [3]
     kept = list(csv.reader(io.StringIO(validated.decode())))
     assert [r[0] for r in kept[1:]] == ["c"]
+
+
+def test_a_header_repeated_in_a_part_fails_the_big_file_as_it_fails_a_whole_file(s3, store):
+    """Two exports joined into one big file: the part holding the second header fails,
+    and the reduce fails the file with the code and row the whole-file path names."""
+    rows = [_row(f"a{i}") for i in range(6)]
+    data = _file(*rows, ",".join(reversed(HEADER)), *[_row(f"b{i}") for i in range(6)])
+    job = put_source(s3, store, "raw/big.csv", data)
+    prefixes = large.JobPrefixes(job["jobId"])
+    preflight = {**job, "mode": "preflight", "rowsPerPart": 3}
+    assert large_steps.preflight(preflight, store=store, s3=s3, schema=SCHEMA)["outcome"] == "VALID"
+    for plan in _keys_under(s3, prefixes.plan):
+        large_steps.validate_batch({**job, "mode": "batch", "planKey": plan}, s3=s3, schema=SCHEMA)
+    result = large_steps.reduce_validation(
+        {**job, "mode": "reduce"}, store=store, s3=s3, schema=SCHEMA, max_reject_rate=Decimal(1)
+    )
+    whole = validate_stream(
+        io.BytesIO(data), io.BytesIO(), io.BytesIO(), schema=SCHEMA, max_reject_rate=Decimal(1)
+    )
+    assert whole.error == (codes.MALFORMED_CSV, whole.error[1])
+    assert "row 7 repeats the header" in whole.error[1]
+    assert result["outcome"] == "INVALID"
+    assert [result["error"]["code"], result["error"]["message"]] == list(whole.error)

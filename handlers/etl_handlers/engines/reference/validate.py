@@ -112,6 +112,8 @@ class ValidationResult:
     report: EngineReport | None = field(default=None, compare=False)
     input_format: str | None = field(default=None, compare=False)
     """The file's format as detected (``csv``, ``camt.053 (camt.053.001.08)``...), once read."""
+    repeated_header_row: int | None = field(default=None, compare=False)
+    """The row that repeats the header, when that failed the file (as :attr:`error` says)."""
 
     def to_json(self) -> dict[str, Any]:
         """The step result fields of the contract (the handler adds ``outputs``)."""
