@@ -23,22 +23,14 @@ from pathlib import Path
 
 import pytest
 from etl_handlers.core import codes
-from etl_handlers.core.schema import load_schema
 from etl_handlers.engines.columnar.engine import ColumnarEngine
 from etl_handlers.engines.reference.engine import ReferenceEngine
-from etl_handlers.engines.reference.enrich import EnrichMetadata
 from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
+from tests.reliability.chain import METADATA, SCHEMA
 from tests.reliability.pans import pan_findings
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = load_schema(None)
-METADATA = EnrichMetadata(
-    job_id="0" * 32,
-    source_key="raw/export.csv",
-    processed_at="2026-01-01T00:00:00.000Z",
-    pipeline_version="review",
-)
 HEADER = (
     "transaction_id,account_id,timestamp,amount,currency,transaction_type,merchant,"
     "category,card_number,country"
