@@ -196,8 +196,10 @@ def repeats_header(row: list[str], names: list[str]) -> bool:
     columns the file's header named), matched as the header's names are. Two exports joined
     into one file hold one; read as a data row, the rows after it would be read by the first
     export's column order. Only rows a check rejected are asked (a header fails the amount's)."""
+    if not names or names[0] not in ",".join(row).lower():
+        return False  # the usual rejected row: a seventh of the cost of the whole test
     values = {normalize_name(value) for value in row}
-    return bool(names) and all(name in values for name in names)
+    return all(name in values for name in names)
 
 
 class RepeatedHeader(FileRejected):

@@ -340,3 +340,14 @@ def test_reading_never_takes_the_whole_stream() -> None:
     result = validate_stream(source, valid, rejects, schema=SCHEMA)
     assert result.rows_valid == 2000
     assert len(Source.reads) > 1
+
+
+def test_a_row_repeats_the_header_when_it_names_every_column_the_header_named():
+    repeats_header = csvio.repeats_header
+    named = ["transaction_id", "amount", "currency"]
+    assert repeats_header([" Currency", "AMOUNT ", "transaction_id"], named)  # any order, case
+    assert repeats_header(["transaction_id", "amount", "currency", "memo"], named)  # more
+    assert not repeats_header(["transaction_id", "amount"], named)  # one missing
+    assert not repeats_header(["x-transaction_id", "amount", "currency"], named)
+    assert not repeats_header(["t1", "10.00", "EUR"], named)
+    assert not repeats_header(["transaction_id"], [])
