@@ -46,8 +46,10 @@ class SchemaError(ValueError):
 class ColumnSpec:
     """One CSV column.
 
-    ``name`` is matched against the header after trimming and lower-casing. ``description``
-    becomes the column's comment in the analytics catalog. ``type`` is one
+    ``name`` is matched against the header after trimming and lower-casing; it may not be
+    one of the fields the enricher adds (``job_id``, ``source_key``, ``processed_at``,
+    ``pipeline_version``, ``transaction_date``). ``description`` (one line, at most 255
+    characters) becomes the column's comment in the analytics catalog. ``type`` is one
     of :data:`COLUMN_TYPES`. ``max_length`` applies to identifier and text columns,
     ``pattern`` to identifier columns, ``values`` to enum columns; ``unique`` (one required
     identifier column at most) rejects a row whose value an accepted earlier row already used.

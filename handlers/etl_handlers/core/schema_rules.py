@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["COLUMN_TYPES", "schema_problems"]
+__all__ = ["ADDED_FIELDS", "COLUMN_TYPES", "schema_problems"]
 
 COLUMN_TYPES = (
     "identifier",
@@ -28,8 +28,15 @@ COLUMN_TYPES = (
 #: A column name: lower case, as header names are matched after trimming and lower-casing.
 NAME = re.compile(r"[a-z0-9_]{1,64}")
 
-#: A column description becomes a Glue column comment, which holds at most 255 characters.
+#: The fields the enricher adds to every record (``engines.reference.enrich`` reads them
+#: from here), the last the curated ``transactions`` table's partition: no column may take
+#: one of these names (a job would fail at enrich, and the catalog declare it twice).
+ADDED_FIELDS = ("job_id", "source_key", "processed_at", "pipeline_version", "transaction_date")
+
+#: A column description becomes a Glue column comment, which holds at most 255 characters
+#: and no line break or other control character but a tab.
 MAX_DESCRIPTION = 255
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Keys each column type accepts besides name/type/required/description.
 TYPE_KEYS: dict[str, frozenset[str]] = {
@@ -115,6 +122,14 @@ def _column_problems(raw: Any, index: int) -> list[str]:
     name = raw.get("name")
     if not isinstance(name, str) or not NAME.fullmatch(name):
         found.append(_problem(f"{where}name", "must be 1-64 lower-case letters, digits or _"))
+    elif name in ADDED_FIELDS:
+        found.append(
+            _problem(
+                f"{where}name",
+                f"{name!r} is a field the pipeline adds to every record "
+                f"({', '.join(ADDED_FIELDS)}): name the column otherwise",
+            )
+        )
     kind = raw.get("type")
     if kind not in COLUMN_TYPES:
         found.append(_problem(f"{where}type", f"must be one of {', '.join(COLUMN_TYPES)}"))
@@ -145,6 +160,10 @@ def _column_problems(raw: Any, index: int) -> list[str]:
     ):
         found.append(
             _problem(f"{where}description", f"must be text of at most {MAX_DESCRIPTION} characters")
+        )
+    elif isinstance(description, str) and _CONTROL.search(description):
+        found.append(
+            _problem(f"{where}description", "must be one line: no line break or control character")
         )
     unique = raw.get("unique", False)
     if not isinstance(unique, bool):

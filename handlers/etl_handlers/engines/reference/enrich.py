@@ -18,6 +18,7 @@ from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.formats import JSONL, open_writer, read_records
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.schema import Schema, TotalsSpec, load_schema
+from etl_handlers.core.schema_rules import ADDED_FIELDS
 from etl_handlers.core.totals import StepResult, Totals
 from etl_handlers.core.values import split_amount, timestamp_to_utc, to_minor
 
@@ -30,7 +31,8 @@ __all__ = [
     "transaction_date_of",
 ]
 
-ENRICH_FIELDS = ("job_id", "source_key", "processed_at", "pipeline_version", "transaction_date")
+#: The fields enrich adds to every record (a schema rule forbids them as column names).
+ENRICH_FIELDS = ADDED_FIELDS
 
 
 @dataclass(frozen=True)
