@@ -270,15 +270,6 @@ def test_etl_pipeline_run_of_an_export_with_a_transaction_date_column(tmp_path):
 # --- 3. An enum value written with a letter whose upper case is ASCII (sharp s, fi ligature) -
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an enum whose values all upper-case to ASCII (['Großhandel', 'Einzelhandel'] -> "
-    "GROSSHANDEL, EINZELHANDEL) rejects 'Großhandel', the value exactly as the schema spells "
-    "it, INVALID_ENUM 'must be one of GROSSHANDEL, EINZELHANDEL' in both engines: the "
-    "ASCII-only guard of core/rules.py _coded and kernels.member_ok (meant for the long s in "
-    "currency and country codes) also applies to a user's enum; with one non-ASCII member "
-    "(['Großhandel', 'Gebühr']) the same value is accepted",
-)
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_an_enum_value_is_accepted_as_the_schema_spells_it(engine):
     doc = document(

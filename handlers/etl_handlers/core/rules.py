@@ -91,6 +91,7 @@ def _build(column: Column, position: int, currency_position: int, seen: SeenIds 
             required,
             frozenset(column.values),
             (codes.INVALID_ENUM, name, f"{name} must be one of {', '.join(column.values)}"),
+            spelled_unicode=column.unicode_values,
         )
     if kind == "card_number":
         return _card(name, position, required)
@@ -248,8 +249,17 @@ def _amount(name: str, position: int, required: Failure | None, currency_positio
     return check
 
 
-def _coded(position: int, required: Failure | None, allowed: Iterable[str], bad: Failure) -> Check:
-    """A code compared case-insensitively against ``allowed`` (upper-case members)."""
+def _coded(
+    position: int,
+    required: Failure | None,
+    allowed: Iterable[str],
+    bad: Failure,
+    *,
+    spelled_unicode: frozenset[str] = frozenset(),
+) -> Check:
+    """A code compared case-insensitively against ``allowed`` (upper-case members). A value
+    that is not ASCII matches only a member the schema spells that way (``spelled_unicode``:
+    an enum's ``Großhandel``, whose upper case ``GROSSHANDEL`` is ASCII)."""
     members = frozenset(allowed)
     if not all(member.isascii() for member in members):
 
@@ -266,7 +276,8 @@ def _coded(position: int, required: Failure | None, allowed: Iterable[str], bad:
         if not value:
             return required
         # ASCII codes need an ASCII value: "\u017f".upper() == "S" (long s).
-        if value.upper() not in members or not value.isascii():
+        upper = value.upper()
+        if upper not in members or not (value.isascii() or upper in spelled_unicode):
             return bad
         return None
 

@@ -41,6 +41,9 @@ class Column:
     pattern: str | None = None
     unique: bool = False
     values: tuple[str, ...] = ()
+    #: the upper-cased ``values`` the schema spells with other than ASCII letters
+    #: (``Großhandel``): only those match a value that is not ASCII (see ``core.rules``)
+    unicode_values: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def _build(data: dict[str, Any]) -> Schema:
             pattern=raw.get("pattern"),
             unique=raw.get("unique", False),
             values=tuple(value.upper() for value in raw.get("values", ())),
+            unicode_values=frozenset(
+                value.upper() for value in raw.get("values", ()) if not value.isascii()
+            ),
         )
         for raw in data["columns"]
     )
