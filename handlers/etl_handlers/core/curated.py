@@ -139,7 +139,7 @@ def partition_column(table: str) -> CuratedColumn:
         return CuratedColumn(
             contract.TRANSACTIONS_PARTITION,
             "string",
-            "UTC date of the transaction (the job's received date when the schema has no "
+            "UTC date of the transaction (the job's received date when the row has no "
             "timestamp), yyyy-MM-dd",
         )
     if table == contract.REJECTS_TABLE:
