@@ -6,6 +6,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -108,3 +113,37 @@ def reject_lines(local: LocalPipeline, job: dict) -> list[dict]:
         for line in read(local, key).splitlines()
     ]
     return sorted(lines, key=lambda line: line["row"])
+
+
+@dataclass
+class CliRun:
+    """What one ``etl-pipeline run`` process did."""
+
+    code: int
+    results: list[dict]
+    seconds: float
+    stderr: str
+
+
+def cli_run(project: Path, files: list[Path], out: Path, *, timeout: float) -> CliRun:
+    """`etl-pipeline run FILE... --out OUT --json --project PROJECT --timeout T` in a process
+    of its own (one LocalPipeline per process), this checkout's library and handlers first."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(root), str(root / "handlers"), env.get("PYTHONPATH", "")]
+    )
+    code = "import sys; from etl_constructs.local import cli; sys.exit(cli.main(sys.argv[1:]))"
+    argv = ["run", *map(str, files), "--out", str(out), "--json", "--project", str(project)]
+    argv += ["--timeout", str(timeout)]
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout + 600,
+        check=False,
+    )
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return CliRun(done.returncode, results, time.monotonic() - began, done.stderr)

@@ -12,22 +12,14 @@ silent success; no card number in any output, log or job record.
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import subprocess
-import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from etl_handlers.core import codes
-from etl_handlers.engines.columnar.engine import ColumnarEngine
-from etl_handlers.engines.reference.engine import ReferenceEngine
-from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
-from tests.reliability.chain import METADATA, SCHEMA
+from tests.adversarial.engines import ENGINES, engine_chain
+from tests.adversarial.kit import cli_run
 from tests.reliability.pans import pan_findings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,40 +45,9 @@ def row(
     )
 
 
-ENGINES = {"reference": ReferenceEngine, "columnar": ColumnarEngine}
-
-
 def chain(data: bytes, engine: str, max_reject_rate: Decimal = Decimal("0.05")) -> dict:
     """validate -> transform -> enrich with one engine, as the three steps run them."""
-    make = ENGINES[engine]
-    valid, rejected = io.BytesIO(), io.BytesIO()
-    result = validate_stream(
-        io.BytesIO(data),
-        valid,
-        rejected,
-        schema=SCHEMA,
-        max_reject_rate=max_reject_rate,
-        engine=make(),
-    )
-    out = {
-        "outcome": result.outcome,
-        "error": result.error,
-        "rows": (result.rows_input, result.rows_valid, result.rows_rejected),
-        "rejects": [json.loads(line) for line in rejected.getvalue().splitlines()],
-        "records": [],
-    }
-    if result.outcome == "VALID":
-        processed, enriched = io.BytesIO(), io.BytesIO()
-        transform_stream(io.BytesIO(valid.getvalue()), processed, schema=SCHEMA, engine=make())
-        enrich_stream(
-            io.BytesIO(processed.getvalue()),
-            enriched,
-            metadata=METADATA,
-            schema=SCHEMA,
-            engine=make(),
-        )
-        out["records"] = [json.loads(line) for line in enriched.getvalue().splitlines()]
-    return out
+    return engine_chain(data, engine, max_reject_rate=max_reject_rate)
 
 
 # --- 1. Two exports concatenated: the second header is read as a data row -------------------
@@ -192,25 +153,8 @@ def test_a_header_problem_is_not_reported_as_columns_the_header_holds_being_miss
 def _cli_run(files: list[Path], out: Path, *, timeout: float) -> tuple[int, list[dict], float, str]:
     """`etl-pipeline run FILE... --out OUT --json --project ROOT` in its own process: exit
     status, result lines, seconds taken, standard error."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), str(ROOT / "handlers"), env.get("PYTHONPATH", "")]
-    )
-    code = "import sys; from etl_constructs.local import cli; sys.exit(cli.main(sys.argv[1:]))"
-    argv = ["run", *map(str, files), "--out", str(out), "--json", "--project", str(ROOT)]
-    argv += ["--timeout", str(timeout)]
-    began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout + 600,
-        check=False,
-    )
-    took = time.monotonic() - began
-    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return done.returncode, results, took, done.stderr
+    run = cli_run(ROOT, files, out, timeout=timeout)
+    return run.code, run.results, run.seconds, run.stderr
 
 
 CLEAN = (

@@ -15,11 +15,8 @@ cannot drift from the files" (README, Query the data); ``enum`` values are
 from __future__ import annotations
 
 import copy
-import io
 import json
-import os
 import re
-import subprocess
 import sys
 import textwrap
 from decimal import Decimal
@@ -30,23 +27,14 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from etl_handlers.core.schema import load_schema
-from etl_handlers.engines.columnar.engine import ColumnarEngine
-from etl_handlers.engines.reference.engine import ReferenceEngine
-from etl_handlers.engines.reference.enrich import EnrichMetadata
-from etl_handlers.engines.selector import enrich_stream, transform_stream, validate_stream
 
 from etl_constructs import AnalyticsCatalog, IngestionBucket, PropsError
 from etl_constructs.schema import ColumnSpec, TransactionSchema
+from tests.adversarial.engines import ENGINES, engine_chain
+from tests.adversarial.kit import cli_run
 from tests.conftest import cdk_json_context
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINES = {"reference": ReferenceEngine, "columnar": ColumnarEngine}
-METADATA = EnrichMetadata(
-    job_id="0123456789abcdef0123456789abcdef",
-    source_key="raw/exports/2024-03-01.csv",
-    processed_at="2024-03-01T12:00:00Z",
-    pipeline_version="0.1.0",
-)
 TOTALS = {
     "amount": "amount",
     "currency": "currency",
@@ -73,35 +61,8 @@ def document(*columns: dict[str, Any], totals: dict[str, str] = TOTALS) -> dict[
 def chain(doc: dict[str, Any], data: bytes, engine: str) -> dict[str, Any]:
     """validate -> transform -> enrich with one engine, as the three steps run them (the
     schema loaded as a cold start loads ``ETL_SCHEMA``)."""
-    make = ENGINES[engine]
     schema = load_schema(TransactionSchema.from_document(doc).to_json())
-    valid, rejected = io.BytesIO(), io.BytesIO()
-    result = validate_stream(
-        io.BytesIO(data),
-        valid,
-        rejected,
-        schema=schema,
-        max_reject_rate=Decimal(1),
-        engine=make(),
-    )
-    out: dict[str, Any] = {
-        "outcome": result.outcome,
-        "error": result.error,
-        "rejects": [json.loads(line) for line in rejected.getvalue().splitlines()],
-        "records": [],
-    }
-    if result.outcome == "VALID":
-        processed, enriched = io.BytesIO(), io.BytesIO()
-        transform_stream(io.BytesIO(valid.getvalue()), processed, schema=schema, engine=make())
-        enrich_stream(
-            io.BytesIO(processed.getvalue()),
-            enriched,
-            metadata=METADATA,
-            schema=schema,
-            engine=make(),
-        )
-        out["records"] = [json.loads(line) for line in enriched.getvalue().splitlines()]
-    return out
+    return engine_chain(data, engine, schema=schema, max_reject_rate=Decimal(1))
 
 
 # --- 1. Column names the enricher adds: accepted at synth, every job FAILS at enrich --------
@@ -219,23 +180,8 @@ def _cli_run(
 ) -> tuple[int, list[dict], str]:
     """`etl-pipeline run FILE... --out OUT --json --project PROJECT` in its own process
     (one LocalPipeline per process): exit status, result lines, standard error."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), str(ROOT / "handlers"), env.get("PYTHONPATH", "")]
-    )
-    code = "import sys; from etl_constructs.local import cli; sys.exit(cli.main(sys.argv[1:]))"
-    argv = ["run", *map(str, files), "--out", str(out), "--json", "--project", str(project)]
-    argv += ["--timeout", str(timeout)]
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout + 300,
-        check=False,
-    )
-    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return done.returncode, results, done.stderr
+    run = cli_run(project, files, out, timeout=timeout)
+    return run.code, run.results, run.stderr
 
 
 def test_etl_pipeline_run_of_an_export_with_a_transaction_date_column(tmp_path):
