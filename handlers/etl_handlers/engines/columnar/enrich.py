@@ -216,7 +216,7 @@ class _Enricher:
         if at is not None and self.segments.heads_ok(view, starts, at, n):
             # each line's tail, after its last wanted value: the odd values of an array of
             # heads and tails (a head fails the anchored pattern at its first byte)
-            halves = _ranges_and_gaps(pa.py_buffer(data), starts, at[:, -1] + 1)
+            halves = k.ranges_and_gaps(pa.py_buffer(data), starts, at[:, -1] + 1)
             if not k.bools(pc.match_substring_regex(halves, self.tail_check))[1::2].all():
                 return Reason.NOT_CERTIFIED
         elif not k.bools(pc.match_substring_regex(lines, self.check)).all():
@@ -252,7 +252,7 @@ class _Enricher:
                 dates = [pa.scalar(head, binary), day.cast(binary)]
             else:  # the first ten bytes of each UTC text, between quotes
                 starts = k.pieces(utc)[0][:-1]
-                day = _byte_ranges(utc.buffers()[2], starts, starts + 10)
+                day = k.byte_ranges(utc.buffers()[2], starts, starts + 10)
                 dates = [pa.scalar(head + b'"', binary), day.cast(binary), pa.scalar(b'"', binary)]
         add_totals(self.totals, index, debit, amounts.head, amounts.fraction)
         # Each piece: the previous line's "}\n", then this line up to its closing brace.
@@ -308,7 +308,7 @@ class _Enricher:
         values = []
         buffer = pa.py_buffer(data)
         for column in self.wanted_columns:
-            values.append(_byte_ranges(buffer, at[:, 4 * column + 2] + 1, at[:, 4 * column + 3]))
+            values.append(k.byte_ranges(buffer, at[:, 4 * column + 2] + 1, at[:, 4 * column + 3]))
         while len(values) < 4:
             values.append(None)
         return (*values, np.zeros(len(at), dtype=bool))
@@ -463,31 +463,6 @@ class _Segments:
         return True
 
 
-def _ranges_and_gaps(
-    data: pa.Buffer, begin: np.ndarray, end: np.ndarray, kind: pa.DataType | None = None
-) -> pa.Array:
-    """A string array over ``data`` (no copy) whose even values are its byte ranges
-    ``[begin, end)`` (in order, apart) and whose odd values are what follows each range, up
-    to the next one (the last: to the end of ``data``). ``kind``: ``pa.string()`` for
-    32-bit offsets (``data`` under 2 GiB), else a large string array."""
-    n = len(begin)
-    if (end < begin).any() or (begin[1:] < end[:-1]).any():
-        raise ValueError("byte ranges must be in order and must not overlap")
-    kind = pa.large_string() if kind is None else kind
-    offsets = np.empty(2 * n + 1, dtype=np.int32 if kind == pa.string() else np.int64)
-    offsets[0 : 2 * n : 2] = begin
-    offsets[1 : 2 * n : 2] = end
-    offsets[2 * n] = data.size
-    return pa.Array.from_buffers(kind, 2 * n, [None, pa.py_buffer(offsets), data])
-
-
-def _byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
-    """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart),
-    copied a range at a time (the even values of :func:`_ranges_and_gaps`)."""
-    ranges = _ranges_and_gaps(data, begin, end)
-    return ranges.take(k.int_array(np.arange(0, len(ranges), 2))).cast(pa.string())
-
-
 def _strip(array: pa.Array) -> pa.Array:
     """``"text"`` -> ``text`` (``null`` stays as it is: the caller masks it)."""
     return pc.utf8_slice_codeunits(array, 1, -1).cast(pa.string())
@@ -583,7 +558,7 @@ def _hand_over(
     # one take for all columns: the values column after column (their ranges in file order)
     # 32-bit offsets where they fit (a chunk is megabytes): the take gives strings, no cast
     small = len(data) < 1 << 31
-    ranges = _ranges_and_gaps(pa.py_buffer(data), begin, end, pa.string() if small else None)
+    ranges = k.ranges_and_gaps(pa.py_buffer(data), begin, end, pa.string() if small else None)
     picks = (2 * np.arange(n * width, dtype=np.int32)).reshape(n, width).T.ravel()
     valid = np.packbits(string.reshape(n, width).T.ravel(), bitorder="little")
     index = pa.Array.from_buffers(pa.int32(), n * width, [pa.py_buffer(valid), pa.py_buffer(picks)])

@@ -35,6 +35,7 @@ __all__ = [
     "binary_of",
     "bool_array",
     "bools",
+    "byte_ranges",
     "chars_within",
     "concat_ranges",
     "csv_quoted",
@@ -52,6 +53,7 @@ __all__ = [
     "matrix",
     "member_ok",
     "pieces",
+    "ranges_and_gaps",
     "replace_rows",
     "str_array",
 ]
@@ -349,25 +351,43 @@ def from_matrix(rows: np.ndarray, lengths: np.ndarray) -> pa.Array:
     ).cast(pa.string())
 
 
+def ranges_and_gaps(
+    data: pa.Buffer, begin: np.ndarray, end: np.ndarray, kind: pa.DataType | None = None
+) -> pa.Array:
+    """An array over ``data`` (no copy) whose even values are its byte ranges
+    ``[begin, end)`` (in order, apart) and whose odd values are what follows each range, up
+    to the next one (the last: to the end of ``data``): a ``take`` of some of its values
+    copies those ranges in C. ``kind``: the array's type, a large string array by default
+    (``pa.string()`` or ``pa.binary()``: 32-bit offsets, for ``data`` under 2 GiB)."""
+    n = len(begin)
+    if (end < begin).any() or (begin[1:] < end[:-1]).any():
+        raise ValueError("byte ranges must be in order and must not overlap")
+    kind = pa.large_string() if kind is None else kind
+    small = kind in (pa.string(), pa.binary())
+    offsets = np.empty(2 * n + 1, dtype=np.int32 if small else np.int64)
+    offsets[0 : 2 * n : 2] = begin
+    offsets[1 : 2 * n : 2] = end
+    offsets[2 * n] = data.size
+    return pa.Array.from_buffers(kind, 2 * n, [None, pa.py_buffer(offsets), data])
+
+
+def byte_ranges(data: pa.Buffer, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """A string array of the byte ranges ``[begin, end)`` of ``data`` (in order, apart),
+    copied by one ``take`` (the even values of :func:`ranges_and_gaps`)."""
+    ranges = ranges_and_gaps(data, begin, end)
+    return ranges.take(int_array(np.arange(0, len(ranges), 2))).cast(pa.string())
+
+
 def concat_ranges(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> memoryview:
     """The byte ranges ``[begin, end)`` of ``data`` (uint8) one after another, in the order
-    given; the ranges must not overlap. One ``take`` over an array whose values are the
-    ranges and the gaps between them (in buffer order) copies them all in C."""
+    given; the ranges must not overlap. One ``take`` of :func:`ranges_and_gaps` (the ranges
+    in buffer order) copies them all in C."""
     n = len(begin)
     if not n:
         return memoryview(b"")
     order = np.lexsort((end, begin))  # an empty range sorts before one from its start
-    first, last = begin[order], end[order]
-    if (last < first).any() or (first[1:] < last[:-1]).any():
-        raise ValueError("byte ranges must not overlap")
-    bounds = np.empty(2 * n + 1, dtype=np.int64)
-    bounds[0 : 2 * n : 2] = first
-    bounds[1 : 2 * n : 2] = last
-    bounds[2 * n] = len(data)
     # (the bytes before the first range are in no value: the offsets start at it)
-    segments = pa.Array.from_buffers(
-        pa.large_binary(), 2 * n, [None, pa.py_buffer(bounds), pa.py_buffer(data)]
-    )
+    segments = ranges_and_gaps(pa.py_buffer(data), begin[order], end[order], pa.large_binary())
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
     joined = segments.take(int_array(2 * rank))
@@ -378,18 +398,10 @@ def concat_ranges(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> memor
 def drop_first_byte(array: pa.Array, mask: np.ndarray) -> pa.Array:
     """``array`` (strings, no nulls) with the first byte of each value under ``mask`` (a
     non-empty value starting with an ASCII character) left out: one copy of each value's
-    kept bytes, where ``utf8_slice_codeunits`` walks every value's characters and an
-    ``if_else`` copies the column again."""
+    kept bytes (:func:`byte_ranges`), where ``utf8_slice_codeunits`` walks every value's
+    characters and an ``if_else`` copies the column again."""
     offsets, data = pieces(array)
-    n = len(array)
-    bounds = np.empty(2 * n + 1, dtype=np.int64)
-    bounds[0 : 2 * n : 2] = offsets[:-1] + mask
-    bounds[1 : 2 * n : 2] = offsets[1:]
-    bounds[2 * n] = len(data)  # the values and, between them, the bytes left out
-    segments = pa.Array.from_buffers(
-        pa.large_string(), 2 * n, [None, pa.py_buffer(bounds), pa.py_buffer(data)]
-    )
-    return segments.take(int_array(np.arange(0, 2 * n, 2))).cast(pa.string())
+    return byte_ranges(pa.py_buffer(data), offsets[:-1] + mask, offsets[1:])
 
 
 def python_strings(array: pa.Array) -> list[str]:
