@@ -280,9 +280,7 @@ def _load_handler(function: LocalFunction) -> Any:
     if function.target is not None:
         return function.target
     module_name, _, attribute = function.handler.rpartition(".")
-    _on_path(function.asset)
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute)
+    return getattr(handler_module(function, module_name), attribute)
 
 
 def handler_module(function: LocalFunction, name: str) -> Any:

@@ -525,9 +525,8 @@ class _Validator:
             index = np.cumsum(~copy) - 1  # a built row's line among the built ones
             low = np.where(copied, low, self._built_offsets[index[begins]])
             high = np.where(copied, high, self._built_offsets[index[finals] + 1])
-        source = out if out is not view else view
         if len(begins) <= _FEW_RUNS:
-            chunk_view = memoryview(source)
+            chunk_view = memoryview(out)
             built_view = memoryview(built)
             pieces = [
                 (chunk_view if from_chunk else built_view)[begin:end]
@@ -538,9 +537,8 @@ class _Validator:
             self.valid_sink.write(b"".join(pieces))
             return
         # many runs (rows built between copied ones): one gather in C, not a slice per run
-        if built:
-            source = np.concatenate((source, np.frombuffer(built, dtype=np.uint8)))
-        shift = np.where(copied, 0, len(view))
+        source = np.concatenate((out, np.frombuffer(built, dtype=np.uint8))) if built else out
+        shift = np.where(copied, 0, len(out))
         self.valid_sink.write(k.concat_ranges(source, low + shift, high + shift))
 
     def _build(self, columns: list[pa.Array], rows: np.ndarray) -> bytes:
