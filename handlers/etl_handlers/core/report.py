@@ -34,6 +34,7 @@ class Reason(StrEnum):
     BAD_UTF8 = "bad UTF-8"
     STRAY_QUOTE = "stray quote"
     OVERLONG_LINE = "overlong line"
+    NUL_WITHOUT_STAND_IN = "NUL with every control byte in one chunk"
     NO_FINAL_LINE_END = "last line without line end"
     NOT_CERTIFIED = "record not certified"
 
