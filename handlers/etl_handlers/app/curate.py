@@ -121,18 +121,15 @@ class StagedCurated:
         from etl_handlers.engines.columnar import curate
 
         self._stack = ExitStack()
-        self._budget = _Budget(_SPOOL_BYTES)
-        self.files: dict[str, IO[bytes]] = {}
+        spools = _PartitionFiles(self._stack)
+        self.files = spools.files
+        #: a new spooled file for the partition value's file
+        self.open_sink: Callable[[str], IO[bytes]] = spools.open
         self.builder: CuratedBuilder = curate.CuratedBuilder(
             document=schema_document(schema),
             open_sink=self.open_sink,
             default_partition=received_date,
         )
-
-    def open_sink(self, value: str) -> IO[bytes]:
-        """A new spooled file for the partition ``value``'s file."""
-        self.files[value] = self._stack.enter_context(_spooled(self._budget))
-        return self.files[value]
 
     def __enter__(self) -> StagedCurated:
         return self
@@ -178,13 +175,8 @@ def publish_curated(
     written: dict[str, list[str]] = {contract.TRANSACTIONS_TABLE: [], contract.REJECTS_TABLE: []}
     try:
         with ExitStack() as stack:
-            files: dict[str, IO[bytes]] = {}
-            budget = _Budget(_SPOOL_BYTES)
-
-            def open_sink(value: str) -> IO[bytes]:
-                files[value] = stack.enter_context(_spooled(budget))
-                return files[value]
-
+            spools = _PartitionFiles(stack)
+            files = spools.files
             if staged is not None and staged.builder.complete:
                 staged.builder.finish()
                 files = staged.files
@@ -194,7 +186,7 @@ def publish_curated(
                         source,
                         document=schema_document(schema),
                         input_format=enriched_format,
-                        open_sink=open_sink,
+                        open_sink=spools.open,
                         default_partition=received_date,
                     )
 
@@ -289,6 +281,21 @@ class _BudgetedSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
                 self._in_memory = False
                 self.rollover()
         return written
+
+
+class _PartitionFiles:
+    """A job's ``transactions`` files, one spooled file per partition value, sharing one
+    in-memory budget; closed with ``stack``."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._budget = _Budget(_SPOOL_BYTES)
+        self.files: dict[str, IO[bytes]] = {}
+
+    def open(self, value: str) -> IO[bytes]:
+        """A new spooled file for the partition ``value``'s file (a ``SinkFactory``)."""
+        self.files[value] = self._stack.enter_context(_spooled(self._budget))
+        return self.files[value]
 
 
 @contextmanager
