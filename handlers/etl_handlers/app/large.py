@@ -61,7 +61,7 @@ from etl_handlers.contract import (
     SUMMARIES_FOLDER,
     VALIDATED_PREFIX,
 )
-from etl_handlers.core.csvio import CsvSource, repeated_header
+from etl_handlers.core.csvio import CsvSource, RepeatedHeader
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.report import EngineReport
@@ -301,7 +301,7 @@ def validate_part(
     rows = range(plan.first_row, plan.first_row + result.rows_input)
     error = result.error if result.outcome != "VALID" else None
     if result.repeated_header_row is not None:  # said as a row of the file
-        repeated = repeated_header(rows[result.repeated_header_row - 1])
+        repeated = RepeatedHeader(rows[result.repeated_header_row - 1])
         error = (repeated.code, repeated.message)
     renumbered, rejected_local, late_local = _renumber(rejects.getvalue(), rows, schema)
     accepted_rows = [row for local, row in enumerate(rows, 1) if local not in rejected_local]

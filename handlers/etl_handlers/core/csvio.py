@@ -214,11 +214,6 @@ class RepeatedHeader(FileRejected):
         self.row = row
 
 
-def repeated_header(number: int) -> RepeatedHeader:
-    """The file's failure when its row ``number`` (the first of them) repeats the header."""
-    return RepeatedHeader(number)
-
-
 def header_hint(raw: list[str]) -> str | None:
     """Why a first row that lacks the schema's columns may not be the header a sender
     meant (the shapes spreadsheets and exporters write), or None: said with the

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from etl_handlers.core import codes
-from etl_handlers.core.csvio import CsvSource, repeated_header, repeats_header
+from etl_handlers.core.csvio import CsvSource, RepeatedHeader, repeats_header
 from etl_handlers.core.idset import IdSet, fingerprints, words_at
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import COUNTRIES, CURRENCY_MINOR_UNITS
@@ -124,7 +124,7 @@ def validate(
                 finally:
                     report.reference(piece.reason, state.number - before)
         if state.repeated_at:
-            raise repeated_header(state.repeated_at)
+            raise RepeatedHeader(state.repeated_at)
     finally:
         state.close()
 

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
 from etl_handlers.core import codes
-from etl_handlers.core.csvio import CsvSource, repeated_header, repeats_header
+from etl_handlers.core.csvio import CsvSource, RepeatedHeader, repeats_header
 from etl_handlers.core.masking import mask_pan, scrub
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.report import EngineReport
@@ -282,7 +282,7 @@ def validate_rows(
                 else:
                     writer.writerow([row[index] if index >= 0 else "" for index in order])
         if repeated_at:
-            raise repeated_header(repeated_at)
+            raise RepeatedHeader(repeated_at)
     finally:
         result.rows_input = number
         result.rows_valid = valid
