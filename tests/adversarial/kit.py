@@ -123,6 +123,7 @@ class CliRun:
     results: list[dict]
     seconds: float
     stderr: str
+    stdout: str
 
 
 def cli_run(project: Path, files: list[Path], out: Path, *, timeout: float) -> CliRun:
@@ -146,4 +147,5 @@ def cli_run(project: Path, files: list[Path], out: Path, *, timeout: float) -> C
         check=False,
     )
     results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return CliRun(done.returncode, results, time.monotonic() - began, done.stderr)
+    took = time.monotonic() - began
+    return CliRun(done.returncode, results, took, done.stderr, done.stdout)

@@ -162,26 +162,25 @@ CLEAN = (
 ).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file named after a card number (a per-card statement, "
-    "'statement-4111111111111111.csv') puts the full number into every enriched record "
-    "and curated row (source_key), the job record (fileName), the handlers' log, the "
-    "lineage events and the output keys; only the quality report and the manifest message "
-    "scrub file names",
-)
-def test_a_file_named_after_a_card_number_leaves_no_card_number_in_outputs(tmp_path):
+def test_a_file_named_after_a_card_number_is_refused_and_leaves_no_card_number(tmp_path):
+    """A per-card statement, 'statement-4111111111111111.csv': processing it would copy the
+    number into every row's source_key, the job record, the logs, the lineage events and the
+    output keys. The job is recorded FAILED CARD_NUMBER_IN_NAME under the masked name, with
+    a message that says what to do, and the number is in nothing the command writes."""
     source = tmp_path / "in" / f"statement-{PAN}.csv"
     source.parent.mkdir()
     source.write_bytes(CLEAN)
     out = tmp_path / "out"
-    code, results, _, _ = _cli_run([source], out, timeout=300)
-    assert code == 0 and results and results[0]["status"] == "SUCCEEDED", results
+    run = cli_run(ROOT, [source], out, timeout=300)
+    assert run.code == 1 and len(run.results) == 1, (run.code, run.results, run.stderr)
+    job = run.results[0]
+    assert job["status"] == "FAILED", job
+    assert job["error"].startswith(f"{codes.CARD_NUMBER_IN_NAME}: "), job
+    assert "rename the file" in job["error"], job
+    assert job["file"] == str(source.with_name("statement-************1111.csv")), job
     leaks = {}
     for path in out.rglob("*"):
         if ".assembly" in path.parts or not path.is_file():
-            continue
-        if path.suffix not in (".jsonl", ".json", ".log", ".csv", ".parquet"):
             continue
         relative = str(path.relative_to(out))
         text = path.read_bytes().decode("utf-8", errors="replace")
@@ -189,6 +188,8 @@ def test_a_file_named_after_a_card_number_leaves_no_card_number_in_outputs(tmp_p
         if found:
             leaks[relative] = found[0]
     assert not leaks, f"a card number in {len(leaks)} exported files: {sorted(leaks)}"
+    said = pan_findings(run.stdout + "\n" + run.stderr, planted=[PAN])
+    assert not said, said
 
 
 def test_a_file_name_the_trigger_refuses_is_refused_at_once_with_the_reason(tmp_path):

@@ -200,6 +200,12 @@ def test_a_file_no_rule_matches_is_refused_at_once_naming_the_pattern(run, tmp_p
     assert time.monotonic() - started < 120  # not the 900 s timeout
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "raw/notes.txt would start no job" in err and "raw/*.csv" in err
+    # the refusal names the file as the pipeline's records would: no card number in it
+    notes = notes.rename(tmp_path / "statement-4111111111111111.txt")
+    code = cli.main(["run", str(notes), "--out", str(tmp_path / "o"), "--project", str(ROOT)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == cli.EXIT_USAGE
+    assert "raw/statement-************1111.txt would start no job" in err, err
 
 
 def test_questions_about_a_run_stand_up_no_state_machine(run):

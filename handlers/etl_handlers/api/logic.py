@@ -153,7 +153,7 @@ def trigger(
             '"key" (objects of the pipeline\'s own bucket)'
         )
     key = data["key"]
-    problem = keys.input_problem(key)
+    problem = keys.input_problem(key) or keys.refused_name(key)
     if problem is not None:
         raise BadRequest(problem)
     with transient_aws_errors("head object"):

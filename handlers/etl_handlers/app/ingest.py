@@ -17,11 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from etl_handlers.aws.clients import RETRYING, shared_client
-from etl_handlers.aws.jobs import PENDING, JobStore
+from etl_handlers.aws.jobs import PENDING, JobStore, TransitionRefused
 from etl_handlers.aws.observability import transient_aws_errors
 from etl_handlers.aws.s3io import ObjectInfo
 from etl_handlers.contract import EXECUTION_END_STATUSES, EXECUTION_STATUS_CHANGE, STATES_SOURCE
-from etl_handlers.core import keys
+from etl_handlers.core import codes, keys
 
 CLIENT_CONFIG = RETRYING
 
@@ -34,6 +34,7 @@ __all__ = [
     "default_sfn_client",
     "execution_arn_for",
     "execution_input",
+    "refuse_job",
     "start_execution",
     "start_job",
 ]
@@ -108,6 +109,36 @@ def start_job(
         return StartedJob(job=job, created=created, started=False)
     arn, started = start_execution(job, store=store, sfn=sfn, state_machine_arn=state_machine_arn)
     return StartedJob(job={**job, "executionArn": arn}, created=created, started=started)
+
+
+def refuse_job(info: ObjectInfo, *, store: JobStore, problem: str) -> StartedJob:
+    """Record the object version ``info`` as a FAILED job that never runs, with
+    ``CARD_NUMBER_IN_NAME`` and ``problem`` (see :func:`keys.refused_name`), named by
+    :func:`keys.shown_key` so that no record, listing or report shows the number.
+
+    The job id is the one :func:`start_job` would give (a repeated event finds the record
+    and writes nothing); no execution starts, and the object is left as it is."""
+    job_id = keys.job_id(info.bucket, info.key, info.version)
+    shown = keys.shown_key(info.key)
+    with transient_aws_errors("create job"):
+        job, created = store.create(
+            job_id=job_id,
+            file_name=shown,
+            bucket=info.bucket,
+            version_id=info.version_id,
+            etag=info.etag,
+            size_bytes=info.size,
+        )
+    if job.get("status") != PENDING:
+        return StartedJob(job=job, created=created, started=False)
+    try:
+        with transient_aws_errors("fail job"):
+            job = store.fail(
+                job_id, shown, step=None, code=codes.CARD_NUMBER_IN_NAME, message=problem
+            )
+    except TransitionRefused:  # a concurrent delivery of the same event failed it first
+        job = store.require(job_id)
+    return StartedJob(job=job, created=created, started=False)
 
 
 def start_execution(

@@ -138,6 +138,9 @@ def reprocess(
         )
     if attempt >= MAX_ATTEMPTS:
         raise ReprocessRefused(f"job {job_id} has had {attempt} attempts, the most it can have")
+    error = job.get("error") or {}
+    if error.get("code") in codes.INTAKE_CODES:  # never run: a new attempt would refuse it too
+        raise ReprocessRefused(f"job {job_id} cannot run: {error.get('message')}")
     check_source(job, s3=s3)
     try:
         with transient_aws_errors("reopen job"):

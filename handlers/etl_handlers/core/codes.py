@@ -133,6 +133,14 @@ branch's own record could not be written); the message names the execution's err
 
 EXECUTION_CODES = (EXECUTION_TIMED_OUT, EXECUTION_ABORTED, EXECUTION_FAILED)
 
+# -- intake codes ---------------------------------------------------------------------------
+# Recorded by the trigger for an object it will not process; no execution starts.
+CARD_NUMBER_IN_NAME = "CARD_NUMBER_IN_NAME"
+"""The object's key holds a card number (``etl_handlers.core.masking.card_numbers_in_name``):
+the file stays where it is, unread; the job record names it with the number masked."""
+
+INTAKE_CODES = (CARD_NUMBER_IN_NAME,)
+
 # -- sender manifests (issue 19) ------------------------------------------------------------
 MANIFEST_MISSING = "MANIFEST_MISSING"
 """The pipeline requires a manifest and ``raw/<name>.manifest.json`` did not arrive within

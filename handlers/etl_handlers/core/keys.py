@@ -26,6 +26,7 @@ from etl_handlers.contract import (
     REPORTS_PREFIX,
     VALIDATED_PREFIX,
 )
+from etl_handlers.core.masking import card_numbers_in_name, mask_card_numbers_in_name
 
 CSV_SUFFIX = ".csv"
 MAX_KEY_BYTES = 1024
@@ -60,9 +61,11 @@ __all__ = [
     "job_id",
     "job_of_execution",
     "processed_key",
+    "refused_name",
     "rejected_key",
     "report_key",
     "report_page_key",
+    "shown_key",
     "stem",
     "validated_key",
 ]
@@ -119,6 +122,29 @@ def input_problem(key: object) -> str | None:
     if not stem(key):
         return "the file name must not be empty"
     return None
+
+
+CARD_NUMBER_IN_NAME_PROBLEM = (
+    "the file name holds a card number: rename the file without it and upload it again "
+    "(an object key is not encrypted: S3 listings, events and logs show it); the file was "
+    "not read and stays where it is"
+)
+
+
+def refused_name(key: str) -> str | None:
+    """Say why the pipeline will not process the input ``key`` by its name, or None.
+
+    A key holding a card number (``masking.card_numbers_in_name``) is refused: processing it
+    would copy the number into every output row's ``source_key``, the job record, the logs,
+    the lineage events and the output keys. The trigger records such a file as a FAILED job
+    under :func:`shown_key`; the API and ``etl-pipeline run`` refuse it with this message.
+    """
+    return CARD_NUMBER_IN_NAME_PROBLEM if card_numbers_in_name(key) else None
+
+
+def shown_key(key: str) -> str:
+    """``key`` as records and logs may show it: card numbers in it masked."""
+    return mask_card_numbers_in_name(key)
 
 
 def is_pipeline_input(key: object) -> bool:

@@ -12,7 +12,16 @@ import re
 from itertools import accumulate
 from operator import sub
 
-__all__ = ["KEEP_LAST", "MAX_GAP", "SEPARATORS", "luhn_valid", "mask_pan", "scrub"]
+__all__ = [
+    "KEEP_LAST",
+    "MAX_GAP",
+    "SEPARATORS",
+    "card_numbers_in_name",
+    "luhn_valid",
+    "mask_card_numbers_in_name",
+    "mask_pan",
+    "scrub",
+]
 
 KEEP_LAST = 4
 """How many trailing characters of a card number stay visible (PCI DSS allows the last 4)."""
@@ -162,3 +171,66 @@ def scrub(text: str) -> str:
     if len(text) < _MIN_PAN:
         return text
     return _DIGIT_RUN.sub(_mask_run, text)
+
+
+# -- card numbers in file names -------------------------------------------------------------
+# A file name is not free text: long digit runs in names are mostly dates, times and batch
+# numbers (``export-20261201123456789.csv``), and :func:`scrub`'s rule (any 12-19 digit
+# window passing Luhn) would find a "card number" in about half of the names with a
+# 14-digit time stamp. A name holds a card number when whole digit groups (split by one
+# space, dash, dot or underscore), taken one after another, make 12-19 digits that pass
+# Luhn and begin as a card network's numbers do (ISO/IEC 7812: 2200-2204 and 2221-2720,
+# 300-305 and 34-39, 4, 5, 6). Time stamps (19.., 20..) never do.
+_NAME_GROUPS = re.compile(r"[0-9]+(?:[ ._-][0-9]+)*")
+_NAME_GROUP_SEPARATOR = re.compile(r"[ ._-]")
+_CARD_PREFIX = re.compile(
+    r"2(?:20[0-4]|22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|30[0-5]|3[4-9]|[456]"
+)
+
+
+def card_numbers_in_name(name: str) -> list[tuple[int, int]]:
+    """The spans ``(start, end)`` of ``name`` that write a card number (see the rule above),
+    in order and not overlapping; empty when the name holds none."""
+    spans: list[tuple[int, int]] = []
+    for run in _NAME_GROUPS.finditer(name):
+        bounds = [0, *(m.end() for m in _NAME_GROUP_SEPARATOR.finditer(run.group()))]
+        groups = [
+            (start, start + len(digits))
+            for start, digits in zip(bounds, _NAME_GROUP_SEPARATOR.split(run.group()), strict=True)
+        ]
+        first = 0
+        while first < len(groups):
+            found = _card_from(run.group(), groups, first)
+            if found is None:
+                first += 1
+                continue
+            last, (start, end) = found
+            spans.append((run.start() + start, run.start() + end))
+            first = last + 1
+    return spans
+
+
+def _card_from(
+    text: str, groups: list[tuple[int, int]], first: int
+) -> tuple[int, tuple[int, int]] | None:
+    """The card number made of ``groups[first:last + 1]`` (12-19 digits), as ``(last,
+    span)``, or None."""
+    digits = ""
+    for last in range(first, len(groups)):
+        start, end = groups[last]
+        digits += text[start:end]
+        if len(digits) > _MAX_PAN:
+            return None
+        if len(digits) >= _MIN_PAN and _CARD_PREFIX.match(digits) and luhn_valid(digits):
+            return last, (groups[first][0], end)
+    return None
+
+
+def mask_card_numbers_in_name(name: str) -> str:
+    """``name`` with each card number in it (see :func:`card_numbers_in_name`) masked as
+    :func:`mask_pan` masks one, its separators dropped:
+    ``statement-4111-1111-1111-1111.csv`` -> ``statement-************1111.csv``."""
+    spans = card_numbers_in_name(name)
+    for start, end in reversed(spans):
+        name = name[:start] + mask_pan(_NAME_GROUP_SEPARATOR.sub("", name[start:end])) + name[end:]
+    return name

@@ -25,10 +25,15 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from etl_handlers.app.ingest import StartedJob, start_job
+from etl_handlers.app.ingest import StartedJob, refuse_job, start_job
 from etl_handlers.aws import s3io
 from etl_handlers.aws.jobs import JobStore
-from etl_handlers.aws.observability import METRIC_FILES_RECEIVED, add_count, transient_aws_errors
+from etl_handlers.aws.observability import (
+    METRIC_FILES_FAILED,
+    METRIC_FILES_RECEIVED,
+    add_count,
+    transient_aws_errors,
+)
 from etl_handlers.core import keys
 
 OBJECT_CREATED = "Object Created"
@@ -112,7 +117,10 @@ def handle_event(
     Returns ``{"status": "started" | "existing" | "ignored", "jobId", "created",
     "executionArn"}`` (``"reason"`` instead of the job fields when ignored). Events for
     other buckets, other event types and keys that are not pipeline inputs (outside
-    ``raw/``, not ``.csv``, with ``..`` segments) are ignored with a log line.
+    ``raw/``, not ``.csv``, with ``..`` segments) are ignored with a log line. A key holding
+    a card number is ``"refused"``: its job is recorded FAILED (``CARD_NUMBER_IN_NAME``,
+    ``"error"`` in the result) and no execution starts. Logs show keys with card numbers
+    masked.
     """
     say = log or (lambda message, **fields: None)
     obj = parse_event(event)
@@ -123,7 +131,7 @@ def handle_event(
     key, info = resolve_key(obj, s3=s3)
     problem = keys.input_problem(key)
     if problem is not None:
-        return _ignored(say, f"not a pipeline input: {problem}", key=key)
+        return _ignored(say, f"not a pipeline input: {problem}", key=keys.shown_key(key))
     if info is None:
         if obj.etag and obj.size is not None:
             info = s3io.ObjectInfo(obj.bucket, key, obj.version_id, obj.etag, obj.size)
@@ -131,9 +139,22 @@ def handle_event(
             with transient_aws_errors("head object"):
                 info = s3io.head_object(obj.bucket, key, version_id=obj.version_id, client=s3)
             if info is None:
-                return _ignored(say, "the object no longer exists", key=key)
+                return _ignored(say, "the object no longer exists", key=keys.shown_key(key))
+    refused = keys.refused_name(key)
+    if refused is not None:
+        return _refused(refuse_job(info, store=store, problem=refused), say, metrics)
     started = start_job(info, store=store, sfn=sfn, state_machine_arn=state_machine_arn)
     return _report(started, say, metrics)
+
+
+def _refused(job: StartedJob, say: Callable[..., None], metrics: Any) -> dict[str, Any]:
+    """A file the trigger will not process: its FAILED job, counted received and failed."""
+    if job.created and metrics is not None:
+        add_count(metrics, METRIC_FILES_RECEIVED)
+        add_count(metrics, METRIC_FILES_FAILED)
+    error = job.job.get("error") or {}
+    say("file refused", job_id=job.job_id, key=job.job["fileName"], code=error.get("code"))
+    return {"status": "refused", "jobId": job.job_id, "created": job.created, "error": error}
 
 
 def _report(started: StartedJob, say: Callable[..., None], metrics: Any) -> dict[str, Any]:

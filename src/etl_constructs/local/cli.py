@@ -385,6 +385,8 @@ def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOu
         figures = {read: int(rows.get(read, rows.get(given, 0)))}
     else:
         figures = {k: int(rows.get(k, 0)) for k in REPORTED_ROWS}
+    if job.get("fileName", key) != key:  # the trigger masked a card number in the name
+        path = path.with_name(str(job["fileName"]).rsplit("/", 1)[-1])
     return JobOutcome(
         file=str(path),
         key=key,

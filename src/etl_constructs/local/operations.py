@@ -56,10 +56,13 @@ def _sha256(path: Path) -> str:
 
 
 def save_state(pipeline: LocalPipeline, out: Path, files: Sequence[Path]) -> None:
-    """What ``reprocess`` and ``redrive`` need of a run, beside its job records."""
+    """What ``reprocess`` and ``redrive`` need of a run, beside its job records. A file
+    whose name holds a card number is left out: its job never runs, and the record names it
+    masked."""
     sources = {
-        f"{contract.RAW_PREFIX}{path.name}": {"path": str(path.resolve()), "sha256": _sha256(path)}
+        key: {"path": str(path.resolve()), "sha256": _sha256(path)}
         for path in files
+        if pipeline.shown_key(key := f"{contract.RAW_PREFIX}{path.name}") == key
     }
     (out / SOURCES_FILE).write_text(json.dumps(sources, indent=1, sort_keys=True))
     _save_dead_letters(pipeline, out)

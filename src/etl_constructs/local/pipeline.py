@@ -468,8 +468,14 @@ class LocalPipeline:
         trigger = self.function_by_handler("trigger")
         problem = lambdas.handler_module(trigger, "etl_handlers.core.keys").input_problem(key)
         if problem is not None:
-            return f"{key!r} would start no job: the trigger refuses it ({problem})"
+            shown = self.shown_key(key)
+            return f"{shown!r} would start no job: the trigger refuses it ({problem})"
         return None
+
+    def shown_key(self, key: str) -> str:
+        """``key`` as the trigger function records and logs it (card numbers masked)."""
+        trigger = self.function_by_handler("trigger")
+        return str(lambdas.handler_module(trigger, "etl_handlers.core.keys").shown_key(key))
 
     def _rule_refusal(self, key: str, *, size: int) -> str | None:
         event = {
@@ -501,7 +507,7 @@ class LocalPipeline:
             for k in (rule.pattern or {}).get("detail", {}).get("object", {}).get("key", [])
         ]
         return (
-            f"{key} would start no job: the pipeline's rule takes "
+            f"{self.shown_key(key)} would start no job: the pipeline's rule takes "
             f"{', '.join(_pattern_text(k) for k in wanted) or 'no S3 object'}"
         )
 

@@ -8,7 +8,14 @@ import time
 import unicodedata
 
 import pytest
-from etl_handlers.core.masking import SEPARATORS, luhn_valid, mask_pan, scrub
+from etl_handlers.core.masking import (
+    SEPARATORS,
+    card_numbers_in_name,
+    luhn_valid,
+    mask_card_numbers_in_name,
+    mask_pan,
+    scrub,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,3 +224,54 @@ def test_scrub_masks_card_numbers_behind_invisible_marks_and_other_scripts_group
     scrubbed = scrub(f"paid {written} thanks")
     assert not pan_findings(scrubbed, {"4111111111111111"}), scrubbed
     assert scrubbed.startswith("paid ") and scrubbed.endswith(" thanks")
+
+
+# -- card numbers in file names ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("raw/statement-4111111111111111.csv", "raw/statement-************1111.csv"),
+        ("raw/statement-4111-1111-1111-1111.csv", "raw/statement-************1111.csv"),
+        ("raw/card 4111 1111 1111 1111.csv", "raw/card ************1111.csv"),
+        ("raw/2026-12-01_5500005555555559.csv", "raw/2026-12-01_************5559.csv"),
+        ("raw/x_4111111111111111-2026.csv", "raw/x_************1111-2026.csv"),  # glued to a year
+        ("raw/amex.378282246310005.csv", "raw/amex.***********0005.csv"),
+        ("raw/2223000048400011/a.csv", "raw/************0011/a.csv"),  # Mastercard 2-series
+        ("raw/4111111111111111-5500005555555559.csv", "raw/************1111-************5559.csv"),
+    ],
+)
+def test_a_card_number_in_a_file_name_is_found_and_masked(name: str, shown: str) -> None:
+    assert card_numbers_in_name(name)
+    assert mask_card_numbers_in_name(name) == shown
+    assert not pan_findings(shown, {"4111111111111111", "5500005555555559", "378282246310005"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "raw/export-20261201123456789.csv",  # a 17-digit time stamp (scrub masks it: windows)
+        "raw/export-2026-12-01-1234567890123.csv",  # a date before a 13-digit batch number
+        "raw/batch-12345678901234.csv",  # begins like no card network's numbers
+        "raw/statement-4111111111111112.csv",  # fails Luhn
+        "raw/acct-41111111111.csv",  # 11 digits
+        "raw/4111111111111111111111.csv",  # 22 digits in one group: not 12-19
+    ],
+)
+def test_dates_batch_numbers_and_non_card_numbers_in_names_are_left_alone(name: str) -> None:
+    assert card_numbers_in_name(name) == []
+    assert mask_card_numbers_in_name(name) == name
+
+
+def test_names_with_a_time_stamp_are_never_taken_for_card_numbers() -> None:
+    """Every 14- and 17-digit UTC time stamp of a day, as export tools name files: scrub's
+    free-text rule would mask about half of them, the name rule none (a refused name costs a
+    sender a rename)."""
+    stamps = [
+        f"20261207{h:02d}{m:02d}{s:02d}" for h in range(24) for m in range(60) for s in (0, 37)
+    ]
+    assert sum(scrub(stamp) != stamp for stamp in stamps) > len(stamps) // 4
+    for stamp in stamps:
+        for name in (f"raw/export-{stamp}.csv", f"raw/export-{stamp}123.csv"):
+            assert card_numbers_in_name(name) == [], name

@@ -210,6 +210,7 @@ def test_trigger_accepts_a_base64_body(api: Any) -> None:
         (request("POST", "/trigger", body={"key": "raw/../a.csv"}), ".."),
         (request("POST", "/trigger", body={"key": "raw/a.xlsx"}), ".csv"),
         (request("POST", "/trigger", body={"key": "raw/" + "x" * 1100 + ".csv"}), "1024 bytes"),
+        (request("POST", "/trigger", body={"key": "raw/4111111111111111.csv"}), "card number"),
     ],
 )
 def test_trigger_bad_requests_are_400(

@@ -317,3 +317,23 @@ def test_pruning_is_best_effort(pipeline: Any, store: JobStore) -> None:
         app_reprocess.prune_other_attempts(s3=Broken(), bucket=BUCKET, job_id="0" * 32, attempt=1)
         == []
     )
+
+
+def test_a_job_refused_for_a_card_number_in_its_name_cannot_be_reprocessed(
+    pipeline: Any, store: JobStore, sfn: Any
+) -> None:
+    """Its record names the file masked and it never ran: a new attempt could not read it,
+    and would not be let run; the answer says what to do, not that the source is gone."""
+    from etl_handlers.app.ingest import refuse_job
+    from etl_handlers.aws.s3io import head_object
+
+    key = "raw/statement-4111111111111111.csv"
+    pipeline.put_object(Bucket=BUCKET, Key=key, Body=good_csv(1))
+    refused = refuse_job(
+        head_object(BUCKET, key, client=pipeline), store=store, problem=keys.refused_name(key)
+    )
+    status, body = reprocess_call(refused.job_id)
+    assert status == 409 and "rename the file" in body["message"], body
+    assert "4111111111111111" not in json.dumps(body)
+    assert store.require(refused.job_id) == refused.job
+    assert sfn.list_executions(stateMachineArn=sfn.state_machine_arn)["executions"] == []

@@ -384,3 +384,61 @@ def test_other_head_errors_propagate(s3: Any, store: JobStore, sfn: Any) -> None
             s3=Broken(),
             state_machine_arn=sfn.state_machine_arn,
         )
+
+
+CARD_KEY = "raw/statements/statement-4111111111111111.csv"
+
+
+def test_a_file_named_after_a_card_number_is_recorded_failed_and_never_run(
+    versioned_s3: Any, ddb: Any, sfn: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The number would reach every output row, the execution history and the logs: the
+    job is FAILED CARD_NUMBER_IN_NAME under the masked name, nothing starts, the object
+    stays, and a second delivery changes nothing."""
+    event = upload(versioned_s3, CARD_KEY)
+    version = event["detail"]["object"]["version-id"]
+    result = handler.lambda_handler(event, FakeContext())
+    out = capsys.readouterr().out
+    job_id = keys.job_id(BUCKET, CARD_KEY, version)
+    assert result["status"] == "refused" and result["jobId"] == job_id
+    assert result["error"]["code"] == "CARD_NUMBER_IN_NAME"
+    job = JobStore().require(job_id)
+    assert job["status"] == FAILED and job["error"] == result["error"]
+    assert job["fileName"] == "raw/statements/statement-************1111.csv"
+    assert "rename the file" in job["error"]["message"]
+    assert executions(sfn) == []
+    assert versioned_s3.head_object(Bucket=BUCKET, Key=CARD_KEY)["VersionId"] == version
+    assert emf_metrics(out) == {"FilesReceived": 1, "FilesFailed": 1}
+    lines: list[tuple[str, dict[str, Any]]] = []
+    again = handle_event(
+        event,
+        store=JobStore(),
+        sfn=sfn,
+        s3=versioned_s3,
+        state_machine_arn=sfn.state_machine_arn,
+        log=lambda message, **fields: lines.append((message, fields)),
+    )
+    assert again["status"] == "refused" and again["created"] is False
+    assert lines == [
+        (
+            "file refused",
+            {"job_id": job_id, "key": job["fileName"], "code": "CARD_NUMBER_IN_NAME"},
+        )
+    ]
+    assert JobStore().require(job_id) == job
+
+
+def test_an_ignored_key_is_logged_with_card_numbers_masked(
+    s3: Any, store: JobStore, sfn: Any
+) -> None:
+    lines: list[tuple[str, dict[str, Any]]] = []
+    handle_event(
+        s3_event("raw/statement-4111111111111111.txt"),
+        store=store,
+        sfn=sfn,
+        s3=s3,
+        state_machine_arn=sfn.state_machine_arn,
+        log=lambda message, **fields: lines.append((message, fields)),
+    )
+    [(message, fields)] = lines
+    assert message == "event ignored" and fields["key"] == "raw/statement-************1111.txt"
