@@ -80,25 +80,38 @@ def test_two_concatenated_exports_with_other_column_orders_are_not_silently_mixe
 # --- 2. Junk a sender's tool leaves after the last row --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a whitespace-only line (spaces or a tab, e.g. a spreadsheet's last 'empty' "
-    "row) or a DOS end-of-file mark (Ctrl-Z, 0x1A) is counted as a data row and rejected "
-    "FIELD_COUNT: rows.input counts a transaction the file does not hold (a manifest's "
-    "rows then never match), and a small good file ends FAILED REJECT_RATE_EXCEEDED",
-)
 @pytest.mark.parametrize(
     "tail",
-    [b"   \r\n", b"\t\r\n", b"\x1a"],
-    ids=["spaces-line", "tab-line", "ctrl-z-eof"],
+    [b"   \r\n", b"\t\r\n", b"\x1a", b" \r\n\t\r\n\x1a", b"\r\n   ", b"  \n\n  \r"],
+    ids=["spaces-line", "tab-line", "ctrl-z-eof", "three-lines", "blank-then-spaces", "mixed"],
 )
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_a_blank_looking_last_line_is_not_a_rejected_transaction(engine, tail):
+    """A spreadsheet's last "empty" row (spaces or a tab) or a DOS end-of-file mark
+    (Ctrl-Z, 0x1A) was read as a row and rejected FIELD_COUNT: rows.input counted a
+    transaction the file does not hold (a manifest's rows never matched), and a small good
+    file ended REJECT_RATE_EXCEEDED."""
     rows = [row("t1"), row("t2", amount="5.00", kind="CREDIT"), row("t3", currency="USD")]
     data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode() + tail
     out = chain(data, engine)
     assert out["rows"] == (3, 3, 0), (out["rows"], out["rejects"])
     assert out["outcome"] == "VALID", out["error"]
+    assert out == chain(("\r\n".join([HEADER, *rows]) + "\r\n").encode(), engine)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_a_line_of_spaces_between_rows_is_still_a_rejected_row(engine):
+    """Only the file's end is trimmed: a line of spaces between two records is a row the
+    sender wrote (rejected FIELD_COUNT, numbered), and spaces after the last record's own
+    value stay that value's (no line end follows them)."""
+    rows = [row("t1"), "   ", row("t2")]
+    data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode()
+    out = chain(data, engine, max_reject_rate=Decimal("0.5"))
+    assert out["rows"] == (3, 2, 1)
+    assert [(r["row"], r["code"]) for r in out["rejects"]] == [(2, codes.FIELD_COUNT)]
+    glued = ("\r\n".join([HEADER, row("t1")]) + "  \x1a").encode()  # "DE  \x1a": no line end
+    out = chain(glued, engine, max_reject_rate=Decimal("1"))
+    assert out["rows"] == (1, 0, 1) and out["rejects"][0]["code"] == codes.INVALID_COUNTRY
 
 
 # --- 3. Misleading MISSING_COLUMN: the error names columns the header holds ------------------

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from etl_handlers.app.seen_ids import AcrossFilesRejects, held_by
 from etl_handlers.aws import s3io
@@ -61,7 +61,7 @@ from etl_handlers.contract import (
     SUMMARIES_FOLDER,
     VALIDATED_PREFIX,
 )
-from etl_handlers.core.csvio import CsvSource, RepeatedHeader
+from etl_handlers.core.csvio import CsvSource, FileEnd, RepeatedHeader
 from etl_handlers.core.errors import ConfigurationError, FileRejected
 from etl_handlers.core.refdata import CURRENCY_MINOR_UNITS
 from etl_handlers.core.report import EngineReport
@@ -220,11 +220,12 @@ def plan_parts(source: BinaryIO, *, rows_per_part: int, schema: Schema) -> FileP
     Raises :class:`PlanRejected` on the first file rule the file breaks, where a whole-file
     validation would, with the rows read before it. A part ends right after its last
     record, so the blank lines and the line end between two parts belong to the next one
-    (blank lines are no records).
+    (blank lines are no records); the last part ends before the lines at the file's end that
+    hold only spaces, tabs or 0x1A (:class:`csvio.FileEnd`), which are no rows either.
     """
     if rows_per_part < 1:
         raise ConfigurationError("rows per part must be at least 1")
-    reader = CsvSource(source, track_offsets=True)
+    reader = CsvSource(cast(BinaryIO, FileEnd(source)), track_offsets=True)
     parts: list[PartPlan] = []
     header: list[str] = []
     first_row, rows = 1, 0
@@ -293,7 +294,9 @@ def validate_part(
     """
     valid, rejects = io.BytesIO(), io.BytesIO()
     with open_part() as source:
-        result = validate_stream(source, valid, rejects, schema=schema, max_reject_rate=Decimal(1))
+        result = validate_stream(
+            source, valid, rejects, schema=schema, max_reject_rate=Decimal(1), file_end=False
+        )
     if result.outcome == "VALID" and result.rows_input != plan.rows:
         raise ValueError(
             f"part {plan.part} holds {result.rows_input} rows where its plan counted {plan.rows}"

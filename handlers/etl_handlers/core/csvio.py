@@ -9,7 +9,11 @@ Decisions (each a file rule with a stable code from :mod:`etl_handlers.core.code
 * Dialect: RFC 4180, comma, double quote, ``""`` escapes; ``csv`` in strict mode, so an
   unterminated quote or text after a closing quote is ``MALFORMED_CSV`` (the parser cannot
   be trusted to find the next row after that, so the file fails, not the row).
-* Blank lines are not records: skipped, not counted, not numbered.
+* Blank lines are not records: skipped, not counted, not numbered. Neither are the lines at
+  the end of a file that hold only spaces, tabs or DOS end-of-file marks (0x1A: a
+  spreadsheet's last "empty" row, an old tool's Ctrl-Z): :class:`FileEnd` drops them before
+  any parser reads the file (the last :data:`MAX_HELD_BYTES` of them; a line of spaces
+  between two records is still a record, rejected ``FIELD_COUNT``).
 * Header: the first record; names trimmed and lower-cased. Equal names are
   ``DUPLICATE_COLUMN``; missing required names ``MISSING_COLUMN``. No header at all is
   ``EMPTY_FILE`` (0 bytes, only a BOM, only blank lines).
@@ -39,8 +43,10 @@ from etl_handlers.core.masking import scrub
 __all__ = [
     "CHUNK_BYTES",
     "MAX_FIELD_CHARS",
+    "MAX_HELD_BYTES",
     "MAX_LINE_BYTES",
     "CsvSource",
+    "FileEnd",
     "Joined",
     "normalize_name",
     "open_csv",
@@ -124,6 +130,73 @@ class CheckedBytes(io.BufferedIOBase):
                 codes.LINE_TOO_LONG,
                 f"line {self._newlines + 1} is longer than {MAX_LINE_BYTES} bytes",
             )
+
+
+_TAIL = frozenset(b" \t\r\n\x1a")
+"""The bytes of a line :class:`FileEnd` drops, with its line end."""
+MAX_HELD_BYTES = 1 << 20
+"""Most bytes of a file's blank-looking end :class:`FileEnd` holds back to tell."""
+
+
+class FileEnd(io.RawIOBase):
+    """``source``'s bytes without the lines at its end that hold only spaces, tabs and 0x1A
+    (DOS end-of-file marks): the file ends at the first line end after its last other byte.
+
+    A read of ``size`` bytes returns ``size`` bytes until the end (whatever the source's
+    reads return), so the readers above see the same read windows as over the whole file
+    (``NOT_UTF8``'s place and partial counts depend on them). Bytes that may belong to that
+    end are held back until a later byte or the source's end tells, at most
+    :data:`MAX_HELD_BYTES` of them. The source is read to its end (a hash of it stays whole).
+    """
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._buffer = bytearray()
+        self._ready = 0  # bytes at the buffer's start known to be the file's
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(CHUNK_BYTES), b""))
+        if not self._buffer and not self._ended and size:
+            data = self._source.read(size)
+            if len(data) == size and data[-1] not in _TAIL:
+                return data  # the usual read, ending inside a line: handed on as it is
+            self._pull(data)
+        while self._ready < size and not self._ended:
+            lacking = size - len(self._buffer)  # so that the buffer is empty after this read
+            self._pull(self._source.read(lacking if lacking > 0 else CHUNK_BYTES))
+        taken = min(size, self._ready)
+        data = bytes(self._buffer[:taken])
+        del self._buffer[:taken]
+        self._ready -= taken
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def _pull(self, data: bytes) -> None:
+        if not data:
+            self._ended = True
+            held = bytes(self._buffer[self._ready :])
+            first = _first_line_end(held)
+            if first >= 0:  # the file ends at that line end, CRLF as one
+                end = first + 2 if held[first : first + 2] == b"\r\n" else first + 1
+                del self._buffer[self._ready + end :]
+            self._ready = len(self._buffer)
+            return
+        self._buffer += data
+        kept, floor = len(self._buffer), max(self._ready, len(self._buffer) - MAX_HELD_BYTES)
+        while kept > floor and self._buffer[kept - 1] in _TAIL:
+            kept -= 1
+        self._ready = kept
 
 
 class ReadsInto:

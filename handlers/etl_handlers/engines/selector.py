@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from etl_handlers import contract
 from etl_handlers.contract import DEFAULT_MAX_REJECT_RATE, INVALID, VALID
-from etl_handlers.core.csvio import RepeatedHeader
+from etl_handlers.core.csvio import FileEnd, RepeatedHeader
 from etl_handlers.core.errors import FileRejected
 from etl_handlers.core.formats import JSONL
 from etl_handlers.core.masking import scrub
@@ -88,6 +88,7 @@ def validate_stream(
     max_reject_rate: Decimal = DEFAULT_MAX_REJECT_RATE,
     engine: Engine | None = None,
     input_formats: Collection[str] = contract.INPUT_FORMATS,
+    file_end: bool = True,
 ) -> ValidationResult:
     """Stream ``source`` through the schema's rules; never raises on bad data.
 
@@ -95,10 +96,15 @@ def validate_stream(
     entries, :mod:`etl_handlers.core.statements`; ``result.input_format`` says which).
     Returns VALID, or INVALID with a file code (see :mod:`etl_handlers.core.codes`) and a
     message. A header-only file is VALID with 0 rows. The sinks are written to but not closed.
+    ``file_end``: ``source`` ends where the file ends, so lines at its end holding only
+    spaces, tabs or 0x1A are no rows (:class:`csvio.FileEnd`); a big file's part, which ends
+    at a record of the file, passes False.
     """
     engine = engine or select_engine()
     result = ValidationResult(outcome=VALID)
     result.report = EngineReport(engine=engine.name)
+    if file_end:
+        source = cast(BinaryIO, FileEnd(source))
     readable = StatementCsv(source, schema=schema, accepted=input_formats)
     try:
         engine.validate(

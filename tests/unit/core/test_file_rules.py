@@ -351,3 +351,64 @@ def test_a_row_repeats_the_header_when_it_names_every_column_the_header_named():
     assert not repeats_header(["x-transaction_id", "amount", "currency"], named)
     assert not repeats_header(["t1", "10.00", "EUR"], named)
     assert not repeats_header(["transaction_id"], [])
+
+
+# -- the file's end: lines of spaces, tabs and 0x1A are no rows --------------------------------
+
+
+class _Trickle(io.RawIOBase):
+    """A source whose reads return at most ``step`` bytes (a network stream's short reads)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step, self.read_to_end = data, step, False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        piece, self._data = self._data[: self._step], self._data[self._step :]
+        self.read_to_end = self.read_to_end or not piece
+        return piece
+
+
+@pytest.mark.parametrize(
+    ("data", "kept"),
+    [
+        (b"a,b\r\n1,2\r\n  \r\n\t\r\n\x1a", b"a,b\r\n1,2\r\n"),
+        (b"a,b\n1,2  \n", b"a,b\n1,2  \n"),  # the last record's own spaces stay
+        (b"a,b\n1,2\x1a", b"a,b\n1,2\x1a"),  # no line end after the record: nothing to drop
+        (b"a,b\r1,2\r \r", b"a,b\r1,2\r"),
+        (b"a,b\n \n1,2\n", b"a,b\n \n1,2\n"),  # a line of spaces before a record stays one
+        (b"", b""),
+    ],
+)
+def test_file_end_drops_the_blank_looking_lines_after_the_last_record(
+    data: bytes, kept: bytes
+) -> None:
+    for step in (1, 3, len(data) or 1):
+        source = _Trickle(data, step)
+        assert csvio.FileEnd(source).read() == kept
+        assert source.read_to_end  # a hash over the source sees every byte
+
+
+def test_file_end_returns_whole_reads_as_the_readers_windows_need() -> None:
+    """Each read of n bytes gives n bytes until the end, whatever the source's reads give:
+    the readers above cut the file in the same windows as without it."""
+    data = (HEAD + "\n" + (LINE + "\n") * 5000).encode() + b"   \n\x1a"
+    reader = csvio.FileEnd(_Trickle(data, 1000))
+    sizes = []
+    while piece := reader.read(csvio.CHUNK_BYTES):
+        sizes.append(len(piece))
+    kept = len(data) - len(b"   \n\x1a")
+    assert sizes[:-1] == [csvio.CHUNK_BYTES] * (kept // csvio.CHUNK_BYTES)
+    assert sum(sizes) == kept
+
+
+def test_file_end_holds_back_at_most_its_bound() -> None:
+    """Past MAX_HELD_BYTES of blank-looking bytes the earlier ones are handed on (memory
+    stays bounded): the lines among them are rows again, the last ones still dropped."""
+    spaces = b" \n" * csvio.MAX_HELD_BYTES
+    reader = csvio.FileEnd(io.BytesIO(b"a,b\n" + spaces))
+    out = reader.read()
+    assert out.startswith(b"a,b\n") and len(out) < len(b"a,b\n" + spaces)
+    assert len(b"a,b\n" + spaces) - len(out) <= csvio.MAX_HELD_BYTES

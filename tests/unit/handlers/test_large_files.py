@@ -349,7 +349,8 @@ _LINES = [
     _row("j", merchant="nul\x00here"),
     "k,ACC1",  # FIELD_COUNT
     "",  # a blank line: no record
-    "   ",  # a record of one field
+    "   ",  # a record of one field; at the file's end, no record
+    "\t\x1a",  # the same with a tab and a DOS end-of-file mark
 ]
 
 
