@@ -56,8 +56,13 @@ def test_a_manifest_with_a_huge_currency_key_fails_manifest_invalid_with_a_short
 def test_manifest_missing_never_writes_a_card_number_into_the_error(local):
     """Contract (Job record): error.message is never a card number. A file named after a
     PAN (senders do name files after accounts) without its manifest: the message holds the
-    16 digits in clear (the MANIFEST_INVALID message masks the same digits in a key)."""
+    16 digits in clear (the MANIFEST_INVALID message masks the same digits in a key).
+    A name that is a card number is refused before any manifest is looked for
+    (CARD_NUMBER_IN_NAME); one glued to another digit is processed, and scrubbed."""
     job = run(local, f"{PAN}.csv", csv(row("pan-1")))
+    assert job["error"]["code"] == "CARD_NUMBER_IN_NAME"
+    assert PAN not in json.dumps(job)
+    job = run(local, f"9{PAN}.csv", csv(row("pan-2")))
     assert job["error"]["code"] == "MANIFEST_MISSING"
     assert PAN not in job["error"]["message"]
 
