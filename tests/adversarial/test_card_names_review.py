@@ -6,8 +6,10 @@ no card number of a key, as a person reads one, reaches any output, job record, 
 lineage event, API answer or CLI output; the record names the file masked as
 ``mask_pan`` masks a number (``statement-************1111.csv``: the last 4 digits only);
 ordinary names (dates, times, batch and account numbers) are never refused; a refused job
-says what to do. Each test asserts what a user relies on and is xfail(strict) until the bug
-it names is fixed.
+says what to do. Each test asserts what a user relies on; each failed before its fix (the
+review's nine findings: separators beyond one ASCII mark, non-ASCII digits, a folder
+boundary, Troy's prefix, eight digits left in the masked name, dates and batch numbers
+refused, a pre-upgrade record reprocessed, the progress line, the CLI reprocess's advice).
 
 Trigger tests drive ``trigger.logic.handle_event`` against moto, as
 tests/unit/handlers/test_trigger_handler.py does; CLI tests run ``etl-pipeline`` in a
@@ -108,13 +110,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 # --- 1. Card numbers written with separators people use are processed, number and all ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the name rule takes one ASCII space/dash/dot/underscore between groups only: a card "
-    "written '4111 - 1111 - ...', with two spaces, an NBSP, an en dash or a zero-width space "
-    "is not refused, and the job runs with the number in every output key, row, log and "
-    "lineage event (the free-text scrub masks all of these)",
-)
 @pytest.mark.parametrize(
     "key",
     [
@@ -138,12 +133,6 @@ def test_a_card_number_with_common_separators_in_the_name_is_refused(aws: Aws, k
     assert "1111" * 2 not in re.sub(r"\D", "", record["fileName"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the name rule reads ASCII digits only ([0-9]): a card number in full-width or "
-    "Arabic-Indic digits is processed with the number in every output (the free-text scrub "
-    "reads digits of any script)",
-)
 @pytest.mark.parametrize(
     "key",
     [
@@ -159,23 +148,12 @@ def test_a_card_number_in_non_ascii_digits_in_the_name_is_refused(aws: Aws, key:
     assert aws.executions() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="digit groups split by '/' are never joined: raw/4111-1111/1111-1111.csv runs, and "
-    "the key (a card number as a person reads it, which scrub() masks) reaches every output",
-)
 def test_a_card_number_across_a_folder_boundary_is_refused(aws: Aws) -> None:
     result = aws.upload("raw/cards/4111-1111/1111-1111.csv")
     assert result["status"] == "refused", result
     assert aws.executions() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the network prefixes leave out Troy (9792, Turkey's domestic scheme): "
-    "statement-9792030000000000.csv (16 digits, Luhn) is processed with the number in "
-    "every output; scrub() masks it in free text",
-)
 def test_a_troy_card_number_in_the_name_is_refused(aws: Aws) -> None:
     result = aws.upload("raw/statement-9792030000000000.csv")
     assert result["status"] == "refused", result
@@ -185,14 +163,6 @@ def test_a_troy_card_number_in_the_name_is_refused(aws: Aws) -> None:
 # --- 2. The masked name shows 8 digits of the card --------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mask_card_numbers_in_name stops at the first run of whole groups that is a card: "
-    "when the first 12 (or 13, 15) digits at a group boundary also pass Luhn (1 card in 10 "
-    "written in groups), only they are masked and the rest of the number stays: "
-    "'4519-9619-8391-4549' is recorded, logged and shown by the API and CLI as "
-    "'********8391-4549' (8 digits; mask_pan shows 4)",
-)
 @pytest.mark.parametrize(
     ("key", "card"),
     [
@@ -216,13 +186,6 @@ def test_the_refused_name_shows_no_more_than_the_last_four_digits(
 # --- 3. Ordinary names refused ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whole groups are joined across any single separator, so a batch/store number, a "
-    "day-first date and a time (or a UK sort code and account number) make 12-19 digits that "
-    "pass Luhn on about 1 day in 10 and begin with 2, 30, 4, 5 or 6: the day's file is "
-    "refused CARD_NUMBER_IN_NAME (README: 'time stamps and batch numbers pass')",
-)
 @pytest.mark.parametrize(
     "key",
     [
@@ -247,13 +210,6 @@ def test_ordinary_names_with_dates_times_and_batch_numbers_are_processed(
 # --- 4. A job recorded before the upgrade is reprocessed with the number ----------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reprocess refuses only jobs whose error code is CARD_NUMBER_IN_NAME: a job the "
-    "trigger recorded before 8de4881 under statement-4111111111111111.csv (FAILED or "
-    "SUCCEEDED) is reopened and its execution started with the number in the key, so every "
-    "new output, log line and lineage event carries it again",
-)
 def test_a_job_recorded_before_the_upgrade_is_not_run_again_with_its_card_number(
     aws: Aws,
 ) -> None:
@@ -318,12 +274,6 @@ def card_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return out, done
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the progress on stderr names the file by path.name as given: "
-    "'[###...] 1/1 files  statement-4111111111111111.csv: FAILED' (a line per file in CI "
-    "logs), while the table and jobs.json show it masked",
-)
 def test_run_prints_the_refused_name_masked_everywhere(card_run: tuple[Path, Any]) -> None:
     _, done = card_run
     assert "statement-************1111.csv" in done.stdout
@@ -331,13 +281,6 @@ def test_run_prints_the_refused_name_masked_everywhere(card_run: tuple[Path, Any
     assert "4111111111111111" not in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`etl-pipeline reprocess` of a CARD_NUMBER_IN_NAME job says 'the source of job ... "
-    "is gone: run the file again' (the run left it out of sources.json): the file is not "
-    "gone, and running it again is refused again; the API's refusal ('cannot run: ... rename "
-    "the file') is never reached",
-)
 def test_reprocess_of_a_refused_job_says_to_rename_the_file(card_run: tuple[Path, Any]) -> None:
     out, _ = card_run
     job_id = json.loads((out / "jobs.json").read_text())[0]["jobId"]

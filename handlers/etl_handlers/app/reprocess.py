@@ -141,6 +141,9 @@ def reprocess(
     error = job.get("error") or {}
     if error.get("code") in codes.INTAKE_CODES:  # never run: a new attempt would refuse it too
         raise ReprocessRefused(f"job {job_id} cannot run: {error.get('message')}")
+    refused = keys.refused_name(str(job["fileName"]))  # a record from before the rule
+    if refused is not None:
+        raise ReprocessRefused(f"job {job_id} cannot run: {refused}")
     check_source(job, s3=s3)
     try:
         with transient_aws_errors("reopen job"):

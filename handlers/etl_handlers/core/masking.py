@@ -175,62 +175,80 @@ def scrub(text: str) -> str:
 
 # -- card numbers in file names -------------------------------------------------------------
 # A file name is not free text: long digit runs in names are mostly dates, times and batch
-# numbers (``export-20261201123456789.csv``), and :func:`scrub`'s rule (any 12-19 digit
-# window passing Luhn) would find a "card number" in about half of the names with a
-# 14-digit time stamp. A name holds a card number when whole digit groups (split by one
-# space, dash, dot or underscore), taken one after another, make 12-19 digits that pass
-# Luhn and begin as a card network's numbers do (ISO/IEC 7812: 2200-2204 and 2221-2720,
-# 300-305 and 34-39, 4, 5, 6). Time stamps (19.., 20..) never do.
-_NAME_GROUPS = re.compile(r"[0-9]+(?:[ ._-][0-9]+)*")
-_NAME_GROUP_SEPARATOR = re.compile(r"[ ._-]")
+# numbers (``export-20261201123456789.csv``, ``batch_4_20260106_101530.csv``), and
+# :func:`scrub`'s rule (any 12-19 digit window passing Luhn, groups joined) would find a
+# "card number" in about half of the names with a 14-digit time stamp. A name holds a card
+# number when 12-19 digits (any script) pass Luhn, begin as a card network's numbers do
+# (ISO/IEC 7812: 2200-2204 and 2221-2720, 300-305 and 34-39, 4, 5, 6, 81-82, 9792) and are
+# written as people write card numbers: in one group, or in groups of four (the last of one
+# to four), or 4-6-5 / 4-6-4 (American Express, Diners), the groups split by up to
+# :data:`MAX_GAP` of :data:`SEPARATORS` (``/`` among them). Dates and times never form such
+# groups (``26.01.2026``, ``2026-01-06``, ``10.15.30``), and time stamps (19.., 20..) never
+# begin like a card.
+_NAME_RUN = re.compile(rf"\d+(?:{SEPARATORS}{{1,{MAX_GAP}}}\d+)*")
+_NAME_GROUP = re.compile(r"\d+")
 _CARD_PREFIX = re.compile(
-    r"2(?:20[0-4]|22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|30[0-5]|3[4-9]|[456]"
+    r"2(?:20[0-4]|22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|30[0-5]|3[4-9]|[456]|8[12]|9792"
 )
+_GROUPED_LAYOUTS = ((4, 6, 5), (4, 6, 4))
+
+
+def _card_layout(lengths: list[int]) -> bool:
+    """Whether digit groups of these lengths are written as a card number is."""
+    if len(lengths) == 1:
+        return True
+    if tuple(lengths) in _GROUPED_LAYOUTS:
+        return True
+    return all(length == 4 for length in lengths[:-1]) and 1 <= lengths[-1] <= 4
 
 
 def card_numbers_in_name(name: str) -> list[tuple[int, int]]:
     """The spans ``(start, end)`` of ``name`` that write a card number (see the rule above),
-    in order and not overlapping; empty when the name holds none."""
+    in order and not overlapping; empty when the name holds none. From each group, the
+    longest number found is taken, so that a span never leaves digits of the card after it."""
     spans: list[tuple[int, int]] = []
-    for run in _NAME_GROUPS.finditer(name):
-        bounds = [0, *(m.end() for m in _NAME_GROUP_SEPARATOR.finditer(run.group()))]
+    for run in _NAME_RUN.finditer(name):
         groups = [
-            (start, start + len(digits))
-            for start, digits in zip(bounds, _NAME_GROUP_SEPARATOR.split(run.group()), strict=True)
+            (run.start() + g.start(), run.start() + g.end(), g.group())
+            for g in _NAME_GROUP.finditer(run.group())
         ]
         first = 0
         while first < len(groups):
-            found = _card_from(run.group(), groups, first)
-            if found is None:
+            last = _card_from(groups, first)
+            if last is None:
                 first += 1
                 continue
-            last, (start, end) = found
-            spans.append((run.start() + start, run.start() + end))
+            spans.append((groups[first][0], groups[last][1]))
             first = last + 1
     return spans
 
 
-def _card_from(
-    text: str, groups: list[tuple[int, int]], first: int
-) -> tuple[int, tuple[int, int]] | None:
-    """The card number made of ``groups[first:last + 1]`` (12-19 digits), as ``(last,
-    span)``, or None."""
+def _card_from(groups: list[tuple[int, int, str]], first: int) -> int | None:
+    """The last group of the longest card number starting at ``groups[first]``, or None."""
+    found = None
     digits = ""
+    lengths: list[int] = []
     for last in range(first, len(groups)):
-        start, end = groups[last]
-        digits += text[start:end]
+        text = groups[last][2]
+        digits += text if text.isascii() else "".join(str(int(c)) for c in text)
+        lengths.append(len(text))
         if len(digits) > _MAX_PAN:
-            return None
-        if len(digits) >= _MIN_PAN and _CARD_PREFIX.match(digits) and luhn_valid(digits):
-            return last, (groups[first][0], end)
-    return None
+            break
+        if (
+            len(digits) >= _MIN_PAN
+            and _card_layout(lengths)
+            and _CARD_PREFIX.match(digits)
+            and luhn_valid(digits)
+        ):
+            found = last
+    return found
 
 
 def mask_card_numbers_in_name(name: str) -> str:
     """``name`` with each card number in it (see :func:`card_numbers_in_name`) masked as
     :func:`mask_pan` masks one, its separators dropped:
     ``statement-4111-1111-1111-1111.csv`` -> ``statement-************1111.csv``."""
-    spans = card_numbers_in_name(name)
-    for start, end in reversed(spans):
-        name = name[:start] + mask_pan(_NAME_GROUP_SEPARATOR.sub("", name[start:end])) + name[end:]
+    for start, end in reversed(card_numbers_in_name(name)):
+        digits = "".join(_NAME_GROUP.findall(name[start:end]))
+        name = name[:start] + mask_pan(digits) + name[end:]
     return name

@@ -326,6 +326,13 @@ def _process(
 ) -> list[JobOutcome]:
     uploaded = {}
     progress = _Progress(len(files), enabled=not args.json)
+    # each file as the pipeline's records name it (a card number in a name masked)
+    shown = {
+        path: path.with_name(
+            pipeline.shown_key(contract.RAW_PREFIX + path.name).removeprefix(contract.RAW_PREFIX)
+        )
+        for path in files
+    }
     for path in files:
         # The sender's manifest first, when it sits beside the file (either order works).
         manifest = path.with_name(path.name + contract.MANIFEST_SUFFIX)
@@ -344,15 +351,15 @@ def _process(
         for path, obj in list(waiting.items()):
             job = done.get(obj)
             if job:
-                outcomes[path] = _outcome(path, obj[0], job, time.monotonic() - begin)
+                outcomes[path] = _outcome(shown[path], obj[0], job, time.monotonic() - begin)
                 del waiting[path]
-                progress.advance(path.name, job["status"])
+                progress.advance(shown[path].name, job["status"])
         if progress.live and waiting:
             path, obj = next(iter(waiting.items()))
-            progress.show(f"{path.name}: {pipeline.activity(obj)}")
+            progress.show(f"{shown[path].name}: {pipeline.activity(obj)}")
     for path, obj in waiting.items():
         outcomes[path] = JobOutcome(
-            file=str(path),
+            file=str(shown[path]),
             key=obj[0],
             job_id=None,
             status=contract.FAILED,
@@ -360,7 +367,7 @@ def _process(
             rows={},
             totals=None,
         )
-        progress.advance(path.name, "TIMEOUT")
+        progress.advance(shown[path].name, "TIMEOUT")
     progress.close()
     return [outcomes[path] for path in files]
 
@@ -385,8 +392,6 @@ def _outcome(path: Path, key: str, job: dict[str, Any], seconds: float) -> JobOu
         figures = {read: int(rows.get(read, rows.get(given, 0)))}
     else:
         figures = {k: int(rows.get(k, 0)) for k in REPORTED_ROWS}
-    if job.get("fileName", key) != key:  # the trigger masked a card number in the name
-        path = path.with_name(str(job["fileName"]).rsplit("/", 1)[-1])
     return JobOutcome(
         file=str(path),
         key=key,

@@ -153,8 +153,11 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
     out: Path = args.out
     with _restored(out, files) as pipeline:
         job = pipeline.job(args.job_id)
-        if job is not None:
-            source = _read(out / SOURCES_FILE, {}).get(job.get("fileName"))
+        name = str((job or {}).get("fileName"))
+        # a job that never ran (refused at intake), or whose name holds a card number, is
+        # the API's to refuse, with its reason: run keeps no source of it
+        if job is not None and job.get("executionArn") and pipeline.shown_key(name) == name:
+            source = _read(out / SOURCES_FILE, {}).get(name)
             if source is None or not Path(source["path"]).is_file():
                 raise OperationError(
                     f"the source of job {args.job_id} ({job.get('fileName')}) is gone: "
