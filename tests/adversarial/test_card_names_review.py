@@ -37,6 +37,7 @@ from moto import mock_aws
 
 from tests.unit.handlers.handlers_testkit import (
     BUCKET,
+    PIPELINE_ENV,
     REGION,
     TABLE,
     create_table,
@@ -91,16 +92,7 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "ETL_DATA_BUCKET": BUCKET,
-        "ETL_JOB_TABLE": TABLE,
-    }.items():
+    for name, value in PIPELINE_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():

@@ -132,13 +132,27 @@ class CheckedBytes(io.BufferedIOBase):
             )
 
 
+class ReadsInto:
+    """``readinto`` for a reader whose ``read(size)`` does the work (what ``io.BufferedReader``
+    and ``io.TextIOWrapper`` call on a raw stream)."""
+
+    def read(self, size: int = -1) -> bytes:  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
 _TAIL = frozenset(b" \t\r\n\x1a")
 """The bytes of a line :class:`FileEnd` drops, with its line end."""
 MAX_HELD_BYTES = 1 << 20
 """Most bytes of a file's blank-looking end :class:`FileEnd` holds back to tell."""
 
 
-class FileEnd(io.RawIOBase):
+class FileEnd(ReadsInto, io.RawIOBase):
     """``source``'s bytes without the lines at its end that hold only spaces, tabs and 0x1A
     (DOS end-of-file marks): the file ends at the first line end after its last other byte.
 
@@ -176,12 +190,6 @@ class FileEnd(io.RawIOBase):
         self._ready -= taken
         return data
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
     def _pull(self, data: bytes) -> None:
         if not data:
             self._ended = True
@@ -197,20 +205,6 @@ class FileEnd(io.RawIOBase):
         while kept > floor and self._buffer[kept - 1] in _TAIL:
             kept -= 1
         self._ready = kept
-
-
-class ReadsInto:
-    """``readinto`` for a reader whose ``read(size)`` does the work (what ``io.BufferedReader``
-    and ``io.TextIOWrapper`` call on a raw stream)."""
-
-    def read(self, size: int = -1) -> bytes:  # pragma: no cover - every subclass has one
-        raise NotImplementedError
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
 
 class Joined(ReadsInto, io.RawIOBase):

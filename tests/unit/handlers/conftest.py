@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from .handlers_testkit import BUCKET, INDEX, REGION, TABLE, Clock, create_table
+from .handlers_testkit import BUCKET, PIPELINE_ENV, REGION, TABLE, Clock, create_table
 
 # Read by Powertools when the handler modules are imported (at collection time).
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
@@ -25,17 +25,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "etl-pipeline-test")
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and the pipeline's environment, restored after each test."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "ETL_DATA_BUCKET": BUCKET,
-        "ETL_JOB_TABLE": TABLE,
-        "ETL_JOB_INDEX": INDEX,
-    }.items():
+    for name, value in PIPELINE_ENV.items():
         monkeypatch.setenv(name, value)
     for name in (
         "ETL_SCHEMA",

@@ -9,6 +9,18 @@ REGION = "us-east-1"
 BUCKET = "etl-data-bucket-test"
 TABLE = "etl-metadata-test"
 INDEX = "TimestampIndex"
+PIPELINE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "ETL_DATA_BUCKET": BUCKET,
+    "ETL_JOB_TABLE": TABLE,
+    "ETL_JOB_INDEX": INDEX,
+}
+"""Fake credentials and the pipeline's environment, as the handler tests set them."""
 NAMESPACE = "EtlPipelineTest"
 
 

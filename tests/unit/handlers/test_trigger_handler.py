@@ -322,16 +322,24 @@ def test_lambda_handler_counts_each_new_file_once(
     assert ignored["status"] == "ignored"
 
 
-def test_ignored_events_are_logged_with_the_reason(s3: Any, store: JobStore, sfn: Any) -> None:
+def logged(
+    event: dict[str, Any], store: JobStore, s3: Any, sfn: Any
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """``handle_event``'s result and the log lines it wrote."""
     lines: list[tuple[str, dict[str, Any]]] = []
-    handle_event(
-        s3_event("raw/notes.txt"),
+    result = handle_event(
+        event,
         store=store,
         sfn=sfn,
         s3=s3,
         state_machine_arn=sfn.state_machine_arn,
         log=lambda message, **fields: lines.append((message, fields)),
     )
+    return result, lines
+
+
+def test_ignored_events_are_logged_with_the_reason(s3: Any, store: JobStore, sfn: Any) -> None:
+    _, lines = logged(s3_event("raw/notes.txt"), store, s3, sfn)
     assert lines == [
         (
             "event ignored",
@@ -409,15 +417,7 @@ def test_a_file_named_after_a_card_number_is_recorded_failed_and_never_run(
     assert executions(sfn) == []
     assert versioned_s3.head_object(Bucket=BUCKET, Key=CARD_KEY)["VersionId"] == version
     assert emf_metrics(out) == {"FilesReceived": 1, "FilesFailed": 1}
-    lines: list[tuple[str, dict[str, Any]]] = []
-    again = handle_event(
-        event,
-        store=JobStore(),
-        sfn=sfn,
-        s3=versioned_s3,
-        state_machine_arn=sfn.state_machine_arn,
-        log=lambda message, **fields: lines.append((message, fields)),
-    )
+    again, lines = logged(event, JobStore(), versioned_s3, sfn)
     assert again["status"] == "refused" and again["created"] is False
     assert lines == [
         (
@@ -431,14 +431,6 @@ def test_a_file_named_after_a_card_number_is_recorded_failed_and_never_run(
 def test_an_ignored_key_is_logged_with_card_numbers_masked(
     s3: Any, store: JobStore, sfn: Any
 ) -> None:
-    lines: list[tuple[str, dict[str, Any]]] = []
-    handle_event(
-        s3_event("raw/statement-4111111111111111.txt"),
-        store=store,
-        sfn=sfn,
-        s3=s3,
-        state_machine_arn=sfn.state_machine_arn,
-        log=lambda message, **fields: lines.append((message, fields)),
-    )
+    _, lines = logged(s3_event("raw/statement-4111111111111111.txt"), store, s3, sfn)
     [(message, fields)] = lines
     assert message == "event ignored" and fields["key"] == "raw/statement-************1111.txt"
