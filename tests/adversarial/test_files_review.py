@@ -102,16 +102,19 @@ def test_a_blank_looking_last_line_is_not_a_rejected_transaction(engine, tail):
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_a_line_of_spaces_between_rows_is_still_a_rejected_row(engine):
     """Only the file's end is trimmed: a line of spaces between two records is a row the
-    sender wrote (rejected FIELD_COUNT, numbered), and spaces after the last record's own
-    value stay that value's (no line end follows them)."""
+    sender wrote (rejected FIELD_COUNT, numbered), and what follows the last record's value
+    without a line end stays that value's, but for DOS end-of-file marks."""
     rows = [row("t1"), "   ", row("t2")]
     data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode()
     out = chain(data, engine, max_reject_rate=Decimal("0.5"))
     assert out["rows"] == (3, 2, 1)
     assert [(r["row"], r["code"]) for r in out["rejects"]] == [(2, codes.FIELD_COUNT)]
-    glued = ("\r\n".join([HEADER, row("t1")]) + "  \x1a").encode()  # "DE  \x1a": no line end
-    out = chain(glued, engine, max_reject_rate=Decimal("1"))
-    assert out["rows"] == (1, 0, 1) and out["rejects"][0]["code"] == codes.INVALID_COUNTRY
+    # a DOS end-of-file mark glued to the last record goes; the record's own bytes stay
+    for tail, code in (("\x1a", None), ("X\x1a\x1a", codes.INVALID_COUNTRY)):
+        glued = ("\r\n".join([HEADER, row("t1")]) + tail).encode()
+        out = chain(glued, engine, max_reject_rate=Decimal("1"))
+        assert [r["code"] for r in out["rejects"]] == ([code] if code else []), out["rejects"]
+        assert out["rows"][0] == 1
 
 
 # --- 3. Misleading MISSING_COLUMN: the error names columns the header holds ------------------

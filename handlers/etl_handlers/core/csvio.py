@@ -146,8 +146,10 @@ class ReadsInto:
         return len(data)
 
 
-_TAIL = frozenset(b" \t\r\n\x1a")
+_TAIL_BYTES = b" \t\r\n\x1a"
+_TAIL = frozenset(_TAIL_BYTES)
 """The bytes of a line :class:`FileEnd` drops, with its line end."""
+_EOF_MARK = b"\x1a"
 MAX_HELD_BYTES = 1 << 20
 """Most bytes of a file's blank-looking end :class:`FileEnd` holds back to tell."""
 
@@ -155,6 +157,8 @@ MAX_HELD_BYTES = 1 << 20
 class FileEnd(ReadsInto, io.RawIOBase):
     """``source``'s bytes without the lines at its end that hold only spaces, tabs and 0x1A
     (DOS end-of-file marks): the file ends at the first line end after its last other byte.
+    0x1A right at the end, after the last record without a line end (``COPY /A`` adds one),
+    is dropped too; a file of nothing but such bytes is empty.
 
     A read of ``size`` bytes returns ``size`` bytes until the end (whatever the source's
     reads return), so the readers above see the same read windows as over the whole file
@@ -169,6 +173,7 @@ class FileEnd(ReadsInto, io.RawIOBase):
         self._buffer = bytearray()
         self._ready = 0  # bytes at the buffer's start known to be the file's
         self._ended = False
+        self._content = False  # a byte other than those of a blank-looking line came
 
     def readable(self) -> bool:
         return True
@@ -195,16 +200,23 @@ class FileEnd(ReadsInto, io.RawIOBase):
             self._ended = True
             held = bytes(self._buffer[self._ready :])
             first = _first_line_end(held)
-            if first >= 0:  # the file ends at that line end, CRLF as one
+            if not self._content:  # only blank-looking lines: no header, an empty file
+                end = 0
+            elif first >= 0:  # the file ends at that line end, CRLF as one
                 end = first + 2 if held[first : first + 2] == b"\r\n" else first + 1
-                del self._buffer[self._ready + end :]
+            else:  # after the last record: its own spaces stay, end-of-file marks go
+                end = len(held.rstrip(_EOF_MARK))
+            del self._buffer[self._ready + end :]
             self._ready = len(self._buffer)
             return
+        start = len(self._buffer)
         self._buffer += data
-        kept, floor = len(self._buffer), max(self._ready, len(self._buffer) - MAX_HELD_BYTES)
-        while kept > floor and self._buffer[kept - 1] in _TAIL:
-            kept -= 1
-        self._ready = kept
+        # in C, over the new bytes only: a long blank run is scanned once
+        kept = len(data.rstrip(_TAIL_BYTES))
+        if kept:
+            self._content = True
+            self._ready = start + kept
+        self._ready = max(self._ready, len(self._buffer) - MAX_HELD_BYTES)
 
 
 class Joined(ReadsInto, io.RawIOBase):

@@ -376,7 +376,9 @@ class _Trickle(io.RawIOBase):
     [
         (b"a,b\r\n1,2\r\n  \r\n\t\r\n\x1a", b"a,b\r\n1,2\r\n"),
         (b"a,b\n1,2  \n", b"a,b\n1,2  \n"),  # the last record's own spaces stay
-        (b"a,b\n1,2\x1a", b"a,b\n1,2\x1a"),  # no line end after the record: nothing to drop
+        (b"a,b\n1,2  \x1a\x1a", b"a,b\n1,2  "),  # no line end: the marks go, the spaces stay
+        (b"\x1a", b""),  # nothing but blank-looking bytes: an empty file
+        (b"\r\n   \r\n\t", b""),
         (b"a,b\r1,2\r \r", b"a,b\r1,2\r"),
         (b"a,b\n \n1,2\n", b"a,b\n \n1,2\n"),  # a line of spaces before a record stays one
         (b"", b""),
