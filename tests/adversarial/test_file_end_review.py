@@ -3,10 +3,11 @@ only spaces, tabs or DOS end-of-file marks (0x1A) are no rows.
 
 Each test asserts a promise of the README, the CHANGELOG or the module's docstrings; each
 failed before its fix (a long blank run scanned byte by byte in Python at every read, a
-statement's glued end-of-file mark, files of only blank-looking bytes not EMPTY_FILE). What held under review (both engines
-alike, the big-file plan and its parts finding what the whole file finds, read windows and
-NOT_UTF8 offsets unchanged, manifests' hash whole, CR-only files, tails across a 64 KiB
-window) is listed in the review's report, not tested twice here.
+statement's glued end-of-file mark, files of only blank-looking bytes not EMPTY_FILE).
+What held under review (both engines alike, the big-file plan and its parts finding what the
+whole file finds, read windows and NOT_UTF8 offsets unchanged, manifests' hash whole, CR-
+only files, tails across a 64 KiB window) is listed in the review's report, not tested twice
+here.
 """
 
 from __future__ import annotations
