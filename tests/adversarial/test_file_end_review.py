@@ -54,17 +54,20 @@ def _validate(data: bytes, engine: str, *, file_end: bool = True) -> tuple:
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_a_long_run_of_blank_lines_costs_about_what_it_did_before(engine):
+    """A guard against a cost that grows with the run's length times the reads (it was
+    scanned byte by byte in Python at every read: 17-60x), not a speed figure: CPU time,
+    compared with the same file read without FileEnd in the same process, a wide margin."""
     rows = [row(f"t{i}") for i in range(50)]
     data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode() + b"\r\n" * (1 << 20)
     data += (row("last") + "\r\n").encode()  # blank lines between records: no rows either way
-    started = time.perf_counter()
+    started = time.process_time()
     before = _validate(data, engine, file_end=False)
-    cost_before = time.perf_counter() - started
-    started = time.perf_counter()
+    cost_before = time.process_time() - started
+    started = time.process_time()
     after = _validate(data, engine)
-    cost_after = time.perf_counter() - started
+    cost_after = time.process_time() - started
     assert after == before == ("VALID", None, (51, 51))
-    assert cost_after < 3 * cost_before + 0.3, (round(cost_before, 2), round(cost_after, 2))
+    assert cost_after < 4 * cost_before + 0.5, (round(cost_before, 2), round(cost_after, 2))
 
 
 # --- 2. A DOS end-of-file mark right after a statement's last byte ----------------------------
