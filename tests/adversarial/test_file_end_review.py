@@ -12,17 +12,13 @@ here.
 
 from __future__ import annotations
 
-import io
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from etl_handlers.core import codes
-from etl_handlers.engines.selector import validate_stream
 
-from tests.adversarial.engines import ENGINES, engine_chain
-from tests.reliability.chain import SCHEMA
+from tests.adversarial.engines import ENGINES, engine_chain, engine_validate
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "files"
 HEADER = (
@@ -36,16 +32,7 @@ def row(ident: str) -> str:
 
 
 def _validate(data: bytes, engine: str, *, file_end: bool = True) -> tuple:
-    valid, rejected = io.BytesIO(), io.BytesIO()
-    result = validate_stream(
-        io.BytesIO(data),
-        valid,
-        rejected,
-        schema=SCHEMA,
-        max_reject_rate=Decimal("0.05"),
-        engine=ENGINES[engine](),
-        file_end=file_end,
-    )
+    result = engine_validate(data, engine, file_end=file_end)
     return result.outcome, result.error, (result.rows_input, result.rows_valid)
 
 
