@@ -28,11 +28,23 @@ HEADER = (
 PAN = "4111111111111111"
 
 
-def row(ident: str, amount: str = "10.00") -> str:
-    """One EUR debit; the id quoted when it holds a comma, a quote or a line break."""
+def row(
+    ident: str,
+    amount: str = "10.00",
+    *,
+    currency: str = "EUR",
+    kind: str = "DEBIT",
+    merchant: str = "Shop",
+    category: str = "food",
+) -> str:
+    """One transaction (an EUR debit unless told); the id quoted when it holds a comma, a
+    quote or a line break."""
     if any(c in ident for c in ',"\r\n'):
         ident = '"' + ident.replace('"', '""') + '"'
-    return f"{ident},ACC1,2026-11-19T10:00:00Z,{amount},EUR,DEBIT,Shop,food,{PAN},DE"
+    return (
+        f"{ident},ACC1,2026-11-19T10:00:00Z,{amount},{currency},{kind},{merchant},{category},"
+        f"{PAN},DE"
+    )
 
 
 def csv(*rows: str, eol: str = "\n") -> bytes:

@@ -19,30 +19,10 @@ import pytest
 from etl_handlers.core import codes
 
 from tests.adversarial.engines import ENGINES, engine_chain
-from tests.adversarial.kit import cli_run
+from tests.adversarial.kit import HEADER, PAN, cli_run, row
 from tests.reliability.pans import pan_findings
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = (
-    "transaction_id,account_id,timestamp,amount,currency,transaction_type,merchant,"
-    "category,card_number,country"
-)
-PAN = "4111111111111111"
-
-
-def row(
-    ident: str,
-    *,
-    amount: str = "10.00",
-    currency: str = "EUR",
-    kind: str = "DEBIT",
-    merchant: str = "Shop",
-    category: str = "food",
-) -> str:
-    return (
-        f"{ident},ACC1,2026-11-19T10:00:00Z,{amount},{currency},{kind},{merchant},{category},"
-        f"{PAN},DE"
-    )
 
 
 def chain(data: bytes, engine: str, max_reject_rate: Decimal = Decimal("0.05")) -> dict:

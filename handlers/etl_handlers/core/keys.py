@@ -137,7 +137,8 @@ def refused_name(key: str) -> str | None:
     A key holding a card number (``masking.card_numbers_in_name``) is refused: processing it
     would copy the number into every output row's ``source_key``, the job record, the logs,
     the lineage events and the output keys. The trigger records such a file as a FAILED job
-    under :func:`shown_key`; the API and ``etl-pipeline run`` refuse it with this message.
+    under :func:`shown_key` with this message (which ``etl-pipeline run`` reports); the API's
+    ``POST /trigger`` and a reprocess refuse it with it.
     """
     return CARD_NUMBER_IN_NAME_PROBLEM if card_numbers_in_name(key) else None
 

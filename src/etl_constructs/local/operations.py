@@ -160,8 +160,7 @@ def reprocess(args: argparse.Namespace, *, files: RunFiles) -> int:
             source = _read(out / SOURCES_FILE, {}).get(name)
             if source is None or not Path(source["path"]).is_file():
                 raise OperationError(
-                    f"the source of job {args.job_id} ({job.get('fileName')}) is gone: "
-                    "run the file again"
+                    f"the source of job {args.job_id} ({name}) is gone: run the file again"
                 )
             if _sha256(Path(source["path"])) != source["sha256"]:
                 raise OperationError(

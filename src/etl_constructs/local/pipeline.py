@@ -465,8 +465,7 @@ class LocalPipeline:
         refused = self._rule_refusal(key, size=size)
         if refused is not None:
             return refused
-        trigger = self.function_by_handler("trigger")
-        problem = lambdas.handler_module(trigger, "etl_handlers.core.keys").input_problem(key)
+        problem = self._trigger_keys().input_problem(key)
         if problem is not None:
             shown = self.shown_key(key)
             return f"{shown!r} would start no job: the trigger refuses it ({problem})"
@@ -474,8 +473,12 @@ class LocalPipeline:
 
     def shown_key(self, key: str) -> str:
         """``key`` as the trigger function records and logs it (card numbers masked)."""
-        trigger = self.function_by_handler("trigger")
-        return str(lambdas.handler_module(trigger, "etl_handlers.core.keys").shown_key(key))
+        return str(self._trigger_keys().shown_key(key))
+
+    def _trigger_keys(self) -> Any:
+        """The trigger function's own ``keys`` module (from its asset): its rules for keys,
+        asked rather than copied."""
+        return lambdas.handler_module(self.function_by_handler("trigger"), "etl_handlers.core.keys")
 
     def _rule_refusal(self, key: str, *, size: int) -> str | None:
         event = {
